@@ -1,0 +1,281 @@
+//! Command-line types (clap). Values are validated here by the model's own parsers, so bad input is a
+//! clap usage error: a clear message and exit code 2, before anything is read or written.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::budget::{Usd, parse_duration, parse_tokens};
+use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy, OptionError, parse_max_agents};
+use crate::model::status::GoalStatus;
+
+/// git omk: proof-backed engineering runs by AI coding agents, with all state in the repository.
+#[derive(Debug, Parser)]
+#[command(name = "git-omk", bin_name = "git omk", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if started in this directory.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// More diagnostics on stderr (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, inspect and control goals.
+    #[command(subcommand)]
+    Goal(GoalCommand),
+}
+
+/// `git omk goal …`
+#[derive(Debug, Subcommand)]
+pub enum GoalCommand {
+    /// Create a goal and plan it; with --until-ready, drive it to a terminal status.
+    Run(RunArgs),
+    /// Create a goal and plan it (brief, technical plan, test spec, task graph, oracle, decisions).
+    Plan(PlanArgs),
+    /// List the goals of this repository and fetched ones, newest first.
+    List(ListArgs),
+    /// What a goal is doing right now.
+    Status(StatusArgs),
+    /// The whole state of a goal.
+    Show(ShowArgs),
+    /// The proof of a goal (exit 0 when ready, 1 when not).
+    Proof(ShowArgs),
+    /// The timeline of a goal from its history; --verify re-derives every snapshot from the events.
+    Replay(ReplayArgs),
+    /// Budget spent and left.
+    Budget(ShowArgs),
+    /// Raise a goal's budget (a recorded decision); a goal that ran out continues.
+    BudgetAdd(BudgetAddArgs),
+    /// Pause a goal.
+    Pause(ControlArgs),
+    /// Resume a paused or stopped goal.
+    Resume(ControlArgs),
+    /// Cancel a goal.
+    Cancel(ControlArgs),
+    /// Record a human integrator's acceptance.
+    Accept(AcceptArgs),
+    /// Record a human integrator's rejection.
+    Reject(RejectArgs),
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// Stable, versioned JSON for scripts.
+    Json,
+    /// Markdown.
+    Md,
+}
+
+/// `goal plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The goal, in one sentence (or `-` to read it from stdin).
+    #[arg(value_name = "GOAL")]
+    pub goal: String,
+    /// The commit to start from.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub base: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Planning inputs.
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Drive plan → execute → verify → review → proof → deliver until a terminal status.
+    #[arg(long)]
+    pub until_ready: bool,
+    /// Wall-time budget, paused time excluded (e.g. 90m, 8h, 2d).
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub budget_time: Option<Duration>,
+    /// Token budget.
+    #[arg(long, value_name = "N", value_parser = tokens_arg)]
+    pub budget_tokens: Option<u64>,
+    /// USD budget.
+    #[arg(long, value_name = "USD", value_parser = usd_arg)]
+    pub budget_usd: Option<Usd>,
+    /// Most agents running at once.
+    #[arg(long, value_name = "N", value_parser = max_agents_arg)]
+    pub max_agents: Option<u16>,
+    /// Agent engine: kimi, kimi-wire, kimi-acp, acp:<cmd>, exec:<cmd>.
+    #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
+    pub agent: Option<AgentSpec>,
+    /// Delivery policy: local, draft-pr, auto-pr.
+    #[arg(long, value_name = "POLICY", value_parser = policy_arg)]
+    pub policy: Option<DeliveryPolicy>,
+    /// Merge policy: disabled, manual, gated.
+    #[arg(long, value_name = "POLICY", value_parser = merge_policy_arg)]
+    pub merge_policy: Option<MergePolicy>,
+    /// Plan with the heuristic planner only.
+    #[arg(long)]
+    pub no_llm_planner: bool,
+    /// Token budget of the planning session.
+    #[arg(long, value_name = "N", value_parser = tokens_arg)]
+    pub planner_token_budget: Option<u64>,
+}
+
+/// `goal list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only goals with this status.
+    #[arg(long, value_name = "STATUS", value_parser = status_arg)]
+    pub status: Option<GoalStatus>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal show`, `goal proof`, `goal budget`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl ShowArgs {
+    /// The effective format.
+    pub fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
+}
+
+/// `goal replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Goal and format.
+    #[command(flatten)]
+    pub show: ShowArgs,
+    /// Re-derive every snapshot from the events and report the first divergence (exit 1 if any).
+    #[arg(long)]
+    pub verify: bool,
+}
+
+/// `goal budget-add`.
+#[derive(Debug, Args)]
+pub struct BudgetAddArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Time to add (e.g. 30m, 2h).
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub time: Option<Duration>,
+    /// Tokens to add.
+    #[arg(long, value_name = "N", value_parser = tokens_arg)]
+    pub tokens: Option<u64>,
+    /// Dollars to add.
+    #[arg(long, value_name = "USD", value_parser = usd_arg)]
+    pub usd: Option<Usd>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal pause`, `resume`, `cancel`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Why (recorded).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal accept`.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// What is accepted and why (recorded).
+    #[arg(long, value_name = "TEXT")]
+    pub summary: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal reject`.
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Why (recorded).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn tokens_arg(s: &str) -> Result<u64, String> {
+    parse_tokens(s).map_err(|e| e.to_string())
+}
+
+fn usd_arg(s: &str) -> Result<Usd, String> {
+    Usd::parse_positive(s).map_err(|e| e.to_string())
+}
+
+fn max_agents_arg(s: &str) -> Result<u16, String> {
+    parse_max_agents(s).map_err(|e| e.to_string())
+}
+
+fn agent_arg(s: &str) -> Result<AgentSpec, String> {
+    s.parse().map_err(|e: OptionError| e.to_string())
+}
+
+fn policy_arg(s: &str) -> Result<DeliveryPolicy, String> {
+    s.parse().map_err(|e: OptionError| e.to_string())
+}
+
+fn merge_policy_arg(s: &str) -> Result<MergePolicy, String> {
+    s.parse().map_err(|e: OptionError| e.to_string())
+}
+
+fn status_arg(s: &str) -> Result<GoalStatus, String> {
+    s.parse().map_err(|_| {
+        let all: Vec<&str> = GoalStatus::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown status `{s}`: use one of {}", all.join(", "))
+    })
+}

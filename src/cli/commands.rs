@@ -1,0 +1,355 @@
+//! Thin commands: arguments → options → one `ops` call → render. No decisions here.
+
+use std::io::Read;
+use std::path::Path;
+
+use super::args::{
+    AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, ListArgs, PlanArgs, RejectArgs, ReplayArgs,
+    RunArgs, ShowArgs, StatusArgs,
+};
+use super::error::CliError;
+use super::json::{
+    self, BudgetDoc, BudgetView, ListItem, ListView, Location, ProofView, RecordedView, ReplayItem,
+    ReplayView, ShowView, StatusView, TaskSpend, VerifyView,
+};
+use super::render::emit;
+use super::text;
+use crate::model::budget::BudgetAddition;
+use crate::model::control::ControlRequest;
+use crate::model::goal::Blocker;
+use crate::model::options::{AgentSpec, RunOptions, parse_max_agents};
+use crate::model::proof::readiness;
+use crate::model::snapshot::Snapshot;
+use crate::model::status::GoalStatus;
+use crate::model::task::TaskStatus;
+use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
+use crate::ops::Context;
+use crate::ops::control::{Controlled, control};
+use crate::ops::plan::{PlanRequest, create};
+use crate::ops::replay;
+use crate::store::GoalRef;
+
+/// Run one `goal` subcommand in `dir`; returns the exit code.
+pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
+    match command {
+        GoalCommand::Run(args) => run(dir, args),
+        GoalCommand::Plan(args) => plan(
+            dir,
+            args,
+            RunOptions {
+                llm_planner: true,
+                ..RunOptions::default()
+            },
+        ),
+        GoalCommand::List(args) => list(dir, args),
+        GoalCommand::Status(args) => status(dir, args),
+        GoalCommand::Show(args) => show(dir, args),
+        GoalCommand::Proof(args) => proof(dir, args),
+        GoalCommand::Replay(args) => replay(dir, args),
+        GoalCommand::Budget(args) => budget(dir, args),
+        GoalCommand::BudgetAdd(args) => budget_add(dir, args),
+        GoalCommand::Pause(args) => simple(dir, args, |reason| ControlRequest::Pause { reason }, "paused"),
+        GoalCommand::Resume(args) => simple(dir, args, |_| ControlRequest::Resume, "resumed"),
+        GoalCommand::Cancel(args) => {
+            simple(dir, args, |reason| ControlRequest::Cancel { reason }, "cancelled")
+        }
+        GoalCommand::Accept(args) => accept(dir, args),
+        GoalCommand::Reject(args) => reject(dir, args),
+    }
+}
+
+fn run(dir: &Path, args: RunArgs) -> Result<i32, CliError> {
+    if args.until_ready {
+        return Err(CliError::Usage(
+            "--until-ready needs the execution controller, which this build does not include yet; \
+             run without it to plan the goal"
+                .to_owned(),
+        ));
+    }
+    let ctx = Context::open(dir)?;
+    let defaults = RunOptions::default();
+    let agent = match (args.agent, &ctx.settings.agent) {
+        (Some(a), _) => a,
+        (None, Some(configured)) => configured
+            .parse::<AgentSpec>()
+            .map_err(|e| CliError::Usage(format!("omk.agent: {e}")))?,
+        (None, None) => defaults.agent.clone(),
+    };
+    let max_agents = match (args.max_agents, &ctx.settings.max_agents) {
+        (Some(n), _) => n,
+        (None, Some(configured)) => {
+            parse_max_agents(configured).map_err(|e| CliError::Usage(format!("omk.maxAgents: {e}")))?
+        }
+        (None, None) => defaults.max_agents,
+    };
+    let mut limits = defaults.limits;
+    limits.time_secs = args.budget_time.map(|d| d.as_secs().max(1)).or(limits.time_secs);
+    limits.tokens = args.budget_tokens;
+    limits.usd_micros = args.budget_usd;
+    let options = RunOptions {
+        limits,
+        max_agents,
+        agent,
+        delivery: args.policy.unwrap_or(defaults.delivery),
+        merge: args.merge_policy.unwrap_or(defaults.merge),
+        llm_planner: !args.no_llm_planner,
+        planner_token_budget: args.planner_token_budget,
+        until_ready: args.until_ready,
+    };
+    plan_with(&ctx, args.plan, options)
+}
+
+fn plan(dir: &Path, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    plan_with(&ctx, args, options)
+}
+
+fn plan_with(ctx: &Context, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {
+    let text = goal_text(&args.goal)?;
+    let created = create(
+        ctx,
+        PlanRequest {
+            text,
+            options,
+            base_rev: args.base,
+        },
+    )?;
+    let commit = created.commit.to_string();
+    let out = if args.json {
+        json::document(&recorded_view(&created.goal, &commit, &created.snapshot))
+    } else {
+        text::planned(&created.goal, &commit, &created.snapshot)
+    };
+    emit(&out)?;
+    Ok(created.snapshot.goal.status.exit_code())
+}
+
+/// The goal text: the argument, or stdin for `-` (read bounded, so a huge input cannot exhaust memory).
+fn goal_text(arg: &str) -> Result<String, CliError> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_GOAL_BYTES as u64 + 1)
+        .read_to_end(&mut buf)?;
+    String::from_utf8(buf)
+        .map_err(|_| CliError::Usage("the goal read from stdin is not UTF-8 text".to_owned()))
+}
+
+fn recorded_view<'a>(goal: &GoalRef, commit: &str, snapshot: &'a Snapshot) -> RecordedView<'a> {
+    recorded_view_with(goal, commit, snapshot, Vec::new())
+}
+
+fn recorded_view_with<'a>(
+    goal: &GoalRef,
+    commit: &str,
+    snapshot: &'a Snapshot,
+    events: Vec<&'a str>,
+) -> RecordedView<'a> {
+    let g = &snapshot.goal;
+    let questions = g
+        .blockers
+        .iter()
+        .flat_map(|b| match b {
+            Blocker::Questions { questions } => questions.iter().map(String::as_str).collect(),
+            Blocker::Rejected { .. } => Vec::new(),
+        })
+        .collect();
+    RecordedView {
+        location: Location::of(goal),
+        commit: commit.to_owned(),
+        status: g.status.as_str(),
+        phase: g.phase.as_str(),
+        title: &g.title,
+        kind: g.kind.map(|k| k.as_str()),
+        events,
+        questions,
+        tasks: &snapshot.tasks.tasks,
+    }
+}
+
+fn list(dir: &Path, args: ListArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let rows = ctx.list(args.status)?;
+    let out = if args.json {
+        json::document(&ListView {
+            goals: rows.iter().map(ListItem::of).collect(),
+        })
+    } else {
+        text::list(&rows, ctx.clock.now())
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+fn status(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let goal = ctx.resolve(args.goal.as_deref())?;
+    let loaded = ctx.load(&goal)?;
+    let s = &loaded.snapshot;
+    let out = if args.json {
+        json::document(&StatusView {
+            location: Location::of(&goal),
+            title: &s.goal.title,
+            status: s.goal.status.as_str(),
+            phase: s.goal.phase.as_str(),
+            tasks: json::TaskCounts::of(s),
+            running_tasks: s
+                .tasks
+                .tasks
+                .iter()
+                .filter(|t| t.status == TaskStatus::Running)
+                .map(|t| t.id.as_str())
+                .collect(),
+            budget: BudgetView::of(&s.goal),
+            lease: s.goal.lease.as_ref(),
+            last_event: s.goal.last_event.as_ref(),
+            tip: loaded.tip.to_string(),
+        })
+    } else {
+        text::status(&goal, s, ctx.clock.now())
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+fn show(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let goal = ctx.resolve(args.goal.as_deref())?;
+    let loaded = ctx.load(&goal)?;
+    let (s, tip) = (&loaded.snapshot, loaded.tip.to_string());
+    let out = match args.format() {
+        Format::Json => json::document(&ShowView {
+            location: Location::of(&goal),
+            tip: tip.clone(),
+            goal: &s.goal,
+            tasks: &s.tasks.tasks,
+            decisions: &s.decisions,
+            plan: s.plan.as_ref(),
+        }),
+        Format::Md => text::show_md(&goal, &tip, s),
+        Format::Text => text::show(&goal, &tip, s, ctx.clock.now()),
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+fn proof(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let goal = ctx.resolve(args.goal.as_deref())?;
+    let loaded = ctx.load(&goal)?;
+    let verdict = readiness(&loaded.snapshot);
+    let out = match args.format() {
+        Format::Json => json::document(&ProofView {
+            location: Location::of(&goal),
+            recorded: false,
+            readiness: &verdict,
+        }),
+        f => text::proof(&goal, &verdict, false, f == Format::Md),
+    };
+    emit(&out)?;
+    Ok(if verdict.status == GoalStatus::Ready { 0 } else { 1 })
+}
+
+fn replay(dir: &Path, args: ReplayArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let goal = ctx.resolve(args.show.goal.as_deref())?;
+    let format = args.show.format();
+    if args.verify {
+        let report = replay::verify(&ctx, &goal)?;
+        let ok = report.divergence.is_none();
+        let out = match format {
+            Format::Json => json::document(&VerifyView {
+                location: Location::of(&goal),
+                ok,
+                report: &report,
+            }),
+            _ => text::verify(&goal, &report),
+        };
+        emit(&out)?;
+        return Ok(if ok { 0 } else { 1 });
+    }
+    let entries = replay::timeline(&ctx, &goal)?;
+    let out = match format {
+        Format::Json => json::document(&ReplayView {
+            location: Location::of(&goal),
+            events: entries.iter().map(ReplayItem::of).collect(),
+        }),
+        f => text::timeline(&goal, &entries, f == Format::Md),
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+fn budget(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let goal = ctx.resolve(args.goal.as_deref())?;
+    let loaded = ctx.load(&goal)?;
+    let s = &loaded.snapshot;
+    let out = match args.format() {
+        Format::Json => json::document(&BudgetDoc {
+            location: Location::of(&goal),
+            budget: BudgetView::of(&s.goal),
+            tasks: s.tasks.tasks.iter().map(TaskSpend::of).collect(),
+        }),
+        f => text::budget(&goal, s, f == Format::Md),
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+fn budget_add(dir: &Path, args: BudgetAddArgs) -> Result<i32, CliError> {
+    let addition =
+        BudgetAddition::new(args.time, args.tokens, args.usd).map_err(|e| CliError::Usage(e.to_string()))?;
+    let ctx = Context::open(dir)?;
+    let done = control(&ctx, args.goal.as_deref(), ControlRequest::BudgetAdd(addition))?;
+    report(&done, args.json, "budget raised on")
+}
+
+fn simple(
+    dir: &Path,
+    args: ControlArgs,
+    request: impl FnOnce(Option<String>) -> ControlRequest,
+    verb: &str,
+) -> Result<i32, CliError> {
+    let reason = args
+        .reason
+        .as_deref()
+        .map(|r| note_text("reason", r))
+        .transpose()?;
+    let ctx = Context::open(dir)?;
+    let done = control(&ctx, args.goal.as_deref(), request(reason))?;
+    report(&done, args.json, verb)
+}
+
+fn accept(dir: &Path, args: AcceptArgs) -> Result<i32, CliError> {
+    let summary = note_text("summary", &args.summary)?;
+    let ctx = Context::open(dir)?;
+    let done = control(&ctx, args.goal.as_deref(), ControlRequest::Accept { summary })?;
+    report(&done, args.json, "accepted")
+}
+
+fn reject(dir: &Path, args: RejectArgs) -> Result<i32, CliError> {
+    let reason = note_text("reason", &args.reason)?;
+    let ctx = Context::open(dir)?;
+    let done = control(&ctx, args.goal.as_deref(), ControlRequest::Reject { reason })?;
+    report(&done, args.json, "rejected")
+}
+
+fn note_text(field: &'static str, raw: &str) -> Result<String, CliError> {
+    normalise(field, raw, MAX_NOTE_BYTES).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+fn report(done: &Controlled, as_json: bool, verb: &str) -> Result<i32, CliError> {
+    let commit = done.commit.to_string();
+    let out = if as_json {
+        let kinds = done.events.iter().map(|e| e.body.kind_name()).collect();
+        json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
+    } else {
+        text::recorded(&done.goal, &commit, &done.snapshot, verb)
+    };
+    emit(&out)?;
+    Ok(0)
+}

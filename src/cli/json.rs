@@ -1,0 +1,358 @@
+//! The JSON output contract (`--json`, `-f json`): explicit, versioned view types. Fields are only ever
+//! added within a schema version; renames or removals bump `schema_version` (docs/json-output.md).
+
+use serde::Serialize;
+
+use crate::model::budget::{BudgetDimension, Limits, Usage, exhausted};
+use crate::model::decision::Decision;
+use crate::model::event::Event;
+use crate::model::goal::{GoalState, LastEvent};
+use crate::model::lease::Lease;
+use crate::model::plan::PlanArtifacts;
+use crate::model::proof::Readiness;
+use crate::model::snapshot::Snapshot;
+use crate::model::task::{Task, TaskStatus};
+use crate::ops::query::{GoalRow, Relation};
+use crate::ops::replay::{TimelineEntry, VerifyReport};
+use crate::store::GoalRef;
+
+/// The version of every JSON document this build prints.
+pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
+
+/// Serialise a view with its schema version.
+pub fn document<T: Serialize>(view: &T) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a, T> {
+        schema_version: u32,
+        #[serde(flatten)]
+        view: &'a T,
+    }
+    let mut s = serde_json::to_string_pretty(&Doc {
+        schema_version: OUTPUT_SCHEMA_VERSION,
+        view,
+    })
+    .expect("views serialise: maps have string keys");
+    s.push('\n');
+    s
+}
+
+/// Where a goal copy lives.
+#[derive(Serialize)]
+pub struct Location {
+    /// The goal id.
+    pub id: String,
+    /// The full ref name.
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    /// The remote, for fetched copies.
+    pub remote: Option<String>,
+}
+
+impl Location {
+    /// Of a goal ref.
+    pub fn of(goal: &GoalRef) -> Location {
+        Location {
+            id: goal.id().to_string(),
+            ref_name: goal.ref_name(),
+            remote: goal.remote().map(str::to_owned),
+        }
+    }
+}
+
+/// `goal list --json`.
+#[derive(Serialize)]
+pub struct ListView {
+    /// Goals, newest first.
+    pub goals: Vec<ListItem>,
+}
+
+/// One listed goal.
+#[derive(Serialize)]
+pub struct ListItem {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Tip commit.
+    pub tip: String,
+    /// Status (null when unreadable).
+    pub status: Option<String>,
+    /// Phase.
+    pub phase: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Creation time.
+    pub created_at: Option<String>,
+    /// Last update (tip commit time).
+    pub updated_at: String,
+    /// Other copies on remotes.
+    pub remotes: Vec<RemoteCopy>,
+    /// Why the goal cannot be read, if so.
+    pub problem: Option<String>,
+}
+
+/// A copy of a goal on a remote.
+#[derive(Serialize)]
+pub struct RemoteCopy {
+    /// Remote name.
+    pub remote: String,
+    /// Relation to the listed copy.
+    pub relation: Relation,
+}
+
+impl ListItem {
+    /// From a listed row.
+    pub fn of(row: &GoalRow) -> ListItem {
+        let m = &row.entry.message;
+        ListItem {
+            location: Location::of(&row.entry.goal),
+            tip: row.entry.tip.to_string(),
+            status: m.status.map(|s| s.as_str().to_owned()),
+            phase: m.phase.map(|p| p.as_str().to_owned()),
+            title: m.title.clone(),
+            created_at: m.created.map(|c| c.to_rfc3339()),
+            updated_at: row.entry.updated.to_rfc3339(),
+            remotes: row
+                .remotes
+                .iter()
+                .map(|(remote, relation)| RemoteCopy {
+                    remote: remote.clone(),
+                    relation: *relation,
+                })
+                .collect(),
+            problem: row.entry.problem.clone(),
+        }
+    }
+}
+
+/// Task counts per status.
+#[derive(Serialize, Default)]
+pub struct TaskCounts {
+    /// All tasks.
+    pub total: usize,
+    /// Per status.
+    pub pending: usize,
+    /// Per status.
+    pub running: usize,
+    /// Per status.
+    pub done: usize,
+    /// Per status.
+    pub failed: usize,
+    /// Per status.
+    pub blocked: usize,
+    /// Per status.
+    pub cancelled: usize,
+}
+
+impl TaskCounts {
+    /// Count a snapshot's tasks.
+    pub fn of(snapshot: &Snapshot) -> TaskCounts {
+        let g = &snapshot.tasks;
+        TaskCounts {
+            total: g.tasks.len(),
+            pending: g.count(TaskStatus::Pending),
+            running: g.count(TaskStatus::Running),
+            done: g.count(TaskStatus::Done),
+            failed: g.count(TaskStatus::Failed),
+            blocked: g.count(TaskStatus::Blocked),
+            cancelled: g.count(TaskStatus::Cancelled),
+        }
+    }
+}
+
+/// `goal status --json`.
+#[derive(Serialize)]
+pub struct StatusView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Title.
+    pub title: &'a str,
+    /// Status.
+    pub status: &'a str,
+    /// Phase.
+    pub phase: &'a str,
+    /// Tasks per status.
+    pub tasks: TaskCounts,
+    /// Ids of running tasks (each has one agent).
+    pub running_tasks: Vec<&'a str>,
+    /// Budget.
+    pub budget: BudgetView<'a>,
+    /// The controller lease.
+    pub lease: Option<&'a Lease>,
+    /// The last event.
+    pub last_event: Option<&'a LastEvent>,
+    /// Tip commit.
+    pub tip: String,
+}
+
+/// Budget spent and left.
+#[derive(Serialize)]
+pub struct BudgetView<'a> {
+    /// Limits.
+    pub limits: &'a Limits,
+    /// Spent.
+    pub usage: &'a Usage,
+    /// Left (null when unlimited).
+    pub remaining: Remaining,
+    /// Exhausted dimensions.
+    pub exhausted: Vec<BudgetDimension>,
+}
+
+/// What is left of each limit.
+#[derive(Serialize)]
+pub struct Remaining {
+    /// Seconds.
+    pub time_secs: Option<u64>,
+    /// Tokens.
+    pub tokens: Option<u64>,
+    /// Micro-dollars.
+    pub usd_micros: Option<u64>,
+}
+
+impl<'a> BudgetView<'a> {
+    /// Of a goal.
+    pub fn of(goal: &'a GoalState) -> BudgetView<'a> {
+        let (l, u) = (&goal.limits, &goal.usage);
+        BudgetView {
+            limits: l,
+            usage: u,
+            remaining: Remaining {
+                time_secs: l.time_secs.map(|t| t.saturating_sub(u.active_secs)),
+                tokens: l.tokens.map(|t| t.saturating_sub(u.tokens)),
+                usd_micros: l.usd_micros.map(|m| m.0.saturating_sub(u.usd_micros.0)),
+            },
+            exhausted: exhausted(l, u),
+        }
+    }
+}
+
+/// `goal budget -f json`.
+#[derive(Serialize)]
+pub struct BudgetDoc<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// The goal's budget.
+    #[serde(flatten)]
+    pub budget: BudgetView<'a>,
+    /// Per task: tokens and attempts.
+    pub tasks: Vec<TaskSpend<'a>>,
+}
+
+/// What one task spent.
+#[derive(Serialize)]
+pub struct TaskSpend<'a> {
+    /// Task id.
+    pub id: &'a str,
+    /// Tokens over all attempts.
+    pub tokens: u64,
+    /// Attempts made.
+    pub attempts: usize,
+}
+
+impl<'a> TaskSpend<'a> {
+    /// Of a task.
+    pub fn of(task: &'a Task) -> TaskSpend<'a> {
+        TaskSpend {
+            id: task.id.as_str(),
+            tokens: task.attempts.iter().map(|a| a.tokens).sum(),
+            attempts: task.attempts.len(),
+        }
+    }
+}
+
+/// `goal show -f json`.
+#[derive(Serialize)]
+pub struct ShowView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Tip commit.
+    pub tip: String,
+    /// `goal.json`.
+    pub goal: &'a GoalState,
+    /// `tasks.json`.
+    pub tasks: &'a [Task],
+    /// `decisions.jsonl`.
+    pub decisions: &'a [Decision],
+    /// `plan/…`.
+    pub plan: Option<&'a PlanArtifacts>,
+}
+
+/// `goal proof -f json`.
+#[derive(Serialize)]
+pub struct ProofView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Whether a proof was recorded (false: computed now from the evidence so far).
+    pub recorded: bool,
+    /// The verdict.
+    pub readiness: &'a Readiness,
+}
+
+/// `goal replay -f json`.
+#[derive(Serialize)]
+pub struct ReplayView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Events in recorded order.
+    pub events: Vec<ReplayItem<'a>>,
+}
+
+/// One replayed event.
+#[derive(Serialize)]
+pub struct ReplayItem<'a> {
+    /// The commit that recorded it.
+    pub commit: String,
+    /// The event.
+    pub event: &'a Event,
+}
+
+impl<'a> ReplayItem<'a> {
+    /// Of a timeline entry.
+    pub fn of(e: &'a TimelineEntry) -> ReplayItem<'a> {
+        ReplayItem {
+            commit: e.commit.to_string(),
+            event: &e.event,
+        }
+    }
+}
+
+/// `goal replay --verify -f json`.
+#[derive(Serialize)]
+pub struct VerifyView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// No divergence.
+    pub ok: bool,
+    /// Details.
+    #[serde(flatten)]
+    pub report: &'a VerifyReport,
+}
+
+/// Output of commands that record something (`plan`, `run`, `pause`, …).
+#[derive(Serialize)]
+pub struct RecordedView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// The commit written.
+    pub commit: String,
+    /// Status after it.
+    pub status: &'a str,
+    /// Phase after it.
+    pub phase: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Goal kind.
+    pub kind: Option<&'a str>,
+    /// Kinds of the events recorded.
+    pub events: Vec<&'a str>,
+    /// Questions for a human (blocked goals).
+    pub questions: Vec<&'a str>,
+    /// The task graph.
+    pub tasks: &'a [Task],
+}

@@ -1,0 +1,30 @@
+//! git-omk: proof-backed engineering runs by AI coding agents, with every bit of state stored in the
+//! repository under `refs/omk/goals/`.
+//!
+//! # Architecture
+//!
+//! Modules are layers; a module may use the ones listed after it, never the ones before it.
+//!
+//! - [`cli`]: clap types, thin commands (arguments → options → one `ops` call → render), renderers,
+//!   exit codes. The only module that prints.
+//! - [`ops`]: one use case per file: decide (with `model`) → act (I/O) → record (with `store`). The only
+//!   code that writes goals.
+//! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,
+//!   history, merges.
+//! - [`git`]: the few git subprocess calls gix cannot or should not do (maintenance, worktrees,
+//!   fetch/push).
+//! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
+//! - [`process`], [`clock`], [`settings`]: the only places that spawn processes, read the clock, and read
+//!   the environment or configuration. Clippy's `disallowed-methods` enforces this.
+//!
+//! Decisions (status, readiness, retries, budgets) live in `model`; everything with side effects sits at
+//! the edges and hands values back.
+
+pub mod cli;
+pub mod clock;
+pub mod git;
+pub mod model;
+pub mod ops;
+pub mod process;
+pub mod settings;
+pub mod store;

@@ -1,0 +1,138 @@
+//! Human control requests (pause, resume, cancel, budget-add, accept, reject): whether each is allowed
+//! in the current state, and which events record it (DESIGN §1, §3).
+//!
+//! `decide` is strict where `Snapshot::apply` is lenient: a request that makes no sense is refused here
+//! with a message that says what to do, and nothing is recorded. Pure.
+
+use super::budget::{BudgetAddition, exhausted};
+use super::event::EventBody;
+use super::goal::Blocker;
+use super::snapshot::Snapshot;
+use super::status::GoalStatus;
+
+/// What a person asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControlRequest {
+    /// `goal pause`.
+    Pause {
+        /// Optional reason.
+        reason: Option<String>,
+    },
+    /// `goal resume`.
+    Resume,
+    /// `goal cancel`.
+    Cancel {
+        /// Optional reason.
+        reason: Option<String>,
+    },
+    /// `goal budget-add`.
+    BudgetAdd(BudgetAddition),
+    /// `goal accept --summary`.
+    Accept {
+        /// The summary (already validated text).
+        summary: String,
+    },
+    /// `goal reject --reason`.
+    Reject {
+        /// The reason (already validated text).
+        reason: String,
+    },
+}
+
+/// A request refused in the goal's current state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    /// What is wrong and what to do instead.
+    pub message: String,
+}
+
+fn refuse(message: impl Into<String>) -> Refused {
+    Refused {
+        message: message.into(),
+    }
+}
+
+/// Decide whether `request` is allowed on `snapshot` and return the events that record it.
+pub fn decide(snapshot: &Snapshot, request: ControlRequest) -> Result<Vec<EventBody>, Refused> {
+    let goal = &snapshot.goal;
+    let status = goal.status;
+    let id = goal.id.as_str();
+    match request {
+        ControlRequest::Pause { reason } => match status {
+            GoalStatus::Planned | GoalStatus::Running => Ok(vec![EventBody::Paused { reason }]),
+            GoalStatus::Paused => Err(refuse(format!(
+                "goal {id} is already paused; resume it with `git omk goal resume {id}`"
+            ))),
+            other => Err(refuse(format!(
+                "goal {id} is {other}; only planned or running goals can be paused"
+            ))),
+        },
+        ControlRequest::Resume => decide_resume(snapshot),
+        ControlRequest::Cancel { reason } => match status {
+            GoalStatus::Cancelled => Err(refuse(format!("goal {id} is already cancelled"))),
+            _ => Ok(vec![EventBody::Cancelled { reason }]),
+        },
+        ControlRequest::BudgetAdd(add) => match status {
+            GoalStatus::Cancelled => Err(refuse(format!(
+                "goal {id} is cancelled; resume it first with `git omk goal resume {id}`"
+            ))),
+            _ => Ok(vec![EventBody::BudgetAdded(add)]),
+        },
+        ControlRequest::Accept { summary } => {
+            require_result(snapshot, "accept")?;
+            Ok(vec![EventBody::Accepted { summary }])
+        }
+        ControlRequest::Reject { reason } => {
+            require_result(snapshot, "reject")?;
+            Ok(vec![EventBody::Rejected { reason }])
+        }
+    }
+}
+
+fn decide_resume(snapshot: &Snapshot) -> Result<Vec<EventBody>, Refused> {
+    let goal = &snapshot.goal;
+    let id = goal.id.as_str();
+    let has_questions = goal
+        .blockers
+        .iter()
+        .any(|b| matches!(b, Blocker::Questions { .. }));
+    match goal.status {
+        GoalStatus::Paused | GoalStatus::NotReady | GoalStatus::Failed | GoalStatus::Cancelled => {
+            Ok(vec![EventBody::Resumed {}])
+        }
+        GoalStatus::BlockedOnHuman if has_questions => Err(refuse(format!(
+            "goal {id} is not testable as written; answer its questions (`git omk goal show {id}`) in a new goal: \
+             git omk goal plan \"<goal with the answers>\""
+        ))),
+        GoalStatus::BlockedOnHuman => Ok(vec![EventBody::Resumed {}]),
+        GoalStatus::NeedsMoreBudget if !exhausted(&goal.limits, &goal.usage).is_empty() => {
+            Err(refuse(format!(
+                "goal {id} has exhausted its budget; raise it with `git omk goal budget-add {id} --time 1h` \
+             (or --tokens / --usd), which resumes it"
+            )))
+        }
+        GoalStatus::NeedsMoreBudget => Ok(vec![EventBody::Resumed {}]),
+        GoalStatus::Ready => Err(refuse(format!("goal {id} is ready; there is nothing to resume"))),
+        GoalStatus::Planned | GoalStatus::Running => {
+            Err(refuse(format!("goal {id} is {}, not paused", goal.status)))
+        }
+    }
+}
+
+fn require_result(snapshot: &Snapshot, verb: &str) -> Result<(), Refused> {
+    let goal = &snapshot.goal;
+    let finished = matches!(
+        goal.status,
+        GoalStatus::Ready | GoalStatus::NotReady | GoalStatus::BlockedOnHuman
+    );
+    if finished && snapshot.plan.is_some() {
+        Ok(())
+    } else {
+        Err(refuse(format!(
+            "goal {} is {} and has no result to {verb} yet; a goal can be accepted or rejected once it is \
+             ready, not_ready or blocked_on_human after a run",
+            goal.id, goal.status
+        )))
+    }
+}

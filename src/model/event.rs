@@ -1,0 +1,235 @@
+//! Events: the only way goal state changes (DESIGN §2, §3).
+//!
+//! Owns the event record (unique id, time, actor, kind, data) and the canonical order used to merge
+//! two logs. Applying events to state is `snapshot::Snapshot::apply`. Pure.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::budget::{BudgetAddition, format_secs};
+use super::decision::DecisionDraft;
+use super::graph::TaskGraph;
+use super::ids::EventId;
+use super::options::RunOptions;
+use super::plan::PlanArtifacts;
+use super::status::GoalKind;
+
+/// Who caused an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// What kind of actor.
+    pub kind: ActorKind,
+    /// A person's `Name <email>`, a controller's or agent's name.
+    pub name: String,
+    /// Host name of the machine.
+    pub host: String,
+}
+
+/// Kinds of actors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A person at a command line.
+    Human,
+    /// The goal controller.
+    Controller,
+    /// A coding agent.
+    Agent,
+    /// git-omk itself (sync, migration).
+    System,
+}
+
+/// The commit a goal starts from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseRef {
+    /// What the user asked for (`HEAD`, a branch, a sha).
+    pub rev: String,
+    /// The commit it resolved to.
+    pub commit: String,
+}
+
+/// The data of the first event of every goal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalCreated {
+    /// The normalised goal text.
+    pub text: String,
+    /// Where work starts.
+    pub base: BaseRef,
+    /// Everything `run` was asked to do.
+    pub options: RunOptions,
+    /// Random bytes making the creation event (and so the goal id) unique.
+    pub nonce: String,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The goal was created.
+    GoalCreated(GoalCreated),
+    /// Intake classified the goal; non-empty `questions` means it is not testable as written.
+    IntakeCompleted {
+        /// The kind.
+        kind: GoalKind,
+        /// One-line title.
+        title: String,
+        /// Questions a human must answer before work can start.
+        questions: Vec<String>,
+    },
+    /// Planning produced its artifacts and task graph.
+    PlanRecorded {
+        /// Brief, technical plan, test spec, oracle.
+        plan: PlanArtifacts,
+        /// The validated task graph.
+        tasks: TaskGraph,
+    },
+    /// A decision with its reasons.
+    DecisionRecorded(DecisionDraft),
+    /// A human paused the goal.
+    Paused {
+        /// Why, if given.
+        reason: Option<String>,
+    },
+    /// A human resumed the goal.
+    Resumed {},
+    /// A human cancelled the goal.
+    Cancelled {
+        /// Why, if given.
+        reason: Option<String>,
+    },
+    /// A human raised the budget.
+    BudgetAdded(BudgetAddition),
+    /// A human integrator accepted the result.
+    Accepted {
+        /// What they accepted and why.
+        summary: String,
+    },
+    /// A human integrator rejected the result.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl EventBody {
+    /// The kind name, as in JSON and the `Omk-Event` trailer.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            EventBody::GoalCreated(_) => "goal_created",
+            EventBody::IntakeCompleted { .. } => "intake_completed",
+            EventBody::PlanRecorded { .. } => "plan_recorded",
+            EventBody::DecisionRecorded(_) => "decision_recorded",
+            EventBody::Paused { .. } => "paused",
+            EventBody::Resumed {} => "resumed",
+            EventBody::Cancelled { .. } => "cancelled",
+            EventBody::BudgetAdded(_) => "budget_added",
+            EventBody::Accepted { .. } => "accepted",
+            EventBody::Rejected { .. } => "rejected",
+        }
+    }
+
+    /// A short human summary for timelines.
+    pub fn summary(&self) -> String {
+        match self {
+            EventBody::GoalCreated(c) => format!("created from {} ({})", c.base.rev, short(&c.base.commit)),
+            EventBody::IntakeCompleted { kind, questions, .. } if questions.is_empty() => {
+                format!("intake: {kind}")
+            }
+            EventBody::IntakeCompleted { kind, questions, .. } => {
+                format!("intake: {kind}, {} question(s) for a human", questions.len())
+            }
+            EventBody::PlanRecorded { tasks, .. } => format!("plan recorded: {} task(s)", tasks.tasks.len()),
+            EventBody::DecisionRecorded(d) => format!("decided ({}): {}", d.step, d.chosen),
+            EventBody::Paused { reason } => with_reason("paused", reason.as_deref()),
+            EventBody::Resumed {} => "resumed".to_owned(),
+            EventBody::Cancelled { reason } => with_reason("cancelled", reason.as_deref()),
+            EventBody::BudgetAdded(a) => format!("budget raised: {}", describe_addition(a)),
+            EventBody::Accepted { summary } => format!("accepted: {summary}"),
+            EventBody::Rejected { reason } => format!("rejected: {reason}"),
+        }
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+fn with_reason(what: &str, reason: Option<&str>) -> String {
+    match reason {
+        Some(r) => format!("{what}: {r}"),
+        None => what.to_owned(),
+    }
+}
+
+/// Describe a budget addition like `+2h, +100000 tokens`.
+pub fn describe_addition(a: &BudgetAddition) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = a.time_secs {
+        parts.push(format!("+{}", format_secs(t)));
+    }
+    if let Some(t) = a.tokens {
+        parts.push(format!("+{t} tokens"));
+    }
+    if let Some(u) = a.usd_micros {
+        parts.push(format!("+{u}"));
+    }
+    parts.join(", ")
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique across machines.
+    pub id: EventId,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who caused it.
+    pub actor: Actor,
+    /// What happened.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Event {
+    /// The canonical order of events from different machines: time, then id.
+    pub fn canonical_cmp(&self, other: &Event) -> Ordering {
+        self.at.cmp(&other.at).then_with(|| self.id.cmp(&other.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_with_kind_and_data() {
+        let e = Event {
+            id: EventId::parse("abc").unwrap(),
+            at: DateTime::parse_from_rfc3339("2026-11-22T03:11:42Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            actor: Actor {
+                kind: ActorKind::Human,
+                name: "A <a@x>".into(),
+                host: "h".into(),
+            },
+            body: EventBody::Paused {
+                reason: Some("lunch".into()),
+            },
+        };
+        let json = serde_json::to_string(&e).unwrap();
+        assert!(
+            json.contains(r#""kind":"paused","data":{"reason":"lunch"}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), e);
+        let resumed = Event {
+            body: EventBody::Resumed {},
+            ..e
+        };
+        let json = serde_json::to_string(&resumed).unwrap();
+        assert_eq!(serde_json::from_str::<Event>(&json).unwrap(), resumed);
+    }
+}

@@ -1,0 +1,136 @@
+//! The goal state: everything `goal.json` holds (DESIGN §2).
+//!
+//! Owns the shape of a goal's current state. It is derived from the events by `snapshot`, never edited
+//! directly by commands. Pure.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::budget::{Limits, Usage};
+use super::event::{Actor, BaseRef};
+use super::ids::{EventId, GoalId};
+use super::lease::Lease;
+use super::options::RunOptions;
+use super::status::{GoalKind, GoalStatus, Phase};
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Why a goal cannot go on by itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Blocker {
+    /// The goal is not testable as written; these questions need answers.
+    Questions {
+        /// The exact questions.
+        questions: Vec<String>,
+    },
+    /// A human rejected the result.
+    Rejected {
+        /// Their reason.
+        reason: String,
+    },
+}
+
+/// A human integrator's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// `goal accept`.
+    Accept,
+    /// `goal reject`.
+    Reject,
+}
+
+/// A recorded human decision (`accept` / `reject`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HumanDecision {
+    /// Accept or reject.
+    pub verdict: Verdict,
+    /// Summary or reason.
+    pub text: String,
+    /// Who.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The recording event.
+    pub event: EventId,
+}
+
+/// Where the goal was delivered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The integration branch, once it exists.
+    pub branch: Option<String>,
+    /// The pull request, once opened.
+    pub pr: Option<PullRequestRef>,
+}
+
+/// A pull request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequestRef {
+    /// Its number.
+    pub number: u64,
+    /// Its web address.
+    pub url: String,
+}
+
+/// The last event applied, for "what is it doing now".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastEvent {
+    /// Event id.
+    pub id: EventId,
+    /// Event kind.
+    pub kind: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// One-line summary.
+    pub summary: String,
+}
+
+/// The state of a goal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalState {
+    /// Schema of this record.
+    pub schema_version: u32,
+    /// The goal id.
+    pub id: GoalId,
+    /// One line.
+    pub title: String,
+    /// The normalised goal text.
+    pub text: String,
+    /// Its kind, once intake classified it.
+    pub kind: Option<GoalKind>,
+    /// Where it stands.
+    pub status: GoalStatus,
+    /// Which phase it is in.
+    pub phase: Phase,
+    /// The status a paused goal resumes to.
+    pub paused_from: Option<GoalStatus>,
+    /// Where work starts.
+    pub base: BaseRef,
+    /// What `run` was asked (initial limits included).
+    pub options: RunOptions,
+    /// Current limits (initial ones raised by `budget-add`).
+    pub limits: Limits,
+    /// What was spent.
+    pub usage: Usage,
+    /// The controller lease, if any.
+    pub lease: Option<Lease>,
+    /// Who created it.
+    pub created_by: Actor,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When the last event happened.
+    pub updated_at: DateTime<Utc>,
+    /// What blocks it.
+    pub blockers: Vec<Blocker>,
+    /// Where it was delivered.
+    pub delivery: Delivery,
+    /// Human verdicts, oldest first.
+    pub human_decisions: Vec<HumanDecision>,
+    /// The last event applied.
+    pub last_event: Option<LastEvent>,
+    /// How many events made this state.
+    pub event_count: u64,
+}

@@ -1,0 +1,25 @@
+//! The pure domain of git-omk: ids, goal state machine, events, task graph, budgets, leases, intake,
+//! planning, oracle, readiness and control decisions.
+//!
+//! Nothing in here performs I/O, reads the clock or the environment, spawns, or is async: every input
+//! (time, random bytes, file lists, evidence) is passed in. That is what makes `resume` after a crash
+//! "load the tip, run the same loop", and what lets tests cover decisions with tables and properties.
+
+pub mod budget;
+pub mod control;
+pub mod decision;
+pub mod event;
+pub mod goal;
+pub mod graph;
+pub mod ids;
+pub mod intake;
+pub mod lease;
+pub mod options;
+pub mod plan;
+pub mod planner;
+pub mod proof;
+pub mod snapshot;
+pub mod status;
+pub mod task;
+pub mod text;
+pub mod writeset;

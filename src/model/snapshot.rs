@@ -1,0 +1,246 @@
+//! A goal snapshot and the state machine that derives it from events (DESIGN §2, §3).
+//!
+//! Owns `apply`: the one total function from (snapshot, event) to the next snapshot. Total means it never
+//! fails: merged logs from two machines may carry events in an order no single machine would have
+//! produced, and replaying them must still be deterministic. Whether a command is *allowed* is decided
+//! beforehand in `control`. Pure.
+
+use serde::{Deserialize, Serialize};
+
+use super::decision::Decision;
+use super::event::{Event, EventBody, GoalCreated};
+use super::goal::{Blocker, GoalState, HumanDecision, LastEvent, SCHEMA_VERSION, Verdict};
+use super::graph::TaskGraph;
+use super::ids::GoalId;
+use super::plan::PlanArtifacts;
+use super::status::{GoalKind, GoalStatus, Phase};
+use super::task::TaskStatus;
+use super::text::title_of;
+
+/// Everything a goal commit records about the goal, besides attachments (gate logs, transcripts).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// `goal.json`.
+    pub goal: GoalState,
+    /// `tasks.json`.
+    pub tasks: TaskGraph,
+    /// `decisions.jsonl`.
+    pub decisions: Vec<Decision>,
+    /// `plan/…`, once planned.
+    pub plan: Option<PlanArtifacts>,
+}
+
+/// A log that cannot start a goal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// The first event must be `goal_created`.
+    #[error("the first event of goal {goal} is `{found}`, not `goal_created`")]
+    NotACreation {
+        /// The goal.
+        goal: GoalId,
+        /// What was found.
+        found: String,
+    },
+    /// No events at all.
+    #[error("goal {0} has no events")]
+    Empty(GoalId),
+}
+
+impl Snapshot {
+    /// The snapshot right after the creation event.
+    pub fn genesis(id: &GoalId, event: &Event) -> Result<Snapshot, ReplayError> {
+        let EventBody::GoalCreated(created) = &event.body else {
+            return Err(ReplayError::NotACreation {
+                goal: id.clone(),
+                found: event.body.kind_name().to_owned(),
+            });
+        };
+        let mut snapshot = Snapshot {
+            goal: initial_state(id, event, created),
+            tasks: TaskGraph::default(),
+            decisions: Vec::new(),
+            plan: None,
+        };
+        snapshot.touch(event);
+        Ok(snapshot)
+    }
+
+    /// Derive a snapshot from a whole log.
+    pub fn replay<'a>(
+        id: &GoalId,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<Snapshot, ReplayError> {
+        let mut events = events.into_iter();
+        let first = events.next().ok_or_else(|| ReplayError::Empty(id.clone()))?;
+        let mut snapshot = Snapshot::genesis(id, first)?;
+        for event in events {
+            snapshot.apply(event);
+        }
+        Ok(snapshot)
+    }
+
+    /// Apply one event. Total: an event that makes no sense in the current state changes nothing but the
+    /// bookkeeping (last event, count), so replays of merged logs stay deterministic.
+    pub fn apply(&mut self, event: &Event) {
+        match &event.body {
+            EventBody::GoalCreated(_) => {}
+            EventBody::IntakeCompleted {
+                kind,
+                title,
+                questions,
+            } => self.on_intake(*kind, title, questions),
+            EventBody::PlanRecorded { plan, tasks } => self.on_plan(plan, tasks),
+            EventBody::DecisionRecorded(d) => self.decisions.push(Decision {
+                id: event.id.clone(),
+                at: event.at,
+                step: d.step.clone(),
+                chosen: d.chosen.clone(),
+                why: d.why.clone(),
+                evidence: d.evidence.clone(),
+            }),
+            EventBody::Paused { .. } => self.on_pause(),
+            EventBody::Resumed {} => self.on_resume(),
+            EventBody::Cancelled { .. } => {
+                self.goal.status = GoalStatus::Cancelled;
+                self.goal.paused_from = None;
+            }
+            EventBody::BudgetAdded(add) => {
+                self.goal.limits = self.goal.limits.raised(add);
+                if self.goal.status == GoalStatus::NeedsMoreBudget {
+                    self.goal.status = self.resume_target();
+                }
+            }
+            EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
+            EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
+        }
+        self.touch(event);
+    }
+
+    fn touch(&mut self, event: &Event) {
+        self.goal.updated_at = self.goal.updated_at.max(event.at);
+        self.goal.event_count += 1;
+        self.goal.last_event = Some(LastEvent {
+            id: event.id.clone(),
+            kind: event.body.kind_name().to_owned(),
+            at: event.at,
+            summary: event.body.summary(),
+        });
+    }
+
+    fn on_intake(&mut self, kind: GoalKind, title: &str, questions: &[String]) {
+        self.goal.kind = Some(kind);
+        self.goal.title = title.to_owned();
+        if questions.is_empty() {
+            self.goal.phase = Phase::Planning;
+        } else {
+            self.goal.phase = Phase::Intake;
+            self.goal.status = GoalStatus::BlockedOnHuman;
+            self.goal.blockers.push(Blocker::Questions {
+                questions: questions.to_vec(),
+            });
+        }
+    }
+
+    fn on_plan(&mut self, plan: &PlanArtifacts, tasks: &TaskGraph) {
+        self.plan = Some(plan.clone());
+        self.tasks = tasks.clone();
+        self.goal.phase = Phase::Planning;
+        if self.goal.status.is_active() && self.goal.status != GoalStatus::Paused {
+            self.goal.status = GoalStatus::Planned;
+        }
+    }
+
+    fn on_pause(&mut self) {
+        if matches!(self.goal.status, GoalStatus::Planned | GoalStatus::Running) {
+            self.goal.paused_from = Some(self.goal.status);
+            self.goal.status = GoalStatus::Paused;
+        }
+    }
+
+    fn on_resume(&mut self) {
+        let resumable = self.goal.status == GoalStatus::Paused
+            || (self.goal.status.is_terminal() && self.goal.status != GoalStatus::Ready);
+        if resumable {
+            self.goal.status = self
+                .goal
+                .paused_from
+                .take()
+                .unwrap_or_else(|| self.resume_target());
+            self.goal
+                .blockers
+                .retain(|b| !matches!(b, Blocker::Rejected { .. }));
+        }
+    }
+
+    fn on_verdict(&mut self, event: &Event, verdict: Verdict, text: &str) {
+        self.goal.human_decisions.push(HumanDecision {
+            verdict,
+            text: text.to_owned(),
+            by: event.actor.name.clone(),
+            at: event.at,
+            event: event.id.clone(),
+        });
+        self.goal
+            .blockers
+            .retain(|b| !matches!(b, Blocker::Rejected { .. }));
+        if verdict == Verdict::Reject {
+            self.goal.blockers.push(Blocker::Rejected {
+                reason: text.to_owned(),
+            });
+            self.goal.status = GoalStatus::NotReady;
+        }
+    }
+
+    /// The status a stopped goal continues in: `planned` if no task ever started, else `running`.
+    pub fn resume_target(&self) -> GoalStatus {
+        let started = self
+            .tasks
+            .tasks
+            .iter()
+            .any(|t| !t.attempts.is_empty() || t.status != TaskStatus::Pending);
+        if started || self.goal.phase > Phase::Planning {
+            GoalStatus::Running
+        } else {
+            GoalStatus::Planned
+        }
+    }
+}
+
+fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState {
+    GoalState {
+        schema_version: SCHEMA_VERSION,
+        id: id.clone(),
+        title: title_of(&created.text),
+        text: created.text.clone(),
+        kind: None,
+        status: GoalStatus::Planned,
+        phase: Phase::Intake,
+        paused_from: None,
+        base: created.base.clone(),
+        options: created.options.clone(),
+        limits: created.options.limits,
+        usage: Default::default(),
+        lease: None,
+        created_by: event.actor.clone(),
+        created_at: event.at,
+        updated_at: event.at,
+        blockers: Vec::new(),
+        delivery: Default::default(),
+        human_decisions: Vec::new(),
+        last_event: None,
+        event_count: 0,
+    }
+}
+
+/// The snapshot of a merge: `base` with the union of both sides' events (deduplicated by id) applied in
+/// canonical order (time, then id). The result does not depend on which side is "ours".
+pub fn merge_logs(base: &Snapshot, ours: &[Event], theirs: &[Event]) -> Snapshot {
+    let mut union: Vec<&Event> = ours.iter().chain(theirs).collect();
+    union.sort_by(|a, b| a.canonical_cmp(b));
+    union.dedup_by(|a, b| a.id == b.id);
+    let mut snapshot = base.clone();
+    for event in union {
+        snapshot.apply(event);
+    }
+    snapshot
+}

@@ -1,0 +1,119 @@
+//! What every use case needs: the store, settings, clock and the acting person; the error type of the
+//! ops layer; and the compare-and-swap retry loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock, random_bytes};
+use crate::git::maintenance;
+use crate::model::control::Refused;
+use crate::model::event::{Actor, ActorKind, Event, EventBody};
+use crate::model::ids::{EventId, ResolveError};
+use crate::settings::{SettingError, Settings, host_name};
+use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
+use crate::store::{Store, StoreError};
+
+/// Everything that can go wrong in a use case.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// Bad input from the user (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The request is not allowed in the goal's state (exit code 2).
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// No such goal, or an ambiguous prefix (exit code 2).
+    #[error("{0}")]
+    Resolve(#[from] ResolveError),
+    /// A setting is invalid (exit code 2).
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Gave up after too many lost races.
+    #[error("goal {0} kept changing under this command; try again")]
+    Contended(String),
+}
+
+/// How many times a write re-reads and retries after losing a compare-and-swap race.
+const MAX_ATTEMPTS: u32 = 200;
+
+/// The environment of one command.
+pub struct Context {
+    /// The repository's goal store.
+    pub store: Store,
+    /// git-omk settings.
+    pub settings: Settings,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Who acts (the person at the command line).
+    pub actor: Actor,
+}
+
+impl Context {
+    /// Open the repository containing `dir`.
+    pub fn open(dir: &std::path::Path) -> Result<Context, OpsError> {
+        let store = Store::discover(dir)?;
+        let settings = Settings::load(store.repo())?;
+        let actor = human_actor(store.repo());
+        Ok(Context {
+            store,
+            settings,
+            clock: Arc::new(SystemClock),
+            actor,
+        })
+    }
+
+    /// A new event by this context's actor, now.
+    pub fn event(&self, body: EventBody) -> Event {
+        Event {
+            id: EventId::from_random(random_bytes()),
+            at: self.clock.now(),
+            actor: self.actor.clone(),
+            body,
+        }
+    }
+
+    /// Run `attempt` until it does not lose a compare-and-swap race, with jittered backoff.
+    pub fn retrying<T>(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<T, OpsError>,
+    ) -> Result<T, OpsError> {
+        for round in 0..MAX_ATTEMPTS {
+            match attempt() {
+                Err(OpsError::Store(StoreError::Conflict { .. })) => std::thread::sleep(backoff(round)),
+                other => return other,
+            }
+        }
+        Err(OpsError::Contended(what.to_owned()))
+    }
+
+    /// Keep the repository fast after writes; never fails the command.
+    pub fn maintain(&self) {
+        if self.settings.auto_maintenance
+            && let Err(e) = maintenance::run_if_due(self.store.common_dir())
+        {
+            tracing::warn!("git maintenance failed (goals are safe; reads may get slower): {e}");
+        }
+    }
+}
+
+fn backoff(round: u32) -> Duration {
+    let [jitter] = random_bytes::<1>();
+    let base = 1u64 << round.min(6);
+    Duration::from_millis(base + u64::from(jitter % 8))
+}
+
+fn human_actor(repo: &gix::Repository) -> Actor {
+    let name = match repo.committer().and_then(Result::ok) {
+        Some(sig) => format!("{} <{}>", sig.name, sig.email),
+        None => format!("{FALLBACK_NAME} <{FALLBACK_EMAIL}>"),
+    };
+    Actor {
+        kind: ActorKind::Human,
+        name,
+        host: host_name(),
+    }
+}

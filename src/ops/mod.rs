@@ -1,0 +1,14 @@
+//! Use cases, one per file: decide (with `model`) → act (I/O) → record (with `store`). The only code that
+//! writes goals.
+//!
+//! Every write re-reads the goal tip, decides on that state and records with compare-and-swap; when
+//! another writer won the race it starts over, so no update is ever lost. Ops return values; they never
+//! print.
+
+pub mod context;
+pub mod control;
+pub mod plan;
+pub mod query;
+pub mod replay;
+
+pub use context::{Context, OpsError};

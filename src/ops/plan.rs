@@ -1,0 +1,145 @@
+//! `goal plan` / `goal run` (without `--until-ready`): create a goal, run intake and the heuristic
+//! planner, and record it all as the goal's first commit.
+
+use gix::ObjectId;
+
+use super::{Context, OpsError};
+use crate::clock::random_bytes;
+use crate::model::decision::DecisionDraft;
+use crate::model::event::{BaseRef, Event, EventBody, GoalCreated};
+use crate::model::ids::GoalId;
+use crate::model::intake::{Intake, intake};
+use crate::model::options::RunOptions;
+use crate::model::planner;
+use crate::model::snapshot::Snapshot;
+use crate::model::text::{MAX_GOAL_BYTES, normalise, title_of};
+use crate::store::GoalRef;
+use crate::store::write::Record;
+
+/// What to plan.
+#[derive(Clone, Debug)]
+pub struct PlanRequest {
+    /// The goal as typed.
+    pub text: String,
+    /// Validated options.
+    pub options: RunOptions,
+    /// The base revision (`HEAD` by default).
+    pub base_rev: String,
+}
+
+/// A newly created goal.
+#[derive(Clone, Debug)]
+pub struct Created {
+    /// Its ref.
+    pub goal: GoalRef,
+    /// Its first commit.
+    pub commit: ObjectId,
+    /// Its state.
+    pub snapshot: Snapshot,
+}
+
+/// Create and plan a goal. Nothing is written unless every input is valid.
+pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
+    let text = normalise("goal", &req.text, MAX_GOAL_BYTES).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let base = resolve_base(ctx, &req.base_rev)?;
+    let files = ctx.store.files_at(base)?;
+    let creation = ctx.event(EventBody::GoalCreated(GoalCreated {
+        text: text.clone(),
+        base: BaseRef {
+            rev: req.base_rev.clone(),
+            commit: base.to_string(),
+        },
+        options: req.options.clone(),
+        nonce: hex(&random_bytes::<8>()),
+    }));
+    let id = goal_id(&creation)?;
+    let found = intake(&text, &files);
+    let mut events = vec![creation];
+    events.extend(intake_events(ctx, &text, &found, &files, &req.options)?);
+    let snapshot = Snapshot::replay(&id, &events).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let goal = GoalRef::Local(id);
+    let record = Record {
+        goal: goal.clone(),
+        expected: None,
+        snapshot: &snapshot,
+        events: &events,
+        attachments: Vec::new(),
+        proves: Vec::new(),
+        merge_parent: None,
+        at: ctx.clock.now(),
+    };
+    let commit = ctx.store.record(record)?;
+    ctx.maintain();
+    Ok(Created {
+        goal,
+        commit,
+        snapshot,
+    })
+}
+
+fn resolve_base(ctx: &Context, rev: &str) -> Result<ObjectId, OpsError> {
+    if ctx.store.repo().head_id().is_err() && rev == "HEAD" {
+        return Err(OpsError::Usage(
+            "this repository has no commits yet: commit something first, the goal starts from a commit"
+                .to_owned(),
+        ));
+    }
+    ctx.store.resolve_commit(rev)?.ok_or_else(|| {
+        OpsError::Usage(format!(
+            "--base `{rev}` is not a commit of this repository: give a branch, tag or commit id"
+        ))
+    })
+}
+
+fn goal_id(creation: &Event) -> Result<GoalId, OpsError> {
+    let bytes = serde_json::to_vec(creation).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let digest = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, &bytes)
+        .map_err(|e| OpsError::Usage(format!("hashing the creation event: {e}")))?;
+    GoalId::new(creation.at, &digest.to_string()).map_err(|e| OpsError::Usage(e.to_string()))
+}
+
+fn intake_events(
+    ctx: &Context,
+    text: &str,
+    found: &Intake,
+    files: &[String],
+    options: &RunOptions,
+) -> Result<Vec<Event>, OpsError> {
+    let title = title_of(text);
+    let mut events = vec![ctx.event(EventBody::IntakeCompleted {
+        kind: found.kind,
+        title,
+        questions: found.questions.clone(),
+    })];
+    if !found.questions.is_empty() {
+        let decision = DecisionDraft::new(
+            "intake",
+            "blocked_on_human",
+            "success of the goal is not testable as written: a human must answer the questions",
+        )
+        .with_evidence(found.questions.iter().cloned());
+        events.push(ctx.event(EventBody::DecisionRecorded(decision)));
+        return Ok(events);
+    }
+    let reason = if options.llm_planner {
+        "no agent planner is available in this build, so the heuristic planner was used"
+    } else {
+        "forced by --no-llm-planner"
+    };
+    let out = planner::plan(text, found, files, reason)
+        .map_err(|e| OpsError::Usage(format!("the plan is invalid: {e}")))?;
+    events.push(ctx.event(EventBody::PlanRecorded {
+        plan: out.artifacts,
+        tasks: out.tasks,
+    }));
+    events.extend(
+        out.decisions
+            .into_iter()
+            .map(|d| ctx.event(EventBody::DecisionRecorded(d))),
+    );
+    Ok(events)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
