@@ -83,7 +83,12 @@ impl Context {
     ) -> Result<T, OpsError> {
         for round in 0..MAX_ATTEMPTS {
             match attempt() {
-                Err(OpsError::Store(StoreError::Conflict { .. })) => std::thread::sleep(backoff(round)),
+                Err(OpsError::Store(StoreError::Conflict { .. })) => {
+                    tracing::debug!(
+                        "lost a compare-and-swap race on goal {what}; re-reading (round {round})"
+                    );
+                    std::thread::sleep(backoff(round));
+                }
                 other => return other,
             }
         }

@@ -143,9 +143,20 @@ impl Store {
                 },
             })
             .collect();
-        entries.sort_by(|a, b| b.goal.id().cmp(a.goal.id()).then_with(|| a.goal.cmp(&b.goal)));
+        entries.sort_by(|a, b| newest_first(a, b));
         Ok(entries)
     }
+}
+
+/// Newest goal first: by id (creation second), then by the full-precision creation time, then local
+/// before fetched copies of the same goal.
+fn newest_first(a: &ListEntry, b: &ListEntry) -> std::cmp::Ordering {
+    let second = |e: &ListEntry| e.goal.id().as_str()[..15].to_owned();
+    second(b)
+        .cmp(&second(a))
+        .then_with(|| b.message.created.cmp(&a.message.created))
+        .then_with(|| b.goal.id().cmp(a.goal.id()))
+        .then_with(|| a.goal.cmp(&b.goal))
 }
 
 fn list_problem(goal: &GoalRef, message: &CommitMessage) -> Option<String> {
