@@ -143,7 +143,7 @@ impl Store {
                 },
             })
             .collect();
-        entries.sort_by(|a, b| newest_first(a, b));
+        entries.sort_by(newest_first);
         Ok(entries)
     }
 }
