@@ -1,5 +1,7 @@
 //! Bad input: each case gets a clear message, exit code 2, and changes nothing (no ref, no object).
 
+#![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
+
 mod support;
 
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the goal commands on real repositories: planning, inspection, control, output
 //! formats, exit codes, and that the user's repository is never touched.
 
+#![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
+
 mod support;
 
 use serde_json::Value;

@@ -1,6 +1,8 @@
 //! Twenty processes racing `pause`, `resume` and `budget-add` on one goal: every command that reports
 //! success is exactly one commit in the goal's history, and nothing is lost.
 
+#![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
+
 mod support;
 
 use std::collections::BTreeSet;
