@@ -42,6 +42,8 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
 pub struct Settings {
     /// Run `git maintenance run --auto` after writes (`omk.autoMaintenance`, `OMK_AUTO_MAINTENANCE`).
     pub auto_maintenance: bool,
+    /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
+    pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
     pub agent: Option<String>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
@@ -61,8 +63,13 @@ impl Settings {
             None => true,
             Some((key, value)) => parse_bool(&key, &value)?,
         };
+        let gc_auto = match config.integer("gc.auto") {
+            None => 6700,
+            Some(n) => u64::try_from(n).unwrap_or(0),
+        };
         Ok(Settings {
             auto_maintenance,
+            gc_auto,
             agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
             max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
         })

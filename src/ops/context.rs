@@ -98,7 +98,7 @@ impl Context {
     /// Keep the repository fast after writes; never fails the command.
     pub fn maintain(&self) {
         if self.settings.auto_maintenance
-            && let Err(e) = maintenance::run_if_due(self.store.common_dir())
+            && let Err(e) = maintenance::run_if_due(self.store.common_dir(), self.settings.gc_auto)
         {
             tracing::warn!("git maintenance failed (goals are safe; reads may get slower): {e}");
         }
