@@ -13,7 +13,11 @@ fn packed_goal_refs(repo: &TestRepo) -> bool {
 
 fn packs(repo: &TestRepo) -> usize {
     std::fs::read_dir(repo.path.join(".git/objects/pack"))
-        .map(|d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "pack")).count())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -23,14 +27,24 @@ fn goal_writes_trigger_git_maintenance_when_due() {
     repo.git(&["config", "gc.auto", "1"]);
     let mut goals = 0;
     while !packed_goal_refs(&repo) && goals < 300 {
-        repo.omk().args(["goal", "plan", "Fix the off-by-one in slugify"]).assert().success();
+        repo.omk()
+            .args(["goal", "plan", "Fix the off-by-one in slugify"])
+            .assert()
+            .success();
         goals += 1;
     }
-    assert!(packed_goal_refs(&repo), "maintenance never ran after {goals} goals");
+    assert!(
+        packed_goal_refs(&repo),
+        "maintenance never ran after {goals} goals"
+    );
     assert!(packs(&repo) >= 1, "objects were packed");
     let listed = repo.omk().args(["goal", "list", "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-    assert_eq!(v["goals"].as_array().unwrap().len(), goals, "every goal is still there");
+    assert_eq!(
+        v["goals"].as_array().unwrap().len(),
+        goals,
+        "every goal is still there"
+    );
 }
 
 #[test]
@@ -38,14 +52,24 @@ fn maintenance_can_be_switched_off() {
     let repo = TestRepo::new();
     repo.git(&["config", "gc.auto", "1"]);
     repo.git(&["config", "omk.autoMaintenance", "false"]);
-    let sample = |repo: &TestRepo| std::fs::read_dir(repo.path.join(".git/objects/17")).map(|d| d.count()).unwrap_or(0);
+    let sample = |repo: &TestRepo| {
+        std::fs::read_dir(repo.path.join(".git/objects/17"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
     let mut goals = 0;
     while sample(&repo) < 3 && goals < 300 {
-        repo.omk().args(["goal", "plan", "Fix the off-by-one in slugify"]).assert().success();
+        repo.omk()
+            .args(["goal", "plan", "Fix the off-by-one in slugify"])
+            .assert()
+            .success();
         goals += 1;
     }
     assert!(sample(&repo) >= 3, "maintenance would be due by now");
-    repo.omk().args(["goal", "plan", "Fix the off-by-one in slugify"]).assert().success();
+    repo.omk()
+        .args(["goal", "plan", "Fix the off-by-one in slugify"])
+        .assert()
+        .success();
     assert!(!packed_goal_refs(&repo));
     assert_eq!(packs(&repo), 0);
 }
