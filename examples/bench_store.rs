@@ -16,7 +16,12 @@ use git_omk::ops::control::control;
 use git_omk::ops::plan::{PlanRequest, create};
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").current_dir(dir).args(args).stderr(Stdio::inherit()).output().expect("git runs");
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("git runs");
     assert!(out.status.success(), "git {args:?} failed");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
@@ -30,7 +35,12 @@ fn git_stdin(dir: &Path, args: &[&str], input: &[u8]) -> String {
         .stdout(Stdio::piped())
         .spawn()
         .expect("git runs");
-    child.stdin.take().expect("piped").write_all(input).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(input)
+        .expect("write");
     let out = child.wait_with_output().expect("git finishes");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
@@ -44,7 +54,12 @@ fn time_command(dir: &Path, program: &Path, args: &[&str], runs: usize) -> Durat
     let samples = (0..runs)
         .map(|_| {
             let start = Instant::now();
-            let status = Command::new(program).current_dir(dir).args(args).stdout(Stdio::null()).status().expect("runs");
+            let status = Command::new(program)
+                .current_dir(dir)
+                .args(args)
+                .stdout(Stdio::null())
+                .status()
+                .expect("runs");
             assert!(status.success(), "{program:?} {args:?}");
             start.elapsed()
         })
@@ -106,7 +121,11 @@ fn plumbing_transition(dir: &Path, ref_name: &str, salt: usize) {
     for line in git(dir, &["ls-tree", &old]).lines() {
         let (meta, path) = line.split_once('\t').expect("ls-tree line");
         if ["goal.json", "tasks.json", "events.jsonl", "decisions.jsonl"].contains(&path) {
-            let blob = git_stdin(dir, &["hash-object", "-w", "--stdin"], format!("{path} {salt}\n").as_bytes());
+            let blob = git_stdin(
+                dir,
+                &["hash-object", "-w", "--stdin"],
+                format!("{path} {salt}\n").as_bytes(),
+            );
             root.push_str(&format!("100644 blob {blob}\t{path}\n"));
         } else {
             root.push_str(&format!("{meta}\t{path}\n"));
@@ -119,19 +138,29 @@ fn plumbing_transition(dir: &Path, ref_name: &str, salt: usize) {
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target dir").join("git-omk")
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("git-omk")
 }
 
 fn main() {
-    let goals: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let goals: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
     let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = tmp.path().join("repo");
+    // OMK_BENCH_KEEP=<dir> keeps the benchmark repository there for profiling.
+    let dir = std::env::var_os("OMK_BENCH_KEEP").map_or_else(|| tmp.path().join("repo"), PathBuf::from);
     std::fs::create_dir_all(&dir).expect("mkdir");
     setup(&dir);
     let ctx = Context::open(&dir).expect("open");
     let request = |i: usize| PlanRequest {
         text: format!("Fix the off-by-one in slugify, case {i}"),
-        options: RunOptions { llm_planner: false, ..RunOptions::default() },
+        options: RunOptions {
+            llm_planner: false,
+            ..RunOptions::default()
+        },
         base_rev: "HEAD".to_owned(),
     };
 
@@ -162,7 +191,11 @@ fn main() {
     let for_each_ref = time_command(
         &dir,
         Path::new("git"),
-        &["for-each-ref", "--format=%(refname) %(contents:subject)", "refs/omk/goals"],
+        &[
+            "for-each-ref",
+            "--format=%(refname) %(contents:subject)",
+            "refs/omk/goals",
+        ],
         11,
     );
     let show = time_command(&dir, &bin, &["goal", "show", &id], 21);
@@ -170,7 +203,11 @@ fn main() {
     let transitions = 400;
     let t_start = Instant::now();
     for i in 0..transitions {
-        let req = if i % 2 == 0 { ControlRequest::Pause { reason: None } } else { ControlRequest::Resume };
+        let req = if i % 2 == 0 {
+            ControlRequest::Pause { reason: None }
+        } else {
+            ControlRequest::Resume
+        };
         control(&ctx, Some(&id), req).expect("transition");
     }
     let ours_transition = t_start.elapsed() / transitions;
@@ -182,9 +219,17 @@ fn main() {
     let plumb_transition = p_start.elapsed() / 50;
 
     println!("goal store benchmark: {goals} goals, one machine, release build");
-    println!("{:<52} {:>12} {:>12} {:>8}", "operation", "git-omk", "git", "ratio");
+    println!(
+        "{:<52} {:>12} {:>12} {:>8}",
+        "operation", "git-omk", "git", "ratio"
+    );
     let row = |name: &str, ours: f64, theirs: f64, unit: &str| {
-        println!("{name:<52} {:>9.3} {unit} {:>9.3} {unit} {:>7.2}x", ours, theirs, ours / theirs);
+        println!(
+            "{name:<52} {:>9.3} {unit} {:>9.3} {unit} {:>7.2}x",
+            ours,
+            theirs,
+            ours / theirs
+        );
     };
     row(
         &format!("create {goals} goals (git: plumbing, {sample} sampled, scaled)"),
@@ -192,8 +237,27 @@ fn main() {
         plumb_per_goal.as_secs_f64() * goals as f64,
         "s ",
     );
-    row("create one goal (mean)", ms(create_total) / goals as f64, ms(plumb_per_goal), "ms");
-    row("goal list vs for-each-ref subjects (median of 11)", ms(list), ms(for_each_ref), "ms");
-    println!("{:<52} {:>9.3} ms", "goal show, one goal among all (median of 21)", ms(show));
-    row("one state-transition commit (mean)", ms(ours_transition), ms(plumb_transition), "ms");
+    row(
+        "create one goal (mean)",
+        ms(create_total) / goals as f64,
+        ms(plumb_per_goal),
+        "ms",
+    );
+    row(
+        "goal list vs for-each-ref subjects (median of 11)",
+        ms(list),
+        ms(for_each_ref),
+        "ms",
+    );
+    println!(
+        "{:<52} {:>9.3} ms",
+        "goal show, one goal among all (median of 21)",
+        ms(show)
+    );
+    row(
+        "one state-transition commit (mean)",
+        ms(ours_transition),
+        ms(plumb_transition),
+        "ms",
+    );
 }
