@@ -9,6 +9,7 @@ pub mod budget;
 pub mod control;
 pub mod decision;
 pub mod event;
+pub mod gate;
 pub mod goal;
 pub mod graph;
 pub mod ids;
