@@ -19,6 +19,7 @@ pub mod options;
 pub mod plan;
 pub mod planner;
 pub mod proof;
+pub mod secrets;
 pub mod snapshot;
 pub mod status;
 pub mod task;
