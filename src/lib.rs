@@ -11,6 +11,8 @@
 //!   code that writes goals.
 //! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,
 //!   history, merges.
+//! - [`gate`]: the verification wall's machinery: gate configuration (from the tested commit's own
+//!   tree), detection, running gates in work directories, evidence and its cache.
 //! - [`git`]: the few git subprocess calls gix cannot or should not do (maintenance, worktrees,
 //!   fetch/push).
 //! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
@@ -22,6 +24,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod gate;
 pub mod git;
 pub mod model;
 pub mod ops;

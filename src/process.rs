@@ -36,3 +36,73 @@ pub fn probe(program: &OsStr, args: &[&str]) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Variables holding git-omk's own secrets; commands it runs for a project (gates) never see them.
+pub const OMK_SECRET_VARS: [&str; 4] = [
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
+
+/// What to run in its own process group.
+#[derive(Clone, Debug)]
+pub struct GroupSpec<'a> {
+    /// The program (looked up on `PATH` when it has no slash).
+    pub program: &'a OsStr,
+    /// Its arguments.
+    pub args: &'a [String],
+    /// The working directory.
+    pub dir: &'a Path,
+    /// Variables set on top of the inherited environment (later entries win).
+    pub env: &'a [(String, String)],
+}
+
+/// A child process leading its own process group, with stdin closed and stdout and stderr piped.
+/// Dropping it kills the whole group, so no gate or agent outlives its owner.
+#[derive(Debug)]
+pub struct GroupChild {
+    /// The child (its `stdout`/`stderr` can be taken).
+    pub child: tokio::process::Child,
+    pgid: Option<nix::unistd::Pid>,
+}
+
+/// Spawn `spec` as the leader of a new process group (async; needs a tokio runtime).
+pub fn spawn_group(spec: &GroupSpec<'_>) -> io::Result<GroupChild> {
+    let mut cmd = tokio::process::Command::new(spec.program);
+    cmd.args(spec.args)
+        .current_dir(spec.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for var in OMK_SECRET_VARS {
+        cmd.env_remove(var);
+    }
+    for (key, value) in spec.env {
+        cmd.env(key, value);
+    }
+    let child = cmd.spawn()?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(nix::unistd::Pid::from_raw);
+    Ok(GroupChild { child, pgid })
+}
+
+impl GroupChild {
+    /// Send `signal` to every process of the group (those still alive; an empty group is fine).
+    pub fn signal_group(&self, signal: nix::sys::signal::Signal) {
+        if let Some(pgid) = self.pgid {
+            // ESRCH (the group is gone) is the expected answer once everything exited.
+            let _ = nix::sys::signal::killpg(pgid, signal);
+        }
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        self.signal_group(nix::sys::signal::Signal::SIGKILL);
+    }
+}
