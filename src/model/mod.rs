@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod control;
+pub mod controller;
 pub mod decision;
 pub mod event;
 pub mod gate;
@@ -19,6 +20,7 @@ pub mod options;
 pub mod plan;
 pub mod planner;
 pub mod proof;
+pub mod retry;
 pub mod secrets;
 pub mod snapshot;
 pub mod status;

@@ -190,6 +190,10 @@ fn task_for(
         gates: Vec::new(),
         retry_limit: Task::DEFAULT_RETRY_LIMIT,
         attempts: Vec::new(),
+        branch: None,
+        session_id: None,
+        integrated: None,
+        note: None,
     };
     (task, decision)
 }
