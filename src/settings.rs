@@ -87,3 +87,86 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, SettingError> {
         }),
     }
 }
+
+/// Environment variables holding git-omk's own secrets, which agents and their tools never inherit.
+pub const SECRET_ENV: &[&str] = &[
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
+/// Prefixes of git-omk's secret variables.
+pub const SECRET_ENV_PREFIXES: &[&str] = &["OMK_GITHUB_"];
+
+/// Names of the secret variables present in this process's environment.
+pub fn secret_env_names() -> Vec<std::ffi::OsString> {
+    let mut names: Vec<std::ffi::OsString> = SECRET_ENV.iter().map(std::ffi::OsString::from).collect();
+    names.extend(std::env::vars_os().map(|(k, _)| k).filter(|k| {
+        k.to_str()
+            .is_some_and(|k| SECRET_ENV_PREFIXES.iter().any(|p| k.starts_with(p)))
+    }));
+    names
+}
+
+/// The values of git-omk's secret variables, for verbatim redaction.
+pub fn secret_env_values() -> Vec<String> {
+    secret_env_names()
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Token prices configured as `omk.price.<model>.input` and `omk.price.<model>.output` (USD per
+/// million tokens), from the repository's git configuration (repo, global and system; later files
+/// win). A model with only one of the two prices configured is an error, not a half-free model.
+pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceTable, SettingError> {
+    use crate::model::usage::{Price, PriceTable, parse_price};
+    use std::collections::BTreeMap;
+    let config = repo.config_snapshot();
+    let mut parts: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
+    let Some(sections) = config.plumbing().sections_by_name("omk") else {
+        return Ok(PriceTable::default());
+    };
+    for section in sections {
+        let Some(model) = section
+            .header()
+            .subsection_name()
+            .and_then(|s| s.to_string().strip_prefix("price.").map(str::to_owned))
+        else {
+            continue;
+        };
+        let entry = parts.entry(model.clone()).or_default();
+        for (name, slot) in [("input", &mut entry.0), ("output", &mut entry.1)] {
+            if let Some(value) = section.value(name) {
+                let value = value.to_string();
+                *slot = Some(parse_price(&value).map_err(|e| SettingError {
+                    key: format!("omk.price.{model}.{name}"),
+                    value,
+                    expected: e.to_string(),
+                })?);
+            }
+        }
+    }
+    let mut table = PriceTable::default();
+    for (model, (input, output)) in parts {
+        match (input, output) {
+            (Some(i), Some(o)) => table.insert(
+                &model,
+                Price {
+                    input_micros_per_mtok: i,
+                    output_micros_per_mtok: o,
+                },
+            ),
+            (i, _) => {
+                let missing = if i.is_none() { "input" } else { "output" };
+                return Err(SettingError {
+                    key: format!("omk.price.{model}.{missing}"),
+                    value: String::new(),
+                    expected: "a price for both input and output tokens".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(table)
+}
