@@ -173,6 +173,26 @@ pub fn kill_group(pgid: i32) {
     }
 }
 
+/// Whether process `pid` exists on this machine (it may belong to another user).
+pub fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    match kill(Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
+/// The id of this process.
+pub fn own_pid() -> u32 {
+    std::process::id()
+}
+
+/// Die at once, as `kill -9` would kill us (fault injection for crash tests).
+pub fn kill_self() -> ! {
+    let _ = kill(Pid::this(), Signal::SIGKILL);
+    std::process::abort()
+}
+
 /// One process as `/proc` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcInfo {

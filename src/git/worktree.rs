@@ -127,3 +127,45 @@ pub fn list(repo_dir: &Path) -> Result<Vec<Worktree>, GitError> {
     }
     Ok(found)
 }
+
+/// Put `paths` back as they were at `start` (deleting those that did not exist there): used to drop
+/// changes an agent made outside its write set, after recording them as evidence.
+pub fn discard(worktree: &Path, start: &str, paths: &[String]) -> Result<(), GitError> {
+    for path in paths {
+        let existed = git(worktree, &["cat-file", "-e", &format!("{start}:{path}")]).is_ok();
+        if existed {
+            git(worktree, &["checkout", start, "--", path])?;
+        } else {
+            let _ = git(worktree, &["rm", "-q", "--cached", "--ignore-unmatch", "--", path]);
+            let full = worktree.join(path);
+            if full.is_dir() {
+                let _ = std::fs::remove_dir_all(&full);
+            } else {
+                let _ = std::fs::remove_file(&full);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Add a detached worktree at `commit` (a clean checkout for running gates); an existing one at the
+/// same commit is reused.
+pub fn ensure_detached(repo_dir: &Path, path: &Path, commit: &str) -> Result<(), GitError> {
+    if path.join(".git").exists() && head(path).is_ok_and(|h| h == commit) {
+        return Ok(());
+    }
+    if path.exists() {
+        let _ = git(repo_dir, &["worktree", "remove", "--force", &path.to_string_lossy()]);
+        let _ = std::fs::remove_dir_all(path);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| GitError::Spawn { args: format!("mkdir {}", parent.display()), source })?;
+    }
+    let _ = git(repo_dir, &["worktree", "prune"]);
+    git(repo_dir, &["worktree", "add", "--quiet", "--detach", &path.to_string_lossy(), commit]).map(drop)
+}
+
+/// Remove a detached checkout made for gates (it holds no work, only a checkout and build output).
+pub fn remove_checkout(repo_dir: &Path, path: &Path) -> Result<(), GitError> {
+    git(repo_dir, &["worktree", "remove", "--force", &path.to_string_lossy()]).map(drop)
+}

@@ -20,6 +20,7 @@ pub mod options;
 pub mod plan;
 pub mod planner;
 pub mod policy;
+pub mod prompt;
 pub mod proof;
 pub mod redact;
 pub mod retry;

@@ -1,9 +1,12 @@
-//! What happens to a task after an attempt: done, another attempt, or stop (DESIGN §3.4).
+//! Whether an attempt succeeded, and what happens to its task next: done, another attempt, or stop
+//! (DESIGN §3.4).
 //!
-//! Owns the retry limit and the no-progress cutoff: two failed attempts in a row that leave the same tree
-//! stop the task instead of burning budget in a loop. Pure.
+//! Owns the attempt verdict (against the baseline, from gate evidence only), the retry limit and the
+//! no-progress cutoff: two failed attempts in a row that leave the same tree stop the task instead of
+//! burning budget in a loop. Pure.
 
-use super::task::{AttemptOutcome, Task, TaskStatus};
+use super::gate::compare::{Change, GateObservation, compare, fail_to_pass};
+use super::task::{AttemptOutcome, Task, TaskKind, TaskStatus};
 
 /// The task's status after its latest attempt ended with `outcome` and left `tree` (the tree of the
 /// task branch after the attempt, if it committed anything). `task.attempts` still shows that attempt as
@@ -110,6 +113,40 @@ mod tests {
         assert!(why.unwrap().contains("no progress"));
     }
 
+    fn obs(outcome: crate::model::gate::Outcome, tests: &[(&str, bool)]) -> GateObservation {
+        use crate::model::gate::{TestOutcome, TestResult};
+        GateObservation {
+            name: "test".into(),
+            required: true,
+            outcome,
+            reason: None,
+            tests: tests
+                .iter()
+                .map(|(id, ok)| TestResult { id: (*id).into(), outcome: if *ok { TestOutcome::Passed } else { TestOutcome::Failed } })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn attempts_are_judged_against_the_baseline() {
+        use crate::model::gate::Outcome::{Failed, Passed};
+        let base = [obs(Failed, &[("a", false), ("b", false), ("c", true)])];
+        let one_fixed = [obs(Failed, &[("a", true), ("b", false), ("c", true)])];
+        assert!(judge_attempt(TaskKind::Fix, &base, &one_fixed, true).is_ok(), "fixing one of two failures is progress");
+        let nothing = [obs(Failed, &[("a", false), ("b", false), ("c", true)])];
+        let err = judge_attempt(TaskKind::Fix, &base, &nothing, true).unwrap_err();
+        assert!(err.contains("nothing that failed on the base passes now"), "{err}");
+        assert!(judge_attempt(TaskKind::Implement, &base, &nothing, true).is_ok(), "features need no fix");
+        let broke = [obs(Failed, &[("a", true), ("b", false), ("c", false)])];
+        let err = judge_attempt(TaskKind::Fix, &base, &broke, true).unwrap_err();
+        assert!(err.contains("tests that passed on the base fail now: c"), "{err}");
+        let green = [obs(Passed, &[])];
+        let red = [obs(Failed, &[])];
+        assert!(judge_attempt(TaskKind::Refactor, &green, &red, true).unwrap_err().contains("passed on the base and fails now"));
+        assert!(judge_attempt(TaskKind::Refactor, &green, &green, false).unwrap_err().contains("changed no file"));
+        assert!(judge_attempt(TaskKind::Review, &green, &green, false).is_ok());
+    }
+
     #[test]
     fn interruptions_do_not_count_and_success_is_done() {
         let mut t = task("a", &[], &["x"]);
@@ -127,4 +164,45 @@ mod tests {
             TaskStatus::Done
         );
     }
+}
+
+/// Judge an attempt's result against the baseline (pure). `Ok` means the attempt succeeded; `Err`
+/// carries the evidence the next attempt's prompt will show. A task is not required to make every gate
+/// pass (another task may be fixing the rest); the integrated result is held to that at verification.
+pub fn judge_attempt(
+    kind: TaskKind,
+    baseline: &[GateObservation],
+    result: &[GateObservation],
+    changed: bool,
+) -> Result<(), String> {
+    if !changed && kind != TaskKind::Review {
+        return Err("the attempt changed no file: the task is not done".to_owned());
+    }
+    let comparison = compare(baseline, result);
+    let mut problems: Vec<String> = comparison
+        .blocking()
+        .map(|c| format!("required gate `{}` passed on the base and fails now", c.name))
+        .collect();
+    problems.extend(
+        comparison
+            .with(Change::Added)
+            .filter(|c| c.required && c.result.is_some_and(|o| !o.passed()))
+            .map(|c| format!("new required gate `{}` fails", c.name)),
+    );
+    let mut improved = false;
+    for r in result {
+        let Some(b) = baseline.iter().find(|b| b.name == r.name) else { continue };
+        let f2p = fail_to_pass(b, r);
+        if !f2p.broken_tests.is_empty() {
+            problems.push(format!("gate `{}`: tests that passed on the base fail now: {}", r.name, f2p.broken_tests.join(", ")));
+        }
+        improved |= f2p.gate_fixed || !f2p.fixed_tests.is_empty() || !f2p.new_passing.is_empty();
+    }
+    if kind == TaskKind::Fix && !improved && problems.is_empty() {
+        problems.push(
+            "nothing that failed on the base passes now and no new test passes: add a test that reproduces the problem and make it pass"
+                .to_owned(),
+        );
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
 }

@@ -31,6 +31,9 @@ pub enum OpsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// git, a worktree or another part of the machine failed (exit code 6).
+    #[error("{0}")]
+    Infrastructure(String),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),
@@ -67,10 +70,21 @@ impl Context {
 
     /// A new event by this context's actor, now.
     pub fn event(&self, body: EventBody) -> Event {
+        self.event_by(self.actor.clone(), body)
+    }
+
+    /// A new event by the goal controller running in this process, now.
+    pub fn controller_event(&self, body: EventBody) -> Event {
+        let actor = Actor { kind: ActorKind::Controller, name: format!("git-omk {}", env!("CARGO_PKG_VERSION")), host: self.actor.host.clone() };
+        self.event_by(actor, body)
+    }
+
+    /// A new event by `actor`, now.
+    pub fn event_by(&self, actor: Actor, body: EventBody) -> Event {
         Event {
             id: EventId::from_random(random_bytes()),
             at: self.clock.now(),
-            actor: self.actor.clone(),
+            actor,
             body,
         }
     }
