@@ -10,6 +10,10 @@ use std::io;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::process::{Child as AsyncChild, Command as AsyncCommand};
+
 /// A `git` command run in `dir` (any directory of the repository), with the caller's configuration,
 /// credentials and hooks, and with git's output in the C locale so it can be parsed.
 pub fn git(dir: &Path) -> Command {
@@ -63,13 +67,13 @@ pub struct GroupSpec<'a> {
 #[derive(Debug)]
 pub struct GroupChild {
     /// The child (its `stdout`/`stderr` can be taken).
-    pub child: tokio::process::Child,
-    pgid: Option<nix::unistd::Pid>,
+    pub child: AsyncChild,
+    pgid: Option<Pid>,
 }
 
 /// Spawn `spec` as the leader of a new process group (async; needs a tokio runtime).
 pub fn spawn_group(spec: &GroupSpec<'_>) -> io::Result<GroupChild> {
-    let mut cmd = tokio::process::Command::new(spec.program);
+    let mut cmd = AsyncCommand::new(spec.program);
     cmd.args(spec.args)
         .current_dir(spec.dir)
         .stdin(Stdio::null())
@@ -87,22 +91,22 @@ pub fn spawn_group(spec: &GroupSpec<'_>) -> io::Result<GroupChild> {
     let pgid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
-        .map(nix::unistd::Pid::from_raw);
+        .map(Pid::from_raw);
     Ok(GroupChild { child, pgid })
 }
 
 impl GroupChild {
     /// Send `signal` to every process of the group (those still alive; an empty group is fine).
-    pub fn signal_group(&self, signal: nix::sys::signal::Signal) {
+    pub fn signal_group(&self, signal: Signal) {
         if let Some(pgid) = self.pgid {
             // ESRCH (the group is gone) is the expected answer once everything exited.
-            let _ = nix::sys::signal::killpg(pgid, signal);
+            let _ = killpg(pgid, signal);
         }
     }
 }
 
 impl Drop for GroupChild {
     fn drop(&mut self) {
-        self.signal_group(nix::sys::signal::Signal::SIGKILL);
+        self.signal_group(Signal::SIGKILL);
     }
 }

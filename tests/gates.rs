@@ -623,3 +623,17 @@ async fn a_fix_is_proven_by_a_test_that_fails_on_the_base_and_passes_on_the_resu
     assert_eq!(back.gates[0].change, Change::Regressed);
     assert!(back.is_blocking());
 }
+
+#[tokio::test]
+async fn a_gates_toml_that_is_not_a_file_is_an_error() {
+    let fx = fixture("configured");
+    fs::remove_file(fx.repo.join(".omk/gates.toml")).unwrap();
+    fs::create_dir_all(fx.repo.join(".omk/gates.toml")).unwrap();
+    fs::write(fx.repo.join(".omk/gates.toml/inner"), "x").unwrap();
+    let commit = commit_all(&fx, "a directory named gates.toml");
+    let err = gate::load_gates(&store(&fx), commit).unwrap_err();
+    assert!(
+        matches!(&err, GateError::ConfigNotAFile { kind, .. } if kind == "directory"),
+        "{err}"
+    );
+}

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::model::gate::{GateObservation, Outcome};
-use crate::store::tree::TreePath;
+use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
 use config::{CONFIG_PATH, ConfigError, Gate, GateName, config_hash, parse_config};
 use evidence::{Evidence, GateOrigin, RunContext};
@@ -142,9 +142,15 @@ pub fn load_gates(store: &Store, commit: ObjectId) -> Result<GateSet, GateError>
             (GateSource::Config, defined)
         }
         TreePath::Other(kind) => {
+            let kind = match kind {
+                TreeEntryKind::Directory => "directory",
+                TreeEntryKind::Link => "symbolic link",
+                TreeEntryKind::Submodule => "submodule",
+                TreeEntryKind::File => "file",
+            };
             return Err(GateError::ConfigNotAFile {
                 commit,
-                kind: format!("{kind:?}").to_lowercase(),
+                kind: kind.to_owned(),
             });
         }
         TreePath::Missing => (GateSource::Detected, detected_gates(store, commit)?),

@@ -6,8 +6,11 @@
 //! child. Owns the capture limits and the raw facts of a run; the verdict is `model::gate::verdict`.
 //! Spawns only through `process::spawn_group`. Must not touch the goal store.
 
+use std::collections::VecDeque;
 use std::io;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
+use std::process::ExitStatus as ProcessExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -157,8 +160,7 @@ async fn supervise(
     (status.map(exit_status), timed_out)
 }
 
-fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
-    use std::os::unix::process::ExitStatusExt;
+fn exit_status(status: ProcessExitStatus) -> ExitStatus {
     match (status.code(), status.signal()) {
         (Some(code), _) => ExitStatus::Code(code),
         (None, Some(signal)) => ExitStatus::Signal(signal),
@@ -276,7 +278,7 @@ fn finish(
 pub(crate) struct LogBuffer {
     head: Vec<u8>,
     head_cap: usize,
-    tail: std::collections::VecDeque<u8>,
+    tail: VecDeque<u8>,
     tail_cap: usize,
     total: u64,
 }
@@ -286,7 +288,7 @@ impl LogBuffer {
         LogBuffer {
             head: Vec::new(),
             head_cap,
-            tail: std::collections::VecDeque::new(),
+            tail: VecDeque::new(),
             tail_cap,
             total: 0,
         }
