@@ -637,3 +637,28 @@ async fn a_gates_toml_that_is_not_a_file_is_an_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_flood_of_output_is_bounded_and_its_end_kept() {
+    let fx = fixture("flood");
+    let report = run(&fx, Vec::new()).await;
+    let flood = result(&report, "flood");
+    assert_eq!(flood.evidence.outcome, Outcome::Passed, "{}", explain(flood));
+    assert_eq!(
+        flood.evidence.log.output_bytes,
+        20_000_000 + 1 + "flood done\n".len() as u64
+    );
+    assert!(flood.evidence.log.truncated);
+    let log = flood.log.as_ref().unwrap();
+    let limits = git_omk::gate::run::CaptureLimits::default();
+    assert!(
+        log.len() <= limits.log_head_bytes + limits.log_tail_bytes + 100,
+        "{}",
+        log.len()
+    );
+    let text = String::from_utf8_lossy(log);
+    assert!(text.contains("bytes of output omitted]"));
+    assert!(text.ends_with("flood done\n"));
+    assert!(flood.evidence.output_tail.ends_with("flood done\n"));
+    assert!(flood.evidence.output_tail.len() <= limits.output_tail_bytes);
+}

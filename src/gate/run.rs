@@ -354,3 +354,37 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::LogBuffer;
+
+    proptest! {
+        /// The log is the whole output when it fits, and otherwise an exact prefix and suffix of it.
+        #[test]
+        fn the_log_is_an_exact_prefix_and_suffix(
+            chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..20),
+            head in 0usize..50,
+            tail in 1usize..50,
+        ) {
+            let all: Vec<u8> = chunks.concat();
+            let mut log = LogBuffer::new(head, tail);
+            for chunk in &chunks {
+                log.push(chunk);
+            }
+            prop_assert_eq!(log.total, all.len() as u64);
+            let truncated = log.truncated();
+            let kept = log.into_log();
+            if all.len() <= head + tail {
+                prop_assert!(!truncated);
+                prop_assert_eq!(kept, all);
+            } else {
+                prop_assert!(truncated);
+                prop_assert!(kept.starts_with(&all[..head]));
+                prop_assert!(kept.ends_with(&all[all.len() - tail..]));
+            }
+        }
+    }
+}
