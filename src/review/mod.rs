@@ -4,4 +4,5 @@
 //! Owns turning a change into structured findings (severity, file, line, message). Must not decide
 //! readiness (that is `model::proof`) nor write goals (that is `ops`).
 
+pub mod changes;
 pub mod scanners;

@@ -36,8 +36,10 @@ pub struct ChangedFile {
     pub kind: ChangeKind,
     /// Contents on the base (absent when added).
     pub old: Option<Vec<u8>>,
-    /// Contents on the result (absent when deleted).
+    /// Contents on the result (absent when deleted, or when too large to read).
     pub new: Option<Vec<u8>>,
+    /// Size of the result's contents in bytes (0 when deleted), known even when they were not read.
+    pub new_size: u64,
 }
 
 /// How serious a finding is. `High` blocks `ready` unless a human accepts.
@@ -183,6 +185,7 @@ pub(crate) mod test_support {
             kind: ChangeKind::Added,
             old: None,
             new: Some(new.as_bytes().to_vec()),
+            new_size: new.len() as u64,
         }
     }
 
@@ -192,6 +195,7 @@ pub(crate) mod test_support {
             kind: ChangeKind::Modified,
             old: Some(old.as_bytes().to_vec()),
             new: Some(new.as_bytes().to_vec()),
+            new_size: new.len() as u64,
         }
     }
 
@@ -201,6 +205,7 @@ pub(crate) mod test_support {
             kind: ChangeKind::Deleted,
             old: Some(old.as_bytes().to_vec()),
             new: None,
+            new_size: 0,
         }
     }
 }

@@ -1,19 +1,18 @@
 //! The large-files scanner: a binary at least the size threshold is `high` (it bloats every clone
-//! forever and cannot be reviewed), a large text file `medium`, any smaller binary `low`.
+//! forever and cannot be reviewed), a large text file `medium`, any smaller binary `low`. Contents too
+//! large to have been read count as binary.
 
 use super::{ChangeKind, ChangedFile, Finding, ScanOptions, ScannerId, Severity, is_binary};
 
 /// Findings for one changed file.
 pub(super) fn scan(change: &ChangedFile, options: &ScanOptions) -> Vec<Finding> {
-    let Some(new) = &change.new else {
-        return Vec::new();
-    };
     if change.kind == ChangeKind::Deleted {
         return Vec::new();
     }
-    let size = new.len() as u64;
+    let size = change.new_size;
     let large = size >= options.large_file_bytes;
-    let (severity, what) = match (is_binary(new), large) {
+    let binary = change.new.as_deref().is_none_or(is_binary);
+    let (severity, what) = match (binary, large) {
         (true, true) => (Severity::High, "a large binary file"),
         (false, true) => (Severity::Medium, "a large file"),
         (true, false) => (Severity::Low, "a binary file"),
@@ -42,7 +41,13 @@ mod tests {
         };
         let text = "x".repeat(150);
         let binary = format!("\0{}", "y".repeat(150));
-        let cases: [(ChangedFile, Option<Severity>); 6] = [
+        let unread = ChangedFile {
+            new: None,
+            new_size: 1 << 40,
+            ..added("huge.iso", "")
+        };
+        let cases: [(ChangedFile, Option<Severity>); 7] = [
+            (unread, Some(Severity::High)),
             (added("big.bin", &binary), Some(Severity::High)),
             (added("big.txt", &text), Some(Severity::Medium)),
             (added("icon.png", "\0\u{1}"), Some(Severity::Low)),
