@@ -572,6 +572,10 @@ async fn a_tree_already_tested_with_the_same_config_is_not_run_again() {
     ));
     let lookup = cache::lookup(&store(&fx), goal_tip, first.tree, &name, "0000").unwrap();
     assert!(lookup.is_none());
+
+    let recorded = cache::recorded(&store(&fx), goal_tip, first.tree).unwrap();
+    let names: Vec<&str> = recorded.iter().map(|e| e.gate.as_str()).collect();
+    assert_eq!(names, ["bench", "greeting", "lint"]);
 }
 
 #[tokio::test]
