@@ -666,3 +666,24 @@ async fn a_flood_of_output_is_bounded_and_its_end_kept() {
     assert!(flood.evidence.output_tail.ends_with("flood done\n"));
     assert!(flood.evidence.output_tail.len() <= limits.output_tail_bytes);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gates_of_several_worktrees_run_concurrently_on_spawned_tasks() {
+    let fixtures = [fixture("configured"), fixture("fail-closed")];
+    let mut handles = Vec::new();
+    for fx in &fixtures {
+        let plan = gate::plan(&store(fx), fx.commit, &fx.repo, &PlanOptions::default()).unwrap();
+        // `tokio::spawn` needs a `Send + 'static` future: the plan holds no repository handle.
+        handles.push(tokio::spawn(async move {
+            gate::execute(&plan, &ExecOptions::default(), &SystemClock).await
+        }));
+    }
+    let mut reports = Vec::new();
+    for handle in handles {
+        reports.push(handle.await.unwrap());
+    }
+    assert_eq!(reports[0].failed_required().count(), 0);
+    assert_eq!(reports[1].failed_required().count(), 5);
+    assert_eq!(reports[0].commit, fixtures[0].commit);
+    assert_eq!(reports[1].commit, fixtures[1].commit);
+}
