@@ -280,7 +280,9 @@ async fn rust_gates_are_detected_counted_and_recorded_as_evidence() {
         &test.evidence.origin,
         GateOrigin::Detected { detector: detect::Detector::Cargo, because } if because.contains("Cargo.toml")
     ));
-    assert!(!result(&report, "cargo-clippy").evidence.definition.required);
+    let clippy = result(&report, "cargo-clippy");
+    assert!(!clippy.evidence.definition.required);
+    assert_eq!(clippy.evidence.outcome, Outcome::Passed, "{}", explain(clippy));
     assert_eq!(report.failed_required().count(), 0);
 
     let tree = store(&fx).tree_id(fx.commit).unwrap();
