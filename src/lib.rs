@@ -17,6 +17,8 @@
 //!   files, CI changes, large binaries, new dependencies) producing structured findings.
 //! - [`git`]: the few git subprocess calls gix cannot or should not do (maintenance, worktrees,
 //!   fetch/push).
+//! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
+//!   framing, transcripts and session records. Returns values; never writes goals.
 //! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
 //! - [`process`], [`clock`], [`settings`]: the only places that spawn processes, read the clock, and read
 //!   the environment or configuration. Clippy's `disallowed-methods` enforces this.
@@ -24,6 +26,7 @@
 //! Decisions (status, readiness, retries, budgets) live in `model`; everything with side effects sits at
 //! the edges and hands values back.
 
+pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod gate;

@@ -42,6 +42,8 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
 pub struct Settings {
     /// Run `git maintenance run --auto` after writes (`omk.autoMaintenance`, `OMK_AUTO_MAINTENANCE`).
     pub auto_maintenance: bool,
+    /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
+    pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
     pub agent: Option<String>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
@@ -61,8 +63,13 @@ impl Settings {
             None => true,
             Some((key, value)) => parse_bool(&key, &value)?,
         };
+        let gc_auto = match config.integer("gc.auto") {
+            None => 6700,
+            Some(n) => u64::try_from(n).unwrap_or(0),
+        };
         Ok(Settings {
             auto_maintenance,
+            gc_auto,
             agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
             max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
         })
@@ -79,4 +86,87 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, SettingError> {
             expected: "true or false".to_owned(),
         }),
     }
+}
+
+/// Environment variables holding git-omk's own secrets, which agents and their tools never inherit.
+pub const SECRET_ENV: &[&str] = &[
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
+/// Prefixes of git-omk's secret variables.
+pub const SECRET_ENV_PREFIXES: &[&str] = &["OMK_GITHUB_"];
+
+/// Names of the secret variables present in this process's environment.
+pub fn secret_env_names() -> Vec<std::ffi::OsString> {
+    let mut names: Vec<std::ffi::OsString> = SECRET_ENV.iter().map(std::ffi::OsString::from).collect();
+    names.extend(std::env::vars_os().map(|(k, _)| k).filter(|k| {
+        k.to_str()
+            .is_some_and(|k| SECRET_ENV_PREFIXES.iter().any(|p| k.starts_with(p)))
+    }));
+    names
+}
+
+/// The values of git-omk's secret variables, for verbatim redaction.
+pub fn secret_env_values() -> Vec<String> {
+    secret_env_names()
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Token prices configured as `omk.price.<model>.input` and `omk.price.<model>.output` (USD per
+/// million tokens), from the repository's git configuration (repo, global and system; later files
+/// win). A model with only one of the two prices configured is an error, not a half-free model.
+pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceTable, SettingError> {
+    use crate::model::usage::{Price, PriceTable, parse_price};
+    use std::collections::BTreeMap;
+    let config = repo.config_snapshot();
+    let mut parts: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
+    let Some(sections) = config.plumbing().sections_by_name("omk") else {
+        return Ok(PriceTable::default());
+    };
+    for section in sections {
+        let Some(model) = section
+            .header()
+            .subsection_name()
+            .and_then(|s| s.to_string().strip_prefix("price.").map(str::to_owned))
+        else {
+            continue;
+        };
+        let entry = parts.entry(model.clone()).or_default();
+        for (name, slot) in [("input", &mut entry.0), ("output", &mut entry.1)] {
+            if let Some(value) = section.value(name) {
+                let value = value.to_string();
+                *slot = Some(parse_price(&value).map_err(|e| SettingError {
+                    key: format!("omk.price.{model}.{name}"),
+                    value,
+                    expected: e.to_string(),
+                })?);
+            }
+        }
+    }
+    let mut table = PriceTable::default();
+    for (model, (input, output)) in parts {
+        match (input, output) {
+            (Some(i), Some(o)) => table.insert(
+                &model,
+                Price {
+                    input_micros_per_mtok: i,
+                    output_micros_per_mtok: o,
+                },
+            ),
+            (i, _) => {
+                let missing = if i.is_none() { "input" } else { "output" };
+                return Err(SettingError {
+                    key: format!("omk.price.{model}.{missing}"),
+                    value: String::new(),
+                    expected: "a price for both input and output tokens".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(table)
 }

@@ -689,3 +689,24 @@ async fn gates_of_several_worktrees_run_concurrently_on_spawned_tasks() {
     assert_eq!(reports[0].commit, fixtures[0].commit);
     assert_eq!(reports[1].commit, fixtures[1].commit);
 }
+
+#[tokio::test]
+async fn secrets_printed_by_a_gate_never_reach_the_evidence() {
+    let fx = fixture("secret-output");
+    let known = "s3ssion-only-the-caller-knows".to_owned();
+    let plan = gate::plan(&store(&fx), fx.commit, &fx.repo, &PlanOptions::default()).unwrap();
+    let options = ExecOptions {
+        extra_env: vec![("OMK_TEST_SESSION_SECRET".to_owned(), known.clone())],
+        known_secrets: vec![known.clone()],
+        ..ExecOptions::default()
+    };
+    let report = gate::execute(&plan, &options, &SystemClock).await;
+    let leak = result(&report, "leak");
+    assert_eq!(leak.evidence.outcome, Outcome::Passed, "{}", explain(leak));
+    for (path, bytes) in report.attachments() {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("ghp_0123456789"), "{path}: {text}");
+        assert!(!text.contains(&known), "{path}: {text}");
+        assert!(text.contains("[REDACTED]"), "{path}: {text}");
+    }
+}

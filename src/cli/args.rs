@@ -101,16 +101,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub until_ready: bool,
     /// Wall-time budget, paused time excluded (e.g. 90m, 8h, 2d).
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg, allow_hyphen_values = true)]
     pub budget_time: Option<Duration>,
     /// Token budget.
-    #[arg(long, value_name = "N", value_parser = tokens_arg)]
+    #[arg(long, value_name = "N", value_parser = tokens_arg, allow_hyphen_values = true)]
     pub budget_tokens: Option<u64>,
     /// USD budget.
-    #[arg(long, value_name = "USD", value_parser = usd_arg)]
+    #[arg(long, value_name = "USD", value_parser = usd_arg, allow_hyphen_values = true)]
     pub budget_usd: Option<Usd>,
     /// Most agents running at once.
-    #[arg(long, value_name = "N", value_parser = max_agents_arg)]
+    #[arg(long, value_name = "N", value_parser = max_agents_arg, allow_hyphen_values = true)]
     pub max_agents: Option<u16>,
     /// Agent engine: kimi, kimi-wire, kimi-acp, acp:<cmd>, exec:<cmd>.
     #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
@@ -125,7 +125,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_llm_planner: bool,
     /// Token budget of the planning session.
-    #[arg(long, value_name = "N", value_parser = tokens_arg)]
+    #[arg(long, value_name = "N", value_parser = tokens_arg, allow_hyphen_values = true)]
     pub planner_token_budget: Option<u64>,
 }
 
@@ -190,13 +190,13 @@ pub struct BudgetAddArgs {
     #[arg(value_name = "GOAL")]
     pub goal: Option<String>,
     /// Time to add (e.g. 30m, 2h).
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg, allow_hyphen_values = true)]
     pub time: Option<Duration>,
     /// Tokens to add.
-    #[arg(long, value_name = "N", value_parser = tokens_arg)]
+    #[arg(long, value_name = "N", value_parser = tokens_arg, allow_hyphen_values = true)]
     pub tokens: Option<u64>,
     /// Dollars to add.
-    #[arg(long, value_name = "USD", value_parser = usd_arg)]
+    #[arg(long, value_name = "USD", value_parser = usd_arg, allow_hyphen_values = true)]
     pub usd: Option<Usd>,
     /// Print JSON.
     #[arg(long)]

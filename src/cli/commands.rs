@@ -134,6 +134,12 @@ fn goal_text(arg: &str) -> Result<String, CliError> {
         .lock()
         .take(MAX_GOAL_BYTES as u64 + 1)
         .read_to_end(&mut buf)?;
+    if buf.len() > MAX_GOAL_BYTES {
+        return Err(CliError::Usage(format!(
+            "the goal read from stdin is longer than {MAX_GOAL_BYTES} bytes: put the details in a file in the \
+             repository and refer to it"
+        )));
+    }
     String::from_utf8(buf)
         .map_err(|_| CliError::Usage("the goal read from stdin is not UTF-8 text".to_owned()))
 }

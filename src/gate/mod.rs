@@ -24,7 +24,7 @@ use crate::model::gate::{GateObservation, Outcome};
 use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
 use config::{CONFIG_PATH, ConfigError, Gate, GateName, config_hash, parse_config};
-use evidence::{Evidence, GateOrigin, RunContext};
+use evidence::{Evidence, GateOrigin, RunContext, redacted_log};
 use run::{CaptureLimits, run_gate};
 
 /// Everything that can stop gates from being planned. (A failing gate is an outcome, not an error.)
@@ -269,6 +269,8 @@ pub struct ExecOptions {
     pub extra_env: Vec<(String, String)>,
     /// Output capture limits.
     pub limits: CaptureLimits,
+    /// Secret values to redact verbatim from evidence and logs (`settings::secret_env_values()`).
+    pub known_secrets: Vec<String>,
 }
 
 /// One gate's result in a report.
@@ -278,7 +280,7 @@ pub struct GateResult {
     pub evidence: Evidence,
     /// True when the evidence was reused from the goal and the gate did not run.
     pub cached: bool,
-    /// The full log of a fresh run (absent when cached).
+    /// The full log of a fresh run, secrets redacted (absent when cached).
     pub log: Option<Vec<u8>>,
 }
 
@@ -334,12 +336,13 @@ pub async fn execute_gate(
         config_hash: &plan.config_hash,
         started_at: clock.now(),
         workdir_modified: &plan.workdir_modified,
+        known_secrets: &options.known_secrets,
     };
     let run = run_gate(gate, &plan.workdir, &options.extra_env, &options.limits).await;
     GateResult {
         evidence: Evidence::from_run(gate, &planned.defined.origin, &ctx, &run),
         cached: false,
-        log: Some(run.log),
+        log: Some(redacted_log(&run.log, &options.known_secrets)),
     }
 }
 

@@ -14,7 +14,7 @@ use std::process::ExitStatus as ProcessExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
+use std::ffi::OsString;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -94,10 +94,14 @@ pub async fn run_gate(
     let mut env: Vec<(String, String)> = extra_env.to_vec();
     env.extend(gate.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     let spec = GroupSpec {
-        program: program.as_ref(),
-        args: &args,
-        dir,
-        env: &env,
+        program: OsString::from(program),
+        args: args.iter().map(OsString::from).collect(),
+        cwd: dir.to_path_buf(),
+        env: env
+            .into_iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect(),
+        stdin: false,
     };
     let capture = Arc::new(Mutex::new(Capture::new(gate, limits)));
     let started = Instant::now();
@@ -122,35 +126,25 @@ async fn supervise(
 ) -> (Option<ExitStatus>, bool) {
     let readers: Vec<JoinHandle<()>> = [
         group
-            .child
-            .stdout
-            .take()
+            .take_stdout()
             .map(|s| spawn_reader(s, capture.clone(), limits.max_line_bytes)),
         group
-            .child
-            .stderr
-            .take()
+            .take_stderr()
             .map(|s| spawn_reader(s, capture.clone(), limits.max_line_bytes)),
     ]
     .into_iter()
     .flatten()
     .collect();
-    let (status, timed_out) = match timeout(limit, group.child.wait()).await {
+    let (status, timed_out) = match timeout(limit, group.wait()).await {
         Ok(status) => (status.ok(), false),
         Err(_) => {
-            group.signal_group(Signal::SIGTERM);
-            let status = match timeout(limits.kill_grace, group.child.wait()).await {
-                Ok(status) => status.ok(),
-                Err(_) => {
-                    group.signal_group(Signal::SIGKILL);
-                    group.child.wait().await.ok()
-                }
-            };
-            (status, true)
+            // SIGTERM to the group, a grace period, then SIGKILL to whatever is left.
+            group.terminate(limits.kill_grace).await;
+            (group.try_wait().ok().flatten(), true)
         }
     };
     // Whatever the leader left behind (background jobs holding the pipes) dies with the group.
-    group.signal_group(Signal::SIGKILL);
+    group.kill();
     for reader in readers {
         let abort = reader.abort_handle();
         if timeout(limits.drain, reader).await.is_err() {

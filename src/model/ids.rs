@@ -197,7 +197,7 @@ impl fmt::Display for EventId {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// Nothing matched.
-    #[error("no goal matches `{0}`")]
+    #[error("no goal matches `{0}`: `git omk goal list` shows the goals of this repository")]
     NotFound(String),
     /// Several goals matched; the candidates are listed so the user can type more characters.
     #[error("`{query}` is ambiguous: it matches {}", candidates.iter().map(GoalId::as_str).collect::<Vec<_>>().join(", "))]
@@ -208,7 +208,7 @@ pub enum ResolveError {
         candidates: Vec<GoalId>,
     },
     /// `latest` was asked for but the repository has no goal.
-    #[error("this repository has no goal yet")]
+    #[error("this repository has no goal yet: create one with git omk goal plan \"<goal>\"")]
     NoGoals,
 }
 

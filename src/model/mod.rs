@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod control;
+pub mod controller;
 pub mod decision;
 pub mod event;
 pub mod gate;
@@ -18,10 +19,15 @@ pub mod lease;
 pub mod options;
 pub mod plan;
 pub mod planner;
+pub mod policy;
 pub mod proof;
+pub mod redact;
+pub mod retry;
 pub mod secrets;
+pub mod shell;
 pub mod snapshot;
 pub mod status;
 pub mod task;
 pub mod text;
+pub mod usage;
 pub mod writeset;

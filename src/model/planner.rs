@@ -190,6 +190,10 @@ fn task_for(
         gates: Vec::new(),
         retry_limit: Task::DEFAULT_RETRY_LIMIT,
         attempts: Vec::new(),
+        branch: None,
+        session_id: None,
+        integrated: None,
+        note: None,
     };
     (task, decision)
 }
@@ -248,7 +252,7 @@ fn write_set_for(part: &Part, relevant: &[RelevantFile], files: &[String]) -> (V
         "the files named or matched by \"{}\", their siblings with the same stem and their tests",
         part.text
     );
-    (set.into_iter().collect(), why)
+    (without_covered(set.into_iter().collect()), why)
 }
 
 /// `src/slug.rs` → `src/slug.rs`, `src/slug*` (same-stem siblings, co-located tests) and, for each test
@@ -275,6 +279,15 @@ fn patterns_around(path: &str, files: &[String]) -> Vec<PathPattern> {
         }
     }
     raw.iter().filter_map(|p| PathPattern::parse(p).ok()).collect()
+}
+
+/// Drop literal paths that another pattern of the set already matches (`src/a.rs` under `src/a*`).
+fn without_covered(set: Vec<PathPattern>) -> Vec<PathPattern> {
+    let covered = |p: &PathPattern| {
+        set.iter()
+            .any(|q| q != p && q.as_str().contains('*') && q.matches(p.as_str()))
+    };
+    set.iter().filter(|p| !covered(p)).cloned().collect()
 }
 
 /// Names shared by many unrelated files (`mod.rs`, `index.js`, `__init__.py`): their stem says nothing.
@@ -540,13 +553,14 @@ mod tests {
             tasks.iter().all(|t| t.depends_on.is_empty()),
             "independent: {tasks:#?}"
         );
-        assert!(tasks[0].write_set.iter().any(|p| p.as_str() == "src/slugify.rs"));
+        assert!(tasks[0].write_set.iter().any(|p| p.matches("src/slugify.rs")));
+        assert!(
+            !tasks[0].write_set.iter().any(|p| p.as_str() == "src/slugify.rs"),
+            "covered by src/slugify*"
+        );
         assert!(tasks[0].write_set.iter().any(|p| p.as_str() == "tests/slugify*"));
         assert!(
-            tasks[1]
-                .write_set
-                .iter()
-                .any(|p| p.as_str() == "src/http/client.rs"),
+            tasks[1].write_set.iter().any(|p| p.matches("src/http/client.rs")),
             "{:?}",
             tasks[1].write_set
         );

@@ -83,7 +83,12 @@ impl Context {
     ) -> Result<T, OpsError> {
         for round in 0..MAX_ATTEMPTS {
             match attempt() {
-                Err(OpsError::Store(StoreError::Conflict { .. })) => std::thread::sleep(backoff(round)),
+                Err(OpsError::Store(StoreError::Conflict { .. })) => {
+                    tracing::debug!(
+                        "lost a compare-and-swap race on goal {what}; re-reading (round {round})"
+                    );
+                    std::thread::sleep(backoff(round));
+                }
                 other => return other,
             }
         }
@@ -93,7 +98,7 @@ impl Context {
     /// Keep the repository fast after writes; never fails the command.
     pub fn maintain(&self) {
         if self.settings.auto_maintenance
-            && let Err(e) = maintenance::run_if_due(self.store.common_dir())
+            && let Err(e) = maintenance::run_if_due(self.store.common_dir(), self.settings.gc_auto)
         {
             tracing::warn!("git maintenance failed (goals are safe; reads may get slower): {e}");
         }

@@ -1,5 +1,8 @@
 //! Reading goals for display: resolving what the user typed to a goal, listing, loading.
 
+use chrono::{DateTime, Utc};
+use gix::ObjectId;
+
 use crate::model::ids::{GoalId, ResolveError, resolve_prefix};
 use crate::model::status::GoalStatus;
 use crate::store::read::{ListEntry, Loaded};
@@ -36,15 +39,16 @@ impl Context {
     /// Resolve `query` (`None` or `latest`: the newest local goal; else a full id or unique prefix) among
     /// local and fetched goals. The local copy wins when both exist.
     pub fn resolve(&self, query: Option<&str>) -> Result<GoalRef, OpsError> {
+        if let Some(id) = query.and_then(|q| GoalId::parse(q.trim()).ok()) {
+            let local = GoalRef::Local(id);
+            if self.store.tip(&local)?.is_some() {
+                return Ok(local);
+            }
+        }
         let refs = self.store.goal_refs()?;
         let query = query.map(str::trim).filter(|q| !q.is_empty() && *q != "latest");
         let id: GoalId = match query {
-            None => refs
-                .iter()
-                .filter(|&(r, _)| matches!(r, GoalRef::Local(_)))
-                .map(|(r, _)| r.id().clone())
-                .max()
-                .ok_or(ResolveError::NoGoals)?,
+            None => self.latest_local(&refs)?,
             Some(q) => resolve_prefix(q, refs.iter().map(|(r, _)| r.id()))?,
         };
         let mut candidates: Vec<GoalRef> = refs
@@ -57,6 +61,29 @@ impl Context {
             .into_iter()
             .next()
             .ok_or(ResolveError::NotFound(id.to_string()))?)
+    }
+
+    /// The newest local goal: the greatest id, and among goals created in the same second the one with
+    /// the latest full-precision creation time (read from those few tips only).
+    fn latest_local(&self, refs: &[(GoalRef, ObjectId)]) -> Result<GoalId, OpsError> {
+        let local: Vec<&(GoalRef, ObjectId)> = refs.iter().filter(|(r, _)| r.remote().is_none()).collect();
+        let second = |r: &GoalRef| r.id().as_str()[..15].to_owned();
+        let newest = local
+            .iter()
+            .map(|(r, _)| second(r))
+            .max()
+            .ok_or(ResolveError::NoGoals)?;
+        let mut best: Option<(Option<DateTime<Utc>>, &GoalId)> = None;
+        for (goal, tip) in local.iter().filter(|(r, _)| second(r) == newest) {
+            let created = self.store.commit_message(*tip)?.0.created;
+            if best
+                .as_ref()
+                .is_none_or(|(c, id)| (created, goal.id()) > (*c, *id))
+            {
+                best = Some((created, goal.id()));
+            }
+        }
+        Ok(best.map(|(_, id)| id.clone()).ok_or(ResolveError::NoGoals)?)
     }
 
     /// Resolve a goal the user wants to change: it must exist locally.

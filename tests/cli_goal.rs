@@ -1,0 +1,590 @@
+//! End-to-end tests of the goal commands on real repositories: planning, inspection, control, output
+//! formats, exit codes, and that the user's repository is never touched.
+
+#![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
+
+mod support;
+
+use serde_json::Value;
+use support::git_repo::TestRepo;
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+fn plan(repo: &TestRepo, text: &str) -> String {
+    let out = repo
+        .omk()
+        .args(["goal", "plan", "--json", text])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json_of(&out.stdout)["id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn plan_records_one_goal_commit_and_never_touches_the_work_tree() {
+    let repo = TestRepo::new();
+    repo.write_files(&[("scratch.txt", "uncommitted\n")]);
+    repo.git(&["add", "scratch.txt"]);
+    let before = repo.user_state();
+    let id = plan(
+        &repo,
+        "Fix the off-by-one in slugify and add retries to the HTTP client",
+    );
+    assert_eq!(
+        repo.user_state(),
+        before,
+        "HEAD, branch, index and work tree unchanged"
+    );
+    assert_eq!(repo.goal_refs(), vec![format!("refs/omk/goals/{id}")]);
+    let ref_name = format!("refs/omk/goals/{id}");
+    assert_eq!(repo.git(&["rev-list", "--count", &ref_name]), "1");
+    let message = repo.git(&["log", "-1", "--format=%B", &ref_name]);
+    assert!(
+        message.starts_with("planned: Fix the off-by-one in slugify"),
+        "{message}"
+    );
+    for trailer in [
+        "Omk-Schema: 1",
+        &format!("Omk-Goal: {id}"),
+        "Omk-Phase: planning",
+        "Omk-Event: goal_created",
+        "Omk-Event: plan_recorded",
+    ] {
+        assert!(message.contains(trailer), "missing {trailer} in {message}");
+    }
+    let files = repo.git(&["ls-tree", "-r", "--name-only", &ref_name]);
+    for f in [
+        "goal.json",
+        "tasks.json",
+        "events.jsonl",
+        "decisions.jsonl",
+        "plan/brief.md",
+        "plan/technical-plan.md",
+        "plan/test-spec.md",
+        "plan/oracle.json",
+    ] {
+        assert!(files.lines().any(|l| l == f), "{f} missing from {files}");
+    }
+    let tasks: Value = serde_json::from_str(&repo.git(&["show", &format!("{ref_name}:tasks.json")])).unwrap();
+    let tasks = tasks["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2, "two independent parts, two tasks");
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t["depends_on"].as_array().unwrap().is_empty()),
+        "independent tasks run concurrently"
+    );
+    assert!(
+        repo.git(&["status", "--porcelain"])
+            .lines()
+            .all(|l| !l.contains(".omk")),
+        "nothing of omk in the work tree"
+    );
+}
+
+#[test]
+fn works_from_subdirectories_and_linked_worktrees() {
+    let repo = TestRepo::new();
+    let id = plan(&repo, "Fix the off-by-one in slugify");
+    let sub = repo.path.join("src/http");
+    let out = repo
+        .omk_in(&sub)
+        .args(["goal", "list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_of(&out.stdout)["goals"][0]["id"], id.as_str());
+    let wt = repo.path.parent().unwrap().join("linked");
+    repo.git(&["worktree", "add", "-q", wt.to_str().unwrap(), "-b", "side"]);
+    let from_wt = repo
+        .omk_in(&wt)
+        .args(["goal", "plan", "--json", "Add retries to the HTTP client"])
+        .output()
+        .unwrap();
+    assert!(
+        from_wt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_wt.stderr)
+    );
+    let second = json_of(&from_wt.stdout)["id"].as_str().unwrap().to_owned();
+    let listed = json_of(
+        &repo
+            .omk()
+            .args(["goal", "list", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let ids: Vec<&str> = listed["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&id.as_str()) && ids.contains(&second.as_str()),
+        "goals are shared by all worktrees: {ids:?}"
+    );
+}
+
+#[test]
+fn run_parses_validates_and_records_every_option() {
+    let repo = TestRepo::new();
+    let out = repo
+        .omk()
+        .args([
+            "goal",
+            "run",
+            "Fix the off-by-one in slugify",
+            "--json",
+            "--budget-time",
+            "1h30m",
+            "--budget-tokens",
+            "5000",
+            "--budget-usd",
+            "2.5",
+            "--max-agents",
+            "3",
+            "--agent",
+            "exec:./fix.sh",
+            "--base",
+            "main",
+            "--policy",
+            "draft-pr",
+            "--merge-policy",
+            "gated",
+            "--no-llm-planner",
+            "--planner-token-budget",
+            "800",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = json_of(&out.stdout)["id"].as_str().unwrap().to_owned();
+    let show = json_of(
+        &repo
+            .omk()
+            .args(["goal", "show", &id, "-f", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let goal = &show["goal"];
+    let options = &goal["options"];
+    assert_eq!(options["limits"]["time_secs"], 5400);
+    assert_eq!(options["limits"]["tokens"], 5000);
+    assert_eq!(options["limits"]["usd_micros"], 2_500_000);
+    assert_eq!(options["max_agents"], 3);
+    assert_eq!(options["agent"], "exec:./fix.sh");
+    assert_eq!(options["delivery"], "draft-pr");
+    assert_eq!(options["merge"], "gated");
+    assert_eq!(options["llm_planner"], false);
+    assert_eq!(options["planner_token_budget"], 800);
+    assert_eq!(goal["base"]["rev"], "main");
+    assert_eq!(goal["base"]["commit"], repo.git(&["rev-parse", "main"]).as_str());
+    assert_eq!(goal["limits"], options["limits"]);
+    let planner = &show["plan"]["planner"];
+    assert_eq!(planner["by"], "heuristic");
+    assert_eq!(planner["reason"], "forced by --no-llm-planner");
+}
+
+#[test]
+fn untestable_goals_stop_blocked_on_human_with_the_questions() {
+    let repo = TestRepo::new();
+    let out = repo
+        .omk()
+        .args(["goal", "plan", "--json", "Make it better"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "blocked_on_human exits 3");
+    let v = json_of(&out.stdout);
+    assert_eq!(v["status"], "blocked_on_human");
+    let questions = v["questions"].as_array().unwrap();
+    assert!(questions.len() >= 2, "{questions:?}");
+    assert!(
+        v["tasks"].as_array().unwrap().is_empty(),
+        "no plan without answers"
+    );
+    let status = repo.omk().args(["goal", "status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("not testable") && text.contains("observable result"),
+        "{text}"
+    );
+    let resume = repo.omk().args(["goal", "resume"]).output().unwrap();
+    assert_eq!(resume.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&resume.stderr).contains("answer its questions"));
+}
+
+#[test]
+fn list_is_newest_first_filters_and_latest_means_newest_local_goal() {
+    let repo = TestRepo::new();
+    let first = plan(&repo, "Fix the off-by-one in slugify");
+    let second = plan(&repo, "Add retries to the HTTP client");
+    repo.omk().args(["goal", "pause", &first]).assert().success();
+    let listed = json_of(
+        &repo
+            .omk()
+            .args(["goal", "list", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(listed["schema_version"], 1);
+    let ids: Vec<&str> = listed["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![second.as_str(), first.as_str()]);
+    let paused = json_of(
+        &repo
+            .omk()
+            .args(["goal", "list", "--json", "--status", "paused"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(paused["goals"].as_array().unwrap().len(), 1);
+    assert_eq!(paused["goals"][0]["id"], first.as_str());
+    let latest = json_of(
+        &repo
+            .omk()
+            .args(["goal", "status", "latest", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(latest["id"], second.as_str());
+    let default = json_of(
+        &repo
+            .omk()
+            .args(["goal", "status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(default["id"], second.as_str());
+    let text =
+        String::from_utf8_lossy(&repo.omk().args(["goal", "list"]).output().unwrap().stdout).to_string();
+    assert!(text.lines().next().unwrap().starts_with(&second), "{text}");
+}
+
+#[test]
+fn ids_resolve_by_unique_prefix_of_the_id_or_its_hash() {
+    let repo = TestRepo::new();
+    let a = plan(&repo, "Fix the off-by-one in slugify");
+    let b = plan(&repo, "Add retries to the HTTP client");
+    let hash = &a[16..];
+    let by_hash = json_of(
+        &repo
+            .omk()
+            .args(["goal", "status", &hash[..6], "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(by_hash["id"], a.as_str());
+    let by_full = json_of(
+        &repo
+            .omk()
+            .args(["goal", "status", &b, "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(by_full["id"], b.as_str());
+    let ambiguous = repo.omk().args(["goal", "status", "2"]).output().unwrap();
+    assert_eq!(ambiguous.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&ambiguous.stderr);
+    assert!(
+        err.contains("ambiguous") && err.contains(&a) && err.contains(&b),
+        "{err}"
+    );
+    let unknown = repo.omk().args(["goal", "show", "zzzz"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no goal matches `zzzz`"));
+}
+
+#[test]
+fn show_proof_replay_and_budget_in_every_format() {
+    let repo = TestRepo::new();
+    let id = plan(&repo, "Fix the off-by-one in slugify");
+    for format in ["text", "json", "md"] {
+        for cmd in ["show", "proof", "replay", "budget"] {
+            let out = repo
+                .omk()
+                .args(["goal", cmd, &id, "-f", format])
+                .output()
+                .unwrap();
+            let expected = if cmd == "proof" { 1 } else { 0 };
+            assert_eq!(
+                out.status.code(),
+                Some(expected),
+                "{cmd} -f {format}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.stdout.is_empty(), "{cmd} -f {format} printed nothing");
+            if format == "json" {
+                assert_eq!(json_of(&out.stdout)["schema_version"], 1, "{cmd}");
+            }
+        }
+    }
+    let md = String::from_utf8_lossy(
+        &repo
+            .omk()
+            .args(["goal", "show", &id, "-f", "md"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .to_string();
+    assert!(
+        md.contains("## Brief") && md.contains("## Technical plan") && md.contains("| task |"),
+        "{md}"
+    );
+    let proof = json_of(
+        &repo
+            .omk()
+            .args(["goal", "proof", &id, "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(
+        proof["readiness"]["status"], "not_ready",
+        "never ready without evidence"
+    );
+    assert_eq!(proof["recorded"], false);
+    let replay = json_of(
+        &repo
+            .omk()
+            .args(["goal", "replay", &id, "-f", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let kinds: Vec<&str> = replay["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(&kinds[..3], ["goal_created", "intake_completed", "plan_recorded"]);
+    let unknown = repo
+        .omk()
+        .args(["goal", "show", &id, "-f", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "unknown --format is a usage error"
+    );
+}
+
+#[test]
+fn control_commands_record_one_commit_each_and_refuse_nonsense() {
+    let repo = TestRepo::new();
+    let id = plan(&repo, "Fix the off-by-one in slugify");
+    let ref_name = format!("refs/omk/goals/{id}");
+    let count = || {
+        repo.git(&["rev-list", "--count", &ref_name])
+            .parse::<u32>()
+            .unwrap()
+    };
+    let status = |repo: &TestRepo| {
+        json_of(
+            &repo
+                .omk()
+                .args(["goal", "status", "--json"])
+                .output()
+                .unwrap()
+                .stdout,
+        )["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    repo.omk()
+        .args(["goal", "pause", "--reason", "lunch"])
+        .assert()
+        .success();
+    assert_eq!(status(&repo), "paused");
+    assert_eq!(count(), 2);
+    let again = repo.omk().args(["goal", "pause"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already paused"));
+    assert_eq!(count(), 2, "a refused command writes nothing");
+    repo.omk().args(["goal", "resume"]).assert().success();
+    assert_eq!(status(&repo), "planned");
+    repo.omk()
+        .args([
+            "goal",
+            "budget-add",
+            "--time",
+            "2h",
+            "--tokens",
+            "1000",
+            "--usd",
+            "1.25",
+        ])
+        .assert()
+        .success();
+    let budget = json_of(
+        &repo
+            .omk()
+            .args(["goal", "budget", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(budget["limits"]["time_secs"], 8 * 3600 + 7200);
+    assert_eq!(
+        budget["limits"]["tokens"],
+        Value::Null,
+        "an unlimited dimension stays unlimited"
+    );
+    let accept = repo
+        .omk()
+        .args(["goal", "accept", "--summary", "looks fine"])
+        .output()
+        .unwrap();
+    assert_eq!(accept.status.code(), Some(2), "nothing to accept before a run");
+    repo.omk()
+        .args(["goal", "cancel", "--reason", "not needed"])
+        .assert()
+        .success();
+    assert_eq!(status(&repo), "cancelled");
+    assert_eq!(count(), 5);
+    let verify = repo
+        .omk()
+        .args(["goal", "replay", "--verify", "--json"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    assert_eq!(json_of(&verify.stdout)["ok"], true);
+    let log = repo.git(&["log", "--format=%s", &ref_name]);
+    assert_eq!(
+        log.lines().next().unwrap(),
+        "cancelled: Fix the off-by-one in slugify"
+    );
+}
+
+#[test]
+fn fetched_goals_are_readable_and_marked_with_their_remote() {
+    let repo = TestRepo::new();
+    let id = plan(&repo, "Fix the off-by-one in slugify");
+    let local = format!("refs/omk/goals/{id}");
+    let remote = format!("refs/omk/remotes/origin/goals/{id}");
+    repo.git(&["update-ref", &remote, &local]);
+    let listed = json_of(
+        &repo
+            .omk()
+            .args(["goal", "list", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let goals = listed["goals"].as_array().unwrap();
+    assert_eq!(
+        goals.len(),
+        1,
+        "a goal present locally and remotely is listed once"
+    );
+    assert_eq!(goals[0]["remotes"][0]["remote"], "origin");
+    assert_eq!(goals[0]["remotes"][0]["relation"], "same");
+    repo.omk().args(["goal", "pause", &id]).assert().success();
+    let listed = json_of(
+        &repo
+            .omk()
+            .args(["goal", "list", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(listed["goals"][0]["remotes"][0]["relation"], "ahead");
+    repo.git(&["update-ref", "-d", &local]);
+    let only_remote = json_of(
+        &repo
+            .omk()
+            .args(["goal", "show", &id[16..], "-f", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(only_remote["remote"], "origin");
+    assert_eq!(only_remote["goal"]["status"], "planned");
+    let replay = repo
+        .omk()
+        .args(["goal", "replay", &id, "--verify"])
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    let pause = repo.omk().args(["goal", "pause", &id]).output().unwrap();
+    assert_eq!(
+        pause.status.code(),
+        Some(2),
+        "fetched goals are not changed in place"
+    );
+    assert!(String::from_utf8_lossy(&pause.stderr).contains("only as fetched from origin"));
+    let latest = repo.omk().args(["goal", "status"]).output().unwrap();
+    assert_eq!(
+        latest.status.code(),
+        Some(2),
+        "latest means the newest goal of this repository"
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let repo = TestRepo::new();
+    for _ in 0..3 {
+        plan(&repo, "Fix the off-by-one in slugify");
+    }
+    let bin = env!("CARGO_BIN_EXE_git-omk");
+    let mut cmd = std::process::Command::new("bash");
+    support::git_repo::hermetic(&mut cmd, &repo.home);
+    let script = format!(
+        "set -o pipefail; for i in 1 2 3 4 5; do '{bin}' goal show -f md; done | head -c 1 >/dev/null"
+    );
+    let out = cmd
+        .current_dir(&repo.path)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+}
+
+#[test]
+fn without_any_identity_goal_commits_use_the_fallback() {
+    let repo = TestRepo::bare_identity();
+    repo.write_files(&[("a.txt", "a\n")]);
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "-c",
+        "user.name=X",
+        "-c",
+        "user.email=x@y",
+        "commit",
+        "-qm",
+        "init",
+    ]);
+    let id = plan(&repo, "Fix the off-by-one in a.txt");
+    let who = repo.git(&[
+        "log",
+        "-1",
+        "--format=%an <%ae>|%cn <%ce>",
+        &format!("refs/omk/goals/{id}"),
+    ]);
+    assert_eq!(who, "git-omk <omk@localhost>|git-omk <omk@localhost>");
+}
