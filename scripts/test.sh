@@ -3,4 +3,7 @@
 # repository), then run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Test tools (cached outside the repository): pytest and Node 22 for the gate tests.
+scripts/install-pytest.sh >/dev/null
+scripts/install-node.sh >/dev/null
 cargo test --locked --all-targets "$@"

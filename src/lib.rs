@@ -13,6 +13,8 @@
 //!   history, merges.
 //! - [`gate`]: the verification wall's machinery: gate configuration (from the tested commit's own
 //!   tree), detection, running gates in work directories, evidence and its cache.
+//! - [`review`]: review of an integrated change: built-in security scanners (secrets, credential
+//!   files, CI changes, large binaries, new dependencies) producing structured findings.
 //! - [`git`]: the few git subprocess calls gix cannot or should not do (maintenance, worktrees,
 //!   fetch/push).
 //! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
@@ -32,5 +34,6 @@ pub mod git;
 pub mod model;
 pub mod ops;
 pub mod process;
+pub mod review;
 pub mod settings;
 pub mod store;

@@ -8,8 +8,9 @@
 use gix::ObjectId;
 
 use super::config::GateName;
-use super::evidence::{EVIDENCE_SCHEMA, Evidence, evidence_path};
+use super::evidence::{EVIDENCE_SCHEMA, Evidence, GATES_DIR, evidence_path};
 use crate::model::gate::Outcome;
+use crate::store::tree::TreeEntryKind;
 use crate::store::{Store, StoreError};
 
 /// Recorded evidence for `gate` on `tree` in the goal tree at `goal_tip`, if it may be reused.
@@ -42,4 +43,24 @@ pub fn reusable(evidence: &Evidence, tree: &ObjectId, gate: &GateName, config_ha
         && evidence.config_hash == config_hash
         && evidence.workdir_modified.is_empty()
         && evidence.outcome != Outcome::FailedInfra
+}
+
+/// Every readable gate evidence recorded for `tree` in the goal tree at `goal_tip`, sorted by gate
+/// name (for proofs and `verify`; unreadable files are skipped with a warning).
+pub fn recorded(store: &Store, goal_tip: ObjectId, tree: ObjectId) -> Result<Vec<Evidence>, StoreError> {
+    let dir = format!("{GATES_DIR}/{tree}");
+    let mut found = Vec::new();
+    for (name, kind) in store.dir_at(goal_tip, &dir)?.unwrap_or_default() {
+        if kind != TreeEntryKind::File || !name.ends_with(".json") {
+            continue;
+        }
+        let Some(bytes) = store.file_at(goal_tip, &format!("{dir}/{name}"))? else {
+            continue;
+        };
+        match Evidence::parse(&bytes) {
+            Ok(evidence) => found.push(evidence),
+            Err(e) => tracing::warn!("unreadable gate evidence {dir}/{name} is ignored: {e}"),
+        }
+    }
+    Ok(found)
 }

@@ -1,19 +1,20 @@
 //! Gate evidence: the record of one gate run on one tree, and its place in the goal tree
 //! (`gates/<tree-id>/<gate>.json` + `.log`, DESIGN §2 and §6; format in docs/gates.md).
 //!
-//! Owns the evidence schema, its rendering into goal-tree attachments (secrets redacted), and parsing
-//! it back. Must not run anything or write to the store: `ops` records the attachments.
+//! Owns the evidence schema, its rendering into goal-tree attachments, and parsing it back. Secrets
+//! are redacted (`model::redact`) before anything is put into evidence. Must not run anything or write
+//! to the store: `ops` records the attachments.
 
 use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use super::config::{Gate, GateName};
+use super::config::{Gate, GateCommand, GateName};
 use super::run::RunOutput;
 use crate::model::gate::{
     ExitStatus, FailReason, GateObservation, Metric, Outcome, SpawnErrorKind, TestCounts, TestResult,
 };
-use crate::model::secrets::redact;
+use crate::model::redact::redact;
 
 use super::detect::Detector;
 
@@ -57,7 +58,8 @@ pub struct Evidence {
     pub gate: GateName,
     /// The command as typed.
     pub command: String,
-    /// The gate's full definition (command, runner, required, timeout, environment).
+    /// The gate's full definition (command, runner, required, timeout, environment), secrets
+    /// redacted.
     pub definition: Gate,
     /// Where the definition came from.
     pub origin: GateOrigin,
@@ -118,11 +120,34 @@ pub struct RunContext<'a> {
     pub started_at: DateTime<Utc>,
     /// Tracked files modified in the work directory.
     pub workdir_modified: &'a [String],
+    /// Secret values the caller knows (redacted verbatim, on top of the well-known shapes).
+    pub known_secrets: &'a [String],
 }
 
 /// `gates/<tree>/<gate>.json`.
 pub fn evidence_path(tree: &ObjectId, gate: &GateName) -> String {
     format!("{GATES_DIR}/{tree}/{gate}.json")
+}
+
+/// The definition as it may enter a goal: command words and environment values redacted (the config
+/// hash is computed from the real definition, so redaction never changes it).
+fn redacted_definition(gate: &Gate, known: &[String]) -> Gate {
+    let clean = |text: &str| redact(text, known).into_owned();
+    let mut gate = gate.clone();
+    gate.command = match &gate.command {
+        GateCommand::Shell(script) => GateCommand::Shell(clean(script)),
+        GateCommand::Exec(argv) => GateCommand::Exec(argv.iter().map(|a| clean(a)).collect()),
+    };
+    for value in gate.env.values_mut() {
+        *value = clean(value);
+    }
+    gate
+}
+
+/// A captured log as it may enter a goal: UTF-8 (lossy) with secrets redacted.
+pub fn redacted_log(log: &[u8], known_secrets: &[String]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(log);
+    redact(&text, known_secrets).into_owned().into_bytes()
 }
 
 /// `gates/<tree>/<gate>.log`.
@@ -140,8 +165,8 @@ impl Evidence {
         Evidence {
             schema_version: EVIDENCE_SCHEMA,
             gate: gate.name.clone(),
-            command: redact(&gate.command.display()).into_owned(),
-            definition: gate.clone(),
+            command: redact(&gate.command.display(), ctx.known_secrets).into_owned(),
+            definition: redacted_definition(gate, ctx.known_secrets),
             origin: origin.clone(),
             tree: ctx.tree.to_string(),
             commit: ctx.commit.to_string(),
@@ -164,7 +189,7 @@ impl Evidence {
                 output_bytes: run.output_bytes,
                 truncated: run.log_truncated,
             },
-            output_tail: redact(&run.output_tail).into_owned(),
+            output_tail: redact(&run.output_tail, ctx.known_secrets).into_owned(),
         }
     }
 
@@ -181,12 +206,11 @@ impl Evidence {
         out
     }
 
-    /// The goal-tree attachments of a fresh run: the JSON and the log (both with secrets redacted).
+    /// The goal-tree attachments of a fresh run: the JSON and the (already redacted) log.
     pub fn attachments(&self, tree: &ObjectId, log: &[u8]) -> Vec<(String, Vec<u8>)> {
-        let log = redact(&String::from_utf8_lossy(log)).into_owned().into_bytes();
         vec![
             (evidence_path(tree, &self.gate), self.to_json()),
-            (log_path(tree, &self.gate), log),
+            (log_path(tree, &self.gate), log.to_vec()),
         ]
     }
 

@@ -21,10 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::model::gate::{GateObservation, Outcome};
-use crate::store::tree::TreePath;
+use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
 use config::{CONFIG_PATH, ConfigError, Gate, GateName, config_hash, parse_config};
-use evidence::{Evidence, GateOrigin, RunContext};
+use evidence::{Evidence, GateOrigin, RunContext, redacted_log};
 use run::{CaptureLimits, run_gate};
 
 /// Everything that can stop gates from being planned. (A failing gate is an outcome, not an error.)
@@ -142,9 +142,15 @@ pub fn load_gates(store: &Store, commit: ObjectId) -> Result<GateSet, GateError>
             (GateSource::Config, defined)
         }
         TreePath::Other(kind) => {
+            let kind = match kind {
+                TreeEntryKind::Directory => "directory",
+                TreeEntryKind::Link => "symbolic link",
+                TreeEntryKind::Submodule => "submodule",
+                TreeEntryKind::File => "file",
+            };
             return Err(GateError::ConfigNotAFile {
                 commit,
-                kind: format!("{kind:?}").to_lowercase(),
+                kind: kind.to_owned(),
             });
         }
         TreePath::Missing => (GateSource::Detected, detected_gates(store, commit)?),
@@ -263,6 +269,8 @@ pub struct ExecOptions {
     pub extra_env: Vec<(String, String)>,
     /// Output capture limits.
     pub limits: CaptureLimits,
+    /// Secret values to redact verbatim from evidence and logs (`settings::secret_env_values()`).
+    pub known_secrets: Vec<String>,
 }
 
 /// One gate's result in a report.
@@ -272,7 +280,7 @@ pub struct GateResult {
     pub evidence: Evidence,
     /// True when the evidence was reused from the goal and the gate did not run.
     pub cached: bool,
-    /// The full log of a fresh run (absent when cached).
+    /// The full log of a fresh run, secrets redacted (absent when cached).
     pub log: Option<Vec<u8>>,
 }
 
@@ -328,12 +336,13 @@ pub async fn execute_gate(
         config_hash: &plan.config_hash,
         started_at: clock.now(),
         workdir_modified: &plan.workdir_modified,
+        known_secrets: &options.known_secrets,
     };
     let run = run_gate(gate, &plan.workdir, &options.extra_env, &options.limits).await;
     GateResult {
         evidence: Evidence::from_run(gate, &planned.defined.origin, &ctx, &run),
         cached: false,
-        log: Some(run.log),
+        log: Some(redacted_log(&run.log, &options.known_secrets)),
     }
 }
 

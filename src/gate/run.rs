@@ -6,8 +6,11 @@
 //! child. Owns the capture limits and the raw facts of a run; the verdict is `model::gate::verdict`.
 //! Spawns only through `process::spawn_group`. Must not touch the goal store.
 
+use std::collections::VecDeque;
 use std::io;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
+use std::process::ExitStatus as ProcessExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -151,8 +154,7 @@ async fn supervise(
     (status.map(exit_status), timed_out)
 }
 
-fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
-    use std::os::unix::process::ExitStatusExt;
+fn exit_status(status: ProcessExitStatus) -> ExitStatus {
     match (status.code(), status.signal()) {
         (Some(code), _) => ExitStatus::Code(code),
         (None, Some(signal)) => ExitStatus::Signal(signal),
@@ -270,7 +272,7 @@ fn finish(
 pub(crate) struct LogBuffer {
     head: Vec<u8>,
     head_cap: usize,
-    tail: std::collections::VecDeque<u8>,
+    tail: VecDeque<u8>,
     tail_cap: usize,
     total: u64,
 }
@@ -280,7 +282,7 @@ impl LogBuffer {
         LogBuffer {
             head: Vec::new(),
             head_cap,
-            tail: std::collections::VecDeque::new(),
+            tail: VecDeque::new(),
             tail_cap,
             total: 0,
         }
@@ -344,5 +346,39 @@ mod tests {
             huge.into_log(),
             b"xx\n[git-omk: 9998 bytes of output omitted]\nyz".to_vec()
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::LogBuffer;
+
+    proptest! {
+        /// The log is the whole output when it fits, and otherwise an exact prefix and suffix of it.
+        #[test]
+        fn the_log_is_an_exact_prefix_and_suffix(
+            chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..20),
+            head in 0usize..50,
+            tail in 1usize..50,
+        ) {
+            let all: Vec<u8> = chunks.concat();
+            let mut log = LogBuffer::new(head, tail);
+            for chunk in &chunks {
+                log.push(chunk);
+            }
+            prop_assert_eq!(log.total, all.len() as u64);
+            let truncated = log.truncated();
+            let kept = log.into_log();
+            if all.len() <= head + tail {
+                prop_assert!(!truncated);
+                prop_assert_eq!(kept, all);
+            } else {
+                prop_assert!(truncated);
+                prop_assert!(kept.starts_with(&all[..head]));
+                prop_assert!(kept.ends_with(&all[all.len() - tail..]));
+            }
+        }
     }
 }

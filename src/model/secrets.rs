@@ -1,11 +1,10 @@
 //! Recognising secrets in text: well-known token formats, private keys, credentials in URLs and
 //! secret-looking assignments (DESIGN §11, invariant 2).
 //!
-//! Owns the patterns, shared by the security scanner (which reports them) and by everything that
-//! writes captured output into a goal (which redacts them). Pure: text in, matches out. A match never
-//! carries the secret itself beyond its byte range, so reports can name a secret without leaking it.
+//! Owns the patterns the security scanner reports, with their kind and position, so a finding can
+//! name a secret without quoting it. (Redacting text before it enters a goal is `model::redact`.)
+//! Pure: text in, matches out.
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -76,9 +75,6 @@ pub struct SecretMatch {
     /// End of the secret value (bytes).
     pub end: usize,
 }
-
-/// The replacement for a redacted secret.
-pub const REDACTED: &str = "[REDACTED]";
 
 /// Pattern, kind, and which capture group holds the secret value.
 static PATTERNS: LazyLock<Vec<(Regex, SecretKind, usize)>> = LazyLock::new(|| {
@@ -174,24 +170,6 @@ pub fn find_secrets(line: &str) -> Vec<SecretMatch> {
     found
 }
 
-/// `text` with every recognised secret value replaced by [`REDACTED`] (line by line).
-pub fn redact(text: &str) -> Cow<'_, str> {
-    if !text.lines().any(|l| !find_secrets(l).is_empty()) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    for piece in text.split_inclusive('\n') {
-        let mut at = 0;
-        for m in find_secrets(piece) {
-            out.push_str(&piece[at..m.start]);
-            out.push_str(REDACTED);
-            at = m.end;
-        }
-        out.push_str(&piece[at..]);
-    }
-    Cow::Owned(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,16 +224,5 @@ mod tests {
         for line in lines {
             assert_eq!(kinds(line), Vec::<SecretKind>::new(), "{line}");
         }
-    }
-
-    #[test]
-    fn redaction_hides_values_and_keeps_the_rest() {
-        let gh = format!("ghp_{}", "Q".repeat(36));
-        let text = format!("cloning with {gh}\nDB_PASSWORD=s3cr3tP4ss\nall good\n");
-        let red = redact(&text);
-        assert!(!red.contains(&gh));
-        assert!(!red.contains("s3cr3tP4ss"));
-        assert_eq!(red, "cloning with [REDACTED]\nDB_PASSWORD=[REDACTED]\nall good\n");
-        assert!(matches!(redact("nothing here\n"), Cow::Borrowed(_)));
     }
 }

@@ -5,9 +5,23 @@
 //! Unlike the goal-tree helpers these never turn a read error into "absent": a missing file and an
 //! unreadable one are different answers.
 
+use std::collections::BTreeMap;
+
 use gix::ObjectId;
+use gix::objs::tree::EntryMode;
 
 use super::{GixContext, Store, StoreError};
+
+/// One path whose blob differs between two trees (content or mode); `None` on the side it is absent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeChange {
+    /// Repository-relative path.
+    pub path: String,
+    /// The blob on the old side.
+    pub old: Option<ObjectId>,
+    /// The blob on the new side.
+    pub new: Option<ObjectId>,
+}
 
 /// What a path names in a commit's tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,5 +114,58 @@ impl Store {
         }
         entries.sort();
         Ok(Some(entries))
+    }
+
+    /// The files (blobs and symbolic links) that differ between the trees of `old` and `new`, sorted by
+    /// path. Submodules are not descended into.
+    pub fn diff_trees(&self, old: ObjectId, new: ObjectId) -> Result<Vec<TreeChange>, StoreError> {
+        let before = self.blobs_of(old)?;
+        let mut after = self.blobs_of(new)?;
+        let mut changes = Vec::new();
+        for (path, old_entry) in before {
+            match after.remove(&path) {
+                Some(new_entry) if new_entry == old_entry => {}
+                new_entry => changes.push(TreeChange {
+                    path,
+                    old: Some(old_entry.0),
+                    new: new_entry.map(|e| e.0),
+                }),
+            }
+        }
+        changes.extend(after.into_iter().map(|(path, entry)| TreeChange {
+            path,
+            old: None,
+            new: Some(entry.0),
+        }));
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(changes)
+    }
+
+    /// A blob's size, and its contents when the size is at most `max_bytes`.
+    pub fn blob_bounded(&self, id: ObjectId, max_bytes: u64) -> Result<(u64, Option<Vec<u8>>), StoreError> {
+        let size = self
+            .repo
+            .find_header(id)
+            .ctx(|| format!("reading blob {id}"))?
+            .size();
+        if size > max_bytes {
+            return Ok((size, None));
+        }
+        let mut object = self.repo.find_object(id).ctx(|| format!("reading blob {id}"))?;
+        Ok((size, Some(std::mem::take(&mut object.data))))
+    }
+
+    fn blobs_of(&self, commit: ObjectId) -> Result<BTreeMap<String, (ObjectId, EntryMode)>, StoreError> {
+        let tree = self.commit_tree(commit)?;
+        let mut recorder = gix::traverse::tree::Recorder::default();
+        tree.traverse()
+            .breadthfirst(&mut recorder)
+            .ctx(|| format!("listing the files of {commit}"))?;
+        Ok(recorder
+            .records
+            .into_iter()
+            .filter(|e| e.mode.is_blob() || e.mode.is_link())
+            .map(|e| (e.filepath.to_string(), (e.oid, e.mode)))
+            .collect())
     }
 }

@@ -249,3 +249,38 @@ fn repeated_reports_of_a_test_keep_the_last_and_lists_are_bounded() {
     assert_eq!(parsed.tests.len(), MAX_TESTS);
     assert!(parsed.tests_truncated);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::super::*;
+
+    proptest! {
+        /// Hostile output never panics a parser, and bounded lists stay bounded.
+        #[test]
+        fn any_output_parses_without_panicking(lines in prop::collection::vec(".{0,80}", 0..40)) {
+            for runner in RunnerKind::ALL {
+                let mut parser = OutputParser::new(runner);
+                for line in &lines {
+                    parser.line(line);
+                }
+                let parsed = parser.finish();
+                prop_assert!(parsed.tests.len() <= MAX_TESTS);
+                prop_assert!(parsed.metrics.len() <= MAX_METRICS);
+            }
+        }
+
+        /// Structural lines with arbitrary numbers are read exactly.
+        #[test]
+        fn cargo_sums_are_exact(results in prop::collection::vec((0u64..1000, 0u64..1000, 0u64..1000), 1..10)) {
+            let text: String = results
+                .iter()
+                .map(|(p, f, i)| format!("test result: ok. {p} passed; {f} failed; {i} ignored; 0 measured; 0 filtered out; finished in 0.00s\n"))
+                .collect();
+            let counts = parse_output(RunnerKind::Cargo, &text).counts.unwrap();
+            prop_assert_eq!(counts.passed, results.iter().map(|r| r.0).sum::<u64>());
+            prop_assert_eq!(counts.failed, results.iter().map(|r| r.1).sum::<u64>());
+            prop_assert_eq!(counts.skipped, results.iter().map(|r| r.2).sum::<u64>());
+        }
+    }
+}
