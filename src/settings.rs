@@ -143,7 +143,11 @@ fn parse_size(key: &str, value: &str) -> Result<u64, SettingError> {
     };
     match digits.parse::<u64>() {
         Ok(n) if shift < 64 && n > 0 => Ok(n << shift),
-        _ => Err(SettingError { key: key.to_owned(), value: value.to_owned(), expected: "a size like 500M or 10G".to_owned() }),
+        _ => Err(SettingError {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected: "a size like 500M or 10G".to_owned(),
+        }),
     }
 }
 

@@ -5,8 +5,9 @@ use std::path::Path;
 
 use super::args::{
     AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, ListArgs, PlanArgs, RejectArgs, ReplayArgs,
-    RunArgs, ShowArgs, StatusArgs,
+    ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
+use super::drive;
 use super::error::CliError;
 use super::json::{
     self, BudgetDoc, BudgetView, ListItem, ListView, Location, ProofView, RecordedView, ReplayItem,
@@ -30,9 +31,9 @@ use crate::ops::replay;
 use crate::store::GoalRef;
 
 /// Run one `goal` subcommand in `dir`; returns the exit code.
-pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
+pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliError> {
     match command {
-        GoalCommand::Run(args) => run(dir, args),
+        GoalCommand::Run(args) => run(dir, args, verbose),
         GoalCommand::Plan(args) => plan(
             dir,
             args,
@@ -49,7 +50,8 @@ pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
         GoalCommand::Budget(args) => budget(dir, args),
         GoalCommand::BudgetAdd(args) => budget_add(dir, args),
         GoalCommand::Pause(args) => simple(dir, args, |reason| ControlRequest::Pause { reason }, "paused"),
-        GoalCommand::Resume(args) => simple(dir, args, |_| ControlRequest::Resume, "resumed"),
+        GoalCommand::Resume(args) => resume(dir, args, verbose),
+        GoalCommand::Execute(args) => execute(dir, args, verbose),
         GoalCommand::Cancel(args) => {
             simple(dir, args, |reason| ControlRequest::Cancel { reason }, "cancelled")
         }
@@ -58,14 +60,7 @@ pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
     }
 }
 
-fn run(dir: &Path, args: RunArgs) -> Result<i32, CliError> {
-    if args.until_ready {
-        return Err(CliError::Usage(
-            "--until-ready needs the execution controller, which this build does not include yet; \
-             run without it to plan the goal"
-                .to_owned(),
-        ));
-    }
+fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
     let defaults = RunOptions::default();
     let agent = match (args.agent, &ctx.settings.agent) {
@@ -96,7 +91,33 @@ fn run(dir: &Path, args: RunArgs) -> Result<i32, CliError> {
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
     };
+    if args.until_ready {
+        let text = goal_text(&args.plan.goal)?;
+        let request = PlanRequest {
+            text,
+            options,
+            base_rev: args.plan.base,
+        };
+        return drive::run_until_ready(ctx, request, verbose, args.plan.json);
+    }
     plan_with(&ctx, args.plan, options)
+}
+
+fn resume(dir: &Path, args: ResumeArgs, verbose: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    if args.auto {
+        return drive::resume_auto(ctx, verbose, args.json);
+    }
+    if args.no_run {
+        let done = control(&ctx, args.goal.as_deref(), ControlRequest::Resume)?;
+        return report(&done, args.json, "resumed");
+    }
+    drive::resume(ctx, args.goal.as_deref(), verbose, args.json)
+}
+
+fn execute(dir: &Path, args: StatusArgs, verbose: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    drive::execute(ctx, args.goal.as_deref(), verbose, args.json)
 }
 
 fn plan(dir: &Path, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {

@@ -2,8 +2,10 @@
 
 pub mod args;
 pub mod commands;
+pub mod drive;
 pub mod error;
 pub mod json;
+pub mod progress;
 pub mod render;
 pub mod text;
 
@@ -40,7 +42,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
             .map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?,
     };
     match cli.command {
-        Command::Goal(command) => commands::goal(&dir, command),
+        Command::Goal(command) => commands::goal(&dir, command, cli.verbose > 0),
     }
 }
 

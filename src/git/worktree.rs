@@ -136,7 +136,10 @@ pub fn discard(worktree: &Path, start: &str, paths: &[String]) -> Result<(), Git
         if existed {
             git(worktree, &["checkout", start, "--", path])?;
         } else {
-            let _ = git(worktree, &["rm", "-q", "--cached", "--ignore-unmatch", "--", path]);
+            let _ = git(
+                worktree,
+                &["rm", "-q", "--cached", "--ignore-unmatch", "--", path],
+            );
             let full = worktree.join(path);
             if full.is_dir() {
                 let _ = std::fs::remove_dir_all(&full);
@@ -155,17 +158,38 @@ pub fn ensure_detached(repo_dir: &Path, path: &Path, commit: &str) -> Result<(),
         return Ok(());
     }
     if path.exists() {
-        let _ = git(repo_dir, &["worktree", "remove", "--force", &path.to_string_lossy()]);
+        let _ = git(
+            repo_dir,
+            &["worktree", "remove", "--force", &path.to_string_lossy()],
+        );
         let _ = std::fs::remove_dir_all(path);
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| GitError::Spawn { args: format!("mkdir {}", parent.display()), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| GitError::Spawn {
+            args: format!("mkdir {}", parent.display()),
+            source,
+        })?;
     }
     let _ = git(repo_dir, &["worktree", "prune"]);
-    git(repo_dir, &["worktree", "add", "--quiet", "--detach", &path.to_string_lossy(), commit]).map(drop)
+    git(
+        repo_dir,
+        &[
+            "worktree",
+            "add",
+            "--quiet",
+            "--detach",
+            &path.to_string_lossy(),
+            commit,
+        ],
+    )
+    .map(drop)
 }
 
 /// Remove a detached checkout made for gates (it holds no work, only a checkout and build output).
 pub fn remove_checkout(repo_dir: &Path, path: &Path) -> Result<(), GitError> {
-    git(repo_dir, &["worktree", "remove", "--force", &path.to_string_lossy()]).map(drop)
+    git(
+        repo_dir,
+        &["worktree", "remove", "--force", &path.to_string_lossy()],
+    )
+    .map(drop)
 }

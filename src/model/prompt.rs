@@ -19,9 +19,15 @@ pub fn task_brief(goal_text: &str, task: &Task, checks: &[String]) -> String {
     let _ = writeln!(
         out,
         "- Change only files matching: {}. Writes anywhere else are refused and fail the attempt.",
-        task.write_set.iter().map(PathPattern::as_str).collect::<Vec<_>>().join(", ")
+        task.write_set
+            .iter()
+            .map(PathPattern::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
-    out.push_str("- Do not commit, push, or change git history or configuration: git-omk records your work.\n");
+    out.push_str(
+        "- Do not commit, push, or change git history or configuration: git-omk records your work.\n",
+    );
     out.push_str("- Never touch credentials, .git or .omk.\n");
     if !checks.is_empty() {
         out.push_str("- The project's checks, which will judge your change:\n");

@@ -54,6 +54,57 @@ fn after_failure(task: &Task, tree: Option<&str>) -> (TaskStatus, Option<String>
     (TaskStatus::Pending, None)
 }
 
+/// Judge an attempt's result against the baseline (pure). `Ok` means the attempt succeeded; `Err`
+/// carries the evidence the next attempt's prompt will show. A task is not required to make every gate
+/// pass (another task may be fixing the rest); the integrated result is held to that at verification.
+pub fn judge_attempt(
+    kind: TaskKind,
+    baseline: &[GateObservation],
+    result: &[GateObservation],
+    changed: bool,
+) -> Result<(), String> {
+    if !changed && kind != TaskKind::Review {
+        return Err("the attempt changed no file: the task is not done".to_owned());
+    }
+    let comparison = compare(baseline, result);
+    let mut problems: Vec<String> = comparison
+        .blocking()
+        .map(|c| format!("required gate `{}` passed on the base and fails now", c.name))
+        .collect();
+    problems.extend(
+        comparison
+            .with(Change::Added)
+            .filter(|c| c.required && c.result.is_some_and(|o| !o.passed()))
+            .map(|c| format!("new required gate `{}` fails", c.name)),
+    );
+    let mut improved = false;
+    for r in result {
+        let Some(b) = baseline.iter().find(|b| b.name == r.name) else {
+            continue;
+        };
+        let f2p = fail_to_pass(b, r);
+        if !f2p.broken_tests.is_empty() {
+            problems.push(format!(
+                "gate `{}`: tests that passed on the base fail now: {}",
+                r.name,
+                f2p.broken_tests.join(", ")
+            ));
+        }
+        improved |= f2p.gate_fixed || !f2p.fixed_tests.is_empty() || !f2p.new_passing.is_empty();
+    }
+    if kind == TaskKind::Fix && !improved && problems.is_empty() {
+        problems.push(
+            "nothing that failed on the base passes now and no new test passes: add a test that reproduces the problem and make it pass"
+                .to_owned(),
+        );
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +173,14 @@ mod tests {
             reason: None,
             tests: tests
                 .iter()
-                .map(|(id, ok)| TestResult { id: (*id).into(), outcome: if *ok { TestOutcome::Passed } else { TestOutcome::Failed } })
+                .map(|(id, ok)| TestResult {
+                    id: (*id).into(),
+                    outcome: if *ok {
+                        TestOutcome::Passed
+                    } else {
+                        TestOutcome::Failed
+                    },
+                })
                 .collect(),
         }
     }
@@ -132,18 +190,35 @@ mod tests {
         use crate::model::gate::Outcome::{Failed, Passed};
         let base = [obs(Failed, &[("a", false), ("b", false), ("c", true)])];
         let one_fixed = [obs(Failed, &[("a", true), ("b", false), ("c", true)])];
-        assert!(judge_attempt(TaskKind::Fix, &base, &one_fixed, true).is_ok(), "fixing one of two failures is progress");
+        assert!(
+            judge_attempt(TaskKind::Fix, &base, &one_fixed, true).is_ok(),
+            "fixing one of two failures is progress"
+        );
         let nothing = [obs(Failed, &[("a", false), ("b", false), ("c", true)])];
         let err = judge_attempt(TaskKind::Fix, &base, &nothing, true).unwrap_err();
-        assert!(err.contains("nothing that failed on the base passes now"), "{err}");
-        assert!(judge_attempt(TaskKind::Implement, &base, &nothing, true).is_ok(), "features need no fix");
+        assert!(
+            err.contains("nothing that failed on the base passes now"),
+            "{err}"
+        );
+        assert!(
+            judge_attempt(TaskKind::Implement, &base, &nothing, true).is_ok(),
+            "features need no fix"
+        );
         let broke = [obs(Failed, &[("a", true), ("b", false), ("c", false)])];
         let err = judge_attempt(TaskKind::Fix, &base, &broke, true).unwrap_err();
         assert!(err.contains("tests that passed on the base fail now: c"), "{err}");
         let green = [obs(Passed, &[])];
         let red = [obs(Failed, &[])];
-        assert!(judge_attempt(TaskKind::Refactor, &green, &red, true).unwrap_err().contains("passed on the base and fails now"));
-        assert!(judge_attempt(TaskKind::Refactor, &green, &green, false).unwrap_err().contains("changed no file"));
+        assert!(
+            judge_attempt(TaskKind::Refactor, &green, &red, true)
+                .unwrap_err()
+                .contains("passed on the base and fails now")
+        );
+        assert!(
+            judge_attempt(TaskKind::Refactor, &green, &green, false)
+                .unwrap_err()
+                .contains("changed no file")
+        );
         assert!(judge_attempt(TaskKind::Review, &green, &green, false).is_ok());
     }
 
@@ -164,45 +239,4 @@ mod tests {
             TaskStatus::Done
         );
     }
-}
-
-/// Judge an attempt's result against the baseline (pure). `Ok` means the attempt succeeded; `Err`
-/// carries the evidence the next attempt's prompt will show. A task is not required to make every gate
-/// pass (another task may be fixing the rest); the integrated result is held to that at verification.
-pub fn judge_attempt(
-    kind: TaskKind,
-    baseline: &[GateObservation],
-    result: &[GateObservation],
-    changed: bool,
-) -> Result<(), String> {
-    if !changed && kind != TaskKind::Review {
-        return Err("the attempt changed no file: the task is not done".to_owned());
-    }
-    let comparison = compare(baseline, result);
-    let mut problems: Vec<String> = comparison
-        .blocking()
-        .map(|c| format!("required gate `{}` passed on the base and fails now", c.name))
-        .collect();
-    problems.extend(
-        comparison
-            .with(Change::Added)
-            .filter(|c| c.required && c.result.is_some_and(|o| !o.passed()))
-            .map(|c| format!("new required gate `{}` fails", c.name)),
-    );
-    let mut improved = false;
-    for r in result {
-        let Some(b) = baseline.iter().find(|b| b.name == r.name) else { continue };
-        let f2p = fail_to_pass(b, r);
-        if !f2p.broken_tests.is_empty() {
-            problems.push(format!("gate `{}`: tests that passed on the base fail now: {}", r.name, f2p.broken_tests.join(", ")));
-        }
-        improved |= f2p.gate_fixed || !f2p.fixed_tests.is_empty() || !f2p.new_passing.is_empty();
-    }
-    if kind == TaskKind::Fix && !improved && problems.is_empty() {
-        problems.push(
-            "nothing that failed on the base passes now and no new test passes: add a test that reproduces the problem and make it pass"
-                .to_owned(),
-        );
-    }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n")) }
 }

@@ -92,7 +92,10 @@ pub struct TokenBudget {
 impl TokenBudget {
     /// A budget with `left` tokens (`None`: unlimited).
     pub fn new(left: Option<u64>) -> TokenBudget {
-        TokenBudget { left: Cell::new(left), exhausted: Cell::new(false) }
+        TokenBudget {
+            left: Cell::new(left),
+            exhausted: Cell::new(false),
+        }
     }
 
     /// Spend `tokens`; false once the budget is crossed.
@@ -117,7 +120,13 @@ impl TokenBudget {
 pub type CancelReason = watch::Receiver<Option<String>>;
 
 /// Run one attempt. Infrastructure problems become a failed attempt with the evidence.
-pub async fn run_attempt(ctx: &Context, spec: AttemptSpec, session: Option<Session>, cancel: CancelReason, budget: Rc<TokenBudget>) -> AttemptResult {
+pub async fn run_attempt(
+    ctx: &Context,
+    spec: AttemptSpec,
+    session: Option<Session>,
+    cancel: CancelReason,
+    budget: Rc<TokenBudget>,
+) -> AttemptResult {
     let mut result = AttemptResult {
         task: spec.task.id.clone(),
         attempt: spec.attempt,
@@ -153,7 +162,9 @@ async fn attempt(
     };
     result.session_id = session.info().session_id.clone();
     let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
-    result.attachments.extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
+    result
+        .attachments
+        .extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
     let model = session.info().model.clone().or_else(|| spec.launch.model.clone());
     let (turn, interrupted) = match turn {
         Ok(t) => t,
@@ -167,7 +178,8 @@ async fn attempt(
     let violations: Vec<String> = turn.violations.iter().map(|v| v.path.clone()).collect();
     let evidence_of_violations = turn.violation_evidence();
     result.session = (!turn.agent_killed).then_some(session);
-    let (commit, changed) = record_work(&spec.worktree, &start, spec, &violations, interrupted.is_some()).await?;
+    let (commit, changed) =
+        record_work(&spec.worktree, &start, spec, &violations, interrupted.is_some()).await?;
     result.tree = Some(tree_of(&spec.worktree, &commit).map_err(|e| e.to_string())?);
     result.commit = Some(commit.clone());
     if let Some(reason) = interrupted {
@@ -177,18 +189,28 @@ async fn attempt(
         return Ok(AttemptOutcome::Failed { evidence });
     }
     if let StopReason::Failed { message } = &turn.stop {
-        return Ok(AttemptOutcome::Failed { evidence: format!("the agent's turn failed: {message}") });
+        return Ok(AttemptOutcome::Failed {
+            evidence: format!("the agent's turn failed: {message}"),
+        });
     }
     judge(ctx, spec, &commit, changed, result).await
 }
 
 fn repo_dir(ctx: &Context) -> Result<PathBuf, String> {
-    ctx.store.workdir().map(Path::to_path_buf).ok_or_else(|| "the repository has no work tree".to_owned())
+    ctx.store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "the repository has no work tree".to_owned())
 }
 
 /// Create or reuse the worktree; returns the commit the attempt starts from.
 async fn prepare_worktree(repo_dir: &Path, spec: &AttemptSpec) -> Result<String, String> {
-    let (repo_dir, path, branch, start) = (repo_dir.to_path_buf(), spec.worktree.clone(), spec.branch.clone(), spec.start_commit.clone());
+    let (repo_dir, path, branch, start) = (
+        repo_dir.to_path_buf(),
+        spec.worktree.clone(),
+        spec.branch.clone(),
+        spec.start_commit.clone(),
+    );
     tokio::task::spawn_blocking(move || {
         worktree::ensure(&repo_dir, &path, &branch, &start)?;
         worktree::head(&path)
@@ -208,7 +230,9 @@ async fn start_session(spec: &AttemptSpec) -> Result<Session, String> {
         Err(first) if config.resume.is_some() => {
             // The stored session could not be resumed (another machine, expired): start afresh.
             config.resume = None;
-            Session::start(config).await.map_err(|e| format!("the agent could not start: {e} (resume failed first: {first})"))
+            Session::start(config)
+                .await
+                .map_err(|e| format!("the agent could not start: {e} (resume failed first: {first})"))
         }
         Err(e) => Err(format!("the agent could not start: {e}")),
     }
@@ -257,13 +281,21 @@ async fn run_turn(
 }
 
 fn with_timeout(mut outcome: TurnOutcome, limit: Duration) -> TurnOutcome {
-    outcome.stop = StopReason::Failed { message: format!("the turn took longer than {}s and was cancelled", limit.as_secs()) };
+    outcome.stop = StopReason::Failed {
+        message: format!("the turn took longer than {}s and was cancelled", limit.as_secs()),
+    };
     outcome
 }
 
 /// Drop changes outside the write set, commit the rest; returns the branch tip and whether the attempt
 /// changed anything relative to where the task branch started.
-async fn record_work(worktree: &Path, start: &str, spec: &AttemptSpec, violations: &[String], interrupted: bool) -> Result<(String, bool), String> {
+async fn record_work(
+    worktree: &Path,
+    start: &str,
+    spec: &AttemptSpec,
+    violations: &[String],
+    interrupted: bool,
+) -> Result<(String, bool), String> {
     let (path, start, violations) = (worktree.to_path_buf(), start.to_owned(), violations.to_vec());
     let message = format!(
         "omk: {} (attempt {}{})\n\nOmk-Goal: {}\nOmk-Task: {}\nOmk-Attempt: {}\n",
@@ -287,29 +319,60 @@ async fn record_work(worktree: &Path, start: &str, spec: &AttemptSpec, violation
 }
 
 /// Run the task's gates on its commit and judge the attempt against the baseline.
-async fn judge(ctx: &Context, spec: &AttemptSpec, commit: &str, changed: bool, result: &mut AttemptResult) -> Result<AttemptOutcome, String> {
+async fn judge(
+    ctx: &Context,
+    spec: &AttemptSpec,
+    commit: &str,
+    changed: bool,
+    result: &mut AttemptResult,
+) -> Result<AttemptOutcome, String> {
     let report = run_gates(ctx, spec, commit).await?;
     result.attachments.extend(report.attachments());
     let observations = report.observations();
-    Ok(match judge_attempt(spec.task.kind, &spec.baseline, &observations, changed) {
-        Ok(()) => AttemptOutcome::Succeeded,
-        Err(problems) => AttemptOutcome::Failed { evidence: with_gate_output(&problems, &report) },
-    })
+    Ok(
+        match judge_attempt(spec.task.kind, &spec.baseline, &observations, changed) {
+            Ok(()) => AttemptOutcome::Succeeded,
+            Err(problems) => AttemptOutcome::Failed {
+                evidence: with_gate_output(&problems, &report),
+            },
+        },
+    )
 }
 
 async fn run_gates(ctx: &Context, spec: &AttemptSpec, commit: &str) -> Result<GateReport, String> {
     let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| e.to_string())?;
-    let options = PlanOptions { goal_tip: Some(spec.goal_tip), ..PlanOptions::default() };
-    let plan = gate::plan(&ctx.store, id, &spec.worktree, &options).map_err(|e| format!("planning the gates: {e}"))?;
-    Ok(gate::execute(&plan, &ExecOptions::default(), ctx.clock.as_ref()).await)
+    let options = PlanOptions {
+        goal_tip: Some(spec.goal_tip),
+        ..PlanOptions::default()
+    };
+    let plan = gate::plan(&ctx.store, id, &spec.worktree, &options)
+        .map_err(|e| format!("planning the gates: {e}"))?;
+    let exec = ExecOptions {
+        known_secrets: spec.launch.known_secrets.clone(),
+        ..ExecOptions::default()
+    };
+    Ok(gate::execute(&plan, &exec, ctx.clock.as_ref()).await)
 }
 
 /// The problems, followed by the output tail of each failing gate (bounded), for the agent to act on.
 fn with_gate_output(problems: &str, report: &GateReport) -> String {
     let mut out = problems.to_owned();
     for r in report.results.iter().filter(|r| !r.evidence.outcome.passed()) {
-        let tail: String = r.evidence.output_tail.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
-        out.push_str(&format!("\n\nGate `{}` ({}) output, last lines:\n{tail}", r.evidence.gate.as_str(), r.evidence.command));
+        let tail: String = r
+            .evidence
+            .output_tail
+            .chars()
+            .rev()
+            .take(3000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        out.push_str(&format!(
+            "\n\nGate `{}` ({}) output, last lines:\n{tail}",
+            r.evidence.gate.as_str(),
+            r.evidence.command
+        ));
     }
     out
 }

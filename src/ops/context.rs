@@ -75,7 +75,11 @@ impl Context {
 
     /// A new event by the goal controller running in this process, now.
     pub fn controller_event(&self, body: EventBody) -> Event {
-        let actor = Actor { kind: ActorKind::Controller, name: format!("git-omk {}", env!("CARGO_PKG_VERSION")), host: self.actor.host.clone() };
+        let actor = Actor {
+            kind: ActorKind::Controller,
+            name: format!("git-omk {}", env!("CARGO_PKG_VERSION")),
+            host: self.actor.host.clone(),
+        };
         self.event_by(actor, body)
     }
 

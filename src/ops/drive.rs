@@ -83,8 +83,17 @@ struct Driver<'o> {
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
-pub async fn drive(ctx: Rc<Context>, goal: GoalRef, mode: Mode, observer: Observer<'_>) -> Result<GoalStatus, OpsError> {
-    let repo_dir = ctx.store.workdir().map(Path::to_path_buf).ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+pub async fn drive(
+    ctx: Rc<Context>,
+    goal: GoalRef,
+    mode: Mode,
+    observer: Observer<'_>,
+) -> Result<GoalStatus, OpsError> {
+    let repo_dir = ctx
+        .store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
     let loaded = ctx.load(&goal)?;
     let prices = settings::price_table(ctx.store.repo())?;
     let (results_tx, results_rx) = mpsc::unbounded_channel();
@@ -143,7 +152,13 @@ impl Driver<'_> {
     async fn run(&mut self) -> Result<GoalStatus, OpsError> {
         loop {
             if *self.interrupt.borrow() && self.snapshot.goal.status == GoalStatus::Running {
-                self.record(vec![EventBody::Paused { reason: Some("interrupted from the terminal (Ctrl-C)".to_owned()) }], Vec::new(), Vec::new())?;
+                self.record(
+                    vec![EventBody::Paused {
+                        reason: Some("interrupted from the terminal (Ctrl-C)".to_owned()),
+                    }],
+                    Vec::new(),
+                    Vec::new(),
+                )?;
             }
             let active: BTreeSet<TaskId> = self.running.keys().cloned().collect();
             let next = next_step(&self.snapshot, &active);
@@ -166,8 +181,14 @@ impl Driver<'_> {
                 Next::OutOfBudget(dims) => {
                     self.stop_all("the budget is exhausted").await?;
                     let names: Vec<&str> = dims.iter().map(|d| dimension_name(*d)).collect();
-                    let reason = format!("the {} budget is exhausted; raise it with `git omk goal budget-add`", names.join(" and "));
-                    bodies.push(EventBody::GoalStopped { status: GoalStatus::NeedsMoreBudget, reason });
+                    let reason = format!(
+                        "the {} budget is exhausted; raise it with `git omk goal budget-add`",
+                        names.join(" and ")
+                    );
+                    bodies.push(EventBody::GoalStopped {
+                        status: GoalStatus::NeedsMoreBudget,
+                        reason,
+                    });
                     self.record(bodies, Vec::new(), Vec::new())?;
                 }
                 Next::Recover(tasks) => self.recover(tasks, bodies)?,
@@ -175,7 +196,10 @@ impl Driver<'_> {
                 Next::Baseline => self.baseline(bodies).await?,
                 Next::Integrate(task) => self.integrate(&task, bodies)?,
                 Next::Block(list) => {
-                    bodies.extend(list.into_iter().map(|(task, reason)| EventBody::TaskBlocked { task, reason }));
+                    bodies.extend(
+                        list.into_iter()
+                            .map(|(task, reason)| EventBody::TaskBlocked { task, reason }),
+                    );
                     self.record(bodies, Vec::new(), Vec::new())?;
                 }
                 Next::Dispatch(tasks) => {
@@ -203,7 +227,12 @@ impl Driver<'_> {
 
     /// Record `bodies` as one goal commit on the current tip. They are facts, so when another writer
     /// moved the tip first they are applied again on the new tip.
-    fn record(&mut self, mut bodies: Vec<EventBody>, attachments: Vec<(String, Vec<u8>)>, proves: Vec<ObjectId>) -> Result<(), OpsError> {
+    fn record(
+        &mut self,
+        mut bodies: Vec<EventBody>,
+        attachments: Vec<(String, Vec<u8>)>,
+        proves: Vec<ObjectId>,
+    ) -> Result<(), OpsError> {
         if let Some(delta) = self.active_time() {
             bodies.push(EventBody::UsageAdded(delta));
         }
@@ -249,7 +278,10 @@ impl Driver<'_> {
         self.since_record = Instant::now();
         self.carried_ms = elapsed % 1000;
         let secs = u64::try_from(elapsed / 1000).unwrap_or(u64::MAX);
-        (secs > 0).then(|| UsageDelta { active_secs: secs, ..UsageDelta::default() })
+        (secs > 0).then(|| UsageDelta {
+            active_secs: secs,
+            ..UsageDelta::default()
+        })
     }
 
     fn reload(&mut self) -> Result<(), OpsError> {
@@ -268,7 +300,13 @@ impl Driver<'_> {
 
     fn release(&mut self, reason: &str) -> Result<(), OpsError> {
         if self.snapshot.goal.lease.is_some() {
-            self.record(vec![EventBody::ControllerStopped { reason: reason.to_owned() }], Vec::new(), Vec::new())?;
+            self.record(
+                vec![EventBody::ControllerStopped {
+                    reason: reason.to_owned(),
+                }],
+                Vec::new(),
+                Vec::new(),
+            )?;
         }
         Ok(())
     }
@@ -277,7 +315,16 @@ impl Driver<'_> {
     fn start_integration(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
         let branch = integration_branch(&self.snapshot.goal.id);
         let base = self.snapshot.goal.base.commit.clone();
-        let existing = git(&self.repo_dir, &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")]).ok();
+        let existing = git(
+            &self.repo_dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}"),
+            ],
+        )
+        .ok();
         let commit = match existing {
             Some(tip) if is_ancestor(&self.repo_dir, &base, &tip).unwrap_or(false) => tip,
             Some(tip) => {
@@ -307,10 +354,15 @@ impl Driver<'_> {
     }
 
     async fn verify(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(integration) = self.snapshot.goal.integration.clone() else { return Ok(()) };
+        let Some(integration) = self.snapshot.goal.integration.clone() else {
+            return Ok(());
+        };
         if let Some((run, attachments)) = self.gate_run(&integration.commit).await? {
             bodies.push(EventBody::VerificationRecorded(run));
-            let proves = ObjectId::from_hex(integration.commit.as_bytes()).ok().into_iter().collect();
+            let proves = ObjectId::from_hex(integration.commit.as_bytes())
+                .ok()
+                .into_iter()
+                .collect();
             self.record(bodies, attachments, proves)?;
         }
         Ok(())
@@ -319,11 +371,17 @@ impl Driver<'_> {
     /// Run the gates of `commit` in a clean detached checkout. `None` when a pause or cancel
     /// interrupted them (the caller's next step halts). An invalid gate configuration stops the goal
     /// `blocked_on_human`.
-    async fn gate_run(&mut self, commit: &str) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
+    async fn gate_run(
+        &mut self,
+        commit: &str,
+    ) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
         let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
         let dir = check_dir(&self.ctx, &self.snapshot.goal.id, commit);
         worktree::ensure_detached(&self.repo_dir, &dir, commit).map_err(infra)?;
-        let options = PlanOptions { goal_tip: Some(self.tip), ..PlanOptions::default() };
+        let options = PlanOptions {
+            goal_tip: Some(self.tip),
+            ..PlanOptions::default()
+        };
         let plan = match gate::plan(&self.ctx.store, id, &dir, &options) {
             Ok(plan) => plan,
             Err(e) => {
@@ -332,11 +390,21 @@ impl Driver<'_> {
             }
         };
         let ctx = self.ctx.clone();
-        let report = self.interruptible(async move { gate::execute(&plan, &ExecOptions::default(), ctx.clock.as_ref()).await }).await?;
+        let options = ExecOptions {
+            known_secrets: settings::secret_env_values(),
+            ..ExecOptions::default()
+        };
+        let report = self
+            .interruptible(async move { gate::execute(&plan, &options, ctx.clock.as_ref()).await })
+            .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         Ok(report.map(|report| {
             let attachments = report.attachments();
-            let evidence = attachments.iter().map(|(p, _)| p.clone()).filter(|p| p.ends_with(".json")).collect();
+            let evidence = attachments
+                .iter()
+                .map(|(p, _)| p.clone())
+                .filter(|p| p.ends_with(".json"))
+                .collect();
             let run = GateRun {
                 commit: commit.to_owned(),
                 tree: report.tree.to_string(),
@@ -350,12 +418,23 @@ impl Driver<'_> {
 
     fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {
         let reason = format!("the gates cannot be run: {error}");
-        let status = if matches!(error, GateError::Config { .. }) { GoalStatus::BlockedOnHuman } else { GoalStatus::Failed };
-        self.record(vec![EventBody::GoalStopped { status, reason }], Vec::new(), Vec::new())
+        let status = if matches!(error, GateError::Config { .. }) {
+            GoalStatus::BlockedOnHuman
+        } else {
+            GoalStatus::Failed
+        };
+        self.record(
+            vec![EventBody::GoalStopped { status, reason }],
+            Vec::new(),
+            Vec::new(),
+        )
     }
 
     /// Run `work` unless the goal is paused or cancelled meanwhile (checked every poll); `None` then.
-    async fn interruptible<T>(&mut self, work: impl std::future::Future<Output = T>) -> Result<Option<T>, OpsError> {
+    async fn interruptible<T>(
+        &mut self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<Option<T>, OpsError> {
         tokio::pin!(work);
         loop {
             tokio::select! {
@@ -372,31 +451,62 @@ impl Driver<'_> {
 
     /// Merge a done task into the integration branch.
     fn integrate(&mut self, task: &TaskId, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(integration) = self.snapshot.goal.integration.clone() else { return Ok(()) };
-        let Some(t) = self.snapshot.tasks.get(task) else { return Ok(()) };
+        let Some(integration) = self.snapshot.goal.integration.clone() else {
+            return Ok(());
+        };
+        let Some(t) = self.snapshot.tasks.get(task) else {
+            return Ok(());
+        };
         let Some(task_commit) = t.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
-            bodies.push(EventBody::TaskBlocked { task: task.clone(), reason: "done without a commit".to_owned() });
+            bodies.push(EventBody::TaskBlocked {
+                task: task.clone(),
+                reason: "done without a commit".to_owned(),
+            });
             return self.record(bodies, Vec::new(), Vec::new());
         };
-        let message = format!("omk: integrate {task}\n\nOmk-Goal: {}\nOmk-Task: {task}\n", self.snapshot.goal.id);
+        let message = format!(
+            "omk: integrate {task}\n\nOmk-Goal: {}\nOmk-Task: {task}\n",
+            self.snapshot.goal.id
+        );
         let fallback = self.ctx.store.repo().committer().is_none();
         self.fault("integration");
-        let merged = merge_task(&self.repo_dir, &integration.branch, &integration.commit, &task_commit, &message, fallback).map_err(infra)?;
+        let merged = merge_task(
+            &self.repo_dir,
+            &integration.branch,
+            &integration.commit,
+            &task_commit,
+            &message,
+            fallback,
+        )
+        .map_err(infra)?;
         match merged.tip() {
             Some(tip) => {
-                let proves = [task_commit.as_str(), tip].iter().filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok()).collect::<BTreeSet<_>>().into_iter().collect();
-                bodies.push(EventBody::TaskIntegrated { task: task.clone(), commit: tip.to_owned() });
+                let proves = [task_commit.as_str(), tip]
+                    .iter()
+                    .filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                bodies.push(EventBody::TaskIntegrated {
+                    task: task.clone(),
+                    commit: tip.to_owned(),
+                });
                 self.record(bodies, Vec::new(), proves)
             }
             None => {
-                let Merged::Conflict(paths) = merged else { return Ok(()) };
+                let Merged::Conflict(paths) = merged else {
+                    return Ok(());
+                };
                 let reason = format!(
                     "merging into {} conflicts in {}: resolve it on branch {} and resume",
                     integration.branch,
                     paths.join(", "),
                     t.branch.clone().unwrap_or_default()
                 );
-                bodies.push(EventBody::TaskBlocked { task: task.clone(), reason });
+                bodies.push(EventBody::TaskBlocked {
+                    task: task.clone(),
+                    reason,
+                });
                 self.record(bodies, Vec::new(), Vec::new())
             }
         }
@@ -407,7 +517,9 @@ impl Driver<'_> {
     fn recover(&mut self, tasks: Vec<TaskId>, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
         let mut proves = Vec::new();
         for id in tasks {
-            let Some(task) = self.snapshot.tasks.get(&id).cloned() else { continue };
+            let Some(task) = self.snapshot.tasks.get(&id).cloned() else {
+                continue;
+            };
             let attempt = task.running_attempt().map_or(0, |a| a.number);
             let path = task_dir(&self.ctx, &self.snapshot.goal.id, &id);
             let commit = if path.join(".git").exists() {
@@ -422,8 +534,14 @@ impl Driver<'_> {
                 None
             };
             let tree = commit.as_deref().and_then(|c| tree_of(&self.repo_dir, c).ok());
-            proves.extend(commit.as_deref().and_then(|c| ObjectId::from_hex(c.as_bytes()).ok()));
-            let outcome = AttemptOutcome::Interrupted { reason: "the controller running it stopped".to_owned() };
+            proves.extend(
+                commit
+                    .as_deref()
+                    .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok()),
+            );
+            let outcome = AttemptOutcome::Interrupted {
+                reason: "the controller running it stopped".to_owned(),
+            };
             let (next, note) = after_attempt(&task, &outcome, tree.as_deref());
             bodies.push(EventBody::AttemptFinished(AttemptReport {
                 task: id,
@@ -444,7 +562,9 @@ impl Driver<'_> {
     fn dispatch(&mut self, tasks: Vec<TaskId>, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
         let mut specs = Vec::new();
         for id in tasks {
-            let Some(task) = self.snapshot.tasks.get(&id).cloned() else { continue };
+            let Some(task) = self.snapshot.tasks.get(&id).cloned() else {
+                continue;
+            };
             let spec = self.attempt_spec(&task);
             bodies.push(EventBody::TaskDispatched {
                 task: id.clone(),
@@ -477,11 +597,15 @@ impl Driver<'_> {
 
     fn attempt_spec(&self, task: &Task) -> AttemptSpec {
         let goal = &self.snapshot.goal;
-        let attempt = u32::try_from(task.attempts.len()).unwrap_or(u32::MAX).saturating_add(1);
+        let attempt = u32::try_from(task.attempts.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
         let start_commit = if task.depends_on.is_empty() {
             goal.base.commit.clone()
         } else {
-            goal.integration.as_ref().map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
+            goal.integration
+                .as_ref()
+                .map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
         };
         let brief = prompt::task_brief(&goal.text, task, &self.checks);
         let prompt = match task.attempts.last().map(|a| &a.outcome) {
@@ -492,7 +616,11 @@ impl Driver<'_> {
                     AttemptOutcome::Interrupted { reason } => prompt::resume_after_interruption(reason),
                     _ => String::new(),
                 };
-                if self.sessions.contains_key(&task.id) { feedback } else { format!("{brief}\n{feedback}") }
+                if self.sessions.contains_key(&task.id) {
+                    feedback
+                } else {
+                    format!("{brief}\n{feedback}")
+                }
             }
         };
         let settings = &self.ctx.settings;
@@ -504,7 +632,11 @@ impl Driver<'_> {
             branch: task_branch(&goal.id, &task.id),
             start_commit,
             prompt,
-            baseline: goal.baseline.as_ref().map(|b| b.gates.clone()).unwrap_or_default(),
+            baseline: goal
+                .baseline
+                .as_ref()
+                .map(|b| b.gates.clone())
+                .unwrap_or_default(),
             agent: goal.options.agent.clone(),
             launch: Launch {
                 program: settings.kimi_program.clone(),
@@ -548,7 +680,13 @@ impl Driver<'_> {
         }
         let now = self.ctx.clock.now();
         if goal.lease.as_ref().is_some_and(|l| l.needs_renewal(now)) {
-            self.record(vec![EventBody::LeaseRenewed { expires_at: Lease::renewed_expiry(now) }], Vec::new(), Vec::new())?;
+            self.record(
+                vec![EventBody::LeaseRenewed {
+                    expires_at: Lease::renewed_expiry(now),
+                }],
+                Vec::new(),
+                Vec::new(),
+            )?;
         }
         Ok(())
     }
@@ -556,13 +694,17 @@ impl Driver<'_> {
     fn time_exhausted(&self) -> bool {
         let goal = &self.snapshot.goal;
         let pending = self.since_record.elapsed().as_secs();
-        goal.limits.time_secs.is_some_and(|l| goal.usage.active_secs.saturating_add(pending) >= l)
+        goal.limits
+            .time_secs
+            .is_some_and(|l| goal.usage.active_secs.saturating_add(pending) >= l)
     }
 
     /// Record a finished attempt: its outcome, what it decides for the task, its usage and files.
     fn finish_attempt(&mut self, mut result: AttemptResult) -> Result<(), OpsError> {
         self.running.remove(&result.task);
-        let Some(task) = self.snapshot.tasks.get(&result.task).cloned() else { return Ok(()) };
+        let Some(task) = self.snapshot.tasks.get(&result.task).cloned() else {
+            return Ok(());
+        };
         let (next, note) = after_attempt(&task, &result.outcome, result.tree.as_deref());
         if let Some(session) = result.session.take() {
             if next == TaskStatus::Pending {
@@ -592,7 +734,12 @@ impl Driver<'_> {
             }),
             EventBody::UsageAdded(usage),
         ];
-        let proves = result.commit.as_deref().and_then(|c| ObjectId::from_hex(c.as_bytes()).ok()).into_iter().collect();
+        let proves = result
+            .commit
+            .as_deref()
+            .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok())
+            .into_iter()
+            .collect();
         self.record(bodies, result.attachments, proves)
     }
 
@@ -619,7 +766,9 @@ impl Driver<'_> {
 
 /// The commands of the gates of `commit`, to show the agent how it will be judged.
 fn run_commands(ctx: &Context, commit: &str) -> Vec<String> {
-    let Ok(id) = ObjectId::from_hex(commit.as_bytes()) else { return Vec::new() };
+    let Ok(id) = ObjectId::from_hex(commit.as_bytes()) else {
+        return Vec::new();
+    };
     gate::load_gates(&ctx.store, id)
         .map(|set| set.gates.iter().map(|g| g.gate.command.display()).collect())
         .unwrap_or_default()

@@ -23,7 +23,11 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T, OpsError>>) -> 
 }
 
 /// Create a goal and drive it to a terminal status.
-pub fn run_until_ready(ctx: Context, request: PlanRequest, observer: Observer<'_>) -> Result<(GoalRef, GoalStatus), OpsError> {
+pub fn run_until_ready(
+    ctx: Context,
+    request: PlanRequest,
+    observer: Observer<'_>,
+) -> Result<(GoalRef, GoalStatus), OpsError> {
     let created = create(&ctx, request)?;
     observer(&created.snapshot, &[]);
     if created.snapshot.goal.status != GoalStatus::Planned {
@@ -35,14 +39,22 @@ pub fn run_until_ready(ctx: Context, request: PlanRequest, observer: Observer<'_
 }
 
 /// Run one wave of an existing goal.
-pub fn execute(ctx: Context, query: Option<&str>, observer: Observer<'_>) -> Result<(GoalRef, GoalStatus), OpsError> {
+pub fn execute(
+    ctx: Context,
+    query: Option<&str>,
+    observer: Observer<'_>,
+) -> Result<(GoalRef, GoalStatus), OpsError> {
     let goal = ctx.resolve_local(query)?;
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::OneWave, observer))?;
     Ok((goal, status))
 }
 
 /// Resume a goal: reopen it when it is paused or stopped, then drive it to a terminal status.
-pub fn resume(ctx: Context, query: Option<&str>, observer: Observer<'_>) -> Result<(GoalRef, GoalStatus), OpsError> {
+pub fn resume(
+    ctx: Context,
+    query: Option<&str>,
+    observer: Observer<'_>,
+) -> Result<(GoalRef, GoalStatus), OpsError> {
     let goal = ctx.resolve_local(query)?;
     let status = ctx.load(&goal)?.snapshot.goal.status;
     if !matches!(status, GoalStatus::Planned | GoalStatus::Running) {

@@ -7,9 +7,9 @@
 
 pub mod attempt;
 pub mod context;
+pub mod control;
 pub mod drive;
 pub mod execute;
-pub mod control;
 pub mod plan;
 pub mod query;
 pub mod replay;

@@ -27,10 +27,23 @@ pub fn repo_dir(ctx: &Context) -> PathBuf {
         .parent()
         .and_then(Path::file_name)
         .map_or_else(|| "repo".to_owned(), |n| n.to_string_lossy().into_owned());
-    let digest = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::object::Kind::Blob, canonical.to_string_lossy().as_bytes())
-        .map(|id| id.to_string()[..10].to_owned())
-        .unwrap_or_default();
-    let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let digest = gix::objs::compute_hash(
+        gix::hash::Kind::Sha1,
+        gix::object::Kind::Blob,
+        canonical.to_string_lossy().as_bytes(),
+    )
+    .map(|id| id.to_string()[..10].to_owned())
+    .unwrap_or_default();
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     ctx.settings.worktree_root.join(format!("{safe}-{digest}"))
 }
 
@@ -46,5 +59,7 @@ pub fn task_dir(ctx: &Context, goal: &GoalId, task: &TaskId) -> PathBuf {
 
 /// A detached checkout of `commit` for running gates on it.
 pub fn check_dir(ctx: &Context, goal: &GoalId, commit: &str) -> PathBuf {
-    goal_dir(ctx, goal).join("checks").join(&commit[..commit.len().min(12)])
+    goal_dir(ctx, goal)
+        .join("checks")
+        .join(&commit[..commit.len().min(12)])
 }
