@@ -193,6 +193,22 @@ pub fn kill_self() -> ! {
     std::process::abort()
 }
 
+/// Kill (SIGKILL) every process of this user whose working directory is `dir` or below it, except
+/// this process. Used when a controller died with agents running: the agent itself dies with its parent,
+/// but tools it started can outlive it, and they all work inside the task's worktree. Returns how many
+/// were signalled.
+pub fn kill_processes_in(dir: &Path) -> usize {
+    let Ok(dir) = dir.canonicalize() else { return 0 };
+    let me = std::process::id();
+    processes()
+        .into_iter()
+        .filter(|p| p.pid != me && !p.zombie)
+        .filter(|p| std::fs::read_link(format!("/proc/{}/cwd", p.pid)).is_ok_and(|cwd| cwd.starts_with(&dir)))
+        .filter_map(|p| i32::try_from(p.pid).ok())
+        .filter(|pid| kill(Pid::from_raw(*pid), Signal::SIGKILL).is_ok())
+        .count()
+}
+
 /// One process as `/proc` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcInfo {

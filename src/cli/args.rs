@@ -31,6 +31,8 @@ pub enum Command {
     /// Create, inspect and control goals.
     #[command(subcommand)]
     Goal(GoalCommand),
+    /// Remove finished worktrees and task branches whose work is safely recorded; maintenance.
+    Gc(GcArgs),
 }
 
 /// `git omk goal …`
@@ -214,6 +216,14 @@ pub struct ControlArgs {
     /// Why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -26,6 +26,7 @@ use crate::model::task::TaskStatus;
 use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
 use crate::ops::Context;
 use crate::ops::control::{Controlled, control};
+use crate::ops::gc as ops_gc;
 use crate::ops::plan::{PlanRequest, create};
 use crate::ops::replay;
 use crate::store::GoalRef;
@@ -376,6 +377,32 @@ fn report(done: &Controlled, as_json: bool, verb: &str) -> Result<i32, CliError>
         json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
     } else {
         text::recorded(&done.goal, &commit, &done.snapshot, verb)
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+/// `git omk gc`.
+pub fn gc(dir: &Path, as_json: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let report = ops_gc::gc(&ctx)?;
+    let out = if as_json {
+        json::document(&report)
+    } else {
+        let mut out = format!(
+            "removed {} worktree(s), deleted {} task branch(es), saved {} piece(s) of work\n",
+            report.removed_worktrees.len(),
+            report.deleted_branches.len(),
+            report.saved.len()
+        );
+        for (path, why) in &report.kept_worktrees {
+            out.push_str(&format!("kept {path}: {why}\n"));
+        }
+        out.push_str(&format!(
+            "worktrees use {} bytes (quota {})\n",
+            report.bytes_after, report.quota
+        ));
+        out
     };
     emit(&out)?;
     Ok(0)

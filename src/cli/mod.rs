@@ -43,6 +43,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     };
     match cli.command {
         Command::Goal(command) => commands::goal(&dir, command, cli.verbose > 0),
+        Command::Gc(args) => commands::gc(&dir, args.json),
     }
 }
 

@@ -176,6 +176,16 @@ pub enum EventBody {
     UsageAdded(UsageDelta),
     /// Gates ran on the integrated result.
     VerificationRecorded(GateRun),
+    /// Work found in a task's worktree (uncommitted, or committed but not yet recorded) was committed
+    /// and made part of the goal before the worktree was removed.
+    WorkSaved {
+        /// The task.
+        task: TaskId,
+        /// The commit holding the work (an `Omk-Proves` parent of the recording commit).
+        commit: String,
+        /// Why it had to be saved.
+        reason: String,
+    },
     /// The controller ended the goal in a terminal status other than a proof's verdict.
     GoalStopped {
         /// The status.
@@ -249,6 +259,7 @@ impl EventBody {
             EventBody::TaskBlocked { .. } => "task_blocked",
             EventBody::UsageAdded(_) => "usage_added",
             EventBody::VerificationRecorded(_) => "verification_recorded",
+            EventBody::WorkSaved { .. } => "work_saved",
             EventBody::GoalStopped { .. } => "goal_stopped",
         }
     }
@@ -295,6 +306,9 @@ impl EventBody {
             EventBody::TaskBlocked { task, reason } => format!("task {task} blocked: {reason}"),
             EventBody::UsageAdded(u) => format!("usage +{} tokens, +{}s", u.tokens, u.active_secs),
             EventBody::VerificationRecorded(run) => format!("verification: {}", gate_summary(run)),
+            EventBody::WorkSaved { task, commit, reason } => {
+                format!("task {task}: work saved as {} ({reason})", short(commit))
+            }
             EventBody::GoalStopped { status, reason } => format!("stopped {status}: {reason}"),
         }
     }

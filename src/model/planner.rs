@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::decision::DecisionDraft;
 use super::graph::{GraphError, TaskGraph};
 use super::ids::TaskId;
-use super::intake::{Intake, Part, path_words, words};
+use super::intake::{Intake, Part, is_filler, path_words, words};
 use super::plan::{Oracle, OracleCheck, PlanArtifacts, PlannerInfo, RelevantFile};
 use super::status::GoalKind;
 use super::task::{Task, TaskKind, TaskStatus};
@@ -108,7 +108,10 @@ fn bounded_parts(parts: &[Part], decisions: &mut Vec<DecisionDraft>) -> Vec<Part
 /// Score the repository's files against a part: anchors naming a path match strongly, words weakly.
 fn relevant_files(part: &Part, files: &[String]) -> Vec<RelevantFile> {
     let anchors: Vec<String> = part.anchors.iter().map(|a| a.to_lowercase()).collect();
-    let part_words: BTreeSet<String> = words(&part.text).into_iter().filter(|w| w.len() >= 4).collect();
+    let part_words: BTreeSet<String> = words(&part.text)
+        .into_iter()
+        .filter(|w| w.len() >= 4 && !is_filler(w))
+        .collect();
     let mut scored: Vec<(usize, RelevantFile)> = files
         .iter()
         .filter_map(|path| {
@@ -522,6 +525,7 @@ mod tests {
 
     fn files() -> Vec<String> {
         [
+            "scripts/fix.sh",
             "src/slugify.rs",
             "src/http/client.rs",
             "src/http/mod.rs",
@@ -554,6 +558,11 @@ mod tests {
             "independent: {tasks:#?}"
         );
         assert!(tasks[0].write_set.iter().any(|p| p.matches("src/slugify.rs")));
+        assert!(
+            !tasks[0].write_set.iter().any(|p| p.matches("scripts/fix.sh")),
+            "the verb `fix` names no file: {:?}",
+            tasks[0].write_set
+        );
         assert!(
             !tasks[0].write_set.iter().any(|p| p.as_str() == "src/slugify.rs"),
             "covered by src/slugify*"

@@ -2,6 +2,8 @@
 //! ops layer; and the compare-and-swap retry loop.
 
 use std::sync::Arc;
+
+use gix::ObjectId;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock, random_bytes};
@@ -10,8 +12,9 @@ use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
 use crate::settings::{SettingError, Settings, host_name};
+use crate::store::write::Record;
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
-use crate::store::{Store, StoreError};
+use crate::store::{GoalRef, Store, StoreError};
 
 /// Everything that can go wrong in a use case.
 #[derive(Debug, thiserror::Error)]
@@ -138,5 +141,38 @@ fn human_actor(repo: &gix::Repository) -> Actor {
         kind: ActorKind::Human,
         name,
         host: host_name(),
+    }
+}
+
+impl Context {
+    /// Record facts (events that hold whatever the state) on a local goal, re-applying them on the new
+    /// tip when another writer won the race.
+    pub fn append_facts(
+        &self,
+        goal: &GoalRef,
+        bodies: Vec<EventBody>,
+        proves: Vec<ObjectId>,
+    ) -> Result<ObjectId, OpsError> {
+        let events: Vec<Event> = bodies.into_iter().map(|b| self.event(b)).collect();
+        let commit = self.retrying(goal.id().as_str(), || {
+            let loaded = self.load(goal)?;
+            let mut snapshot = loaded.snapshot;
+            for e in &events {
+                snapshot.apply(e);
+            }
+            let record = Record {
+                goal: goal.clone(),
+                expected: Some(loaded.tip),
+                snapshot: &snapshot,
+                events: &events,
+                attachments: Vec::new(),
+                proves: proves.clone(),
+                merge_parent: None,
+                at: self.clock.now(),
+            };
+            Ok(self.store.record(record)?)
+        })?;
+        self.maintain();
+        Ok(commit)
     }
 }

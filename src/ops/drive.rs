@@ -16,9 +16,11 @@ use gix::ObjectId;
 use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt};
-use super::worktrees::{check_dir, integration_branch, task_branch, task_dir};
+use super::gc::{after_goal, gc, over_quota};
+use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
 use crate::agent::{Launch, Session};
+use crate::gate::evidence::evidence_path;
 use crate::gate::{self, ExecOptions, GateError, PlanOptions};
 use crate::git::integrate::{Merged, merge_task, tree_of};
 use crate::git::run::{git, is_ancestor, update_branch};
@@ -79,6 +81,7 @@ struct Driver<'o> {
     checks: Vec<String>,
     prices: PriceTable,
     interrupt: watch::Receiver<bool>,
+    faults: BTreeMap<String, u32>,
     observer: Observer<'o>,
 }
 
@@ -115,6 +118,7 @@ pub async fn drive(
         checks: Vec::new(),
         prices,
         interrupt: interrupt_on_ctrl_c(),
+        faults: BTreeMap::new(),
         observer,
     };
     driver.acquire()?;
@@ -175,6 +179,7 @@ impl Driver<'_> {
                     return Ok(status);
                 }
                 Next::Finished(status) => {
+                    self.clean_up(status)?;
                     self.release(&format!("the goal is {status}"))?;
                     return Ok(status);
                 }
@@ -209,6 +214,12 @@ impl Driver<'_> {
                             return Ok(self.snapshot.goal.status);
                         }
                         self.wait().await?;
+                    } else if let Some(reason) = self.quota_problem() {
+                        bodies.push(EventBody::GoalStopped {
+                            status: GoalStatus::Failed,
+                            reason,
+                        });
+                        self.record(bodies, Vec::new(), Vec::new())?;
                     } else {
                         self.waves += 1;
                         self.dispatch(tasks, bodies)?;
@@ -291,11 +302,47 @@ impl Driver<'_> {
         Ok(())
     }
 
-    /// Kill ourselves at a named point when the crash tests ask for it (`OMK_FAULT`).
-    fn fault(&self, point: &str) {
-        if self.ctx.settings.fault.as_deref() == Some(point) {
-            process::kill_self();
+    /// Kill ourselves at a named point when the crash tests ask for it: `OMK_FAULT=<point>` (the first
+    /// time) or `<point>:<n>` (the n-th time this process reaches it).
+    fn fault(&mut self, point: &str) {
+        let Some(spec) = self.ctx.settings.fault.as_deref() else {
+            return;
+        };
+        let (name, nth) = spec
+            .split_once(':')
+            .map_or((spec, 1), |(n, k)| (n, k.parse().unwrap_or(1)));
+        if name == point {
+            let seen = self.faults.entry(point.to_owned()).or_insert(0);
+            *seen += 1;
+            if *seen == nth {
+                process::kill_self();
+            }
         }
+    }
+
+    /// Remove the goal's worktrees once its work is recorded (terminal statuses other than a failure,
+    /// whose worktrees are kept for inspection until `gc`).
+    fn clean_up(&mut self, status: GoalStatus) -> Result<(), OpsError> {
+        if status != GoalStatus::Failed {
+            after_goal(&self.ctx, &self.snapshot.goal.id)?;
+            self.reload()?;
+        }
+        Ok(())
+    }
+
+    /// When the worktrees are over quota, collect garbage; a message if that is not enough.
+    fn quota_problem(&mut self) -> Option<String> {
+        if !over_quota(&self.ctx) {
+            return None;
+        }
+        let _ = gc(&self.ctx);
+        let _ = self.reload();
+        over_quota(&self.ctx).then(|| {
+            format!(
+                "the worktrees of this repository exceed omk.worktreeQuota ({} bytes) even after `git omk gc`; raise the quota or free space, then resume",
+                self.ctx.settings.worktree_quota
+            )
+        })
     }
 
     fn release(&mut self, reason: &str) -> Result<(), OpsError> {
@@ -400,10 +447,10 @@ impl Driver<'_> {
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         Ok(report.map(|report| {
             let attachments = report.attachments();
-            let evidence = attachments
+            let evidence = report
+                .results
                 .iter()
-                .map(|(p, _)| p.clone())
-                .filter(|p| p.ends_with(".json"))
+                .map(|r| evidence_path(&report.tree, &r.evidence.gate))
                 .collect();
             let run = GateRun {
                 commit: commit.to_owned(),
@@ -454,7 +501,7 @@ impl Driver<'_> {
         let Some(integration) = self.snapshot.goal.integration.clone() else {
             return Ok(());
         };
-        let Some(t) = self.snapshot.tasks.get(task) else {
+        let Some(t) = self.snapshot.tasks.get(task).cloned() else {
             return Ok(());
         };
         let Some(task_commit) = t.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
@@ -469,11 +516,12 @@ impl Driver<'_> {
             self.snapshot.goal.id
         );
         let fallback = self.ctx.store.repo().committer().is_none();
+        let tip = self.integration_tip(&integration.branch, &integration.commit)?;
         self.fault("integration");
         let merged = merge_task(
             &self.repo_dir,
             &integration.branch,
-            &integration.commit,
+            &tip,
             &task_commit,
             &message,
             fallback,
@@ -512,6 +560,24 @@ impl Driver<'_> {
         }
     }
 
+    /// The integration branch's actual tip. A crash between moving the branch and recording it leaves
+    /// the branch ahead of the record: that tip is adopted (it only holds merges of done tasks). A branch
+    /// that no longer contains the recorded tip was rewritten by someone else: stop rather than guess.
+    fn integration_tip(&self, branch: &str, recorded: &str) -> Result<String, OpsError> {
+        let actual = git(
+            &self.repo_dir,
+            &["rev-parse", "--verify", &format!("refs/heads/{branch}")],
+        )
+        .map_err(infra)?;
+        if actual == recorded || is_ancestor(&self.repo_dir, recorded, &actual).map_err(infra)? {
+            Ok(actual)
+        } else {
+            Err(OpsError::Infrastructure(format!(
+                "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
+            )))
+        }
+    }
+
     /// Record tasks whose attempts died with a previous controller: save what their worktree holds on
     /// the task branch, and mark them to run again.
     fn recover(&mut self, tasks: Vec<TaskId>, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
@@ -521,7 +587,8 @@ impl Driver<'_> {
                 continue;
             };
             let attempt = task.running_attempt().map_or(0, |a| a.number);
-            let path = task_dir(&self.ctx, &self.snapshot.goal.id, &id);
+            let path = find_task_dir(&self.ctx, &self.snapshot.goal.id, &id);
+            process::kill_processes_in(&path);
             let commit = if path.join(".git").exists() {
                 let message = format!(
                     "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n",

@@ -10,6 +10,7 @@ pub mod context;
 pub mod control;
 pub mod drive;
 pub mod execute;
+pub mod gc;
 pub mod plan;
 pub mod query;
 pub mod replay;

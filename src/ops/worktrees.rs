@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Context;
+use crate::git::worktree;
 use crate::model::ids::{GoalId, TaskId};
 
 /// `omk/<goal>/tasks/<task>`.
@@ -55,6 +56,17 @@ pub fn goal_dir(ctx: &Context, goal: &GoalId) -> PathBuf {
 /// A task's worktree.
 pub fn task_dir(ctx: &Context, goal: &GoalId, task: &TaskId) -> PathBuf {
     goal_dir(ctx, goal).join("tasks").join(task.as_str())
+}
+
+/// Where the task's worktree really is: the worktree that has its branch checked out (the worktree root
+/// may have changed since it was made), else where a new one would go.
+pub fn find_task_dir(ctx: &Context, goal: &GoalId, task: &TaskId) -> PathBuf {
+    let branch = task_branch(goal, task);
+    ctx.store
+        .workdir()
+        .and_then(|work| worktree::list(work).ok())
+        .and_then(|all| all.into_iter().find(|w| w.branch == branch))
+        .map_or_else(|| task_dir(ctx, goal, task), |w| w.path)
 }
 
 /// A detached checkout of `commit` for running gates on it.

@@ -3,3 +3,4 @@
 #![allow(dead_code)]
 
 pub mod git_repo;
+pub mod tools;
