@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{BudgetAddition, format_secs};
 use super::decision::DecisionDraft;
+use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
 use super::graph::TaskGraph;
 use super::ids::EventId;
 use super::options::RunOptions;
@@ -111,6 +112,14 @@ pub enum EventBody {
         /// Why.
         reason: String,
     },
+    /// The goal's pull request was opened or updated.
+    PrOpened(PrOpened),
+    /// The goal's pull request was merged.
+    MergeRecorded(MergeRecorded),
+    /// Merge policy `manual`: a human must merge, with this command.
+    MergeAwaitingHuman(MergeAwaitingHuman),
+    /// A delivery step failed; nothing was lost.
+    DeliveryFailed(DeliveryFailed),
 }
 
 impl EventBody {
@@ -127,6 +136,10 @@ impl EventBody {
             EventBody::BudgetAdded(_) => "budget_added",
             EventBody::Accepted { .. } => "accepted",
             EventBody::Rejected { .. } => "rejected",
+            EventBody::PrOpened(_) => "pr_opened",
+            EventBody::MergeRecorded(_) => "merge_recorded",
+            EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
+            EventBody::DeliveryFailed(_) => "delivery_failed",
         }
     }
 
@@ -148,6 +161,18 @@ impl EventBody {
             EventBody::BudgetAdded(a) => format!("budget raised: {}", describe_addition(a)),
             EventBody::Accepted { summary } => format!("accepted: {summary}"),
             EventBody::Rejected { reason } => format!("rejected: {reason}"),
+            _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
+        }
+    }
+
+    /// The delivery event this is, if it is one.
+    pub fn delivery(&self) -> Option<DeliveryEvent<'_>> {
+        match self {
+            EventBody::PrOpened(p) => Some(DeliveryEvent::PrOpened(p)),
+            EventBody::MergeRecorded(m) => Some(DeliveryEvent::MergeRecorded(m)),
+            EventBody::MergeAwaitingHuman(m) => Some(DeliveryEvent::MergeAwaitingHuman(m)),
+            EventBody::DeliveryFailed(f) => Some(DeliveryEvent::DeliveryFailed(f)),
+            _ => None,
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod budget;
 pub mod control;
 pub mod decision;
+pub mod delivery;
 pub mod event;
 pub mod goal;
 pub mod graph;
