@@ -7,6 +7,7 @@ use super::args::{
     AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, ListArgs, PlanArgs, RejectArgs, ReplayArgs,
     RunArgs, ShowArgs, StatusArgs,
 };
+use super::deliver;
 use super::error::CliError;
 use super::json::{
     self, BudgetDoc, BudgetView, ListItem, ListView, Location, ProofView, RecordedView, ReplayItem,
@@ -55,6 +56,8 @@ pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
         }
         GoalCommand::Accept(args) => accept(dir, args),
         GoalCommand::Reject(args) => reject(dir, args),
+        GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
+        GoalCommand::Merge(args) => deliver::merge(dir, args),
     }
 }
 

@@ -5,3 +5,4 @@
 //! Must not decide anything about goals.
 
 pub mod maintenance;
+pub mod push;

@@ -9,6 +9,7 @@ use crate::git::maintenance;
 use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
+use crate::ops::deliver::DeliveryError;
 use crate::settings::{SettingError, Settings, host_name};
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
 use crate::store::{Store, StoreError};
@@ -31,6 +32,9 @@ pub enum OpsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
+    #[error(transparent)]
+    Delivery(#[from] Box<DeliveryError>),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),

@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod control;
+pub mod deliver;
 pub mod plan;
 pub mod query;
 pub mod replay;

@@ -130,6 +130,11 @@ pub enum MergeBlocker {
         /// Their names.
         names: Vec<String>,
     },
+    /// The forge refused the merge itself (the head moved after the gate read it, protection rules).
+    ForgeRefused {
+        /// What it said.
+        message: String,
+    },
 }
 
 impl MergeBlocker {
@@ -172,6 +177,7 @@ impl MergeBlocker {
                     names.join(", ")
                 )
             }
+            MergeBlocker::ForgeRefused { message } => format!("GitHub refused the merge: {message}"),
         }
     }
 }
