@@ -3,4 +3,10 @@
 # repository), then run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Node, the GitHub emulator and GitHub's OpenAPI description: the delivery tests find them through
+# OMK_NODE, OMK_EMULATOR and OMK_GITHUB_OPENAPI.
+tools="$(scripts/install-emulator.sh)"
+while IFS='=' read -r key value; do
+  export "$key=$value"
+done <<<"$tools"
 cargo test --locked --all-targets "$@"

@@ -66,11 +66,13 @@ pub struct PullJson {
 impl PullJson {
     /// The PR with its text.
     pub fn into_pull(self) -> PullRequest {
-        let merged = self.merged.unwrap_or(false) || self.merged_at.is_some();
-        let state = match (merged, self.state.as_str()) {
-            (true, _) => PullState::Merged,
-            (false, "open") => PullState::Open,
-            _ => PullState::Closed,
+        // `merged` is authoritative when present (the simple form has only `merged_at`); an open PR is
+        // open whatever else it says.
+        let merged = self.merged.unwrap_or(self.merged_at.is_some());
+        let state = match (self.state.as_str(), merged) {
+            ("open", _) => PullState::Open,
+            (_, true) => PullState::Merged,
+            (_, false) => PullState::Closed,
         };
         PullRequest {
             view: PullView {

@@ -4,7 +4,7 @@
 
 use gix::ObjectId;
 
-use super::{Connection, Connector, DeliveryError, facts_for, failed, record};
+use super::{Connector, DeliveryError, facts_for, failed, record};
 use crate::forge::target::{self, guess_html_url};
 use crate::forge::{Forge, NewPull, PullRequest, RepoInfo};
 use crate::git::push::{self, PushSpec, RefOutcome};
@@ -130,6 +130,11 @@ pub fn open_pr(
         return Err(failed(ctx, &goal, DeliveryStage::Push, error));
     };
     let conn = connect(ctx).map_err(|e| failed(ctx, &goal, DeliveryStage::Connect, e))?;
+    // Reading the repository first proves the token works before anything is pushed.
+    let repo = conn
+        .forge
+        .repository()
+        .map_err(|e| failed(ctx, &goal, DeliveryStage::Connect, e.into()))?;
     let specs = [
         PushSpec {
             commit: head.to_string(),
@@ -144,8 +149,8 @@ pub fn open_pr(
     let report = push::push(dir, &conn.target.remote, &specs)
         .map_err(|e| failed(ctx, &goal, DeliveryStage::Push, e.into()))?;
     outcome.pushed = report.refs;
-    let pr =
-        deliver_pr(&conn, &mut outcome).map_err(|e| failed(ctx, &goal, DeliveryStage::PullRequest, e))?;
+    let pr = deliver_pr(conn.forge.as_ref(), &repo, &mut outcome)
+        .map_err(|e| failed(ctx, &goal, DeliveryStage::PullRequest, e))?;
     outcome.recorded = record_pr(ctx, &goal, &outcome, &pr)?;
     outcome.pr = Some(pr);
     Ok(outcome)
@@ -193,9 +198,11 @@ fn render(outcome: &mut OpenPrOutcome, html_url: Option<&str>, fetch_from: &str)
 }
 
 /// Find or open the one PR of the goal, bring its text up to date, upsert the sticky comment.
-fn deliver_pr(conn: &Connection, outcome: &mut OpenPrOutcome) -> Result<PrResult, DeliveryError> {
-    let forge = conn.forge.as_ref();
-    let repo: RepoInfo = forge.repository()?;
+fn deliver_pr(
+    forge: &dyn Forge,
+    repo: &RepoInfo,
+    outcome: &mut OpenPrOutcome,
+) -> Result<PrResult, DeliveryError> {
     render(outcome, Some(&repo.html_url), &repo.clone_url);
     let base = outcome
         .base
