@@ -9,6 +9,8 @@
 //!   exit codes. The only module that prints.
 //! - [`ops`]: one use case per file: decide (with `model`) → act (I/O) → record (with `store`). The only
 //!   code that writes goals.
+//! - [`forge`]: the code host seam (`Forge`) and its GitHub implementation on octocrab: pull requests,
+//!   comments, checks, branch protection and rulesets (read only), merges; tokens stay in memory.
 //! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,
 //!   history, merges.
 //! - [`gate`]: the verification wall's machinery: gate configuration (from the tested commit's own
@@ -29,6 +31,7 @@
 pub mod agent;
 pub mod cli;
 pub mod clock;
+pub mod forge;
 pub mod gate;
 pub mod git;
 pub mod model;

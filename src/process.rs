@@ -336,6 +336,20 @@ pub async fn probe_with_timeout(program: &OsStr, args: &[&str], limit: Duration)
     tokio::time::timeout(limit, work).await.ok().flatten()
 }
 
+/// The token `gh` (GitHub's CLI) holds for `host`, via `gh auth token --hostname HOST`; `None` when `gh`
+/// is not installed, not logged in, or prints nothing. The token is returned, never logged or stored.
+pub fn gh_auth_token(host: &str) -> Option<String> {
+    let out = Command::new("gh")
+        .args(["auth", "token", "--hostname", host])
+        .env("GH_PROMPT_DISABLED", "1")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !token.is_empty()).then_some(token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -68,6 +68,10 @@ pub enum GoalCommand {
     Accept(AcceptArgs),
     /// Record a human integrator's rejection.
     Reject(RejectArgs),
+    /// Render the goal's pull request and (unless --dry-run) push and open or update it.
+    OpenPr(OpenPrArgs),
+    /// Merge the goal's pull request when the merge policy and the evidence allow it.
+    Merge(MergeArgs),
 }
 
 /// Output formats.
@@ -269,6 +273,47 @@ pub struct RejectArgs {
     /// Why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `goal open-pr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrFormat {
+    /// The PR as Markdown (and what was done).
+    #[value(alias = "md")]
+    Markdown,
+    /// Stable, versioned JSON for scripts.
+    Json,
+}
+
+/// `goal open-pr`.
+#[derive(Debug, Args)]
+pub struct OpenPrArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Render the PR without pushing, sending or recording anything (no network).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Open the PR as a draft (the default unless the goal's policy is auto-pr).
+    #[arg(long)]
+    pub draft: bool,
+    /// The branch to merge into (default: the goal's base branch, else the repository's default branch).
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "markdown")]
+    pub format: PrFormat,
+}
+
+/// `goal merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -7,6 +7,7 @@ use super::args::{
     AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, ListArgs, PlanArgs, RejectArgs, ReplayArgs,
     ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
+use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
@@ -58,6 +59,8 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         }
         GoalCommand::Accept(args) => accept(dir, args),
         GoalCommand::Reject(args) => reject(dir, args),
+        GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
+        GoalCommand::Merge(args) => deliver::merge(dir, args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Errors as people see them, and the exit codes of DESIGN §1.
 
+use super::deliver::delivery_exit_code;
 use crate::ops::OpsError;
 use crate::store::StoreError;
 
@@ -35,6 +36,7 @@ impl CliError {
                     EXIT_USAGE
                 }
                 OpsError::Contended(_) | OpsError::Infrastructure(_) => EXIT_FAILED,
+                OpsError::Delivery(d) => delivery_exit_code(d),
                 OpsError::Store(s) => match s {
                     StoreError::NotARepository(_)
                     | StoreError::Bare(_)

@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod deliver;
 pub mod drive;
 pub mod error;
 pub mod json;

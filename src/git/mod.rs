@@ -7,5 +7,6 @@
 
 pub mod integrate;
 pub mod maintenance;
+pub mod push;
 pub mod run;
 pub mod worktree;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{BudgetAddition, Usd, format_secs};
 use super::decision::DecisionDraft;
+use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
 use super::goal::GateRun;
 use super::graph::TaskGraph;
 use super::ids::{EventId, TaskId};
@@ -193,6 +194,14 @@ pub enum EventBody {
         /// Why, in words.
         reason: String,
     },
+    /// The goal's pull request was opened or updated.
+    PrOpened(PrOpened),
+    /// The goal's pull request was merged.
+    MergeRecorded(MergeRecorded),
+    /// Merge policy `manual`: a human must merge, with this command.
+    MergeAwaitingHuman(MergeAwaitingHuman),
+    /// A delivery step failed; nothing was lost.
+    DeliveryFailed(DeliveryFailed),
 }
 
 /// How an attempt ended, and what it decided for its task.
@@ -261,6 +270,10 @@ impl EventBody {
             EventBody::VerificationRecorded(_) => "verification_recorded",
             EventBody::WorkSaved { .. } => "work_saved",
             EventBody::GoalStopped { .. } => "goal_stopped",
+            EventBody::PrOpened(_) => "pr_opened",
+            EventBody::MergeRecorded(_) => "merge_recorded",
+            EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
+            EventBody::DeliveryFailed(_) => "delivery_failed",
         }
     }
 
@@ -310,6 +323,18 @@ impl EventBody {
                 format!("task {task}: work saved as {} ({reason})", short(commit))
             }
             EventBody::GoalStopped { status, reason } => format!("stopped {status}: {reason}"),
+            _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
+        }
+    }
+
+    /// The delivery event this is, if it is one.
+    pub fn delivery(&self) -> Option<DeliveryEvent<'_>> {
+        match self {
+            EventBody::PrOpened(p) => Some(DeliveryEvent::PrOpened(p)),
+            EventBody::MergeRecorded(m) => Some(DeliveryEvent::MergeRecorded(m)),
+            EventBody::MergeAwaitingHuman(m) => Some(DeliveryEvent::MergeAwaitingHuman(m)),
+            EventBody::DeliveryFailed(f) => Some(DeliveryEvent::DeliveryFailed(f)),
+            _ => None,
         }
     }
 }

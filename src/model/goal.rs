@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::budget::{Limits, Usage};
+use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeRecorded};
 use super::event::{Actor, BaseRef};
 use super::gate::GateObservation;
 use super::ids::{EventId, GoalId};
@@ -65,6 +66,21 @@ pub struct Delivery {
     pub branch: Option<String>,
     /// The pull request, once opened.
     pub pr: Option<PullRequestRef>,
+    /// The commit the PR head was last pushed at.
+    #[serde(default)]
+    pub pr_head: Option<String>,
+    /// The PR's base branch.
+    #[serde(default)]
+    pub pr_base: Option<String>,
+    /// The merge, once the PR is merged.
+    #[serde(default)]
+    pub merged: Option<MergeRecorded>,
+    /// A `manual` merge waiting for a human, with the exact command.
+    #[serde(default)]
+    pub awaiting_human: Option<AwaitingHuman>,
+    /// The last delivery failure, until a later step succeeds.
+    #[serde(default)]
+    pub problem: Option<DeliveryFailed>,
 }
 
 /// A pull request.

@@ -9,6 +9,7 @@ pub mod budget;
 pub mod control;
 pub mod controller;
 pub mod decision;
+pub mod delivery;
 pub mod event;
 pub mod gate;
 pub mod goal;

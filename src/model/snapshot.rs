@@ -113,6 +113,14 @@ impl Snapshot {
             }
             EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
             EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
+            EventBody::PrOpened(_)
+            | EventBody::MergeRecorded(_)
+            | EventBody::MergeAwaitingHuman(_)
+            | EventBody::DeliveryFailed(_) => {
+                if let Some(delivery) = event.body.delivery() {
+                    delivery.apply(&mut self.goal);
+                }
+            }
             other => self.apply_controller(event, other),
         }
         self.touch(event);

@@ -11,6 +11,7 @@ use crate::git::maintenance;
 use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
+use crate::ops::deliver::DeliveryError;
 use crate::settings::{SettingError, Settings, host_name};
 use crate::store::write::Record;
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
@@ -37,6 +38,9 @@ pub enum OpsError {
     /// git, a worktree or another part of the machine failed (exit code 6).
     #[error("{0}")]
     Infrastructure(String),
+    /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
+    #[error(transparent)]
+    Delivery(#[from] Box<DeliveryError>),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),

@@ -8,6 +8,7 @@
 pub mod attempt;
 pub mod context;
 pub mod control;
+pub mod deliver;
 pub mod drive;
 pub mod execute;
 pub mod gc;

@@ -2,5 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod emulator;
 pub mod git_repo;
+pub mod http;
+pub mod openapi;
 pub mod tools;
