@@ -16,6 +16,10 @@ use support::tools::{path_with, pytest_bin};
 
 const AGENT: &str = r##"#!/bin/sh
 # A scripted coding agent: fixes what its task line names, or misbehaves as AGENT_MODE says.
+case "$OMK_PROMPT" in
+  *"reviewer for git-omk"*)
+    printf 'No problems.\n```json\n{"findings": %s}\n```\n' "${REVIEW_FINDINGS:-[]}"; exit 0 ;;
+esac
 task=$(printf '%s\n' "$OMK_PROMPT" | grep '^Your task' || true)
 [ -n "$AGENT_SLEEP" ] && sleep "$AGENT_SLEEP"
 case "$AGENT_MODE" in

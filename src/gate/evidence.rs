@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{Gate, GateCommand, GateName};
 use super::run::RunOutput;
+use crate::model::gate::compare::ObservedMetric;
 use crate::model::gate::{
     ExitStatus, FailReason, GateObservation, Metric, Outcome, SpawnErrorKind, TestCounts, TestResult,
 };
@@ -222,6 +223,8 @@ impl Evidence {
             outcome: self.outcome,
             reason: self.reason,
             tests: self.tests.clone(),
+            runner: self.definition.runner,
+            metrics: self.metrics.iter().map(ObservedMetric::of).collect(),
         }
     }
 }

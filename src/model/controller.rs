@@ -16,7 +16,8 @@ use super::event::EventBody;
 use super::goal::Blocker;
 use super::ids::TaskId;
 use super::lease::{Claim, Lease, claim};
-use super::proof::readiness;
+use super::plan::OracleCheck;
+use super::proof::{oracle_results, readiness};
 use super::snapshot::Snapshot;
 use super::status::{GoalStatus, Phase};
 use super::task::{Task, TaskStatus};
@@ -49,6 +50,10 @@ pub enum Next {
     Wait,
     /// Run the gates on the integrated result.
     Verify,
+    /// Run the result's changed test files against the base code (bugfix fail-to-pass evidence).
+    BaseRun,
+    /// Review and security-review the integrated change.
+    Review,
     /// All evidence is in: decide the terminal status.
     Conclude,
     /// The goal is in a terminal status: release the lease and exit with its code.
@@ -65,7 +70,8 @@ impl Next {
             Next::Dispatch(_) | Next::Integrate(_) | Next::Block(_) | Next::Recover(_) | Next::Wait => {
                 Some(Phase::Execution)
             }
-            Next::Verify => Some(Phase::Verification),
+            Next::Verify | Next::BaseRun => Some(Phase::Verification),
+            Next::Review => Some(Phase::Review),
             Next::Conclude => Some(Phase::Proof),
             Next::Halt { .. } | Next::OutOfBudget(_) | Next::Finished(_) => None,
         }
@@ -181,9 +187,34 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
     let goal = &snapshot.goal;
     let tip = goal.integration.as_ref().map(|i| i.commit.as_str());
     match &goal.verification {
-        Some(v) if Some(v.commit.as_str()) == tip => Next::Conclude,
-        _ => Next::Verify,
+        Some(v) if Some(v.commit.as_str()) == tip => {}
+        _ => return Next::Verify,
     }
+    if needs_base_run(snapshot, tip) {
+        return Next::BaseRun;
+    }
+    match &goal.review {
+        Some(r) if Some(r.commit.as_str()) == tip => Next::Conclude,
+        _ => Next::Review,
+    }
+}
+
+/// A bugfix's fail-to-pass is not shown by the gates on the base and the result (the failing test is
+/// new), and the result's tests have not been run against the base code yet.
+fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
+    let wants = snapshot
+        .plan
+        .as_ref()
+        .is_some_and(|p| p.oracle.checks.contains(&OracleCheck::FailToPass));
+    let done = snapshot
+        .goal
+        .base_run
+        .as_ref()
+        .is_some_and(|r| Some(r.result.as_str()) == tip);
+    let shown = oracle_results(snapshot)
+        .iter()
+        .any(|c| c.check == OracleCheck::FailToPass && c.passed);
+    wants && !done && !shown
 }
 
 /// The terminal status the evidence supports, and why.
@@ -281,6 +312,7 @@ mod tests {
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use crate::model::plan::{Oracle, PlanArtifacts, PlannerInfo};
+    use crate::model::review::{Finding, Review, Severity};
     use crate::model::status::GoalKind;
     use crate::model::task::AttemptOutcome;
     use chrono::TimeZone;
@@ -358,6 +390,8 @@ mod tests {
                     outcome: if passed { Outcome::Passed } else { Outcome::Failed },
                     reason: None,
                     tests: vec![],
+                    runner: Default::default(),
+                    metrics: vec![],
                 }],
                 evidence: vec![],
             };
@@ -366,6 +400,26 @@ mod tests {
             } else {
                 EventBody::VerificationRecorded(run)
             });
+        }
+
+        fn review(&mut self, commit: &str, high: &[&str]) {
+            let findings = high
+                .iter()
+                .map(|m| Finding {
+                    source: "reviewer".into(),
+                    severity: Severity::High,
+                    file: "a.rs".into(),
+                    line: None,
+                    message: (*m).into(),
+                })
+                .collect();
+            let at = now() + chrono::Duration::seconds(i64::from(self.n));
+            self.apply(EventBody::ReviewRecorded(Review {
+                commit: commit.into(),
+                findings,
+                gaps: vec![],
+                at,
+            }));
         }
 
         fn attempt(&mut self, t: &str, n: u32, outcome: AttemptOutcome, next: TaskStatus) {
@@ -486,6 +540,8 @@ mod tests {
             "evidence of an older integration tip does not count"
         );
         g.gates(false, "i3", true);
+        assert_eq!(g.next(&[]), Next::Review);
+        g.review("i3", &[]);
         assert_eq!(g.next(&[]), Next::Conclude);
         assert_eq!(conclude(&g.snapshot).0, GoalStatus::Ready);
         let (status, reason) = conclude(&g.snapshot);
@@ -537,7 +593,16 @@ mod tests {
             commit: "i1".into(),
         });
         g.gates(false, "i1", false);
+        g.review("i1", &["off by one"]);
         let (status, reason) = conclude(&g.snapshot);
+        assert!(reason.contains("blocking finding by reviewer"), "{reason}");
+        g.apply(EventBody::Accepted {
+            summary: "reviewed by hand".into(),
+        });
+        assert!(
+            !conclude(&g.snapshot).1.contains("blocking finding"),
+            "an acceptance after the review clears findings"
+        );
         assert_eq!(status, GoalStatus::NotReady);
         assert!(
             reason.contains("required gate test fails") && reason.contains("passed on the base"),

@@ -16,7 +16,10 @@ use super::graph::TaskGraph;
 use super::ids::{EventId, TaskId};
 use super::lease::Lease;
 use super::options::RunOptions;
+use super::oracle::BaseRun;
 use super::plan::PlanArtifacts;
+use super::proof::Proof;
+use super::review::Review;
 use super::status::{GoalKind, GoalStatus, Phase};
 use super::task::{AttemptOutcome, TaskStatus};
 
@@ -177,6 +180,12 @@ pub enum EventBody {
     UsageAdded(UsageDelta),
     /// Gates ran on the integrated result.
     VerificationRecorded(GateRun),
+    /// The result's changed tests ran against the base code.
+    BaseRunRecorded(BaseRun),
+    /// The review and security review of the result.
+    ReviewRecorded(Review),
+    /// The proof was computed; its status becomes the goal's.
+    ProofRecorded(Box<Proof>),
     /// Work found in a task's worktree (uncommitted, or committed but not yet recorded) was committed
     /// and made part of the goal before the worktree was removed.
     WorkSaved {
@@ -268,6 +277,9 @@ impl EventBody {
             EventBody::TaskBlocked { .. } => "task_blocked",
             EventBody::UsageAdded(_) => "usage_added",
             EventBody::VerificationRecorded(_) => "verification_recorded",
+            EventBody::BaseRunRecorded(_) => "base_run_recorded",
+            EventBody::ReviewRecorded(_) => "review_recorded",
+            EventBody::ProofRecorded(_) => "proof_recorded",
             EventBody::WorkSaved { .. } => "work_saved",
             EventBody::GoalStopped { .. } => "goal_stopped",
             EventBody::PrOpened(_) => "pr_opened",
@@ -323,6 +335,18 @@ impl EventBody {
                 format!("task {task}: work saved as {} ({reason})", short(commit))
             }
             EventBody::GoalStopped { status, reason } => format!("stopped {status}: {reason}"),
+            EventBody::BaseRunRecorded(run) => format!(
+                "the result's tests ran on the base code ({} file(s))",
+                run.overlaid.len()
+            ),
+            EventBody::ReviewRecorded(r) => {
+                format!(
+                    "review: {} finding(s), {} blocking",
+                    r.findings.len(),
+                    r.blocking().count()
+                )
+            }
+            EventBody::ProofRecorded(p) => format!("proof: {} ({} reason(s))", p.status, p.reasons.len()),
             _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
         }
     }

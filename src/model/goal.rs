@@ -13,6 +13,8 @@ use super::gate::GateObservation;
 use super::ids::{EventId, GoalId};
 use super::lease::Lease;
 use super::options::RunOptions;
+use super::oracle::BaseRun;
+use super::review::Review;
 use super::status::{GoalKind, GoalStatus, Phase};
 
 /// The schema version this build writes and understands.
@@ -197,4 +199,10 @@ pub struct GoalState {
     /// Why the controller stopped the goal in its current status.
     #[serde(default)]
     pub stop_reason: Option<String>,
+    /// The result's tests run against the base code (bugfix oracle evidence).
+    #[serde(default)]
+    pub base_run: Option<BaseRun>,
+    /// The review of the result.
+    #[serde(default)]
+    pub review: Option<Review>,
 }

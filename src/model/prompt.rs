@@ -54,3 +54,50 @@ pub fn resume_after_interruption(reason: &str) -> String {
          Continue the task from there, then reply with a short summary."
     )
 }
+
+/// Which review a reviewer session does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewRole {
+    /// Correctness and quality.
+    Reviewer,
+    /// Security.
+    SecurityReviewer,
+}
+
+impl ReviewRole {
+    /// The role's name, also the `source` of its findings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewRole::Reviewer => "reviewer",
+            ReviewRole::SecurityReviewer => "security-reviewer",
+        }
+    }
+}
+
+/// The prompt of a reviewer session over `diff` (bounded by the caller).
+pub fn review(role: ReviewRole, goal_text: &str, diff: &str) -> String {
+    let focus = match role {
+        ReviewRole::Reviewer => {
+            "Review it for correctness: does it do what the goal asks, does it break anything, are there bugs, missing tests or error handling gaps?"
+        }
+        ReviewRole::SecurityReviewer => {
+            "Review it for security: injection, unsafe input handling, secrets or credentials, dangerous file or network access, weakened checks, risky dependencies or CI changes."
+        }
+    };
+    format!(
+        "You are the {} for git-omk. Do not modify any file; only read.\n\nGoal: {goal_text}\n\nThe change (a git diff \
+         from the base to the result):\n\n{diff}\n\n{focus}\n\nReply with your findings as one JSON block, and nothing \
+         after it:\n```json\n{{\"findings\": [{{\"severity\": \"high|medium|low|info\", \"file\": \"path/in/repo\", \
+         \"line\": 12, \"message\": \"what is wrong and why\"}}]}}\n```\nUse \"high\" only for a defect that makes the \
+         change wrong or unsafe to merge. An empty list means you found nothing.\n",
+        role.as_str()
+    )
+}
+
+/// The repair prompt after an unusable review answer.
+pub fn review_repair(problem: &str) -> String {
+    format!(
+        "Your answer could not be used: {problem}. Reply again with only the JSON block:\n```json\n{{\"findings\": []}}\n```\n\
+         with one entry per finding (severity, file, line, message)."
+    )
+}

@@ -182,6 +182,8 @@ mod tests {
                     },
                 })
                 .collect(),
+            runner: Default::default(),
+            metrics: vec![],
         }
     }
 

@@ -14,6 +14,7 @@ use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCH
 use super::graph::TaskGraph;
 use super::ids::GoalId;
 use super::plan::PlanArtifacts;
+use super::proof::Proof;
 use super::status::{GoalKind, GoalStatus, Phase};
 use super::task::{Attempt, AttemptOutcome, TaskStatus};
 use super::text::title_of;
@@ -29,6 +30,9 @@ pub struct Snapshot {
     pub decisions: Vec<Decision>,
     /// `plan/…`, once planned.
     pub plan: Option<PlanArtifacts>,
+    /// `proof.json`, once a proof was recorded.
+    #[serde(default)]
+    pub proof: Option<Proof>,
 }
 
 /// A log that cannot start a goal.
@@ -61,6 +65,7 @@ impl Snapshot {
             tasks: TaskGraph::default(),
             decisions: Vec::new(),
             plan: None,
+            proof: None,
         };
         snapshot.touch(event);
         Ok(snapshot)
@@ -154,6 +159,13 @@ impl Snapshot {
             }
             EventBody::BaselineRecorded(run) => goal.baseline = Some(run.clone()),
             EventBody::VerificationRecorded(run) => goal.verification = Some(run.clone()),
+            EventBody::BaseRunRecorded(run) => goal.base_run = Some(run.clone()),
+            EventBody::ReviewRecorded(review) => goal.review = Some(review.clone()),
+            EventBody::ProofRecorded(proof) => {
+                goal.status = proof.status;
+                goal.stop_reason = Some(proof_reason(proof));
+                self.proof = Some((**proof).clone());
+            }
             EventBody::UsageAdded(delta) => add_usage(&mut goal.usage, delta),
             EventBody::GoalStopped { status, reason } => {
                 goal.status = *status;
@@ -315,6 +327,19 @@ impl Snapshot {
     }
 }
 
+fn proof_reason(proof: &Proof) -> String {
+    if proof.reasons.is_empty() {
+        "the evidence supports ready: every task is integrated, every required gate and oracle check passes, no blocking finding is open".to_owned()
+    } else {
+        proof
+            .reasons
+            .iter()
+            .map(|r| r.describe())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 fn add_usage(usage: &mut Usage, delta: &UsageDelta) {
     usage.tokens = usage.tokens.saturating_add(delta.tokens);
     usage.tokens_estimated = usage.tokens_estimated.saturating_add(delta.tokens_estimated);
@@ -350,6 +375,8 @@ fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState
         baseline: None,
         verification: None,
         stop_reason: None,
+        base_run: None,
+        review: None,
     }
 }
 

@@ -16,7 +16,9 @@ use gix::ObjectId;
 use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt};
+use super::base_run;
 use super::gc::{after_goal, gc, over_quota};
+use super::review::{self, Reviewers};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
 use crate::agent::{Launch, Session};
@@ -26,12 +28,14 @@ use crate::git::integrate::{Merged, merge_task, tree_of};
 use crate::git::run::{git, is_ancestor, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, conclude, next_step, start};
+use crate::model::controller::{Next, next_step, start};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::goal::GateRun;
 use crate::model::ids::TaskId;
 use crate::model::lease::Lease;
+use crate::model::oracle::BaseRun;
 use crate::model::prompt;
+use crate::model::proof::{FileStat, prove};
 use crate::model::retry::after_attempt;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -227,11 +231,9 @@ impl Driver<'_> {
                 }
                 Next::Wait => self.wait().await?,
                 Next::Verify => self.verify(bodies).await?,
-                Next::Conclude => {
-                    let (status, reason) = conclude(&self.snapshot);
-                    bodies.push(EventBody::GoalStopped { status, reason });
-                    self.record(bodies, Vec::new(), Vec::new())?;
-                }
+                Next::BaseRun => self.base_run(bodies).await?,
+                Next::Review => self.review(bodies).await?,
+                Next::Conclude => self.conclude(bodies)?,
             }
         }
     }
@@ -413,6 +415,108 @@ impl Driver<'_> {
             self.record(bodies, attachments, proves)?;
         }
         Ok(())
+    }
+
+    /// Lay the result's changed tests over the base code and run the gates there (bugfix oracle).
+    async fn base_run(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
+        let Some(result) = self.snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+            return Ok(());
+        };
+        let base = self.snapshot.goal.base.commit.clone();
+        let dir = check_dir(
+            &self.ctx,
+            &self.snapshot.goal.id,
+            &format!("base-run-{}", &result[..12]),
+        );
+        let prepared = base_run::prepare(&self.ctx, &dir, &base, &result)?;
+        let (run, attachments, proves) = match prepared {
+            None => (
+                BaseRun {
+                    commit: base.clone(),
+                    result: result.clone(),
+                    overlaid: Vec::new(),
+                    gates: Vec::new(),
+                },
+                Vec::new(),
+                Vec::new(),
+            ),
+            Some((commit, overlaid)) => {
+                let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+                let Some((gates, attachments)) = self.gate_run(&commit).await? else {
+                    return Ok(());
+                };
+                let proves = ObjectId::from_hex(commit.as_bytes()).ok().into_iter().collect();
+                (
+                    BaseRun {
+                        commit,
+                        result,
+                        overlaid,
+                        gates: gates.gates,
+                    },
+                    attachments,
+                    proves,
+                )
+            }
+        };
+        bodies.push(EventBody::BaseRunRecorded(run));
+        self.record(bodies, attachments, proves)
+    }
+
+    /// Scanners plus reviewer and security-reviewer sessions over the integrated change.
+    async fn review(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
+        let Some(result) = self.snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+            return Ok(());
+        };
+        let base = self.snapshot.goal.base.commit.clone();
+        let dir = check_dir(
+            &self.ctx,
+            &self.snapshot.goal.id,
+            &format!("review-{}", &result[..12]),
+        );
+        worktree::ensure_detached(&self.repo_dir, &dir, &result).map_err(infra)?;
+        let launch = self.launch();
+        let reviewers = Reviewers {
+            agent: &self.snapshot.goal.options.agent.clone(),
+            launch: &launch,
+            prices: &self.prices.clone(),
+            timeout: self.ctx.settings.turn_timeout,
+        };
+        let text = self.snapshot.goal.text.clone();
+        let ctx = self.ctx.clone();
+        let checkout = dir.clone();
+        let outcome = self
+            .interruptible(
+                async move { review::review(&ctx, &text, &base, &result, &checkout, &reviewers).await },
+            )
+            .await?;
+        let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        let Some(outcome) = outcome else { return Ok(()) };
+        let outcome = outcome?;
+        bodies.push(EventBody::ReviewRecorded(outcome.review));
+        bodies.push(EventBody::UsageAdded(UsageDelta {
+            tokens: outcome.usage.total(),
+            tokens_estimated: outcome.usage.estimated,
+            usd_micros: outcome.cost.usd,
+            unpriced_tokens: outcome.cost.unpriced_tokens,
+            active_secs: 0,
+        }));
+        self.record(bodies, outcome.attachments, Vec::new())
+    }
+
+    /// Compute and record the proof; its status becomes the goal's.
+    fn conclude(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
+        let base = self.snapshot.goal.base.commit.clone();
+        let result = self
+            .snapshot
+            .goal
+            .integration
+            .as_ref()
+            .map(|i| i.commit.clone())
+            .unwrap_or_else(|| base.clone());
+        let changed = changed_files(&self.repo_dir, &base, &result);
+        let proof = prove(&self.snapshot, changed);
+        bodies.push(EventBody::ProofRecorded(Box::new(proof)));
+        self.record(bodies, Vec::new(), Vec::new())
     }
 
     /// Run the gates of `commit` in a clean detached checkout. `None` when a pause or cancel
@@ -662,6 +766,18 @@ impl Driver<'_> {
         goal.limits.tokens.map(|l| l.saturating_sub(goal.usage.tokens))
     }
 
+    /// How agents are launched (settings, with git-omk's secrets redacted from transcripts).
+    fn launch(&self) -> Launch {
+        let settings = &self.ctx.settings;
+        Launch {
+            program: settings.kimi_program.clone(),
+            extra_args: settings.agent_args.clone(),
+            env: Vec::new(),
+            model: settings.agent_model.clone(),
+            known_secrets: settings::secret_env_values(),
+        }
+    }
+
     fn attempt_spec(&self, task: &Task) -> AttemptSpec {
         let goal = &self.snapshot.goal;
         let attempt = u32::try_from(task.attempts.len())
@@ -705,13 +821,7 @@ impl Driver<'_> {
                 .map(|b| b.gates.clone())
                 .unwrap_or_default(),
             agent: goal.options.agent.clone(),
-            launch: Launch {
-                program: settings.kimi_program.clone(),
-                extra_args: settings.agent_args.clone(),
-                env: Vec::new(),
-                model: settings.agent_model.clone(),
-                known_secrets: settings::secret_env_values(),
-            },
+            launch: self.launch(),
             turn_timeout: settings.turn_timeout,
             fallback_identity: self.ctx.store.repo().committer().is_none(),
             goal_tip: self.tip,
@@ -829,6 +939,23 @@ impl Driver<'_> {
             session.shutdown().await;
         }
     }
+}
+
+/// `git diff --numstat` between two commits, as proof file statistics.
+fn changed_files(repo: &Path, base: &str, result: &str) -> Vec<FileStat> {
+    git(repo, &["diff", "--numstat", "--no-renames", base, result])
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, '\t');
+            let (added, removed, path) = (parts.next()?, parts.next()?, parts.next()?);
+            Some(FileStat {
+                path: path.to_owned(),
+                added: added.parse().ok(),
+                removed: removed.parse().ok(),
+            })
+        })
+        .collect()
 }
 
 /// The commands of the gates of `commit`, to show the agent how it will be judged.

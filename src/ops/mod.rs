@@ -6,6 +6,7 @@
 //! print.
 
 pub mod attempt;
+pub mod base_run;
 pub mod context;
 pub mod control;
 pub mod deliver;
@@ -15,6 +16,7 @@ pub mod gc;
 pub mod plan;
 pub mod query;
 pub mod replay;
+pub mod review;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};

@@ -42,19 +42,7 @@ pub struct ChangedFile {
     pub new_size: u64,
 }
 
-/// How serious a finding is. `High` blocks `ready` unless a human accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// For the record.
-    Info,
-    /// Worth a glance.
-    Low,
-    /// Needs a look.
-    Medium,
-    /// Blocks `ready` until resolved or accepted.
-    High,
-}
+pub use crate::model::review::Severity;
 
 /// Which scanner reported a finding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

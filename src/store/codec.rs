@@ -9,14 +9,15 @@ use gix::ObjectId;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::layout::{
-    BRIEF_FILE, DECISIONS_FILE, EVENTS_FILE, GOAL_FILE, ORACLE_FILE, PLAN_META_FILE, TASKS_FILE,
-    TECHNICAL_PLAN_FILE, TEST_SPEC_FILE,
+    BRIEF_FILE, DECISIONS_FILE, EVENTS_FILE, GOAL_FILE, ORACLE_FILE, PLAN_META_FILE, PROOF_FILE,
+    PROOF_MD_FILE, TASKS_FILE, TECHNICAL_PLAN_FILE, TEST_SPEC_FILE,
 };
 use crate::model::decision::Decision;
 use crate::model::event::Event;
 use crate::model::goal::{GoalState, SCHEMA_VERSION};
 use crate::model::graph::TaskGraph;
 use crate::model::plan::{Oracle, PlanArtifacts, PlannerInfo, RelevantFile};
+use crate::model::proof_md;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::{GoalStatus, Phase};
 
@@ -59,6 +60,10 @@ pub fn snapshot_files(snapshot: &Snapshot, events: &[Event]) -> Vec<(&'static st
         (EVENTS_FILE, lines(events)),
         (DECISIONS_FILE, lines(&snapshot.decisions)),
     ];
+    if let Some(proof) = &snapshot.proof {
+        files.push((PROOF_FILE, pretty(proof)));
+        files.push((PROOF_MD_FILE, proof_md::render(proof).into_bytes()));
+    }
     if let Some(plan) = &snapshot.plan {
         files.push((BRIEF_FILE, plan.brief.clone().into_bytes()));
         files.push((TECHNICAL_PLAN_FILE, plan.technical_plan.clone().into_bytes()));
@@ -102,11 +107,16 @@ pub fn decode_snapshot(read: &dyn Fn(&str) -> Option<Vec<u8>>) -> Result<Snapsho
         None => None,
         Some(oracle) => Some(decode_plan(read, &oracle)?),
     };
+    let proof = match read(PROOF_FILE) {
+        None => None,
+        Some(bytes) => Some(json(PROOF_FILE, &bytes)?),
+    };
     Ok(Snapshot {
         goal,
         tasks,
         decisions,
         plan,
+        proof,
     })
 }
 

@@ -30,8 +30,15 @@ pub const ORACLE_FILE: &str = "plan/oracle.json";
 /// `plan/plan.json`: who planned and which files were judged relevant.
 pub const PLAN_META_FILE: &str = "plan/plan.json";
 
+/// `proof.json`, once a proof exists.
+pub const PROOF_FILE: &str = "proof.json";
+/// `proof.md`, its reading for people.
+pub const PROOF_MD_FILE: &str = "proof.md";
+
 /// The files a snapshot consists of; everything else in a goal tree is an attachment.
-pub const SNAPSHOT_FILES: [&str; 9] = [
+pub const SNAPSHOT_FILES: [&str; 11] = [
+    PROOF_FILE,
+    PROOF_MD_FILE,
     GOAL_FILE,
     TASKS_FILE,
     EVENTS_FILE,

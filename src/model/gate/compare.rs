@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FailReason, Outcome, TestOutcome, TestResult};
+use super::{FailReason, Metric, Outcome, RunnerKind, TestOutcome, TestResult};
 
 /// What one gate run showed, as far as comparison needs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +27,35 @@ pub struct GateObservation {
     /// Per-test results, when the runner names its tests (empty otherwise).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<TestResult>,
+    /// How the gate's output was read.
+    #[serde(default)]
+    pub runner: RunnerKind,
+    /// Figures a benchmark printed (`omk-metric:` lines).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<ObservedMetric>,
+}
+
+/// A benchmark figure, in thousandths (so observations stay comparable for equality).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedMetric {
+    /// Its name.
+    pub name: String,
+    /// Its value × 1000, rounded.
+    pub milli: i64,
+    /// Its unit, when printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+impl ObservedMetric {
+    /// From a parsed metric.
+    pub fn of(m: &Metric) -> ObservedMetric {
+        ObservedMetric {
+            name: m.name.clone(),
+            milli: (m.value * 1000.0).round() as i64,
+            unit: m.unit.clone(),
+        }
+    }
 }
 
 /// How a gate changed from base to result.
@@ -206,6 +235,8 @@ mod tests {
             outcome,
             reason: None,
             tests: Vec::new(),
+            runner: RunnerKind::Generic,
+            metrics: Vec::new(),
         }
     }
 

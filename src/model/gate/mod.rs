@@ -19,7 +19,7 @@ pub use verdict::{ExitStatus, FailReason, Outcome, RunFacts, SpawnErrorKind, Ver
 
 /// Which test runner (or kind of check) a gate runs; it decides how output is parsed and what must be
 /// found in it for the gate to pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunnerKind {
     /// `cargo test`: sums every `test result:` line.
@@ -39,6 +39,7 @@ pub enum RunnerKind {
     /// A documentation build or check: judged by its exit status.
     Docs,
     /// Anything else: judged by its exit status.
+    #[default]
     Generic,
 }
 

@@ -1,0 +1,228 @@
+//! The oracle: the checks that decide whether a result does what its goal kind needs (DESIGN §6),
+//! evaluated from recorded evidence only — gate outcomes, per-test results, metrics, review records —
+//! never from gate names or English text. Pure.
+
+use serde::{Deserialize, Serialize};
+
+use super::gate::RunnerKind;
+use super::gate::compare::{GateObservation, compare, fail_to_pass};
+use super::goal::GateRun;
+use super::plan::{Oracle, OracleCheck};
+use super::review::Review;
+
+/// The result's test files run against the base code: the evidence that new tests fail before the
+/// change (a bugfix's fail-to-pass).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseRun {
+    /// The commit run: the base tree with the result's changed test files laid over it.
+    pub commit: String,
+    /// The result commit the tests came from.
+    pub result: String,
+    /// The test files laid over the base.
+    pub overlaid: Vec<String>,
+    /// What the gates saw.
+    pub gates: Vec<GateObservation>,
+}
+
+/// One evaluated check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The check.
+    pub check: OracleCheck,
+    /// Whether the evidence supports it.
+    pub passed: bool,
+    /// What the evidence showed.
+    pub detail: String,
+}
+
+/// The evidence an oracle is evaluated on.
+#[derive(Clone, Copy, Debug)]
+pub struct Evidence<'a> {
+    /// Gates on the base.
+    pub baseline: Option<&'a GateRun>,
+    /// Gates on the result.
+    pub result: Option<&'a GateRun>,
+    /// The result's tests on the base code.
+    pub base_run: Option<&'a BaseRun>,
+    /// The review.
+    pub review: Option<&'a Review>,
+}
+
+/// Evaluate every check of `oracle`.
+pub fn evaluate(oracle: &Oracle, evidence: &Evidence<'_>) -> Vec<CheckResult> {
+    oracle
+        .checks
+        .iter()
+        .map(|check| evaluate_check(check, evidence))
+        .collect()
+}
+
+fn evaluate_check(check: &OracleCheck, ev: &Evidence<'_>) -> CheckResult {
+    let (passed, detail) = match check {
+        OracleCheck::RequiredGatesPass => required_gates_pass(ev),
+        OracleCheck::NoRegression => no_regression(ev),
+        OracleCheck::FailToPass => fail_to_pass_check(ev),
+        OracleCheck::BenchmarkImproves { min_improvement_pct } => benchmark(ev, *min_improvement_pct),
+        OracleCheck::DocsGatePasses => docs_gate(ev),
+        OracleCheck::FindingsReported => match ev.review {
+            Some(r) => (
+                true,
+                format!("the review recorded {} finding(s)", r.findings.len()),
+            ),
+            None => (false, "no review is recorded".to_owned()),
+        },
+    };
+    CheckResult {
+        check: check.clone(),
+        passed,
+        detail,
+    }
+}
+
+fn required_gates_pass(ev: &Evidence<'_>) -> (bool, String) {
+    let Some(result) = ev.result else {
+        return (false, "no gate ran on the result".to_owned());
+    };
+    let required: Vec<&GateObservation> = result.gates.iter().filter(|g| g.required).collect();
+    let failing: Vec<&str> = required
+        .iter()
+        .filter(|g| !g.outcome.passed())
+        .map(|g| g.name.as_str())
+        .collect();
+    match (required.is_empty(), failing.is_empty()) {
+        (true, _) => (
+            false,
+            "no required gate exists, so nothing proves the result".to_owned(),
+        ),
+        (false, true) => (true, format!("{} required gate(s) pass", required.len())),
+        (false, false) => (false, format!("required gate(s) failing: {}", failing.join(", "))),
+    }
+}
+
+fn no_regression(ev: &Evidence<'_>) -> (bool, String) {
+    let (Some(base), Some(result)) = (ev.baseline, ev.result) else {
+        return (
+            false,
+            "gates did not run on both the base and the result".to_owned(),
+        );
+    };
+    let blocking: Vec<String> = compare(&base.gates, &result.gates)
+        .blocking()
+        .map(|c| c.name.clone())
+        .collect();
+    if blocking.is_empty() {
+        (
+            true,
+            "no required gate that passed on the base fails on the result".to_owned(),
+        )
+    } else {
+        (false, format!("regressed: {}", blocking.join(", ")))
+    }
+}
+
+fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
+    let Some(result) = ev.result else {
+        return (false, "no gate ran on the result".to_owned());
+    };
+    let mut shown: Vec<String> = Vec::new();
+    for gate in &result.gates {
+        if let Some(base) = ev.baseline.and_then(|b| find(&b.gates, &gate.name)) {
+            let f = fail_to_pass(base, gate);
+            if f.holds {
+                shown.extend(f.fixed_tests.iter().map(|t| format!("{t} (failed on the base)")));
+                if f.fixed_tests.is_empty() {
+                    shown.push(format!("gate {} (failed on the base)", gate.name));
+                }
+            }
+        }
+        if let Some(base_code) = ev.base_run.and_then(|r| find(&r.gates, &gate.name)) {
+            let f = fail_to_pass(base_code, gate);
+            if f.holds {
+                shown.extend(
+                    f.fixed_tests
+                        .iter()
+                        .map(|t| format!("{t} (the result's test fails on the base code)")),
+                );
+            }
+        }
+    }
+    if shown.is_empty() {
+        (
+            false,
+            "no test was shown to fail on the base and pass on the result".to_owned(),
+        )
+    } else {
+        (true, shown.join("; "))
+    }
+}
+
+fn find<'a>(gates: &'a [GateObservation], name: &str) -> Option<&'a GateObservation> {
+    gates.iter().find(|g| g.name == name)
+}
+
+/// Lower is better for every metric (times, sizes): improvement = (base − result) / base.
+fn benchmark(ev: &Evidence<'_>, min_pct: u32) -> (bool, String) {
+    let (Some(base), Some(result)) = (ev.baseline, ev.result) else {
+        return (
+            false,
+            "the benchmark did not run on both the base and the result".to_owned(),
+        );
+    };
+    let mut compared = Vec::new();
+    for gate in result
+        .gates
+        .iter()
+        .filter(|g| g.runner == RunnerKind::Benchmark && g.outcome.passed())
+    {
+        let Some(before) = find(&base.gates, &gate.name) else {
+            continue;
+        };
+        for m in &gate.metrics {
+            let Some(b) = before.metrics.iter().find(|x| x.name == m.name) else {
+                continue;
+            };
+            if b.milli > 0 {
+                let pct = (b.milli - m.milli) as f64 * 100.0 / b.milli as f64;
+                compared.push((
+                    pct,
+                    format!(
+                        "{} {}: {} → {} ({pct:+.1}%)",
+                        gate.name,
+                        m.name,
+                        b.milli as f64 / 1000.0,
+                        m.milli as f64 / 1000.0
+                    ),
+                ));
+            }
+        }
+    }
+    if compared.is_empty() {
+        return (
+            false,
+            "no benchmark gate (runner = \"benchmark\") reported the same metric on the base and the result"
+                .to_owned(),
+        );
+    }
+    let passed = compared.iter().all(|(pct, _)| *pct >= f64::from(min_pct));
+    let details: Vec<String> = compared.into_iter().map(|(_, d)| d).collect();
+    (
+        passed,
+        format!("needs at least {min_pct}% improvement: {}", details.join("; ")),
+    )
+}
+
+fn docs_gate(ev: &Evidence<'_>) -> (bool, String) {
+    let Some(result) = ev.result else {
+        return (false, "no gate ran on the result".to_owned());
+    };
+    let docs: Vec<&GateObservation> = result
+        .gates
+        .iter()
+        .filter(|g| g.runner == RunnerKind::Docs)
+        .collect();
+    match docs.iter().find(|g| g.outcome.passed()) {
+        Some(g) => (true, format!("docs gate {} passes", g.name)),
+        None if docs.is_empty() => (false, "no docs gate (runner = \"docs\") is configured".to_owned()),
+        None => (false, "the docs gate fails".to_owned()),
+    }
+}

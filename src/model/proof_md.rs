@@ -1,0 +1,152 @@
+//! `proof.md`: the proof rendered for people (the JSON is the record; this is its reading). Pure.
+
+use std::fmt::Write as _;
+
+use super::gate::Outcome;
+use super::planner::describe_check;
+use super::proof::Proof;
+
+/// Render a proof as Markdown.
+pub fn render(proof: &Proof) -> String {
+    let mut out = format!(
+        "# Proof: {}\n\n- goal: `{}`\n- status: **{}**\n",
+        proof.title, proof.goal, proof.status
+    );
+    let _ = writeln!(
+        out,
+        "- base: `{}` (tree `{}`)",
+        proof.base.commit, proof.base.tree
+    );
+    match &proof.result {
+        Some(r) => {
+            let _ = writeln!(out, "- result: `{}` (tree `{}`)", r.commit, r.tree);
+        }
+        None => out.push_str("- result: none\n"),
+    }
+    if !proof.reasons.is_empty() {
+        out.push_str("\n## Why not ready\n\n");
+        for r in &proof.reasons {
+            let _ = writeln!(out, "- {}", r.describe());
+        }
+    }
+    gates(&mut out, proof);
+    oracle(&mut out, proof);
+    tasks(&mut out, proof);
+    files(&mut out, proof);
+    findings(&mut out, proof);
+    let _ = write!(
+        out,
+        "\n## Budget\n\n- tokens: {}\n- time: {}s\n- cost: {}\n",
+        proof.usage.tokens, proof.usage.active_secs, proof.usage.usd_micros
+    );
+    if !proof.gaps.is_empty() {
+        out.push_str("\n## Known gaps\n\n");
+        for g in &proof.gaps {
+            let _ = writeln!(out, "- {g}");
+        }
+    }
+    if !proof.human_decisions.is_empty() {
+        out.push_str("\n## Human decisions\n\n");
+        for h in &proof.human_decisions {
+            let _ = writeln!(
+                out,
+                "- {:?} by {} at {}: {}",
+                h.verdict,
+                h.by,
+                h.at.to_rfc3339(),
+                h.text
+            );
+        }
+    }
+    out
+}
+
+fn gates(out: &mut String, proof: &Proof) {
+    out.push_str("\n## Gates\n\n| gate | required | base | result | change |\n|---|---|---|---|---|\n");
+    for g in &proof.gates {
+        let c = &g.change;
+        let show = |o: Option<Outcome>| o.map_or("—".to_owned(), |o| o.as_str().to_owned());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:?}{} |",
+            c.name,
+            c.required,
+            show(c.base),
+            show(c.result),
+            c.change,
+            if c.blocking { " (blocking)" } else { "" }
+        );
+    }
+}
+
+fn oracle(out: &mut String, proof: &Proof) {
+    out.push_str("\n## Oracle\n\n");
+    for c in &proof.oracle {
+        let _ = writeln!(
+            out,
+            "- [{}] {}: {}",
+            if c.passed { "x" } else { " " },
+            describe_check(&c.check),
+            c.detail
+        );
+    }
+}
+
+fn tasks(out: &mut String, proof: &Proof) {
+    out.push_str("\n## Tasks\n\n");
+    for t in &proof.tasks {
+        let _ = writeln!(
+            out,
+            "- `{}` {} — {}{}",
+            t.id,
+            t.status,
+            t.title,
+            t.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+        );
+        for a in &t.attempts {
+            let _ = writeln!(
+                out,
+                "  - attempt {}: {}{}",
+                a.number,
+                a.outcome,
+                a.commit
+                    .as_deref()
+                    .map(|c| format!(" at `{}`", &c[..c.len().min(12)]))
+                    .unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn files(out: &mut String, proof: &Proof) {
+    out.push_str("\n## Changed files\n\n");
+    for f in &proof.changed_files {
+        let n = |v: Option<u64>| v.map_or("binary".to_owned(), |v| v.to_string());
+        let _ = writeln!(out, "- `{}` +{} −{}", f.path, n(f.added), n(f.removed));
+    }
+}
+
+fn findings(out: &mut String, proof: &Proof) {
+    out.push_str("\n## Review findings\n\n");
+    if proof.findings.is_empty() {
+        out.push_str("- none\n");
+    }
+    for f in &proof.findings {
+        let at = f
+            .finding
+            .line
+            .map_or_else(|| f.finding.file.clone(), |l| format!("{}:{l}", f.finding.file));
+        let _ = writeln!(
+            out,
+            "- {} `{at}` ({}): {}{}",
+            f.finding.severity.as_str(),
+            f.finding.source,
+            f.finding.message,
+            if f.accepted {
+                " — accepted by a human"
+            } else {
+                ""
+            }
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! The bugfix oracle's second run: the result's changed test files laid over the base code, committed
+//! and run through the gates, so a new test is shown to fail before the change (DESIGN §6).
+//!
+//! Returns the evidence; the driver records it (the commit becomes an `Omk-Proves` parent, so the
+//! evidence stays reachable).
+
+use std::path::Path;
+
+use super::{Context, OpsError};
+use crate::git::run::{GitError, git};
+use crate::git::worktree;
+
+/// Whether a path looks like a test file (by its directories and name, as test runners find them).
+pub fn is_test_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let parts: Vec<&str> = lower.split('/').collect();
+    let (name, dirs) = parts.split_last().map_or(("", &[][..]), |(n, d)| (*n, d));
+    dirs.iter()
+        .any(|d| ["test", "tests", "spec", "__tests__"].contains(d))
+        || name.starts_with("test_")
+        || ["_test.", ".test.", "_spec.", ".spec.", "_tests."]
+            .iter()
+            .any(|p| name.contains(p))
+}
+
+/// Test files added or modified between `base` and `result`.
+pub fn changed_tests(repo: &Path, base: &str, result: &str) -> Result<Vec<String>, GitError> {
+    let out = git(
+        repo,
+        &[
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--diff-filter=AM",
+            base,
+            result,
+        ],
+    )?;
+    Ok(out
+        .lines()
+        .filter(|p| is_test_path(p))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Prepare the base-with-result-tests commit in `dir` (a detached checkout of `base`): returns the
+/// commit and the files laid over, or `None` when the result changes no test file.
+pub fn prepare(
+    ctx: &Context,
+    dir: &Path,
+    base: &str,
+    result: &str,
+) -> Result<Option<(String, Vec<String>)>, OpsError> {
+    let repo = ctx
+        .store
+        .workdir()
+        .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+    let tests = changed_tests(repo, base, result).map_err(infra)?;
+    if tests.is_empty() {
+        return Ok(None);
+    }
+    worktree::ensure_detached(repo, dir, base).map_err(infra)?;
+    let mut args = vec!["checkout", result, "--"];
+    args.extend(tests.iter().map(String::as_str));
+    git(dir, &args).map_err(infra)?;
+    let message = format!("omk: the result's tests on the base code\n\nOmk-Result: {result}\n");
+    let fallback = ctx.store.repo().committer().is_none();
+    worktree::commit_all(dir, &message, fallback).map_err(infra)?;
+    let commit = worktree::head(dir).map_err(infra)?;
+    Ok(Some((commit, tests)))
+}
+
+fn infra(e: GitError) -> OpsError {
+    OpsError::Infrastructure(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_test_path;
+
+    #[test]
+    fn test_paths() {
+        for p in [
+            "tests/test_calc.py",
+            "test_calc.py",
+            "src/foo_test.go",
+            "web/a.test.js",
+            "spec/a_spec.rb",
+            "pkg/__tests__/x.js",
+            "tests/unit.rs",
+        ] {
+            assert!(is_test_path(p), "{p}");
+        }
+        for p in ["calc.py", "src/testing_utils.rs", "contest/main.c", "README.md"] {
+            assert!(!is_test_path(p), "{p}");
+        }
+    }
+}
