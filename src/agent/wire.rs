@@ -178,7 +178,7 @@ impl WireEngine {
 
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         let id = self.new_id();
-        self.conn.send(jsonrpc::request(&id, method, params)).await?;
+        self.conn.send(jsonrpc::request(&id, method, params))?;
         let deadline = Instant::now() + self.limits.start_timeout;
         loop {
             let item = timeout_at(deadline, self.conn.recv())
@@ -190,7 +190,7 @@ impl WireEngine {
             let Some(item) = item else {
                 return Err(self.conn.exited(&format!("while answering {method}")).await);
             };
-            if let Some((rid, outcome)) = self.dispatch(item).await?
+            if let Some((rid, outcome)) = self.dispatch(item)?
                 && rid == id
             {
                 self.pending.clear();
@@ -215,8 +215,7 @@ impl WireEngine {
         self.pending.clear();
         let id = self.new_id();
         self.conn
-            .send(jsonrpc::request(&id, "prompt", json!({"user_input": prompt})))
-            .await?;
+            .send(jsonrpc::request(&id, "prompt", json!({"user_input": prompt})))?;
         self.prompt_id = Some(id);
         Ok(())
     }
@@ -236,7 +235,7 @@ impl WireEngine {
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
                     let id = self.new_id();
                     self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
-                    self.conn.send(jsonrpc::request(&id, "cancel", json!({}))).await?;
+                    self.conn.send(jsonrpc::request(&id, "cancel", json!({})))?;
                 }
                 _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
                     self.conn.kill();
@@ -245,7 +244,7 @@ impl WireEngine {
                 item = self.conn.recv() => match item {
                     None => return Err(self.conn.exited("during a turn").await),
                     Some(item) => {
-                        if let Some((id, outcome)) = self.dispatch(item).await? {
+                        if let Some((id, outcome)) = self.dispatch(item)? {
                             self.on_response(id, outcome);
                         }
                     }
@@ -295,10 +294,7 @@ impl WireEngine {
         }
     }
 
-    async fn dispatch(
-        &mut self,
-        item: Incoming,
-    ) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
+    fn dispatch(&mut self, item: Incoming) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
         use std::sync::atomic::Ordering::Relaxed;
         match item {
             Incoming::Malformed(e) => {
@@ -316,13 +312,12 @@ impl WireEngine {
                 self.on_event(&params);
             }
             Incoming::Message(Message::Request { id, method, params }) if method == "request" => {
-                self.on_request(id, &params).await?;
+                self.on_request(id, &params)?;
             }
             Incoming::Message(Message::Request { id, .. }) => {
                 self.conn.noise().unknown.fetch_add(1, Relaxed);
                 self.conn
-                    .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this method")
-                    .await?;
+                    .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this method")?;
             }
             Incoming::Message(Message::Notification { .. }) => {
                 self.conn.noise().unknown.fetch_add(1, Relaxed);
@@ -468,19 +463,19 @@ impl WireEngine {
         self.event(AgentEvent::Usage { usage });
     }
 
-    async fn on_request(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
+    fn on_request(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
         self.close_call();
         let payload = params.get("payload").unwrap_or(&Value::Null);
         match params.get("type").and_then(Value::as_str) {
             Some("ApprovalRequest") => {
                 let answer = self.approve(&id, payload);
-                self.conn.reply(&id, answer).await
+                self.conn.reply(&id, answer)
             }
             Some("ToolCallRequest") => {
                 let call_id = payload.get("id").cloned().unwrap_or(Value::Null);
                 let answer = json!({"tool_call_id": call_id, "return_value": {
                     "is_error": true, "output": "", "message": "git-omk offers no external tools", "display": []}});
-                self.conn.reply(&id, answer).await
+                self.conn.reply(&id, answer)
             }
             _ => {
                 self.conn
@@ -489,7 +484,6 @@ impl WireEngine {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.conn
                     .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this request")
-                    .await
             }
         }
     }

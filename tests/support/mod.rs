@@ -2,4 +2,6 @@
 
 #![allow(dead_code)]
 
+pub mod agents;
 pub mod git_repo;
+pub mod model_server;

@@ -212,7 +212,7 @@ impl AcpEngine {
     /// Send a request and wait for its answer, serving the agent meanwhile.
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         let id = self.new_id();
-        self.conn.send(jsonrpc::request(&id, method, params)).await?;
+        self.conn.send(jsonrpc::request(&id, method, params))?;
         let deadline = Instant::now() + self.limits.start_timeout;
         loop {
             let item = timeout_at(deadline, self.conn.recv())
@@ -224,7 +224,7 @@ impl AcpEngine {
             let Some(item) = item else {
                 return Err(self.conn.exited(&format!("while answering {method}")).await);
             };
-            if let Some((rid, outcome)) = self.dispatch(item).await?
+            if let Some((rid, outcome)) = self.dispatch(item)?
                 && rid == id
             {
                 return outcome.map_err(|e| AgentError::Refused {
@@ -252,9 +252,7 @@ impl AcpEngine {
         self.pending.clear();
         let id = self.new_id();
         let params = json!({"sessionId": self.session_id(), "prompt": [{"type": "text", "text": prompt}]});
-        self.conn
-            .send(jsonrpc::request(&id, "session/prompt", params))
-            .await?;
+        self.conn.send(jsonrpc::request(&id, "session/prompt", params))?;
         self.prompt_id = Some(id);
         Ok(())
     }
@@ -275,7 +273,7 @@ impl AcpEngine {
             tokio::select! {
                 biased;
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
-                    self.send_cancel().await?;
+                    self.send_cancel()?;
                 }
                 _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
                     self.conn.kill();
@@ -288,7 +286,7 @@ impl AcpEngine {
                     None if self.turn.ending.is_some() => self.finish_turn(false),
                     None => return Err(self.conn.exited("during a turn").await),
                     Some(item) => {
-                        if let Some((id, outcome)) = self.dispatch(item).await? {
+                        if let Some((id, outcome)) = self.dispatch(item)? {
                             self.on_response(id, outcome);
                         }
                     }
@@ -297,13 +295,11 @@ impl AcpEngine {
         }
     }
 
-    async fn send_cancel(&mut self) -> Result<(), AgentError> {
+    fn send_cancel(&mut self) -> Result<(), AgentError> {
         self.terminals.kill_all();
         self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
         let params = json!({"sessionId": self.session_id()});
-        self.conn
-            .send(jsonrpc::notification("session/cancel", params))
-            .await
+        self.conn.send(jsonrpc::notification("session/cancel", params))
     }
 
     fn on_response(&mut self, id: Value, outcome: Result<Value, RpcError>) {
@@ -359,7 +355,8 @@ impl AcpEngine {
         let Some(tail) = self.usage.as_mut() else {
             return;
         };
-        for usage in tail.poll() {
+        // A step Kimi Code aborted is recorded with zero usage: that is "not reported", not "free".
+        for usage in tail.poll().into_iter().filter(|u| u.total() > 0) {
             self.turn.reported = true;
             self.turn.chars_since_usage = 0;
             self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
@@ -383,10 +380,7 @@ impl AcpEngine {
     }
 
     /// Handle one incoming item; responses are handed back to the caller.
-    async fn dispatch(
-        &mut self,
-        item: Incoming,
-    ) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
+    fn dispatch(&mut self, item: Incoming) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
         use std::sync::atomic::Ordering::Relaxed;
         match item {
             Incoming::Malformed(e) => {
@@ -408,7 +402,7 @@ impl AcpEngine {
                 }
             }
             Incoming::Message(Message::Request { id, method, params }) => {
-                self.on_request(id, &method, &params).await?;
+                self.on_request(id, &method, &params)?;
             }
         }
         Ok(None)
@@ -491,16 +485,16 @@ impl AcpEngine {
         }
     }
 
-    async fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
+    fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
         let answer = match method {
             "session/request_permission" => Ok(self.permission(params)),
-            "fs/read_text_file" => fs::read(&self.policy, params).await,
-            "fs/write_text_file" => fs::write(&self.policy, params).await,
+            "fs/read_text_file" => fs::read(&self.policy, params),
+            "fs/write_text_file" => fs::write(&self.policy, params),
             "terminal/create" => self.terminals.create(&self.policy, params),
             "terminal/output" => self.terminals.output(params),
             "terminal/kill" => self.terminals.kill(params),
             "terminal/release" => self.terminals.release(params),
-            "terminal/wait_for_exit" => return self.wait_for_exit(id, params).await,
+            "terminal/wait_for_exit" => return self.wait_for_exit(id, params),
             _ => {
                 self.conn
                     .noise()
@@ -513,7 +507,7 @@ impl AcpEngine {
             }
         };
         match answer {
-            Ok(result) => self.conn.reply(&id, result).await,
+            Ok(result) => self.conn.reply(&id, result),
             Err((code, message)) => {
                 if code == fs::DENIED {
                     let target = params
@@ -527,12 +521,12 @@ impl AcpEngine {
                         reason: message.clone(),
                     }));
                 }
-                self.conn.reply_error(&id, code, &message).await
+                self.conn.reply_error(&id, code, &message)
             }
         }
     }
 
-    async fn wait_for_exit(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
+    fn wait_for_exit(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
         match self.terminals.exit_watch(params) {
             Ok(watch) => {
                 if let Some(sender) = self.conn.sender() {
@@ -543,7 +537,7 @@ impl AcpEngine {
                 }
                 Ok(())
             }
-            Err((code, message)) => self.conn.reply_error(&id, code, &message).await,
+            Err((code, message)) => self.conn.reply_error(&id, code, &message),
         }
     }
 
