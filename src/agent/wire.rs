@@ -19,7 +19,7 @@ use super::conn::{Connection, Incoming, NoiseCounts};
 use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step, Warnings, bounded};
 use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
-use super::jsonrpc::{self, METHOD_NOT_FOUND, Message, RpcError};
+use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
 use crate::clock::random_bytes;
 use crate::model::policy::{Access, Policy, Verdict};
@@ -294,7 +294,7 @@ impl WireEngine {
         }
     }
 
-    fn dispatch(&mut self, item: Incoming) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
+    fn dispatch(&mut self, item: Incoming) -> Result<Option<Answer>, AgentError> {
         use std::sync::atomic::Ordering::Relaxed;
         match item {
             Incoming::Malformed(e) => {

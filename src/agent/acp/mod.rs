@@ -24,7 +24,7 @@ use super::conn::{Connection, Incoming, NoiseCounts};
 use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step, Warnings, bounded};
 use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
-use super::jsonrpc::{self, METHOD_NOT_FOUND, Message, RpcError};
+use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
 use crate::model::policy::{Access, Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
@@ -380,7 +380,7 @@ impl AcpEngine {
     }
 
     /// Handle one incoming item; responses are handed back to the caller.
-    fn dispatch(&mut self, item: Incoming) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
+    fn dispatch(&mut self, item: Incoming) -> Result<Option<Answer>, AgentError> {
         use std::sync::atomic::Ordering::Relaxed;
         match item {
             Incoming::Malformed(e) => {
