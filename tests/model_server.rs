@@ -1,6 +1,8 @@
 //! The scripted model server itself: streaming and whole answers, tool calls, usage, errors,
 //! expectations, the request log, and stopping when dropped. (The agent tests rely on all of it.)
 
+#![allow(clippy::disallowed_methods)] // the shared test support spawns git
+
 mod support;
 
 use std::io::{Read, Write};
