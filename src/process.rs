@@ -74,8 +74,9 @@ pub struct GroupChild {
 
 /// Start `spec` in a new process group with piped stdout and stderr.
 ///
-/// The child inherits the environment minus git-omk's own secrets ([`settings::secret_env_names`]),
-/// plus `spec.env`, and is killed by the kernel if git-omk dies first.
+/// The child inherits the environment plus `spec.env`, minus git-omk's own secrets
+/// ([`settings::is_secret_env`]: never passed on, even when `spec.env` names them), and is killed by
+/// the kernel if git-omk dies first.
 pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
     let mut cmd = tokio::process::Command::new(&spec.program);
     cmd.args(&spec.args)
@@ -88,7 +89,8 @@ pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
     for name in settings::secret_env_names() {
         cmd.env_remove(name);
     }
-    for (name, value) in &spec.env {
+    let is_secret = |name: &OsStr| name.to_str().is_none_or(settings::is_secret_env);
+    for (name, value) in spec.env.iter().filter(|(name, _)| !is_secret(name)) {
         cmd.env(name, value);
     }
     // SAFETY: the closure runs in the forked child before exec and only makes one async-signal-safe

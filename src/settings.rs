@@ -91,13 +91,20 @@ pub const SECRET_ENV: &[&str] = &[
 /// Prefixes of git-omk's secret variables.
 pub const SECRET_ENV_PREFIXES: &[&str] = &["OMK_GITHUB_"];
 
-/// Names of the secret variables present in this process's environment.
+/// Whether `name` is one of git-omk's secret variables.
+pub fn is_secret_env(name: &str) -> bool {
+    SECRET_ENV.contains(&name) || SECRET_ENV_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Names of the secret variables: the fixed ones, and those with a secret prefix present in this
+/// process's environment.
 pub fn secret_env_names() -> Vec<std::ffi::OsString> {
     let mut names: Vec<std::ffi::OsString> = SECRET_ENV.iter().map(std::ffi::OsString::from).collect();
-    names.extend(std::env::vars_os().map(|(k, _)| k).filter(|k| {
-        k.to_str()
-            .is_some_and(|k| SECRET_ENV_PREFIXES.iter().any(|p| k.starts_with(p)))
-    }));
+    names.extend(
+        std::env::vars_os()
+            .map(|(k, _)| k)
+            .filter(|k| k.to_str().is_some_and(is_secret_env) && !SECRET_ENV.iter().any(|s| k == s)),
+    );
     names
 }
 

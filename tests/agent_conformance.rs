@@ -15,7 +15,7 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use git_omk::agent::{AgentEvent, Session, SessionConfig, StopReason, TurnOutcome};
+use git_omk::agent::{AgentEvent, EngineKind, Session, SessionConfig, StopReason, TurnOutcome};
 use git_omk::model::policy::Policy;
 use git_omk::model::usage::{Price, PriceTable};
 use git_omk::model::writeset::PathPattern;
@@ -146,6 +146,9 @@ conformance!(
     cancel_while_the_model_streams,
     usage_per_turn_matches_the_model,
     resume_in_a_new_process,
+    kimi_detects_the_installed_generation,
+    read_only_session_changes_nothing,
+    a_turn_crossing_a_budget_is_cancelled_on_its_usage,
 );
 
 async fn write_inside_the_write_set(kind: Kimi) {
@@ -451,4 +454,95 @@ async fn resume_in_a_new_process(kind: Kimi) {
         "history was sent: {last}"
     );
     second.shutdown().await;
+}
+
+async fn kimi_detects_the_installed_generation(kind: Kimi) {
+    let Some(case) = Case::new(kind, vec![Turn::text("hi")]) else {
+        return;
+    };
+    let mut config = case.config(&["**"]);
+    config.agent = git_omk::model::options::AgentSpec::Kimi;
+    let mut session = Session::start(config).await.expect("start");
+    let info = session.info().clone();
+    let (engine, version, protocol) = match kind {
+        Kimi::Wire => (EngineKind::KimiWire, "1.51.0", "wire/1.10"),
+        Kimi::Acp => (EngineKind::KimiAcp, "2.1.0", "acp/1"),
+    };
+    assert_eq!(info.engine, engine);
+    assert_eq!(info.version.as_deref(), Some(version));
+    assert_eq!(info.protocol, protocol);
+    assert!(info.session_id.is_some());
+    let (_, outcome) = run(&mut session, "hello").await;
+    assert_eq!(outcome.stop, StopReason::Finished);
+    session.shutdown().await;
+}
+
+async fn read_only_session_changes_nothing(kind: Kimi) {
+    let turns = vec![
+        kind.write("notes.txt", "x\n"),
+        kind.shell("touch other.txt"),
+        kind.shell("cat README.md"),
+        Turn::text("looked"),
+    ];
+    let Some(case) = Case::new(kind, turns) else {
+        return;
+    };
+    let mut config = case.config(&[]);
+    config.policy = Policy::read_only(&case.repo.path).expect("policy");
+    let mut session = Session::start(config).await.expect("start");
+    let (events, outcome) = run(&mut session, "Review the repository").await;
+    assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
+    assert!(case.file("notes.txt").is_none() && case.file("other.txt").is_none());
+    assert!(outcome.changed.is_empty() && outcome.violations.is_empty());
+    assert_eq!(outcome.denials.len(), 2, "{:?}", outcome.denials);
+    assert!(
+        outcome.denials.iter().all(|d| d.reason.contains("read-only")),
+        "{:?}",
+        outcome.denials
+    );
+    let results = tool_results(&events);
+    let printed = |out: &String| out.contains("# demo") && !out.contains("cat README");
+    assert!(
+        results.iter().any(|(ok, out)| *ok && printed(out)),
+        "reading is allowed: {results:?}"
+    );
+    session.shutdown().await;
+}
+
+async fn a_turn_crossing_a_budget_is_cancelled_on_its_usage(kind: Kimi) {
+    let turns = vec![
+        kind.shell("echo step-one").usage(5000, 20, 0),
+        kind.shell("echo step-two")
+            .usage(5000, 20, 0)
+            .delay(Duration::from_secs(3)),
+        Turn::text("never reached"),
+    ];
+    let Some(case) = Case::new(kind, turns) else {
+        return;
+    };
+    let budget = 4000;
+    let mut session = case.start(&["**"]).await;
+    let mut turn = session
+        .prompt("Work until the budget runs out")
+        .await
+        .expect("prompt");
+    let mut cancelled_at = None;
+    while let Some(event) = turn.next_event().await.expect("the turn runs") {
+        if matches!(event, AgentEvent::Usage { .. })
+            && turn.usage().total() > budget
+            && cancelled_at.is_none()
+        {
+            cancelled_at = Some(turn.usage().total());
+            turn.cancel();
+        }
+    }
+    let outcome = turn.finish().await.expect("the turn ends");
+    assert_eq!(
+        cancelled_at,
+        Some(5020),
+        "cancelled on the first step's usage, while the turn ran"
+    );
+    assert_eq!(outcome.stop, StopReason::Cancelled);
+    assert!(case.server.served() <= 2, "the third step never ran");
+    session.shutdown().await;
 }

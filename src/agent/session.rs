@@ -174,6 +174,12 @@ impl Session {
         Canceller(self.cancel.clone())
     }
 
+    /// The agent's process group, while one runs (for diagnostics and tests; cancel with
+    /// [`Session::canceller`], stop with [`Session::shutdown`]).
+    pub fn process_group(&self) -> Option<i32> {
+        self.engine.process_group()
+    }
+
     /// Tokens of all turns so far.
     pub fn usage(&self) -> TokenUsage {
         self.usage

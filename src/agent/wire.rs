@@ -557,6 +557,10 @@ impl Engine for WireEngine {
         Box::pin(self.next_step(cancel))
     }
 
+    fn process_group(&self) -> Option<i32> {
+        Some(self.conn.pgid())
+    }
+
     fn noise(&self) -> NoiseCounts {
         self.conn.noise().counts()
     }

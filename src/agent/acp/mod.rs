@@ -70,6 +70,7 @@ struct ToolState {
     raw_input: Option<Value>,
     content_text: String,
     locations: Vec<String>,
+    terminal: Option<String>,
     announced: bool,
 }
 
@@ -468,10 +469,14 @@ impl AcpEngine {
             });
         }
         if done {
+            let terminal_output = state
+                .terminal
+                .as_deref()
+                .and_then(|t| self.terminals.output_text(t));
             let output = match update.get("rawOutput") {
                 Some(Value::String(s)) => s.clone(),
                 Some(v) if !v.is_null() => v.to_string(),
-                _ => state.content_text.clone(),
+                _ => terminal_output.unwrap_or_else(|| state.content_text.clone()),
             };
             events.push(AgentEvent::ToolResult {
                 id: id.clone(),
@@ -589,6 +594,10 @@ impl Engine for AcpEngine {
         Box::pin(self.next_step(cancel))
     }
 
+    fn process_group(&self) -> Option<i32> {
+        Some(self.conn.pgid())
+    }
+
     fn noise(&self) -> NoiseCounts {
         self.conn.noise().counts()
     }
@@ -629,6 +638,13 @@ fn merge_tool(state: &mut ToolState, update: &Value) {
             .collect();
         if !text.is_empty() {
             state.content_text = bounded(&text, MAX_TEXT);
+        }
+        if let Some(id) = items
+            .iter()
+            .find(|i| i.get("type").and_then(Value::as_str) == Some("terminal"))
+            .and_then(|i| i.get("terminalId").and_then(Value::as_str))
+        {
+            state.terminal = Some(id.to_owned());
         }
     }
     if let Some(locations) = update.get("locations").and_then(Value::as_array) {
