@@ -136,15 +136,20 @@ pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceT
         else {
             continue;
         };
-        let entry = parts.entry(model.clone()).or_default();
-        for (name, slot) in [("input", &mut entry.0), ("output", &mut entry.1)] {
+        for (name, output) in [("input", false), ("output", true)] {
             if let Some(value) = section.value(name) {
                 let value = value.to_string();
-                *slot = Some(parse_price(&value).map_err(|e| SettingError {
+                let micros = parse_price(&value).map_err(|e| SettingError {
                     key: format!("omk.price.{model}.{name}"),
                     value,
                     expected: e.to_string(),
-                })?);
+                })?;
+                let entry = parts.entry(model.clone()).or_default();
+                if output {
+                    entry.1 = Some(micros);
+                } else {
+                    entry.0 = Some(micros);
+                }
             }
         }
     }

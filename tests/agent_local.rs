@@ -327,3 +327,38 @@ fn agents_never_inherit_git_omk_secrets() {
     );
     assert!(env.contains("KEEP_ME=yes"));
 }
+
+#[test]
+fn prices_come_from_git_config() {
+    let repo = repo();
+    repo.git(&["config", "omk.price.kimi-k2.input", "0.60"]);
+    repo.git(&["config", "omk.price.kimi-k2.output", "2.5"]);
+    repo.git(&["config", "omk.price.gpt-4.1.input", "0"]);
+    repo.git(&["config", "omk.price.gpt-4.1.output", "0"]);
+    let table = git_omk::settings::price_table(&gix::open(&repo.path).unwrap()).unwrap();
+    let price = table.get("kimi-k2").expect("configured");
+    assert_eq!(
+        (price.input_micros_per_mtok, price.output_micros_per_mtok),
+        (600_000, 2_500_000)
+    );
+    assert!(
+        table.get("gpt-4.1").is_some(),
+        "dotted model names and free models"
+    );
+    assert!(table.get("other").is_none());
+    repo.git(&["config", "omk.price.half.input", "1"]);
+    let err = git_omk::settings::price_table(&gix::open(&repo.path).unwrap()).unwrap_err();
+    assert_eq!(
+        err.key, "omk.price.half.output",
+        "a half-priced model is an error"
+    );
+    repo.git(&["config", "--unset", "omk.price.half.input"]);
+    assert!(
+        git_omk::settings::price_table(&gix::open(&repo.path).unwrap()).is_ok(),
+        "an emptied section is ignored"
+    );
+    repo.git(&["config", "omk.price.bad.input", "-1"]);
+    repo.git(&["config", "omk.price.bad.output", "1"]);
+    let err = git_omk::settings::price_table(&gix::open(&repo.path).unwrap()).unwrap_err();
+    assert_eq!(err.key, "omk.price.bad.input");
+}

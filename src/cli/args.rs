@@ -31,6 +31,17 @@ pub enum Command {
     /// Create, inspect and control goals.
     #[command(subcommand)]
     Goal(GoalCommand),
+    /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
+    /// what is missing.
+    Doctor(DoctorArgs),
+}
+
+/// `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `git omk goal …`

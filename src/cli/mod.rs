@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod doctor;
 pub mod error;
 pub mod json;
 pub mod render;
@@ -41,6 +42,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     };
     match cli.command {
         Command::Goal(command) => commands::goal(&dir, command),
+        Command::Doctor(args) => doctor::doctor(&dir, args),
     }
 }
 

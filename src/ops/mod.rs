@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod control;
+pub mod doctor;
 pub mod plan;
 pub mod query;
 pub mod replay;

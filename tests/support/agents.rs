@@ -195,3 +195,12 @@ impl Default for AgentHome {
         AgentHome::new()
     }
 }
+
+/// Where `git` is (for tests that build a PATH of their own).
+pub fn which_git() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("git"))
+        .find(|p| p.is_file())
+        .expect("git is on PATH")
+}
