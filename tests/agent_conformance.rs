@@ -304,7 +304,12 @@ fn unique_sleep() -> String {
 async fn cancel_mid_tool_leaves_no_orphan(kind: Kimi) {
     let seconds = unique_sleep();
     let marker = format!("sleep {seconds}");
-    let turns = vec![kind.shell(&marker), Turn::text("after cancel")];
+    // A compound command: the shell forks `sleep` instead of exec-ing it, so killing the shell alone
+    // would leave the sleep behind.
+    let turns = vec![
+        kind.shell(&format!("{marker}; echo finished")),
+        Turn::text("after cancel"),
+    ];
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
