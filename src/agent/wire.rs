@@ -80,6 +80,7 @@ pub struct WireEngine {
     pending: VecDeque<Step>,
     warnings: Warnings,
     cancel_deadline: Option<Instant>,
+    /// The agent's own processes once it was ready: the ones a turn's end does not kill.
     keep: Vec<u32>,
     limits: Limits,
 }
@@ -137,6 +138,7 @@ impl WireEngine {
             limits: start.limits,
         };
         engine.initialize().await?;
+        engine.keep = process::family(engine.conn.pgid());
         Ok(engine)
     }
 
@@ -204,9 +206,6 @@ impl WireEngine {
     }
 
     async fn begin_turn(&mut self, prompt: &str) -> Result<(), AgentError> {
-        let leader = self.leader();
-        self.keep = process::group_members(self.conn.pgid());
-        self.keep.extend(process::descendants(leader));
         self.turn = TurnState {
             prompt: prompt.to_owned(),
             ..TurnState::default()
@@ -218,10 +217,6 @@ impl WireEngine {
             .send(jsonrpc::request(&id, "prompt", json!({"user_input": prompt})))?;
         self.prompt_id = Some(id);
         Ok(())
-    }
-
-    fn leader(&self) -> u32 {
-        u32::try_from(self.conn.pgid()).unwrap_or(0)
     }
 
     async fn next_step(&mut self, cancel: &mut CancelWatch) -> Result<Step, AgentError> {
@@ -281,7 +276,7 @@ impl WireEngine {
             self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
         }
         if !killed {
-            process::kill_strays(self.conn.pgid(), self.leader(), &self.keep);
+            process::kill_strays(self.conn.pgid(), &self.keep);
         }
         self.prompt_id = None;
         self.cancel_deadline = None;

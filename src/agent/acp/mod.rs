@@ -34,8 +34,11 @@ use terminal::Terminals;
 
 pub(crate) use jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS};
 
-/// After the prompt's answer, how long to keep reading for late updates (usage arrives after it).
-const LINGER: Duration = Duration::from_millis(150);
+/// After the prompt's answer, the longest wait for Kimi Code to log the end of the turn (its usage
+/// records are complete then).
+const SETTLE: Duration = Duration::from_millis(500);
+/// How often the usage log is looked at while settling.
+const SETTLE_POLL: Duration = Duration::from_millis(10);
 /// How often Kimi Code's usage records are looked at during a turn.
 const USAGE_POLL: Duration = Duration::from_millis(250);
 /// Tool calls tracked at once.
@@ -243,7 +246,7 @@ impl AcpEngine {
 
     async fn begin_turn(&mut self, prompt: &str) -> Result<(), AgentError> {
         if let Some(tail) = self.usage.as_mut() {
-            tail.poll();
+            tail.begin_turn();
         }
         self.turn = TurnState {
             prompt: prompt.to_owned(),
@@ -263,13 +266,17 @@ impl AcpEngine {
             if let Some(step) = self.pending.pop_front() {
                 return Ok(step);
             }
-            if let Some((_, at)) = &self.turn.ending
-                && Instant::now() >= *at
-            {
-                self.finish_turn(false);
-                continue;
+            if let Some(at) = self.turn.ending.as_ref().map(|(_, at)| *at) {
+                self.poll_usage();
+                let settled = self.usage.as_ref().is_none_or(UsageTail::turn_ended);
+                if settled || Instant::now() >= at {
+                    self.finish_turn(false);
+                }
+                if !self.pending.is_empty() {
+                    continue;
+                }
             }
-            let linger = self.turn.ending.as_ref().map(|(_, at)| *at);
+            let linger = self.turn.ending.as_ref().map(|_| Instant::now() + SETTLE_POLL);
             let forced = self.cancel_deadline.filter(|_| linger.is_none());
             tokio::select! {
                 biased;
@@ -325,7 +332,7 @@ impl AcpEngine {
             },
             Err(e) => StopReason::Failed { message: e.message },
         };
-        self.turn.ending = Some((stop, Instant::now() + LINGER));
+        self.turn.ending = Some((stop, Instant::now() + SETTLE));
     }
 
     /// The turn is over: collect the last usage, estimate what was not reported, stop its terminals.
