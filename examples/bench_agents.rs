@@ -97,13 +97,23 @@ async fn omk_start(kind: Kimi, program: &Path, turns: usize) -> Omk {
     config.launch = home.launch(kind, program, &server);
     let t = Instant::now();
     let session = Session::start(config).await.expect("session starts");
-    Omk { session, _server: server, _home: home, _repo: dir, start: t.elapsed() }
+    Omk {
+        session,
+        _server: server,
+        _home: home,
+        _repo: dir,
+        start: t.elapsed(),
+    }
 }
 
 /// One git-omk turn: (whole turn, of which the after-turn diff check).
 async fn omk_turn(omk: &mut Omk, i: usize) -> (Duration, Duration) {
     let t = Instant::now();
-    let mut turn = omk.session.prompt(&format!("work on f{i}.txt")).await.expect("turn");
+    let mut turn = omk
+        .session
+        .prompt(&format!("work on f{i}.txt"))
+        .await
+        .expect("turn");
     while turn.next_event().await.expect("event").is_some() {}
     let events_done = t.elapsed();
     let outcome = turn.finish().await.expect("turn");
@@ -143,16 +153,21 @@ impl Raw {
     /// Send a request and serve the agent until its answer.
     async fn call(&mut self, method: &str, params: Value) -> Value {
         let id = self.id();
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
         loop {
             let line = self.lines.next_line().await.expect("read").expect("agent alive");
-            let Ok(msg) = serde_json::from_str::<Value>(&line) else { continue };
+            let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
             if msg.get("method").is_none() && msg.get("id") == Some(&id) {
                 return msg.get("result").cloned().unwrap_or(Value::Null);
             }
-            if let (Some(rid), Some(m)) = (msg.get("id").cloned(), msg.get("method").and_then(Value::as_str)) {
+            if let (Some(rid), Some(m)) = (msg.get("id").cloned(), msg.get("method").and_then(Value::as_str))
+            {
                 let answer = answer(m, &msg["params"]);
-                self.send(json!({"jsonrpc": "2.0", "id": rid, "result": answer})).await;
+                self.send(json!({"jsonrpc": "2.0", "id": rid, "result": answer}))
+                    .await;
             }
         }
     }
@@ -162,12 +177,17 @@ impl Raw {
 fn answer(method: &str, params: &Value) -> Value {
     match method {
         "request" => json!({"request_id": params["payload"]["id"], "response": "approve"}),
-        "session/request_permission" => json!({"outcome": {"outcome": "selected", "optionId": "approve_once"}}),
+        "session/request_permission" => {
+            json!({"outcome": {"outcome": "selected", "optionId": "approve_once"}})
+        }
         "fs/read_text_file" => {
             json!({"content": std::fs::read_to_string(params["path"].as_str().unwrap_or("")).unwrap_or_default()})
         }
         "fs/write_text_file" => {
-            let _ = std::fs::write(params["path"].as_str().unwrap_or(""), params["content"].as_str().unwrap_or(""));
+            let _ = std::fs::write(
+                params["path"].as_str().unwrap_or(""),
+                params["content"].as_str().unwrap_or(""),
+            );
             json!({})
         }
         _ => json!({}),
@@ -182,7 +202,9 @@ async fn raw_start(kind: Kimi, program: &Path, turns: usize) -> Raw {
     let mut cmd = tokio::process::Command::new(program);
     match kind {
         Kimi::Wire => {
-            cmd.args(["--wire", "--work-dir"]).arg(&work).args(["--session", "bench-raw"]);
+            cmd.args(["--wire", "--work-dir"])
+                .arg(&work)
+                .args(["--session", "bench-raw"]);
             cmd.args(&launch.extra_args);
         }
         Kimi::Acp => {
@@ -213,13 +235,22 @@ async fn raw_start(kind: Kimi, program: &Path, turns: usize) -> Raw {
     };
     match kind {
         Kimi::Wire => {
-            raw.call("initialize", json!({"protocol_version": "1.10", "client": {"name": "raw", "version": "0"}}))
-                .await;
+            raw.call(
+                "initialize",
+                json!({"protocol_version": "1.10", "client": {"name": "raw", "version": "0"}}),
+            )
+            .await;
         }
         Kimi::Acp => {
             let caps = json!({"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false});
-            raw.call("initialize", json!({"protocolVersion": 1, "clientCapabilities": caps})).await;
-            let new = raw.call("session/new", json!({"cwd": work, "mcpServers": []})).await;
+            raw.call(
+                "initialize",
+                json!({"protocolVersion": 1, "clientCapabilities": caps}),
+            )
+            .await;
+            let new = raw
+                .call("session/new", json!({"cwd": work, "mcpServers": []}))
+                .await;
             raw.session = new["sessionId"].as_str().unwrap_or("").to_owned();
         }
     }
@@ -243,10 +274,14 @@ async fn raw_turn(raw: &mut Raw, i: usize) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let turns: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
-    println!("| engine | agent start-up (raw client) | git-omk session start | scripted turn, raw (median of {turns}) | scripted turn, git-omk | overhead per turn | of which the diff check |");
+    println!(
+        "| engine | agent start-up (raw client) | git-omk session start | scripted turn, raw (median of {turns}) | scripted turn, git-omk | overhead per turn | of which the diff check |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for kind in Kimi::ALL {
-        let Some(program) = agents::installed(kind) else { continue };
+        let Some(program) = agents::installed(kind) else {
+            continue;
+        };
         // Warm the caches (Python bytecode, Node compile cache) once.
         let mut warm = raw_start(kind, &program, 1).await;
         raw_turn(&mut warm, 0).await;

@@ -532,7 +532,9 @@ async fn a_turn_crossing_a_budget_is_cancelled_on_its_usage(kind: Kimi) {
         .await
         .expect("prompt");
     let mut cancelled_at = None;
+    let mut seen = Vec::new();
     while let Some(event) = turn.next_event().await.expect("the turn runs") {
+        seen.push(format!("{event:?}").chars().take(160).collect::<String>());
         if matches!(event, AgentEvent::Usage { .. })
             && turn.usage().total() > budget
             && cancelled_at.is_none()
@@ -547,7 +549,13 @@ async fn a_turn_crossing_a_budget_is_cancelled_on_its_usage(kind: Kimi) {
         Some(5020),
         "cancelled on the first step's usage, while the turn ran"
     );
-    assert_eq!(outcome.stop, StopReason::Cancelled);
+    let served: Vec<_> = case
+        .server
+        .requests()
+        .iter()
+        .map(|r| (r.turn, r.completed))
+        .collect();
+    assert_eq!(outcome.stop, StopReason::Cancelled, "{seen:#?} served {served:?}");
     assert!(case.server.served() <= 2, "the third step never ran");
     session.shutdown().await;
 }

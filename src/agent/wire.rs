@@ -80,6 +80,8 @@ pub struct WireEngine {
     pending: VecDeque<Step>,
     warnings: Warnings,
     cancel_deadline: Option<Instant>,
+    cancel_ids: Vec<Value>,
+    cancel_acked: bool,
     /// The agent's own processes once it was ready: the ones a turn's end does not kill.
     keep: Vec<u32>,
     limits: Limits,
@@ -134,6 +136,8 @@ impl WireEngine {
             pending: VecDeque::new(),
             warnings: Warnings::default(),
             cancel_deadline: None,
+            cancel_ids: Vec::new(),
+            cancel_acked: false,
             keep: Vec::new(),
             limits: start.limits,
         };
@@ -228,9 +232,8 @@ impl WireEngine {
             tokio::select! {
                 biased;
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
-                    let id = self.new_id();
                     self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
-                    self.conn.send(jsonrpc::request(&id, "cancel", json!({})))?;
+                    self.send_cancel()?;
                 }
                 _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
                     self.conn.kill();
@@ -248,9 +251,23 @@ impl WireEngine {
         }
     }
 
+    /// Ask kimi-cli to cancel the turn.
+    fn send_cancel(&mut self) -> Result<(), AgentError> {
+        let id = self.new_id();
+        self.cancel_ids.push(id.clone());
+        self.conn.send(jsonrpc::request(&id, "cancel", json!({})))
+    }
+
+    fn cancelling(&self) -> bool {
+        self.cancel_deadline.is_some()
+    }
+
     fn on_response(&mut self, id: Value, outcome: Result<Value, RpcError>) {
         if self.prompt_id.as_ref() != Some(&id) {
-            return; // the answer to `cancel`, or to nothing we remember
+            if outcome.is_ok() && self.cancel_ids.contains(&id) {
+                self.cancel_acked = true;
+            }
+            return;
         }
         let stop = match outcome {
             Ok(result) => match result.get("status").and_then(Value::as_str) {
@@ -280,6 +297,8 @@ impl WireEngine {
         }
         self.prompt_id = None;
         self.cancel_deadline = None;
+        self.cancel_ids.clear();
+        self.cancel_acked = false;
         self.pending.push_back(Step::End { stop, killed });
     }
 
@@ -343,7 +362,16 @@ impl WireEngine {
             "ToolCall" => self.open(payload),
             "ToolCallPart" => self.append_args(&text("arguments_part")),
             "ToolResult" => self.tool_result(payload),
-            "StepBegin" => self.turn.steps_begun += 1,
+            "StepBegin" => {
+                self.turn.steps_begun += 1;
+                if self.cancel_acked {
+                    // kimi-cli 1.x swallows a cancel that lands while a tool runs (the tool fails, the
+                    // turn goes on) and ignores any further cancel of that turn: stop it the hard way
+                    // before the next step spends tokens.
+                    self.conn.kill();
+                    self.end_turn(StopReason::Cancelled, true);
+                }
+            }
             "StatusUpdate" => self.status(payload),
             "StepRetry" => self.warn("the model call failed and is retried".to_owned()),
             _ => {}
@@ -495,7 +523,11 @@ impl WireEngine {
             .and_then(|c| serde_json::from_str::<Value>(&c.args).ok())
             .unwrap_or(Value::Null);
         let description = payload.get("description").and_then(Value::as_str).unwrap_or("");
-        let (verdict, target) = judge(&self.policy, sender, action, &args, description);
+        let (verdict, target) = if self.cancelling() {
+            (Verdict::Deny("the turn was cancelled".to_owned()), String::new())
+        } else {
+            judge(&self.policy, sender, action, &args, description)
+        };
         match verdict {
             Verdict::Allow => json!({"request_id": request_id, "response": "approve"}),
             Verdict::Deny(reason) => {

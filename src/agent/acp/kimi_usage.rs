@@ -68,7 +68,11 @@ impl UsageTail {
             let offset = self.offsets.get(&file).copied().unwrap_or(0);
             let (records, ended, next) = read_records(&file, offset);
             found.extend(records);
-            self.turn_ended |= ended && file.parent().and_then(|p| p.file_name()).is_some_and(|n| n == "main");
+            self.turn_ended |= ended
+                && file
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n == "main");
             self.offsets.insert(file, next);
         }
         found

@@ -498,7 +498,12 @@ impl AcpEngine {
     }
 
     fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
+        let cancelled = || Err((fs::DENIED, "the turn was cancelled".to_owned()));
+        let cancelling = self.cancel_deadline.is_some();
         let answer = match method {
+            // ACP: once a turn is cancelled, pending and new permission requests get `cancelled`.
+            "session/request_permission" if cancelling => Ok(json!({"outcome": {"outcome": "cancelled"}})),
+            "fs/write_text_file" | "terminal/create" if cancelling => cancelled(),
             "session/request_permission" => Ok(self.permission(params)),
             "fs/read_text_file" => fs::read(&self.policy, params),
             "fs/write_text_file" => fs::write(&self.policy, params),
