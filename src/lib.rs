@@ -9,8 +9,14 @@
 //!   exit codes. The only module that prints.
 //! - [`ops`]: one use case per file: decide (with `model`) → act (I/O) → record (with `store`). The only
 //!   code that writes goals.
+//! - [`forge`]: the code host seam (`Forge`) and its GitHub implementation on octocrab: pull requests,
+//!   comments, checks, branch protection and rulesets (read only), merges; tokens stay in memory.
 //! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,
 //!   history, merges.
+//! - [`gate`]: the verification wall's machinery: gate configuration (from the tested commit's own
+//!   tree), detection, running gates in work directories, evidence and its cache.
+//! - [`review`]: review of an integrated change: built-in security scanners (secrets, credential
+//!   files, CI changes, large binaries, new dependencies) producing structured findings.
 //! - [`git`]: the few git subprocess calls gix cannot or should not do (maintenance, worktrees,
 //!   fetch/push).
 //! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
@@ -25,9 +31,12 @@
 pub mod agent;
 pub mod cli;
 pub mod clock;
+pub mod forge;
+pub mod gate;
 pub mod git;
 pub mod model;
 pub mod ops;
 pub mod process;
+pub mod review;
 pub mod settings;
 pub mod store;

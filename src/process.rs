@@ -175,6 +175,42 @@ pub fn kill_group(pgid: i32) {
     }
 }
 
+/// Whether process `pid` exists on this machine (it may belong to another user).
+pub fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    match kill(Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
+/// The id of this process.
+pub fn own_pid() -> u32 {
+    std::process::id()
+}
+
+/// Die at once, as `kill -9` would kill us (fault injection for crash tests).
+pub fn kill_self() -> ! {
+    let _ = kill(Pid::this(), Signal::SIGKILL);
+    std::process::abort()
+}
+
+/// Kill (SIGKILL) every process of this user whose working directory is `dir` or below it, except
+/// this process. Used when a controller died with agents running: the agent itself dies with its parent,
+/// but tools it started can outlive it, and they all work inside the task's worktree. Returns how many
+/// were signalled.
+pub fn kill_processes_in(dir: &Path) -> usize {
+    let Ok(dir) = dir.canonicalize() else { return 0 };
+    let me = std::process::id();
+    processes()
+        .into_iter()
+        .filter(|p| p.pid != me && !p.zombie)
+        .filter(|p| std::fs::read_link(format!("/proc/{}/cwd", p.pid)).is_ok_and(|cwd| cwd.starts_with(&dir)))
+        .filter_map(|p| i32::try_from(p.pid).ok())
+        .filter(|pid| kill(Pid::from_raw(*pid), Signal::SIGKILL).is_ok())
+        .count()
+}
+
 /// One process as `/proc` describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcInfo {
@@ -319,6 +355,20 @@ pub async fn probe_with_timeout(program: &OsStr, args: &[&str], limit: Duration)
             .then(|| String::from_utf8_lossy(&out).into_owned())
     };
     tokio::time::timeout(limit, work).await.ok().flatten()
+}
+
+/// The token `gh` (GitHub's CLI) holds for `host`, via `gh auth token --hostname HOST`; `None` when `gh`
+/// is not installed, not logged in, or prints nothing. The token is returned, never logged or stored.
+pub fn gh_auth_token(host: &str) -> Option<String> {
+    let out = Command::new("gh")
+        .args(["auth", "token", "--hostname", host])
+        .env("GH_PROMPT_DISABLED", "1")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]

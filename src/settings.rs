@@ -5,6 +5,9 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::budget;
 
 /// A setting with an unusable value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,10 +45,27 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
 pub struct Settings {
     /// Run `git maintenance run --auto` after writes (`omk.autoMaintenance`, `OMK_AUTO_MAINTENANCE`).
     pub auto_maintenance: bool,
+    /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
+    pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
     pub agent: Option<String>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
     pub max_agents: Option<String>,
+    /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
+    pub worktree_root: PathBuf,
+    /// Most bytes task worktrees of this repository may take before `gc` prunes finished ones
+    /// (`omk.worktreeQuota`, `OMK_WORKTREE_QUOTA`, like `2G`; default 10 GiB).
+    pub worktree_quota: u64,
+    /// Longest agent turn (`omk.turnTimeout`, `OMK_TURN_TIMEOUT`, a duration; default 30m).
+    pub turn_timeout: Duration,
+    /// The `kimi` launcher (`omk.kimiProgram`, `OMK_KIMI_PROGRAM`; default `kimi` on `PATH`).
+    pub kimi_program: Option<PathBuf>,
+    /// Extra arguments for the agent (`omk.agentArgs`, `OMK_AGENT_ARGS`, a JSON array of strings).
+    pub agent_args: Vec<String>,
+    /// The model name used for pricing when the agent does not tell it (`omk.agentModel`, `OMK_AGENT_MODEL`).
+    pub agent_model: Option<String>,
+    /// Fault injection for crash tests (`OMK_FAULT=<point>`): the controller kills itself there.
+    pub fault: Option<String>,
 }
 
 impl Settings {
@@ -61,12 +81,82 @@ impl Settings {
             None => true,
             Some((key, value)) => parse_bool(&key, &value)?,
         };
+        let gc_auto = match config.integer("gc.auto") {
+            None => 6700,
+            Some(n) => u64::try_from(n).unwrap_or(0),
+        };
+        let worktree_root = match lookup("OMK_WORKTREE_ROOT", "omk.worktreeRoot") {
+            Some((_, v)) => PathBuf::from(v),
+            None => default_cache_dir().join("worktrees"),
+        };
+        let worktree_quota = match lookup("OMK_WORKTREE_QUOTA", "omk.worktreeQuota") {
+            Some((key, v)) => parse_size(&key, &v)?,
+            None => 10 << 30,
+        };
+        let turn_timeout = match lookup("OMK_TURN_TIMEOUT", "omk.turnTimeout") {
+            Some((key, v)) => parse_duration(&key, &v)?,
+            None => Duration::from_secs(30 * 60),
+        };
+        let agent_args = match lookup("OMK_AGENT_ARGS", "omk.agentArgs") {
+            Some((key, v)) => serde_json::from_str::<Vec<String>>(&v).map_err(|_| SettingError {
+                key,
+                value: v,
+                expected: "a JSON array of strings, like [\"--config\", \"{}\"]".to_owned(),
+            })?,
+            None => Vec::new(),
+        };
         Ok(Settings {
             auto_maintenance,
+            gc_auto,
             agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
             max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
+            worktree_root,
+            worktree_quota,
+            turn_timeout,
+            kimi_program: lookup("OMK_KIMI_PROGRAM", "omk.kimiProgram").map(|(_, v)| PathBuf::from(v)),
+            agent_args,
+            agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
+            fault: env("OMK_FAULT"),
         })
     }
+}
+
+/// The user's cache directory for git-omk (`$XDG_CACHE_HOME/git-omk`, else `~/.cache/git-omk`).
+fn default_cache_dir() -> PathBuf {
+    let base = env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("git-omk")
+}
+
+fn parse_size(key: &str, value: &str) -> Result<u64, SettingError> {
+    let t = value.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => 64,
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if shift < 64 && n > 0 => Ok(n << shift),
+        _ => Err(SettingError {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected: "a size like 500M or 10G".to_owned(),
+        }),
+    }
+}
+
+fn parse_duration(key: &str, value: &str) -> Result<Duration, SettingError> {
+    budget::parse_duration(value).map_err(|_| SettingError {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: "a duration like 30m or 2h".to_owned(),
+    })
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool, SettingError> {
@@ -174,4 +264,85 @@ pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceT
         }
     }
     Ok(table)
+}
+
+/// A setting with the key it came from (for error messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sourced {
+    /// `omk.github.apiUrl`, `OMK_GITHUB_API_URL`, …
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// A git remote as configured: the URL pushes go to (`pushurl`, else `url`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteSetting {
+    /// The remote's name.
+    pub name: String,
+    /// Its push URL as configured (before `insteadOf` rewriting); `None` when it has none.
+    pub url: Option<String>,
+}
+
+/// What delivery to GitHub reads from the configuration (DESIGN §9, §10). Tokens are not here: they
+/// are read by `github_token_env` only when needed and never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GithubSettings {
+    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); GitHub Enterprise uses `https://HOST/api/v3`.
+    pub api_url: Option<Sourced>,
+    /// `owner/name` override (`OMK_GITHUB_REPO`, `omk.github.repo`).
+    pub repo: Option<Sourced>,
+    /// The remote to push to: `omk.remote`, else `remote.pushDefault`, else `origin`, else the only remote.
+    pub remote: Option<RemoteSetting>,
+    /// Every configured remote name (for messages).
+    pub remotes: Vec<String>,
+}
+
+/// Read the GitHub delivery settings of a repository.
+pub fn github(repo: &gix::Repository) -> GithubSettings {
+    let config = repo.config_snapshot();
+    let lookup = |env_name: &str, key: &str| -> Option<Sourced> {
+        env(env_name)
+            .map(|value| Sourced {
+                key: env_name.to_owned(),
+                value,
+            })
+            .or_else(|| {
+                config.string(key).map(|v| Sourced {
+                    key: key.to_owned(),
+                    value: v.to_string(),
+                })
+            })
+            .filter(|s| !s.value.trim().is_empty())
+    };
+    let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
+    let chosen = lookup("OMK_REMOTE", "omk.remote")
+        .map(|s| s.value)
+        .or_else(|| config.string("remote.pushDefault").map(|v| v.to_string()))
+        .or_else(|| remotes.iter().find(|n| *n == "origin").cloned())
+        .or_else(|| (remotes.len() == 1).then(|| remotes[0].clone()));
+    let remote = chosen.map(|name| {
+        let read = |key: &str| {
+            config
+                .string_by("remote", Some(name.as_str().into()), key)
+                .map(|v| v.to_string())
+        };
+        let url = read("pushurl").or_else(|| read("url"));
+        RemoteSetting { name, url }
+    });
+    GithubSettings {
+        api_url: lookup("OMK_GITHUB_API_URL", "omk.github.apiUrl"),
+        repo: lookup("OMK_GITHUB_REPO", "omk.github.repo"),
+        remote,
+        remotes,
+    }
+}
+
+/// The GitHub token from the environment: `GH_TOKEN`, then `GITHUB_TOKEN` (the names `gh` uses), with
+/// the name it came from. Callers keep it in memory only.
+pub fn github_token_env() -> Option<(&'static str, String)> {
+    ["GH_TOKEN", "GITHUB_TOKEN"]
+        .into_iter()
+        .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
+        .filter(|(_, v)| !v.is_empty())
 }

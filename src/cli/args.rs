@@ -31,6 +31,8 @@ pub enum Command {
     /// Create, inspect and control goals.
     #[command(subcommand)]
     Goal(GoalCommand),
+    /// Remove finished worktrees and task branches whose work is safely recorded; maintenance.
+    Gc(GcArgs),
     /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
     /// what is missing.
     Doctor(DoctorArgs),
@@ -67,14 +69,20 @@ pub enum GoalCommand {
     BudgetAdd(BudgetAddArgs),
     /// Pause a goal.
     Pause(ControlArgs),
-    /// Resume a paused or stopped goal.
-    Resume(ControlArgs),
+    /// Resume a paused or stopped goal and drive it to a terminal status.
+    Resume(ResumeArgs),
+    /// Run the next wave of an existing goal (its tasks, their integration, the gates).
+    Execute(StatusArgs),
     /// Cancel a goal.
     Cancel(ControlArgs),
     /// Record a human integrator's acceptance.
     Accept(AcceptArgs),
     /// Record a human integrator's rejection.
     Reject(RejectArgs),
+    /// Render the goal's pull request and (unless --dry-run) push and open or update it.
+    OpenPr(OpenPrArgs),
+    /// Merge the goal's pull request when the merge policy and the evidence allow it.
+    Merge(MergeArgs),
 }
 
 /// Output formats.
@@ -228,6 +236,31 @@ pub struct ControlArgs {
     pub json: bool,
 }
 
+/// `gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL", conflicts_with = "auto")]
+    pub goal: Option<String>,
+    /// Resume every goal of this repository whose controller died on this host.
+    #[arg(long)]
+    pub auto: bool,
+    /// Only record the resumption (one commit); do not start a controller here.
+    #[arg(long, conflicts_with = "auto")]
+    pub no_run: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `goal accept`.
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
@@ -251,6 +284,47 @@ pub struct RejectArgs {
     /// Why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of `goal open-pr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PrFormat {
+    /// The PR as Markdown (and what was done).
+    #[value(alias = "md")]
+    Markdown,
+    /// Stable, versioned JSON for scripts.
+    Json,
+}
+
+/// `goal open-pr`.
+#[derive(Debug, Args)]
+pub struct OpenPrArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// Render the PR without pushing, sending or recording anything (no network).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Open the PR as a draft (the default unless the goal's policy is auto-pr).
+    #[arg(long)]
+    pub draft: bool,
+    /// The branch to merge into (default: the goal's base branch, else the repository's default branch).
+    #[arg(long, value_name = "BRANCH")]
+    pub base: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "markdown")]
+    pub format: PrFormat,
+}
+
+/// `goal merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -1,5 +1,6 @@
 //! Errors as people see them, and the exit codes of DESIGN §1.
 
+use super::deliver::delivery_exit_code;
 use crate::ops::OpsError;
 use crate::store::StoreError;
 
@@ -34,7 +35,8 @@ impl CliError {
                 OpsError::Usage(_) | OpsError::Refused(_) | OpsError::Resolve(_) | OpsError::Setting(_) => {
                     EXIT_USAGE
                 }
-                OpsError::Contended(_) => EXIT_FAILED,
+                OpsError::Contended(_) | OpsError::Infrastructure(_) => EXIT_FAILED,
+                OpsError::Delivery(d) => delivery_exit_code(d),
                 OpsError::Store(s) => match s {
                     StoreError::NotARepository(_)
                     | StoreError::Bare(_)

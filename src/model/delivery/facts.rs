@@ -1,0 +1,165 @@
+//! What delivery needs to know about a goal's proof: a small, explicit input filled from the proof
+//! (or, until the proof carries everything, from the goal snapshot with the gaps named).
+//!
+//! Owns the input shape and the derivation from a snapshot. It never assumes readiness: whatever the
+//! snapshot cannot tell is listed in `missing`, and readiness comes only from `proof::readiness`. Pure.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::proof::Readiness;
+use crate::model::snapshot::Snapshot;
+use crate::model::status::GoalStatus;
+
+/// The outcome of one gate on one tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateResult {
+    /// It passed.
+    Passed,
+    /// It failed (including timeouts and infrastructure failures: fail closed).
+    Failed,
+    /// It was not run on that tree.
+    NotRun,
+}
+
+impl GateResult {
+    /// The word shown in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateResult::Passed => "pass",
+            GateResult::Failed => "FAIL",
+            GateResult::NotRun => "not run",
+        }
+    }
+}
+
+/// One row of the gates table: a gate on the base tree and on the result tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRow {
+    /// Gate name.
+    pub name: String,
+    /// Whether it is required for `ready`.
+    pub required: bool,
+    /// On the base tree.
+    pub before: GateResult,
+    /// On the result tree.
+    pub after: GateResult,
+}
+
+/// One task as the PR shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRow {
+    /// Task id.
+    pub id: String,
+    /// One line.
+    pub title: String,
+    /// Its status name.
+    pub status: String,
+    /// How many attempts it took.
+    pub attempts: usize,
+}
+
+/// One changed file with its diff stat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedFile {
+    /// Repository-relative path.
+    pub path: String,
+    /// Lines added (None for binary files).
+    pub additions: Option<u64>,
+    /// Lines deleted (None for binary files).
+    pub deletions: Option<u64>,
+}
+
+/// Everything delivery reads from a goal's proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofFacts {
+    /// The goal id.
+    pub goal_id: String,
+    /// One-line title (the PR title).
+    pub title: String,
+    /// The goal text (the PR summary).
+    pub summary: String,
+    /// The proof's verdict: only `ready` lets a gated merge go ahead.
+    pub status: GoalStatus,
+    /// Why it is not ready (empty when ready).
+    pub reasons: Vec<String>,
+    /// The goal commit that recorded the proof (what the PR links to).
+    pub proof_commit: Option<String>,
+    /// The code commit the proof covers (the only head a gated merge accepts).
+    pub proven_commit: Option<String>,
+    /// The tree of the proven commit.
+    pub proven_tree: Option<String>,
+    /// The commit the goal started from.
+    pub base_commit: String,
+    /// Gates before/after.
+    pub gates: Vec<GateRow>,
+    /// Tasks and how they ended.
+    pub tasks: Vec<TaskRow>,
+    /// Changed files with diff stats.
+    pub changed_files: Vec<ChangedFile>,
+    /// What the proof says is not covered.
+    pub gaps: Vec<String>,
+    /// Decisions, one line each.
+    pub decisions: Vec<String>,
+    /// Inputs the proof did not provide; each is shown as missing, never guessed.
+    pub missing: Vec<String>,
+}
+
+/// What `from_snapshot` cannot know until a proof is recorded.
+pub const MISSING_WITHOUT_PROOF: [&str; 4] = [
+    "proof commit (no proof is recorded for this goal yet)",
+    "proven commit and tree",
+    "gate evidence before/after",
+    "changed files with diff stats",
+];
+
+impl ProofFacts {
+    /// Facts from a goal snapshot and its readiness verdict, for goals without a recorded proof: tasks and
+    /// decisions come from the snapshot, everything the proof would add is listed as missing.
+    pub fn from_snapshot(snapshot: &Snapshot, readiness: &Readiness) -> ProofFacts {
+        let goal = &snapshot.goal;
+        let tasks = snapshot
+            .tasks
+            .tasks
+            .iter()
+            .map(|t| TaskRow {
+                id: t.id.as_str().to_owned(),
+                title: t.title.clone(),
+                status: t.status.as_str().to_owned(),
+                attempts: t.attempts.len(),
+            })
+            .collect();
+        let decisions = snapshot
+            .decisions
+            .iter()
+            .map(|d| format!("{}: {} ({})", d.step, d.chosen, d.why))
+            .collect();
+        ProofFacts {
+            goal_id: goal.id.as_str().to_owned(),
+            title: goal.title.clone(),
+            summary: goal.text.clone(),
+            status: readiness.status,
+            reasons: readiness.reasons.iter().map(|r| r.describe()).collect(),
+            proof_commit: None,
+            proven_commit: None,
+            proven_tree: None,
+            base_commit: goal.base.commit.clone(),
+            gates: Vec::new(),
+            tasks,
+            changed_files: Vec::new(),
+            gaps: Vec::new(),
+            decisions,
+            missing: MISSING_WITHOUT_PROOF.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    /// Whether the proof says `ready` and names the commit it proves.
+    pub fn is_ready(&self) -> bool {
+        self.status == GoalStatus::Ready && self.proven_commit.is_some() && self.proof_commit.is_some()
+    }
+}
+
+/// The integration branch of a goal (DESIGN §3): `omk/<goal>/integration`.
+pub fn integration_branch(goal_id: &str) -> String {
+    format!("omk/{goal_id}/integration")
+}

@@ -1,0 +1,14 @@
+//! Delivery as pure decisions and text (DESIGN §9): what the proof says (`facts`), the PR body
+//! (`body`), the sticky proof-summary comment (`comment`), the merge gate (`merge`) and the delivery
+//! events recorded in the goal (`record`).
+//!
+//! No I/O: the forge and the ops layer fill the inputs and act on the outputs.
+
+pub mod body;
+pub mod comment;
+pub mod facts;
+mod markdown;
+pub mod merge;
+pub mod record;
+
+pub use markdown::short;

@@ -1,0 +1,225 @@
+//! `goal open-pr` and `goal merge`: deliver a goal as one GitHub pull request that links to its proof,
+//! and merge it when the merge policy and the evidence allow (DESIGN §9).
+//!
+//! Decide with `model::delivery`, act through `git::push` and the `Forge`, record with compare-and-swap.
+//! Every failure after the goal is resolved is recorded as a `delivery_failed` event (once per distinct
+//! problem) and returned as an error; nothing is lost and re-running continues. The proof facts are an
+//! explicit input: until the proof is wired in, they are derived from the snapshot with the gaps named.
+
+mod merge;
+mod open_pr;
+
+use gix::ObjectId;
+
+use super::{Context, OpsError};
+use crate::forge::target::{self, ForgeTarget, TargetError};
+use crate::forge::token::{self, NoToken, Token};
+use crate::forge::{Forge, ForgeError, GitHub};
+use crate::git::push::PushError;
+use crate::model::delivery::facts::ProofFacts;
+use crate::model::delivery::record::{DeliveryFailed, DeliveryStage};
+use crate::model::event::{Event, EventBody};
+use crate::model::proof::readiness;
+use crate::model::snapshot::Snapshot;
+use crate::settings;
+use crate::store::GoalRef;
+use crate::store::read::Loaded;
+use crate::store::write::Record;
+
+pub use merge::{MergeReport, MergeRequest, merge};
+pub use open_pr::{OpenPrOutcome, OpenPrRequest, PrResult, open_pr};
+
+/// A way to reach the forge: the real one reads settings and a token; tests hand in their own.
+pub type Connector<'a> = dyn Fn(&Context) -> Result<Connection, DeliveryError> + 'a;
+
+/// Where delivery goes and the client that gets it there.
+pub struct Connection {
+    /// Remote, repository, API.
+    pub target: ForgeTarget,
+    /// The forge client.
+    pub forge: Box<dyn Forge>,
+}
+
+impl Connection {
+    /// Connect to GitHub at `target` with `token`.
+    pub fn github(target: ForgeTarget, token: &Token) -> Result<Connection, DeliveryError> {
+        let forge = GitHub::new(&target.api_url, target.repo.clone(), token)?;
+        Ok(Connection {
+            target,
+            forge: Box::new(forge),
+        })
+    }
+}
+
+/// The real connector: remote, repository and API from the configuration; token from `GH_TOKEN`,
+/// `GITHUB_TOKEN` or `gh auth token`.
+pub fn connect(ctx: &Context) -> Result<Connection, DeliveryError> {
+    let target = target::resolve(&settings::github(ctx.store.repo()))?;
+    let token = token::resolve(&target.token_host)?;
+    tracing::info!(
+        "delivering to {} at {} (token from {})",
+        target.repo,
+        target.api_url,
+        token.source().describe()
+    );
+    Connection::github(target, &token)
+}
+
+/// Why delivery failed. Each says what to do; none carries a token.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Remote, repository or API not determinable.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// No token.
+    #[error(transparent)]
+    NoToken(#[from] NoToken),
+    /// A GitHub request failed.
+    #[error(transparent)]
+    Forge(#[from] ForgeError),
+    /// The push failed or was rejected.
+    #[error(transparent)]
+    Push(#[from] PushError),
+    /// The goal has no integration branch yet.
+    #[error(
+        "goal {goal} has no integration branch `{branch}` yet: there is nothing to deliver until its tasks are integrated (use --dry-run to preview the PR)"
+    )]
+    NoIntegrationBranch {
+        /// The goal.
+        goal: String,
+        /// The branch looked for.
+        branch: String,
+    },
+    /// The goal's PR was closed by someone without merging.
+    #[error(
+        "PR #{number} of this goal ({url}) was closed without merging: reopen it on GitHub and run the command again, or leave the goal undelivered; git omk does not open a second PR for the same goal"
+    )]
+    PrClosed {
+        /// Its number.
+        number: u64,
+        /// Its address.
+        url: String,
+    },
+}
+
+impl From<DeliveryError> for OpsError {
+    fn from(error: DeliveryError) -> OpsError {
+        OpsError::Delivery(Box::new(error))
+    }
+}
+
+/// How a delivery error should be treated by callers (exit codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryErrorKind {
+    /// The configuration or the goal is not ready for delivery: fix it and retry.
+    Setup,
+    /// A human must act on the forge (closed PR, credentials).
+    NeedsHuman,
+    /// The remote or the forge failed; retrying later may work.
+    Remote,
+}
+
+impl DeliveryError {
+    /// Which kind of failure this is.
+    pub fn kind(&self) -> DeliveryErrorKind {
+        match self {
+            DeliveryError::Target(_)
+            | DeliveryError::NoToken(_)
+            | DeliveryError::NoIntegrationBranch { .. } => DeliveryErrorKind::Setup,
+            DeliveryError::PrClosed { .. } => DeliveryErrorKind::NeedsHuman,
+            DeliveryError::Forge(e) if e.is_auth() => DeliveryErrorKind::NeedsHuman,
+            DeliveryError::Forge(_) | DeliveryError::Push(_) => DeliveryErrorKind::Remote,
+        }
+    }
+
+    /// What to do next, recorded with the failure.
+    fn next_step(&self, goal: &str) -> String {
+        match self {
+            DeliveryError::Target(_) | DeliveryError::NoToken(_) => {
+                format!("fix the configuration as the message says, then run `git omk goal open-pr {goal}`")
+            }
+            DeliveryError::NoIntegrationBranch { .. } => {
+                "run the goal until its tasks are integrated".to_owned()
+            }
+            DeliveryError::Forge(ForgeError::RateLimited { when, .. }) => {
+                format!("run `git omk goal open-pr {goal}` again {when}")
+            }
+            DeliveryError::Forge(e) if e.is_auth() => {
+                format!(
+                    "give git omk a token that may write to the repository, then run `git omk goal open-pr {goal}`"
+                )
+            }
+            DeliveryError::Forge(_) => format!("run `git omk goal open-pr {goal}` again"),
+            DeliveryError::Push(_) => {
+                format!(
+                    "fetch, reconcile the remote branch or goal (`git omk sync`), then run `git omk goal open-pr {goal}`"
+                )
+            }
+            DeliveryError::PrClosed { .. } => {
+                format!("reopen the PR on GitHub, then run `git omk goal open-pr {goal}`")
+            }
+        }
+    }
+}
+
+/// The facts to deliver: the given ones (from the proof), else derived from the snapshot.
+fn facts_for(snapshot: &Snapshot, given: Option<ProofFacts>) -> ProofFacts {
+    given.unwrap_or_else(|| ProofFacts::from_snapshot(snapshot, &readiness(snapshot)))
+}
+
+/// Record `bodies` on the goal, deciding on its current tip (compare-and-swap, retried on races).
+fn record(
+    ctx: &Context,
+    goal: &GoalRef,
+    bodies: impl Fn(&Snapshot) -> Vec<EventBody>,
+) -> Result<Option<(ObjectId, Snapshot)>, OpsError> {
+    let done = ctx.retrying(goal.id().as_str(), || {
+        let loaded: Loaded = ctx.load(goal)?;
+        let events: Vec<Event> = bodies(&loaded.snapshot)
+            .into_iter()
+            .map(|b| ctx.event(b))
+            .collect();
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let mut snapshot = loaded.snapshot;
+        for event in &events {
+            snapshot.apply(event);
+        }
+        let commit = ctx.store.record(Record {
+            goal: goal.clone(),
+            expected: Some(loaded.tip),
+            snapshot: &snapshot,
+            events: &events,
+            attachments: Vec::new(),
+            proves: Vec::new(),
+            merge_parent: None,
+            at: ctx.clock.now(),
+        })?;
+        Ok(Some((commit, snapshot)))
+    })?;
+    if done.is_some() {
+        ctx.maintain();
+    }
+    Ok(done)
+}
+
+/// Record a failure (unless the same problem is already recorded) and return it as the error.
+fn failed(ctx: &Context, goal: &GoalRef, stage: DeliveryStage, error: DeliveryError) -> OpsError {
+    let failure = DeliveryFailed {
+        stage,
+        message: error.to_string(),
+        next: error.next_step(goal.id().as_str()),
+    };
+    let recorded = record(ctx, goal, |s| {
+        if s.goal.delivery.problem.as_ref() == Some(&failure) {
+            Vec::new()
+        } else {
+            vec![EventBody::DeliveryFailed(failure.clone())]
+        }
+    });
+    if let Err(e) = recorded {
+        tracing::warn!("could not record the delivery failure on goal {goal}: {e}");
+    }
+    OpsError::Delivery(Box::new(error))
+}
