@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::budget;
+use crate::model::usage::{Price, PriceTable, parse_price};
 
 /// A setting with an unusable value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -210,8 +211,7 @@ pub fn secret_env_values() -> Vec<String> {
 /// Token prices configured as `omk.price.<model>.input` and `omk.price.<model>.output` (USD per
 /// million tokens), from the repository's git configuration (repo, global and system; later files
 /// win). A model with only one of the two prices configured is an error, not a half-free model.
-pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceTable, SettingError> {
-    use crate::model::usage::{Price, PriceTable, parse_price};
+pub fn price_table(repo: &gix::Repository) -> Result<PriceTable, SettingError> {
     use std::collections::BTreeMap;
     let config = repo.config_snapshot();
     let mut parts: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();

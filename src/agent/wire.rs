@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -309,7 +310,6 @@ impl WireEngine {
     }
 
     fn dispatch(&mut self, item: Incoming) -> Result<Option<Answer>, AgentError> {
-        use std::sync::atomic::Ordering::Relaxed;
         match item {
             Incoming::Malformed(e) => {
                 self.conn.noise().malformed.fetch_add(1, Relaxed);
@@ -501,10 +501,7 @@ impl WireEngine {
                 self.conn.reply(&id, answer)
             }
             _ => {
-                self.conn
-                    .noise()
-                    .unknown
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.conn.noise().unknown.fetch_add(1, Relaxed);
                 self.conn
                     .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this request")
             }

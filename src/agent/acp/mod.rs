@@ -13,8 +13,9 @@ pub mod terminal;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -312,10 +313,7 @@ impl AcpEngine {
 
     fn on_response(&mut self, id: Value, outcome: Result<Value, RpcError>) {
         if self.prompt_id.as_ref() != Some(&id) {
-            self.conn
-                .noise()
-                .unknown
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.conn.noise().unknown.fetch_add(1, Relaxed);
             return;
         }
         self.prompt_id = None;
@@ -389,7 +387,6 @@ impl AcpEngine {
 
     /// Handle one incoming item; responses are handed back to the caller.
     fn dispatch(&mut self, item: Incoming) -> Result<Option<Answer>, AgentError> {
-        use std::sync::atomic::Ordering::Relaxed;
         match item {
             Incoming::Malformed(e) => {
                 self.conn.noise().malformed.fetch_add(1, Relaxed);
@@ -513,10 +510,7 @@ impl AcpEngine {
             "terminal/release" => self.terminals.release(params),
             "terminal/wait_for_exit" => return self.wait_for_exit(id, params),
             _ => {
-                self.conn
-                    .noise()
-                    .unknown
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.conn.noise().unknown.fetch_add(1, Relaxed);
                 Err((
                     METHOD_NOT_FOUND,
                     format!("git-omk does not serve `{}`", bounded(method, 100)),
@@ -701,7 +695,7 @@ fn judge(policy: &Policy, state: &ToolState) -> (Verdict, String) {
                 return (policy.check_write(policy.work_dir()), String::new());
             }
             for path in &paths {
-                let verdict = policy.check_write(std::path::Path::new(path));
+                let verdict = policy.check_write(Path::new(path));
                 if !verdict.is_allowed() {
                     return (verdict, path.clone());
                 }
@@ -710,7 +704,7 @@ fn judge(policy: &Policy, state: &ToolState) -> (Verdict, String) {
         }
         "execute" => match input.get("command").and_then(Value::as_str) {
             Some(command) => {
-                let cwd = input.get("cwd").and_then(Value::as_str).map(std::path::Path::new);
+                let cwd = input.get("cwd").and_then(Value::as_str).map(Path::new);
                 (policy.check_command(command, cwd), command.to_owned())
             }
             None if policy.access() == Access::ReadOnly => (
@@ -786,11 +780,7 @@ mod tests {
 
     #[test]
     fn tool_calls_are_judged_from_streamed_arguments() {
-        let policy = Policy::task(
-            std::path::Path::new("/w"),
-            vec![PathPattern::parse("ok.txt").unwrap()],
-        )
-        .unwrap();
+        let policy = Policy::task(Path::new("/w"), vec![PathPattern::parse("ok.txt").unwrap()]).unwrap();
         let mut state = ToolState::default();
         merge_tool(
             &mut state,

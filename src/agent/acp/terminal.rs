@@ -4,7 +4,7 @@
 //! Owns starting checked commands, their bounded output (the oldest bytes are dropped first, as ACP
 //! asks), their exit status, and killing them. The policy decides which commands may run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -90,7 +90,7 @@ const KEPT_OUTPUTS: usize = 16;
 pub struct Terminals {
     next: u64,
     live: HashMap<String, Terminal>,
-    released: std::collections::VecDeque<(String, String)>,
+    released: VecDeque<(String, String)>,
     env: Vec<(OsString, OsString)>,
 }
 
@@ -103,7 +103,7 @@ impl Terminals {
         Terminals {
             next: 0,
             live: HashMap::new(),
-            released: std::collections::VecDeque::new(),
+            released: VecDeque::new(),
             env,
         }
     }
