@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The test command of the README: install what the tests need (idempotent, cached outside the
 # repository), then run the whole test suite.
+#
+# The real agents (scripts/install-agents.sh) are exported to the agent tests as OMK_TEST_KIMI_WIRE and
+# OMK_TEST_KIMI_ACP. With CI=true a failed install fails the run (and the tests fail without the
+# agents); locally the agent tests skip loudly instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Test tools (cached outside the repository): pytest and Node 22 for the gate tests.
@@ -12,4 +16,17 @@ tools="$(scripts/install-emulator.sh)"
 while IFS='=' read -r key value; do
   export "$key=$value"
 done <<<"$tools"
+if agents="$(scripts/install-agents.sh)"; then
+  :
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: the real agents could not be installed; CI requires them" >&2
+  exit 1
+else
+  echo "test.sh: WARNING: some agents are missing; their tests will be skipped" >&2
+fi
+while IFS='=' read -r name value; do
+  case "$name" in
+    OMK_TEST_KIMI_WIRE | OMK_TEST_KIMI_ACP) export "$name=$value" ;;
+  esac
+done <<<"$agents"
 cargo test --locked --all-targets "$@"

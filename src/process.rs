@@ -74,8 +74,9 @@ pub struct GroupChild {
 
 /// Start `spec` in a new process group with piped stdout and stderr.
 ///
-/// The child inherits the environment minus git-omk's own secrets ([`settings::secret_env_names`]),
-/// plus `spec.env`, and is killed by the kernel if git-omk dies first.
+/// The child inherits the environment plus `spec.env`, minus git-omk's own secrets
+/// ([`settings::is_secret_env`]: never passed on, even when `spec.env` names them), and is killed by
+/// the kernel if git-omk dies first.
 pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
     let mut cmd = tokio::process::Command::new(&spec.program);
     cmd.args(&spec.args)
@@ -88,7 +89,8 @@ pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
     for name in settings::secret_env_names() {
         cmd.env_remove(name);
     }
-    for (name, value) in &spec.env {
+    let is_secret = |name: &OsStr| name.to_str().is_none_or(settings::is_secret_env);
+    for (name, value) in spec.env.iter().filter(|(name, _)| !is_secret(name)) {
         cmd.env(name, value);
     }
     // SAFETY: the closure runs in the forked child before exec and only makes one async-signal-safe
@@ -281,17 +283,36 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     found
 }
 
-/// Kill (SIGKILL) the processes of group `pgid` and the descendants of `leader` that are not in
-/// `keep` and are not the leader itself. Used after a cancelled agent turn: tools the agent started
+/// The live members of group `pgid` and the descendants of its leader (whatever their group), from one
+/// look at `/proc`.
+pub fn family(pgid: i32) -> Vec<u32> {
+    let Ok(leader) = u32::try_from(pgid) else {
+        return Vec::new();
+    };
+    let all: Vec<ProcInfo> = processes().into_iter().filter(|p| !p.zombie).collect();
+    let mut found: Vec<u32> = all.iter().filter(|p| p.pgid == leader).map(|p| p.pid).collect();
+    let mut i = 0;
+    let mut frontier = vec![leader];
+    while i < frontier.len() {
+        let parent = frontier[i];
+        for child in all.iter().filter(|p| p.ppid == parent) {
+            frontier.push(child.pid);
+            found.push(child.pid);
+        }
+        i += 1;
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
+/// Kill (SIGKILL) the processes of group `pgid` and the descendants of its leader that are not in
+/// `keep` and are not the leader itself. Used at the end of an agent turn: tools the agent started
 /// during the turn die, the agent and its long-lived helpers stay. Returns how many were signalled.
-pub fn kill_strays(pgid: i32, leader: u32, keep: &[u32]) -> usize {
-    let mut targets: Vec<u32> = group_members(pgid);
-    targets.extend(descendants(leader));
-    targets.sort_unstable();
-    targets.dedup();
-    targets
+pub fn kill_strays(pgid: i32, keep: &[u32]) -> usize {
+    family(pgid)
         .into_iter()
-        .filter(|p| *p != leader && !keep.contains(p))
+        .filter(|p| i64::from(*p) != i64::from(pgid) && !keep.contains(p))
         .filter_map(|p| i32::try_from(p).ok())
         .filter(|p| kill(Pid::from_raw(*p), Signal::SIGKILL).is_ok())
         .count()

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::budget;
+use crate::model::usage::{Price, PriceTable, parse_price};
 
 /// A setting with an unusable value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,13 +182,20 @@ pub const SECRET_ENV: &[&str] = &[
 /// Prefixes of git-omk's secret variables.
 pub const SECRET_ENV_PREFIXES: &[&str] = &["OMK_GITHUB_"];
 
-/// Names of the secret variables present in this process's environment.
+/// Whether `name` is one of git-omk's secret variables.
+pub fn is_secret_env(name: &str) -> bool {
+    SECRET_ENV.contains(&name) || SECRET_ENV_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Names of the secret variables: the fixed ones, and those with a secret prefix present in this
+/// process's environment.
 pub fn secret_env_names() -> Vec<std::ffi::OsString> {
     let mut names: Vec<std::ffi::OsString> = SECRET_ENV.iter().map(std::ffi::OsString::from).collect();
-    names.extend(std::env::vars_os().map(|(k, _)| k).filter(|k| {
-        k.to_str()
-            .is_some_and(|k| SECRET_ENV_PREFIXES.iter().any(|p| k.starts_with(p)))
-    }));
+    names.extend(
+        std::env::vars_os()
+            .map(|(k, _)| k)
+            .filter(|k| k.to_str().is_some_and(is_secret_env) && !SECRET_ENV.iter().any(|s| k == s)),
+    );
     names
 }
 
@@ -203,8 +211,7 @@ pub fn secret_env_values() -> Vec<String> {
 /// Token prices configured as `omk.price.<model>.input` and `omk.price.<model>.output` (USD per
 /// million tokens), from the repository's git configuration (repo, global and system; later files
 /// win). A model with only one of the two prices configured is an error, not a half-free model.
-pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceTable, SettingError> {
-    use crate::model::usage::{Price, PriceTable, parse_price};
+pub fn price_table(repo: &gix::Repository) -> Result<PriceTable, SettingError> {
     use std::collections::BTreeMap;
     let config = repo.config_snapshot();
     let mut parts: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
@@ -219,15 +226,20 @@ pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceT
         else {
             continue;
         };
-        let entry = parts.entry(model.clone()).or_default();
-        for (name, slot) in [("input", &mut entry.0), ("output", &mut entry.1)] {
+        for (name, output) in [("input", false), ("output", true)] {
             if let Some(value) = section.value(name) {
                 let value = value.to_string();
-                *slot = Some(parse_price(&value).map_err(|e| SettingError {
+                let micros = parse_price(&value).map_err(|e| SettingError {
                     key: format!("omk.price.{model}.{name}"),
                     value,
                     expected: e.to_string(),
-                })?);
+                })?;
+                let entry = parts.entry(model.clone()).or_default();
+                if output {
+                    entry.1 = Some(micros);
+                } else {
+                    entry.0 = Some(micros);
+                }
             }
         }
     }

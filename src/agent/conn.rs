@@ -20,8 +20,9 @@ use crate::process::{GroupChild, GroupSpec, spawn_group};
 /// Messages buffered between the reader task and the engine; a full channel stops reading (the agent
 /// then blocks on its stdout), which bounds memory under a flood.
 const INCOMING_CAPACITY: usize = 256;
-/// Outgoing messages buffered for the writer task.
-const OUTGOING_CAPACITY: usize = 64;
+/// Outgoing messages buffered for the writer task. Sending never waits (so handling a message is
+/// never interrupted half-way): an agent that stops reading its input until this fills up is broken.
+const OUTGOING_CAPACITY: usize = 1024;
 /// Bytes of the agent's stderr kept for error messages.
 const STDERR_TAIL: usize = 8 * 1024;
 
@@ -132,11 +133,20 @@ impl Connection {
         next
     }
 
-    /// Queue an encoded message for the agent.
-    pub async fn send(&self, bytes: Vec<u8>) -> Result<(), AgentError> {
-        let closed = || AgentError::Protocol("the agent's stdin is closed".into());
-        let sender = self.outgoing.as_ref().ok_or_else(closed)?;
-        sender.send(bytes).await.map_err(|_| closed())
+    /// Queue an encoded message for the agent, without waiting.
+    pub fn send(&self, bytes: Vec<u8>) -> Result<(), AgentError> {
+        let sender = self
+            .outgoing
+            .as_ref()
+            .ok_or_else(|| AgentError::Protocol("the agent's stdin is closed".into()))?;
+        sender.try_send(bytes).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => AgentError::Protocol(format!(
+                "the agent stopped reading its input ({OUTGOING_CAPACITY} messages queued)"
+            )),
+            mpsc::error::TrySendError::Closed(_) => {
+                AgentError::Protocol("the agent's stdin is closed".into())
+            }
+        })
     }
 
     /// A sender that other tasks (answers to long requests) can use.
@@ -145,13 +155,13 @@ impl Connection {
     }
 
     /// Answer a request.
-    pub async fn reply(&self, id: &Value, result: Value) -> Result<(), AgentError> {
-        self.send(jsonrpc::result(id, result)).await
+    pub fn reply(&self, id: &Value, result: Value) -> Result<(), AgentError> {
+        self.send(jsonrpc::result(id, result))
     }
 
     /// Refuse a request.
-    pub async fn reply_error(&self, id: &Value, code: i64, message: &str) -> Result<(), AgentError> {
-        self.send(jsonrpc::error(id, code, message)).await
+    pub fn reply_error(&self, id: &Value, code: i64, message: &str) -> Result<(), AgentError> {
+        self.send(jsonrpc::error(id, code, message))
     }
 
     /// The noise counters.

@@ -43,15 +43,16 @@ pub async fn prefix(dir: &Path) -> Result<String, AgentError> {
     .await
 }
 
-/// The commit HEAD points at, if any (an unborn branch has none).
-pub async fn head(dir: &Path) -> Result<Option<String>, AgentError> {
-    let dir = dir.to_owned();
-    blocking(move || {
-        let out = process::output(process::git(&dir).args(["rev-parse", "--verify", "-q", "HEAD"]))
-            .map_err(|e| AgentError::DiffCheck(format!("git rev-parse HEAD: {e}")))?;
-        Ok(out.status.success().then(|| lossy(&out.stdout).trim().to_owned()))
-    })
-    .await
+/// The repository of the worktree `dir`, opened once per session to read HEAD in-process.
+pub fn open(dir: &Path) -> Result<gix::ThreadSafeRepository, AgentError> {
+    gix::discover(dir)
+        .map(gix::Repository::into_sync)
+        .map_err(|e| AgentError::DiffCheck(format!("{} is not in a git repository: {e}", dir.display())))
+}
+
+/// The commit HEAD points at, if any (an unborn branch has none). In-process: no git subprocess.
+pub fn head(repo: &gix::ThreadSafeRepository) -> Option<String> {
+    repo.to_thread_local().head_id().ok().map(|id| id.to_string())
 }
 
 /// Paths changed in `dir` (a worktree directory at `prefix` in its repository) since the commit

@@ -45,6 +45,9 @@ pub trait Engine: Send {
     /// Protocol noise seen so far.
     fn noise(&self) -> NoiseCounts;
 
+    /// The process group of the agent, while one runs.
+    fn process_group(&self) -> Option<i32>;
+
     /// Stop the agent: close its input, give it a moment, kill its process group.
     fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()>;
 }

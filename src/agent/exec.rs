@@ -177,6 +177,10 @@ impl Engine for ExecEngine {
         Box::pin(self.next_step(cancel))
     }
 
+    fn process_group(&self) -> Option<i32> {
+        self.running.as_ref().map(|(child, _)| child.pgid())
+    }
+
     fn noise(&self) -> NoiseCounts {
         NoiseCounts::default()
     }

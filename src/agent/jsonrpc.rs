@@ -125,6 +125,9 @@ pub enum Message {
     },
 }
 
+/// A response as the engines hand it on: the id it answers and its outcome.
+pub type Answer = (Value, Result<Value, RpcError>);
+
 /// Why a line is not a JSON-RPC message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {

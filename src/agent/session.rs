@@ -114,6 +114,7 @@ impl Canceller {
 pub struct Session {
     engine: Box<dyn Engine>,
     policy: Arc<Policy>,
+    repo: gix::ThreadSafeRepository,
     prefix: String,
     cancel: Arc<watch::Sender<bool>>,
     transcript: Transcript,
@@ -143,12 +144,14 @@ impl Session {
                 source,
             })?;
         let policy = Arc::new(config.policy.clone().rebased(&work_dir)?);
+        let repo = diffcheck::open(&work_dir)?;
         let prefix = diffcheck::prefix(&work_dir).await?;
         let engine = start_engine(&config, policy.clone()).await?;
         let (cancel, _) = watch::channel(false);
         Ok(Session {
             engine,
             policy,
+            repo,
             prefix,
             cancel: Arc::new(cancel),
             transcript: Transcript::new(config.limits.transcript_bytes),
@@ -174,6 +177,12 @@ impl Session {
         Canceller(self.cancel.clone())
     }
 
+    /// The agent's process group, while one runs (for diagnostics and tests; cancel with
+    /// [`Session::canceller`], stop with [`Session::shutdown`]).
+    pub fn process_group(&self) -> Option<i32> {
+        self.engine.process_group()
+    }
+
     /// Tokens of all turns so far.
     pub fn usage(&self) -> TokenUsage {
         self.usage
@@ -188,7 +197,7 @@ impl Session {
             )));
         }
         self.broken = Some("a turn was left unfinished".to_owned());
-        let start_head = diffcheck::head(self.policy.work_dir()).await?;
+        let start_head = diffcheck::head(&self.repo);
         self.cancel.send_replace(false);
         let number = u32::try_from(self.turns.len())
             .unwrap_or(u32::MAX)

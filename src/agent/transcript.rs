@@ -4,6 +4,8 @@
 //! Owns coalescing of streamed text, the size bound (entries past it are counted, not kept, except
 //! the ones the proof needs: turn ends, denials, violations) and rendering. Must not decide anything.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -254,7 +256,7 @@ impl Transcript {
 pub fn redact_value(value: &mut Value, known: &[String]) {
     match value {
         Value::String(s) => {
-            if let std::borrow::Cow::Owned(clean) = redact(s, known) {
+            if let Cow::Owned(clean) = redact(s, known) {
                 *s = clean;
             }
         }

@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ use super::conn::{Connection, Incoming, NoiseCounts};
 use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step, Warnings, bounded};
 use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
-use super::jsonrpc::{self, METHOD_NOT_FOUND, Message, RpcError};
+use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
 use crate::clock::random_bytes;
 use crate::model::policy::{Access, Policy, Verdict};
@@ -80,6 +81,9 @@ pub struct WireEngine {
     pending: VecDeque<Step>,
     warnings: Warnings,
     cancel_deadline: Option<Instant>,
+    cancel_ids: Vec<Value>,
+    cancel_acked: bool,
+    /// The agent's own processes once it was ready: the ones a turn's end does not kill.
     keep: Vec<u32>,
     limits: Limits,
 }
@@ -133,10 +137,13 @@ impl WireEngine {
             pending: VecDeque::new(),
             warnings: Warnings::default(),
             cancel_deadline: None,
+            cancel_ids: Vec::new(),
+            cancel_acked: false,
             keep: Vec::new(),
             limits: start.limits,
         };
         engine.initialize().await?;
+        engine.keep = process::family(engine.conn.pgid());
         Ok(engine)
     }
 
@@ -178,7 +185,7 @@ impl WireEngine {
 
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         let id = self.new_id();
-        self.conn.send(jsonrpc::request(&id, method, params)).await?;
+        self.conn.send(jsonrpc::request(&id, method, params))?;
         let deadline = Instant::now() + self.limits.start_timeout;
         loop {
             let item = timeout_at(deadline, self.conn.recv())
@@ -190,7 +197,7 @@ impl WireEngine {
             let Some(item) = item else {
                 return Err(self.conn.exited(&format!("while answering {method}")).await);
             };
-            if let Some((rid, outcome)) = self.dispatch(item).await?
+            if let Some((rid, outcome)) = self.dispatch(item)?
                 && rid == id
             {
                 self.pending.clear();
@@ -204,9 +211,6 @@ impl WireEngine {
     }
 
     async fn begin_turn(&mut self, prompt: &str) -> Result<(), AgentError> {
-        let leader = self.leader();
-        self.keep = process::group_members(self.conn.pgid());
-        self.keep.extend(process::descendants(leader));
         self.turn = TurnState {
             prompt: prompt.to_owned(),
             ..TurnState::default()
@@ -215,14 +219,9 @@ impl WireEngine {
         self.pending.clear();
         let id = self.new_id();
         self.conn
-            .send(jsonrpc::request(&id, "prompt", json!({"user_input": prompt})))
-            .await?;
+            .send(jsonrpc::request(&id, "prompt", json!({"user_input": prompt})))?;
         self.prompt_id = Some(id);
         Ok(())
-    }
-
-    fn leader(&self) -> u32 {
-        u32::try_from(self.conn.pgid()).unwrap_or(0)
     }
 
     async fn next_step(&mut self, cancel: &mut CancelWatch) -> Result<Step, AgentError> {
@@ -234,9 +233,8 @@ impl WireEngine {
             tokio::select! {
                 biased;
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
-                    let id = self.new_id();
                     self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
-                    self.conn.send(jsonrpc::request(&id, "cancel", json!({}))).await?;
+                    self.send_cancel()?;
                 }
                 _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
                     self.conn.kill();
@@ -245,7 +243,7 @@ impl WireEngine {
                 item = self.conn.recv() => match item {
                     None => return Err(self.conn.exited("during a turn").await),
                     Some(item) => {
-                        if let Some((id, outcome)) = self.dispatch(item).await? {
+                        if let Some((id, outcome)) = self.dispatch(item)? {
                             self.on_response(id, outcome);
                         }
                     }
@@ -254,9 +252,23 @@ impl WireEngine {
         }
     }
 
+    /// Ask kimi-cli to cancel the turn.
+    fn send_cancel(&mut self) -> Result<(), AgentError> {
+        let id = self.new_id();
+        self.cancel_ids.push(id.clone());
+        self.conn.send(jsonrpc::request(&id, "cancel", json!({})))
+    }
+
+    fn cancelling(&self) -> bool {
+        self.cancel_deadline.is_some()
+    }
+
     fn on_response(&mut self, id: Value, outcome: Result<Value, RpcError>) {
         if self.prompt_id.as_ref() != Some(&id) {
-            return; // the answer to `cancel`, or to nothing we remember
+            if outcome.is_ok() && self.cancel_ids.contains(&id) {
+                self.cancel_acked = true;
+            }
+            return;
         }
         let stop = match outcome {
             Ok(result) => match result.get("status").and_then(Value::as_str) {
@@ -282,10 +294,12 @@ impl WireEngine {
             self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
         }
         if !killed {
-            process::kill_strays(self.conn.pgid(), self.leader(), &self.keep);
+            process::kill_strays(self.conn.pgid(), &self.keep);
         }
         self.prompt_id = None;
         self.cancel_deadline = None;
+        self.cancel_ids.clear();
+        self.cancel_acked = false;
         self.pending.push_back(Step::End { stop, killed });
     }
 
@@ -295,11 +309,7 @@ impl WireEngine {
         }
     }
 
-    async fn dispatch(
-        &mut self,
-        item: Incoming,
-    ) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
-        use std::sync::atomic::Ordering::Relaxed;
+    fn dispatch(&mut self, item: Incoming) -> Result<Option<Answer>, AgentError> {
         match item {
             Incoming::Malformed(e) => {
                 self.conn.noise().malformed.fetch_add(1, Relaxed);
@@ -316,13 +326,12 @@ impl WireEngine {
                 self.on_event(&params);
             }
             Incoming::Message(Message::Request { id, method, params }) if method == "request" => {
-                self.on_request(id, &params).await?;
+                self.on_request(id, &params)?;
             }
             Incoming::Message(Message::Request { id, .. }) => {
                 self.conn.noise().unknown.fetch_add(1, Relaxed);
                 self.conn
-                    .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this method")
-                    .await?;
+                    .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this method")?;
             }
             Incoming::Message(Message::Notification { .. }) => {
                 self.conn.noise().unknown.fetch_add(1, Relaxed);
@@ -353,7 +362,16 @@ impl WireEngine {
             "ToolCall" => self.open(payload),
             "ToolCallPart" => self.append_args(&text("arguments_part")),
             "ToolResult" => self.tool_result(payload),
-            "StepBegin" => self.turn.steps_begun += 1,
+            "StepBegin" => {
+                self.turn.steps_begun += 1;
+                if self.cancel_acked {
+                    // kimi-cli 1.x swallows a cancel that lands while a tool runs (the tool fails, the
+                    // turn goes on) and ignores any further cancel of that turn: stop it the hard way
+                    // before the next step spends tokens.
+                    self.conn.kill();
+                    self.end_turn(StopReason::Cancelled, true);
+                }
+            }
             "StatusUpdate" => self.status(payload),
             "StepRetry" => self.warn("the model call failed and is retried".to_owned()),
             _ => {}
@@ -468,28 +486,24 @@ impl WireEngine {
         self.event(AgentEvent::Usage { usage });
     }
 
-    async fn on_request(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
+    fn on_request(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
         self.close_call();
         let payload = params.get("payload").unwrap_or(&Value::Null);
         match params.get("type").and_then(Value::as_str) {
             Some("ApprovalRequest") => {
                 let answer = self.approve(&id, payload);
-                self.conn.reply(&id, answer).await
+                self.conn.reply(&id, answer)
             }
             Some("ToolCallRequest") => {
                 let call_id = payload.get("id").cloned().unwrap_or(Value::Null);
                 let answer = json!({"tool_call_id": call_id, "return_value": {
                     "is_error": true, "output": "", "message": "git-omk offers no external tools", "display": []}});
-                self.conn.reply(&id, answer).await
+                self.conn.reply(&id, answer)
             }
             _ => {
-                self.conn
-                    .noise()
-                    .unknown
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.conn.noise().unknown.fetch_add(1, Relaxed);
                 self.conn
                     .reply_error(&id, METHOD_NOT_FOUND, "git-omk does not serve this request")
-                    .await
             }
         }
     }
@@ -506,7 +520,11 @@ impl WireEngine {
             .and_then(|c| serde_json::from_str::<Value>(&c.args).ok())
             .unwrap_or(Value::Null);
         let description = payload.get("description").and_then(Value::as_str).unwrap_or("");
-        let (verdict, target) = judge(&self.policy, sender, action, &args, description);
+        let (verdict, target) = if self.cancelling() {
+            (Verdict::Deny("the turn was cancelled".to_owned()), String::new())
+        } else {
+            judge(&self.policy, sender, action, &args, description)
+        };
         match verdict {
             Verdict::Allow => json!({"request_id": request_id, "response": "approve"}),
             Verdict::Deny(reason) => {
@@ -561,6 +579,10 @@ impl Engine for WireEngine {
 
     fn step<'a>(&'a mut self, cancel: &'a mut CancelWatch) -> BoxFuture<'a, Result<Step, AgentError>> {
         Box::pin(self.next_step(cancel))
+    }
+
+    fn process_group(&self) -> Option<i32> {
+        Some(self.conn.pgid())
     }
 
     fn noise(&self) -> NoiseCounts {

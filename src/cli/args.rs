@@ -33,6 +33,17 @@ pub enum Command {
     Goal(GoalCommand),
     /// Remove finished worktrees and task branches whose work is safely recorded; maintenance.
     Gc(GcArgs),
+    /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
+    /// what is missing.
+    Doctor(DoctorArgs),
+}
+
+/// `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `git omk goal …`

@@ -3,6 +3,7 @@
 pub mod args;
 pub mod commands;
 pub mod deliver;
+pub mod doctor;
 pub mod drive;
 pub mod error;
 pub mod json;
@@ -45,6 +46,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Goal(command) => commands::goal(&dir, command, cli.verbose > 0),
         Command::Gc(args) => commands::gc(&dir, args.json),
+        Command::Doctor(args) => doctor::doctor(&dir, args),
     }
 }
 

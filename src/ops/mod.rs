@@ -10,6 +10,7 @@ pub mod base_run;
 pub mod context;
 pub mod control;
 pub mod deliver;
+pub mod doctor;
 pub mod drive;
 pub mod execute;
 pub mod gc;

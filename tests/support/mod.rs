@@ -2,8 +2,10 @@
 
 #![allow(dead_code)]
 
+pub mod agents;
 pub mod emulator;
 pub mod git_repo;
 pub mod http;
+pub mod model_server;
 pub mod openapi;
 pub mod tools;

@@ -55,21 +55,21 @@ fn real_path(path: &Path) -> PathBuf {
 }
 
 /// `fs/read_text_file {path, line?, limit?}` → `{content}`.
-pub async fn read(policy: &Policy, params: &Value) -> Result<Value, FsError> {
+pub fn read(policy: &Policy, params: &Value) -> Result<Value, FsError> {
     let path = param_path(params, policy)?;
     for candidate in [path.clone(), real_path(&path)] {
         if let Verdict::Deny(reason) = policy.check_read(&candidate) {
             return Err(denied(reason));
         }
     }
-    let meta = tokio::fs::metadata(&path).await.map_err(|e| io_error(&path, e))?;
+    let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?;
     if meta.len() > MAX_FILE {
         return Err((
             DENIED,
             format!("{} is larger than {MAX_FILE} bytes", path.display()),
         ));
     }
-    let bytes = tokio::fs::read(&path).await.map_err(|e| io_error(&path, e))?;
+    let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
     let text = String::from_utf8_lossy(&bytes);
     let line = params.get("line").and_then(Value::as_u64).unwrap_or(1).max(1);
     let limit = params.get("limit").and_then(Value::as_u64);
@@ -88,7 +88,7 @@ fn select_lines(text: &str, line: u64, limit: Option<u64>) -> String {
 }
 
 /// `fs/write_text_file {path, content}` → `{}`.
-pub async fn write(policy: &Policy, params: &Value) -> Result<Value, FsError> {
+pub fn write(policy: &Policy, params: &Value) -> Result<Value, FsError> {
     let path = param_path(params, policy)?;
     let content = params
         .get("content")
@@ -103,13 +103,9 @@ pub async fn write(policy: &Policy, params: &Value) -> Result<Value, FsError> {
         }
     }
     if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| io_error(parent, e))?;
+        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
     }
-    tokio::fs::write(&path, content)
-        .await
-        .map_err(|e| io_error(&path, e))?;
+    std::fs::write(&path, content).map_err(|e| io_error(&path, e))?;
     Ok(json!({}))
 }
 
@@ -133,8 +129,8 @@ mod tests {
         assert_eq!(select_lines("a\n", 5, None), "");
     }
 
-    #[tokio::test]
-    async fn symlinks_are_judged_by_their_target() {
+    #[test]
+    fn symlinks_are_judged_by_their_target() {
         let outside = tempfile::tempdir().unwrap();
         let work = tempfile::tempdir().unwrap();
         let work_dir = work.path().canonicalize().unwrap();
@@ -144,7 +140,6 @@ mod tests {
             &policy,
             &json!({"path": work_dir.join("link/evil.txt"), "content": "x"}),
         )
-        .await
         .unwrap_err();
         assert_eq!(err.0, DENIED, "{err:?}");
         assert!(!outside.path().join("evil.txt").exists());
@@ -152,15 +147,10 @@ mod tests {
             &policy,
             &json!({"path": work_dir.join("sub/ok.txt"), "content": "fine"}),
         )
-        .await
         .unwrap();
-        let back = read(&policy, &json!({"path": work_dir.join("sub/ok.txt")}))
-            .await
-            .unwrap();
+        let back = read(&policy, &json!({"path": work_dir.join("sub/ok.txt")})).unwrap();
         assert_eq!(back["content"], "fine");
-        let missing = read(&policy, &json!({"path": work_dir.join("nope")}))
-            .await
-            .unwrap_err();
+        let missing = read(&policy, &json!({"path": work_dir.join("nope")})).unwrap_err();
         assert_eq!(missing.0, NOT_FOUND);
     }
 }

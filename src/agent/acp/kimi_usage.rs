@@ -24,6 +24,7 @@ pub struct UsageTail {
     session_id: String,
     session_dir: Option<PathBuf>,
     offsets: HashMap<PathBuf, u64>,
+    turn_ended: bool,
 }
 
 impl UsageTail {
@@ -34,7 +35,20 @@ impl UsageTail {
             session_id,
             session_dir: None,
             offsets: HashMap::new(),
+            turn_ended: false,
         }
+    }
+
+    /// Forget that a turn ended (call when a new turn begins).
+    pub fn begin_turn(&mut self) {
+        self.poll();
+        self.turn_ended = false;
+    }
+
+    /// Whether the main agent's log recorded the end of the turn since [`UsageTail::begin_turn`]: its
+    /// usage records are all written then.
+    pub fn turn_ended(&self) -> bool {
+        self.turn_ended
     }
 
     /// Usage records appended since the last call.
@@ -52,8 +66,13 @@ impl UsageTail {
         let mut found = Vec::new();
         for file in files {
             let offset = self.offsets.get(&file).copied().unwrap_or(0);
-            let (records, next) = read_records(&file, offset);
+            let (records, ended, next) = read_records(&file, offset);
             found.extend(records);
+            self.turn_ended |= ended
+                && file
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n == "main");
             self.offsets.insert(file, next);
         }
         found
@@ -70,24 +89,28 @@ impl UsageTail {
     }
 }
 
-/// Usage records in `file` from byte `offset` on, and the offset after the last complete line.
-fn read_records(file: &Path, offset: u64) -> (Vec<TokenUsage>, u64) {
+/// Usage records in `file` from byte `offset` on, whether a turn ended there, and the offset after
+/// the last complete line.
+fn read_records(file: &Path, offset: u64) -> (Vec<TokenUsage>, bool, u64) {
     let Ok(mut f) = File::open(file) else {
-        return (Vec::new(), offset);
+        return (Vec::new(), false, offset);
     };
     if f.seek(SeekFrom::Start(offset)).is_err() {
-        return (Vec::new(), offset);
+        return (Vec::new(), false, offset);
     }
     let mut reader = BufReader::new(f);
     let mut records = Vec::new();
+    let mut ended = false;
     let mut pos = offset;
     loop {
         let (line, complete, len) = read_line_bounded(&mut reader);
         if !complete {
-            return (records, pos);
+            return (records, ended, pos);
         }
         pos += len;
-        if let Some(usage) = line.and_then(|l| parse_record(&l)) {
+        let Some(line) = line else { continue };
+        ended |= line.starts_with(br#"{"type":"turn.ended""#);
+        if let Some(usage) = parse_record(&line) {
             records.push(usage);
         }
     }
@@ -163,6 +186,7 @@ mod tests {
         f.flush().unwrap();
         let mut tail = UsageTail::new(home.path().to_owned(), "session_1".into());
         let first = tail.poll();
+        assert!(!tail.turn_ended());
         assert_eq!(
             first,
             vec![TokenUsage {

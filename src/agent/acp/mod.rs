@@ -13,8 +13,9 @@ pub mod terminal;
 
 use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -24,7 +25,7 @@ use super::conn::{Connection, Incoming, NoiseCounts};
 use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step, Warnings, bounded};
 use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
-use super::jsonrpc::{self, METHOD_NOT_FOUND, Message, RpcError};
+use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
 use crate::model::policy::{Access, Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
@@ -34,8 +35,11 @@ use terminal::Terminals;
 
 pub(crate) use jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS};
 
-/// After the prompt's answer, how long to keep reading for late updates (usage arrives after it).
-const LINGER: Duration = Duration::from_millis(150);
+/// After the prompt's answer, the longest wait for Kimi Code to log the end of the turn (its usage
+/// records are complete then).
+const SETTLE: Duration = Duration::from_millis(500);
+/// How often the usage log is looked at while settling.
+const SETTLE_POLL: Duration = Duration::from_millis(10);
 /// How often Kimi Code's usage records are looked at during a turn.
 const USAGE_POLL: Duration = Duration::from_millis(250);
 /// Tool calls tracked at once.
@@ -70,6 +74,7 @@ struct ToolState {
     raw_input: Option<Value>,
     content_text: String,
     locations: Vec<String>,
+    terminal: Option<String>,
     announced: bool,
 }
 
@@ -212,7 +217,7 @@ impl AcpEngine {
     /// Send a request and wait for its answer, serving the agent meanwhile.
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         let id = self.new_id();
-        self.conn.send(jsonrpc::request(&id, method, params)).await?;
+        self.conn.send(jsonrpc::request(&id, method, params))?;
         let deadline = Instant::now() + self.limits.start_timeout;
         loop {
             let item = timeout_at(deadline, self.conn.recv())
@@ -224,7 +229,7 @@ impl AcpEngine {
             let Some(item) = item else {
                 return Err(self.conn.exited(&format!("while answering {method}")).await);
             };
-            if let Some((rid, outcome)) = self.dispatch(item).await?
+            if let Some((rid, outcome)) = self.dispatch(item)?
                 && rid == id
             {
                 return outcome.map_err(|e| AgentError::Refused {
@@ -242,7 +247,7 @@ impl AcpEngine {
 
     async fn begin_turn(&mut self, prompt: &str) -> Result<(), AgentError> {
         if let Some(tail) = self.usage.as_mut() {
-            tail.poll();
+            tail.begin_turn();
         }
         self.turn = TurnState {
             prompt: prompt.to_owned(),
@@ -252,9 +257,7 @@ impl AcpEngine {
         self.pending.clear();
         let id = self.new_id();
         let params = json!({"sessionId": self.session_id(), "prompt": [{"type": "text", "text": prompt}]});
-        self.conn
-            .send(jsonrpc::request(&id, "session/prompt", params))
-            .await?;
+        self.conn.send(jsonrpc::request(&id, "session/prompt", params))?;
         self.prompt_id = Some(id);
         Ok(())
     }
@@ -264,18 +267,22 @@ impl AcpEngine {
             if let Some(step) = self.pending.pop_front() {
                 return Ok(step);
             }
-            if let Some((_, at)) = &self.turn.ending
-                && Instant::now() >= *at
-            {
-                self.finish_turn(false);
-                continue;
+            if let Some(at) = self.turn.ending.as_ref().map(|(_, at)| *at) {
+                self.poll_usage();
+                let settled = self.usage.as_ref().is_none_or(UsageTail::turn_ended);
+                if settled || Instant::now() >= at {
+                    self.finish_turn(false);
+                }
+                if !self.pending.is_empty() {
+                    continue;
+                }
             }
-            let linger = self.turn.ending.as_ref().map(|(_, at)| *at);
+            let linger = self.turn.ending.as_ref().map(|_| Instant::now() + SETTLE_POLL);
             let forced = self.cancel_deadline.filter(|_| linger.is_none());
             tokio::select! {
                 biased;
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
-                    self.send_cancel().await?;
+                    self.send_cancel()?;
                 }
                 _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
                     self.conn.kill();
@@ -288,7 +295,7 @@ impl AcpEngine {
                     None if self.turn.ending.is_some() => self.finish_turn(false),
                     None => return Err(self.conn.exited("during a turn").await),
                     Some(item) => {
-                        if let Some((id, outcome)) = self.dispatch(item).await? {
+                        if let Some((id, outcome)) = self.dispatch(item)? {
                             self.on_response(id, outcome);
                         }
                     }
@@ -297,21 +304,16 @@ impl AcpEngine {
         }
     }
 
-    async fn send_cancel(&mut self) -> Result<(), AgentError> {
+    fn send_cancel(&mut self) -> Result<(), AgentError> {
         self.terminals.kill_all();
         self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
         let params = json!({"sessionId": self.session_id()});
-        self.conn
-            .send(jsonrpc::notification("session/cancel", params))
-            .await
+        self.conn.send(jsonrpc::notification("session/cancel", params))
     }
 
     fn on_response(&mut self, id: Value, outcome: Result<Value, RpcError>) {
         if self.prompt_id.as_ref() != Some(&id) {
-            self.conn
-                .noise()
-                .unknown
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.conn.noise().unknown.fetch_add(1, Relaxed);
             return;
         }
         self.prompt_id = None;
@@ -328,7 +330,7 @@ impl AcpEngine {
             },
             Err(e) => StopReason::Failed { message: e.message },
         };
-        self.turn.ending = Some((stop, Instant::now() + LINGER));
+        self.turn.ending = Some((stop, Instant::now() + SETTLE));
     }
 
     /// The turn is over: collect the last usage, estimate what was not reported, stop its terminals.
@@ -359,7 +361,8 @@ impl AcpEngine {
         let Some(tail) = self.usage.as_mut() else {
             return;
         };
-        for usage in tail.poll() {
+        // A step Kimi Code aborted is recorded with zero usage: that is "not reported", not "free".
+        for usage in tail.poll().into_iter().filter(|u| u.total() > 0) {
             self.turn.reported = true;
             self.turn.chars_since_usage = 0;
             self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
@@ -383,11 +386,7 @@ impl AcpEngine {
     }
 
     /// Handle one incoming item; responses are handed back to the caller.
-    async fn dispatch(
-        &mut self,
-        item: Incoming,
-    ) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
-        use std::sync::atomic::Ordering::Relaxed;
+    fn dispatch(&mut self, item: Incoming) -> Result<Option<Answer>, AgentError> {
         match item {
             Incoming::Malformed(e) => {
                 self.conn.noise().malformed.fetch_add(1, Relaxed);
@@ -408,7 +407,7 @@ impl AcpEngine {
                 }
             }
             Incoming::Message(Message::Request { id, method, params }) => {
-                self.on_request(id, &method, &params).await?;
+                self.on_request(id, &method, &params)?;
             }
         }
         Ok(None)
@@ -474,10 +473,14 @@ impl AcpEngine {
             });
         }
         if done {
+            let terminal_output = state
+                .terminal
+                .as_deref()
+                .and_then(|t| self.terminals.output_text(t));
             let output = match update.get("rawOutput") {
                 Some(Value::String(s)) => s.clone(),
                 Some(v) if !v.is_null() => v.to_string(),
-                _ => state.content_text.clone(),
+                _ => terminal_output.unwrap_or_else(|| state.content_text.clone()),
             };
             events.push(AgentEvent::ToolResult {
                 id: id.clone(),
@@ -491,21 +494,23 @@ impl AcpEngine {
         }
     }
 
-    async fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
+    fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
+        let cancelled = || Err((fs::DENIED, "the turn was cancelled".to_owned()));
+        let cancelling = self.cancel_deadline.is_some();
         let answer = match method {
+            // ACP: once a turn is cancelled, pending and new permission requests get `cancelled`.
+            "session/request_permission" if cancelling => Ok(json!({"outcome": {"outcome": "cancelled"}})),
+            "fs/write_text_file" | "terminal/create" if cancelling => cancelled(),
             "session/request_permission" => Ok(self.permission(params)),
-            "fs/read_text_file" => fs::read(&self.policy, params).await,
-            "fs/write_text_file" => fs::write(&self.policy, params).await,
+            "fs/read_text_file" => fs::read(&self.policy, params),
+            "fs/write_text_file" => fs::write(&self.policy, params),
             "terminal/create" => self.terminals.create(&self.policy, params),
             "terminal/output" => self.terminals.output(params),
             "terminal/kill" => self.terminals.kill(params),
             "terminal/release" => self.terminals.release(params),
-            "terminal/wait_for_exit" => return self.wait_for_exit(id, params).await,
+            "terminal/wait_for_exit" => return self.wait_for_exit(id, params),
             _ => {
-                self.conn
-                    .noise()
-                    .unknown
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.conn.noise().unknown.fetch_add(1, Relaxed);
                 Err((
                     METHOD_NOT_FOUND,
                     format!("git-omk does not serve `{}`", bounded(method, 100)),
@@ -513,7 +518,7 @@ impl AcpEngine {
             }
         };
         match answer {
-            Ok(result) => self.conn.reply(&id, result).await,
+            Ok(result) => self.conn.reply(&id, result),
             Err((code, message)) => {
                 if code == fs::DENIED {
                     let target = params
@@ -527,12 +532,12 @@ impl AcpEngine {
                         reason: message.clone(),
                     }));
                 }
-                self.conn.reply_error(&id, code, &message).await
+                self.conn.reply_error(&id, code, &message)
             }
         }
     }
 
-    async fn wait_for_exit(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
+    fn wait_for_exit(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
         match self.terminals.exit_watch(params) {
             Ok(watch) => {
                 if let Some(sender) = self.conn.sender() {
@@ -543,7 +548,7 @@ impl AcpEngine {
                 }
                 Ok(())
             }
-            Err((code, message)) => self.conn.reply_error(&id, code, &message).await,
+            Err((code, message)) => self.conn.reply_error(&id, code, &message),
         }
     }
 
@@ -595,6 +600,10 @@ impl Engine for AcpEngine {
         Box::pin(self.next_step(cancel))
     }
 
+    fn process_group(&self) -> Option<i32> {
+        Some(self.conn.pgid())
+    }
+
     fn noise(&self) -> NoiseCounts {
         self.conn.noise().counts()
     }
@@ -635,6 +644,13 @@ fn merge_tool(state: &mut ToolState, update: &Value) {
             .collect();
         if !text.is_empty() {
             state.content_text = bounded(&text, MAX_TEXT);
+        }
+        if let Some(id) = items
+            .iter()
+            .find(|i| i.get("type").and_then(Value::as_str) == Some("terminal"))
+            .and_then(|i| i.get("terminalId").and_then(Value::as_str))
+        {
+            state.terminal = Some(id.to_owned());
         }
     }
     if let Some(locations) = update.get("locations").and_then(Value::as_array) {
@@ -679,7 +695,7 @@ fn judge(policy: &Policy, state: &ToolState) -> (Verdict, String) {
                 return (policy.check_write(policy.work_dir()), String::new());
             }
             for path in &paths {
-                let verdict = policy.check_write(std::path::Path::new(path));
+                let verdict = policy.check_write(Path::new(path));
                 if !verdict.is_allowed() {
                     return (verdict, path.clone());
                 }
@@ -688,7 +704,7 @@ fn judge(policy: &Policy, state: &ToolState) -> (Verdict, String) {
         }
         "execute" => match input.get("command").and_then(Value::as_str) {
             Some(command) => {
-                let cwd = input.get("cwd").and_then(Value::as_str).map(std::path::Path::new);
+                let cwd = input.get("cwd").and_then(Value::as_str).map(Path::new);
                 (policy.check_command(command, cwd), command.to_owned())
             }
             None if policy.access() == Access::ReadOnly => (
@@ -764,11 +780,7 @@ mod tests {
 
     #[test]
     fn tool_calls_are_judged_from_streamed_arguments() {
-        let policy = Policy::task(
-            std::path::Path::new("/w"),
-            vec![PathPattern::parse("ok.txt").unwrap()],
-        )
-        .unwrap();
+        let policy = Policy::task(Path::new("/w"), vec![PathPattern::parse("ok.txt").unwrap()]).unwrap();
         let mut state = ToolState::default();
         merge_tool(
             &mut state,

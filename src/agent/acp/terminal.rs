@@ -4,7 +4,7 @@
 //! Owns starting checked commands, their bounded output (the oldest bytes are dropped first, as ACP
 //! asks), their exit status, and killing them. The policy decides which commands may run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -67,17 +67,30 @@ struct Terminal {
     exit: watch::Receiver<Option<ExitInfo>>,
 }
 
+impl Terminal {
+    fn text(&self) -> (String, bool) {
+        self.output
+            .lock()
+            .map(|o| (String::from_utf8_lossy(&o.bytes).into_owned(), o.truncated))
+            .unwrap_or_default()
+    }
+}
+
 impl Drop for Terminal {
     fn drop(&mut self) {
         kill_group(self.pgid);
     }
 }
 
+/// Released terminals whose last output is kept for the tool result.
+const KEPT_OUTPUTS: usize = 16;
+
 /// The terminals of one session.
 #[derive(Debug)]
 pub struct Terminals {
     next: u64,
     live: HashMap<String, Terminal>,
+    released: VecDeque<(String, String)>,
     env: Vec<(OsString, OsString)>,
 }
 
@@ -90,6 +103,7 @@ impl Terminals {
         Terminals {
             next: 0,
             live: HashMap::new(),
+            released: VecDeque::new(),
             env,
         }
     }
@@ -186,14 +200,22 @@ impl Terminals {
             .ok_or((super::INVALID_PARAMS, format!("no terminal `{id}`")))
     }
 
+    /// The output of terminal `id` (alive, or one of the last released), for the tool result.
+    pub fn output_text(&self, id: &str) -> Option<String> {
+        match self.live.get(id) {
+            Some(term) => Some(term.text().0),
+            None => self
+                .released
+                .iter()
+                .find(|(t, _)| t == id)
+                .map(|(_, out)| out.clone()),
+        }
+    }
+
     /// `terminal/output` → `{output, truncated, exitStatus?}`.
     pub fn output(&self, params: &Value) -> Result<Value, TermError> {
         let term = self.get(params)?;
-        let (text, truncated) = term
-            .output
-            .lock()
-            .map(|o| (String::from_utf8_lossy(&o.bytes).into_owned(), o.truncated))
-            .unwrap_or_default();
+        let (text, truncated) = term.text();
         let mut result = json!({"output": text, "truncated": truncated});
         if let Some(exit) = term.exit.borrow().as_ref() {
             result["exitStatus"] = exit.to_json();
@@ -215,7 +237,12 @@ impl Terminals {
     /// `terminal/release` → `{}`: killed if still running, then forgotten.
     pub fn release(&mut self, params: &Value) -> Result<Value, TermError> {
         let id = str_param(params, "terminalId")?;
-        self.live.remove(&id);
+        if let Some(term) = self.live.remove(&id) {
+            if self.released.len() >= KEPT_OUTPUTS {
+                self.released.pop_front();
+            }
+            self.released.push_back((id, term.text().0));
+        }
         Ok(json!({}))
     }
 

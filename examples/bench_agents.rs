@@ -1,0 +1,313 @@
+//! Benchmark (not a test): git-omk's own overhead per agent session start and per agent turn, next to
+//! the agent's own start-up time, for both real Kimi generations against the scripted model server.
+//!
+//! For each engine it measures, with the same agent, model script and repository:
+//! - `raw`: a minimal client written here (spawn, JSON-RPC, approve everything, serve files without a
+//!   policy, no diff check): what driving the agent costs at least;
+//! - `omk`: `git_omk::agent::Session` (policy, served files, events, transcript, diff check).
+//!
+//! Run: `scripts/bench-agents.sh` (installs the agents, builds in release mode). Figures go to
+//! docs/performance.md.
+
+#![allow(clippy::disallowed_methods)] // a benchmark spawns processes, reads the clock and its environment
+
+#[path = "../tests/support/model_server.rs"]
+mod model_server;
+
+#[path = "../tests/support/agents.rs"]
+mod agents;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agents::{AgentHome, Kimi};
+use git_omk::agent::{Session, SessionConfig, StopReason};
+use git_omk::model::policy::Policy;
+use git_omk::model::writeset::PathPattern;
+use model_server::{ModelServer, Turn};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// The scripted turn (the reference scenario): write a file, show it, edit it, list the directory,
+/// answer — five LLM steps, two file writes, two shell commands.
+fn script(kind: Kimi, turns: usize) -> Vec<Turn> {
+    (0..turns)
+        .flat_map(|i| {
+            let file = format!("f{i}.txt");
+            [
+                kind.write(&file, "Hello from the scripted model\n"),
+                kind.shell(&format!("cat {file}")),
+                kind.edit(&file, "scripted", "benchmarked"),
+                kind.shell(&format!("cat {file} && ls")),
+                Turn::text("done"),
+            ]
+        })
+        .collect()
+}
+
+fn repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("work");
+    std::fs::create_dir_all(&path).expect("work dir");
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(&path)
+            .env("GIT_AUTHOR_NAME", "b")
+            .env("GIT_AUTHOR_EMAIL", "b@x")
+            .env("GIT_COMMITTER_NAME", "b")
+            .env("GIT_COMMITTER_EMAIL", "b@x")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    std::fs::write(path.join("README.md"), "# bench\n").expect("write");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    (dir, path)
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A git-omk session and what it needs alive.
+struct Omk {
+    session: Session,
+    _server: ModelServer,
+    _home: AgentHome,
+    _repo: tempfile::TempDir,
+    start: Duration,
+}
+
+async fn omk_start(kind: Kimi, program: &Path, turns: usize) -> Omk {
+    let (dir, work) = repo();
+    let server = ModelServer::start(script(kind, turns));
+    let home = AgentHome::new();
+    let policy = Policy::task(&work, vec![PathPattern::parse("**").expect("pattern")]).expect("policy");
+    let mut config = SessionConfig::new(kind.spec(), policy);
+    config.launch = home.launch(kind, program, &server);
+    let t = Instant::now();
+    let session = Session::start(config).await.expect("session starts");
+    Omk {
+        session,
+        _server: server,
+        _home: home,
+        _repo: dir,
+        start: t.elapsed(),
+    }
+}
+
+/// One git-omk turn: (whole turn, of which the after-turn diff check).
+async fn omk_turn(omk: &mut Omk, i: usize) -> (Duration, Duration) {
+    let t = Instant::now();
+    let mut turn = omk
+        .session
+        .prompt(&format!("work on f{i}.txt"))
+        .await
+        .expect("turn");
+    while turn.next_event().await.expect("event").is_some() {}
+    let events_done = t.elapsed();
+    let outcome = turn.finish().await.expect("turn");
+    assert_eq!(outcome.stop, StopReason::Finished);
+    (t.elapsed(), t.elapsed() - events_done)
+}
+
+/// The minimal client: enough protocol to run the same script, nothing else.
+struct Raw {
+    _server: ModelServer,
+    _home: AgentHome,
+    _repo: tempfile::TempDir,
+    start: Duration,
+    child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    kind: Kimi,
+    next: u64,
+    session: String,
+}
+
+impl Raw {
+    async fn send(&mut self, v: Value) {
+        let mut line = v.to_string();
+        line.push('\n');
+        self.stdin.write_all(line.as_bytes()).await.expect("write");
+    }
+
+    fn id(&mut self) -> Value {
+        self.next += 1;
+        match self.kind {
+            Kimi::Wire => json!(format!("r{}", self.next)),
+            Kimi::Acp => json!(self.next),
+        }
+    }
+
+    /// Send a request and serve the agent until its answer.
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.id();
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        loop {
+            let line = self.lines.next_line().await.expect("read").expect("agent alive");
+            let Ok(msg) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if msg.get("method").is_none() && msg.get("id") == Some(&id) {
+                return msg.get("result").cloned().unwrap_or(Value::Null);
+            }
+            if let (Some(rid), Some(m)) = (msg.get("id").cloned(), msg.get("method").and_then(Value::as_str))
+            {
+                let answer = answer(m, &msg["params"]);
+                self.send(json!({"jsonrpc": "2.0", "id": rid, "result": answer}))
+                    .await;
+            }
+        }
+    }
+}
+
+/// Approve everything; serve files without any check.
+fn answer(method: &str, params: &Value) -> Value {
+    match method {
+        "request" => json!({"request_id": params["payload"]["id"], "response": "approve"}),
+        "session/request_permission" => {
+            json!({"outcome": {"outcome": "selected", "optionId": "approve_once"}})
+        }
+        "fs/read_text_file" => {
+            json!({"content": std::fs::read_to_string(params["path"].as_str().unwrap_or("")).unwrap_or_default()})
+        }
+        "fs/write_text_file" => {
+            let _ = std::fs::write(
+                params["path"].as_str().unwrap_or(""),
+                params["content"].as_str().unwrap_or(""),
+            );
+            json!({})
+        }
+        _ => json!({}),
+    }
+}
+
+async fn raw_start(kind: Kimi, program: &Path, turns: usize) -> Raw {
+    let (dir, work) = repo();
+    let server = ModelServer::start(script(kind, turns));
+    let home = AgentHome::new();
+    let launch = home.launch(kind, program, &server);
+    let mut cmd = tokio::process::Command::new(program);
+    match kind {
+        Kimi::Wire => {
+            cmd.args(["--wire", "--work-dir"])
+                .arg(&work)
+                .args(["--session", "bench-raw"]);
+            cmd.args(&launch.extra_args);
+        }
+        Kimi::Acp => {
+            cmd.arg("acp");
+        }
+    }
+    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(&work)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let t = Instant::now();
+    let mut child = cmd.spawn().expect("spawn");
+    let stdin = child.stdin.take().expect("stdin");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut raw = Raw {
+        _server: server,
+        _home: home,
+        _repo: dir,
+        start: Duration::ZERO,
+        child,
+        stdin,
+        lines,
+        kind,
+        next: 0,
+        session: String::new(),
+    };
+    match kind {
+        Kimi::Wire => {
+            raw.call(
+                "initialize",
+                json!({"protocol_version": "1.10", "client": {"name": "raw", "version": "0"}}),
+            )
+            .await;
+        }
+        Kimi::Acp => {
+            let caps = json!({"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false});
+            raw.call(
+                "initialize",
+                json!({"protocolVersion": 1, "clientCapabilities": caps}),
+            )
+            .await;
+            let new = raw
+                .call("session/new", json!({"cwd": work, "mcpServers": []}))
+                .await;
+            raw.session = new["sessionId"].as_str().unwrap_or("").to_owned();
+        }
+    }
+    raw.start = t.elapsed();
+    raw
+}
+
+async fn raw_turn(raw: &mut Raw, i: usize) -> Duration {
+    let t = Instant::now();
+    let text = format!("work on f{i}.txt");
+    match raw.kind {
+        Kimi::Wire => raw.call("prompt", json!({"user_input": text})).await,
+        Kimi::Acp => {
+            let params = json!({"sessionId": raw.session, "prompt": [{"type": "text", "text": text}]});
+            raw.call("session/prompt", params).await
+        }
+    };
+    t.elapsed()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let turns: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20);
+    println!(
+        "| engine | agent start-up (raw client) | git-omk session start | scripted turn, raw (median of {turns}) | scripted turn, git-omk | overhead per turn | of which the diff check |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for kind in Kimi::ALL {
+        let Some(program) = agents::installed(kind) else {
+            continue;
+        };
+        // Warm the caches (Python bytecode, Node compile cache) once.
+        let mut warm = raw_start(kind, &program, 1).await;
+        raw_turn(&mut warm, 0).await;
+        drop(warm);
+        let mut raw = raw_start(kind, &program, turns).await;
+        let mut omk = omk_start(kind, &program, turns).await;
+        let (mut raw_times, mut omk_times, mut checks) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..turns {
+            raw_times.push(raw_turn(&mut raw, i).await);
+            let (whole, check) = omk_turn(&mut omk, i).await;
+            omk_times.push(whole);
+            checks.push(check);
+        }
+        let (raw_turn, omk_turn) = (median(raw_times), median(omk_times));
+        let overhead = omk_turn.saturating_sub(raw_turn);
+        let share = 100.0 * overhead.as_secs_f64() / raw_turn.as_secs_f64();
+        println!(
+            "| {kind:?} | {} | {} | {} | {} | {} ({share:.1} %) | {} |",
+            ms(raw.start),
+            ms(omk.start),
+            ms(raw_turn),
+            ms(omk_turn),
+            ms(overhead),
+            ms(median(checks))
+        );
+        let _ = raw.child.kill().await;
+        omk.session.shutdown().await;
+    }
+}

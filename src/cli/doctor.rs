@@ -1,0 +1,53 @@
+//! `git omk doctor`: run the check, print the report (text or `--json`). Always exit 0: it is a report.
+
+use std::path::Path;
+
+use super::args::DoctorArgs;
+use super::error::CliError;
+use super::json::document;
+use super::render::emit;
+use crate::ops::doctor::{DoctorReport, doctor as examine};
+
+/// Print what this machine offers git-omk; returns the exit code (0).
+pub fn doctor(dir: &Path, args: DoctorArgs) -> Result<i32, CliError> {
+    let report = examine(dir);
+    let text = if args.json {
+        document(&report)
+    } else {
+        text(&report)
+    };
+    emit(&text)?;
+    Ok(0)
+}
+
+fn text(r: &DoctorReport) -> String {
+    let mut out = String::new();
+    let git = r.git.as_deref().unwrap_or("not found");
+    out.push_str(&format!("git       {git}\n"));
+    if let Some(repo) = &r.repository {
+        out.push_str(&format!("repo      {}\n", repo.display()));
+    }
+    out.push_str(&format!("agent     {} (configured)\n", r.agent));
+    for a in &r.agents {
+        let version = a.version.as_deref().unwrap_or("unknown version");
+        out.push_str(&format!(
+            "found     {}: {} {version}, {} ({})\n",
+            a.spec,
+            a.engine,
+            a.protocol,
+            a.path.display()
+        ));
+    }
+    let token = r.github_token_source.as_deref().unwrap_or("none");
+    out.push_str(&format!("github    token from {token}\n"));
+    for p in &r.problems {
+        out.push_str(&format!("problem   {p}\n"));
+    }
+    for m in &r.missing {
+        out.push_str(&format!("missing   {}: {}\n", m.what, m.hint));
+    }
+    if r.missing.is_empty() && r.problems.is_empty() {
+        out.push_str("ok        everything git-omk needs is here\n");
+    }
+    out
+}

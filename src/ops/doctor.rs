@@ -1,0 +1,209 @@
+//! `git omk doctor`: what this machine offers git-omk — git, the agents found (engine, version,
+//! protocol), the configured agent, where a GitHub token would come from, configuration problems —
+//! and what is missing, with the install hint.
+//!
+//! A report, never a failure: everything missing is listed, nothing is changed. Must not print.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::agent::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
+use crate::model::options::AgentSpec;
+use crate::model::shell;
+use crate::process;
+use crate::settings::{self, Settings};
+use crate::store::Store;
+
+/// One agent program found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AgentFound {
+    /// How it is selected (`kimi`, `acp:…`, `exec:…`).
+    pub spec: String,
+    /// The engine that would drive it.
+    pub engine: String,
+    /// The program's path.
+    pub path: PathBuf,
+    /// Its version, when it says.
+    pub version: Option<String>,
+    /// The protocol spoken.
+    pub protocol: String,
+}
+
+/// Something missing, and how to get it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Missing {
+    /// What.
+    pub what: String,
+    /// How to install or configure it.
+    pub hint: String,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DoctorReport {
+    /// `git --version`, when git runs.
+    pub git: Option<String>,
+    /// The repository of the current directory, when there is one.
+    pub repository: Option<PathBuf>,
+    /// The configured agent (`omk.agent` / `OMK_AGENT`), or the default.
+    pub agent: String,
+    /// Agents found.
+    pub agents: Vec<AgentFound>,
+    /// Where a GitHub token would come from (a variable name or `gh`), never the token.
+    pub github_token_source: Option<String>,
+    /// Configuration problems.
+    pub problems: Vec<String>,
+    /// What is missing.
+    pub missing: Vec<Missing>,
+}
+
+/// Examine this machine and the repository around `dir` (if any).
+pub fn doctor(dir: &Path) -> DoctorReport {
+    let store = Store::discover(dir).ok();
+    let mut problems = Vec::new();
+    let settings = store.as_ref().and_then(|s| match Settings::load(s.repo()) {
+        Ok(settings) => Some(settings),
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    });
+    if let Some(Err(e)) = store.as_ref().map(|s| settings::price_table(s.repo())) {
+        problems.push(e.to_string());
+    }
+    let agent = configured_agent(settings.as_ref(), &mut problems);
+    let mut report = DoctorReport {
+        git: process::probe(OsStr::new("git"), &["--version"]).map(|v| v.trim().to_owned()),
+        repository: store
+            .as_ref()
+            .and_then(|s| s.repo().workdir().map(Path::to_owned)),
+        agent: agent.to_string(),
+        agents: find_agents(&agent),
+        github_token_source: github_token_source(),
+        problems,
+        missing: Vec::new(),
+    };
+    report.missing = missing(&report, &agent);
+    report
+}
+
+fn configured_agent(settings: Option<&Settings>, problems: &mut Vec<String>) -> AgentSpec {
+    let text = settings
+        .and_then(|s| s.agent.clone())
+        .or_else(|| settings::env("OMK_AGENT"));
+    match text.map(|t| t.parse::<AgentSpec>()) {
+        Some(Ok(spec)) => spec,
+        Some(Err(e)) => {
+            problems.push(format!("omk.agent: {e}"));
+            AgentSpec::Kimi
+        }
+        None => AgentSpec::Kimi,
+    }
+}
+
+/// `kimi` on PATH (its generation detected), plus the configured `acp:`/`exec:` program.
+fn find_agents(agent: &AgentSpec) -> Vec<AgentFound> {
+    let mut found = Vec::new();
+    if let Some(path) = which("kimi") {
+        let detected = runtime().and_then(|rt| rt.block_on(kimi_version(path.as_os_str())).ok());
+        let (engine, protocol) = match detected.as_ref().map(|d| d.generation) {
+            Some(KimiGeneration::Wire) => ("kimi-wire", "wire/1.10"),
+            Some(KimiGeneration::Acp) => ("kimi-acp", "acp/1"),
+            None => ("unknown", "unknown"),
+        };
+        found.push(AgentFound {
+            spec: "kimi".to_owned(),
+            engine: engine.to_owned(),
+            path,
+            version: detected.map(|d| d.version),
+            protocol: protocol.to_owned(),
+        });
+    }
+    let (engine, command) = match agent {
+        AgentSpec::Acp(command) => ("acp", command),
+        AgentSpec::Exec(command) => ("exec", command),
+        _ => return found,
+    };
+    if let Some(path) = program_of(command).and_then(|p| which(&p)) {
+        found.push(AgentFound {
+            spec: agent.to_string(),
+            engine: engine.to_owned(),
+            path,
+            version: None,
+            protocol: if engine == "acp" { "acp/1" } else { "exec" }.to_owned(),
+        });
+    }
+    found
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
+}
+
+/// The program of a command line (its first word).
+fn program_of(command: &str) -> Option<String> {
+    let commands = shell::parse(command).ok()?;
+    Some(commands.first()?.words.first()?.text.clone())
+}
+
+fn github_token_source() -> Option<String> {
+    ["GH_TOKEN", "GITHUB_TOKEN"]
+        .into_iter()
+        .find(|name| settings::env(name).is_some())
+        .map(str::to_owned)
+        .or_else(|| which("gh").map(|_| "gh auth token".to_owned()))
+}
+
+fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
+    let mut missing = Vec::new();
+    if report.git.is_none() {
+        missing.push(Missing {
+            what: "git".to_owned(),
+            hint: "install git >= 2.40 and put it on PATH".to_owned(),
+        });
+    }
+    let has = |spec: &str| {
+        report
+            .agents
+            .iter()
+            .any(|a| a.spec == spec && a.engine != "unknown")
+    };
+    let needed = match agent {
+        AgentSpec::Kimi | AgentSpec::KimiWire | AgentSpec::KimiAcp => (!has("kimi")).then(|| Missing {
+            what: "kimi".to_owned(),
+            hint: KIMI_INSTALL_HINT.to_owned(),
+        }),
+        AgentSpec::Acp(_) | AgentSpec::Exec(_) => (!has(&agent.to_string())).then(|| Missing {
+            what: agent.to_string(),
+            hint: "the configured agent's program is not on PATH: install it or change omk.agent".to_owned(),
+        }),
+    };
+    missing.extend(needed);
+    if report.github_token_source.is_none() {
+        missing.push(Missing {
+            what: "GitHub token".to_owned(),
+            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN or run `gh auth login`".to_owned(),
+        });
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_the_first_word() {
+        assert_eq!(program_of("my-agent --stdio").as_deref(), Some("my-agent"));
+        assert_eq!(
+            program_of("'/opt/x y/agent' a").as_deref(),
+            Some("/opt/x y/agent")
+        );
+        assert_eq!(program_of(""), None);
+    }
+}

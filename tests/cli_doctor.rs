@@ -1,0 +1,111 @@
+//! `git omk doctor` end to end: agents found with engine, version and protocol; what is missing with
+//! the install hint; configuration problems; JSON; exit 0 for a report, 2 for bad input.
+
+#![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use support::agents::{Kimi, installed};
+use support::git_repo::TestRepo;
+
+/// A PATH with git and, optionally, one more directory.
+fn path_with(extra: Option<&Path>) -> String {
+    let git = support::agents::which_git();
+    let mut dirs: Vec<PathBuf> = extra.map(Path::to_owned).into_iter().collect();
+    dirs.push(git.parent().expect("git has a directory").to_owned());
+    std::env::join_paths(dirs).unwrap().into_string().unwrap()
+}
+
+fn doctor_json(repo: &TestRepo, path: &str) -> Value {
+    let out = repo
+        .omk()
+        .args(["doctor", "--json"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn missing_agents_are_reported_with_the_install_hint() {
+    let repo = TestRepo::new();
+    let report = doctor_json(&repo, &path_with(None));
+    assert_eq!(report["schema_version"], 1);
+    assert!(report["git"].as_str().unwrap().starts_with("git version"));
+    assert_eq!(report["agents"].as_array().unwrap().len(), 0);
+    let missing = report["missing"].as_array().unwrap();
+    let kimi = missing
+        .iter()
+        .find(|m| m["what"] == "kimi")
+        .expect("kimi is missing");
+    assert!(kimi["hint"].as_str().unwrap().contains("@moonshot-ai/kimi-code"));
+    let text = repo
+        .omk()
+        .arg("doctor")
+        .env("PATH", path_with(None))
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(0), "a report, not a failure");
+    assert!(String::from_utf8_lossy(&text.stdout).contains("missing   kimi"));
+}
+
+#[test]
+fn installed_kimi_generations_are_found() {
+    for kind in Kimi::ALL {
+        let Some(program) = installed(kind) else {
+            continue;
+        };
+        let repo = TestRepo::new();
+        let report = doctor_json(&repo, &path_with(program.parent()));
+        let agents = report["agents"].as_array().unwrap();
+        assert_eq!(agents.len(), 1, "{report}");
+        let (engine, version, protocol) = match kind {
+            Kimi::Wire => ("kimi-wire", "1.51.0", "wire/1.10"),
+            Kimi::Acp => ("kimi-acp", "2.1.0", "acp/1"),
+        };
+        assert_eq!(agents[0]["engine"], engine);
+        assert_eq!(agents[0]["version"], version);
+        assert_eq!(agents[0]["protocol"], protocol);
+        assert!(
+            !report["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["what"] == "kimi")
+        );
+    }
+}
+
+#[test]
+fn configured_agents_and_problems() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "omk.agent", "acp:no-such-agent-program --stdio"]);
+    repo.git(&["config", "omk.price.fake-model.input", "cheap"]);
+    let report = doctor_json(&repo, &path_with(None));
+    assert_eq!(report["agent"], "acp:no-such-agent-program --stdio");
+    assert!(
+        report["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["what"] == "acp:no-such-agent-program --stdio")
+    );
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("omk.price.fake-model.input"), "{problems}");
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let repo = TestRepo::new();
+    let out = repo.omk().args(["doctor", "--bogus"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,128 @@
+//! The scripted model server itself: streaming and whole answers, tool calls, usage, errors,
+//! expectations, the request log, and stopping when dropped. (The agent tests rely on all of it.)
+
+#![allow(clippy::disallowed_methods)] // the shared test support spawns git
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::model_server::{ModelServer, Turn};
+
+/// POST a JSON body with a plain HTTP/1.1 client; returns status line and body.
+fn post(server: &ModelServer, body: &Value) -> (String, String) {
+    let url = server.base_url();
+    let addr = url.trim_start_matches("http://").trim_end_matches("/v1");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let text = body.to_string();
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+        text.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_owned(), body.to_owned())
+}
+
+fn events(sse: &str) -> Vec<Value> {
+    sse.split("\n\n")
+        .filter_map(|e| e.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+fn request(stream: bool, last: &str) -> Value {
+    json!({"model": "fake-model", "stream": stream, "messages": [{"role": "user", "content": last}],
+           "tools": [{"type": "function", "function": {"name": "WriteFile"}}]})
+}
+
+#[test]
+fn streams_text_tool_calls_and_usage() {
+    let server = ModelServer::start(vec![
+        Turn::text("Hello there")
+            .tool_call("WriteFile", json!({"path": "a.txt", "content": "x"}))
+            .usage(1000, 50, 600)
+            .expect_last("make a file")
+            .expect(support::model_server::Expect::ToolsInclude(vec![
+                "WriteFile".into(),
+            ])),
+    ]);
+    let (status, body) = post(&server, &request(true, "please make a file"));
+    assert!(status.contains("200"), "{status}");
+    let events = events(&body);
+    let text: String = events
+        .iter()
+        .filter_map(|e| e.pointer("/choices/0/delta/content").and_then(Value::as_str))
+        .collect();
+    assert_eq!(text, "Hello there");
+    let args: String = events
+        .iter()
+        .filter_map(|e| {
+            e.pointer("/choices/0/delta/tool_calls/0/function/arguments")
+                .and_then(Value::as_str)
+        })
+        .collect();
+    assert_eq!(
+        serde_json::from_str::<Value>(&args).unwrap(),
+        json!({"path": "a.txt", "content": "x"})
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["usage"]["prompt_tokens"], 1000);
+    assert_eq!(last["usage"]["prompt_tokens_details"]["cached_tokens"], 600);
+    assert!(server.mismatches().is_empty(), "{:?}", server.mismatches());
+    let log = server.requests();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].completed);
+    assert_eq!(log[0].usage.unwrap().completion, 50);
+}
+
+#[test]
+fn answers_whole_errors_and_records_failed_expectations() {
+    let server = ModelServer::start(vec![
+        Turn::text("plain").expect_last("never said"),
+        Turn::http_error(500, "boom"),
+    ]);
+    let (status, body) = post(&server, &request(false, "hi"));
+    assert!(status.contains("200"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["choices"][0]["finish_reason"], "stop");
+    assert_eq!(v["choices"][0]["message"]["content"], "plain");
+    assert!(
+        v["usage"]["prompt_tokens"].as_u64().unwrap() > 0,
+        "estimated usage"
+    );
+    let (status, body) = post(&server, &request(true, "again"));
+    assert!(status.contains("500"), "{status}");
+    assert!(body.contains("boom"));
+    assert_eq!(server.mismatches().len(), 1, "the failed expectation is recorded");
+    let (_, body) = post(&server, &request(false, "more"));
+    assert!(body.contains("scenario exhausted"));
+    assert_eq!(server.served(), 3);
+}
+
+#[test]
+fn delays_and_stopping() {
+    let server = ModelServer::start(vec![
+        Turn::text("abcdef").slow_stream(3, Duration::from_millis(20)),
+    ]);
+    let (_, body) = post(&server, &request(true, "x"));
+    assert_eq!(
+        events(&body).len(),
+        1 + 3 + 2,
+        "role, three pieces, finish, usage"
+    );
+    let addr = server
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/v1")
+        .to_owned();
+    drop(server);
+    assert!(TcpStream::connect(&addr).is_err(), "stopped when dropped");
+}
