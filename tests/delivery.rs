@@ -105,6 +105,12 @@ impl World {
         );
     }
 
+    /// Every snapshot re-derives from the events (delivery events apply deterministically).
+    fn assert_replay_holds(&self) {
+        let out = self.omk().args(["goal", "replay", "--verify"]).output().expect("runs");
+        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    }
+
     /// The in-process context (for flows that need explicit proof facts).
     fn context(&self) -> Context {
         Context::open(&self.repo.path).expect("open the repository")
@@ -326,6 +332,7 @@ fn a_draft_pr_is_opened_once_links_the_goal_and_reruns_change_nothing() {
     assert_eq!(w.tip(), tip, "nothing new to record");
 
     w.assert_requests_fit_github();
+    w.assert_replay_holds();
     assert_token_absent(&w.repo.path.join(".git"), TOKEN);
     assert_token_absent(&w.remote.path, TOKEN);
 }
@@ -458,6 +465,7 @@ fn gated_merge_waits_for_checks_then_merges_the_proven_commit() {
         "sha guard"
     );
     let state = w.show();
+    w.assert_replay_holds();
     assert_eq!(state["goal"]["delivery"]["merged"]["by"], "gated");
     assert_eq!(state["goal"]["last_event"]["kind"], "merge_recorded");
     let protection = w
@@ -580,6 +588,7 @@ fn manual_merge_policy_blocks_on_a_human_with_the_exact_command() {
     let again = w.omk().args(["goal", "merge"]).output().expect("runs");
     assert_eq!(again.status.code(), Some(3));
     assert_eq!(w.tip(), tip, "the same waiting state is not recorded twice");
+    w.assert_replay_holds();
 }
 
 #[test]
