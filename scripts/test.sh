@@ -9,4 +9,7 @@ tools="$(scripts/install-emulator.sh)"
 while IFS='=' read -r key value; do
   export "$key=$value"
 done <<<"$tools"
+# Test tools (cached outside the repository): pytest and Node 22 for the gate tests.
+scripts/install-pytest.sh >/dev/null
+scripts/install-node.sh >/dev/null
 cargo test --locked --all-targets "$@"

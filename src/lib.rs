@@ -13,8 +13,14 @@
 //!   comments, checks, branch protection and rulesets (read only), merges; tokens stay in memory.
 //! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,
 //!   history, merges.
+//! - [`gate`]: the verification wall's machinery: gate configuration (from the tested commit's own
+//!   tree), detection, running gates in work directories, evidence and its cache.
+//! - [`review`]: review of an integrated change: built-in security scanners (secrets, credential
+//!   files, CI changes, large binaries, new dependencies) producing structured findings.
 //! - [`git`]: the few git subprocess calls gix cannot or should not do (maintenance, worktrees,
 //!   fetch/push).
+//! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
+//!   framing, transcripts and session records. Returns values; never writes goals.
 //! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
 //! - [`process`], [`clock`], [`settings`]: the only places that spawn processes, read the clock, and read
 //!   the environment or configuration. Clippy's `disallowed-methods` enforces this.
@@ -22,12 +28,15 @@
 //! Decisions (status, readiness, retries, budgets) live in `model`; everything with side effects sits at
 //! the edges and hands values back.
 
+pub mod agent;
 pub mod cli;
 pub mod clock;
 pub mod forge;
+pub mod gate;
 pub mod git;
 pub mod model;
 pub mod ops;
 pub mod process;
+pub mod review;
 pub mod settings;
 pub mod store;

@@ -5,10 +5,17 @@
 //! rules (process groups, no inherited secrets) live in one file. Must not decide anything.
 #![allow(clippy::disallowed_methods)]
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+
+use crate::settings;
 
 /// A `git` command run in `dir` (any directory of the repository), with the caller's configuration,
 /// credentials and hooks, and with git's output in the C locale so it can be parsed.
@@ -49,4 +56,344 @@ pub fn gh_auth_token(host: &str) -> Option<String> {
         .ok()?;
     let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !token.is_empty()).then_some(token)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Agents and their tools: process groups, no inherited secrets, no orphans.
+// ---------------------------------------------------------------------------------------------------
+
+/// What to start as a process group leader (an agent, or a command an agent asked for).
+#[derive(Clone, Debug)]
+pub struct GroupSpec {
+    /// The executable.
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Variables set on top of the inherited environment (git-omk's secrets are removed regardless).
+    pub env: Vec<(OsString, OsString)>,
+    /// Whether stdin is a pipe (agents) or closed (tools).
+    pub stdin: bool,
+}
+
+/// A child that leads its own process group. Killing it kills the whole group; dropping it kills the
+/// group too, so an agent and everything it started can never outlive its owner by accident.
+#[derive(Debug)]
+pub struct GroupChild {
+    child: tokio::process::Child,
+    pgid: i32,
+    released: bool,
+}
+
+/// Start `spec` in a new process group with piped stdout and stderr.
+///
+/// The child inherits the environment minus git-omk's own secrets ([`settings::secret_env_names`]),
+/// plus `spec.env`, and is killed by the kernel if git-omk dies first.
+pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
+    let mut cmd = tokio::process::Command::new(&spec.program);
+    cmd.args(&spec.args)
+        .current_dir(&spec.cwd)
+        .stdin(if spec.stdin { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    for name in settings::secret_env_names() {
+        cmd.env_remove(name);
+    }
+    for (name, value) in &spec.env {
+        cmd.env(name, value);
+    }
+    // SAFETY: the closure runs in the forked child before exec and only makes one async-signal-safe
+    // system call (prctl), touching no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .ok_or_else(|| io::Error::other("the child exited before its process group was known"))?;
+    Ok(GroupChild {
+        child,
+        pgid,
+        released: false,
+    })
+}
+
+impl GroupChild {
+    /// The process group id (also the leader's pid).
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
+    /// The leader's stdin, once.
+    pub fn take_stdin(&mut self) -> Option<tokio::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    /// The leader's stdout, once.
+    pub fn take_stdout(&mut self) -> Option<tokio::process::ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// The leader's stderr, once.
+    pub fn take_stderr(&mut self) -> Option<tokio::process::ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// Wait for the leader to exit (other members of the group may live on: see [`kill_group`]).
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        self.child.wait().await
+    }
+
+    /// The leader's exit status if it has exited.
+    pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+        self.child.try_wait()
+    }
+
+    /// Kill every process of the group (SIGKILL). Idempotent.
+    pub fn kill(&mut self) {
+        kill_group(self.pgid);
+        let _ = self.child.start_kill();
+    }
+
+    /// Ask the group to stop (SIGTERM), wait up to `grace` for the leader, then kill the group.
+    pub async fn terminate(&mut self, grace: Duration) {
+        let _ = killpg(Pid::from_raw(self.pgid), Signal::SIGTERM);
+        let _ = tokio::time::timeout(grace, self.child.wait()).await;
+        self.kill();
+        let _ = self.child.wait().await;
+        self.released = true;
+    }
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        if !self.released {
+            self.kill();
+        }
+    }
+}
+
+/// Kill every process of group `pgid` (SIGKILL); a group that is already gone is not an error.
+pub fn kill_group(pgid: i32) {
+    if pgid > 1 {
+        let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+    }
+}
+
+/// Whether process `pid` exists on this machine (it may belong to another user).
+pub fn pid_alive(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else { return false };
+    match kill(Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
+/// The id of this process.
+pub fn own_pid() -> u32 {
+    std::process::id()
+}
+
+/// Die at once, as `kill -9` would kill us (fault injection for crash tests).
+pub fn kill_self() -> ! {
+    let _ = kill(Pid::this(), Signal::SIGKILL);
+    std::process::abort()
+}
+
+/// Kill (SIGKILL) every process of this user whose working directory is `dir` or below it, except
+/// this process. Used when a controller died with agents running: the agent itself dies with its parent,
+/// but tools it started can outlive it, and they all work inside the task's worktree. Returns how many
+/// were signalled.
+pub fn kill_processes_in(dir: &Path) -> usize {
+    let Ok(dir) = dir.canonicalize() else { return 0 };
+    let me = std::process::id();
+    processes()
+        .into_iter()
+        .filter(|p| p.pid != me && !p.zombie)
+        .filter(|p| std::fs::read_link(format!("/proc/{}/cwd", p.pid)).is_ok_and(|cwd| cwd.starts_with(&dir)))
+        .filter_map(|p| i32::try_from(p.pid).ok())
+        .filter(|pid| kill(Pid::from_raw(*pid), Signal::SIGKILL).is_ok())
+        .count()
+}
+
+/// One process as `/proc` describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Parent process id.
+    pub ppid: u32,
+    /// Process group id.
+    pub pgid: u32,
+    /// Whether it is a zombie (exited, not yet reaped).
+    pub zombie: bool,
+}
+
+/// Every live process on this machine (Linux `/proc`; empty elsewhere).
+pub fn processes() -> Vec<ProcInfo> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            parse_stat(pid, &stat)
+        })
+        .collect()
+}
+
+/// Parse `/proc/<pid>/stat`: the command name may contain spaces and parentheses, so fields are read
+/// after the last `)`.
+fn parse_stat(pid: u32, stat: &str) -> Option<ProcInfo> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    Some(ProcInfo {
+        pid,
+        ppid,
+        pgid,
+        zombie: state == "Z",
+    })
+}
+
+/// Live (non-zombie) members of process group `pgid`.
+pub fn group_members(pgid: i32) -> Vec<u32> {
+    let Ok(pgid) = u32::try_from(pgid) else {
+        return Vec::new();
+    };
+    processes()
+        .into_iter()
+        .filter(|p| p.pgid == pgid && !p.zombie)
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Live descendants of `pid` (children, grandchildren…), whatever their process group.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let all = processes();
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            all.iter()
+                .filter(|p| p.ppid == parent && !p.zombie)
+                .map(|p| p.pid),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Kill (SIGKILL) the processes of group `pgid` and the descendants of `leader` that are not in
+/// `keep` and are not the leader itself. Used after a cancelled agent turn: tools the agent started
+/// during the turn die, the agent and its long-lived helpers stay. Returns how many were signalled.
+pub fn kill_strays(pgid: i32, leader: u32, keep: &[u32]) -> usize {
+    let mut targets: Vec<u32> = group_members(pgid);
+    targets.extend(descendants(leader));
+    targets.sort_unstable();
+    targets.dedup();
+    targets
+        .into_iter()
+        .filter(|p| *p != leader && !keep.contains(p))
+        .filter_map(|p| i32::try_from(p).ok())
+        .filter(|p| kill(Pid::from_raw(*p), Signal::SIGKILL).is_ok())
+        .count()
+}
+
+/// The full command line of a live process (arguments joined by spaces), if readable.
+pub fn command_line(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let text = raw
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(text)
+}
+
+/// Run `program args` with a time limit and return its stdout when it succeeds (version probes of
+/// agents, which may be slow to start). The probe runs in its own process group, killed on timeout.
+pub async fn probe_with_timeout(program: &OsStr, args: &[&str], limit: Duration) -> Option<String> {
+    let spec = GroupSpec {
+        program: program.to_owned(),
+        args: args.iter().map(OsString::from).collect(),
+        cwd: std::env::temp_dir(),
+        env: Vec::new(),
+        stdin: false,
+    };
+    let mut child = spawn_group(&spec).ok()?;
+    let mut stdout = child.take_stdout()?;
+    let mut stderr = child.take_stderr()?;
+    let work = async {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let (a, b) = tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        a.ok()?;
+        b.ok()?;
+        let status = child.wait().await.ok()?;
+        status
+            .success()
+            .then(|| String::from_utf8_lossy(&out).into_owned())
+    };
+    tokio::time::timeout(limit, work).await.ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_with_odd_names_parse() {
+        let stat = "4242 (my (odd) prog) S 1 4242 4242 0 -1 4194560 0 0";
+        assert_eq!(
+            parse_stat(4242, stat),
+            Some(ProcInfo {
+                pid: 4242,
+                ppid: 1,
+                pgid: 4242,
+                zombie: false
+            })
+        );
+        assert_eq!(parse_stat(1, "garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_group_child_kills_the_whole_group() {
+        let spec = GroupSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), "sleep 300 & sleep 300 & wait".into()],
+            cwd: std::env::temp_dir(),
+            env: Vec::new(),
+            stdin: false,
+        };
+        let child = spawn_group(&spec).unwrap();
+        let pgid = child.pgid();
+        for _ in 0..100 {
+            if group_members(pgid).len() >= 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(group_members(pgid).len() >= 3, "the shell and both sleeps run");
+        drop(child);
+        for _ in 0..100 {
+            if group_members(pgid).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(group_members(pgid).is_empty(), "no process of the group survives");
+    }
 }

@@ -5,6 +5,9 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::model::budget;
 
 /// A setting with an unusable value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,10 +45,27 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
 pub struct Settings {
     /// Run `git maintenance run --auto` after writes (`omk.autoMaintenance`, `OMK_AUTO_MAINTENANCE`).
     pub auto_maintenance: bool,
+    /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
+    pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
     pub agent: Option<String>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
     pub max_agents: Option<String>,
+    /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
+    pub worktree_root: PathBuf,
+    /// Most bytes task worktrees of this repository may take before `gc` prunes finished ones
+    /// (`omk.worktreeQuota`, `OMK_WORKTREE_QUOTA`, like `2G`; default 10 GiB).
+    pub worktree_quota: u64,
+    /// Longest agent turn (`omk.turnTimeout`, `OMK_TURN_TIMEOUT`, a duration; default 30m).
+    pub turn_timeout: Duration,
+    /// The `kimi` launcher (`omk.kimiProgram`, `OMK_KIMI_PROGRAM`; default `kimi` on `PATH`).
+    pub kimi_program: Option<PathBuf>,
+    /// Extra arguments for the agent (`omk.agentArgs`, `OMK_AGENT_ARGS`, a JSON array of strings).
+    pub agent_args: Vec<String>,
+    /// The model name used for pricing when the agent does not tell it (`omk.agentModel`, `OMK_AGENT_MODEL`).
+    pub agent_model: Option<String>,
+    /// Fault injection for crash tests (`OMK_FAULT=<point>`): the controller kills itself there.
+    pub fault: Option<String>,
 }
 
 impl Settings {
@@ -61,12 +81,82 @@ impl Settings {
             None => true,
             Some((key, value)) => parse_bool(&key, &value)?,
         };
+        let gc_auto = match config.integer("gc.auto") {
+            None => 6700,
+            Some(n) => u64::try_from(n).unwrap_or(0),
+        };
+        let worktree_root = match lookup("OMK_WORKTREE_ROOT", "omk.worktreeRoot") {
+            Some((_, v)) => PathBuf::from(v),
+            None => default_cache_dir().join("worktrees"),
+        };
+        let worktree_quota = match lookup("OMK_WORKTREE_QUOTA", "omk.worktreeQuota") {
+            Some((key, v)) => parse_size(&key, &v)?,
+            None => 10 << 30,
+        };
+        let turn_timeout = match lookup("OMK_TURN_TIMEOUT", "omk.turnTimeout") {
+            Some((key, v)) => parse_duration(&key, &v)?,
+            None => Duration::from_secs(30 * 60),
+        };
+        let agent_args = match lookup("OMK_AGENT_ARGS", "omk.agentArgs") {
+            Some((key, v)) => serde_json::from_str::<Vec<String>>(&v).map_err(|_| SettingError {
+                key,
+                value: v,
+                expected: "a JSON array of strings, like [\"--config\", \"{}\"]".to_owned(),
+            })?,
+            None => Vec::new(),
+        };
         Ok(Settings {
             auto_maintenance,
+            gc_auto,
             agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
             max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
+            worktree_root,
+            worktree_quota,
+            turn_timeout,
+            kimi_program: lookup("OMK_KIMI_PROGRAM", "omk.kimiProgram").map(|(_, v)| PathBuf::from(v)),
+            agent_args,
+            agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
+            fault: env("OMK_FAULT"),
         })
     }
+}
+
+/// The user's cache directory for git-omk (`$XDG_CACHE_HOME/git-omk`, else `~/.cache/git-omk`).
+fn default_cache_dir() -> PathBuf {
+    let base = env("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("git-omk")
+}
+
+fn parse_size(key: &str, value: &str) -> Result<u64, SettingError> {
+    let t = value.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => 64,
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if shift < 64 && n > 0 => Ok(n << shift),
+        _ => Err(SettingError {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected: "a size like 500M or 10G".to_owned(),
+        }),
+    }
+}
+
+fn parse_duration(key: &str, value: &str) -> Result<Duration, SettingError> {
+    budget::parse_duration(value).map_err(|_| SettingError {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: "a duration like 30m or 2h".to_owned(),
+    })
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool, SettingError> {
@@ -160,4 +250,87 @@ pub fn github_token_env() -> Option<(&'static str, String)> {
         .into_iter()
         .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
         .filter(|(_, v)| !v.is_empty())
+}
+
+/// Environment variables holding git-omk's own secrets, which agents and their tools never inherit.
+pub const SECRET_ENV: &[&str] = &[
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
+/// Prefixes of git-omk's secret variables.
+pub const SECRET_ENV_PREFIXES: &[&str] = &["OMK_GITHUB_"];
+
+/// Names of the secret variables present in this process's environment.
+pub fn secret_env_names() -> Vec<std::ffi::OsString> {
+    let mut names: Vec<std::ffi::OsString> = SECRET_ENV.iter().map(std::ffi::OsString::from).collect();
+    names.extend(std::env::vars_os().map(|(k, _)| k).filter(|k| {
+        k.to_str()
+            .is_some_and(|k| SECRET_ENV_PREFIXES.iter().any(|p| k.starts_with(p)))
+    }));
+    names
+}
+
+/// The values of git-omk's secret variables, for verbatim redaction.
+pub fn secret_env_values() -> Vec<String> {
+    secret_env_names()
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Token prices configured as `omk.price.<model>.input` and `omk.price.<model>.output` (USD per
+/// million tokens), from the repository's git configuration (repo, global and system; later files
+/// win). A model with only one of the two prices configured is an error, not a half-free model.
+pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceTable, SettingError> {
+    use crate::model::usage::{Price, PriceTable, parse_price};
+    use std::collections::BTreeMap;
+    let config = repo.config_snapshot();
+    let mut parts: BTreeMap<String, (Option<u64>, Option<u64>)> = BTreeMap::new();
+    let Some(sections) = config.plumbing().sections_by_name("omk") else {
+        return Ok(PriceTable::default());
+    };
+    for section in sections {
+        let Some(model) = section
+            .header()
+            .subsection_name()
+            .and_then(|s| s.to_string().strip_prefix("price.").map(str::to_owned))
+        else {
+            continue;
+        };
+        let entry = parts.entry(model.clone()).or_default();
+        for (name, slot) in [("input", &mut entry.0), ("output", &mut entry.1)] {
+            if let Some(value) = section.value(name) {
+                let value = value.to_string();
+                *slot = Some(parse_price(&value).map_err(|e| SettingError {
+                    key: format!("omk.price.{model}.{name}"),
+                    value,
+                    expected: e.to_string(),
+                })?);
+            }
+        }
+    }
+    let mut table = PriceTable::default();
+    for (model, (input, output)) in parts {
+        match (input, output) {
+            (Some(i), Some(o)) => table.insert(
+                &model,
+                Price {
+                    input_micros_per_mtok: i,
+                    output_micros_per_mtok: o,
+                },
+            ),
+            (i, _) => {
+                let missing = if i.is_none() { "input" } else { "output" };
+                return Err(SettingError {
+                    key: format!("omk.price.{model}.{missing}"),
+                    value: String::new(),
+                    expected: "a price for both input and output tokens".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(table)
 }

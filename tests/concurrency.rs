@@ -28,7 +28,7 @@ fn twenty_racing_processes_lose_no_update() {
         .map(|i| {
             let args: &[&str] = match i % 3 {
                 0 => &["goal", "pause", "--json"],
-                1 => &["goal", "resume", "--json"],
+                1 => &["goal", "resume", "--no-run", "--json"],
                 _ => &["goal", "budget-add", "--time", "1m", "--json"],
             };
             let mut cmd = Command::new(bin);

@@ -107,8 +107,17 @@ impl World {
 
     /// Every snapshot re-derives from the events (delivery events apply deterministically).
     fn assert_replay_holds(&self) {
-        let out = self.omk().args(["goal", "replay", "--verify"]).output().expect("runs");
-        assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        let out = self
+            .omk()
+            .args(["goal", "replay", "--verify"])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
     }
 
     /// The in-process context (for flows that need explicit proof facts).

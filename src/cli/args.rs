@@ -31,6 +31,8 @@ pub enum Command {
     /// Create, inspect and control goals.
     #[command(subcommand)]
     Goal(GoalCommand),
+    /// Remove finished worktrees and task branches whose work is safely recorded; maintenance.
+    Gc(GcArgs),
 }
 
 /// `git omk goal …`
@@ -56,8 +58,10 @@ pub enum GoalCommand {
     BudgetAdd(BudgetAddArgs),
     /// Pause a goal.
     Pause(ControlArgs),
-    /// Resume a paused or stopped goal.
-    Resume(ControlArgs),
+    /// Resume a paused or stopped goal and drive it to a terminal status.
+    Resume(ResumeArgs),
+    /// Run the next wave of an existing goal (its tasks, their integration, the gates).
+    Execute(StatusArgs),
     /// Cancel a goal.
     Cancel(ControlArgs),
     /// Record a human integrator's acceptance.
@@ -216,6 +220,31 @@ pub struct ControlArgs {
     /// Why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL", conflicts_with = "auto")]
+    pub goal: Option<String>,
+    /// Resume every goal of this repository whose controller died on this host.
+    #[arg(long)]
+    pub auto: bool,
+    /// Only record the resumption (one commit); do not start a controller here.
+    #[arg(long, conflicts_with = "auto")]
+    pub no_run: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

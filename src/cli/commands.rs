@@ -5,9 +5,10 @@ use std::path::Path;
 
 use super::args::{
     AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, ListArgs, PlanArgs, RejectArgs, ReplayArgs,
-    RunArgs, ShowArgs, StatusArgs,
+    ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
 use super::deliver;
+use super::drive;
 use super::error::CliError;
 use super::json::{
     self, BudgetDoc, BudgetView, ListItem, ListView, Location, ProofView, RecordedView, ReplayItem,
@@ -26,14 +27,15 @@ use crate::model::task::TaskStatus;
 use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
 use crate::ops::Context;
 use crate::ops::control::{Controlled, control};
+use crate::ops::gc as ops_gc;
 use crate::ops::plan::{PlanRequest, create};
 use crate::ops::replay;
 use crate::store::GoalRef;
 
 /// Run one `goal` subcommand in `dir`; returns the exit code.
-pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
+pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliError> {
     match command {
-        GoalCommand::Run(args) => run(dir, args),
+        GoalCommand::Run(args) => run(dir, args, verbose),
         GoalCommand::Plan(args) => plan(
             dir,
             args,
@@ -50,7 +52,8 @@ pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
         GoalCommand::Budget(args) => budget(dir, args),
         GoalCommand::BudgetAdd(args) => budget_add(dir, args),
         GoalCommand::Pause(args) => simple(dir, args, |reason| ControlRequest::Pause { reason }, "paused"),
-        GoalCommand::Resume(args) => simple(dir, args, |_| ControlRequest::Resume, "resumed"),
+        GoalCommand::Resume(args) => resume(dir, args, verbose),
+        GoalCommand::Execute(args) => execute(dir, args, verbose),
         GoalCommand::Cancel(args) => {
             simple(dir, args, |reason| ControlRequest::Cancel { reason }, "cancelled")
         }
@@ -61,14 +64,7 @@ pub fn goal(dir: &Path, command: GoalCommand) -> Result<i32, CliError> {
     }
 }
 
-fn run(dir: &Path, args: RunArgs) -> Result<i32, CliError> {
-    if args.until_ready {
-        return Err(CliError::Usage(
-            "--until-ready needs the execution controller, which this build does not include yet; \
-             run without it to plan the goal"
-                .to_owned(),
-        ));
-    }
+fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
     let defaults = RunOptions::default();
     let agent = match (args.agent, &ctx.settings.agent) {
@@ -99,7 +95,33 @@ fn run(dir: &Path, args: RunArgs) -> Result<i32, CliError> {
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
     };
+    if args.until_ready {
+        let text = goal_text(&args.plan.goal)?;
+        let request = PlanRequest {
+            text,
+            options,
+            base_rev: args.plan.base,
+        };
+        return drive::run_until_ready(ctx, request, verbose, args.plan.json);
+    }
     plan_with(&ctx, args.plan, options)
+}
+
+fn resume(dir: &Path, args: ResumeArgs, verbose: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    if args.auto {
+        return drive::resume_auto(ctx, verbose, args.json);
+    }
+    if args.no_run {
+        let done = control(&ctx, args.goal.as_deref(), ControlRequest::Resume)?;
+        return report(&done, args.json, "resumed");
+    }
+    drive::resume(ctx, args.goal.as_deref(), verbose, args.json)
+}
+
+fn execute(dir: &Path, args: StatusArgs, verbose: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    drive::execute(ctx, args.goal.as_deref(), verbose, args.json)
 }
 
 fn plan(dir: &Path, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {
@@ -358,6 +380,32 @@ fn report(done: &Controlled, as_json: bool, verb: &str) -> Result<i32, CliError>
         json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
     } else {
         text::recorded(&done.goal, &commit, &done.snapshot, verb)
+    };
+    emit(&out)?;
+    Ok(0)
+}
+
+/// `git omk gc`.
+pub fn gc(dir: &Path, as_json: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let report = ops_gc::gc(&ctx)?;
+    let out = if as_json {
+        json::document(&report)
+    } else {
+        let mut out = format!(
+            "removed {} worktree(s), deleted {} task branch(es), saved {} piece(s) of work\n",
+            report.removed_worktrees.len(),
+            report.deleted_branches.len(),
+            report.saved.len()
+        );
+        for (path, why) in &report.kept_worktrees {
+            out.push_str(&format!("kept {path}: {why}\n"));
+        }
+        out.push_str(&format!(
+            "worktrees use {} bytes (quota {})\n",
+            report.bytes_after, report.quota
+        ));
+        out
     };
     emit(&out)?;
     Ok(0)

@@ -35,7 +35,7 @@ impl CliError {
                 OpsError::Usage(_) | OpsError::Refused(_) | OpsError::Resolve(_) | OpsError::Setting(_) => {
                     EXIT_USAGE
                 }
-                OpsError::Contended(_) => EXIT_FAILED,
+                OpsError::Contended(_) | OpsError::Infrastructure(_) => EXIT_FAILED,
                 OpsError::Delivery(d) => delivery_exit_code(d),
                 OpsError::Store(s) => match s {
                     StoreError::NotARepository(_)

@@ -3,8 +3,10 @@
 pub mod args;
 pub mod commands;
 pub mod deliver;
+pub mod drive;
 pub mod error;
 pub mod json;
+pub mod progress;
 pub mod render;
 pub mod text;
 
@@ -41,7 +43,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
             .map_err(|e| CliError::Usage(format!("cannot read the current directory: {e}")))?,
     };
     match cli.command {
-        Command::Goal(command) => commands::goal(&dir, command),
+        Command::Goal(command) => commands::goal(&dir, command, cli.verbose > 0),
+        Command::Gc(args) => commands::gc(&dir, args.json),
     }
 }
 

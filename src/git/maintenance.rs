@@ -8,20 +8,22 @@ use std::path::Path;
 
 use crate::process;
 
-/// git's default `gc.auto` threshold, spread over the 256 fan-out directories, as git estimates it.
-const LOOSE_IN_SAMPLE_DIR: usize = 6700 / 256;
-
-/// Whether the repository looks like it has enough loose objects to be worth maintaining.
-pub fn looks_due(common_dir: &Path) -> bool {
+/// Whether the repository looks like it has more loose objects than `gc_auto` (git's `gc.auto`), estimated
+/// the way git does: from the one fan-out directory `objects/17`. `gc_auto == 0` disables it.
+pub fn looks_due(common_dir: &Path, gc_auto: u64) -> bool {
+    if gc_auto == 0 {
+        return false;
+    }
+    let threshold = gc_auto.div_ceil(256) as usize;
     std::fs::read_dir(common_dir.join("objects").join("17"))
-        .map(|entries| entries.count() > LOOSE_IN_SAMPLE_DIR)
+        .map(|entries| entries.count() > threshold)
         .unwrap_or(false)
 }
 
 /// Run `git maintenance run --auto` in the foreground if it looks due. Failures are reported to the
 /// caller, who treats them as warnings: maintenance never makes a write fail.
-pub fn run_if_due(common_dir: &Path) -> std::io::Result<bool> {
-    if !looks_due(common_dir) {
+pub fn run_if_due(common_dir: &Path, gc_auto: u64) -> std::io::Result<bool> {
+    if !looks_due(common_dir, gc_auto) {
         return Ok(false);
     }
     let mut cmd = process::git(common_dir);

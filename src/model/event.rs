@@ -8,14 +8,17 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::budget::{BudgetAddition, format_secs};
+use super::budget::{BudgetAddition, Usd, format_secs};
 use super::decision::DecisionDraft;
 use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
+use super::goal::GateRun;
 use super::graph::TaskGraph;
-use super::ids::EventId;
+use super::ids::{EventId, TaskId};
+use super::lease::Lease;
 use super::options::RunOptions;
 use super::plan::PlanArtifacts;
-use super::status::GoalKind;
+use super::status::{GoalKind, GoalStatus, Phase};
+use super::task::{AttemptOutcome, TaskStatus};
 
 /// Who caused an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +123,123 @@ pub enum EventBody {
     MergeAwaitingHuman(MergeAwaitingHuman),
     /// A delivery step failed; nothing was lost.
     DeliveryFailed(DeliveryFailed),
+    /// A controller took the goal (its lease), possibly over a dead or expired one.
+    ControllerStarted {
+        /// The new lease.
+        lease: Lease,
+        /// The lease it replaced, when it took over.
+        took_over: Option<Lease>,
+    },
+    /// The controller renewed its lease.
+    LeaseRenewed {
+        /// The new expiry.
+        expires_at: DateTime<Utc>,
+    },
+    /// The controller stopped driving the goal and released its lease.
+    ControllerStopped {
+        /// Why.
+        reason: String,
+    },
+    /// A phase began.
+    PhaseStarted {
+        /// The phase.
+        phase: Phase,
+    },
+    /// The integration branch was created at the base commit.
+    IntegrationStarted {
+        /// Branch name.
+        branch: String,
+        /// Its first tip (the base commit).
+        commit: String,
+    },
+    /// Gates ran on the base commit.
+    BaselineRecorded(GateRun),
+    /// An attempt at a task started.
+    TaskDispatched {
+        /// The task.
+        task: TaskId,
+        /// Attempt number (1-based).
+        attempt: u32,
+        /// Task branch.
+        branch: String,
+        /// Commit the attempt starts from.
+        start_commit: String,
+    },
+    /// An attempt ended.
+    AttemptFinished(AttemptReport),
+    /// A done task's branch was merged into the integration branch.
+    TaskIntegrated {
+        /// The task.
+        task: TaskId,
+        /// The new integration tip.
+        commit: String,
+    },
+    /// A task cannot run (a dependency failed, an integration conflict needs a human).
+    TaskBlocked {
+        /// The task.
+        task: TaskId,
+        /// Why.
+        reason: String,
+    },
+    /// Resources spent since the previous record.
+    UsageAdded(UsageDelta),
+    /// Gates ran on the integrated result.
+    VerificationRecorded(GateRun),
+    /// Work found in a task's worktree (uncommitted, or committed but not yet recorded) was committed
+    /// and made part of the goal before the worktree was removed.
+    WorkSaved {
+        /// The task.
+        task: TaskId,
+        /// The commit holding the work (an `Omk-Proves` parent of the recording commit).
+        commit: String,
+        /// Why it had to be saved.
+        reason: String,
+    },
+    /// The controller ended the goal in a terminal status other than a proof's verdict.
+    GoalStopped {
+        /// The status.
+        status: GoalStatus,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// How an attempt ended, and what it decided for its task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptReport {
+    /// The task.
+    pub task: TaskId,
+    /// Attempt number.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// Commit on the task branch after the attempt.
+    pub commit: Option<String>,
+    /// Its tree.
+    pub tree: Option<String>,
+    /// Tokens the attempt spent.
+    pub tokens: u64,
+    /// The engine session (to resume it).
+    pub session_id: Option<String>,
+    /// The task's status from now on (decided by `retry::after_attempt`).
+    pub next: TaskStatus,
+    /// Why the task stops, when it does.
+    pub note: Option<String>,
+}
+
+/// Resources spent in one step.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageDelta {
+    /// Tokens.
+    pub tokens: u64,
+    /// Of which estimated.
+    pub tokens_estimated: u64,
+    /// Cost of the priced tokens.
+    pub usd_micros: Usd,
+    /// Tokens whose model had no price.
+    pub unpriced_tokens: u64,
+    /// Seconds of active wall time.
+    pub active_secs: u64,
 }
 
 impl EventBody {
@@ -140,6 +260,20 @@ impl EventBody {
             EventBody::MergeRecorded(_) => "merge_recorded",
             EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
             EventBody::DeliveryFailed(_) => "delivery_failed",
+            EventBody::ControllerStarted { .. } => "controller_started",
+            EventBody::LeaseRenewed { .. } => "lease_renewed",
+            EventBody::ControllerStopped { .. } => "controller_stopped",
+            EventBody::PhaseStarted { .. } => "phase_started",
+            EventBody::IntegrationStarted { .. } => "integration_started",
+            EventBody::BaselineRecorded(_) => "baseline_recorded",
+            EventBody::TaskDispatched { .. } => "task_dispatched",
+            EventBody::AttemptFinished(_) => "attempt_finished",
+            EventBody::TaskIntegrated { .. } => "task_integrated",
+            EventBody::TaskBlocked { .. } => "task_blocked",
+            EventBody::UsageAdded(_) => "usage_added",
+            EventBody::VerificationRecorded(_) => "verification_recorded",
+            EventBody::WorkSaved { .. } => "work_saved",
+            EventBody::GoalStopped { .. } => "goal_stopped",
         }
     }
 
@@ -161,6 +295,34 @@ impl EventBody {
             EventBody::BudgetAdded(a) => format!("budget raised: {}", describe_addition(a)),
             EventBody::Accepted { summary } => format!("accepted: {summary}"),
             EventBody::Rejected { reason } => format!("rejected: {reason}"),
+            EventBody::ControllerStarted { lease, took_over } => match took_over {
+                Some(old) => format!(
+                    "controller {} pid {} took over from {} pid {}",
+                    lease.host, lease.pid, old.host, old.pid
+                ),
+                None => format!("controller {} pid {} started", lease.host, lease.pid),
+            },
+            EventBody::LeaseRenewed { expires_at } => {
+                format!("lease renewed until {}", expires_at.to_rfc3339())
+            }
+            EventBody::ControllerStopped { reason } => format!("controller stopped: {reason}"),
+            EventBody::PhaseStarted { phase } => format!("phase {phase}"),
+            EventBody::IntegrationStarted { branch, .. } => format!("integration branch {branch} created"),
+            EventBody::BaselineRecorded(run) => format!("baseline: {}", gate_summary(run)),
+            EventBody::TaskDispatched { task, attempt, .. } => {
+                format!("task {task}: attempt {attempt} started")
+            }
+            EventBody::AttemptFinished(r) => attempt_summary(r),
+            EventBody::TaskIntegrated { task, commit } => {
+                format!("task {task} integrated ({})", short(commit))
+            }
+            EventBody::TaskBlocked { task, reason } => format!("task {task} blocked: {reason}"),
+            EventBody::UsageAdded(u) => format!("usage +{} tokens, +{}s", u.tokens, u.active_secs),
+            EventBody::VerificationRecorded(run) => format!("verification: {}", gate_summary(run)),
+            EventBody::WorkSaved { task, commit, reason } => {
+                format!("task {task}: work saved as {} ({reason})", short(commit))
+            }
+            EventBody::GoalStopped { status, reason } => format!("stopped {status}: {reason}"),
             _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
         }
     }
@@ -175,6 +337,32 @@ impl EventBody {
             _ => None,
         }
     }
+}
+
+fn gate_summary(run: &GateRun) -> String {
+    let passed = run.gates.iter().filter(|g| g.outcome.passed()).count();
+    format!(
+        "{passed}/{} gate(s) passed on {}",
+        run.gates.len(),
+        short(&run.commit)
+    )
+}
+
+fn attempt_summary(r: &AttemptReport) -> String {
+    let outcome = match &r.outcome {
+        AttemptOutcome::Succeeded => "succeeded".to_owned(),
+        AttemptOutcome::Running => "running".to_owned(),
+        AttemptOutcome::Failed { evidence } => {
+            format!("failed: {}", evidence.lines().next().unwrap_or_default())
+        }
+        AttemptOutcome::Interrupted { reason } => format!("interrupted: {reason}"),
+    };
+    format!(
+        "task {}: attempt {} {outcome}; task {}",
+        r.task,
+        r.attempt,
+        r.next.as_str()
+    )
 }
 
 fn short(sha: &str) -> &str {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::budget::{Limits, Usage};
 use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeRecorded};
 use super::event::{Actor, BaseRef};
+use super::gate::GateObservation;
 use super::ids::{EventId, GoalId};
 use super::lease::Lease;
 use super::options::RunOptions;
@@ -91,6 +92,41 @@ pub struct PullRequestRef {
     pub url: String,
 }
 
+/// The integration branch of a goal and its tip.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Integration {
+    /// `omk/<goal>/integration`.
+    pub branch: String,
+    /// Its tip: the base commit until the first task is merged.
+    pub commit: String,
+}
+
+/// The gates run on one tree (the base, or the integrated result).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRun {
+    /// The commit tested.
+    pub commit: String,
+    /// Its tree.
+    pub tree: String,
+    /// Hash of the effective gate configuration.
+    pub config_hash: String,
+    /// One observation per gate.
+    pub gates: Vec<GateObservation>,
+    /// Paths of the evidence files in the goal tree.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+impl GateRun {
+    /// Whether every required gate passed.
+    pub fn required_pass(&self) -> bool {
+        self.gates
+            .iter()
+            .filter(|g| g.required)
+            .all(|g| g.outcome.passed())
+    }
+}
+
 /// The last event applied, for "what is it doing now".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastEvent {
@@ -149,4 +185,16 @@ pub struct GoalState {
     pub last_event: Option<LastEvent>,
     /// How many events made this state.
     pub event_count: u64,
+    /// The integration branch, once execution created it.
+    #[serde(default)]
+    pub integration: Option<Integration>,
+    /// Gates on the base commit.
+    #[serde(default)]
+    pub baseline: Option<GateRun>,
+    /// Gates on the integrated result.
+    #[serde(default)]
+    pub verification: Option<GateRun>,
+    /// Why the controller stopped the goal in its current status.
+    #[serde(default)]
+    pub stop_reason: Option<String>,
 }

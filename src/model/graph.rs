@@ -216,6 +216,10 @@ pub(crate) mod tests {
             gates: vec![],
             retry_limit: 3,
             attempts: vec![],
+            branch: None,
+            session_id: None,
+            integrated: None,
+            note: None,
         }
     }
 

@@ -344,11 +344,23 @@ fn anchors_of(text: &str, files: &[String]) -> Vec<String> {
         }
     }
     for word in words(text) {
-        if word.len() >= 3 && !STOP_WORDS.contains(&word.as_str()) && names_a_file(&word, files) {
+        if word.len() >= 3 && !is_filler(&word) && names_a_file(&word, files) {
             add(word);
         }
     }
     anchors
+}
+
+/// Words that say what to do rather than where: stop words, the action words of the kind tables, and
+/// vague words. They never tie a goal to a file (`fix` does not mean `fix.sh`).
+pub fn is_filler(word: &str) -> bool {
+    STOP_WORDS.contains(&word)
+        || VAGUE_WORDS.contains(&word)
+        || KIND_WORDS.iter().any(|(_, list)| list.contains(&word))
+        || [
+            "update", "remove", "delete", "write", "change", "use", "check", "ensure",
+        ]
+        .contains(&word)
 }
 
 fn looks_like_code(token: &str) -> bool {

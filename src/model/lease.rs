@@ -1,10 +1,18 @@
-//! Controller leases: who drives a goal, until when (DESIGN §3, §8).
+//! Controller leases: who drives a goal, until when, and when another controller may take over
+//! (DESIGN §3, §8).
 //!
-//! Owns the lease record and the pure liveness check against a given time. Renewal and takeover are
-//! decided by the controller (issue: execution) through events. Pure.
+//! Owns the lease record, its timing (time to live, renewal), and the pure claim decision. Whether a
+//! holder process is dead is a fact the caller supplies (only it can look at processes). Tasks run inside
+//! the controller that dispatched them, so a task's lease is its controller's: when a controller dies,
+//! the next one re-dispatches its running tasks. Pure.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+
+/// How long a lease holds without renewal.
+pub const TTL_SECS: i64 = 90;
+/// Renew when less than this is left.
+pub const RENEW_WITHIN_SECS: i64 = 60;
 
 /// A controller's claim on a goal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,8 +28,108 @@ pub struct Lease {
 }
 
 impl Lease {
+    /// A fresh lease for a controller on `host` with `pid`, starting `now`.
+    pub fn new(host: &str, pid: u32, now: DateTime<Utc>) -> Lease {
+        Lease {
+            host: host.to_owned(),
+            pid,
+            started_at: now,
+            expires_at: now + Duration::seconds(TTL_SECS),
+        }
+    }
+
     /// Whether the lease still holds at `now`.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         now < self.expires_at
+    }
+
+    /// Whether `other` is the same holder (host, pid and start).
+    pub fn same_holder(&self, other: &Lease) -> bool {
+        self.host == other.host && self.pid == other.pid && self.started_at == other.started_at
+    }
+
+    /// Whether it is time to renew.
+    pub fn needs_renewal(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at - now < Duration::seconds(RENEW_WITHIN_SECS)
+    }
+
+    /// The expiry after renewing at `now`.
+    pub fn renewed_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
+        now + Duration::seconds(TTL_SECS)
+    }
+}
+
+/// What a controller may do about a goal's lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody holds it.
+    Free,
+    /// We hold it already.
+    Ours,
+    /// Someone else holds it and it is live: do not drive the goal.
+    Held(Lease),
+    /// Someone held it but expired or died: take over, recording why.
+    TakeOver {
+        /// The lease being replaced.
+        previous: Lease,
+        /// Why taking over is allowed.
+        why: String,
+    },
+}
+
+/// Decide whether `me` may drive a goal whose recorded lease is `current`. `holder_dead` is true when the
+/// holder is known to be a dead process on this host.
+pub fn claim(current: Option<&Lease>, me: &Lease, now: DateTime<Utc>, holder_dead: bool) -> Claim {
+    match current {
+        None => Claim::Free,
+        Some(l) if l.same_holder(me) => Claim::Ours,
+        Some(l) if holder_dead => Claim::TakeOver {
+            previous: l.clone(),
+            why: format!(
+                "the controller {} pid {} is no longer running on this host",
+                l.host, l.pid
+            ),
+        },
+        Some(l) if !l.is_live(now) => Claim::TakeOver {
+            previous: l.clone(),
+            why: format!(
+                "the lease of {} pid {} expired at {}",
+                l.host,
+                l.pid,
+                l.expires_at.to_rfc3339()
+            ),
+        },
+        Some(l) => Claim::Held(l.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 0, 0, 0).unwrap() + Duration::seconds(s)
+    }
+
+    #[test]
+    fn claims() {
+        let me = Lease::new("a", 1, at(0));
+        let other = Lease::new("b", 2, at(0));
+        assert_eq!(claim(None, &me, at(1), false), Claim::Free);
+        assert_eq!(claim(Some(&me), &me, at(1), false), Claim::Ours);
+        assert_eq!(
+            claim(Some(&other), &me, at(10), false),
+            Claim::Held(other.clone())
+        );
+        assert!(matches!(
+            claim(Some(&other), &me, at(TTL_SECS + 1), false),
+            Claim::TakeOver { .. }
+        ));
+        assert!(
+            matches!(claim(Some(&other), &me, at(10), true), Claim::TakeOver { why, .. } if why.contains("no longer running"))
+        );
+        assert!(!me.needs_renewal(at(10)));
+        assert!(me.needs_renewal(at(TTL_SECS - RENEW_WITHIN_SECS + 1)));
     }
 }

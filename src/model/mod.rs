@@ -7,9 +7,11 @@
 
 pub mod budget;
 pub mod control;
+pub mod controller;
 pub mod decision;
 pub mod delivery;
 pub mod event;
+pub mod gate;
 pub mod goal;
 pub mod graph;
 pub mod ids;
@@ -18,9 +20,16 @@ pub mod lease;
 pub mod options;
 pub mod plan;
 pub mod planner;
+pub mod policy;
+pub mod prompt;
 pub mod proof;
+pub mod redact;
+pub mod retry;
+pub mod secrets;
+pub mod shell;
 pub mod snapshot;
 pub mod status;
 pub mod task;
 pub mod text;
+pub mod usage;
 pub mod writeset;

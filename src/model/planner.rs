@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use super::decision::DecisionDraft;
 use super::graph::{GraphError, TaskGraph};
 use super::ids::TaskId;
-use super::intake::{Intake, Part, path_words, words};
+use super::intake::{Intake, Part, is_filler, path_words, words};
 use super::plan::{Oracle, OracleCheck, PlanArtifacts, PlannerInfo, RelevantFile};
 use super::status::GoalKind;
 use super::task::{Task, TaskKind, TaskStatus};
@@ -108,7 +108,10 @@ fn bounded_parts(parts: &[Part], decisions: &mut Vec<DecisionDraft>) -> Vec<Part
 /// Score the repository's files against a part: anchors naming a path match strongly, words weakly.
 fn relevant_files(part: &Part, files: &[String]) -> Vec<RelevantFile> {
     let anchors: Vec<String> = part.anchors.iter().map(|a| a.to_lowercase()).collect();
-    let part_words: BTreeSet<String> = words(&part.text).into_iter().filter(|w| w.len() >= 4).collect();
+    let part_words: BTreeSet<String> = words(&part.text)
+        .into_iter()
+        .filter(|w| w.len() >= 4 && !is_filler(w))
+        .collect();
     let mut scored: Vec<(usize, RelevantFile)> = files
         .iter()
         .filter_map(|path| {
@@ -190,6 +193,10 @@ fn task_for(
         gates: Vec::new(),
         retry_limit: Task::DEFAULT_RETRY_LIMIT,
         attempts: Vec::new(),
+        branch: None,
+        session_id: None,
+        integrated: None,
+        note: None,
     };
     (task, decision)
 }
@@ -248,7 +255,7 @@ fn write_set_for(part: &Part, relevant: &[RelevantFile], files: &[String]) -> (V
         "the files named or matched by \"{}\", their siblings with the same stem and their tests",
         part.text
     );
-    (set.into_iter().collect(), why)
+    (without_covered(set.into_iter().collect()), why)
 }
 
 /// `src/slug.rs` → `src/slug.rs`, `src/slug*` (same-stem siblings, co-located tests) and, for each test
@@ -275,6 +282,15 @@ fn patterns_around(path: &str, files: &[String]) -> Vec<PathPattern> {
         }
     }
     raw.iter().filter_map(|p| PathPattern::parse(p).ok()).collect()
+}
+
+/// Drop literal paths that another pattern of the set already matches (`src/a.rs` under `src/a*`).
+fn without_covered(set: Vec<PathPattern>) -> Vec<PathPattern> {
+    let covered = |p: &PathPattern| {
+        set.iter()
+            .any(|q| q != p && q.as_str().contains('*') && q.matches(p.as_str()))
+    };
+    set.iter().filter(|p| !covered(p)).cloned().collect()
 }
 
 /// Names shared by many unrelated files (`mod.rs`, `index.js`, `__init__.py`): their stem says nothing.
@@ -509,6 +525,7 @@ mod tests {
 
     fn files() -> Vec<String> {
         [
+            "scripts/fix.sh",
             "src/slugify.rs",
             "src/http/client.rs",
             "src/http/mod.rs",
@@ -540,13 +557,19 @@ mod tests {
             tasks.iter().all(|t| t.depends_on.is_empty()),
             "independent: {tasks:#?}"
         );
-        assert!(tasks[0].write_set.iter().any(|p| p.as_str() == "src/slugify.rs"));
+        assert!(tasks[0].write_set.iter().any(|p| p.matches("src/slugify.rs")));
+        assert!(
+            !tasks[0].write_set.iter().any(|p| p.matches("scripts/fix.sh")),
+            "the verb `fix` names no file: {:?}",
+            tasks[0].write_set
+        );
+        assert!(
+            !tasks[0].write_set.iter().any(|p| p.as_str() == "src/slugify.rs"),
+            "covered by src/slugify*"
+        );
         assert!(tasks[0].write_set.iter().any(|p| p.as_str() == "tests/slugify*"));
         assert!(
-            tasks[1]
-                .write_set
-                .iter()
-                .any(|p| p.as_str() == "src/http/client.rs"),
+            tasks[1].write_set.iter().any(|p| p.matches("src/http/client.rs")),
             "{:?}",
             tasks[1].write_set
         );

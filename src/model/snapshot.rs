@@ -7,14 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::budget::Usage;
 use super::decision::Decision;
-use super::event::{Event, EventBody, GoalCreated};
-use super::goal::{Blocker, GoalState, HumanDecision, LastEvent, SCHEMA_VERSION, Verdict};
+use super::event::{AttemptReport, Event, EventBody, GoalCreated, UsageDelta};
+use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
 use super::graph::TaskGraph;
 use super::ids::GoalId;
 use super::plan::PlanArtifacts;
 use super::status::{GoalKind, GoalStatus, Phase};
-use super::task::TaskStatus;
+use super::task::{Attempt, AttemptOutcome, TaskStatus};
 use super::text::title_of;
 
 /// Everything a goal commit records about the goal, besides attachments (gate logs, transcripts).
@@ -120,8 +121,108 @@ impl Snapshot {
                     delivery.apply(&mut self.goal);
                 }
             }
+            other => self.apply_controller(event, other),
         }
         self.touch(event);
+    }
+
+    /// Events recorded by the controller.
+    fn apply_controller(&mut self, event: &Event, body: &EventBody) {
+        let goal = &mut self.goal;
+        match body {
+            EventBody::ControllerStarted { lease, .. } => {
+                goal.lease = Some(lease.clone());
+                goal.stop_reason = None;
+                if goal.status != GoalStatus::Cancelled {
+                    goal.status = GoalStatus::Running;
+                    goal.paused_from = None;
+                }
+            }
+            EventBody::LeaseRenewed { expires_at } => {
+                if let Some(lease) = goal.lease.as_mut() {
+                    lease.expires_at = *expires_at;
+                }
+            }
+            EventBody::ControllerStopped { .. } => goal.lease = None,
+            EventBody::PhaseStarted { phase } => goal.phase = *phase,
+            EventBody::IntegrationStarted { branch, commit } => {
+                goal.integration = Some(Integration {
+                    branch: branch.clone(),
+                    commit: commit.clone(),
+                });
+                goal.delivery.branch = Some(branch.clone());
+            }
+            EventBody::BaselineRecorded(run) => goal.baseline = Some(run.clone()),
+            EventBody::VerificationRecorded(run) => goal.verification = Some(run.clone()),
+            EventBody::UsageAdded(delta) => add_usage(&mut goal.usage, delta),
+            EventBody::GoalStopped { status, reason } => {
+                goal.status = *status;
+                goal.stop_reason = Some(reason.clone());
+            }
+            EventBody::TaskIntegrated { task, commit } => {
+                if let Some(integration) = goal.integration.as_mut() {
+                    integration.commit = commit.clone();
+                }
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.integrated = Some(commit.clone());
+                }
+            }
+            _ => self.apply_task(event, body),
+        }
+    }
+
+    /// Events about one task.
+    fn apply_task(&mut self, event: &Event, body: &EventBody) {
+        match body {
+            EventBody::TaskDispatched {
+                task,
+                attempt,
+                branch,
+                start_commit,
+            } => {
+                let Some(t) = self.tasks.get_mut(task) else { return };
+                t.status = TaskStatus::Running;
+                t.branch = Some(branch.clone());
+                t.attempts.push(Attempt {
+                    number: *attempt,
+                    started_at: event.at,
+                    ended_at: None,
+                    session_id: t.session_id.clone(),
+                    tokens: 0,
+                    commit: None,
+                    start_commit: Some(start_commit.clone()),
+                    tree: None,
+                    outcome: AttemptOutcome::Running,
+                });
+            }
+            EventBody::AttemptFinished(report) => self.on_attempt_finished(event, report),
+            EventBody::TaskBlocked { task, reason } => {
+                if let Some(t) = self.tasks.get_mut(task) {
+                    t.status = TaskStatus::Blocked;
+                    t.note = Some(reason.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_attempt_finished(&mut self, event: &Event, report: &AttemptReport) {
+        let Some(t) = self.tasks.get_mut(&report.task) else {
+            return;
+        };
+        t.status = report.next;
+        t.note = report.note.clone();
+        if report.session_id.is_some() {
+            t.session_id = report.session_id.clone();
+        }
+        if let Some(a) = t.attempts.iter_mut().rev().find(|a| a.number == report.attempt) {
+            a.ended_at = Some(event.at);
+            a.outcome = report.outcome.clone();
+            a.commit = report.commit.clone();
+            a.tree = report.tree.clone();
+            a.tokens = report.tokens;
+            a.session_id = report.session_id.clone().or(a.session_id.take());
+        }
     }
 
     fn touch(&mut self, event: &Event) {
@@ -214,6 +315,14 @@ impl Snapshot {
     }
 }
 
+fn add_usage(usage: &mut Usage, delta: &UsageDelta) {
+    usage.tokens = usage.tokens.saturating_add(delta.tokens);
+    usage.tokens_estimated = usage.tokens_estimated.saturating_add(delta.tokens_estimated);
+    usage.usd_micros = usage.usd_micros.saturating_add(delta.usd_micros);
+    usage.unpriced_tokens = usage.unpriced_tokens.saturating_add(delta.unpriced_tokens);
+    usage.active_secs = usage.active_secs.saturating_add(delta.active_secs);
+}
+
 fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState {
     GoalState {
         schema_version: SCHEMA_VERSION,
@@ -237,6 +346,10 @@ fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState
         human_decisions: Vec::new(),
         last_event: None,
         event_count: 0,
+        integration: None,
+        baseline: None,
+        verification: None,
+        stop_reason: None,
     }
 }
 

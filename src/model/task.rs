@@ -97,6 +97,12 @@ pub struct Attempt {
     pub tokens: u64,
     /// Commit the attempt produced on the task branch.
     pub commit: Option<String>,
+    /// The commit the attempt started from.
+    #[serde(default)]
+    pub start_commit: Option<String>,
+    /// Tree of the attempt's commit (used to detect attempts that make no progress).
+    #[serde(default)]
+    pub tree: Option<String>,
     /// How it ended.
     #[serde(flatten)]
     pub outcome: AttemptOutcome,
@@ -133,9 +139,39 @@ pub struct Task {
     /// Attempts so far.
     #[serde(default)]
     pub attempts: Vec<Attempt>,
+    /// The task branch, once dispatched (`omk/<goal>/tasks/<task>`).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The engine session of the task (one session per task, reused across attempts).
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The integration commit that merged this task's result.
+    #[serde(default)]
+    pub integrated: Option<String>,
+    /// Why the task is blocked or failed, in words.
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl Task {
     /// The default number of attempts a task gets.
     pub const DEFAULT_RETRY_LIMIT: u32 = 3;
+
+    /// Whether the task will not run again (done, failed, blocked or cancelled).
+    pub fn is_settled(&self) -> bool {
+        !matches!(self.status, TaskStatus::Pending | TaskStatus::Running)
+    }
+
+    /// The attempt currently running, if any.
+    pub fn running_attempt(&self) -> Option<&Attempt> {
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a.outcome == AttemptOutcome::Running)
+    }
+
+    /// Tokens spent over all attempts.
+    pub fn tokens(&self) -> u64 {
+        self.attempts.iter().map(|a| a.tokens).sum()
+    }
 }

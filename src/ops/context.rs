@@ -2,6 +2,8 @@
 //! ops layer; and the compare-and-swap retry loop.
 
 use std::sync::Arc;
+
+use gix::ObjectId;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock, random_bytes};
@@ -11,8 +13,9 @@ use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
 use crate::ops::deliver::DeliveryError;
 use crate::settings::{SettingError, Settings, host_name};
+use crate::store::write::Record;
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
-use crate::store::{Store, StoreError};
+use crate::store::{GoalRef, Store, StoreError};
 
 /// Everything that can go wrong in a use case.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,9 @@ pub enum OpsError {
     /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
     #[error(transparent)]
     Delivery(#[from] Box<DeliveryError>),
+    /// git, a worktree or another part of the machine failed (exit code 6).
+    #[error("{0}")]
+    Infrastructure(String),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),
@@ -71,10 +77,25 @@ impl Context {
 
     /// A new event by this context's actor, now.
     pub fn event(&self, body: EventBody) -> Event {
+        self.event_by(self.actor.clone(), body)
+    }
+
+    /// A new event by the goal controller running in this process, now.
+    pub fn controller_event(&self, body: EventBody) -> Event {
+        let actor = Actor {
+            kind: ActorKind::Controller,
+            name: format!("git-omk {}", env!("CARGO_PKG_VERSION")),
+            host: self.actor.host.clone(),
+        };
+        self.event_by(actor, body)
+    }
+
+    /// A new event by `actor`, now.
+    pub fn event_by(&self, actor: Actor, body: EventBody) -> Event {
         Event {
             id: EventId::from_random(random_bytes()),
             at: self.clock.now(),
-            actor: self.actor.clone(),
+            actor,
             body,
         }
     }
@@ -102,7 +123,7 @@ impl Context {
     /// Keep the repository fast after writes; never fails the command.
     pub fn maintain(&self) {
         if self.settings.auto_maintenance
-            && let Err(e) = maintenance::run_if_due(self.store.common_dir())
+            && let Err(e) = maintenance::run_if_due(self.store.common_dir(), self.settings.gc_auto)
         {
             tracing::warn!("git maintenance failed (goals are safe; reads may get slower): {e}");
         }
@@ -124,5 +145,38 @@ fn human_actor(repo: &gix::Repository) -> Actor {
         kind: ActorKind::Human,
         name,
         host: host_name(),
+    }
+}
+
+impl Context {
+    /// Record facts (events that hold whatever the state) on a local goal, re-applying them on the new
+    /// tip when another writer won the race.
+    pub fn append_facts(
+        &self,
+        goal: &GoalRef,
+        bodies: Vec<EventBody>,
+        proves: Vec<ObjectId>,
+    ) -> Result<ObjectId, OpsError> {
+        let events: Vec<Event> = bodies.into_iter().map(|b| self.event(b)).collect();
+        let commit = self.retrying(goal.id().as_str(), || {
+            let loaded = self.load(goal)?;
+            let mut snapshot = loaded.snapshot;
+            for e in &events {
+                snapshot.apply(e);
+            }
+            let record = Record {
+                goal: goal.clone(),
+                expected: Some(loaded.tip),
+                snapshot: &snapshot,
+                events: &events,
+                attachments: Vec::new(),
+                proves: proves.clone(),
+                merge_parent: None,
+                at: self.clock.now(),
+            };
+            Ok(self.store.record(record)?)
+        })?;
+        self.maintain();
+        Ok(commit)
     }
 }

@@ -5,11 +5,16 @@
 //! another writer won the race it starts over, so no update is ever lost. Ops return values; they never
 //! print.
 
+pub mod attempt;
 pub mod context;
 pub mod control;
 pub mod deliver;
+pub mod drive;
+pub mod execute;
+pub mod gc;
 pub mod plan;
 pub mod query;
 pub mod replay;
+pub mod worktrees;
 
 pub use context::{Context, OpsError};

@@ -39,6 +39,12 @@ impl Context {
     /// Resolve `query` (`None` or `latest`: the newest local goal; else a full id or unique prefix) among
     /// local and fetched goals. The local copy wins when both exist.
     pub fn resolve(&self, query: Option<&str>) -> Result<GoalRef, OpsError> {
+        if let Some(id) = query.and_then(|q| GoalId::parse(q.trim()).ok()) {
+            let local = GoalRef::Local(id);
+            if self.store.tip(&local)?.is_some() {
+                return Ok(local);
+            }
+        }
         let refs = self.store.goal_refs()?;
         let query = query.map(str::trim).filter(|q| !q.is_empty() && *q != "latest");
         let id: GoalId = match query {

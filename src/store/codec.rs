@@ -234,34 +234,55 @@ pub fn commit_message(snapshot: &Snapshot, events: &[Event], proves: &[ObjectId]
 
 /// Parse a goal commit's message (lenient: unknown trailers are ignored, missing ones are `None`).
 pub fn parse_message(message: &str) -> CommitMessage {
+    parse(message, true)
+}
+
+/// Like [`parse_message`] without the per-event trailers (`Omk-Event`, `Omk-Proves`): what `list` needs.
+pub fn parse_summary(message: &str) -> CommitMessage {
+    parse(message, false)
+}
+
+fn parse(message: &str, all: bool) -> CommitMessage {
     let mut out = CommitMessage::default();
-    let subject = message.lines().next().unwrap_or_default();
-    if let Some((status, title)) = subject.split_once(": ") {
-        out.status = status.parse().ok();
-        out.title = title.to_owned();
-    } else {
-        out.title = subject.to_owned();
+    let subject = message.split_once('\n').map_or(message, |(first, _)| first);
+    match subject.split_once(':') {
+        Some((status, title)) if title.starts_with(' ') => {
+            out.status = status.parse().ok();
+            out.title = title[1..].to_owned();
+        }
+        _ => out.title = subject.to_owned(),
     }
-    let trailers = message.trim_end().rsplit("\n\n").next().unwrap_or_default();
-    for line in trailers.lines() {
-        let Some((key, value)) = line.split_once(": ") else {
-            continue;
-        };
-        let value = value.trim();
-        match key {
-            "Omk-Schema" => out.schema = value.parse().ok(),
-            "Omk-Goal" => out.goal = Some(value.to_owned()),
-            "Omk-Phase" => out.phase = value.parse().ok(),
-            "Omk-Created" => {
-                out.created = DateTime::parse_from_rfc3339(value)
-                    .ok()
-                    .map(|d| d.with_timezone(&Utc))
-            }
-            "Omk-Event" => out.events.push(value.to_owned()),
-            "Omk-Proves" => out.proves.extend(ObjectId::from_hex(value.as_bytes()).ok()),
-            "Omk-Merge" => out.merge = true,
-            _ => {}
+    // The trailer block is the last paragraph: walk lines backwards (memrchr) until the blank line.
+    let mut lines: Vec<&str> = Vec::with_capacity(16);
+    for line in message.trim_end().rsplit('\n') {
+        if line.is_empty() {
+            break;
+        }
+        lines.push(line);
+    }
+    for line in lines.into_iter().rev() {
+        match line.split_once(':') {
+            Some(("Omk-Event" | "Omk-Proves", _)) if !all => {}
+            Some((key, value)) => apply_trailer(&mut out, key, value.trim()),
+            None => {}
         }
     }
     out
+}
+
+fn apply_trailer(out: &mut CommitMessage, key: &str, value: &str) {
+    match key {
+        "Omk-Schema" => out.schema = value.parse().ok(),
+        "Omk-Goal" => out.goal = Some(value.to_owned()),
+        "Omk-Phase" => out.phase = value.parse().ok(),
+        "Omk-Created" => {
+            out.created = DateTime::parse_from_rfc3339(value)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        }
+        "Omk-Event" => out.events.push(value.to_owned()),
+        "Omk-Proves" => out.proves.extend(ObjectId::from_hex(value.as_bytes()).ok()),
+        "Omk-Merge" => out.merge = true,
+        _ => {}
+    }
 }

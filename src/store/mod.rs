@@ -12,6 +12,7 @@ pub mod history;
 pub mod layout;
 pub mod merge;
 pub mod read;
+pub mod tree;
 pub mod write;
 
 use std::path::{Path, PathBuf};

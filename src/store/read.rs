@@ -107,23 +107,91 @@ impl Store {
 
     /// Parse a commit's message and time.
     pub fn commit_message(&self, commit: ObjectId) -> Result<(CommitMessage, DateTime<Utc>), StoreError> {
-        let c = self
-            .repo
-            .find_commit(commit)
-            .ctx(|| format!("reading commit {commit}"))?;
-        let message = c.message_raw_sloppy().to_string();
-        let seconds = c.time().map(|t| t.seconds).unwrap_or_default();
-        let time = DateTime::from_timestamp(seconds, 0).unwrap_or_default();
-        Ok((codec::parse_message(&message), time))
+        message_of(&self.repo, commit)
     }
 
     /// Every goal (local and fetched) from ref tips and commit messages, newest first. A goal whose tip
-    /// cannot be read is listed with `problem` set, so one bad goal never hides the others.
+    /// cannot be read is listed with `problem` set, so one bad goal never hides the others. Large lists
+    /// are read on several threads.
     pub fn list(&self) -> Result<Vec<ListEntry>, StoreError> {
-        let mut entries: Vec<ListEntry> = self
-            .goal_refs()?
-            .into_iter()
-            .map(|(goal, tip)| match self.commit_message(tip) {
+        let refs = self.goal_refs()?;
+        let threads = if refs.len() < PARALLEL_LIST_MIN {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+        };
+        let mut entries = if threads == 1 {
+            list_rows(&self.repo, refs)
+        } else {
+            self.list_parallel(refs, threads)
+        };
+        entries.sort_by(newest_first);
+        Ok(entries)
+    }
+
+    /// Read list rows on `threads` threads, each with its own handle on the shared object store.
+    fn list_parallel(&self, refs: Vec<(GoalRef, ObjectId)>, threads: usize) -> Vec<ListEntry> {
+        let shared = self.repo.clone().into_sync();
+        let size = refs.len().div_ceil(threads);
+        let mut chunks: Vec<Vec<(GoalRef, ObjectId)>> = Vec::new();
+        let mut rest = refs;
+        while rest.len() > size {
+            let tail = rest.split_off(size);
+            chunks.push(rest);
+            rest = tail;
+        }
+        chunks.push(rest);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|part| {
+                    let shared = &shared;
+                    scope.spawn(move || list_rows(&shared.to_thread_local(), part))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+}
+
+/// Below this many goals, listing reads commits on one thread.
+const PARALLEL_LIST_MIN: usize = 512;
+
+/// Parse a commit's message and committer time, decoding the commit once.
+fn message_of(
+    repo: &gix::Repository,
+    commit: ObjectId,
+) -> Result<(CommitMessage, DateTime<Utc>), StoreError> {
+    read_message(repo, commit, codec::parse_message)
+}
+
+/// Parse a commit's message with `parse`, and its committer time, decoding the commit once.
+fn read_message(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    parse: fn(&str) -> CommitMessage,
+) -> Result<(CommitMessage, DateTime<Utc>), StoreError> {
+    let c = repo
+        .find_commit(commit)
+        .ctx(|| format!("reading commit {commit}"))?;
+    let decoded = c.decode().ctx(|| format!("decoding commit {commit}"))?;
+    let bytes: &[u8] = decoded.message;
+    let message = match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(_) => parse(&String::from_utf8_lossy(bytes)),
+    };
+    let seconds = decoded.time().map(|t| t.seconds).unwrap_or_default();
+    Ok((message, DateTime::from_timestamp(seconds, 0).unwrap_or_default()))
+}
+
+/// Read the list rows of `refs` with `repo`.
+fn list_rows(repo: &gix::Repository, refs: Vec<(GoalRef, ObjectId)>) -> Vec<ListEntry> {
+    refs.into_iter()
+        .map(
+            |(goal, tip)| match read_message(repo, tip, codec::parse_summary) {
                 Ok((message, updated)) => {
                     let problem = list_problem(&goal, &message);
                     ListEntry {
@@ -134,26 +202,29 @@ impl Store {
                         problem,
                     }
                 }
-                Err(e) => ListEntry {
-                    goal,
-                    tip,
-                    message: CommitMessage::default(),
-                    updated: DateTime::default(),
-                    problem: Some(e.to_string()),
-                },
-            })
-            .collect();
-        entries.sort_by(newest_first);
-        Ok(entries)
-    }
+                Err(e) => {
+                    let problem = Some(e.to_string());
+                    ListEntry {
+                        goal,
+                        tip,
+                        message: CommitMessage::default(),
+                        updated: DateTime::default(),
+                        problem,
+                    }
+                }
+            },
+        )
+        .collect()
 }
 
 /// Newest goal first: by id (creation second), then by the full-precision creation time, then local
 /// before fetched copies of the same goal.
 fn newest_first(a: &ListEntry, b: &ListEntry) -> std::cmp::Ordering {
-    let second = |e: &ListEntry| e.goal.id().as_str()[..15].to_owned();
+    fn second(e: &ListEntry) -> &str {
+        &e.goal.id().as_str()[..15]
+    }
     second(b)
-        .cmp(&second(a))
+        .cmp(second(a))
         .then_with(|| b.message.created.cmp(&a.message.created))
         .then_with(|| b.goal.id().cmp(a.goal.id()))
         .then_with(|| a.goal.cmp(&b.goal))

@@ -54,6 +54,15 @@ fn valid_attachment(path: &str) -> bool {
 impl Store {
     /// Write the step's objects and move the goal ref from `expected` to the new commit.
     pub fn record(&self, rec: Record<'_>) -> Result<ObjectId, StoreError> {
+        let (goal, expected) = (rec.goal.clone(), rec.expected);
+        let (id, message) = self.write_step(rec)?;
+        self.move_ref(&goal, expected, id, &message)?;
+        Ok(id)
+    }
+
+    /// Write the step's objects (tree and commit) without moving the ref; returns the commit and its
+    /// message. [`Store::move_ref`] publishes it.
+    pub fn write_step(&self, rec: Record<'_>) -> Result<(ObjectId, String), StoreError> {
         let tree = self.write_tree(&rec)?;
         let mut parents: Vec<ObjectId> = rec.expected.into_iter().chain(rec.merge_parent).collect();
         parents.extend(
@@ -79,8 +88,7 @@ impl Store {
             .write_object(&commit)
             .ctx(|| format!("writing a commit of goal {}", rec.goal))?
             .detach();
-        self.move_ref(&rec.goal, rec.expected, id, &message)?;
-        Ok(id)
+        Ok((id, message))
     }
 
     fn write_tree(&self, rec: &Record<'_>) -> Result<ObjectId, StoreError> {
@@ -151,7 +159,7 @@ impl Store {
     }
 
     /// Compare-and-swap `goal` from `expected` to `new`.
-    pub(crate) fn move_ref(
+    pub fn move_ref(
         &self,
         goal: &GoalRef,
         expected: Option<ObjectId>,

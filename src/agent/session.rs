@@ -1,0 +1,512 @@
+//! The session abstraction the controller uses, whatever the engine: start (or resume) an agent in a
+//! task's worktree under a policy, prompt it, read the turn's events as they happen (per-step token
+//! usage included, so a turn crossing a budget can be cancelled), cancel, and shut down. One agent
+//! process serves all the attempts of a task.
+//!
+//! Owns engine selection (`kimi` detects the installed generation), the turn bookkeeping (usage,
+//! denials, the after-turn diff check against the policy), the transcript and the session record.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::acp::{AcpEngine, AcpStart};
+use super::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
+use super::diffcheck;
+use super::engine::{CancelWatch, Engine, MAX_TEXT, Step, bounded};
+use super::error::AgentError;
+use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason, TurnOutcome};
+use super::exec::ExecEngine;
+use super::jsonrpc::DEFAULT_MAX_LINE;
+use super::record::{SessionRecord, TurnSummary, attempt_files};
+use super::transcript::{DEFAULT_MAX_BYTES, Entry, Transcript};
+use super::wire::{WireEngine, WireStart};
+use crate::model::ids::TaskId;
+use crate::model::options::AgentSpec;
+use crate::model::policy::{Policy, Violation};
+use crate::model::shell;
+use crate::model::usage::{PriceTable, TokenUsage};
+use crate::settings;
+
+/// Bounds and timeouts of a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest protocol line accepted from the agent.
+    pub max_line: usize,
+    /// How long the agent may take to start and answer a setup request.
+    pub start_timeout: Duration,
+    /// How long a cancelled turn may take to end before the agent is killed.
+    pub cancel_grace: Duration,
+    /// Size bound of the transcript kept between two [`Session::attempt_files`] calls.
+    pub transcript_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: DEFAULT_MAX_LINE,
+            start_timeout: Duration::from_secs(120),
+            cancel_grace: Duration::from_secs(10),
+            transcript_bytes: DEFAULT_MAX_BYTES,
+        }
+    }
+}
+
+/// How to launch the agent, beyond the engine's own arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Launch {
+    /// The `kimi` program for the Kimi engines (default: `kimi` on `PATH`).
+    pub program: Option<PathBuf>,
+    /// Arguments appended to the engine's own (for example kimi-cli's `--config`).
+    pub extra_args: Vec<String>,
+    /// Environment set for the agent on top of the inherited one (git-omk's secrets are removed
+    /// regardless).
+    pub env: Vec<(String, String)>,
+    /// The model name for pricing, when the agent does not tell it.
+    pub model: Option<String>,
+    /// Secret values to redact verbatim from transcripts (for example git-omk's GitHub token).
+    pub known_secrets: Vec<String>,
+}
+
+/// Everything needed to start a session.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Which agent.
+    pub agent: AgentSpec,
+    /// What it may do; its work dir is the task's worktree.
+    pub policy: Policy,
+    /// A stored session id to resume (after a crash, in a new process).
+    pub resume: Option<String>,
+    /// Launch details.
+    pub launch: Launch,
+    /// Bounds and timeouts.
+    pub limits: Limits,
+}
+
+impl SessionConfig {
+    /// A configuration with default launch details and limits.
+    pub fn new(agent: AgentSpec, policy: Policy) -> SessionConfig {
+        SessionConfig {
+            agent,
+            policy,
+            resume: None,
+            launch: Launch::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Cancels the running turn of a session from anywhere (another task, a signal handler).
+#[derive(Clone, Debug)]
+pub struct Canceller(Arc<watch::Sender<bool>>);
+
+impl Canceller {
+    /// Ask the running turn to stop. No effect when no turn runs.
+    pub fn cancel(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// A running agent session.
+pub struct Session {
+    engine: Box<dyn Engine>,
+    policy: Arc<Policy>,
+    prefix: String,
+    cancel: Arc<watch::Sender<bool>>,
+    transcript: Transcript,
+    turns: Vec<TurnSummary>,
+    usage: TokenUsage,
+    known_secrets: Vec<String>,
+    broken: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("info", self.engine.info())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Start the agent in the policy's work dir (or resume `config.resume`).
+    pub async fn start(config: SessionConfig) -> Result<Session, AgentError> {
+        let work_dir = config
+            .policy
+            .work_dir()
+            .canonicalize()
+            .map_err(|source| AgentError::WorkDir {
+                path: config.policy.work_dir().display().to_string(),
+                source,
+            })?;
+        let policy = Arc::new(config.policy.clone().rebased(&work_dir)?);
+        let prefix = diffcheck::prefix(&work_dir).await?;
+        let engine = start_engine(&config, policy.clone()).await?;
+        let (cancel, _) = watch::channel(false);
+        Ok(Session {
+            engine,
+            policy,
+            prefix,
+            cancel: Arc::new(cancel),
+            transcript: Transcript::new(config.limits.transcript_bytes),
+            turns: Vec::new(),
+            usage: TokenUsage::default(),
+            known_secrets: config.launch.known_secrets.clone(),
+            broken: None,
+        })
+    }
+
+    /// Facts about the session (engine, version, session id to store for resuming).
+    pub fn info(&self) -> &SessionInfo {
+        self.engine.info()
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// A handle that cancels the running turn.
+    pub fn canceller(&self) -> Canceller {
+        Canceller(self.cancel.clone())
+    }
+
+    /// Tokens of all turns so far.
+    pub fn usage(&self) -> TokenUsage {
+        self.usage
+    }
+
+    /// Send a prompt; the returned turn yields the events until it ends. Finish every turn (with
+    /// [`Turn::finish`]) before prompting again.
+    pub async fn prompt(&mut self, text: &str) -> Result<Turn<'_>, AgentError> {
+        if let Some(why) = &self.broken {
+            return Err(AgentError::Protocol(format!(
+                "the session can no longer be used: {why}"
+            )));
+        }
+        self.broken = Some("a turn was left unfinished".to_owned());
+        let start_head = diffcheck::head(self.policy.work_dir()).await?;
+        self.cancel.send_replace(false);
+        let number = u32::try_from(self.turns.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        self.transcript.push(Entry::Prompt {
+            turn: number,
+            text: text.to_owned(),
+        });
+        self.engine.begin(text).await?;
+        Ok(Turn {
+            cancel: CancelWatch::new(self.cancel.subscribe()),
+            session: self,
+            number,
+            start_head,
+            ended: None,
+            usage: TokenUsage::default(),
+            text: String::new(),
+            denials: Vec::new(),
+        })
+    }
+
+    /// Prompt and wait for the end of the turn, ignoring the events.
+    pub async fn run(&mut self, text: &str) -> Result<TurnOutcome, AgentError> {
+        self.prompt(text).await?.finish().await
+    }
+
+    /// The session record, priced with `prices`.
+    pub fn record(&self, prices: &PriceTable) -> SessionRecord {
+        SessionRecord::new(
+            self.info(),
+            self.turns.clone(),
+            self.usage,
+            prices,
+            self.engine.noise(),
+        )
+    }
+
+    /// The goal-tree files of an attempt (`agents/<task>/<attempt>/session.json` and
+    /// `transcript.jsonl`, redacted). The transcript holds the turns since the previous call.
+    pub fn attempt_files(
+        &mut self,
+        task: &TaskId,
+        attempt: u32,
+        prices: &PriceTable,
+    ) -> Vec<(String, Vec<u8>)> {
+        let record = self.record(prices);
+        let transcript = self.transcript.take();
+        attempt_files(task, attempt, &record, &transcript, &self.known_secrets)
+    }
+
+    /// Stop the agent: close its input, give it a moment, kill its process group.
+    pub async fn shutdown(self) {
+        self.engine.shutdown().await;
+    }
+}
+
+/// One running turn.
+pub struct Turn<'s> {
+    session: &'s mut Session,
+    cancel: CancelWatch,
+    number: u32,
+    start_head: Option<String>,
+    ended: Option<(StopReason, bool)>,
+    usage: TokenUsage,
+    text: String,
+    denials: Vec<Denial>,
+}
+
+impl Turn<'_> {
+    /// The next event, or `None` once the turn has ended. Cancel-safe.
+    pub async fn next_event(&mut self) -> Result<Option<AgentEvent>, AgentError> {
+        if self.ended.is_some() {
+            return Ok(None);
+        }
+        match self.session.engine.step(&mut self.cancel).await? {
+            Step::Event(event) => {
+                self.observe(&event);
+                Ok(Some(event))
+            }
+            Step::End { stop, killed } => {
+                self.ended = Some((stop, killed));
+                Ok(None)
+            }
+        }
+    }
+
+    fn observe(&mut self, event: &AgentEvent) {
+        match event {
+            AgentEvent::Usage { usage } => self.usage += *usage,
+            AgentEvent::Text { text } if self.text.len() + text.len() <= 4 * MAX_TEXT => {
+                self.text.push_str(text)
+            }
+            AgentEvent::Denied(denial) => self.denials.push(denial.clone()),
+            _ => {}
+        }
+        self.session
+            .transcript
+            .push(Entry::from_event(self.number, event));
+    }
+
+    /// Tokens of the turn so far.
+    pub fn usage(&self) -> TokenUsage {
+        self.usage
+    }
+
+    /// The turn number within the session.
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// Ask the turn to stop; keep reading events (or call [`Turn::finish`]) to see it end.
+    pub fn cancel(&self) {
+        self.session.cancel.send_replace(true);
+    }
+
+    /// Read the turn to its end, check the worktree's changes against the policy, and report.
+    pub async fn finish(mut self) -> Result<TurnOutcome, AgentError> {
+        while self.next_event().await?.is_some() {}
+        let (stop, killed) = self
+            .ended
+            .take()
+            .expect("the loop above ends only at the end of the turn");
+        let session = &mut *self.session;
+        let changes =
+            diffcheck::changes(session.policy.work_dir(), &session.prefix, self.start_head.take()).await?;
+        let mut violations = session.policy.check_changes(&changes.paths);
+        if changes.head_moved {
+            violations.push(Violation {
+                path: "HEAD".to_owned(),
+                reason: "the agent moved HEAD: git-omk makes the commits; leave git history alone".to_owned(),
+            });
+        }
+        let outcome = TurnOutcome {
+            number: self.number,
+            stop,
+            usage: self.usage,
+            text: bounded(&self.text, 4 * MAX_TEXT),
+            denials: std::mem::take(&mut self.denials),
+            changed: changes.paths,
+            violations,
+            agent_killed: killed,
+        };
+        session.record_turn(&outcome);
+        Ok(outcome)
+    }
+}
+
+impl Session {
+    fn record_turn(&mut self, outcome: &TurnOutcome) {
+        for violation in &outcome.violations {
+            self.transcript.push(Entry::Violation {
+                turn: outcome.number,
+                violation: violation.clone(),
+            });
+        }
+        self.transcript.push(Entry::TurnEnd {
+            turn: outcome.number,
+            stop: outcome.stop.clone(),
+            usage: outcome.usage,
+        });
+        self.turns.push(TurnSummary::from(outcome));
+        self.usage += outcome.usage;
+        self.broken = outcome
+            .agent_killed
+            .then(|| "the agent ignored a cancel and was killed; resume its session id".to_owned());
+    }
+}
+
+/// Start the engine `config.agent` names.
+async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box<dyn Engine>, AgentError> {
+    let env = os_pairs(&config.launch.env);
+    let extra: Vec<OsString> = config.launch.extra_args.iter().map(OsString::from).collect();
+    match &config.agent {
+        AgentSpec::Exec(command) => Ok(Box::new(ExecEngine::new(
+            command.clone(),
+            policy.work_dir().to_owned(),
+            env,
+        ))),
+        AgentSpec::Acp(command) => {
+            let (program, mut args) = split_command(command)?;
+            args.extend(extra);
+            let start = acp_start(config, policy, EngineKind::Acp, program, args, None);
+            Ok(Box::new(AcpEngine::start(start).await?))
+        }
+        AgentSpec::KimiAcp => start_kimi(config, policy, KimiGeneration::Acp).await,
+        AgentSpec::KimiWire => start_kimi(config, policy, KimiGeneration::Wire).await,
+        AgentSpec::Kimi => {
+            let program = kimi_program(&config.launch)?;
+            let found = kimi_version(program.as_os_str()).await?;
+            start_kimi(config, policy, found.generation).await
+        }
+    }
+}
+
+async fn start_kimi(
+    config: &SessionConfig,
+    policy: Arc<Policy>,
+    generation: KimiGeneration,
+) -> Result<Box<dyn Engine>, AgentError> {
+    let program: OsString = kimi_program(&config.launch)?.into();
+    let extra: Vec<OsString> = config.launch.extra_args.iter().map(OsString::from).collect();
+    match generation {
+        KimiGeneration::Wire => {
+            let start = WireStart {
+                program,
+                extra_args: extra,
+                env: os_pairs(&config.launch.env),
+                policy,
+                resume: config.resume.clone(),
+                limits: config.limits.clone(),
+                model: config.launch.model.clone(),
+            };
+            Ok(Box::new(WireEngine::start(start).await?))
+        }
+        KimiGeneration::Acp => {
+            let args = std::iter::once(OsString::from("acp")).chain(extra).collect();
+            let home = kimi_code_home(&config.launch);
+            let start = acp_start(config, policy, EngineKind::KimiAcp, program, args, home);
+            Ok(Box::new(AcpEngine::start(start).await?))
+        }
+    }
+}
+
+fn acp_start(
+    config: &SessionConfig,
+    policy: Arc<Policy>,
+    engine: EngineKind,
+    program: OsString,
+    args: Vec<OsString>,
+    kimi_home: Option<PathBuf>,
+) -> AcpStart {
+    AcpStart {
+        engine,
+        program,
+        args,
+        env: os_pairs(&config.launch.env),
+        policy,
+        resume: config.resume.clone(),
+        limits: config.limits.clone(),
+        kimi_home,
+        model: config.launch.model.clone(),
+    }
+}
+
+fn os_pairs(env: &[(String, String)]) -> Vec<(OsString, OsString)> {
+    env.iter().map(|(k, v)| (k.into(), v.into())).collect()
+}
+
+/// The `kimi` program: the configured one, else `kimi` on `PATH`.
+fn kimi_program(launch: &Launch) -> Result<PathBuf, AgentError> {
+    match &launch.program {
+        Some(p) => Ok(p.clone()),
+        None => which("kimi")
+            .ok_or_else(|| AgentError::NotFound(format!("no `kimi` on PATH: {KIMI_INSTALL_HINT}"))),
+    }
+}
+
+/// Kimi Code's data directory as the agent will see it: `KIMI_CODE_HOME`, else `$HOME/.kimi-code`.
+fn kimi_code_home(launch: &Launch) -> Option<PathBuf> {
+    let var = |name: &str| {
+        launch
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| settings::env(name))
+    };
+    var("KIMI_CODE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| Path::new(&h).join(".kimi-code")))
+}
+
+/// Split an `acp:` command into program and arguments: one simple command, no expansions.
+fn split_command(command: &str) -> Result<(OsString, Vec<OsString>), AgentError> {
+    let bad = |reason: &str| AgentError::Command {
+        command: command.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let commands = shell::parse(command).map_err(|e| bad(&e.to_string()))?;
+    let [single] = commands.as_slice() else {
+        return Err(bad("give one command, without `;`, `&&` or pipes"));
+    };
+    if !single.redirects.is_empty() || single.words.iter().any(|w| w.dynamic) {
+        return Err(bad("redirections and `$` expansions are not supported"));
+    }
+    let mut words = single.words.iter().map(|w| OsString::from(&w.text));
+    let program = words.next().ok_or_else(|| bad("empty command"))?;
+    Ok((program, words.collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acp_commands_split_into_words() {
+        let (program, args) = split_command("my-agent --stdio 'a b'").unwrap();
+        assert_eq!(program, "my-agent");
+        assert_eq!(args, vec![OsString::from("--stdio"), OsString::from("a b")]);
+        assert!(split_command("a; b").is_err());
+        assert!(split_command("agent > log").is_err());
+        assert!(split_command("agent $HOME").is_err());
+    }
+
+    #[test]
+    fn kimi_code_home_prefers_the_launch_environment() {
+        let launch = Launch {
+            env: vec![("HOME".into(), "/h".into())],
+            ..Launch::default()
+        };
+        if settings::env("KIMI_CODE_HOME").is_none() {
+            assert_eq!(kimi_code_home(&launch), Some(PathBuf::from("/h/.kimi-code")));
+        }
+        let explicit = Launch {
+            env: vec![("KIMI_CODE_HOME".into(), "/k".into())],
+            ..Launch::default()
+        };
+        assert_eq!(kimi_code_home(&explicit), Some(PathBuf::from("/k")));
+    }
+}

@@ -1,0 +1,89 @@
+//! Running one git command and turning its failure into a typed error with git's own message.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::process;
+
+/// A git command that could not run or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// git could not be started.
+    #[error("could not run git {args}: {source}")]
+    Spawn {
+        /// The arguments.
+        args: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// git exited with an error.
+    #[error("git {args} failed: {stderr}")]
+    Failed {
+        /// The arguments.
+        args: String,
+        /// Exit code.
+        code: Option<i32>,
+        /// What git said.
+        stderr: String,
+    },
+}
+
+/// Run `git args…` in `dir` with extra environment `env`; return its output whatever the exit code.
+pub fn git_output(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Output, GitError> {
+    let mut cmd = process::git(dir);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    process::output(&mut cmd).map_err(|source| GitError::Spawn {
+        args: args.join(" "),
+        source,
+    })
+}
+
+/// Run `git args…` in `dir`; fail unless it exits 0; return trimmed stdout.
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    git_env(dir, args, &[])
+}
+
+/// Like [`git`] with extra environment.
+pub fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, GitError> {
+    let out = git_output(dir, args, env)?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(GitError::Failed {
+            args: args.join(" "),
+            code: out.status.code(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// The all-zero object id git uses for "must not exist" in `update-ref`.
+pub const ZERO_OID: &str = "0000000000000000000000000000000000000000";
+
+/// Move `refs/heads/<branch>` from `old` (`None`: must not exist) to `new`, atomically.
+pub fn update_branch(dir: &Path, branch: &str, new: &str, old: Option<&str>) -> Result<(), GitError> {
+    let name = format!("refs/heads/{branch}");
+    git(
+        dir,
+        &["update-ref", "-m", "git-omk", &name, new, old.unwrap_or(ZERO_OID)],
+    )
+    .map(drop)
+}
+
+/// Whether `ancestor` is an ancestor of (or equal to) `descendant`.
+pub fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
+    let out = git_output(dir, &["merge-base", "--is-ancestor", ancestor, descendant], &[])?;
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        code => Err(GitError::Failed {
+            args: format!("merge-base --is-ancestor {ancestor} {descendant}"),
+            code,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,619 @@
+//! The controller's decisions (DESIGN §3): whether a controller may start on a goal, and
+//! `next_step`, a pure function from the recorded snapshot (plus the time and which agents this
+//! process is running) to the one thing to do next.
+//!
+//! Acting never changes state except through recorded events, so resuming after any crash is: load the
+//! tip, call `next_step`, act, record, repeat. Pure.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+
+use super::budget::{BudgetDimension, exhausted};
+use super::control::Refused;
+use super::decision::DecisionDraft;
+use super::event::EventBody;
+use super::goal::Blocker;
+use super::ids::TaskId;
+use super::lease::{Claim, Lease, claim};
+use super::proof::readiness;
+use super::snapshot::Snapshot;
+use super::status::{GoalStatus, Phase};
+use super::task::{Task, TaskStatus};
+use super::writeset::sets_may_overlap;
+
+/// What the controller does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// The goal was paused or cancelled: stop every agent, record where each task was, release the lease.
+    Halt {
+        /// `paused` or `cancelled`.
+        status: GoalStatus,
+    },
+    /// Tasks recorded as running whose agents do not run in this process (a controller died): save their
+    /// worktrees and record the interruption so they are dispatched again.
+    Recover(Vec<TaskId>),
+    /// A budget is exhausted: stop agents and end `needs_more_budget`.
+    OutOfBudget(Vec<BudgetDimension>),
+    /// Create the integration branch at the base commit.
+    StartIntegration,
+    /// Run the gates on the base commit.
+    Baseline,
+    /// Merge a done task's branch into the integration branch.
+    Integrate(TaskId),
+    /// Tasks that can never run because a dependency did not finish.
+    Block(Vec<(TaskId, String)>),
+    /// Start attempts at these tasks.
+    Dispatch(Vec<TaskId>),
+    /// Agents are running; wait for one to finish (or for a pause, cancel or lease renewal).
+    Wait,
+    /// Run the gates on the integrated result.
+    Verify,
+    /// All evidence is in: decide the terminal status.
+    Conclude,
+    /// The goal is in a terminal status: release the lease and exit with its code.
+    Finished(GoalStatus),
+}
+
+impl Next {
+    /// The phase this step belongs to, when it starts or continues one.
+    pub fn phase(&self, snapshot: &Snapshot) -> Option<Phase> {
+        let settled = snapshot.tasks.tasks.iter().all(Task::is_settled);
+        match self {
+            Next::StartIntegration | Next::Baseline => Some(Phase::Baseline),
+            Next::Integrate(_) if settled => Some(Phase::Integration),
+            Next::Dispatch(_) | Next::Integrate(_) | Next::Block(_) | Next::Recover(_) | Next::Wait => {
+                Some(Phase::Execution)
+            }
+            Next::Verify => Some(Phase::Verification),
+            Next::Conclude => Some(Phase::Proof),
+            Next::Halt { .. } | Next::OutOfBudget(_) | Next::Finished(_) => None,
+        }
+    }
+}
+
+/// Decide the next step. `active` are the tasks whose agents run in this process right now.
+pub fn next_step(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> Next {
+    let goal = &snapshot.goal;
+    if matches!(goal.status, GoalStatus::Paused | GoalStatus::Cancelled) {
+        return Next::Halt { status: goal.status };
+    }
+    if goal.status != GoalStatus::Running {
+        return Next::Finished(goal.status);
+    }
+    let orphaned: Vec<TaskId> = running(snapshot)
+        .filter(|id| !active.contains(*id))
+        .cloned()
+        .collect();
+    if !orphaned.is_empty() {
+        return Next::Recover(orphaned);
+    }
+    let spent = exhausted(&goal.limits, &goal.usage);
+    if !spent.is_empty() {
+        return Next::OutOfBudget(spent);
+    }
+    if goal.integration.is_none() {
+        return Next::StartIntegration;
+    }
+    if goal.baseline.is_none() {
+        return Next::Baseline;
+    }
+    execution_step(snapshot, active).unwrap_or_else(|| conclusion_step(snapshot))
+}
+
+fn running(snapshot: &Snapshot) -> impl Iterator<Item = &TaskId> {
+    snapshot
+        .tasks
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Running)
+        .map(|t| &t.id)
+}
+
+/// The next execution step, or `None` when every task is settled and integrated.
+fn execution_step(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> Option<Next> {
+    let graph = &snapshot.tasks;
+    let order = graph
+        .topological_order()
+        .unwrap_or_else(|_| graph.tasks.iter().map(|t| t.id.clone()).collect());
+    let tasks: Vec<&Task> = order.iter().filter_map(|id| graph.get(id)).collect();
+    if let Some(t) = tasks
+        .iter()
+        .find(|t| t.status == TaskStatus::Done && t.integrated.is_none())
+    {
+        return Some(Next::Integrate(t.id.clone()));
+    }
+    let blocked: Vec<(TaskId, String)> = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Pending)
+        .filter_map(|t| broken_dependency(snapshot, t).map(|why| (t.id.clone(), why)))
+        .collect();
+    if !blocked.is_empty() {
+        return Some(Next::Block(blocked));
+    }
+    let ready = dispatchable(snapshot, &tasks, active);
+    if !ready.is_empty() {
+        return Some(Next::Dispatch(ready));
+    }
+    if !active.is_empty() || tasks.iter().any(|t| !t.is_settled()) {
+        return Some(Next::Wait);
+    }
+    None
+}
+
+fn broken_dependency(snapshot: &Snapshot, task: &Task) -> Option<String> {
+    task.depends_on.iter().find_map(|dep| {
+        let d = snapshot.tasks.get(dep)?;
+        matches!(
+            d.status,
+            TaskStatus::Failed | TaskStatus::Blocked | TaskStatus::Cancelled
+        )
+        .then(|| format!("it depends on task {dep}, which is {}", d.status.as_str()))
+    })
+}
+
+/// Pending tasks whose dependencies are done and integrated, that do not collide with a running task's
+/// write set, up to the free agent slots.
+fn dispatchable(snapshot: &Snapshot, tasks: &[&Task], active: &BTreeSet<TaskId>) -> Vec<TaskId> {
+    let slots = usize::from(snapshot.goal.options.max_agents).saturating_sub(active.len());
+    let mut chosen: Vec<&Task> = Vec::new();
+    for t in tasks.iter().filter(|t| t.status == TaskStatus::Pending) {
+        if chosen.len() >= slots {
+            break;
+        }
+        let deps_in = t
+            .depends_on
+            .iter()
+            .all(|d| snapshot.tasks.get(d).is_some_and(|d| d.integrated.is_some()));
+        let busy = tasks
+            .iter()
+            .filter(|o| active.contains(&o.id))
+            .chain(chosen.iter())
+            .any(|o| sets_may_overlap(&o.write_set, &t.write_set));
+        if deps_in && !busy {
+            chosen.push(t);
+        }
+    }
+    chosen.into_iter().map(|t| t.id.clone()).collect()
+}
+
+fn conclusion_step(snapshot: &Snapshot) -> Next {
+    let goal = &snapshot.goal;
+    let tip = goal.integration.as_ref().map(|i| i.commit.as_str());
+    match &goal.verification {
+        Some(v) if Some(v.commit.as_str()) == tip => Next::Conclude,
+        _ => Next::Verify,
+    }
+}
+
+/// The terminal status the evidence supports, and why.
+pub fn conclude(snapshot: &Snapshot) -> (GoalStatus, String) {
+    let verdict = readiness(snapshot);
+    let reason = if verdict.reasons.is_empty() {
+        "every task is done and integrated and every required gate passes on the result".to_owned()
+    } else {
+        verdict
+            .reasons
+            .iter()
+            .map(|r| r.describe())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    (verdict.status, reason)
+}
+
+/// Why a controller may not start on a goal, or the events that start it.
+pub fn start(
+    snapshot: &Snapshot,
+    me: &Lease,
+    now: DateTime<Utc>,
+    holder_dead: bool,
+) -> Result<Vec<EventBody>, Refused> {
+    let goal = &snapshot.goal;
+    let id = goal.id.as_str();
+    let refuse = |message: String| Err(Refused { message });
+    match goal.status {
+        GoalStatus::Ready => return refuse(format!("goal {id} is ready; there is nothing to run")),
+        GoalStatus::Cancelled => {
+            return refuse(format!(
+                "goal {id} is cancelled; `git omk goal resume {id}` reopens it"
+            ));
+        }
+        GoalStatus::Paused => {
+            return refuse(format!(
+                "goal {id} is paused; continue it with `git omk goal resume {id}`"
+            ));
+        }
+        GoalStatus::NeedsMoreBudget if !exhausted(&goal.limits, &goal.usage).is_empty() => {
+            return refuse(format!(
+                "goal {id} is out of budget; raise it with `git omk goal budget-add {id} --time 1h` (or --tokens / --usd)"
+            ));
+        }
+        GoalStatus::BlockedOnHuman
+            if goal
+                .blockers
+                .iter()
+                .any(|b| matches!(b, Blocker::Questions { .. })) =>
+        {
+            return refuse(format!(
+                "goal {id} is not testable as written; answer its questions in a new goal"
+            ));
+        }
+        _ => {}
+    }
+    if snapshot.plan.is_none() {
+        return refuse(format!("goal {id} has no plan yet"));
+    }
+    match claim(goal.lease.as_ref(), me, now, holder_dead) {
+        Claim::Held(l) => refuse(format!(
+            "goal {id} is driven by the controller {} pid {} (lease until {}); wait for it, pause it, or try again after the lease expires",
+            l.host,
+            l.pid,
+            l.expires_at.to_rfc3339()
+        )),
+        Claim::Free | Claim::Ours => Ok(vec![EventBody::ControllerStarted {
+            lease: me.clone(),
+            took_over: None,
+        }]),
+        Claim::TakeOver { previous, why } => Ok(vec![
+            EventBody::DecisionRecorded(DecisionDraft::new(
+                "control",
+                format!("take over from {} pid {}", previous.host, previous.pid),
+                why,
+            )),
+            EventBody::ControllerStarted {
+                lease: me.clone(),
+                took_over: Some(previous),
+            },
+        ]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::{Actor, ActorKind, AttemptReport, BaseRef, Event, GoalCreated, UsageDelta};
+    use crate::model::gate::Outcome;
+    use crate::model::gate::compare::GateObservation;
+    use crate::model::goal::GateRun;
+    use crate::model::graph::TaskGraph;
+    use crate::model::graph::tests::task;
+    use crate::model::ids::{EventId, GoalId};
+    use crate::model::options::RunOptions;
+    use crate::model::plan::{Oracle, PlanArtifacts, PlannerInfo};
+    use crate::model::status::GoalKind;
+    use crate::model::task::AttemptOutcome;
+    use chrono::TimeZone;
+
+    struct Goal {
+        snapshot: Snapshot,
+        n: u32,
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()
+    }
+
+    impl Goal {
+        fn new(tasks: Vec<Task>, max_agents: u16) -> Goal {
+            let id = GoalId::parse("20261122-100000-aaaaaaaa").unwrap();
+            let created = GoalCreated {
+                text: "x".into(),
+                base: BaseRef {
+                    rev: "HEAD".into(),
+                    commit: "base".into(),
+                },
+                options: RunOptions {
+                    max_agents,
+                    ..RunOptions::default()
+                },
+                nonce: "n".into(),
+            };
+            let mut g = Goal {
+                snapshot: Snapshot::genesis(&id, &event(0, EventBody::GoalCreated(created))).unwrap(),
+                n: 1,
+            };
+            let plan = PlanArtifacts {
+                brief: String::new(),
+                technical_plan: String::new(),
+                test_spec: String::new(),
+                oracle: Oracle {
+                    kind: GoalKind::Feature,
+                    checks: vec![],
+                },
+                relevant_files: vec![],
+                planner: PlannerInfo::Heuristic {
+                    reason: "test".into(),
+                },
+            };
+            g.apply(EventBody::PlanRecorded {
+                plan,
+                tasks: TaskGraph::new(tasks).unwrap(),
+            });
+            g.apply(EventBody::ControllerStarted {
+                lease: Lease::new("h", 1, now()),
+                took_over: None,
+            });
+            g
+        }
+
+        fn apply(&mut self, body: EventBody) {
+            self.snapshot.apply(&event(self.n, body));
+            self.n += 1;
+        }
+
+        fn next(&self, active: &[&str]) -> Next {
+            let active: BTreeSet<TaskId> = active.iter().map(|a| TaskId::parse(a).unwrap()).collect();
+            next_step(&self.snapshot, &active)
+        }
+
+        fn gates(&mut self, baseline: bool, commit: &str, passed: bool) {
+            let run = GateRun {
+                commit: commit.into(),
+                tree: "t".into(),
+                config_hash: "h".into(),
+                gates: vec![GateObservation {
+                    name: "test".into(),
+                    required: true,
+                    outcome: if passed { Outcome::Passed } else { Outcome::Failed },
+                    reason: None,
+                    tests: vec![],
+                }],
+                evidence: vec![],
+            };
+            self.apply(if baseline {
+                EventBody::BaselineRecorded(run)
+            } else {
+                EventBody::VerificationRecorded(run)
+            });
+        }
+
+        fn attempt(&mut self, t: &str, n: u32, outcome: AttemptOutcome, next: TaskStatus) {
+            let task = TaskId::parse(t).unwrap();
+            self.apply(EventBody::TaskDispatched {
+                task: task.clone(),
+                attempt: n,
+                branch: "b".into(),
+                start_commit: "s".into(),
+            });
+            self.apply(EventBody::AttemptFinished(AttemptReport {
+                task,
+                attempt: n,
+                outcome,
+                commit: Some(format!("c-{t}-{n}")),
+                tree: Some(format!("tree-{t}-{n}")),
+                tokens: 10,
+                session_id: Some("s1".into()),
+                next,
+                note: None,
+            }));
+        }
+    }
+
+    fn event(n: u32, body: EventBody) -> Event {
+        Event {
+            id: EventId::parse(&format!("e{n}")).unwrap(),
+            at: now() + chrono::Duration::seconds(i64::from(n)),
+            actor: Actor {
+                kind: ActorKind::Controller,
+                name: "c".into(),
+                host: "h".into(),
+            },
+            body,
+        }
+    }
+
+    fn ids(names: &[&str]) -> Vec<TaskId> {
+        names.iter().map(|n| TaskId::parse(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_goal_from_start_to_ready() {
+        let mut g = Goal::new(
+            vec![
+                task("a", &[], &["a.rs"]),
+                task("b", &[], &["b.rs"]),
+                task("c", &["a"], &["c.rs"]),
+            ],
+            2,
+        );
+        assert_eq!(g.next(&[]), Next::StartIntegration);
+        g.apply(EventBody::IntegrationStarted {
+            branch: "omk/x/integration".into(),
+            commit: "base".into(),
+        });
+        assert_eq!(g.next(&[]), Next::Baseline);
+        g.gates(true, "base", false);
+        assert_eq!(
+            g.next(&[]),
+            Next::Dispatch(ids(&["a", "b"])),
+            "independent tasks run together; c waits for a"
+        );
+        g.apply(EventBody::TaskDispatched {
+            task: ids(&["a"])[0].clone(),
+            attempt: 1,
+            branch: "b".into(),
+            start_commit: "base".into(),
+        });
+        g.apply(EventBody::TaskDispatched {
+            task: ids(&["b"])[0].clone(),
+            attempt: 1,
+            branch: "b".into(),
+            start_commit: "base".into(),
+        });
+        assert_eq!(g.next(&["a", "b"]), Next::Wait);
+        assert_eq!(
+            g.next(&["a"]),
+            Next::Recover(ids(&["b"])),
+            "b runs nowhere: its controller died"
+        );
+        g.snapshot
+            .tasks
+            .get_mut(&ids(&["a"])[0])
+            .unwrap()
+            .attempts
+            .clear();
+        g.snapshot
+            .tasks
+            .get_mut(&ids(&["b"])[0])
+            .unwrap()
+            .attempts
+            .clear();
+        g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        g.attempt("b", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        assert_eq!(g.next(&[]), Next::Integrate(ids(&["a"])[0].clone()));
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["a"])[0].clone(),
+            commit: "i1".into(),
+        });
+        assert_eq!(g.next(&[]), Next::Integrate(ids(&["b"])[0].clone()));
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["b"])[0].clone(),
+            commit: "i2".into(),
+        });
+        assert_eq!(g.next(&[]), Next::Dispatch(ids(&["c"])));
+        g.attempt("c", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        assert_eq!(g.next(&[]).phase(&g.snapshot), Some(Phase::Integration));
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["c"])[0].clone(),
+            commit: "i3".into(),
+        });
+        assert_eq!(g.next(&[]), Next::Verify);
+        g.gates(false, "i2", true);
+        assert_eq!(
+            g.next(&[]),
+            Next::Verify,
+            "evidence of an older integration tip does not count"
+        );
+        g.gates(false, "i3", true);
+        assert_eq!(g.next(&[]), Next::Conclude);
+        assert_eq!(conclude(&g.snapshot).0, GoalStatus::Ready);
+        let (status, reason) = conclude(&g.snapshot);
+        g.apply(EventBody::GoalStopped { status, reason });
+        assert_eq!(g.next(&[]), Next::Finished(GoalStatus::Ready));
+    }
+
+    #[test]
+    fn failures_block_dependents_and_end_not_ready() {
+        let mut g = Goal::new(vec![task("a", &[], &["a.rs"]), task("c", &["a"], &["c.rs"])], 2);
+        g.apply(EventBody::IntegrationStarted {
+            branch: "i".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        let failed = AttemptOutcome::Failed {
+            evidence: "gate test failed".into(),
+        };
+        g.attempt("a", 1, failed, TaskStatus::Failed);
+        assert_eq!(
+            g.next(&[]),
+            Next::Block(vec![(
+                ids(&["c"])[0].clone(),
+                "it depends on task a, which is failed".into()
+            )])
+        );
+        g.apply(EventBody::TaskBlocked {
+            task: ids(&["c"])[0].clone(),
+            reason: "dep".into(),
+        });
+        assert_eq!(g.next(&[]), Next::Verify);
+        g.gates(false, "base", true);
+        let (status, reason) = conclude(&g.snapshot);
+        assert_eq!(status, GoalStatus::NotReady);
+        assert!(reason.contains("task a is failed"), "{reason}");
+    }
+
+    #[test]
+    fn a_failing_required_gate_or_a_regression_refuses_ready() {
+        let mut g = Goal::new(vec![task("a", &[], &["a.rs"])], 1);
+        g.apply(EventBody::IntegrationStarted {
+            branch: "i".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["a"])[0].clone(),
+            commit: "i1".into(),
+        });
+        g.gates(false, "i1", false);
+        let (status, reason) = conclude(&g.snapshot);
+        assert_eq!(status, GoalStatus::NotReady);
+        assert!(
+            reason.contains("required gate test fails") && reason.contains("passed on the base"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn budget_pause_and_capacity() {
+        let mut g = Goal::new(
+            vec![
+                task("a", &[], &["a.rs"]),
+                task("b", &[], &["b.rs"]),
+                task("d", &[], &["d.rs"]),
+            ],
+            2,
+        );
+        g.apply(EventBody::IntegrationStarted {
+            branch: "i".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        assert_eq!(g.next(&["x"]), Next::Dispatch(ids(&["a"])), "one slot left");
+        g.apply(EventBody::UsageAdded(UsageDelta {
+            active_secs: 8 * 3600,
+            ..UsageDelta::default()
+        }));
+        assert_eq!(g.next(&[]), Next::OutOfBudget(vec![BudgetDimension::Time]));
+        g.apply(EventBody::Paused { reason: None });
+        assert_eq!(
+            g.next(&[]),
+            Next::Halt {
+                status: GoalStatus::Paused
+            }
+        );
+    }
+
+    #[test]
+    fn overlapping_running_tasks_are_not_dispatched_together() {
+        let mut g = Goal::new(
+            vec![task("a", &[], &["src/**"]), task("b", &["a"], &["src/x.rs"])],
+            4,
+        );
+        g.apply(EventBody::IntegrationStarted {
+            branch: "i".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        assert_eq!(g.next(&[]), Next::Dispatch(ids(&["a"])));
+    }
+
+    #[test]
+    fn starting_respects_live_leases_and_takes_over_dead_ones() {
+        let g = Goal::new(vec![task("a", &[], &["a.rs"])], 1);
+        let other = Lease::new("other", 9, now() + chrono::Duration::seconds(5));
+        let refused = start(&g.snapshot, &other, now() + chrono::Duration::seconds(10), false).unwrap_err();
+        assert!(
+            refused.message.contains("driven by the controller h pid 1"),
+            "{}",
+            refused.message
+        );
+        let taken = start(&g.snapshot, &other, now() + chrono::Duration::seconds(10), true).unwrap();
+        assert!(matches!(
+            &taken[..],
+            [
+                EventBody::DecisionRecorded(_),
+                EventBody::ControllerStarted {
+                    took_over: Some(_),
+                    ..
+                }
+            ]
+        ));
+        let later = now() + chrono::Duration::seconds(1000);
+        assert!(
+            start(&g.snapshot, &other, later, false).is_ok(),
+            "an expired lease can be taken over"
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! One attempt at a task: prepare its worktree, run an agent turn under the task's policy (cancelled on
+//! pause, budget or timeout), drop changes outside the write set, commit the rest on the task branch,
+//! run the task's gates, and judge the result against the baseline.
+//!
+//! Returns a value; the driver records it. Never writes the goal.
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use gix::ObjectId;
+use tokio::sync::watch;
+
+use super::Context;
+use crate::agent::{AgentError, AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
+use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
+use crate::git::integrate::tree_of;
+use crate::git::run::GitError;
+use crate::git::worktree;
+use crate::model::gate::compare::GateObservation;
+use crate::model::ids::{GoalId, TaskId};
+use crate::model::options::AgentSpec;
+use crate::model::policy::Policy;
+use crate::model::retry::judge_attempt;
+use crate::model::task::{AttemptOutcome, Task};
+use crate::model::usage::{Cost, PriceTable, TokenUsage, cost};
+
+/// Everything one attempt needs, decided by the driver.
+pub struct AttemptSpec {
+    /// The goal.
+    pub goal: GoalId,
+    /// The task as recorded.
+    pub task: Task,
+    /// Attempt number.
+    pub attempt: u32,
+    /// The task's worktree.
+    pub worktree: PathBuf,
+    /// The task branch.
+    pub branch: String,
+    /// Where the branch starts when it does not exist yet.
+    pub start_commit: String,
+    /// The prompt of this attempt.
+    pub prompt: String,
+    /// Gate results on the base, to judge against.
+    pub baseline: Vec<GateObservation>,
+    /// The agent.
+    pub agent: AgentSpec,
+    /// How to launch it.
+    pub launch: Launch,
+    /// Longest turn.
+    pub turn_timeout: Duration,
+    /// Commit with git-omk's identity (the user has none).
+    pub fallback_identity: bool,
+    /// The goal tip, for reusing gate evidence.
+    pub goal_tip: ObjectId,
+    /// Prices, for the session record.
+    pub prices: PriceTable,
+}
+
+/// What an attempt produced.
+pub struct AttemptResult {
+    /// The task.
+    pub task: TaskId,
+    /// Attempt number.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// The task branch's commit after the attempt.
+    pub commit: Option<String>,
+    /// Its tree.
+    pub tree: Option<String>,
+    /// Tokens of the attempt.
+    pub usage: TokenUsage,
+    /// Their cost.
+    pub cost: Cost,
+    /// The engine session id.
+    pub session_id: Option<String>,
+    /// Goal-tree files (session record, transcript, gate evidence).
+    pub attachments: Vec<(String, Vec<u8>)>,
+    /// The live session, kept for the next attempt.
+    pub session: Option<Session>,
+}
+
+/// Tokens the whole goal may still spend, shared by the attempts running in this process.
+#[derive(Debug)]
+pub struct TokenBudget {
+    left: Cell<Option<u64>>,
+    exhausted: Cell<bool>,
+}
+
+impl TokenBudget {
+    /// A budget with `left` tokens (`None`: unlimited).
+    pub fn new(left: Option<u64>) -> TokenBudget {
+        TokenBudget {
+            left: Cell::new(left),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// Spend `tokens`; false once the budget is crossed.
+    pub fn spend(&self, tokens: u64) -> bool {
+        if let Some(left) = self.left.get() {
+            let rest = left.saturating_sub(tokens);
+            self.left.set(Some(rest));
+            if tokens >= left {
+                self.exhausted.set(true);
+            }
+        }
+        !self.exhausted.get()
+    }
+
+    /// Whether some attempt crossed the budget.
+    pub fn is_exhausted(&self) -> bool {
+        self.exhausted.get()
+    }
+}
+
+/// Why a running attempt should stop (`None` while it should go on).
+pub type CancelReason = watch::Receiver<Option<String>>;
+
+/// Run one attempt. Infrastructure problems become a failed attempt with the evidence.
+pub async fn run_attempt(
+    ctx: &Context,
+    spec: AttemptSpec,
+    session: Option<Session>,
+    cancel: CancelReason,
+    budget: Rc<TokenBudget>,
+) -> AttemptResult {
+    let mut result = AttemptResult {
+        task: spec.task.id.clone(),
+        attempt: spec.attempt,
+        outcome: AttemptOutcome::Running,
+        commit: None,
+        tree: None,
+        usage: TokenUsage::default(),
+        cost: Cost::default(),
+        session_id: None,
+        attachments: Vec::new(),
+        session: None,
+    };
+    match attempt(ctx, &spec, session, cancel, &budget, &mut result).await {
+        Ok(outcome) => result.outcome = outcome,
+        Err(evidence) => result.outcome = AttemptOutcome::Failed { evidence },
+    }
+    result
+}
+
+async fn attempt(
+    ctx: &Context,
+    spec: &AttemptSpec,
+    session: Option<Session>,
+    mut cancel: CancelReason,
+    budget: &TokenBudget,
+    result: &mut AttemptResult,
+) -> Result<AttemptOutcome, String> {
+    let repo_dir = repo_dir(ctx)?;
+    let start = prepare_worktree(&repo_dir, spec).await?;
+    let mut session = match session {
+        Some(s) => s,
+        None => start_session(spec).await?,
+    };
+    result.session_id = session.info().session_id.clone();
+    let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
+    result
+        .attachments
+        .extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
+    let model = session.info().model.clone().or_else(|| spec.launch.model.clone());
+    let (turn, interrupted) = match turn {
+        Ok(t) => t,
+        Err(e) => {
+            session.shutdown().await;
+            return Err(format!("the agent failed: {e}"));
+        }
+    };
+    result.usage = turn.usage;
+    result.cost = cost(&spec.prices, model.as_deref(), &turn.usage);
+    let violations: Vec<String> = turn.violations.iter().map(|v| v.path.clone()).collect();
+    let evidence_of_violations = turn.violation_evidence();
+    result.session = (!turn.agent_killed).then_some(session);
+    let (commit, changed) =
+        record_work(&spec.worktree, &start, spec, &violations, interrupted.is_some()).await?;
+    result.tree = Some(tree_of(&spec.worktree, &commit).map_err(|e| e.to_string())?);
+    result.commit = Some(commit.clone());
+    if let Some(reason) = interrupted {
+        return Ok(AttemptOutcome::Interrupted { reason });
+    }
+    if let Some(evidence) = evidence_of_violations {
+        return Ok(AttemptOutcome::Failed { evidence });
+    }
+    if let StopReason::Failed { message } = &turn.stop {
+        return Ok(AttemptOutcome::Failed {
+            evidence: format!("the agent's turn failed: {message}"),
+        });
+    }
+    judge(ctx, spec, &commit, changed, result).await
+}
+
+fn repo_dir(ctx: &Context) -> Result<PathBuf, String> {
+    ctx.store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "the repository has no work tree".to_owned())
+}
+
+/// Create or reuse the worktree; returns the commit the attempt starts from.
+async fn prepare_worktree(repo_dir: &Path, spec: &AttemptSpec) -> Result<String, String> {
+    let (repo_dir, path, branch, start) = (
+        repo_dir.to_path_buf(),
+        spec.worktree.clone(),
+        spec.branch.clone(),
+        spec.start_commit.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        worktree::ensure(&repo_dir, &path, &branch, &start)?;
+        worktree::head(&path)
+    })
+    .await
+    .map_err(|e| format!("preparing the worktree: {e}"))?
+    .map_err(|e| format!("preparing the worktree: {e}"))
+}
+
+async fn start_session(spec: &AttemptSpec) -> Result<Session, String> {
+    let policy = Policy::task(&spec.worktree, spec.task.write_set.clone()).map_err(|e| e.to_string())?;
+    let mut config = SessionConfig::new(spec.agent.clone(), policy);
+    config.resume = spec.task.session_id.clone();
+    config.launch = spec.launch.clone();
+    match Session::start(config.clone()).await {
+        Ok(s) => Ok(s),
+        Err(first) if config.resume.is_some() => {
+            // The stored session could not be resumed (another machine, expired): start afresh.
+            config.resume = None;
+            Session::start(config)
+                .await
+                .map_err(|e| format!("the agent could not start: {e} (resume failed first: {first})"))
+        }
+        Err(e) => Err(format!("the agent could not start: {e}")),
+    }
+}
+
+/// Run the turn, cancelling it on a cancel request, on crossing the token budget, or on timeout.
+/// Returns the outcome and, if it was interrupted, why.
+async fn run_turn(
+    session: &mut Session,
+    spec: &AttemptSpec,
+    cancel: &mut CancelReason,
+    budget: &TokenBudget,
+) -> Result<(TurnOutcome, Option<String>), AgentError> {
+    let mut turn = session.prompt(&spec.prompt).await?;
+    let deadline = tokio::time::sleep(spec.turn_timeout);
+    tokio::pin!(deadline);
+    let mut interrupted: Option<String> = cancel.borrow().clone();
+    if interrupted.is_some() {
+        turn.cancel();
+    }
+    loop {
+        tokio::select! {
+            event = turn.next_event() => match event? {
+                None => break,
+                Some(AgentEvent::Usage { usage }) if !budget.spend(usage.total()) && interrupted.is_none() => {
+                    interrupted = Some("the token budget is exhausted".to_owned());
+                    turn.cancel();
+                }
+                Some(_) => {}
+            },
+            changed = cancel.changed(), if interrupted.is_none() => {
+                let reason = if changed.is_ok() { cancel.borrow().clone() } else { Some("the controller stopped".to_owned()) };
+                if let Some(reason) = reason {
+                    interrupted = Some(reason);
+                    turn.cancel();
+                }
+            }
+            () = &mut deadline, if interrupted.is_none() => {
+                turn.cancel();
+                let outcome = turn.finish().await?;
+                return Ok((with_timeout(outcome, spec.turn_timeout), None));
+            }
+        }
+    }
+    Ok((turn.finish().await?, interrupted))
+}
+
+fn with_timeout(mut outcome: TurnOutcome, limit: Duration) -> TurnOutcome {
+    outcome.stop = StopReason::Failed {
+        message: format!("the turn took longer than {}s and was cancelled", limit.as_secs()),
+    };
+    outcome
+}
+
+/// Drop changes outside the write set, commit the rest; returns the branch tip and whether the attempt
+/// changed anything relative to where the task branch started.
+async fn record_work(
+    worktree: &Path,
+    start: &str,
+    spec: &AttemptSpec,
+    violations: &[String],
+    interrupted: bool,
+) -> Result<(String, bool), String> {
+    let (path, start, violations) = (worktree.to_path_buf(), start.to_owned(), violations.to_vec());
+    let message = format!(
+        "omk: {} (attempt {}{})\n\nOmk-Goal: {}\nOmk-Task: {}\nOmk-Attempt: {}\n",
+        spec.task.title,
+        spec.attempt,
+        if interrupted { ", interrupted" } else { "" },
+        spec.goal,
+        spec.task.id,
+        spec.attempt
+    );
+    let (fallback, first) = (spec.fallback_identity, spec.start_commit.clone());
+    tokio::task::spawn_blocking(move || {
+        worktree::discard(&path, &start, &violations)?;
+        worktree::commit_all(&path, &message, fallback)?;
+        let tip = worktree::head(&path)?;
+        Ok::<_, GitError>((tip.clone(), tip != first))
+    })
+    .await
+    .map_err(|e| format!("recording the work: {e}"))?
+    .map_err(|e| format!("recording the work: {e}"))
+}
+
+/// Run the task's gates on its commit and judge the attempt against the baseline.
+async fn judge(
+    ctx: &Context,
+    spec: &AttemptSpec,
+    commit: &str,
+    changed: bool,
+    result: &mut AttemptResult,
+) -> Result<AttemptOutcome, String> {
+    let report = run_gates(ctx, spec, commit).await?;
+    result.attachments.extend(report.attachments());
+    let observations = report.observations();
+    Ok(
+        match judge_attempt(spec.task.kind, &spec.baseline, &observations, changed) {
+            Ok(()) => AttemptOutcome::Succeeded,
+            Err(problems) => AttemptOutcome::Failed {
+                evidence: with_gate_output(&problems, &report),
+            },
+        },
+    )
+}
+
+async fn run_gates(ctx: &Context, spec: &AttemptSpec, commit: &str) -> Result<GateReport, String> {
+    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| e.to_string())?;
+    let options = PlanOptions {
+        goal_tip: Some(spec.goal_tip),
+        ..PlanOptions::default()
+    };
+    let plan = gate::plan(&ctx.store, id, &spec.worktree, &options)
+        .map_err(|e| format!("planning the gates: {e}"))?;
+    let exec = ExecOptions {
+        known_secrets: spec.launch.known_secrets.clone(),
+        ..ExecOptions::default()
+    };
+    Ok(gate::execute(&plan, &exec, ctx.clock.as_ref()).await)
+}
+
+/// The problems, followed by the output tail of each failing gate (bounded), for the agent to act on.
+fn with_gate_output(problems: &str, report: &GateReport) -> String {
+    let mut out = problems.to_owned();
+    for r in report.results.iter().filter(|r| !r.evidence.outcome.passed()) {
+        let tail: String = r
+            .evidence
+            .output_tail
+            .chars()
+            .rev()
+            .take(3000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        out.push_str(&format!(
+            "\n\nGate `{}` ({}) output, last lines:\n{tail}",
+            r.evidence.gate.as_str(),
+            r.evidence.command
+        ));
+    }
+    out
+}

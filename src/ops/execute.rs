@@ -1,0 +1,98 @@
+//! Driving goals from the command line: `run --until-ready` (create, plan, drive), `execute` (one wave),
+//! `resume` (reopen if needed, then drive) and `resume --auto` (every goal of this repository whose
+//! controller died on this host).
+
+use std::rc::Rc;
+
+use super::control::control;
+use super::drive::{Mode, Observer, drive};
+use super::plan::{PlanRequest, create};
+use super::{Context, OpsError};
+use crate::model::control::ControlRequest;
+use crate::model::status::GoalStatus;
+use crate::process;
+use crate::store::GoalRef;
+
+/// Run `work` on a single-threaded runtime with a local task set (the driver's threading model).
+fn block_on<T>(work: impl std::future::Future<Output = Result<T, OpsError>>) -> Result<T, OpsError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(tokio::task::LocalSet::new().run_until(work))
+}
+
+/// Create a goal and drive it to a terminal status.
+pub fn run_until_ready(
+    ctx: Context,
+    request: PlanRequest,
+    observer: Observer<'_>,
+) -> Result<(GoalRef, GoalStatus), OpsError> {
+    let created = create(&ctx, request)?;
+    observer(&created.snapshot, &[]);
+    if created.snapshot.goal.status != GoalStatus::Planned {
+        return Ok((created.goal, created.snapshot.goal.status));
+    }
+    let goal = created.goal.clone();
+    let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::UntilDone, observer))?;
+    Ok((goal, status))
+}
+
+/// Run one wave of an existing goal.
+pub fn execute(
+    ctx: Context,
+    query: Option<&str>,
+    observer: Observer<'_>,
+) -> Result<(GoalRef, GoalStatus), OpsError> {
+    let goal = ctx.resolve_local(query)?;
+    let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::OneWave, observer))?;
+    Ok((goal, status))
+}
+
+/// Resume a goal: reopen it when it is paused or stopped, then drive it to a terminal status.
+pub fn resume(
+    ctx: Context,
+    query: Option<&str>,
+    observer: Observer<'_>,
+) -> Result<(GoalRef, GoalStatus), OpsError> {
+    let goal = ctx.resolve_local(query)?;
+    let status = ctx.load(&goal)?.snapshot.goal.status;
+    if !matches!(status, GoalStatus::Planned | GoalStatus::Running) {
+        let reopened = control(&ctx, Some(goal.id().as_str()), ControlRequest::Resume)?;
+        observer(&reopened.snapshot, &reopened.events);
+    }
+    let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::UntilDone, observer))?;
+    Ok((goal, status))
+}
+
+/// Goals of this repository that a controller on this host was driving and that died: running, with a
+/// lease held by this host's process that no longer exists (or no lease at all).
+pub fn orphaned(ctx: &Context) -> Result<Vec<GoalRef>, OpsError> {
+    let mut found = Vec::new();
+    for row in ctx.list(Some(GoalStatus::Running))? {
+        if row.entry.goal.remote().is_some() {
+            continue;
+        }
+        let snapshot = ctx.load(&row.entry.goal)?.snapshot;
+        let dead = match &snapshot.goal.lease {
+            None => true,
+            Some(l) => l.host == ctx.actor.host && !process::pid_alive(l.pid),
+        };
+        if dead {
+            found.push(row.entry.goal);
+        }
+    }
+    Ok(found)
+}
+
+/// Resume every orphaned goal of this repository, one after the other.
+pub fn resume_auto(ctx: Context, observer: Observer<'_>) -> Result<Vec<(GoalRef, GoalStatus)>, OpsError> {
+    let goals = orphaned(&ctx)?;
+    let ctx = Rc::new(ctx);
+    let mut done = Vec::new();
+    for goal in goals {
+        let status = block_on(drive(ctx.clone(), goal.clone(), Mode::UntilDone, observer))?;
+        done.push((goal, status));
+    }
+    Ok(done)
+}

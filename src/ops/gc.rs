@@ -1,0 +1,288 @@
+//! `git omk gc`: remove finished worktrees and task branches whose work is safely recorded, keep the
+//! worktree root under its disk quota, and run repository maintenance.
+//!
+//! Nothing is deleted unless the goal ref reaches its commits: a worktree with uncommitted changes is
+//! committed first, and a commit the goal does not reach yet is recorded (`work_saved`, with the commit
+//! as an `Omk-Proves` parent) before its worktree or branch goes. Worktrees of goals a live controller
+//! is driving are never touched.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+use serde::Serialize;
+
+use super::worktrees::{goal_dir, repo_dir};
+use super::{Context, OpsError};
+use crate::git::run::{GitError, git, is_ancestor};
+use crate::git::worktree;
+use crate::model::event::EventBody;
+use crate::model::ids::{GoalId, TaskId};
+use crate::model::status::GoalStatus;
+use crate::process;
+use crate::store::GoalRef;
+
+/// What `gc` did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GcReport {
+    /// Worktrees removed.
+    pub removed_worktrees: Vec<String>,
+    /// Worktrees kept, and why.
+    pub kept_worktrees: Vec<(String, String)>,
+    /// Task branches deleted (their tips are reachable from the goal).
+    pub deleted_branches: Vec<String>,
+    /// Work committed or recorded before removal: (task, commit).
+    pub saved: Vec<(String, String)>,
+    /// Bytes under this repository's worktree root before and after.
+    pub bytes_before: u64,
+    /// After.
+    pub bytes_after: u64,
+    /// The quota.
+    pub quota: u64,
+}
+
+/// Collect garbage for every goal of this repository that no live controller drives.
+pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
+    let root = repo_dir(ctx);
+    let mut report = GcReport {
+        bytes_before: size_of(&root),
+        quota: ctx.settings.worktree_quota,
+        ..GcReport::default()
+    };
+    let work = ctx
+        .store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+    let _ = git(&work, &["worktree", "prune"]);
+    for id in ctx.store.local_goal_ids()? {
+        let goal = GoalRef::Local(id.clone());
+        let snapshot = ctx.load(&goal)?.snapshot;
+        let driven = snapshot
+            .goal
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.is_live(ctx.clock.now()));
+        if driven {
+            report.kept_worktrees.push((
+                goal_dir(ctx, &id).display().to_string(),
+                "a controller is driving this goal".to_owned(),
+            ));
+            continue;
+        }
+        let finished = snapshot.goal.status.is_terminal() && snapshot.goal.status != GoalStatus::Paused;
+        clean_goal(ctx, &work, &goal, finished, finished, &mut report)?;
+    }
+    report.bytes_after = size_of(&root);
+    ctx.maintain();
+    Ok(report)
+}
+
+/// Remove the worktrees of one goal (task worktrees only with `tasks`; gate checkouts always) and, with
+/// `branches`, its task branches, saving any work the goal does not reach yet.
+pub fn clean_goal(
+    ctx: &Context,
+    work: &Path,
+    goal: &GoalRef,
+    tasks: bool,
+    branches: bool,
+    report: &mut GcReport,
+) -> Result<(), OpsError> {
+    let task_prefix = format!("omk/{}/tasks/", goal.id());
+    let checks = Path::new(goal.id().as_str()).join("checks");
+    for wt in worktree::list(work)
+        .map_err(infra)?
+        .into_iter()
+        .chain(detached_checkouts(work)?)
+    {
+        if let Some(task) = wt.branch.strip_prefix(&task_prefix) {
+            let Ok(task) = TaskId::parse(task) else { continue };
+            if tasks {
+                save_and_remove(ctx, work, goal, &task, &wt.path, report)?;
+            }
+        } else if wt.branch.is_empty() && wt.path.parent().is_some_and(|p| p.ends_with(&checks)) {
+            worktree::remove_checkout(work, &wt.path).map_err(infra)?;
+            report.removed_worktrees.push(wt.path.display().to_string());
+        }
+    }
+    if branches {
+        delete_task_branches(ctx, work, goal, report)?;
+    }
+    let base = goal_dir(ctx, goal.id());
+    let _ = std::fs::remove_dir(base.join("tasks"));
+    let _ = std::fs::remove_dir(base.join("checks"));
+    let _ = std::fs::remove_dir(&base);
+    Ok(())
+}
+
+fn detached_checkouts(work: &Path) -> Result<Vec<worktree::Worktree>, OpsError> {
+    let out = git(work, &["worktree", "list", "--porcelain"]).map_err(infra)?;
+    let mut found = Vec::new();
+    let mut path: Option<PathBuf> = None;
+    for line in out.lines() {
+        if let Some(p) = line.strip_prefix("worktree ") {
+            path = Some(PathBuf::from(p));
+        } else if line == "detached"
+            && let Some(p) = path.take()
+        {
+            found.push(worktree::Worktree {
+                path: p,
+                branch: String::new(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Commit what the worktree holds, make sure the goal reaches it, then remove the worktree.
+fn save_and_remove(
+    ctx: &Context,
+    work: &Path,
+    goal: &GoalRef,
+    task: &TaskId,
+    path: &Path,
+    report: &mut GcReport,
+) -> Result<(), OpsError> {
+    let message = format!(
+        "omk: work left in the worktree of {task}\n\nOmk-Goal: {}\nOmk-Task: {task}\n",
+        goal.id()
+    );
+    let fallback = ctx.store.repo().committer().is_none();
+    process::kill_processes_in(path);
+    let committed = worktree::commit_all(path, &message, fallback).map_err(infra)?;
+    let head = worktree::head(path).map_err(infra)?;
+    ensure_recorded(
+        ctx,
+        work,
+        goal,
+        task,
+        &head,
+        if committed.is_some() {
+            "uncommitted changes"
+        } else {
+            "a commit the goal did not record"
+        },
+        report,
+    )?;
+    worktree::remove(work, path).map_err(infra)?;
+    report.removed_worktrees.push(path.display().to_string());
+    Ok(())
+}
+
+/// Record `commit` on the goal (as an `Omk-Proves` parent) unless the goal already reaches it.
+fn ensure_recorded(
+    ctx: &Context,
+    work: &Path,
+    goal: &GoalRef,
+    task: &TaskId,
+    commit: &str,
+    reason: &str,
+    report: &mut GcReport,
+) -> Result<(), OpsError> {
+    let goal_ref = goal.ref_name();
+    if is_ancestor(work, commit, &goal_ref).map_err(infra)? {
+        return Ok(());
+    }
+    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let body = EventBody::WorkSaved {
+        task: task.clone(),
+        commit: commit.to_owned(),
+        reason: reason.to_owned(),
+    };
+    ctx.append_facts(goal, vec![body], vec![id])?;
+    report.saved.push((task.to_string(), commit.to_owned()));
+    Ok(())
+}
+
+/// Delete `omk/<goal>/tasks/*` branches whose tips the goal reaches (recording those it does not).
+fn delete_task_branches(
+    ctx: &Context,
+    work: &Path,
+    goal: &GoalRef,
+    report: &mut GcReport,
+) -> Result<(), OpsError> {
+    let prefix = format!("refs/heads/omk/{}/tasks/", goal.id());
+    let out = git(
+        work,
+        &["for-each-ref", "--format=%(refname) %(objectname)", &prefix],
+    )
+    .map_err(infra)?;
+    let checked_out: Vec<String> = worktree::list(work)
+        .map_err(infra)?
+        .into_iter()
+        .map(|w| format!("refs/heads/{}", w.branch))
+        .collect();
+    for line in out.lines() {
+        let Some((name, tip)) = line.split_once(' ') else {
+            continue;
+        };
+        if checked_out.iter().any(|b| b == name) {
+            report.kept_worktrees.push((
+                name.to_owned(),
+                "the branch is checked out in a worktree".to_owned(),
+            ));
+            continue;
+        }
+        let Ok(task) = TaskId::parse(name.trim_start_matches(&prefix)) else {
+            continue;
+        };
+        ensure_recorded(
+            ctx,
+            work,
+            goal,
+            &task,
+            tip,
+            "a task branch the goal did not record",
+            report,
+        )?;
+        if git(work, &["update-ref", "-d", name, tip]).is_ok() {
+            report
+                .deleted_branches
+                .push(name.trim_start_matches("refs/heads/").to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Bytes used by files under `dir` (0 when it does not exist).
+pub fn size_of(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => size_of(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Whether this repository's worktrees use more than the quota.
+pub fn over_quota(ctx: &Context) -> bool {
+    size_of(&repo_dir(ctx)) > ctx.settings.worktree_quota
+}
+
+/// Remove a goal's worktrees once it reached a terminal status (called by its controller); its task
+/// branches stay until `gc`.
+pub fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
+    let work = ctx
+        .store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+    let mut report = GcReport::default();
+    clean_goal(
+        ctx,
+        &work,
+        &GoalRef::Local(goal.clone()),
+        true,
+        false,
+        &mut report,
+    )?;
+    Ok(report)
+}
+
+fn infra(e: GitError) -> OpsError {
+    OpsError::Infrastructure(e.to_string())
+}

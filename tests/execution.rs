@@ -1,0 +1,614 @@
+//! Execution end to end with the `exec` agent (a shell script standing in for a coding agent), real git
+//! repositories and real pytest gates: concurrent slices, retries, pause and cancel from another
+//! terminal, budgets, leases, one-wave execution, crash recovery and garbage collection.
+
+#![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::git_repo::{TestRepo, hermetic};
+use support::tools::{path_with, pytest_bin};
+
+const AGENT: &str = r##"#!/bin/sh
+# A scripted coding agent: fixes what its task line names, or misbehaves as AGENT_MODE says.
+task=$(printf '%s\n' "$OMK_PROMPT" | grep '^Your task' || true)
+[ -n "$AGENT_SLEEP" ] && sleep "$AGENT_SLEEP"
+case "$AGENT_MODE" in
+  wrong) echo "# attempt $(date +%s%N)" >> calc.py; exit 0 ;;
+  hang) sleep 300 & echo $! >> "$AGENT_PIDS"; wait; exit 0 ;;
+  hang-once)
+    if [ ! -e "$AGENT_FLAG" ]; then touch "$AGENT_FLAG"; sleep 300 & echo $! >> "$AGENT_PIDS"; wait; fi ;;
+esac
+case "$task" in
+  *add*) sed -i 's/return a - b/return a + b/' calc.py ;;
+  *upper*) sed -i 's/return s.lower()/return s.upper()/' strings.py ;;
+esac
+"##;
+
+/// The goal that fixes both bugs of the fixture.
+const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
+
+/// A repository with two independent bugs, each caught by a failing pytest test, and an agent script.
+struct Fixture {
+    repo: TestRepo,
+    agent: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Fixture {
+    fn new() -> Option<Fixture> {
+        let bin = pytest_bin()?;
+        let repo = TestRepo::with_files(&[
+            ("calc.py", "def add(a, b):\n    return a - b\n"),
+            ("strings.py", "def upper(s):\n    return s.lower()\n"),
+            (
+                "test_calc.py",
+                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+            ),
+            (
+                "test_strings.py",
+                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
+            ),
+            ("pytest.ini", "[pytest]\n"),
+        ]);
+        let agent = repo.home.join("agent.sh");
+        std::fs::write(&agent, AGENT).unwrap();
+        std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let env = vec![
+            ("PATH".to_owned(), path_with(&bin)),
+            (
+                "OMK_WORKTREE_ROOT".to_owned(),
+                repo.home.join("worktrees").display().to_string(),
+            ),
+            (
+                "AGENT_PIDS".to_owned(),
+                repo.home.join("agent.pids").display().to_string(),
+            ),
+            (
+                "AGENT_FLAG".to_owned(),
+                repo.home.join("agent.flag").display().to_string(),
+            ),
+        ];
+        Some(Fixture { repo, agent, env })
+    }
+
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
+        hermetic(&mut cmd, &self.repo.home);
+        cmd.current_dir(&self.repo.path).args(args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn omk(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        self.command(args, extra).output().unwrap()
+    }
+
+    fn spawn(&self, args: &[&str], extra: &[(&str, &str)]) -> Child {
+        self.command(args, extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn agent_arg(&self) -> String {
+        format!("exec:{}", self.agent.display())
+    }
+
+    fn run(&self, goal: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Output {
+        let agent = self.agent_arg();
+        let mut args = vec![
+            "goal",
+            "run",
+            goal,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            agent.as_str(),
+            "--json",
+        ];
+        args.extend_from_slice(extra_args);
+        self.omk(&args, env)
+    }
+
+    fn show(&self) -> Value {
+        json(&self.omk(&["goal", "show", "-f", "json"], &[]))
+    }
+
+    /// Wait (bounded, as a hang guard only) until `ready` says yes.
+    fn wait_until(&self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = self.omk(&["goal", "show", "-f", "json"], &[]);
+            if out.status.success() {
+                let v = json(&out);
+                if ready(&v) {
+                    return v;
+                }
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn agent_pids(&self) -> Vec<i32> {
+        std::fs::read_to_string(self.repo.home.join("agent.pids"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    fn worktrees(&self) -> Vec<String> {
+        self.repo
+            .git(&["worktree", "list", "--porcelain"])
+            .lines()
+            .filter_map(|l| l.strip_prefix("worktree ").map(str::to_owned))
+            .skip(1)
+            .collect()
+    }
+
+    fn verify_history(&self) {
+        let out = self.omk(&["goal", "replay", "--verify", "--json"], &[]);
+        assert!(
+            out.status.success(),
+            "replay --verify: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let replay = json(&self.omk(&["goal", "replay", "-f", "json"], &[]));
+        let ids: Vec<&str> = replay["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"]["id"].as_str().unwrap())
+            .collect();
+        let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "no event is recorded twice");
+    }
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+}
+
+fn task<'a>(show: &'a Value, prefix: &str) -> &'a Value {
+    show["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"].as_str().unwrap().starts_with(prefix))
+        .unwrap()
+}
+
+fn wait_exit(child: Child) -> Output {
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn two_independent_slices_run_concurrently_and_end_ready() {
+    let Some(fx) = Fixture::new() else { return };
+    let before = fx.repo.user_state();
+    let out = fx.run(
+        "Fix add in calc.py and fix upper in strings.py",
+        &["--max-agents", "2"],
+        &[("AGENT_SLEEP", "1")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ready exits 0: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = json(&out);
+    assert_eq!(result["status"], "ready");
+    assert_eq!(
+        fx.repo.user_state(),
+        before,
+        "the user's branch, HEAD and work tree are untouched"
+    );
+    let branch = result["integration"]["branch"].as_str().unwrap();
+    assert!(
+        fx.repo
+            .git(&["show", &format!("{branch}:calc.py")])
+            .contains("a + b")
+    );
+    assert!(
+        fx.repo
+            .git(&["show", &format!("{branch}:strings.py")])
+            .contains("s.upper()")
+    );
+    assert!(
+        fx.repo.git(&["show", "HEAD:calc.py"]).contains("a - b"),
+        "main still has the bug"
+    );
+    let show = fx.show();
+    let (a, b) = (
+        &task(&show, "t1")["attempts"][0],
+        &task(&show, "t2")["attempts"][0],
+    );
+    let t = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert!(
+        t(&a["started_at"]) < t(&b["ended_at"]) && t(&b["started_at"]) < t(&a["ended_at"]),
+        "the slices overlapped in time: {a} {b}"
+    );
+    assert!(show["goal"]["verification"]["gates"][0]["outcome"] == "passed");
+    assert!(
+        fx.worktrees().is_empty(),
+        "worktrees are removed once their work is recorded: {:?}",
+        fx.worktrees()
+    );
+    fx.verify_history();
+    let goal_ref = format!("refs/omk/goals/{}", result["id"].as_str().unwrap());
+    let integrated = fx.repo.git(&["rev-parse", branch]);
+    assert_eq!(
+        fx.repo
+            .git(&["merge-base", "--is-ancestor", &integrated, &goal_ref]),
+        "",
+        "the goal ref reaches the proven result"
+    );
+}
+
+#[test]
+fn an_agent_that_keeps_failing_ends_not_ready_within_its_retry_limit() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run("Fix add in calc.py", &[], &[("AGENT_MODE", "wrong")]);
+    assert_eq!(out.status.code(), Some(1), "not_ready exits 1");
+    let show = fx.show();
+    let t1 = task(&show, "t1");
+    assert_eq!(t1["status"], "failed");
+    let attempts = t1["attempts"].as_array().unwrap();
+    assert_eq!(
+        attempts.len(),
+        t1["retry_limit"].as_u64().unwrap() as usize,
+        "every allowed attempt, no more"
+    );
+    assert!(attempts.iter().all(|a| a["outcome"] == "failed"));
+    assert!(
+        attempts[1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("nothing that failed on the base passes now")
+    );
+    let proof = json(&fx.omk(&["goal", "proof", "--json"], &[]));
+    assert_eq!(proof["readiness"]["status"], "not_ready");
+    let codes: Vec<&str> = proof["readiness"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"task_not_done") && codes.contains(&"required_gate_failed"),
+        "{codes:?}"
+    );
+    fx.verify_history();
+}
+
+#[test]
+fn pause_from_another_terminal_stops_every_agent_and_resume_finishes() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.agent_arg();
+    let child = fx.spawn(
+        &[
+            "goal",
+            "run",
+            BOTH,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ],
+        &[("AGENT_MODE", "hang-once")],
+    );
+    while fx.agent_pids().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let paused = fx.omk(&["goal", "pause", "--reason", "meeting"], &[]);
+    assert!(
+        paused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paused.stderr)
+    );
+    let out = wait_exit(child);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "a paused controller exits 5: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for pid in fx.agent_pids() {
+        assert!(!alive(pid), "agent process {pid} survived the pause");
+    }
+    let show = fx.show();
+    assert_eq!(show["goal"]["status"], "paused");
+    assert_eq!(show["goal"]["lease"], Value::Null, "the lease is released");
+    let interrupted = show["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["attempts"][0]["outcome"] == "interrupted")
+        .count();
+    assert!(
+        interrupted >= 1,
+        "the hanging attempt (and any other still running) was interrupted and recorded"
+    );
+    let resumed = fx.omk(&["goal", "resume", "--json"], &[("AGENT_MODE", "hang-once")]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(json(&resumed)["status"], "ready");
+    fx.verify_history();
+}
+
+#[test]
+fn cancel_from_another_terminal_stops_the_controller() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.agent_arg();
+    let child = fx.spawn(
+        &[
+            "goal",
+            "run",
+            "Fix add in calc.py",
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ],
+        &[("AGENT_MODE", "hang")],
+    );
+    fx.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
+    while fx.agent_pids().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(fx.omk(&["goal", "cancel"], &[]).status.success());
+    let out = wait_exit(child);
+    assert_eq!(out.status.code(), Some(5));
+    for pid in fx.agent_pids() {
+        assert!(!alive(pid), "agent process {pid} survived the cancel");
+    }
+    assert_eq!(fx.show()["goal"]["status"], "cancelled");
+}
+
+#[test]
+fn a_second_controller_is_refused_while_the_lease_is_live() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.agent_arg();
+    let child = fx.spawn(
+        &[
+            "goal",
+            "run",
+            "Fix add in calc.py",
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ],
+        &[("AGENT_MODE", "hang")],
+    );
+    fx.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
+    let second = fx.omk(&["goal", "execute"], &[]);
+    assert_eq!(second.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("is driven by the controller"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(fx.omk(&["goal", "cancel"], &[]).status.success());
+    assert_eq!(wait_exit(child).status.code(), Some(5));
+}
+
+#[test]
+fn an_exhausted_time_budget_stops_then_budget_add_finishes() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run(BOTH, &["--budget-time", "2s"], &[("AGENT_MODE", "hang-once")]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "needs_more_budget exits 4: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = fx.show();
+    assert_eq!(show["goal"]["status"], "needs_more_budget");
+    assert!(
+        show["goal"]["stop_reason"]
+            .as_str()
+            .unwrap()
+            .contains("time budget is exhausted")
+    );
+    for pid in fx.agent_pids() {
+        assert!(!alive(pid), "agent process {pid} survived");
+    }
+    assert!(
+        fx.omk(&["goal", "budget-add", "--time", "1h"], &[])
+            .status
+            .success()
+    );
+    let resumed = fx.omk(&["goal", "resume", "--json"], &[]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(json(&resumed)["status"], "ready");
+    fx.verify_history();
+}
+
+#[test]
+fn execute_runs_one_wave_at_a_time() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.agent_arg();
+    let planned = fx.omk(
+        &[
+            "goal",
+            "run",
+            "Fix add in calc.py, then fix upper in strings.py",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+            "--json",
+        ],
+        &[],
+    );
+    assert!(planned.status.success());
+    let first = fx.omk(&["goal", "execute", "--json"], &[]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let after_one = fx.show();
+    assert_eq!(task(&after_one, "t1")["status"], "done");
+    assert_eq!(
+        task(&after_one, "t2")["status"],
+        "pending",
+        "the second wave waits for the next execute"
+    );
+    assert_eq!(after_one["goal"]["lease"], Value::Null);
+    let second = fx.omk(&["goal", "execute", "--json"], &[]);
+    assert_eq!(json(&second)["status"], "ready");
+}
+
+/// Kill the controller with `OMK_FAULT` at `point`, then resume: the goal completes with every event
+/// once, no agent left running, and no worktree left after gc.
+fn crash_and_resume(point: &str, resume_args: &[&str]) {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run(BOTH, &[], &[("OMK_FAULT", point)]);
+    assert_eq!(
+        out.status.code(),
+        None,
+        "killed by a signal at {point}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = fx.omk(resume_args, &[]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "resume after {point}: {}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let show = fx.show();
+    assert_eq!(show["goal"]["status"], "ready", "after a crash at {point}");
+    fx.verify_history();
+    assert!(fx.omk(&["gc"], &[]).status.success());
+    assert!(
+        fx.worktrees().is_empty(),
+        "no worktree leaked: {:?}",
+        fx.worktrees()
+    );
+}
+
+#[test]
+fn crash_between_a_commit_and_its_ref_update() {
+    crash_and_resume("before-ref-update:6", &["goal", "resume"]);
+}
+
+#[test]
+fn crash_right_after_dispatching_agents() {
+    crash_and_resume("dispatch", &["goal", "resume"]);
+}
+
+#[test]
+fn crash_during_integration_then_resume_auto() {
+    crash_and_resume("integration", &["goal", "resume", "--auto"]);
+}
+
+#[test]
+fn kill_9_mid_wave_with_agents_running_loses_no_work() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.agent_arg();
+    let mut child = fx.spawn(
+        &[
+            "goal",
+            "run",
+            BOTH,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ],
+        &[("AGENT_MODE", "hang-once")],
+    );
+    while fx.agent_pids().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let hanging = fx.wait_until("a task to run", |v| {
+        v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["status"] == "running")
+    });
+    let running = hanging["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["status"] == "running")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let worktree = PathBuf::from(fx.env[1].1.clone());
+    let task_dir = find_task_dir(&worktree, &running).expect("the running task has a worktree");
+    std::fs::write(task_dir.join("notes.txt"), "work in progress\n").unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    let resumed = fx.omk(&["goal", "resume", "--json"], &[]);
+    assert_eq!(
+        json(&resumed)["status"],
+        "ready",
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    for pid in fx.agent_pids() {
+        assert!(
+            !alive(pid),
+            "agent process {pid} outlived its controller and the resume"
+        );
+    }
+    let show = fx.show();
+    let attempts = task(&show, &running)["attempts"].as_array().unwrap().clone();
+    assert_eq!(attempts[0]["outcome"], "interrupted");
+    let snapshot = attempts[0]["commit"].as_str().unwrap();
+    assert_eq!(
+        fx.repo.git(&["show", &format!("{snapshot}:notes.txt")]),
+        "work in progress",
+        "the interrupted work was saved"
+    );
+    fx.verify_history();
+    assert!(fx.omk(&["gc"], &[]).status.success());
+    assert!(fx.worktrees().is_empty());
+}
+
+fn find_task_dir(root: &Path, task: &str) -> Option<PathBuf> {
+    let repo = std::fs::read_dir(root).ok()?.flatten().next()?.path();
+    let goal = std::fs::read_dir(repo).ok()?.flatten().next()?.path();
+    let dir = goal.join("tasks").join(task);
+    dir.is_dir().then_some(dir)
+}
