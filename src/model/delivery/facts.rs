@@ -222,3 +222,108 @@ fn gate_rows(baseline: Option<&GateRun>, verified: Option<&GateRun>) -> Vec<Gate
 pub fn integration_branch(goal_id: &str) -> String {
     format!("omk/{goal_id}/integration")
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::model::event::{Actor, ActorKind, BaseRef, Event, EventBody, GoalCreated};
+    use crate::model::gate::verdict::Outcome;
+    use crate::model::ids::{EventId, GoalId};
+    use crate::model::options::RunOptions;
+    use crate::model::proof::readiness;
+
+    fn snapshot() -> Snapshot {
+        let created = Event {
+            id: EventId::from_random([1; 10]),
+            at: DateTime::parse_from_rfc3339("2026-11-22T03:11:42Z")
+                .expect("valid time")
+                .with_timezone(&Utc),
+            actor: Actor {
+                kind: ActorKind::Human,
+                name: "A <a@x>".into(),
+                host: "h".into(),
+            },
+            body: EventBody::GoalCreated(GoalCreated {
+                text: "Fix it".into(),
+                base: BaseRef {
+                    rev: "main".into(),
+                    commit: "0".repeat(40),
+                },
+                options: RunOptions::default(),
+                nonce: "n".into(),
+            }),
+        };
+        let id = GoalId::parse("20261122-031142-3fa9c01b").expect("valid id");
+        Snapshot::genesis(&id, &created).expect("creation event")
+    }
+
+    fn run(commit: &str, gates: &[(&str, bool, Outcome)]) -> GateRun {
+        GateRun {
+            commit: commit.into(),
+            tree: format!("{commit}-tree"),
+            config_hash: "h".into(),
+            gates: gates
+                .iter()
+                .map(|(name, required, outcome)| GateObservation {
+                    name: (*name).into(),
+                    required: *required,
+                    outcome: *outcome,
+                    reason: None,
+                    tests: Vec::new(),
+                })
+                .collect(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn without_evidence_everything_a_proof_adds_is_missing() {
+        let s = snapshot();
+        let f = ProofFacts::from_snapshot(&s, &readiness(&s));
+        assert_eq!(f.status, GoalStatus::NotReady);
+        assert!(!f.reasons.is_empty());
+        assert_eq!((f.proof_commit, f.proven_commit), (None, None));
+        assert_eq!(f.missing, [NO_PROOF_COMMIT, NO_VERIFICATION, NO_CHANGED_FILES]);
+    }
+
+    #[test]
+    fn gate_runs_become_before_after_rows_and_name_the_tested_commit() {
+        let mut s = snapshot();
+        s.goal.baseline = Some(run(
+            "base",
+            &[("test", true, Outcome::Failed), ("lint", false, Outcome::Passed)],
+        ));
+        s.goal.verification = Some(run(
+            "result",
+            &[
+                ("test", true, Outcome::Passed),
+                ("bench", true, Outcome::FailedInfra),
+            ],
+        ));
+        let f = ProofFacts::from_snapshot(&s, &readiness(&s)).with_changed_paths(vec!["src/a.rs".into()]);
+        let rows: Vec<(&str, bool, GateResult, GateResult)> = f
+            .gates
+            .iter()
+            .map(|g| (g.name.as_str(), g.required, g.before, g.after))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("test", true, GateResult::Failed, GateResult::Passed),
+                ("bench", true, GateResult::NotRun, GateResult::Failed),
+                ("lint", false, GateResult::Passed, GateResult::NotRun),
+            ]
+        );
+        assert_eq!(f.proven_commit.as_deref(), Some("result"));
+        assert_eq!(f.proven_tree.as_deref(), Some("result-tree"));
+        assert!(
+            f.proof_commit.is_none(),
+            "no proof is recorded, so none is claimed"
+        );
+        assert!(!f.is_ready());
+        assert_eq!(f.changed_files[0].path, "src/a.rs");
+        assert_eq!(f.missing, [NO_PROOF_COMMIT, NO_DIFF_STATS]);
+    }
+}
