@@ -44,20 +44,6 @@ pub fn probe(program: &OsStr, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The token `gh` (GitHub's CLI) holds for `host`, via `gh auth token --hostname HOST`; `None` when `gh`
-/// is not installed, not logged in, or prints nothing. The token is returned, never logged or stored.
-pub fn gh_auth_token(host: &str) -> Option<String> {
-    let out = Command::new("gh")
-        .args(["auth", "token", "--hostname", host])
-        .env("GH_PROMPT_DISABLED", "1")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
-    (out.status.success() && !token.is_empty()).then_some(token)
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Agents and their tools: process groups, no inherited secrets, no orphans.
 // ---------------------------------------------------------------------------------------------------
@@ -348,6 +334,20 @@ pub async fn probe_with_timeout(program: &OsStr, args: &[&str], limit: Duration)
             .then(|| String::from_utf8_lossy(&out).into_owned())
     };
     tokio::time::timeout(limit, work).await.ok().flatten()
+}
+
+/// The token `gh` (GitHub's CLI) holds for `host`, via `gh auth token --hostname HOST`; `None` when `gh`
+/// is not installed, not logged in, or prints nothing. The token is returned, never logged or stored.
+pub fn gh_auth_token(host: &str) -> Option<String> {
+    let out = Command::new("gh")
+        .args(["auth", "token", "--hostname", host])
+        .env("GH_PROMPT_DISABLED", "1")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]

