@@ -24,9 +24,20 @@ pub const REPO: &str = "demo";
 /// A token the seed knows.
 pub const TOKEN: &str = "omk_test_token";
 
-const SEED: &str = "tokens:\n  omk_test_token:\n    login: omk-bot\n    scopes: [repo, user]\n\
-github:\n  users:\n    - login: omk-bot\n      name: OMK Bot\n      email: omk-bot@example.com\n\
-  repos:\n    - owner: omk-bot\n      name: demo\n      auto_init: true\n";
+const SEED: &str = r"tokens:
+  omk_test_token:
+    login: omk-bot
+    scopes: [repo, user]
+github:
+  users:
+    - login: omk-bot
+      name: OMK Bot
+      email: omk-bot@example.com
+  repos:
+    - owner: omk-bot
+      name: demo
+      auto_init: true
+";
 
 /// A running emulator.
 pub struct Emulator {

@@ -169,7 +169,7 @@ fn changed_files(out: &mut String, f: &ProofFacts) {
         return;
     }
     let _ = writeln!(out, "| file | + | - |\n|---|---:|---:|");
-    let stat = |n: Option<u64>| n.map_or_else(|| "bin".to_owned(), |n| n.to_string());
+    let stat = |n: Option<u64>| n.map_or_else(|| "?".to_owned(), |n| n.to_string());
     for c in f.changed_files.iter().take(MAX_ROWS) {
         let _ = writeln!(
             out,

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::gate::compare::GateObservation;
+use crate::model::goal::GateRun;
 use crate::model::proof::Readiness;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -64,9 +66,9 @@ pub struct TaskRow {
 pub struct ChangedFile {
     /// Repository-relative path.
     pub path: String,
-    /// Lines added (None for binary files).
+    /// Lines added (`None`: unknown, or a binary file).
     pub additions: Option<u64>,
-    /// Lines deleted (None for binary files).
+    /// Lines deleted (`None`: unknown, or a binary file).
     pub deletions: Option<u64>,
 }
 
@@ -106,12 +108,14 @@ pub struct ProofFacts {
 }
 
 /// What `from_snapshot` cannot know until a proof is recorded.
-pub const MISSING_WITHOUT_PROOF: [&str; 4] = [
-    "proof commit (no proof is recorded for this goal yet)",
-    "proven commit and tree",
-    "gate evidence before/after",
-    "changed files with diff stats",
-];
+pub const NO_PROOF_COMMIT: &str = "proof commit (no proof is recorded for this goal yet)";
+/// Without verification evidence there is no proven commit.
+pub const NO_VERIFICATION: &str =
+    "proven commit and gate evidence on the result (the result was not verified)";
+/// Changed files are not in the snapshot; ops may fill the paths from the trees.
+pub const NO_CHANGED_FILES: &str = "changed files with diff stats";
+/// Paths known, line counts not.
+pub const NO_DIFF_STATS: &str = "diff stats (lines added and removed per file)";
 
 impl ProofFacts {
     /// Facts from a goal snapshot and its readiness verdict, for goals without a recorded proof: tasks and
@@ -134,6 +138,12 @@ impl ProofFacts {
             .iter()
             .map(|d| format!("{}: {} ({})", d.step, d.chosen, d.why))
             .collect();
+        let verified = goal.verification.as_ref();
+        let mut missing = vec![NO_PROOF_COMMIT.to_owned()];
+        if verified.is_none() {
+            missing.push(NO_VERIFICATION.to_owned());
+        }
+        missing.push(NO_CHANGED_FILES.to_owned());
         ProofFacts {
             goal_id: goal.id.as_str().to_owned(),
             title: goal.title.clone(),
@@ -141,16 +151,35 @@ impl ProofFacts {
             status: readiness.status,
             reasons: readiness.reasons.iter().map(|r| r.describe()).collect(),
             proof_commit: None,
-            proven_commit: None,
-            proven_tree: None,
+            proven_commit: verified.map(|v| v.commit.clone()),
+            proven_tree: verified.map(|v| v.tree.clone()),
             base_commit: goal.base.commit.clone(),
-            gates: Vec::new(),
+            gates: gate_rows(goal.baseline.as_ref(), verified),
             tasks,
             changed_files: Vec::new(),
             gaps: Vec::new(),
             decisions,
-            missing: MISSING_WITHOUT_PROOF.iter().map(|m| (*m).to_owned()).collect(),
+            missing,
         }
+    }
+
+    /// Fill the changed paths (from the trees of the base and the delivered head); line counts stay
+    /// unknown and are listed as missing.
+    pub fn with_changed_paths(mut self, paths: Vec<String>) -> ProofFacts {
+        if !self.changed_files.is_empty() || paths.is_empty() {
+            return self;
+        }
+        self.changed_files = paths
+            .into_iter()
+            .map(|path| ChangedFile {
+                path,
+                additions: None,
+                deletions: None,
+            })
+            .collect();
+        self.missing.retain(|m| m != NO_CHANGED_FILES);
+        self.missing.push(NO_DIFF_STATS.to_owned());
+        self
     }
 
     /// Whether the proof says `ready` and names the commit it proves.
@@ -159,7 +188,142 @@ impl ProofFacts {
     }
 }
 
+/// One row per gate seen on the base or the result, in the order first seen.
+fn gate_rows(baseline: Option<&GateRun>, verified: Option<&GateRun>) -> Vec<GateRow> {
+    let outcome = |run: Option<&GateRun>, name: &str| {
+        run.and_then(|r| r.gates.iter().find(|g| g.name == name)).map_or(
+            GateResult::NotRun,
+            |g: &GateObservation| {
+                if g.outcome.passed() {
+                    GateResult::Passed
+                } else {
+                    GateResult::Failed
+                }
+            },
+        )
+    };
+    let mut rows: Vec<GateRow> = Vec::new();
+    let all = verified.into_iter().chain(baseline).flat_map(|r| r.gates.iter());
+    for g in all {
+        if rows.iter().any(|r| r.name == g.name) {
+            continue;
+        }
+        rows.push(GateRow {
+            name: g.name.clone(),
+            required: g.required,
+            before: outcome(baseline, &g.name),
+            after: outcome(verified, &g.name),
+        });
+    }
+    rows
+}
+
 /// The integration branch of a goal (DESIGN §3): `omk/<goal>/integration`.
 pub fn integration_branch(goal_id: &str) -> String {
     format!("omk/{goal_id}/integration")
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::model::event::{Actor, ActorKind, BaseRef, Event, EventBody, GoalCreated};
+    use crate::model::gate::verdict::Outcome;
+    use crate::model::ids::{EventId, GoalId};
+    use crate::model::options::RunOptions;
+    use crate::model::proof::readiness;
+
+    fn snapshot() -> Snapshot {
+        let created = Event {
+            id: EventId::from_random([1; 10]),
+            at: DateTime::parse_from_rfc3339("2026-11-22T03:11:42Z")
+                .expect("valid time")
+                .with_timezone(&Utc),
+            actor: Actor {
+                kind: ActorKind::Human,
+                name: "A <a@x>".into(),
+                host: "h".into(),
+            },
+            body: EventBody::GoalCreated(GoalCreated {
+                text: "Fix it".into(),
+                base: BaseRef {
+                    rev: "main".into(),
+                    commit: "0".repeat(40),
+                },
+                options: RunOptions::default(),
+                nonce: "n".into(),
+            }),
+        };
+        let id = GoalId::parse("20261122-031142-3fa9c01b").expect("valid id");
+        Snapshot::genesis(&id, &created).expect("creation event")
+    }
+
+    fn run(commit: &str, gates: &[(&str, bool, Outcome)]) -> GateRun {
+        GateRun {
+            commit: commit.into(),
+            tree: format!("{commit}-tree"),
+            config_hash: "h".into(),
+            gates: gates
+                .iter()
+                .map(|(name, required, outcome)| GateObservation {
+                    name: (*name).into(),
+                    required: *required,
+                    outcome: *outcome,
+                    reason: None,
+                    tests: Vec::new(),
+                })
+                .collect(),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn without_evidence_everything_a_proof_adds_is_missing() {
+        let s = snapshot();
+        let f = ProofFacts::from_snapshot(&s, &readiness(&s));
+        assert_eq!(f.status, GoalStatus::NotReady);
+        assert!(!f.reasons.is_empty());
+        assert_eq!((f.proof_commit, f.proven_commit), (None, None));
+        assert_eq!(f.missing, [NO_PROOF_COMMIT, NO_VERIFICATION, NO_CHANGED_FILES]);
+    }
+
+    #[test]
+    fn gate_runs_become_before_after_rows_and_name_the_tested_commit() {
+        let mut s = snapshot();
+        s.goal.baseline = Some(run(
+            "base",
+            &[("test", true, Outcome::Failed), ("lint", false, Outcome::Passed)],
+        ));
+        s.goal.verification = Some(run(
+            "result",
+            &[
+                ("test", true, Outcome::Passed),
+                ("bench", true, Outcome::FailedInfra),
+            ],
+        ));
+        let f = ProofFacts::from_snapshot(&s, &readiness(&s)).with_changed_paths(vec!["src/a.rs".into()]);
+        let rows: Vec<(&str, bool, GateResult, GateResult)> = f
+            .gates
+            .iter()
+            .map(|g| (g.name.as_str(), g.required, g.before, g.after))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("test", true, GateResult::Failed, GateResult::Passed),
+                ("bench", true, GateResult::NotRun, GateResult::Failed),
+                ("lint", false, GateResult::Passed, GateResult::NotRun),
+            ]
+        );
+        assert_eq!(f.proven_commit.as_deref(), Some("result"));
+        assert_eq!(f.proven_tree.as_deref(), Some("result-tree"));
+        assert!(
+            f.proof_commit.is_none(),
+            "no proof is recorded, so none is claimed"
+        );
+        assert!(!f.is_ready());
+        assert_eq!(f.changed_files[0].path, "src/a.rs");
+        assert_eq!(f.missing, [NO_PROOF_COMMIT, NO_DIFF_STATS]);
+    }
 }

@@ -93,31 +93,7 @@ pub fn open_pr(
 ) -> Result<OpenPrOutcome, OpsError> {
     let goal = ctx.resolve_local(req.goal.as_deref())?;
     let loaded = ctx.load(&goal)?;
-    let snapshot = &loaded.snapshot;
-    let facts = facts_for(snapshot, req.facts.clone());
-    let head_branch = snapshot
-        .goal
-        .delivery
-        .branch
-        .clone()
-        .unwrap_or_else(|| integration_branch(goal.id().as_str()));
-    let head = ctx.store.resolve_commit(&format!("refs/heads/{head_branch}"))?;
-    let draft = req.draft || snapshot.goal.options.delivery != DeliveryPolicy::AutoPr;
-    let mut outcome = OpenPrOutcome {
-        goal: goal.clone(),
-        dry_run: req.dry_run,
-        title: pr_title(&facts),
-        body: String::new(),
-        comment: String::new(),
-        head_branch,
-        head_sha: head.map(|h| h.to_string()),
-        base: req.base.clone().or_else(|| local_base_branch(ctx, snapshot)),
-        draft,
-        pushed: Vec::new(),
-        pr: None,
-        recorded: None,
-        facts,
-    };
+    let (mut outcome, head) = prepare(ctx, &goal, &loaded.snapshot, &req)?;
     if req.dry_run {
         render_offline(ctx, &mut outcome);
         return Ok(outcome);
@@ -154,6 +130,58 @@ pub fn open_pr(
     outcome.recorded = record_pr(ctx, &goal, &outcome, &pr)?;
     outcome.pr = Some(pr);
     Ok(outcome)
+}
+
+/// The facts, head branch and its tip, draft flag and base of a delivery, before any network.
+fn prepare(
+    ctx: &Context,
+    goal: &GoalRef,
+    snapshot: &Snapshot,
+    req: &OpenPrRequest,
+) -> Result<(OpenPrOutcome, Option<ObjectId>), OpsError> {
+    let head_branch = snapshot
+        .goal
+        .delivery
+        .branch
+        .clone()
+        .unwrap_or_else(|| integration_branch(goal.id().as_str()));
+    let head = ctx.store.resolve_commit(&format!("refs/heads/{head_branch}"))?;
+    let facts = match (&req.facts, head) {
+        (None, Some(head)) => {
+            facts_for(snapshot, None).with_changed_paths(changed_paths(ctx, &snapshot.goal.base.commit, head))
+        }
+        _ => facts_for(snapshot, req.facts.clone()),
+    };
+    let outcome = OpenPrOutcome {
+        goal: goal.clone(),
+        dry_run: req.dry_run,
+        title: pr_title(&facts),
+        body: String::new(),
+        comment: String::new(),
+        head_branch,
+        head_sha: head.map(|h| h.to_string()),
+        base: req.base.clone().or_else(|| local_base_branch(ctx, snapshot)),
+        draft: req.draft || snapshot.goal.options.delivery != DeliveryPolicy::AutoPr,
+        pushed: Vec::new(),
+        pr: None,
+        recorded: None,
+        facts,
+    };
+    Ok((outcome, head))
+}
+
+/// The paths that differ between the goal's base and the delivered head (empty when unreadable).
+fn changed_paths(ctx: &Context, base: &str, head: ObjectId) -> Vec<String> {
+    let Ok(base) = ObjectId::from_hex(base.as_bytes()) else {
+        return Vec::new();
+    };
+    match ctx.store.diff_trees(base, head) {
+        Ok(changes) => changes.into_iter().map(|c| c.path).collect(),
+        Err(e) => {
+            tracing::warn!("cannot list the changed files of the delivery: {e}");
+            Vec::new()
+        }
+    }
 }
 
 /// The goal's base if it names a local branch (`main`), so the PR goes back where the work started.

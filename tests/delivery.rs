@@ -1,0 +1,940 @@
+//! Delivery against the stateful GitHub emulator (DESIGN §9, §13): pull requests that link to the proof,
+//! exactly one per goal, a sticky proof summary, the merge gate, and every bad case with a clear message
+//! and a recorded state. git-omk talks to the emulator through a recording front whose requests are all
+//! checked against GitHub's OpenAPI description; pushes go to a bare remote that mirrors into the emulator.
+//!
+//! Flows whose proof must be `ready` run the use cases in-process with explicit proof facts (the proof
+//! itself is not computed by this build); everything else runs the real `git-omk` binary.
+
+#![allow(clippy::disallowed_methods)] // tests spawn processes and read the environment
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use git_omk::forge::Token;
+use git_omk::forge::target;
+use git_omk::model::delivery::facts::{ChangedFile, GateResult, GateRow, ProofFacts};
+use git_omk::model::delivery::merge::{MergeBlocker, MergeDecision};
+use git_omk::model::status::GoalStatus;
+use git_omk::ops::Context;
+use git_omk::ops::deliver::{self, Connection, DeliveryError, MergeRequest, OpenPrRequest};
+use git_omk::settings;
+use serde_json::{Value, json};
+use support::emulator::{Emulator, Remote, TOKEN};
+use support::git_repo::TestRepo;
+use support::http::{Front, Reply};
+use support::openapi::Spec;
+
+/// A repository delivering to the emulator through a recording front.
+struct World {
+    emulator: Emulator,
+    front: Front,
+    remote: Remote,
+    repo: TestRepo,
+    goal: String,
+}
+
+impl World {
+    /// A planned goal (`run` options `opts`) in a repository whose `main` is mirrored into the emulator;
+    /// `None` when the emulator is not installed (skipped loudly, or failing under CI).
+    fn new(opts: &[&str]) -> Option<World> {
+        let emulator = Emulator::start()?;
+        let front = Front::start(Some(emulator.addr));
+        let repo = TestRepo::new();
+        let remote = Remote::mirroring(&emulator, &repo.home);
+        repo.git(&["remote", "add", "origin", path_str(&remote.path)]);
+        repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
+        repo.git(&["config", "omk.github.apiUrl", &front.url()]);
+        repo.git(&["push", "-q", "origin", "main"]);
+        let goal = plan(&repo, opts);
+        Some(World {
+            emulator,
+            front,
+            remote,
+            repo,
+            goal,
+        })
+    }
+
+    fn branch(&self) -> String {
+        format!("omk/{}/integration", self.goal)
+    }
+
+    /// Commit `content` to the goal's integration branch (as the integrator would); returns the tip.
+    fn integrate(&self, content: &str) -> String {
+        let branch = self.branch();
+        let exists = !self.repo.git(&["branch", "--list", &branch]).is_empty();
+        let checkout: &[&str] = if exists {
+            &["checkout", "-q", &branch]
+        } else {
+            &["checkout", "-q", "-b", &branch]
+        };
+        self.repo.git(checkout);
+        self.repo.write_files(&[("src/slugify.rs", content)]);
+        self.repo.git(&["commit", "-q", "-am", "fix slugify"]);
+        self.repo.git(&["checkout", "-q", "main"]);
+        self.repo.git(&["rev-parse", &branch])
+    }
+
+    /// `git-omk` with a token in `GH_TOKEN` and a `gh` that knows none.
+    fn omk(&self) -> assert_cmd::Command {
+        omk_with_token(&self.repo, Some(TOKEN))
+    }
+
+    fn show(&self) -> Value {
+        show(&self.repo)
+    }
+
+    fn tip(&self) -> String {
+        self.repo
+            .git(&["rev-parse", &format!("refs/omk/goals/{}", self.goal)])
+    }
+
+    /// Every request git-omk sent fits GitHub's API description.
+    fn assert_requests_fit_github(&self) {
+        let Some(spec) = Spec::load() else { return };
+        let requests = self.front.requests();
+        assert!(!requests.is_empty());
+        let problems: Vec<String> = requests.iter().flat_map(|r| spec.problems(r, "")).collect();
+        assert!(
+            problems.is_empty(),
+            "requests GitHub would not know:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    /// Every snapshot re-derives from the events (delivery events apply deterministically).
+    fn assert_replay_holds(&self) {
+        let out = self
+            .omk()
+            .args(["goal", "replay", "--verify"])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            stderr(&out)
+        );
+    }
+
+    /// The in-process context (for flows that need explicit proof facts).
+    fn context(&self) -> Context {
+        Context::open(&self.repo.path).expect("open the repository")
+    }
+
+    /// Facts of a ready proof of `proven`, recorded by the goal's current tip.
+    fn ready_facts(&self, proven: &str) -> ProofFacts {
+        ProofFacts {
+            goal_id: self.goal.clone(),
+            title: "Fix the off-by-one in slugify".into(),
+            summary: "Fix the off-by-one in slugify".into(),
+            status: GoalStatus::Ready,
+            reasons: vec![],
+            proof_commit: Some(self.tip()),
+            proven_commit: Some(proven.to_owned()),
+            proven_tree: Some(self.repo.git(&["rev-parse", &format!("{proven}^{{tree}}")])),
+            base_commit: self.repo.git(&["rev-parse", "main"]),
+            gates: vec![GateRow {
+                name: "cargo test".into(),
+                required: true,
+                before: GateResult::Failed,
+                after: GateResult::Passed,
+            }],
+            tasks: vec![],
+            changed_files: vec![ChangedFile {
+                path: "src/slugify.rs".into(),
+                additions: Some(1),
+                deletions: Some(1),
+            }],
+            gaps: vec!["no benchmark was asked for".into()],
+            decisions: vec![],
+            missing: vec![],
+        }
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+fn plan(repo: &TestRepo, opts: &[&str]) -> String {
+    let mut args = vec![
+        "goal",
+        "run",
+        "Fix the off-by-one in slugify",
+        "--base",
+        "main",
+        "--json",
+    ];
+    args.extend_from_slice(opts);
+    let out = repo.omk().args(&args).output().expect("git-omk runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json_of(&out.stdout)["id"].as_str().expect("goal id").to_owned()
+}
+
+fn show(repo: &TestRepo) -> Value {
+    let out = repo
+        .omk()
+        .args(["goal", "show", "--json"])
+        .output()
+        .expect("git-omk runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json_of(&out.stdout)
+}
+
+/// A `gh` on PATH that prints `token` (or fails when `None`), so the machine's own `gh` never answers.
+fn fake_gh(repo: &TestRepo, token: Option<&str>) -> PathBuf {
+    let bin = repo.home.join("fake-bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    let script = match token {
+        Some(t) => format!("#!/bin/sh\n[ \"$1 $2\" = \"auth token\" ] && echo {t} && exit 0\nexit 1\n"),
+        None => "#!/bin/sh\necho 'not logged in' >&2\nexit 1\n".to_owned(),
+    };
+    let gh = bin.join("gh");
+    std::fs::write(&gh, script).expect("write gh");
+    Command::new("chmod").arg("+x").arg(&gh).status().expect("chmod");
+    bin
+}
+
+fn omk_with_token(repo: &TestRepo, token: Option<&str>) -> assert_cmd::Command {
+    let bin = fake_gh(repo, None);
+    let mut cmd = repo.omk();
+    cmd.env_remove("GH_TOKEN").env_remove("GITHUB_TOKEN");
+    cmd.env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+    );
+    if let Some(t) = token {
+        cmd.env("GH_TOKEN", t);
+    }
+    cmd
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The connector tests use in-process: the repository's settings and the seeded token.
+fn connector(ctx: &Context) -> Result<Connection, DeliveryError> {
+    let target = target::resolve(&settings::github(ctx.store.repo()))?;
+    Connection::github(target, &Token::explicit(TOKEN))
+}
+
+/// No byte of `token` anywhere in the repository: objects, refs, config, logs, hooks.
+fn assert_token_absent(git_dir: &Path, token: &str) {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["cat-file", "--batch-all-objects", "--batch"])
+        .output()
+        .expect("git cat-file");
+    assert!(out.status.success());
+    assert!(!out.stdout.is_empty(), "the repository has objects");
+    let needle = token.as_bytes();
+    assert!(
+        !out.stdout.windows(needle.len()).any(|w| w == needle),
+        "the token is stored in an object of {}",
+        git_dir.display()
+    );
+    let mut stack = vec![git_dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("read file");
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "the token is stored in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_draft_pr_is_opened_once_links_the_goal_and_reruns_change_nothing() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    let head = w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let out = w
+        .omk()
+        .args(["goal", "open-pr", "-f", "json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out.stdout);
+    assert_eq!(doc["pr"]["created"], true);
+    assert_eq!(doc["draft"], true);
+    assert_eq!(doc["pr"]["comment"], "posted");
+
+    let pulls = w.emulator.pulls();
+    assert_eq!(pulls.len(), 1, "one PR");
+    let pr = &pulls[0];
+    let number = pr["number"].as_u64().expect("number");
+    assert_eq!(pr["draft"], true);
+    assert_eq!(pr["head"]["ref"], w.branch().as_str());
+    assert_eq!(
+        pr["head"]["sha"],
+        head.as_str(),
+        "the PR head is the pushed integration tip"
+    );
+    assert_eq!(pr["base"]["ref"], "main");
+    let body = pr["body"].as_str().expect("body");
+    assert!(
+        body.contains("**Proof:** `not_ready`"),
+        "never pretends ready:\n{body}"
+    );
+    assert!(body.contains("_Missing: no gate evidence is recorded._"));
+    let goal_ref = format!("refs/omk/goals/{}", w.goal);
+    assert!(body.contains(&format!("'{goal_ref}:{goal_ref}'")), "{body}");
+    assert!(body.contains(&format!("git omk goal verify {}", w.goal)));
+    let comments = w.emulator.comments(number);
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("<!-- git-omk:proof-summary -->")
+    );
+
+    let state = w.show();
+    let delivery = &state["goal"]["delivery"];
+    assert_eq!(delivery["pr"]["number"], number);
+    assert_eq!(delivery["pr"]["url"], pr["html_url"]);
+    assert_eq!(delivery["pr_head"], head.as_str());
+    assert_eq!(state["goal"]["last_event"]["kind"], "pr_opened");
+    assert_eq!(
+        w.remote.ref_value(&w.repo, &format!("refs/heads/{}", w.branch())),
+        Some(head.clone())
+    );
+    assert!(
+        w.remote.ref_value(&w.repo, &goal_ref).is_some(),
+        "the goal ref was pushed"
+    );
+
+    let tip = w.tip();
+    let again = w
+        .omk()
+        .args(["goal", "open-pr", "-f", "json"])
+        .output()
+        .expect("runs");
+    assert!(again.status.success(), "{}", stderr(&again));
+    let doc = json_of(&again.stdout);
+    assert_eq!(doc["pr"]["number"], number);
+    assert_eq!(doc["pr"]["created"], false);
+    assert_eq!(doc["pr"]["updated"], false);
+    assert_eq!(doc["pr"]["comment"], "unchanged");
+    assert_eq!(w.emulator.pulls().len(), 1, "no second PR");
+    assert_eq!(w.emulator.comments(number).len(), 1, "no second comment");
+    assert_eq!(w.tip(), tip, "nothing new to record");
+
+    w.assert_requests_fit_github();
+    w.assert_replay_holds();
+    assert_token_absent(&w.repo.path.join(".git"), TOKEN);
+    assert_token_absent(&w.remote.path, TOKEN);
+}
+
+#[test]
+fn a_new_proof_updates_the_body_and_the_one_sticky_comment() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    w.integrate("pub fn slugify(s: &str) -> String { s.to_lowercase().replace(' ', \"-\") }\n");
+    let ctx = w.context();
+    let first = deliver::open_pr(&ctx, OpenPrRequest::default(), &connector).expect("first delivery");
+    let number = first.pr.as_ref().expect("a PR").number;
+
+    let head = w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let facts = w.ready_facts(&head);
+    let proof = facts.proof_commit.clone().expect("proof commit");
+    let request = OpenPrRequest {
+        facts: Some(facts),
+        ..OpenPrRequest::default()
+    };
+    let second = deliver::open_pr(&ctx, request, &connector).expect("second delivery");
+    let pr = second.pr.as_ref().expect("a PR");
+    assert_eq!(pr.number, number, "the same PR");
+    assert!(pr.updated && !pr.created);
+
+    assert_eq!(w.emulator.pulls().len(), 1);
+    let html = w.emulator.get(&w.emulator.repo_path("")).1["html_url"]
+        .as_str()
+        .expect("html_url")
+        .to_owned();
+    let body = w.emulator.pull(number)["body"].as_str().unwrap_or("").to_owned();
+    assert!(
+        body.contains(&format!("{html}/commit/{proof}")),
+        "links the proof commit:\n{body}"
+    );
+    assert!(body.contains("**Proof:** `ready`"));
+    assert!(body.contains("| cargo test | yes | FAIL | pass |"));
+    let (status, _) = w
+        .emulator
+        .get(&w.emulator.repo_path(&format!("/git/commits/{proof}")));
+    assert_eq!(status, 200, "the linked proof commit exists on GitHub");
+    let comments = w.emulator.comments(number);
+    assert_eq!(comments.len(), 1, "updated, not duplicated");
+    let comment = comments[0]["body"].as_str().unwrap_or("");
+    assert!(
+        comment.contains("`ready`") && comment.contains(&proof[..12]),
+        "{comment}"
+    );
+
+    let state = w.show();
+    assert_eq!(state["goal"]["delivery"]["pr_head"], head.as_str());
+    assert_eq!(
+        state["goal"]["last_event"]["summary"],
+        format!("updated PR #{number}")
+    );
+    w.assert_requests_fit_github();
+}
+
+#[test]
+fn gated_merge_waits_for_checks_then_merges_the_proven_commit() {
+    let Some(w) = World::new(&["--policy", "auto-pr", "--merge-policy", "gated"]) else {
+        return;
+    };
+    w.emulator.protect("main", "ci");
+    let head = w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let ctx = w.context();
+    let facts = w.ready_facts(&head);
+    let opened = deliver::open_pr(
+        &ctx,
+        OpenPrRequest {
+            facts: Some(facts.clone()),
+            ..OpenPrRequest::default()
+        },
+        &connector,
+    )
+    .expect("open");
+    let number = opened.pr.expect("a PR").number;
+    assert_eq!(
+        w.emulator.pull(number)["draft"],
+        false,
+        "auto-pr opens a ready PR"
+    );
+    let run = w.emulator.start_check("ci", &head);
+
+    let merge = |facts: &ProofFacts| {
+        let request = MergeRequest {
+            goal: None,
+            facts: Some(facts.clone()),
+        };
+        deliver::merge(&ctx, request, &connector).expect("merge runs")
+    };
+    let pending = merge(&facts);
+    assert_eq!(
+        pending.decision,
+        MergeDecision::Refuse {
+            missing: vec![MergeBlocker::ChecksPending {
+                names: vec!["ci".into()]
+            }]
+        }
+    );
+    assert!(pending.recorded.is_none());
+    assert_eq!(w.emulator.pull(number)["merged"], false);
+    assert_eq!(
+        pending.requirements.as_ref().map(|r| r.required_checks.clone()),
+        Some(vec!["ci".to_owned()]),
+        "branch protection was read"
+    );
+
+    w.emulator.finish_check(run, "success");
+    let done = merge(&facts);
+    assert!(done.merged_now, "{:?}", done.decision);
+    assert!(matches!(
+        done.decision,
+        MergeDecision::AlreadyMerged {
+            merge_commit: Some(_)
+        }
+    ));
+    assert_eq!(w.emulator.pull(number)["merged"], true);
+    let merge_requests: Vec<_> = w
+        .front
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path().ends_with("/merge"))
+        .collect();
+    assert_eq!(merge_requests.len(), 1, "one merge request, only when allowed");
+    assert_eq!(
+        merge_requests[0].body.as_ref().map(|b| b["sha"].clone()),
+        Some(json!(head)),
+        "sha guard"
+    );
+    let state = w.show();
+    w.assert_replay_holds();
+    assert_eq!(state["goal"]["delivery"]["merged"]["by"], "gated");
+    assert_eq!(state["goal"]["last_event"]["kind"], "merge_recorded");
+    let protection = w
+        .emulator
+        .get(&w.emulator.repo_path("/branches/main/protection"))
+        .1;
+    assert_eq!(
+        protection["required_status_checks"]["contexts"],
+        json!(["ci"]),
+        "protection unchanged"
+    );
+    w.assert_requests_fit_github();
+}
+
+#[test]
+fn gated_merge_refuses_a_head_that_is_not_the_proven_commit() {
+    let Some(w) = World::new(&["--policy", "auto-pr", "--merge-policy", "gated"]) else {
+        return;
+    };
+    let head = w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let ctx = w.context();
+    let facts = w.ready_facts(&head);
+    let request = OpenPrRequest {
+        facts: Some(facts.clone()),
+        ..OpenPrRequest::default()
+    };
+    let number = deliver::open_pr(&ctx, request, &connector)
+        .expect("open")
+        .pr
+        .expect("a PR")
+        .number;
+    // Someone presses "Update branch": the head moves to a merge commit the proof does not cover.
+    let (status, answer) = w.emulator.send(
+        "PUT",
+        &w.emulator.repo_path(&format!("/pulls/{number}/update-branch")),
+        &json!({}),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let moved = w.emulator.pull(number)["head"]["sha"]
+        .as_str()
+        .expect("sha")
+        .to_owned();
+    assert_ne!(moved, head);
+
+    let request = MergeRequest {
+        goal: None,
+        facts: Some(facts),
+    };
+    let report = deliver::merge(&ctx, request, &connector).expect("merge runs");
+    assert_eq!(
+        report.decision,
+        MergeDecision::Refuse {
+            missing: vec![MergeBlocker::HeadMoved {
+                head: moved,
+                proven: head
+            }]
+        }
+    );
+    assert_eq!(w.emulator.pull(number)["merged"], false);
+    assert!(!w.front.requests().iter().any(|r| r.path().ends_with("/merge")));
+    w.assert_requests_fit_github();
+}
+
+#[test]
+fn gated_merge_of_an_unproven_goal_says_precisely_what_is_missing() {
+    let Some(w) = World::new(&["--policy", "auto-pr", "--merge-policy", "gated"]) else {
+        return;
+    };
+    w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.omk().args(["goal", "merge"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("the proof is `not_ready`"), "{text}");
+    assert!(
+        text.contains("no proof commit and proven commit are recorded"),
+        "{text}"
+    );
+    assert_eq!(w.emulator.pulls()[0]["merged"], false);
+    w.assert_requests_fit_github();
+}
+
+#[test]
+fn manual_merge_policy_blocks_on_a_human_with_the_exact_command() {
+    let Some(w) = World::new(&["--policy", "auto-pr", "--merge-policy", "manual"]) else {
+        return;
+    };
+    w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests_before = w.front.requests().len();
+    let out = w.omk().args(["goal", "merge"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3), "blocked_on_human: {}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("gh pr merge 1 --repo omk-bot/demo --merge"),
+        "{text}"
+    );
+    assert_eq!(
+        w.front.requests().len(),
+        requests_before,
+        "manual merges ask nothing of GitHub"
+    );
+    let state = w.show();
+    assert_eq!(state["goal"]["status"], "blocked_on_human");
+    let command = state["goal"]["delivery"]["awaiting_human"]["command"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        command.starts_with("gh pr merge 1 --repo omk-bot/demo --merge"),
+        "{command}"
+    );
+    assert_eq!(
+        w.emulator.pulls()[0]["merged"],
+        false,
+        "a human merges, not git omk"
+    );
+    let tip = w.tip();
+    let again = w.omk().args(["goal", "merge"]).output().expect("runs");
+    assert_eq!(again.status.code(), Some(3));
+    assert_eq!(w.tip(), tip, "the same waiting state is not recorded twice");
+    w.assert_replay_holds();
+}
+
+#[test]
+fn the_remote_rejecting_the_push_is_reported_and_never_forced() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    let head = w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    w.remote
+        .reject_pushes(&w.repo, "protected namespace: pushes need review");
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rejected the push") && err.contains("protected namespace"),
+        "{err}"
+    );
+    assert!(w.emulator.pulls().is_empty(), "no PR for an unpushed branch");
+    let state = w.show();
+    assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "push");
+    assert_eq!(
+        w.repo.git(&["rev-parse", &w.branch()]),
+        head,
+        "the local work is intact"
+    );
+
+    // Someone else's commit on the remote branch: the push would rewrite it, so nothing is pushed.
+    w.repo.git(&[
+        "--git-dir",
+        path_str(&w.remote.path),
+        "config",
+        "--unset",
+        "omk-test.reject",
+    ]);
+    w.repo.git(&["checkout", "-q", "-b", "theirs", "main"]);
+    w.repo.write_files(&[("README.md", "# theirs\n")]);
+    w.repo.git(&["commit", "-q", "-am", "theirs"]);
+    let theirs = w.repo.git(&["rev-parse", "HEAD"]);
+    w.repo.git(&["checkout", "-q", "main"]);
+    w.repo.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("theirs:refs/heads/{}", w.branch()),
+    ]);
+    w.repo.git(&["branch", "-q", "-D", "theirs"]);
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("nothing is forced"), "{err}");
+    let remote_branch = w.remote.ref_value(&w.repo, &format!("refs/heads/{}", w.branch()));
+    assert_eq!(remote_branch, Some(theirs), "their commit is still there");
+}
+
+#[test]
+fn a_pr_closed_by_someone_else_is_not_reopened_or_duplicated() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (status, _) = w.emulator.send(
+        "PATCH",
+        &w.emulator.repo_path("/pulls/1"),
+        &json!({ "state": "closed" }),
+    );
+    assert_eq!(status, 200);
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3), "needs a human: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was closed without merging"),
+        "{}",
+        stderr(&out)
+    );
+    let pulls = w.emulator.pulls();
+    assert_eq!(pulls.len(), 1, "no second PR");
+    assert_eq!(pulls[0]["state"], "closed", "not reopened behind anyone's back");
+    let state = w.show();
+    assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "pull_request");
+    assert_eq!(
+        state["goal"]["delivery"]["pr"]["number"], 1,
+        "the PR stays recorded"
+    );
+    w.assert_requests_fit_github();
+}
+
+#[test]
+fn a_rate_limit_says_when_to_retry_and_a_rerun_continues() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    let head = w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    w.front.set_rule(|req| {
+        if req.path().ends_with("/pulls") {
+            Reply::Respond {
+                status: 403,
+                headers: vec![
+                    ("x-ratelimit-remaining".into(), "0".into()),
+                    ("x-ratelimit-reset".into(), "4102444800".into()),
+                ],
+                body: json!({ "message": "API rate limit exceeded for user ID 3." }).to_string(),
+            }
+        } else {
+            Reply::Forward
+        }
+    });
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rate limit") && err.contains("after 2100-01-01T00:00:00+00:00"),
+        "{err}"
+    );
+    let state = w.show();
+    assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "pull_request");
+    assert!(
+        state["goal"]["delivery"]["problem"]["next"]
+            .as_str()
+            .unwrap_or("")
+            .contains("again after")
+    );
+    let pushed = w.remote.ref_value(&w.repo, &format!("refs/heads/{}", w.branch()));
+    assert_eq!(pushed, Some(head), "what was pushed stays pushed");
+
+    w.front.forward_all();
+    let out = w.omk().args(["goal", "open-pr"]).output().expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.emulator.pulls().len(), 1);
+    assert!(
+        w.show()["goal"]["delivery"]["problem"].is_null(),
+        "the problem is cleared"
+    );
+    w.assert_requests_fit_github();
+}
+
+// Bad cases that need no emulator: they fail before any request, or against a local stub.
+
+/// A planned goal with an integration branch, in a repository without a usable GitHub.
+fn offline_goal(remote: Option<&Path>) -> (TestRepo, String) {
+    let repo = TestRepo::new();
+    if let Some(r) = remote {
+        repo.git(&["init", "-q", "--bare", path_str(r)]);
+        repo.git(&["remote", "add", "origin", path_str(r)]);
+        repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
+    }
+    let goal = plan(&repo, &["--policy", "draft-pr"]);
+    repo.git(&["branch", &format!("omk/{goal}/integration"), "main"]);
+    (repo, goal)
+}
+
+#[test]
+fn without_a_remote_delivery_says_how_to_add_one_and_records_it() {
+    let (repo, _) = offline_goal(None);
+    let out = omk_with_token(&repo, Some("t"))
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no git remote") && stderr(&out).contains("git remote add"),
+        "{}",
+        stderr(&out)
+    );
+    let state = show(&repo);
+    assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "connect");
+    let again = omk_with_token(&repo, Some("t"))
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        show(&repo)["goal"]["event_count"],
+        state["goal"]["event_count"],
+        "the same problem once"
+    );
+}
+
+#[test]
+fn without_a_token_delivery_names_every_source_and_pushes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = dir.path().join("remote.git");
+    let (repo, goal) = offline_goal(Some(&bare));
+    let out = omk_with_token(&repo, None)
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("GH_TOKEN") && err.contains("GITHUB_TOKEN") && err.contains("gh auth login"),
+        "{err}"
+    );
+    assert_eq!(show(&repo)["goal"]["delivery"]["problem"]["stage"], "connect");
+    let remote_refs = repo.git(&["--git-dir", path_str(&bare), "for-each-ref"]);
+    assert!(remote_refs.is_empty(), "nothing pushed: {remote_refs}");
+    let _ = goal;
+}
+
+#[test]
+fn a_rejected_token_stops_before_pushing_and_gh_is_asked_last() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = dir.path().join("remote.git");
+    let (repo, _) = offline_goal(Some(&bare));
+    let front = Front::start(None);
+    front.set_rule(|_| Reply::json(401, &json!({ "message": "Bad credentials" })));
+    repo.git(&["config", "omk.github.apiUrl", &front.url()]);
+    let bin = fake_gh(&repo, Some("gho_from_gh_cli"));
+    let out = repo
+        .omk()
+        .env_remove("GH_TOKEN")
+        .env_remove("GITHUB_TOKEN")
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a human must fix the token: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("rejected the token from gh auth token") && err.contains("Bad credentials"),
+        "{err}"
+    );
+    assert!(!err.contains("gho_from_gh_cli"), "the token is never printed");
+    let requests = front.requests();
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some("Bearer gho_from_gh_cli")
+    );
+    assert!(
+        repo.git(&["--git-dir", path_str(&bare), "for-each-ref"])
+            .is_empty(),
+        "nothing pushed"
+    );
+    let state = show(&repo);
+    assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "connect");
+    assert_token_absent(&repo.path.join(".git"), "gho_from_gh_cli");
+
+    // GH_TOKEN wins over gh, and 403 is reported as missing permissions.
+    front.set_rule(|_| {
+        Reply::json(
+            403,
+            &json!({ "message": "Resource not accessible by personal access token" }),
+        )
+    });
+    let out = repo
+        .omk()
+        .env_remove("GITHUB_TOKEN")
+        .env("GH_TOKEN", "ghp_env")
+        .env(
+            "PATH",
+            format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+        )
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("token from GH_TOKEN") && stderr(&out).contains("repo"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        front
+            .requests()
+            .last()
+            .and_then(|r| r.header("authorization").map(str::to_owned)),
+        Some("Bearer ghp_env".into())
+    );
+}
+
+#[test]
+fn a_dry_run_renders_without_network_or_records() {
+    let (repo, goal) = offline_goal(None);
+    repo.git(&["remote", "add", "origin", "git@github.com:acme/widgets.git"]);
+    let tip = repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]);
+    let out = omk_with_token(&repo, None)
+        .args(["goal", "open-pr", "--dry-run", "-f", "json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = json_of(&out.stdout);
+    assert_eq!(doc["dry_run"], true);
+    assert!(doc["pr"].is_null());
+    let body = doc["body"].as_str().unwrap_or("");
+    assert!(
+        body.contains("git fetch https://github.com/acme/widgets.git"),
+        "{body}"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]),
+        tip,
+        "nothing recorded"
+    );
+    let md = omk_with_token(&repo, None)
+        .args(["goal", "open-pr", "--dry-run"])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&md.stdout).contains("# Fix the off-by-one in slugify"));
+}
+
+#[test]
+fn the_push_remote_is_chosen_by_rule_and_can_be_named() {
+    let (repo, _) = offline_goal(None);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["upstream", "fork"] {
+        let bare = dir.path().join(format!("{name}.git"));
+        repo.git(&["init", "-q", "--bare", path_str(&bare)]);
+        repo.git(&["remote", "add", name, path_str(&bare)]);
+    }
+    repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
+    let out = omk_with_token(&repo, None)
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("several remotes (fork, upstream)") && stderr(&out).contains("omk.remote"),
+        "{}",
+        stderr(&out)
+    );
+    repo.git(&["config", "omk.remote", "fork"]);
+    let out = omk_with_token(&repo, None)
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no GitHub token"),
+        "the remote is settled, the token is next: {}",
+        stderr(&out)
+    );
+}
