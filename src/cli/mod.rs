@@ -8,6 +8,7 @@ pub mod error;
 pub mod json;
 pub mod progress;
 pub mod render;
+pub mod sharing;
 pub mod text;
 
 use clap::Parser;
@@ -45,6 +46,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Goal(command) => commands::goal(&dir, command, cli.verbose > 0),
         Command::Gc(args) => commands::gc(&dir, args.json),
+        Command::Remote(command) => sharing::remote(&dir, command),
+        Command::Sync(args) => sharing::sync(&dir, args),
     }
 }
 

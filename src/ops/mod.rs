@@ -14,7 +14,10 @@ pub mod execute;
 pub mod gc;
 pub mod plan;
 pub mod query;
+pub mod release;
+pub mod remote;
 pub mod replay;
+pub mod sync;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};

@@ -55,7 +55,7 @@ impl Store {
             return Ok(MergeOutcome::UpToDate);
         }
         let base = self
-            .merge_base(ours, theirs)?
+            .goal_merge_base(goal, ours, theirs)?
             .ok_or_else(|| MergeError::Unrelated(goal.clone()))?;
         if base == theirs {
             return Ok(MergeOutcome::UpToDate);
