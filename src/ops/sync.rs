@@ -275,11 +275,12 @@ fn ensure_descends(
 /// Whether a failed push is worth another round: the remote moved (a lease or fast-forward check
 /// failed, a ref was locked by a concurrent push), not a refusal like a hook or a permission.
 fn retryable(error: &PushError) -> bool {
-    const MOVED: [&str; 8] = [
+    const MOVED: [&str; 9] = [
         "stale info",
         "fetch first",
         "non-fast-forward",
         "atomic push failed",
+        "atomic transaction failed",
         "cannot lock ref",
         "failed to update ref",
         "incorrect old value",

@@ -5,5 +5,6 @@
 pub mod emulator;
 pub mod git_repo;
 pub mod http;
+pub mod machines;
 pub mod openapi;
 pub mod tools;
