@@ -164,7 +164,7 @@ fn a_goal_started_on_one_machine_is_verified_and_finished_on_another() {
 #[test]
 fn a_controller_running_on_one_machine_blocks_another_until_it_stops() {
     let Some(s) = setup() else { return };
-    let id = plan(&s, "Fix add in calc.py");
+    let id = plan(&s, "Fix add in calc.py and fix upper in strings.py");
     let mut hang = s.a.command(&["goal", "execute", &id]);
     hang.env("AGENT_MODE", "hang")
         .stdout(std::process::Stdio::piped())
@@ -184,10 +184,11 @@ fn a_controller_running_on_one_machine_blocks_another_until_it_stops() {
     assert_eq!(refused.status.code(), Some(2));
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("machine-a"), "{message}");
-    assert!(
-        message.contains(lease["expires_at"].as_str().unwrap()),
-        "{message}"
-    );
+    let until = chrono::DateTime::parse_from_rfc3339(lease["expires_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339();
+    assert!(message.contains(&until), "names the expiry {until}: {message}");
 
     s.a.ok(&["goal", "pause", &id]);
     let out = child.wait_with_output().unwrap();
