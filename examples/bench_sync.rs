@@ -70,7 +70,7 @@ fn binary() -> PathBuf {
 /// Pause or resume `goal` in the repository at `dir` (one goal commit).
 fn change(dir: &Path, goal: &str, round: usize) {
     let ctx = Context::open(dir).expect("open");
-    let request = if round % 2 == 0 {
+    let request = if round.is_multiple_of(2) {
         ControlRequest::Pause { reason: None }
     } else {
         ControlRequest::Resume
