@@ -106,7 +106,7 @@ fn machine_a(a: &Path, remote: &Path, goals: usize) -> (String, String) {
     }
     git(a, &["maintenance", "run", "--task=gc"]);
     let remote_arg = remote.display().to_string();
-    git(a, &["init", "-q", "--bare", &remote_arg]);
+    git(a, &["init", "-q", "--bare", "-b", "main", &remote_arg]);
     git(a, &["remote", "add", "origin", &remote_arg]);
     git(a, &["push", "-q", "origin", "main", PUSH]);
     git(remote, &["pack-refs", "--all"]);

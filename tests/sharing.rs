@@ -706,3 +706,78 @@ fn a_code_commit_both_sides_prove_is_not_a_merge_base() {
             .is_none()
     );
 }
+
+/// An unreachable remote fails the sync (exit 6) and changes nothing; a push the remote's hook declines
+/// is reported at once, not retried.
+#[test]
+fn sync_failures_are_reported_and_change_nothing() {
+    let (world, a) = World::new(FILES);
+    let id = a.plan(FIX);
+    let before = a.goals();
+    let missing = world.root().join("nowhere.git").display().to_string();
+    a.git(&["remote", "add", "gone", &missing]);
+    let out = a.omk(&["sync", "gone"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        stderr(&out).contains("git fetch from `gone` failed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(a.goals(), before);
+
+    let hook = world.remote.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'goals are frozen' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let declined = a.omk(&["sync", "--json"]);
+    assert_eq!(declined.status.code(), Some(6));
+    let report = json(&declined);
+    assert_eq!(report["rounds"], 1, "a declined push is not retried");
+    let error = report["push_error"].as_str().unwrap();
+    assert!(
+        error.contains("declined") && error.contains("goals are frozen"),
+        "{error}"
+    );
+    assert!(world.remote_goals().is_empty());
+    assert_eq!(a.goals(), before, "the local goal is untouched");
+    std::fs::remove_file(&hook).unwrap();
+    assert_eq!(a.sync()["changed"][0]["id"], id.as_str());
+}
+
+/// A remote goal with the same id but an unrelated history is reported and left alone; the other goals
+/// still sync.
+#[test]
+fn an_unrelated_history_under_the_same_id_is_a_problem_not_a_merge() {
+    let (world, a) = World::new(FILES);
+    let id = a.plan(FIX);
+    let other = a.plan("Document add in README.md");
+    let tip = a.goals()[&goal_ref(&id)].clone();
+    let tree = a.git(&["rev-parse", &format!("{tip}^{{tree}}")]);
+    let message = a.git(&["log", "-1", "--format=%B", &tip]);
+    let message = message.replacen("\n\n", "\n\nA copy made elsewhere.\n\n", 1);
+    let forged = a.git(&["commit-tree", &tree, "-m", &message]);
+    assert_ne!(forged, tip);
+    let refspec = format!("{forged}:{}", goal_ref(&id));
+    a.git(&["push", "-q", "origin", &refspec]);
+    let out = a.omk(&["sync", "--json"]);
+    assert_eq!(out.status.code(), Some(6));
+    let report = json(&out);
+    assert_eq!(report["problems"][0]["id"], id.as_str());
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("share no commit"),
+        "{report}"
+    );
+    assert_eq!(a.goals()[&goal_ref(&id)], tip, "the local goal is untouched");
+    assert_eq!(
+        world.remote_goals()[&goal_ref(&id)],
+        forged,
+        "the remote goal is untouched"
+    );
+    assert_eq!(
+        world.remote_goals().get(&goal_ref(&other)),
+        a.goals().get(&goal_ref(&other)),
+        "the other goal was pushed"
+    );
+}
