@@ -658,13 +658,13 @@ fn criss_cross_merges_reduce_to_one_base() {
     assert_eq!(s1, ctx.store.snapshot_at(&goal, m2).unwrap());
     assert_eq!(s1.goal.status.as_str(), "planned");
 
-    let mut bases = ctx.store.goal_merge_bases(&goal, m1, m2).unwrap();
+    let mut bases = ctx.store.goal_merge_bases(m1, m2).unwrap();
     bases.sort();
     let mut both = vec![x, y];
     both.sort();
     assert_eq!(bases, both, "a criss-cross: two best common ancestors");
-    assert_eq!(ctx.store.goal_merge_base(&goal, m1, m2).unwrap(), Some(base));
-    assert_eq!(ctx.store.goal_merge_base(&goal, m2, m1).unwrap(), Some(base));
+    assert_eq!(ctx.store.goal_merge_base(m1, m2).unwrap(), Some(base));
+    assert_eq!(ctx.store.goal_merge_base(m2, m1).unwrap(), Some(base));
 
     point(&ctx, &goal, m1);
     let m3 = merged(ctx.store.merge_into(&goal, m1, m2, Utc::now()).unwrap());
@@ -692,7 +692,7 @@ fn a_code_commit_both_sides_prove_is_not_a_merge_base() {
         vec![code],
     );
     let y = commit_on(&ctx, &goal, base, vec![EventBody::Resumed {}], 2, vec![code]);
-    assert_eq!(ctx.store.goal_merge_bases(&goal, x, y).unwrap(), vec![base]);
+    assert_eq!(ctx.store.goal_merge_bases(x, y).unwrap(), vec![base]);
     point(&ctx, &goal, x);
     let m = merged(ctx.store.merge_into(&goal, x, y, Utc::now()).unwrap());
     assert!(
@@ -780,4 +780,91 @@ fn an_unrelated_history_under_the_same_id_is_a_problem_not_a_merge() {
         a.goals().get(&goal_ref(&other)),
         "the other goal was pushed"
     );
+}
+
+/// A code commit written in the same second as everything else, with the given parent.
+fn code_commit(m: &Machine, parent: &str, message: &str, date: &str) -> gix::ObjectId {
+    let tree = m.git(&["rev-parse", &format!("{parent}^{{tree}}")]);
+    let mut cmd = Command::new("git");
+    support::git_repo::hermetic(&mut cmd, &m.home);
+    let out = cmd
+        .current_dir(&m.path)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .args(["commit-tree", &tree, "-p", parent, "-m", message])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    gix::ObjectId::from_hex(String::from_utf8_lossy(&out.stdout).trim().as_bytes()).unwrap()
+}
+
+/// Goal commits proving code commits, all within one second (as a fast controller writes them): whether
+/// one tip contains another and the merge base come from the goal history, so an older proven code
+/// commit is never taken for a best common ancestor.
+#[test]
+fn ancestry_ignores_proven_code_commits_within_one_second() {
+    let (_world, a) = World::new(FILES);
+    let id = a.plan(FIX);
+    let ctx = Context::open(&a.path).unwrap();
+    let goal = GoalRef::Local(git_omk::model::ids::GoalId::parse(&id).unwrap());
+    let g0 = ctx.store.tip(&goal).unwrap().unwrap();
+    let second = ctx.store.commit_message(g0).unwrap().1.timestamp();
+    let date = format!("@{second} +0000");
+    let head = a.git(&["rev-parse", "HEAD"]);
+    // theirs → g1 → c1 (proven); the tip reaches c1 again through c2, proven a second later.
+    let c1 = code_commit(&a, &head, "task one", &date);
+    let g1 = commit_on(
+        &ctx,
+        &goal,
+        g0,
+        vec![EventBody::Paused { reason: None }],
+        0,
+        vec![c1],
+    );
+    let theirs = commit_on(&ctx, &goal, g1, vec![EventBody::Resumed {}], 0, vec![]);
+    let x1 = commit_on(
+        &ctx,
+        &goal,
+        theirs,
+        vec![EventBody::Paused { reason: None }],
+        0,
+        vec![],
+    );
+    let x2 = commit_on(&ctx, &goal, x1, vec![EventBody::Resumed {}], 0, vec![]);
+    let c2 = code_commit(&a, &c1.to_string(), "task two", &date);
+    let y1 = commit_on(
+        &ctx,
+        &goal,
+        x2,
+        vec![EventBody::Paused { reason: None }],
+        1,
+        vec![c2],
+    );
+    let y2 = commit_on(&ctx, &goal, y1, vec![EventBody::Resumed {}], 0, vec![]);
+    let g3 = commit_on(
+        &ctx,
+        &goal,
+        y2,
+        vec![EventBody::Paused { reason: None }],
+        0,
+        vec![],
+    );
+    let g2 = theirs;
+    // gix 0.90 answers [c1, theirs] here: c1 is an ancestor of theirs, so not a best common ancestor.
+    assert!(ctx.store.goal_contains(g3, g2).unwrap());
+    assert!(!ctx.store.goal_contains(g2, g3).unwrap());
+    assert_eq!(ctx.store.goal_merge_bases(g3, g2).unwrap(), vec![g2]);
+    point(&ctx, &goal, g3);
+    assert_eq!(
+        ctx.store.merge_into(&goal, g3, g2, Utc::now()).unwrap(),
+        git_omk::store::merge::MergeOutcome::UpToDate
+    );
+    let fetched = GoalRef::Remote {
+        remote: "origin".into(),
+        id: goal.id().clone(),
+    };
+    ctx.store.move_ref(&fetched, None, g2, "test").unwrap();
+    let rows = ctx.list(None).unwrap();
+    let relation = rows[0].remotes[0].1;
+    assert_eq!(relation, git_omk::ops::query::Relation::Ahead);
 }

@@ -259,8 +259,7 @@ fn ensure_descends(
     tip: ObjectId,
     theirs: ObjectId,
 ) -> Result<(), PushError> {
-    let contains = matches!(ctx.store.merge_base(tip, theirs), Ok(Some(base)) if base == theirs);
-    if contains {
+    if ctx.store.goal_contains(tip, theirs).unwrap_or(false) {
         return Ok(());
     }
     Err(PushError::NotFastForward {
