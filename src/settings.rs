@@ -27,8 +27,12 @@ pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// The host name of this machine.
+/// The host name of this machine: `OMK_HOST` when set (tests simulate several machines with it; leases
+/// and event actors record this name), else the system's host name.
 pub fn host_name() -> String {
+    if let Some(host) = env("OMK_HOST") {
+        return host;
+    }
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
@@ -345,4 +349,53 @@ pub fn github_token_env() -> Option<(&'static str, String)> {
         .into_iter()
         .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
         .filter(|(_, v)| !v.is_empty())
+}
+
+/// The refspecs of one configured remote, and the values `git omk remote setup` recorded as added.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemoteRefspecs {
+    /// `remote.<name>.fetch`, in order.
+    pub fetch: Vec<String>,
+    /// `remote.<name>.push`, in order.
+    pub push: Vec<String>,
+    /// `omk.remote.<name>.addedFetch`: fetch refspecs `remote setup` added.
+    pub added_fetch: Vec<String>,
+    /// `omk.remote.<name>.addedPush`: push refspecs `remote setup` added.
+    pub added_push: Vec<String>,
+}
+
+/// Names of the configured remotes.
+pub fn remote_names(repo: &gix::Repository) -> Vec<String> {
+    repo.remote_names().iter().map(|n| n.to_string()).collect()
+}
+
+/// The remote the current branch pulls from (`branch.<name>.remote`), unless it is the repository itself
+/// (`.`) or HEAD is detached.
+pub fn upstream_remote(repo: &gix::Repository) -> Option<String> {
+    let head = repo.head_name().ok()??;
+    let branch = head.shorten().to_string();
+    repo.config_snapshot()
+        .string_by("branch", Some(branch.as_str().into()), "remote")
+        .map(|v| v.to_string())
+        .filter(|r| !r.is_empty() && r != ".")
+}
+
+/// The refspecs of remote `name` as configured when the repository was opened.
+pub fn remote_refspecs(repo: &gix::Repository, name: &str) -> RemoteRefspecs {
+    let config = repo.config_snapshot();
+    let all = |section: &str, subsection: &str, key: &str| -> Vec<String> {
+        config
+            .strings_by(section, Some(subsection.into()), key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.to_string())
+            .collect()
+    };
+    let record = format!("remote.{name}");
+    RemoteRefspecs {
+        fetch: all("remote", name, "fetch"),
+        push: all("remote", name, "push"),
+        added_fetch: all("omk", &record, "addedFetch"),
+        added_push: all("omk", &record, "addedPush"),
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::sharing::{ReleaseArgs, RemoteCommand, SyncArgs};
 use crate::model::budget::{Usd, parse_duration, parse_tokens};
 use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy, OptionError, parse_max_agents};
 use crate::model::status::GoalStatus;
@@ -33,6 +34,11 @@ pub enum Command {
     Goal(GoalCommand),
     /// Remove finished worktrees and task branches whose work is safely recorded; maintenance.
     Gc(GcArgs),
+    /// Configure remotes for sharing goals.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Fetch goals from a remote, merge them with the local ones, and push them (never forced).
+    Sync(SyncArgs),
     /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
     /// what is missing.
     Doctor(DoctorArgs),
@@ -83,6 +89,8 @@ pub enum GoalCommand {
     OpenPr(OpenPrArgs),
     /// Merge the goal's pull request when the merge policy and the evidence allow it.
     Merge(MergeArgs),
+    /// Release the lease of a goal whose controller is gone, so another machine can drive it.
+    Release(ReleaseArgs),
 }
 
 /// Output formats.

@@ -15,6 +15,7 @@ use super::json::{
     ReplayView, ShowView, StatusView, TaskSpend, VerifyView,
 };
 use super::render::emit;
+use super::sharing;
 use super::text;
 use crate::model::budget::BudgetAddition;
 use crate::model::control::ControlRequest;
@@ -61,6 +62,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Reject(args) => reject(dir, args),
         GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
         GoalCommand::Merge(args) => deliver::merge(dir, args),
+        GoalCommand::Release(args) => sharing::release(dir, args),
     }
 }
 

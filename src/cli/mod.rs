@@ -9,6 +9,7 @@ pub mod error;
 pub mod json;
 pub mod progress;
 pub mod render;
+pub mod sharing;
 pub mod text;
 
 use clap::Parser;
@@ -47,6 +48,8 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Goal(command) => commands::goal(&dir, command, cli.verbose > 0),
         Command::Gc(args) => commands::gc(&dir, args.json),
         Command::Doctor(args) => doctor::doctor(&dir, args),
+        Command::Remote(command) => sharing::remote(&dir, command),
+        Command::Sync(args) => sharing::sync(&dir, args),
     }
 }
 

@@ -5,6 +5,8 @@
 //! Every call goes through `process::git`, so the user's configuration, credentials and hooks apply.
 //! Must not decide anything about goals.
 
+pub mod config;
+pub mod fetch;
 pub mod integrate;
 pub mod maintenance;
 pub mod push;

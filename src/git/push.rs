@@ -132,6 +132,45 @@ pub fn push(dir: &Path, remote: &str, specs: &[PushSpec]) -> Result<PushReport, 
         };
         outcomes.push((spec.dst.clone(), outcome));
     }
+    send(dir, remote, specs, &current, outcomes)
+}
+
+/// Push `specs` to `remote` atomically when the caller already knows what the remote had: `expected`
+/// per spec (`None`: the ref must not exist), for example from a fetch it just made. The caller
+/// guarantees each commit contains its expected value (a creation or a fast-forward); the lease makes
+/// the push fail, changing nothing, if the remote moved since.
+pub fn push_leased(
+    dir: &Path,
+    remote: &str,
+    specs: &[(PushSpec, Option<String>)],
+) -> Result<PushReport, PushError> {
+    let current: BTreeMap<String, String> = specs
+        .iter()
+        .filter_map(|(s, e)| e.as_ref().map(|e| (s.dst.clone(), e.clone())))
+        .collect();
+    let outcomes = specs
+        .iter()
+        .map(|(s, e)| {
+            let outcome = match e {
+                None => RefOutcome::Created,
+                Some(sha) if *sha == s.commit => RefOutcome::UpToDate,
+                Some(_) => RefOutcome::Updated,
+            };
+            (s.dst.clone(), outcome)
+        })
+        .collect();
+    let specs: Vec<PushSpec> = specs.iter().map(|(s, _)| s.clone()).collect();
+    send(dir, remote, &specs, &current, outcomes)
+}
+
+/// Run the push with a lease per ref on its `current` value (absent: must not exist).
+fn send(
+    dir: &Path,
+    remote: &str,
+    specs: &[PushSpec],
+    current: &BTreeMap<String, String>,
+    outcomes: Vec<(String, RefOutcome)>,
+) -> Result<PushReport, PushError> {
     if outcomes.iter().all(|(_, o)| *o == RefOutcome::UpToDate) {
         return Ok(PushReport {
             refs: outcomes,

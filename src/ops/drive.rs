@@ -667,12 +667,14 @@ impl Driver<'_> {
     /// The integration branch's actual tip. A crash between moving the branch and recording it leaves
     /// the branch ahead of the record: that tip is adopted (it only holds merges of done tasks). A branch
     /// that no longer contains the recorded tip was rewritten by someone else: stop rather than guess.
+    /// A goal fetched from another machine has no local integration branch: it continues from the
+    /// recorded tip (present here: goal commits name it in `Omk-Proves`).
     fn integration_tip(&self, branch: &str, recorded: &str) -> Result<String, OpsError> {
-        let actual = git(
-            &self.repo_dir,
-            &["rev-parse", "--verify", &format!("refs/heads/{branch}")],
-        )
-        .map_err(infra)?;
+        let name = format!("refs/heads/{branch}");
+        let Ok(actual) = git(&self.repo_dir, &["rev-parse", "--verify", "--quiet", &name]) else {
+            update_branch(&self.repo_dir, branch, recorded, None).map_err(infra)?;
+            return Ok(recorded.to_owned());
+        };
         if actual == recorded || is_ancestor(&self.repo_dir, recorded, &actual).map_err(infra)? {
             Ok(actual)
         } else {

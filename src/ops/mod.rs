@@ -16,8 +16,11 @@ pub mod execute;
 pub mod gc;
 pub mod plan;
 pub mod query;
+pub mod release;
+pub mod remote;
 pub mod replay;
 pub mod review;
+pub mod sync;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};

@@ -134,10 +134,12 @@ impl Context {
         if shown.tip == other.tip {
             return Ok(Relation::Same);
         }
-        Ok(match self.store.merge_base(shown.tip, other.tip)? {
-            Some(b) if b == other.tip => Relation::Ahead,
-            Some(b) if b == shown.tip => Relation::Behind,
-            _ => Relation::Diverged,
+        Ok(if self.store.goal_contains(shown.tip, other.tip)? {
+            Relation::Ahead
+        } else if self.store.goal_contains(other.tip, shown.tip)? {
+            Relation::Behind
+        } else {
+            Relation::Diverged
         })
     }
 }

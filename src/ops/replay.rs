@@ -100,7 +100,7 @@ fn derive(
         [ours, theirs] => {
             let base = ctx
                 .store
-                .merge_base(*ours, *theirs)?
+                .goal_merge_base(*ours, *theirs)?
                 .ok_or_else(|| invalid("merge of unrelated histories".to_owned()))?;
             let base_snapshot = derived
                 .get(&base)

@@ -11,6 +11,15 @@ pub const LOCAL_PREFIX: &str = "refs/omk/goals/";
 /// Namespace of goals fetched from remotes: `refs/omk/remotes/<remote>/goals/<id>`.
 pub const REMOTES_PREFIX: &str = "refs/omk/remotes/";
 
+/// The refspec that makes `git fetch <remote>` bring the remote's goals into
+/// `refs/omk/remotes/<remote>/goals/*` (forced like every remote-tracking ref: it mirrors the remote).
+pub fn fetch_refspec(remote: &str) -> String {
+    format!("+{LOCAL_PREFIX}*:{REMOTES_PREFIX}{remote}/goals/*")
+}
+
+/// The refspec that makes `git push <remote>` send goals under the same names, never forced.
+pub const PUSH_REFSPEC: &str = "refs/omk/goals/*:refs/omk/goals/*";
+
 /// `goal.json`.
 pub const GOAL_FILE: &str = "goal.json";
 /// `tasks.json`.
@@ -134,5 +143,9 @@ mod tests {
         }
         assert_eq!(GoalRef::from_ref_name("refs/omk/goals/nope"), None);
         assert_eq!(GoalRef::from_ref_name("refs/heads/main"), None);
+        assert_eq!(
+            fetch_refspec("origin"),
+            "+refs/omk/goals/*:refs/omk/remotes/origin/goals/*"
+        );
     }
 }

@@ -34,7 +34,8 @@ pub enum MergeError {
 }
 
 impl Store {
-    /// The best common ancestor of two commits.
+    /// git's best common ancestor of two commits, over all parents (for two tips of a goal use
+    /// [`Store::goal_merge_base`] and [`Store::goal_contains`], which follow goal parents only).
     pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>, StoreError> {
         match self.repo.merge_base(a, b) {
             Ok(id) => Ok(id.map(gix::Id::detach)),
@@ -55,7 +56,7 @@ impl Store {
             return Ok(MergeOutcome::UpToDate);
         }
         let base = self
-            .merge_base(ours, theirs)?
+            .goal_merge_base(ours, theirs)?
             .ok_or_else(|| MergeError::Unrelated(goal.clone()))?;
         if base == theirs {
             return Ok(MergeOutcome::UpToDate);

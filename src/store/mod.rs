@@ -6,6 +6,7 @@
 //! and merges of two tips. It never touches the user's work tree, index, HEAD or branches, and it never
 //! decides goal state: callers pass the snapshot to record.
 
+pub mod base;
 pub mod codec;
 pub mod files;
 pub mod history;

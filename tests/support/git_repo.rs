@@ -22,6 +22,7 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env_remove("GIT_COMMITTER_NAME")
         .env_remove("GIT_COMMITTER_EMAIL")
         .env_remove("EMAIL")
+        .env_remove("OMK_HOST")
         .env_remove("OMK_AGENT")
         .env_remove("OMK_MAX_AGENTS");
 }

@@ -272,6 +272,8 @@ mod tests {
                     outcome: *outcome,
                     reason: None,
                     tests: Vec::new(),
+                    runner: Default::default(),
+                    metrics: Vec::new(),
                 })
                 .collect(),
             evidence: Vec::new(),
