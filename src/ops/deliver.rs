@@ -163,8 +163,35 @@ impl DeliveryError {
 }
 
 /// The facts to deliver: the given ones (from the proof), else derived from the snapshot.
-fn facts_for(snapshot: &Snapshot, given: Option<ProofFacts>) -> ProofFacts {
-    given.unwrap_or_else(|| ProofFacts::from_snapshot(snapshot, &readiness(snapshot)))
+fn facts_for(
+    ctx: &Context,
+    goal: &GoalRef,
+    snapshot: &Snapshot,
+    given: Option<ProofFacts>,
+) -> Result<ProofFacts, OpsError> {
+    if let Some(given) = given {
+        return Ok(given);
+    }
+    let verdict = readiness(snapshot);
+    let (Some(proof), Some(commit)) = (snapshot.proof.as_ref(), proof_commit(ctx, goal)?) else {
+        return Ok(ProofFacts::from_snapshot(snapshot, &verdict));
+    };
+    Ok(ProofFacts::from_proof(
+        snapshot,
+        &verdict,
+        proof,
+        &commit.to_string(),
+    ))
+}
+
+/// The goal commit that recorded the goal's latest proof (DESIGN §7: what PRs link to).
+pub fn proof_commit(ctx: &Context, goal: &GoalRef) -> Result<Option<ObjectId>, OpsError> {
+    let events = ctx.store.events(goal)?;
+    Ok(events
+        .iter()
+        .rev()
+        .find(|(_, e)| matches!(e.body, EventBody::ProofRecorded(_)))
+        .map(|(commit, _)| *commit))
 }
 
 /// Record `bodies` on the goal, deciding on its current tip (compare-and-swap, retried on races).

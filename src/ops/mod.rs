@@ -21,6 +21,7 @@ pub mod remote;
 pub mod replay;
 pub mod review;
 pub mod sync;
+pub mod verify;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};
