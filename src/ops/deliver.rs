@@ -16,6 +16,7 @@ use crate::forge::target::{self, ForgeTarget, TargetError};
 use crate::forge::token::{self, NoToken, Token};
 use crate::forge::{Forge, ForgeError, GitHub};
 use crate::git::push::PushError;
+use crate::model::delivery::after_run::after_run;
 use crate::model::delivery::facts::ProofFacts;
 use crate::model::delivery::record::{DeliveryFailed, DeliveryStage};
 use crate::model::event::{Event, EventBody};
@@ -28,6 +29,49 @@ use crate::store::write::Record;
 
 pub use merge::{MergeReport, MergeRequest, merge};
 pub use open_pr::{OpenPrOutcome, OpenPrRequest, PrResult, open_pr};
+
+/// What a run delivered per its policies.
+#[derive(Debug, Default)]
+pub struct PolicyDelivery {
+    /// The PR opened or updated.
+    pub pr: Option<OpenPrOutcome>,
+    /// The merge step's report.
+    pub merge: Option<MergeReport>,
+}
+
+/// Deliver a concluded goal as its `--policy` and `--merge-policy` ask (see
+/// `model::delivery::after_run`): nothing under `local`.
+pub fn deliver_per_policy(
+    ctx: &Context,
+    goal: &GoalRef,
+    connect: &Connector<'_>,
+) -> Result<PolicyDelivery, OpsError> {
+    let plan = after_run(&ctx.load(goal)?.snapshot);
+    let mut done = PolicyDelivery::default();
+    let Some(draft) = plan.open_pr else {
+        return Ok(done);
+    };
+    let id = Some(goal.id().to_string());
+    let request = OpenPrRequest {
+        goal: id.clone(),
+        dry_run: false,
+        draft,
+        base: None,
+        facts: None,
+    };
+    done.pr = Some(open_pr(ctx, request, connect)?);
+    if plan.merge {
+        done.merge = Some(merge(
+            ctx,
+            MergeRequest {
+                goal: id,
+                facts: None,
+            },
+            connect,
+        )?);
+    }
+    Ok(done)
+}
 
 /// A way to reach the forge: the real one reads settings and a token; tests hand in their own.
 pub type Connector<'a> = dyn Fn(&Context) -> Result<Connection, DeliveryError> + 'a;
