@@ -808,3 +808,44 @@ fn a_high_finding_blocks_ready_until_a_human_accepts_it() {
     );
     fx.verify_history();
 }
+
+#[test]
+fn review_again_records_a_new_review_and_proof_and_refuses_an_unfinished_goal() {
+    let Some(fx) = Fixture::new() else { return };
+    let finding =
+        r#"[{"severity": "high", "file": "strings.py", "line": 2, "message": "unicode case folding"}]"#;
+    let out = fx.run(BOTH, &["--max-agents", "2"], &[("REVIEW_FINDINGS", finding)]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The reviewers now find nothing (the concern was answered elsewhere): a new review clears it.
+    let again = fx.omk(&["goal", "review", "--json"], &[]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let doc = json(&again);
+    assert_eq!(doc["status"], "ready");
+    let proof = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    assert_eq!(proof["proof"]["status"], "ready");
+    assert_eq!(proof["proof"]["findings"].as_array().map(Vec::len), Some(0));
+    fx.verify_history();
+
+    let planned = fx.omk(&["goal", "plan", "Fix add in calc.py", "--json"], &[]);
+    assert!(planned.status.success());
+    let tip = fx.repo.git(&["for-each-ref", "refs/omk/goals"]);
+    let refused = fx.omk(&["goal", "review"], &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("concluded"));
+    assert_eq!(
+        fx.repo.git(&["for-each-ref", "refs/omk/goals"]),
+        tip,
+        "nothing written"
+    );
+}

@@ -32,6 +32,7 @@ use crate::ops::deliver::proof_commit;
 use crate::ops::gc as ops_gc;
 use crate::ops::plan::{PlanRequest, create};
 use crate::ops::replay;
+use crate::ops::review_goal::review_goal;
 use crate::ops::verify as ops_verify;
 use crate::store::GoalRef;
 
@@ -52,6 +53,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Show(args) => show(dir, args),
         GoalCommand::Proof(args) => proof(dir, args),
         GoalCommand::Verify(args) => verify(dir, args),
+        GoalCommand::Review(args) => review(dir, args),
         GoalCommand::Replay(args) => replay(dir, args),
         GoalCommand::Budget(args) => budget(dir, args),
         GoalCommand::BudgetAdd(args) => budget_add(dir, args),
@@ -307,6 +309,24 @@ fn verify(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
     };
     emit(&out)?;
     Ok(if report.holds() { 0 } else { 1 })
+}
+
+fn review(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let done = review_goal(&ctx, args.goal.as_deref())?;
+    let commit = done.commit.to_string();
+    let out = if args.json {
+        let kinds = vec!["review_recorded", "usage_added", "proof_recorded"];
+        json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
+    } else {
+        text::recorded(&done.goal, &commit, &done.snapshot, "reviewed")
+    };
+    emit(&out)?;
+    Ok(if done.snapshot.goal.status == GoalStatus::Ready {
+        0
+    } else {
+        1
+    })
 }
 
 fn replay(dir: &Path, args: ReplayArgs) -> Result<i32, CliError> {

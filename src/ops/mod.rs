@@ -20,6 +20,7 @@ pub mod release;
 pub mod remote;
 pub mod replay;
 pub mod review;
+pub mod review_goal;
 pub mod sync;
 pub mod verify;
 pub mod worktrees;
