@@ -124,6 +124,8 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
     let Some(result) = ev.result else {
         return (false, "no gate ran on the result".to_owned());
     };
+    // A base run of another result laid other tests over the base: it is no evidence for this one.
+    let base_run = ev.base_run.filter(|r| r.result == result.commit);
     let mut shown: Vec<String> = Vec::new();
     for gate in &result.gates {
         if let Some(base) = ev.baseline.and_then(|b| find(&b.gates, &gate.name)) {
@@ -135,7 +137,7 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
                 }
             }
         }
-        if let Some(base_code) = ev.base_run.and_then(|r| find(&r.gates, &gate.name)) {
+        if let Some(base_code) = base_run.and_then(|r| find(&r.gates, &gate.name)) {
             let f = fail_to_pass(base_code, gate);
             if f.holds {
                 shown.extend(
@@ -224,5 +226,178 @@ fn docs_gate(ev: &Evidence<'_>) -> (bool, String) {
         Some(g) => (true, format!("docs gate {} passes", g.name)),
         None if docs.is_empty() => (false, "no docs gate (runner = \"docs\") is configured".to_owned()),
         None => (false, "the docs gate fails".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::gate::Outcome;
+    use crate::model::gate::TestOutcome::{Failed, Passed};
+    use crate::model::proof::tests::{bench, gate, high, run, tested};
+    use crate::model::status::GoalKind;
+    use chrono::{TimeZone, Utc};
+
+    fn one(check: OracleCheck, ev: &Evidence<'_>) -> CheckResult {
+        let oracle = Oracle {
+            kind: GoalKind::Feature,
+            checks: vec![check],
+        };
+        evaluate(&oracle, ev).remove(0)
+    }
+
+    fn evidence<'a>(base: &'a GateRun, result: &'a GateRun) -> Evidence<'a> {
+        Evidence {
+            baseline: Some(base),
+            result: Some(result),
+            base_run: None,
+            review: None,
+        }
+    }
+
+    #[test]
+    fn required_gates_must_exist_and_pass() {
+        let base = run("b", vec![]);
+        let only_optional = run("r", vec![gate("lint", false, Outcome::Passed)]);
+        assert!(!one(OracleCheck::RequiredGatesPass, &evidence(&base, &only_optional)).passed);
+        let failing = run("r", vec![gate("test", true, Outcome::FailedInfra)]);
+        let c = one(OracleCheck::RequiredGatesPass, &evidence(&base, &failing));
+        assert!(!c.passed);
+        assert!(c.detail.contains("test"), "{}", c.detail);
+        let green = run("r", vec![gate("test", true, Outcome::Passed)]);
+        assert!(one(OracleCheck::RequiredGatesPass, &evidence(&base, &green)).passed);
+    }
+
+    #[test]
+    fn no_regression_needs_both_runs() {
+        let result = run("r", vec![gate("test", true, Outcome::Passed)]);
+        let without_base = Evidence {
+            baseline: None,
+            ..evidence(&result, &result)
+        };
+        assert!(!one(OracleCheck::NoRegression, &without_base).passed);
+        let base = run("b", vec![gate("test", true, Outcome::Passed)]);
+        assert!(one(OracleCheck::NoRegression, &evidence(&base, &result)).passed);
+        let broken = run("r", vec![gate("test", true, Outcome::Failed)]);
+        let c = one(OracleCheck::NoRegression, &evidence(&base, &broken));
+        assert_eq!((c.passed, c.detail.as_str()), (false, "regressed: test"));
+    }
+
+    #[test]
+    fn fail_to_pass_uses_the_base_run_of_this_result_only() {
+        let base = run("b", vec![tested(Outcome::Passed, &[("t::old", Passed)])]);
+        let result = run(
+            "r",
+            vec![tested(Outcome::Passed, &[("t::old", Passed), ("t::new", Passed)])],
+        );
+        let failing_on_base = BaseRun {
+            commit: "overlay".into(),
+            result: "r".into(),
+            overlaid: vec!["tests/new.rs".into()],
+            gates: vec![tested(Outcome::Failed, &[("t::old", Passed), ("t::new", Failed)])],
+        };
+        let with = |r: &BaseRun| -> bool {
+            let ev = Evidence {
+                base_run: Some(r),
+                ..evidence(&base, &result)
+            };
+            one(OracleCheck::FailToPass, &ev).passed
+        };
+        assert!(!one(OracleCheck::FailToPass, &evidence(&base, &result)).passed);
+        assert!(with(&failing_on_base));
+        let stale = BaseRun {
+            result: "older".into(),
+            ..failing_on_base.clone()
+        };
+        assert!(!with(&stale), "a base run of another result proves nothing here");
+        let passing_on_base = BaseRun {
+            gates: vec![tested(Outcome::Passed, &[("t::old", Passed), ("t::new", Passed)])],
+            ..failing_on_base
+        };
+        assert!(!with(&passing_on_base));
+    }
+
+    #[test]
+    fn fail_to_pass_from_the_baseline_itself() {
+        let base = run("b", vec![tested(Outcome::Failed, &[("t::bug", Failed)])]);
+        let result = run("r", vec![tested(Outcome::Passed, &[("t::bug", Passed)])]);
+        let c = one(OracleCheck::FailToPass, &evidence(&base, &result));
+        assert!(c.passed);
+        assert_eq!(c.detail, "t::bug (failed on the base)");
+    }
+
+    #[test]
+    fn benchmarks_are_judged_against_their_threshold() {
+        let check = |before: f64, after: f64, pct: u32| {
+            let base = run("b", vec![bench(before)]);
+            let result = run("r", vec![bench(after)]);
+            one(
+                OracleCheck::BenchmarkImproves {
+                    min_improvement_pct: pct,
+                },
+                &evidence(&base, &result),
+            )
+        };
+        let c = check(10.0, 8.0, 20);
+        assert!(c.passed, "{}", c.detail);
+        assert!(c.detail.contains("bench parse: 10 → 8 (+20.0%)"), "{}", c.detail);
+        assert!(!check(10.0, 8.1, 20).passed);
+        assert!(!check(10.0, 12.0, 1).passed, "slower is not better");
+    }
+
+    #[test]
+    fn a_benchmark_needs_the_benchmark_runner_and_a_passing_result() {
+        let base = run("b", vec![bench(10.0)]);
+        let mut not_a_bench = bench(1.0);
+        not_a_bench.runner = RunnerKind::Generic;
+        let result = run("r", vec![not_a_bench]);
+        let check = OracleCheck::BenchmarkImproves {
+            min_improvement_pct: 10,
+        };
+        assert!(!one(check.clone(), &evidence(&base, &result)).passed);
+        let mut failed = bench(1.0);
+        failed.outcome = Outcome::Failed;
+        let result = run("r", vec![failed]);
+        assert!(!one(check, &evidence(&base, &result)).passed);
+    }
+
+    #[test]
+    fn the_docs_gate_is_found_by_its_runner() {
+        let base = run("b", vec![]);
+        let docs = |name: &str, runner, outcome| GateObservation {
+            runner,
+            ..gate(name, false, outcome)
+        };
+        let by_runner = run("r", vec![docs("site", RunnerKind::Docs, Outcome::Passed)]);
+        assert!(one(OracleCheck::DocsGatePasses, &evidence(&base, &by_runner)).passed);
+        let by_name = run("r", vec![docs("docs", RunnerKind::Generic, Outcome::Passed)]);
+        assert!(!one(OracleCheck::DocsGatePasses, &evidence(&base, &by_name)).passed);
+        let failing = run("r", vec![docs("site", RunnerKind::Docs, Outcome::Failed)]);
+        let c = one(OracleCheck::DocsGatePasses, &evidence(&base, &failing));
+        assert_eq!((c.passed, c.detail.as_str()), (false, "the docs gate fails"));
+    }
+
+    #[test]
+    fn findings_reported_needs_a_review() {
+        let base = run("b", vec![]);
+        assert!(!one(OracleCheck::FindingsReported, &evidence(&base, &base)).passed);
+        let review = Review {
+            commit: "r".into(),
+            findings: vec![high("x")],
+            gaps: Vec::new(),
+            at: Utc
+                .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+                .single()
+                .expect("valid"),
+        };
+        let ev = Evidence {
+            review: Some(&review),
+            ..evidence(&base, &base)
+        };
+        let c = one(OracleCheck::FindingsReported, &ev);
+        assert_eq!(
+            (c.passed, c.detail.as_str()),
+            (true, "the review recorded 1 finding(s)")
+        );
     }
 }

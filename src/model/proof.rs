@@ -215,7 +215,9 @@ fn blocker_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
 
 fn task_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
     let tasks = &snapshot.tasks.tasks;
-    if tasks.is_empty() || tasks.iter().all(|t| t.attempts.is_empty()) {
+    // Without an integration branch there is no integrated result the evidence could be checked against.
+    let no_integration = snapshot.goal.integration.is_none();
+    if no_integration || tasks.is_empty() || tasks.iter().all(|t| t.attempts.is_empty()) {
         return vec![NotReadyReason::NoResult];
     }
     tasks
@@ -573,3 +575,6 @@ fn gaps(snapshot: &Snapshot) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -150,3 +150,60 @@ fn findings(out: &mut String, proof: &Proof) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::EventBody;
+    use crate::model::gate::Outcome;
+    use crate::model::proof::prove;
+    use crate::model::proof::tests::{Goal, changed, gate, high};
+    use crate::model::status::GoalKind;
+
+    #[test]
+    fn a_not_ready_proof_shows_status_reasons_gates_and_findings() {
+        let mut g = Goal::integrated(GoalKind::Feature, vec![gate("unit", true, Outcome::Passed)]);
+        g.verify(vec![
+            gate("unit", true, Outcome::Failed),
+            gate("style", false, Outcome::Passed),
+        ]);
+        g.review(vec![high("unchecked index")]);
+        let proof = prove(&g.snapshot, changed());
+        let md = render(&proof);
+        assert!(md.contains("- status: **not_ready**"), "{md}");
+        assert!(md.contains("## Why not ready"), "{md}");
+        for reason in &proof.reasons {
+            assert!(md.contains(&reason.describe()), "{md}");
+        }
+        assert!(
+            md.contains("| unit | true | passed | failed | Regressed (blocking) |"),
+            "{md}"
+        );
+        assert!(md.contains("| style | false | — | passed | Added |"), "{md}");
+        assert!(
+            md.contains("- high `src/a.rs:7` (reviewer): unchecked index\n"),
+            "{md}"
+        );
+        assert!(md.contains("- `src/a.rs` +12 −3"), "{md}");
+        assert!(md.contains("- `assets/logo.png` +binary −binary"), "{md}");
+        assert!(md.contains("- [ ] every required gate passes"), "{md}");
+        assert!(md.contains("  - attempt 1: succeeded at `attempt1`"), "{md}");
+    }
+
+    #[test]
+    fn a_ready_proof_has_no_reasons_and_shows_accepted_findings() {
+        let mut g = Goal::evidenced();
+        g.review(vec![high("unchecked index")]);
+        g.apply(EventBody::Accepted {
+            summary: "checked by hand".into(),
+        });
+        let md = render(&prove(&g.snapshot, changed()));
+        assert!(md.contains("- status: **ready**"), "{md}");
+        assert!(!md.contains("## Why not ready"), "{md}");
+        assert!(md.contains("unchecked index — accepted by a human"), "{md}");
+        assert!(md.contains("## Human decisions"), "{md}");
+        assert!(md.contains("by Ada <ada@example.com>"), "{md}");
+        assert!(md.contains(": checked by hand"), "{md}");
+        assert!(md.contains("- [x] every required gate passes"), "{md}");
+    }
+}

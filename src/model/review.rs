@@ -151,4 +151,66 @@ mod tests {
             .is_err()
         );
     }
+
+    #[test]
+    fn only_high_findings_block() {
+        let finding = |severity| Finding {
+            source: "scanner:secrets".into(),
+            severity,
+            file: "a".into(),
+            line: None,
+            message: "m".into(),
+        };
+        let review = Review {
+            commit: "c".into(),
+            findings: [Severity::Info, Severity::Low, Severity::Medium, Severity::High]
+                .into_iter()
+                .map(finding)
+                .collect(),
+            gaps: Vec::new(),
+            at: DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+                .expect("valid time")
+                .with_timezone(&Utc),
+        };
+        let blocking: Vec<Severity> = review.blocking().map(|f| f.severity).collect();
+        assert_eq!(blocking, [Severity::High]);
+        assert!(Severity::High > Severity::Medium && Severity::Low > Severity::Info);
+        let json = serde_json::to_string(&review.findings[3]).expect("serialisable");
+        assert_eq!(
+            json, r#"{"source":"scanner:secrets","severity":"high","file":"a","message":"m"}"#,
+            "no line is left out, not written as null"
+        );
+    }
+
+    #[test]
+    fn the_last_json_block_wins_and_paths_are_normalised() {
+        let answer = "First draft:\n```json\n{\"findings\": [{\"severity\": \"high\", \"file\": \"x\", \"message\": \"old\"}]}\n```\nFinal:\n```json\n{\"findings\": [{\"severity\": \"low\", \"file\": \"./src/b.rs\", \"message\": \"  nit  \"}]}\n```";
+        let f = parse_findings(answer, "security-reviewer").expect("a valid answer");
+        assert_eq!(
+            f,
+            [Finding {
+                source: "security-reviewer".into(),
+                severity: Severity::Low,
+                file: "src/b.rs".into(),
+                line: None,
+                message: "nit".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn findings_outside_the_repository_or_without_a_message_are_refused() {
+        for (file, message) in [
+            ("/etc/passwd", "m"),
+            (".git/config", "m"),
+            ("a/../../b", "m"),
+            ("src/a.rs", "   "),
+        ] {
+            let answer =
+                serde_json::json!({"findings": [{"severity": "low", "file": file, "message": message}]});
+            let err = parse_findings(&answer.to_string(), "reviewer");
+            assert!(err.is_err(), "{file} {message:?}");
+        }
+        assert!(parse_findings("{\"findings\": {}}", "reviewer").is_err());
+    }
 }

@@ -1,0 +1,1037 @@
+//! Readiness and proof tests: every way `ready` must be refused, each on a goal built from events, and
+//! the fully evidenced goal that is ready (so each refusal is caused by the one piece of evidence the
+//! test takes away).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use proptest::prelude::*;
+
+use super::*;
+use crate::model::delivery::record::PrOpened;
+use crate::model::event::{Actor, ActorKind, AttemptReport, BaseRef, Event, EventBody, GoalCreated};
+use crate::model::gate::compare::{GateObservation, ObservedMetric};
+use crate::model::gate::{FailReason, Outcome, RunnerKind, TestOutcome, TestResult};
+use crate::model::graph::TaskGraph;
+use crate::model::graph::tests::task;
+use crate::model::ids::{EventId, GoalId, TaskId};
+use crate::model::lease::Lease;
+use crate::model::options::RunOptions;
+use crate::model::oracle::BaseRun;
+use crate::model::plan::{Oracle, OracleCheck, PlanArtifacts, PlannerInfo};
+use crate::model::review::{Review, Severity};
+use crate::model::status::GoalKind;
+
+/// The base commit of every test goal.
+pub(crate) const BASE: &str = "base0000";
+/// The integrated result of every test goal.
+pub(crate) const RESULT: &str = "result00";
+
+/// A goal built event by event, one second apart.
+pub(crate) struct Goal {
+    /// The state so far.
+    pub(crate) snapshot: Snapshot,
+    n: u32,
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .single()
+        .expect("a valid time")
+}
+
+/// The oracle the planner gives each kind (see `planner::oracle_for`).
+pub(crate) fn oracle_of(kind: GoalKind) -> Vec<OracleCheck> {
+    match kind {
+        GoalKind::Docs => vec![OracleCheck::DocsGatePasses, OracleCheck::NoRegression],
+        GoalKind::Audit => vec![OracleCheck::FindingsReported],
+        GoalKind::Bugfix => vec![
+            OracleCheck::RequiredGatesPass,
+            OracleCheck::NoRegression,
+            OracleCheck::FailToPass,
+        ],
+        GoalKind::Performance => vec![
+            OracleCheck::RequiredGatesPass,
+            OracleCheck::NoRegression,
+            OracleCheck::BenchmarkImproves {
+                min_improvement_pct: 10,
+            },
+        ],
+        _ => vec![OracleCheck::RequiredGatesPass, OracleCheck::NoRegression],
+    }
+}
+
+/// A gate observation without tests or metrics.
+pub(crate) fn gate(name: &str, required: bool, outcome: Outcome) -> GateObservation {
+    GateObservation {
+        name: name.to_owned(),
+        required,
+        outcome,
+        reason: (!outcome.passed()).then_some(FailReason::ExitCode { code: 1 }),
+        tests: Vec::new(),
+        runner: RunnerKind::Generic,
+        metrics: Vec::new(),
+    }
+}
+
+/// A cargo gate with named tests.
+pub(crate) fn tested(outcome: Outcome, tests: &[(&str, TestOutcome)]) -> GateObservation {
+    GateObservation {
+        runner: RunnerKind::Cargo,
+        tests: tests
+            .iter()
+            .map(|(id, o)| TestResult {
+                id: (*id).to_owned(),
+                outcome: *o,
+            })
+            .collect(),
+        ..gate("test", true, outcome)
+    }
+}
+
+/// A passing benchmark gate reporting `seconds` for metric `parse`.
+pub(crate) fn bench(seconds: f64) -> GateObservation {
+    GateObservation {
+        runner: RunnerKind::Benchmark,
+        metrics: vec![ObservedMetric {
+            name: "parse".into(),
+            milli: (seconds * 1000.0).round() as i64,
+            unit: Some("s".into()),
+        }],
+        ..gate("bench", false, Outcome::Passed)
+    }
+}
+
+/// A gate run on `commit`.
+pub(crate) fn run(commit: &str, gates: Vec<GateObservation>) -> GateRun {
+    let evidence = gates
+        .iter()
+        .map(|g| format!("gates/{commit}-tree/{}.json", g.name))
+        .collect();
+    GateRun {
+        commit: commit.to_owned(),
+        tree: format!("{commit}-tree"),
+        config_hash: "cfg".into(),
+        gates,
+        evidence,
+    }
+}
+
+/// A high-severity finding by the reviewer.
+pub(crate) fn high(message: &str) -> Finding {
+    Finding {
+        source: "reviewer".into(),
+        severity: Severity::High,
+        file: "src/a.rs".into(),
+        line: Some(7),
+        message: message.into(),
+    }
+}
+
+impl Goal {
+    /// Created, classified as `kind`, planned with one task `a` and its kind's oracle.
+    pub(crate) fn planned(kind: GoalKind) -> Goal {
+        let id = GoalId::parse("20261122-100000-aaaaaaaa").expect("a valid goal id");
+        let created = EventBody::GoalCreated(GoalCreated {
+            text: "Make it right".into(),
+            base: BaseRef {
+                rev: "HEAD".into(),
+                commit: BASE.into(),
+            },
+            options: RunOptions::default(),
+            nonce: "n".into(),
+        });
+        let mut g = Goal {
+            snapshot: Snapshot::genesis(&id, &event(0, created)).expect("a creation event"),
+            n: 1,
+        };
+        g.apply(EventBody::IntakeCompleted {
+            kind,
+            title: "Make it right".into(),
+            questions: Vec::new(),
+        });
+        let plan = PlanArtifacts {
+            brief: String::new(),
+            technical_plan: String::new(),
+            test_spec: String::new(),
+            oracle: Oracle {
+                kind,
+                checks: oracle_of(kind),
+            },
+            relevant_files: Vec::new(),
+            planner: PlannerInfo::Heuristic {
+                reason: "test".into(),
+            },
+        };
+        let tasks = TaskGraph::new(vec![task("a", &[], &["src/**"])]).expect("a valid graph");
+        g.apply(EventBody::PlanRecorded { plan, tasks });
+        g
+    }
+
+    /// Planned, baseline recorded on the base, task `a` done and integrated as [`RESULT`]; no
+    /// verification, no review.
+    pub(crate) fn integrated(kind: GoalKind, baseline: Vec<GateObservation>) -> Goal {
+        let mut g = Goal::planned(kind);
+        g.apply(EventBody::IntegrationStarted {
+            branch: "omk/g/integration".into(),
+            commit: BASE.into(),
+        });
+        g.apply(EventBody::BaselineRecorded(run(BASE, baseline)));
+        let a = TaskId::parse("a").expect("a valid task id");
+        g.apply(EventBody::TaskDispatched {
+            task: a.clone(),
+            attempt: 1,
+            branch: "omk/g/a".into(),
+            start_commit: BASE.into(),
+        });
+        g.apply(EventBody::AttemptFinished(AttemptReport {
+            task: a.clone(),
+            attempt: 1,
+            outcome: AttemptOutcome::Succeeded,
+            commit: Some("attempt1".into()),
+            tree: Some("attempt1-tree".into()),
+            tokens: 1200,
+            session_id: Some("s1".into()),
+            next: TaskStatus::Done,
+            note: None,
+        }));
+        g.apply(EventBody::TaskIntegrated {
+            task: a,
+            commit: RESULT.into(),
+        });
+        g
+    }
+
+    /// A feature goal with every piece of evidence: baseline and result gates green, a clean review.
+    pub(crate) fn evidenced() -> Goal {
+        let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+        g.verify(vec![gate("test", true, Outcome::Passed)]);
+        g.review(Vec::new());
+        g
+    }
+
+    /// Record one event, a second after the previous one.
+    pub(crate) fn apply(&mut self, body: EventBody) {
+        self.snapshot.apply(&event(self.n, body));
+        self.n += 1;
+    }
+
+    /// The time the next event will carry.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        start() + Duration::seconds(i64::from(self.n))
+    }
+
+    /// Gates ran on the integrated result.
+    pub(crate) fn verify(&mut self, gates: Vec<GateObservation>) {
+        self.apply(EventBody::VerificationRecorded(run(RESULT, gates)));
+    }
+
+    /// The result was reviewed.
+    pub(crate) fn review(&mut self, findings: Vec<Finding>) {
+        let at = self.now();
+        self.apply(EventBody::ReviewRecorded(Review {
+            commit: RESULT.into(),
+            findings,
+            gaps: Vec::new(),
+            at,
+        }));
+    }
+
+    /// A pull request was opened with its head at `head`.
+    pub(crate) fn deliver(&mut self, head: &str) {
+        self.apply(EventBody::PrOpened(PrOpened {
+            number: 7,
+            url: "https://example.com/o/r/pull/7".into(),
+            head: "omk/g/integration".into(),
+            head_sha: head.into(),
+            base: "main".into(),
+            draft: false,
+            created: true,
+        }));
+    }
+
+    /// The proof of the goal as it stands, recorded.
+    pub(crate) fn record_proof(&mut self) -> Proof {
+        let proof = prove(&self.snapshot, changed());
+        self.apply(EventBody::ProofRecorded(Box::new(proof.clone())));
+        proof
+    }
+
+    pub(crate) fn readiness(&self) -> Readiness {
+        readiness(&self.snapshot)
+    }
+}
+
+fn event(n: u32, body: EventBody) -> Event {
+    let human = matches!(body, EventBody::Accepted { .. } | EventBody::Rejected { .. });
+    Event {
+        id: EventId::parse(&format!("e{n:04}")).expect("a valid event id"),
+        at: start() + Duration::seconds(i64::from(n)),
+        actor: Actor {
+            kind: if human {
+                ActorKind::Human
+            } else {
+                ActorKind::Controller
+            },
+            name: if human {
+                "Ada <ada@example.com>"
+            } else {
+                "controller"
+            }
+            .into(),
+            host: "h".into(),
+        },
+        body,
+    }
+}
+
+/// Diff statistics of the test result.
+pub(crate) fn changed() -> Vec<FileStat> {
+    vec![
+        FileStat {
+            path: "src/a.rs".into(),
+            added: Some(12),
+            removed: Some(3),
+        },
+        FileStat {
+            path: "assets/logo.png".into(),
+            added: None,
+            removed: None,
+        },
+    ]
+}
+
+fn assert_ready(r: &Readiness) {
+    assert_eq!(r.reasons, Vec::<NotReadyReason>::new());
+    assert_eq!(r.status, GoalStatus::Ready);
+}
+
+fn assert_not_ready(g: &Goal, expected: &NotReadyReason) {
+    let r = g.readiness();
+    assert_eq!(r.status, GoalStatus::NotReady, "{:?}", r.reasons);
+    assert!(
+        r.reasons.contains(expected),
+        "expected {expected:?} among {:?}",
+        r.reasons
+    );
+}
+
+fn oracle_failed(r: &Readiness, check: &OracleCheck) -> bool {
+    let wanted = describe_check(check);
+    r.reasons
+        .iter()
+        .any(|x| matches!(x, NotReadyReason::OracleFailed { check, .. } if *check == wanted))
+}
+
+#[test]
+fn a_fully_evidenced_goal_is_ready() {
+    let g = Goal::evidenced();
+    let r = g.readiness();
+    assert_ready(&r);
+    assert_eq!(r.status, GoalStatus::Ready);
+}
+
+#[test]
+fn a_failing_required_gate_refuses_ready_and_is_named() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Failed)]);
+    g.verify(vec![
+        gate("test", true, Outcome::Failed),
+        gate("lint", true, Outcome::Passed),
+    ]);
+    g.review(Vec::new());
+    assert_not_ready(
+        &g,
+        &NotReadyReason::RequiredGateFailed {
+            gate: "test".into(),
+            reason: FailReason::ExitCode { code: 1 }.describe(),
+        },
+    );
+    let r = g.readiness();
+    assert!(oracle_failed(&r, &OracleCheck::RequiredGatesPass));
+    assert!(
+        !r.reasons.iter().any(|x| x.describe().contains("lint")),
+        "the passing gate is not blamed: {:?}",
+        r.reasons
+    );
+}
+
+#[test]
+fn a_failing_optional_gate_is_a_gap_not_a_refusal() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.verify(vec![
+        gate("test", true, Outcome::Passed),
+        gate("style", false, Outcome::Failed),
+    ]);
+    g.review(Vec::new());
+    assert_eq!(g.readiness().status, GoalStatus::Ready);
+    let proof = prove(&g.snapshot, changed());
+    assert_eq!(proof.gaps, ["optional gate style fails on the result"]);
+}
+
+#[test]
+fn an_infrastructure_failure_of_a_required_gate_refuses_ready() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    let mut timed_out = gate("test", true, Outcome::FailedInfra);
+    timed_out.reason = Some(FailReason::TimedOut);
+    g.verify(vec![timed_out]);
+    g.review(Vec::new());
+    assert_not_ready(
+        &g,
+        &NotReadyReason::RequiredGateFailed {
+            gate: "test".into(),
+            reason: FailReason::TimedOut.describe(),
+        },
+    );
+}
+
+#[test]
+fn no_verification_run_is_missing_evidence() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.review(Vec::new());
+    let r = g.readiness();
+    assert_eq!(r.status, GoalStatus::NotReady);
+    assert_eq!(r.reasons, [NotReadyReason::MissingGateEvidence]);
+}
+
+#[test]
+fn evidence_for_another_tree_than_the_result_is_stale() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.apply(EventBody::VerificationRecorded(run(
+        "older000",
+        vec![gate("test", true, Outcome::Passed)],
+    )));
+    g.review(Vec::new());
+    assert_not_ready(
+        &g,
+        &NotReadyReason::StaleGateEvidence {
+            tested: "older000".into(),
+            result: RESULT.into(),
+        },
+    );
+}
+
+#[test]
+fn a_result_integrated_after_verification_makes_the_evidence_stale() {
+    let mut g = Goal::evidenced();
+    g.apply(EventBody::TaskIntegrated {
+        task: TaskId::parse("a").expect("a valid task id"),
+        commit: "newer000".into(),
+    });
+    let r = g.readiness();
+    assert_eq!(r.status, GoalStatus::NotReady);
+    assert!(r.reasons.contains(&NotReadyReason::StaleGateEvidence {
+        tested: RESULT.into(),
+        result: "newer000".into(),
+    }));
+    assert!(
+        r.reasons.contains(&NotReadyReason::MissingReview),
+        "the review was of the older result: {:?}",
+        r.reasons
+    );
+}
+
+#[test]
+fn no_gates_at_all_is_missing_evidence() {
+    let mut g = Goal::integrated(GoalKind::Feature, Vec::new());
+    g.verify(Vec::new());
+    g.review(Vec::new());
+    assert_not_ready(&g, &NotReadyReason::NoGates);
+    assert!(oracle_failed(&g.readiness(), &OracleCheck::RequiredGatesPass));
+}
+
+#[test]
+fn no_task_run_is_no_result() {
+    let g = Goal::planned(GoalKind::Feature);
+    assert_not_ready(&g, &NotReadyReason::NoResult);
+}
+
+#[test]
+fn a_task_not_integrated_refuses_ready() {
+    let mut g = Goal::evidenced();
+    let a = TaskId::parse("a").expect("a valid task id");
+    if let Some(t) = g.snapshot.tasks.get_mut(&a) {
+        t.integrated = None;
+    }
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TaskNotDone {
+            task: "a".into(),
+            status: "done, not integrated".into(),
+            note: None,
+        },
+    );
+}
+
+#[test]
+fn a_regression_refuses_ready() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.verify(vec![gate("test", true, Outcome::Failed)]);
+    g.review(Vec::new());
+    assert_not_ready(&g, &NotReadyReason::Regression { gate: "test".into() });
+    assert!(oracle_failed(&g.readiness(), &OracleCheck::NoRegression));
+}
+
+#[test]
+fn a_regression_hidden_by_making_the_gate_optional_still_refuses_ready() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.verify(vec![
+        gate("test", false, Outcome::Failed),
+        gate("other", true, Outcome::Passed),
+    ]);
+    g.review(Vec::new());
+    let r = g.readiness();
+    assert!(
+        !r.reasons
+            .iter()
+            .any(|x| matches!(x, NotReadyReason::RequiredGateFailed { .. })),
+        "the gate is optional on the result: {:?}",
+        r.reasons
+    );
+    assert_not_ready(&g, &NotReadyReason::Regression { gate: "test".into() });
+}
+
+#[test]
+fn a_required_gate_removed_from_the_result_is_a_regression() {
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![
+            gate("test", true, Outcome::Passed),
+            gate("lint", true, Outcome::Passed),
+        ],
+    );
+    g.verify(vec![gate("lint", true, Outcome::Passed)]);
+    g.review(Vec::new());
+    assert_not_ready(&g, &NotReadyReason::Regression { gate: "test".into() });
+}
+
+fn bugfix(base_run: Vec<GateObservation>) -> Goal {
+    use TestOutcome::Passed;
+    let mut g = Goal::integrated(
+        GoalKind::Bugfix,
+        vec![tested(Outcome::Passed, &[("t::old", Passed)])],
+    );
+    g.verify(vec![tested(
+        Outcome::Passed,
+        &[("t::old", Passed), ("t::bug", Passed)],
+    )]);
+    g.apply(EventBody::BaseRunRecorded(BaseRun {
+        commit: "overlay0".into(),
+        result: RESULT.into(),
+        overlaid: vec!["tests/bug.rs".into()],
+        gates: base_run,
+    }));
+    g.review(Vec::new());
+    g
+}
+
+#[test]
+fn a_bugfix_whose_new_test_passes_on_the_base_is_not_ready() {
+    use TestOutcome::Passed;
+    let g = bugfix(vec![tested(
+        Outcome::Passed,
+        &[("t::old", Passed), ("t::bug", Passed)],
+    )]);
+    let r = g.readiness();
+    assert_eq!(r.status, GoalStatus::NotReady);
+    assert!(oracle_failed(&r, &OracleCheck::FailToPass), "{:?}", r.reasons);
+    assert_eq!(r.reasons.len(), 1, "only the oracle fails: {:?}", r.reasons);
+}
+
+#[test]
+fn a_bugfix_without_a_base_run_is_not_ready() {
+    use TestOutcome::Passed;
+    let mut g = Goal::integrated(
+        GoalKind::Bugfix,
+        vec![tested(Outcome::Passed, &[("t::old", Passed)])],
+    );
+    g.verify(vec![tested(
+        Outcome::Passed,
+        &[("t::old", Passed), ("t::bug", Passed)],
+    )]);
+    g.review(Vec::new());
+    assert!(oracle_failed(&g.readiness(), &OracleCheck::FailToPass));
+}
+
+#[test]
+fn a_bugfix_whose_new_test_fails_on_the_base_and_passes_on_the_result_is_ready() {
+    use TestOutcome::{Failed, Passed};
+    let g = bugfix(vec![tested(
+        Outcome::Failed,
+        &[("t::old", Passed), ("t::bug", Failed)],
+    )]);
+    let r = g.readiness();
+    assert_ready(&r);
+    let proof = prove(&g.snapshot, changed());
+    let f2p = proof
+        .oracle
+        .iter()
+        .find(|c| c.check == OracleCheck::FailToPass)
+        .expect("the bugfix oracle has fail-to-pass");
+    assert!(f2p.passed);
+    assert!(f2p.detail.contains("t::bug"), "{}", f2p.detail);
+}
+
+#[test]
+fn a_base_run_of_another_result_is_not_fail_to_pass_evidence() {
+    use TestOutcome::{Failed, Passed};
+    let mut g = bugfix(vec![tested(
+        Outcome::Failed,
+        &[("t::old", Passed), ("t::bug", Failed)],
+    )]);
+    if let Some(r) = g.snapshot.goal.base_run.as_mut() {
+        r.result = "older000".into();
+    }
+    assert!(oracle_failed(&g.readiness(), &OracleCheck::FailToPass));
+}
+
+fn performance(before: f64, after: f64) -> Goal {
+    let mut g = Goal::integrated(
+        GoalKind::Performance,
+        vec![gate("test", true, Outcome::Passed), bench(before)],
+    );
+    g.verify(vec![gate("test", true, Outcome::Passed), bench(after)]);
+    g.review(Vec::new());
+    g
+}
+
+#[test]
+fn a_performance_goal_that_meets_its_threshold_is_ready() {
+    let g = performance(2.0, 1.5);
+    assert_ready(&g.readiness());
+    let proof = prove(&g.snapshot, changed());
+    let check = proof
+        .oracle
+        .iter()
+        .find(|c| matches!(c.check, OracleCheck::BenchmarkImproves { .. }))
+        .expect("the performance oracle has a benchmark check");
+    assert!(check.detail.contains("2 → 1.5"), "{}", check.detail);
+}
+
+#[test]
+fn a_performance_goal_below_its_threshold_is_not_ready() {
+    let g = performance(2.0, 1.9);
+    let check = OracleCheck::BenchmarkImproves {
+        min_improvement_pct: 10,
+    };
+    assert!(oracle_failed(&g.readiness(), &check));
+}
+
+#[test]
+fn a_performance_goal_without_a_benchmark_before_and_after_is_not_ready() {
+    let mut g = Goal::integrated(GoalKind::Performance, vec![gate("test", true, Outcome::Passed)]);
+    g.verify(vec![gate("test", true, Outcome::Passed), bench(1.0)]);
+    g.review(Vec::new());
+    let check = OracleCheck::BenchmarkImproves {
+        min_improvement_pct: 10,
+    };
+    assert!(oracle_failed(&g.readiness(), &check));
+}
+
+fn docs(gate_runner: RunnerKind, outcome: Outcome) -> Goal {
+    let docs_gate = |o| GateObservation {
+        runner: gate_runner,
+        ..gate("build", false, o)
+    };
+    let mut g = Goal::integrated(
+        GoalKind::Docs,
+        vec![gate("test", true, Outcome::Passed), docs_gate(Outcome::Passed)],
+    );
+    g.verify(vec![gate("test", true, Outcome::Passed), docs_gate(outcome)]);
+    g.review(Vec::new());
+    g
+}
+
+#[test]
+fn a_docs_goal_with_its_docs_gate_passing_is_ready() {
+    assert_ready(&docs(RunnerKind::Docs, Outcome::Passed).readiness());
+}
+
+#[test]
+fn a_docs_goal_needs_its_docs_gate() {
+    let failing = docs(RunnerKind::Docs, Outcome::Failed);
+    assert!(oracle_failed(&failing.readiness(), &OracleCheck::DocsGatePasses));
+    let missing = docs(RunnerKind::Generic, Outcome::Passed);
+    assert!(
+        oracle_failed(&missing.readiness(), &OracleCheck::DocsGatePasses),
+        "a gate is a docs gate by its runner, not its name"
+    );
+}
+
+#[test]
+fn a_missing_review_refuses_ready() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.verify(vec![gate("test", true, Outcome::Passed)]);
+    assert_eq!(g.readiness().reasons, [NotReadyReason::MissingReview]);
+}
+
+#[test]
+fn a_review_gap_refuses_ready() {
+    let mut g = Goal::evidenced();
+    let at = g.now();
+    g.apply(EventBody::ReviewRecorded(Review {
+        commit: RESULT.into(),
+        findings: Vec::new(),
+        gaps: vec!["security-reviewer gave no answer".into()],
+        at,
+    }));
+    assert_not_ready(
+        &g,
+        &NotReadyReason::ReviewGap {
+            detail: "security-reviewer gave no answer".into(),
+        },
+    );
+}
+
+#[test]
+fn an_open_high_finding_refuses_ready_and_is_named() {
+    let mut g = Goal::evidenced();
+    let mut medium = high("style");
+    medium.severity = Severity::Medium;
+    g.review(vec![high("unchecked index"), medium]);
+    let r = g.readiness();
+    assert_eq!(
+        r.reasons,
+        [NotReadyReason::BlockingFinding {
+            source: "reviewer".into(),
+            file: "src/a.rs".into(),
+            line: Some(7),
+            message: "unchecked index".into(),
+        }],
+        "only the high finding blocks"
+    );
+}
+
+#[test]
+fn an_acceptance_after_the_review_makes_it_ready() {
+    let mut g = Goal::evidenced();
+    g.review(vec![high("unchecked index")]);
+    g.apply(EventBody::Accepted {
+        summary: "the index is checked by the caller".into(),
+    });
+    assert_ready(&g.readiness());
+    let proof = prove(&g.snapshot, changed());
+    assert!(proof.findings.iter().all(|f| f.accepted));
+    assert_eq!(proof.human_decisions.len(), 1);
+    assert_eq!(proof.human_decisions[0].by, "Ada <ada@example.com>");
+}
+
+#[test]
+fn an_acceptance_before_the_review_does_not_clear_its_findings() {
+    let mut g = Goal::evidenced();
+    g.apply(EventBody::Accepted {
+        summary: "looks fine".into(),
+    });
+    g.review(vec![high("unchecked index")]);
+    let r = g.readiness();
+    assert_eq!(r.status, GoalStatus::NotReady);
+    assert!(matches!(
+        r.reasons.as_slice(),
+        [NotReadyReason::BlockingFinding { message, .. }] if message == "unchecked index"
+    ));
+    let proof = prove(&g.snapshot, changed());
+    assert!(proof.findings.iter().all(|f| !f.accepted));
+}
+
+#[test]
+fn a_rejection_after_an_acceptance_reopens_the_findings() {
+    let mut g = Goal::evidenced();
+    g.review(vec![high("unchecked index")]);
+    g.apply(EventBody::Accepted { summary: "ok".into() });
+    g.apply(EventBody::Rejected {
+        reason: "on second thought".into(),
+    });
+    let r = g.readiness();
+    assert!(r.reasons.contains(&NotReadyReason::RejectedByHuman {
+        reason: "on second thought".into()
+    }));
+    assert!(
+        r.reasons
+            .iter()
+            .any(|x| matches!(x, NotReadyReason::BlockingFinding { .. }))
+    );
+}
+
+#[test]
+fn a_delivered_head_other_than_the_proven_commit_refuses_ready() {
+    let mut g = Goal::evidenced();
+    g.record_proof();
+    g.deliver("pushed00");
+    assert_not_ready(
+        &g,
+        &NotReadyReason::DeliveredDiffers {
+            delivered: "pushed00".into(),
+            proven: RESULT.into(),
+        },
+    );
+}
+
+#[test]
+fn a_delivered_head_that_is_the_proven_commit_stays_ready() {
+    let mut g = Goal::evidenced();
+    g.record_proof();
+    g.deliver(RESULT);
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_rejected_goal_is_not_ready() {
+    let mut g = Goal::evidenced();
+    g.apply(EventBody::Rejected {
+        reason: "wrong approach".into(),
+    });
+    let r = g.readiness();
+    assert_eq!(
+        r.reasons,
+        [NotReadyReason::RejectedByHuman {
+            reason: "wrong approach".into()
+        }]
+    );
+}
+
+#[test]
+fn open_questions_refuse_ready() {
+    let mut g = Goal::evidenced();
+    g.apply(EventBody::IntakeCompleted {
+        kind: GoalKind::Feature,
+        title: "Make it right".into(),
+        questions: vec!["which endpoint?".into()],
+    });
+    assert_not_ready(&g, &NotReadyReason::OpenQuestions);
+}
+
+#[test]
+fn every_reason_describes_the_evidence_it_names() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("unit", true, Outcome::Passed)]);
+    g.verify(vec![gate("unit", true, Outcome::Failed)]);
+    g.review(vec![high("leaks a token")]);
+    let lines: Vec<String> = g.readiness().reasons.iter().map(|r| r.describe()).collect();
+    let all = lines.join("\n");
+    assert!(all.contains("required gate unit fails: "), "{all}");
+    assert!(all.contains("required gate unit passed on the base"), "{all}");
+    assert!(all.contains("src/a.rs:7: leaks a token"), "{all}");
+}
+
+#[test]
+fn prove_is_deterministic_and_versioned() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.verify(vec![
+        gate("test", true, Outcome::Passed),
+        gate("style", false, Outcome::Failed),
+    ]);
+    g.review(vec![high("unchecked index")]);
+    let a = serde_json::to_string_pretty(&prove(&g.snapshot, changed())).expect("serialisable");
+    let b = serde_json::to_string_pretty(&prove(&g.snapshot.clone(), changed())).expect("serialisable");
+    assert_eq!(a, b);
+    let value: serde_json::Value = serde_json::from_str(&a).expect("valid JSON");
+    assert_eq!(value["schema_version"], PROOF_SCHEMA_VERSION);
+    assert_eq!(value["status"], "not_ready");
+    assert_eq!(value["reasons"][0]["code"], "blocking_finding");
+    let back: Proof = serde_json::from_str(&a).expect("proof.json reads back");
+    assert_eq!(back, prove(&g.snapshot, changed()));
+}
+
+#[test]
+fn the_proof_carries_its_evidence() {
+    let g = Goal::evidenced();
+    let proof = prove(&g.snapshot, changed());
+    assert_eq!(proof.status, GoalStatus::Ready);
+    assert_eq!(proof.base.commit, BASE);
+    assert_eq!(proof.base.tree, format!("{BASE}-tree"));
+    let result = proof.result.as_ref().expect("a result");
+    assert_eq!(
+        (result.commit.as_str(), result.tree.as_str()),
+        (RESULT, "result00-tree")
+    );
+    assert_eq!(proof.gates.len(), 1);
+    assert_eq!(
+        proof.gates[0].evidence,
+        ["gates/base0000-tree/test.json", "gates/result00-tree/test.json"]
+    );
+    assert_eq!(proof.tasks[0].attempts[0].outcome, "succeeded");
+    assert_eq!(proof.tasks[0].attempts[0].tokens, 1200);
+    assert_eq!(proof.changed_files, changed());
+    assert_eq!(proof.oracle.len(), 2);
+    assert!(proof.oracle.iter().all(|c| c.passed));
+}
+
+#[test]
+fn recording_the_proof_sets_the_goal_status() {
+    let mut g = Goal::evidenced();
+    g.record_proof();
+    assert_eq!(g.snapshot.goal.status, GoalStatus::Ready);
+    let mut h = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    h.record_proof();
+    assert_eq!(h.snapshot.goal.status, GoalStatus::NotReady);
+    assert!(
+        h.snapshot
+            .goal
+            .stop_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("no gate evidence")),
+        "{:?}",
+        h.snapshot.goal.stop_reason
+    );
+}
+
+#[test]
+fn after_verdict_follows_accept_and_reject() {
+    let mut g = Goal::evidenced();
+    assert_eq!(after_verdict(&g.snapshot), None, "no proof is recorded yet");
+    g.review(vec![high("unchecked index")]);
+    assert_eq!(g.record_proof().status, GoalStatus::NotReady);
+    g.apply(EventBody::Accepted {
+        summary: "checked by hand".into(),
+    });
+    let accepted = after_verdict(&g.snapshot).expect("a concluded goal with a proof");
+    assert_eq!(accepted.status, GoalStatus::Ready);
+    assert_eq!(
+        accepted.changed_files,
+        changed(),
+        "the recorded diff stats are kept"
+    );
+    g.apply(EventBody::ProofRecorded(Box::new(accepted)));
+    assert_eq!(g.snapshot.goal.status, GoalStatus::Ready);
+    g.apply(EventBody::Rejected {
+        reason: "breaks the API".into(),
+    });
+    let rejected = after_verdict(&g.snapshot).expect("a concluded goal with a proof");
+    assert_eq!(rejected.status, GoalStatus::NotReady);
+    assert!(rejected.reasons.contains(&NotReadyReason::RejectedByHuman {
+        reason: "breaks the API".into()
+    }));
+    assert_eq!(rejected.human_decisions.len(), 2);
+}
+
+#[test]
+fn after_verdict_leaves_a_running_goal_alone() {
+    let mut g = Goal::evidenced();
+    g.record_proof();
+    g.apply(EventBody::Resumed {});
+    g.apply(EventBody::ControllerStarted {
+        lease: Lease::new("h", 1, g.now() + Duration::seconds(60)),
+        took_over: None,
+    });
+    assert_eq!(g.snapshot.goal.status, GoalStatus::Running);
+    assert_eq!(after_verdict(&g.snapshot), None);
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        Just(Outcome::Passed),
+        Just(Outcome::Failed),
+        Just(Outcome::FailedInfra)
+    ]
+}
+
+/// Per gate: on the base (required, outcome) and on the result (required, outcome), either may be
+/// absent.
+type GateCase = (Option<(bool, Outcome)>, Option<(bool, Outcome)>);
+
+fn gate_cases() -> impl Strategy<Value = Vec<GateCase>> {
+    let side = || proptest::option::of((any::<bool>(), outcome()));
+    proptest::collection::vec((side(), side()), 0..6)
+}
+
+fn goal_with(cases: &[GateCase], names: impl Fn(usize) -> String) -> Goal {
+    let pick = |side: fn(&GateCase) -> Option<(bool, Outcome)>| -> Vec<GateObservation> {
+        cases
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| side(c).map(|(req, o)| gate(&names(i), req, o)))
+            .collect()
+    };
+    let mut g = Goal::integrated(GoalKind::Feature, pick(|c| c.0));
+    g.verify(pick(|c| c.1));
+    g.review(Vec::new());
+    g
+}
+
+proptest! {
+    #[test]
+    fn ready_implies_every_required_gate_passed_on_the_result(cases in gate_cases()) {
+        let g = goal_with(&cases, |i| format!("g{i}"));
+        if g.readiness().status == GoalStatus::Ready {
+            let result = g.snapshot.goal.verification.as_ref().expect("verified");
+            prop_assert!(!result.gates.is_empty());
+            prop_assert!(result.gates.iter().filter(|x| x.required).all(|x| x.outcome.passed()));
+            for (base, res) in &cases {
+                if let Some((true, Outcome::Passed)) = base {
+                    prop_assert_eq!(res.map(|r| r.1), Some(Outcome::Passed), "no regression");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn readiness_does_not_depend_on_gate_names(cases in gate_cases(), salt in "[a-z]{1,8}") {
+        let plain = goal_with(&cases, |i| format!("g{i}"));
+        let renamed = goal_with(&cases, |i| format!("{salt}-docs-bench-{i}"));
+        prop_assert_eq!(plain.readiness().status, renamed.readiness().status);
+        prop_assert_eq!(plain.readiness().reasons.len(), renamed.readiness().reasons.len());
+    }
+}
+
+#[test]
+fn without_an_integration_branch_there_is_no_result() {
+    let mut g = Goal::evidenced();
+    g.snapshot.goal.integration = None;
+    assert_not_ready(&g, &NotReadyReason::NoResult);
+}
+
+/// The example of docs/proof.md: a bugfix proven by a base run, an optional gate failing, a high
+/// finding a human accepted after the review.
+fn documented_example() -> Proof {
+    use TestOutcome::{Failed, Passed};
+    let mut g = bugfix(vec![tested(
+        Outcome::Failed,
+        &[("t::old", Passed), ("t::bug", Failed)],
+    )]);
+    g.verify(vec![
+        tested(Outcome::Passed, &[("t::old", Passed), ("t::bug", Passed)]),
+        gate("style", false, Outcome::Failed),
+    ]);
+    g.review(vec![high("unchecked index")]);
+    g.apply(EventBody::Accepted {
+        summary: "the caller checks the index".into(),
+    });
+    prove(&g.snapshot, changed())
+}
+
+#[test]
+fn the_documented_example_is_ready_with_its_gap_and_accepted_finding() {
+    let proof = documented_example();
+    assert_eq!(proof.status, GoalStatus::Ready, "{:?}", proof.reasons);
+    assert_eq!(proof.gaps, ["optional gate style fails on the result"]);
+    assert!(proof.findings.iter().all(|f| f.accepted));
+    let json = serde_json::to_value(&proof).expect("serialisable");
+    assert_eq!(json["oracle"][2]["check"]["check"], "fail_to_pass");
+    assert_eq!(json["changed_files"][1]["added"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_documented_not_ready_example_lists_these_reasons() {
+    use TestOutcome::{Failed, Passed};
+    let mut g = bugfix(vec![tested(
+        Outcome::Failed,
+        &[("t::old", Passed), ("t::bug", Failed)],
+    )]);
+    g.verify(vec![
+        tested(Outcome::Failed, &[("t::old", Passed), ("t::bug", Failed)]),
+        gate("style", false, Outcome::Failed),
+    ]);
+    g.review(vec![high("unchecked index")]);
+    let proof = prove(&g.snapshot, changed());
+    let reasons = serde_json::to_value(&proof.reasons).expect("serialisable");
+    let expected = serde_json::json!([
+        { "code": "required_gate_failed", "gate": "test", "reason": "exited with code 1" },
+        { "code": "regression", "gate": "test" },
+        { "code": "oracle_failed", "check": "every required gate passes on the integrated result",
+          "detail": "required gate(s) failing: test" },
+        { "code": "oracle_failed", "check": "no required gate that passed on the base fails on the result",
+          "detail": "regressed: test" },
+        { "code": "oracle_failed",
+          "check": "at least one test fails on the base tree and passes on the result (run on both)",
+          "detail": "no test was shown to fail on the base and pass on the result" },
+        { "code": "blocking_finding", "source": "reviewer", "file": "src/a.rs", "line": 7,
+          "message": "unchecked index" }
+    ]);
+    assert_eq!(reasons, expected);
+}
