@@ -80,6 +80,8 @@ pub struct AttemptResult {
     pub attachments: Vec<(String, Vec<u8>)>,
     /// The live session, kept for the next attempt.
     pub session: Option<Session>,
+    /// The agent's final answer (where it may propose follow-up tasks).
+    pub answer: String,
 }
 
 /// Tokens the whole goal may still spend, shared by the attempts running in this process.
@@ -138,6 +140,7 @@ pub async fn run_attempt(
         session_id: None,
         attachments: Vec::new(),
         session: None,
+        answer: String::new(),
     };
     match attempt(ctx, &spec, session, cancel, &budget, &mut result).await {
         Ok(outcome) => result.outcome = outcome,
@@ -174,6 +177,7 @@ async fn attempt(
         }
     };
     result.usage = turn.usage;
+    result.answer = turn.text.clone();
     result.cost = cost(&spec.prices, model.as_deref(), &turn.usage);
     let violations: Vec<String> = turn.violations.iter().map(|v| v.path.clone()).collect();
     let evidence_of_violations = turn.violation_evidence();
