@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use tokio::sync::watch;
 
@@ -158,13 +159,17 @@ async fn attempt(
     result: &mut AttemptResult,
 ) -> Result<AttemptOutcome, String> {
     let repo_dir = repo_dir(ctx)?;
+    let began = ctx.clock.now();
     let start = prepare_worktree(&repo_dir, spec).await?;
+    timing(&spec.task.id, "worktree", began, ctx.clock.now());
+    let began = ctx.clock.now();
     let mut session = match session {
         Some(s) => s,
         None => start_session(spec).await?,
     };
     result.session_id = session.info().session_id.clone();
     let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
+    timing(&spec.task.id, "agent", began, ctx.clock.now());
     result
         .attachments
         .extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
@@ -198,6 +203,18 @@ async fn attempt(
         });
     }
     judge(ctx, spec, &commit, changed, result).await
+}
+
+/// A `debug` event on target `omk::timing` with when a step of an attempt started and how long it took
+/// (microseconds), for the controller benchmark (`OMK_LOG=omk::timing=debug`).
+fn timing(task: &TaskId, step: &'static str, from: DateTime<Utc>, to: DateTime<Utc>) {
+    tracing::debug!(
+        target: "omk::timing",
+        task = task.as_str(),
+        step,
+        start_us = from.timestamp_micros(),
+        micros = (to - from).num_microseconds().unwrap_or(i64::MAX)
+    );
 }
 
 fn repo_dir(ctx: &Context) -> Result<PathBuf, String> {
