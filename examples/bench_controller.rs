@@ -42,7 +42,8 @@ fn main() {
     let home = tmp.path().to_path_buf();
     let repo = home.join("work");
     let base = setup(&home, &repo);
-    let (wall, timings) = run_goal(&omk, &home, &repo);
+    let (wall, timings, status) = run_goal(&omk, &home, &repo);
+    println!("goal status: {status}\n");
     let worktrees: Vec<(i64, i64)> = timings
         .iter()
         .filter(|t| t.0 == "worktree")
@@ -59,8 +60,8 @@ fn main() {
     let sum_a: i64 = agents.iter().map(|a| a.1).sum();
     let wall_us = wall.as_micros() as i64;
     let own = wall_us - busy;
-    let plain_parallel = plain_worktrees(&home, &repo, &base, AGENTS, "p");
-    let plain_serial = plain_worktrees(&home, &repo, &base, 1, "s");
+    let (plain_parallel, raced) = plain_worktrees(&home, &repo, &base, AGENTS, "p");
+    let (plain_serial, _) = plain_worktrees(&home, &repo, &base, 1, "s");
     let ms = |us: i64| us as f64 / 1000.0;
     println!("| measure ({TASKS} tasks, --max-agents {AGENTS}) | total | per task |");
     println!("|---|---:|---:|");
@@ -99,7 +100,7 @@ fn main() {
         sum_w as f64 / plain_parallel as f64
     );
     println!(
-        "| `git worktree add -b`, {AGENTS} at once | {:.0} ms | {:.1} ms | 1.00× |",
+        "| `git worktree add -b`, {AGENTS} at once ({raced} raced and were retried) | {:.0} ms | {:.1} ms | 1.00× |",
         ms(plain_parallel),
         ms(plain_parallel) / TASKS as f64
     );
@@ -162,7 +163,7 @@ fn setup(home: &Path, repo: &Path) -> String {
 }
 
 /// Run the goal; its wall time and the timing events `(step, start_us, micros)`.
-fn run_goal(omk: &Path, home: &Path, repo: &Path) -> (Duration, Vec<(String, i64, i64)>) {
+fn run_goal(omk: &Path, home: &Path, repo: &Path) -> (Duration, Vec<(String, i64, i64)>, String) {
     let agent = format!("exec:{}", home.join("agent.sh").display());
     let mut cmd = hermetic(Command::new(omk), home);
     cmd.current_dir(repo)
@@ -175,13 +176,20 @@ fn run_goal(omk: &Path, home: &Path, repo: &Path) -> (Duration, Vec<(String, i64
     let out = cmd.output().expect("git-omk runs");
     let wall = started.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("\"status\""),
-        "the goal ran: {stderr}"
+    let result: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("the goal ran ({e}): {stderr}"));
+    let status = format!(
+        "{} ({} tasks, {} attempts)",
+        result["status"].as_str().unwrap_or("?"),
+        result["tasks"].as_array().map_or(0, Vec::len),
+        result["tasks"].as_array().map_or(0, |t| t
+            .iter()
+            .map(|t| t["attempts"].as_u64().unwrap_or(1))
+            .sum::<u64>())
     );
     let timings = stderr
         .lines()
-        .filter(|l| l.contains("omk::timing"))
+        .filter(|l| l.contains(" start_us="))
         .filter_map(|l| {
             let field = |k: &str| {
                 l.split_whitespace()
@@ -195,7 +203,7 @@ fn run_goal(omk: &Path, home: &Path, repo: &Path) -> (Duration, Vec<(String, i64
             ))
         })
         .collect();
-    (wall, timings)
+    (wall, timings, status)
 }
 
 /// Length of the union of `[start, start + len)` intervals, in microseconds.
@@ -216,14 +224,16 @@ fn union_us<'a>(intervals: impl Iterator<Item = &'a (i64, i64)>) -> i64 {
     total + current.map_or(0, |(s, e)| e - s)
 }
 
-/// Sum of the durations of `TASKS` plain `git worktree add -b` calls, `threads` at a time.
-fn plain_worktrees(home: &Path, repo: &Path, base: &str, threads: usize, tag: &str) -> i64 {
+/// Sum of the durations of `TASKS` plain `git worktree add -b` calls, `threads` at a time, and how many
+/// had to be retried.
+fn plain_worktrees(home: &Path, repo: &Path, base: &str, threads: usize, tag: &str) -> (i64, usize) {
     let root = home.join(format!("plain-{tag}"));
     let next = Arc::new(Mutex::new(0usize));
     let total = Arc::new(Mutex::new(0i64));
+    let retries = Arc::new(Mutex::new(0usize));
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            let (next, total, root) = (next.clone(), total.clone(), root.clone());
+            let (next, total, root, retries) = (next.clone(), total.clone(), root.clone(), retries.clone());
             scope.spawn(move || {
                 loop {
                     let i = {
@@ -237,23 +247,25 @@ fn plain_worktrees(home: &Path, repo: &Path, base: &str, threads: usize, tag: &s
                     let path: PathBuf = root.join(format!("t{i:02}"));
                     let branch = format!("bench-{tag}/t{i:02}");
                     let started = Instant::now();
-                    git(
-                        repo,
-                        home,
-                        &[
-                            "worktree",
-                            "add",
-                            "--quiet",
-                            "-b",
-                            &branch,
-                            &path.to_string_lossy(),
-                            base,
-                        ],
-                    );
+                    let target = path.to_string_lossy();
+                    let args = ["worktree", "add", "--quiet", "-b", &branch, &target, base];
+                    // Concurrent `worktree add`s of one repository can race (git reads its
+                    // siblings' half-written registrations): retry, counting the retries' time.
+                    while !hermetic(Command::new("git"), home)
+                        .args(args)
+                        .current_dir(repo)
+                        .output()
+                        .expect("git runs")
+                        .status
+                        .success()
+                    {
+                        *retries.lock().expect("lock") += 1;
+                    }
                     *total.lock().expect("lock") += started.elapsed().as_micros() as i64;
                 }
             });
         }
     });
-    *total.lock().expect("lock")
+    let sum = *total.lock().expect("lock");
+    (sum, *retries.lock().expect("lock"))
 }
