@@ -250,16 +250,24 @@ fn plain_worktrees(home: &Path, repo: &Path, base: &str, threads: usize, tag: &s
                     let target = path.to_string_lossy();
                     let args = ["worktree", "add", "--quiet", "-b", &branch, &target, base];
                     // Concurrent `worktree add`s of one repository can race (git reads its
-                    // siblings' half-written registrations): retry, counting the retries' time.
-                    while !hermetic(Command::new("git"), home)
-                        .args(args)
-                        .current_dir(repo)
-                        .output()
-                        .expect("git runs")
-                        .status
-                        .success()
-                    {
+                    // siblings' half-written registrations): clean up and retry, counting the time.
+                    let run = |args: &[&str]| {
+                        hermetic(Command::new("git"), home)
+                            .args(args)
+                            .current_dir(repo)
+                            .output()
+                            .expect("git runs")
+                            .status
+                            .success()
+                    };
+                    let mut tries = 0;
+                    while !run(&args) {
+                        tries += 1;
+                        assert!(tries < 20, "git worktree add keeps failing for {branch}");
                         *retries.lock().expect("lock") += 1;
+                        let _ = std::fs::remove_dir_all(&path);
+                        run(&["worktree", "prune"]);
+                        run(&["branch", "-D", &branch]);
                     }
                     *total.lock().expect("lock") += started.elapsed().as_micros() as i64;
                 }
