@@ -3,8 +3,9 @@
 //! and a recorded state. git-omk talks to the emulator through a recording front whose requests are all
 //! checked against GitHub's OpenAPI description; pushes go to a bare remote that mirrors into the emulator.
 //!
-//! Flows whose proof must be `ready` run the use cases in-process with explicit proof facts (the proof
-//! itself is not computed by this build); everything else runs the real `git-omk` binary.
+//! One flow drives a whole goal (exec agent, real pytest gates, recorded proof) under `auto-pr` and a
+//! gated merge; the merge-gate edge cases run the use cases in-process with explicit proof facts of
+//! hand-made integration commits; everything else runs the real `git-omk` binary.
 
 #![allow(clippy::disallowed_methods)] // tests spawn processes and read the environment
 
@@ -937,4 +938,130 @@ fn the_push_remote_is_chosen_by_rule_and_can_be_named() {
         "the remote is settled, the token is next: {}",
         stderr(&out)
     );
+}
+
+/// A coding agent standing in for Kimi: fixes the bug its task names; finds nothing to report when
+/// asked to review.
+const FIXING_AGENT: &str = r##"#!/bin/sh
+case "$OMK_PROMPT" in
+  *"reviewer for git-omk"*) printf '```json\n{"findings": []}\n```\n'; exit 0 ;;
+esac
+task=$(printf '%s\n' "$OMK_PROMPT" | grep '^Your task' || true)
+case "$task" in
+  *add*) sed -i 's/return a - b/return a + b/' calc.py ;;
+  *upper*) sed -i 's/return s.lower()/return s.upper()/' strings.py ;;
+esac
+"##;
+
+#[test]
+fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_commit() {
+    let Some(pytest) = support::tools::pytest_bin() else {
+        return;
+    };
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let front = Front::start(Some(emulator.addr));
+    let repo = TestRepo::with_files(&[
+        ("calc.py", "def add(a, b):\n    return a - b\n"),
+        ("strings.py", "def upper(s):\n    return s.lower()\n"),
+        (
+            "test_calc.py",
+            "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+        ),
+        (
+            "test_strings.py",
+            "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
+        ),
+        ("pytest.ini", "[pytest]\n"),
+    ]);
+    let remote = Remote::mirroring(&emulator, &repo.home);
+    repo.git(&["remote", "add", "origin", path_str(&remote.path)]);
+    repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
+    repo.git(&["config", "omk.github.apiUrl", &front.url()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let agent = repo.home.join("agent.sh");
+    std::fs::write(&agent, FIXING_AGENT).expect("write agent");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&agent)
+        .status()
+        .expect("chmod");
+    let agent_arg = format!("exec:{}", agent.display());
+
+    let mut cmd = omk_with_token(&repo, Some(TOKEN));
+    let path = format!(
+        "{}:{}",
+        repo.home.join("fake-bin").display(),
+        support::tools::path_with(&pytest)
+    );
+    let out = cmd
+        .env("PATH", path)
+        .args([
+            "goal",
+            "run",
+            "Fix add in calc.py and fix upper in strings.py",
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent_arg,
+            "--policy",
+            "auto-pr",
+            "--merge-policy",
+            "gated",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json_of(&out.stdout);
+    assert_eq!(doc["status"], "ready");
+    let goal = doc["id"].as_str().expect("id").to_owned();
+    let number = doc["delivery"]["pr"]["number"]
+        .as_u64()
+        .expect("a PR is recorded");
+    assert!(
+        doc["delivery"]["merged"].is_object(),
+        "the gated merge went through: {}",
+        doc["delivery"]
+    );
+
+    let proof = json_of(
+        &omk_with_token(&repo, Some(TOKEN))
+            .args(["goal", "proof", "-f", "json"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
+    let proof_commit = proof["proof_commit"].as_str().expect("a proof commit").to_owned();
+    let proven = proof["proof"]["result"]["commit"]
+        .as_str()
+        .expect("proven")
+        .to_owned();
+    let pr = emulator.pull(number);
+    assert_eq!(pr["draft"], false, "a ready goal under auto-pr is not a draft");
+    assert_eq!(
+        pr["head"]["sha"],
+        proven.as_str(),
+        "the PR head is the proven commit"
+    );
+    let body = pr["body"].as_str().expect("body");
+    assert!(body.contains("**Proof:** `ready`"), "{body}");
+    assert!(
+        body.contains(&proof_commit),
+        "the body links the proof commit:\n{body}"
+    );
+    assert!(body.contains("test_calc.py") || body.contains("pytest"), "{body}");
+    let goal_ref = format!("refs/omk/goals/{goal}");
+    let pushed = remote
+        .ref_value(&repo, &goal_ref)
+        .expect("the goal ref was pushed");
+    let reaches = Command::new("git")
+        .arg("--git-dir")
+        .arg(&remote.path)
+        .args(["merge-base", "--is-ancestor", &proof_commit, &pushed])
+        .status()
+        .expect("git");
+    assert!(reaches.success(), "the pushed goal holds its proof commit");
+    assert_token_absent(&repo.path.join(".git"), TOKEN);
 }

@@ -616,3 +616,236 @@ fn find_task_dir(root: &Path, task: &str) -> Option<PathBuf> {
     let dir = goal.join("tasks").join(task);
     dir.is_dir().then_some(dir)
 }
+
+/// The goal commit named by `proof_commit` recorded a `proof_recorded` event.
+fn recorded_a_proof(fx: &Fixture, commit: &str) -> bool {
+    let replay = json(&fx.omk(&["goal", "replay", "-f", "json"], &[]));
+    replay["events"].as_array().unwrap().iter().any(|e| {
+        e["commit"].as_str() == Some(commit) && e["event"]["kind"].as_str() == Some("proof_recorded")
+    })
+}
+
+#[test]
+fn verify_reruns_the_gates_on_the_proven_tree_and_records_whether_the_proof_holds() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run(BOTH, &["--max-agents", "2"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ran = json(&out);
+    let branch = ran["integration"]["branch"].as_str().unwrap().to_owned();
+    let integrated = fx.repo.git(&["rev-parse", &branch]);
+
+    let proof = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    assert_eq!(proof["recorded"], true);
+    assert_eq!(
+        proof["proof"]["result"]["commit"].as_str(),
+        Some(integrated.as_str())
+    );
+    let proof_commit = proof["proof_commit"].as_str().unwrap().to_owned();
+    assert!(
+        recorded_a_proof(&fx, &proof_commit),
+        "the proof commit recorded the proof"
+    );
+
+    let held = fx.omk(&["goal", "verify", "--json"], &[]);
+    assert_eq!(
+        held.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&held.stdout)
+    );
+    let held = json(&held);
+    assert_eq!(
+        (held["holds"].clone(), held["proven"].clone()),
+        (true.into(), true.into())
+    );
+    assert_eq!(held["commit"].as_str(), Some(integrated.as_str()));
+    assert!(
+        held["recorded"].is_string(),
+        "a concluded local goal records the fresh evidence"
+    );
+
+    // The same tree in a changed environment: pytest selects no test, which fails closed.
+    let broken = fx.omk(
+        &["goal", "verify", "--json"],
+        &[("PYTEST_ADDOPTS", "-k no_such_test")],
+    );
+    assert_eq!(
+        broken.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&broken.stdout)
+    );
+    let broken = json(&broken);
+    assert_eq!(broken["holds"], false);
+    assert_eq!(broken["proof"]["status"], "not_ready");
+    assert!(!broken["proof"]["reasons"].as_array().unwrap().is_empty());
+    assert_eq!(
+        fx.show()["goal"]["status"],
+        "not_ready",
+        "the recorded proof no longer says ready"
+    );
+    assert_eq!(fx.omk(&["goal", "proof"], &[]).status.code(), Some(1));
+
+    let again = fx.omk(&["goal", "verify"], &[]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("the proof holds"));
+    assert_eq!(fx.show()["goal"]["status"], "ready");
+    let latest = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    assert_ne!(
+        latest["proof_commit"], proof["proof_commit"],
+        "each verification records a new proof"
+    );
+    fx.verify_history();
+}
+
+#[test]
+fn a_fetched_goal_is_verified_in_another_clone_without_writing_anything() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run(BOTH, &["--max-agents", "2"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = json(&out)["id"].as_str().unwrap().to_owned();
+    let clone = fx.repo.home.join("clone");
+    let git = |dir: &Path, args: &[&str]| {
+        let mut cmd = Command::new("git");
+        hermetic(&mut cmd, &fx.repo.home);
+        let out = cmd.current_dir(dir).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git(
+        &fx.repo.home,
+        &["clone", "-q", fx.repo.path.to_str().unwrap(), "clone"],
+    );
+    let omk = |args: &[&str]| {
+        let mut cmd = fx.command(args, &[]);
+        cmd.current_dir(&clone);
+        cmd.output().unwrap()
+    };
+    assert!(omk(&["remote", "setup"]).status.success());
+    git(&clone, &["fetch", "-q", "origin"]);
+    let out = omk(&["goal", "verify", &id, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["holds"], true);
+    assert_eq!(v["remote"], "origin");
+    assert!(v["recorded"].is_null());
+    assert!(v["not_recorded"].as_str().unwrap().contains("fetched"));
+    assert_eq!(
+        git(&clone, &["for-each-ref", "refs/omk/goals"]),
+        "",
+        "verifying a fetched goal creates no local goal"
+    );
+}
+
+#[test]
+fn a_high_finding_blocks_ready_until_a_human_accepts_it() {
+    let Some(fx) = Fixture::new() else { return };
+    let finding =
+        r#"[{"severity": "high", "file": "calc.py", "line": 2, "message": "adds without checking types"}]"#;
+    let out = fx.run(BOTH, &["--max-agents", "2"], &[("REVIEW_FINDINGS", finding)]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let proof = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    let reasons = proof["readiness"]["reasons"].to_string();
+    assert!(reasons.contains("adds without checking types"), "{reasons}");
+    assert_eq!(fx.omk(&["goal", "proof"], &[]).status.code(), Some(1));
+
+    let accepted = fx.omk(
+        &["goal", "accept", "--summary", "types are checked by the caller"],
+        &[],
+    );
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let proof = fx.omk(&["goal", "proof"], &[]);
+    assert_eq!(
+        proof.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&proof.stdout)
+    );
+    let show = fx.show();
+    assert_eq!(show["goal"]["status"], "ready");
+    let proof = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    assert_eq!(
+        proof["proof"]["status"], "ready",
+        "the recorded proof follows the decision"
+    );
+    assert_eq!(
+        proof["proof"]["human_decisions"][0]["text"],
+        "types are checked by the caller"
+    );
+    fx.verify_history();
+}
+
+#[test]
+fn review_again_records_a_new_review_and_proof_and_refuses_an_unfinished_goal() {
+    let Some(fx) = Fixture::new() else { return };
+    let finding =
+        r#"[{"severity": "high", "file": "strings.py", "line": 2, "message": "unicode case folding"}]"#;
+    let out = fx.run(BOTH, &["--max-agents", "2"], &[("REVIEW_FINDINGS", finding)]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The reviewers now find nothing (the concern was answered elsewhere): a new review clears it.
+    let again = fx.omk(&["goal", "review", "--json"], &[]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let doc = json(&again);
+    assert_eq!(doc["status"], "ready");
+    let proof = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    assert_eq!(proof["proof"]["status"], "ready");
+    assert_eq!(proof["proof"]["findings"].as_array().map(Vec::len), Some(0));
+    fx.verify_history();
+
+    let planned = fx.omk(&["goal", "plan", "Fix add in calc.py", "--json"], &[]);
+    assert!(planned.status.success());
+    let tip = fx.repo.git(&["for-each-ref", "refs/omk/goals"]);
+    let refused = fx.omk(&["goal", "review"], &[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("concluded"));
+    assert_eq!(
+        fx.repo.git(&["for-each-ref", "refs/omk/goals"]),
+        tip,
+        "nothing written"
+    );
+}

@@ -67,6 +67,12 @@ pub enum GoalCommand {
     Show(ShowArgs),
     /// The proof of a goal (exit 0 when ready, 1 when not).
     Proof(ShowArgs),
+    /// Run the gates again on the proven tree (also of a fetched goal) and say whether the proof holds
+    /// (exit 0 when it does, 1 when not); a concluded local goal records the fresh evidence and proof.
+    Verify(StatusArgs),
+    /// Review a concluded goal's result again (scanners, reviewer and security-reviewer sessions) and
+    /// record the review with the proof recomputed from it (exit 0 ready, 1 not).
+    Review(StatusArgs),
     /// The timeline of a goal from its history; --verify re-derives every snapshot from the events.
     Replay(ReplayArgs),
     /// Budget spent and left.

@@ -12,7 +12,7 @@ use super::drive;
 use super::error::CliError;
 use super::json::{
     self, BudgetDoc, BudgetView, ListItem, ListView, Location, ProofView, RecordedView, ReplayItem,
-    ReplayView, ShowView, StatusView, TaskSpend, VerifyView,
+    ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -28,9 +28,12 @@ use crate::model::task::TaskStatus;
 use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
 use crate::ops::Context;
 use crate::ops::control::{Controlled, control};
+use crate::ops::deliver::proof_commit;
 use crate::ops::gc as ops_gc;
 use crate::ops::plan::{PlanRequest, create};
 use crate::ops::replay;
+use crate::ops::review_goal::review_goal;
+use crate::ops::verify as ops_verify;
 use crate::store::GoalRef;
 
 /// Run one `goal` subcommand in `dir`; returns the exit code.
@@ -49,6 +52,8 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Status(args) => status(dir, args),
         GoalCommand::Show(args) => show(dir, args),
         GoalCommand::Proof(args) => proof(dir, args),
+        GoalCommand::Verify(args) => verify(dir, args),
+        GoalCommand::Review(args) => review(dir, args),
         GoalCommand::Replay(args) => replay(dir, args),
         GoalCommand::Budget(args) => budget(dir, args),
         GoalCommand::BudgetAdd(args) => budget_add(dir, args),
@@ -274,16 +279,54 @@ fn proof(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
     let goal = ctx.resolve(args.goal.as_deref())?;
     let loaded = ctx.load(&goal)?;
     let verdict = readiness(&loaded.snapshot);
-    let out = match args.format() {
-        Format::Json => json::document(&ProofView {
+    let recorded = loaded.snapshot.proof.as_ref();
+    let commit = match recorded {
+        Some(_) => proof_commit(&ctx, &goal)?.map(|c| c.to_string()),
+        None => None,
+    };
+    let out = match (args.format(), recorded) {
+        (Format::Json, _) => json::document(&ProofView {
             location: Location::of(&goal),
-            recorded: false,
+            recorded: recorded.is_some(),
+            proof_commit: commit,
             readiness: &verdict,
+            proof: recorded,
         }),
-        f => text::proof(&goal, &verdict, false, f == Format::Md),
+        (Format::Md, Some(p)) => text::proof_md(&verdict, p, commit.as_deref()),
+        (f, _) => text::proof(&goal, &verdict, recorded, commit.as_deref(), f == Format::Md),
     };
     emit(&out)?;
     Ok(if verdict.status == GoalStatus::Ready { 0 } else { 1 })
+}
+
+fn verify(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let report = ops_verify::verify(&ctx, args.goal.as_deref())?;
+    let out = if args.json {
+        json::document(&VerifyGoalView::of(&report))
+    } else {
+        text::verify_goal(&report)
+    };
+    emit(&out)?;
+    Ok(if report.holds() { 0 } else { 1 })
+}
+
+fn review(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let done = review_goal(&ctx, args.goal.as_deref())?;
+    let commit = done.commit.to_string();
+    let out = if args.json {
+        let kinds = vec!["review_recorded", "usage_added", "proof_recorded"];
+        json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
+    } else {
+        text::recorded(&done.goal, &commit, &done.snapshot, "reviewed")
+    };
+    emit(&out)?;
+    Ok(if done.snapshot.goal.status == GoalStatus::Ready {
+        0
+    } else {
+        1
+    })
 }
 
 fn replay(dir: &Path, args: ReplayArgs) -> Result<i32, CliError> {

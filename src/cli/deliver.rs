@@ -132,7 +132,7 @@ fn sticky(a: &StickyAction) -> &'static str {
     }
 }
 
-fn merge_text(r: &MergeReport) -> String {
+pub(super) fn merge_text(r: &MergeReport) -> String {
     let mut out = String::new();
     match &r.decision {
         MergeDecision::Disabled => {

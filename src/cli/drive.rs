@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::deliver::{delivery_exit_code, merge_text};
 use super::error::CliError;
 use super::json::{self, Location};
 use super::progress::Progress;
-use super::render::{budget_line, emit, short};
+use super::render::{budget_line, emit, note, short};
 use crate::model::event::Event;
-use crate::model::goal::Integration;
+use crate::model::goal::{Delivery, Integration};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::model::task::Task;
+use crate::ops::deliver::{self, PolicyDelivery};
 use crate::ops::drive::Observer;
 use crate::ops::execute;
 use crate::ops::plan::PlanRequest;
@@ -59,7 +61,31 @@ fn driven(
     let outcome = work(ctx, &mut observe);
     progress.finish();
     let (goal, _) = outcome?;
-    report_with(&Context::open(&dir)?, &goal, as_json)
+    let ctx = Context::open(&dir)?;
+    let delivered = deliver::deliver_per_policy(&ctx, &goal, &deliver::connect);
+    let code = report_with(&ctx, &goal, as_json)?;
+    match delivered {
+        Ok(done) => {
+            delivery_notes(&done);
+            Ok(code)
+        }
+        Err(OpsError::Delivery(e)) => {
+            note(&format!("git omk: delivery failed (recorded in the goal): {e}\n"));
+            Ok(delivery_exit_code(&e))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What delivery did, on stderr (the goal's JSON carries it too).
+fn delivery_notes(done: &PolicyDelivery) {
+    if let Some(pr) = done.pr.as_ref().and_then(|o| o.pr.as_ref()) {
+        let verb = if pr.created { "opened" } else { "updated" };
+        note(&format!("git omk: {verb} PR #{}: {}\n", pr.number, pr.url));
+    }
+    if let Some(m) = &done.merge {
+        note(&format!("git omk: {}", merge_text(m)));
+    }
 }
 
 fn repo_dir(ctx: &Context) -> Result<PathBuf, CliError> {
@@ -102,6 +128,7 @@ fn report_with(ctx: &Context, goal: &GoalRef, as_json: bool) -> Result<i32, CliE
             title: &s.goal.title,
             stop_reason: s.goal.stop_reason.as_deref(),
             integration: s.goal.integration.as_ref(),
+            delivery: &s.goal.delivery,
             tasks: &s.tasks.tasks,
         })
     } else {
@@ -156,5 +183,6 @@ struct DrivenView<'a> {
     title: &'a str,
     stop_reason: Option<&'a str>,
     integration: Option<&'a Integration>,
+    delivery: &'a Delivery,
     tasks: &'a [Task],
 }

@@ -6,14 +6,16 @@ use serde::Serialize;
 use crate::model::budget::{BudgetDimension, Limits, Usage, exhausted};
 use crate::model::decision::Decision;
 use crate::model::event::Event;
-use crate::model::goal::{GoalState, LastEvent};
+use crate::model::goal::{GateRun, GoalState, LastEvent};
 use crate::model::lease::Lease;
 use crate::model::plan::PlanArtifacts;
-use crate::model::proof::Readiness;
+use crate::model::proof::{Proof, Readiness};
 use crate::model::snapshot::Snapshot;
+use crate::model::status::GoalStatus;
 use crate::model::task::{Task, TaskStatus};
 use crate::ops::query::{GoalRow, Relation};
 use crate::ops::replay::{TimelineEntry, VerifyReport};
+use crate::ops::verify::VerifyReport as GoalVerifyReport;
 use crate::store::GoalRef;
 
 /// The version of every JSON document this build prints.
@@ -285,10 +287,55 @@ pub struct ProofView<'a> {
     /// Where.
     #[serde(flatten)]
     pub location: Location,
-    /// Whether a proof was recorded (false: computed now from the evidence so far).
+    /// Whether a proof was recorded (false: the verdict is computed now from the evidence so far).
     pub recorded: bool,
-    /// The verdict.
+    /// The goal commit that recorded the proof (what PRs link to).
+    pub proof_commit: Option<String>,
+    /// The verdict now (a human decision or a delivery recorded after the proof counts).
     pub readiness: &'a Readiness,
+    /// The recorded proof (`proof.json`, see docs/proof.md).
+    pub proof: Option<&'a Proof>,
+}
+
+/// `goal verify --json`.
+#[derive(Serialize)]
+pub struct VerifyGoalView<'a> {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// Whether the proof holds.
+    pub holds: bool,
+    /// The commit whose gates ran.
+    pub commit: &'a str,
+    /// Whether that is the proven commit.
+    pub proven: bool,
+    /// The recorded proof's status before this run.
+    pub previous_status: Option<GoalStatus>,
+    /// The proof recomputed with the fresh evidence.
+    pub proof: &'a Proof,
+    /// The fresh gate run.
+    pub gates: &'a GateRun,
+    /// The goal commit that recorded it, or `null`.
+    pub recorded: Option<String>,
+    /// Why nothing was recorded.
+    pub not_recorded: Option<&'a str>,
+}
+
+impl<'a> VerifyGoalView<'a> {
+    /// Of a verify report.
+    pub fn of(r: &'a GoalVerifyReport) -> VerifyGoalView<'a> {
+        VerifyGoalView {
+            location: Location::of(&r.goal),
+            holds: r.holds(),
+            commit: &r.commit,
+            proven: r.proven,
+            previous_status: r.previous,
+            proof: &r.proof,
+            gates: &r.run,
+            recorded: r.recorded.map(|c| c.to_string()),
+            not_recorded: r.not_recorded.as_deref(),
+        }
+    }
 }
 
 /// `goal replay -f json`.

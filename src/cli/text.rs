@@ -6,13 +6,16 @@ use chrono::{DateTime, Utc};
 
 use super::render::{age, budget_line, short};
 use crate::model::budget::exhausted;
+use crate::model::gate::Outcome;
 use crate::model::goal::{Blocker, GoalState};
 use crate::model::planner::describe_check;
-use crate::model::proof::Readiness;
+use crate::model::proof::{Proof, Readiness};
+use crate::model::proof_md::render as render_proof_md;
 use crate::model::snapshot::Snapshot;
 use crate::model::task::{Task, TaskStatus};
 use crate::ops::query::{GoalRow, Relation};
 use crate::ops::replay::{TimelineEntry, VerifyReport};
+use crate::ops::verify::VerifyReport as GoalVerifyReport;
 use crate::store::GoalRef;
 
 /// `goal list`.
@@ -256,19 +259,28 @@ fn demote(markdown: &str) -> String {
 }
 
 /// `goal proof` (text or md).
-pub fn proof(goal: &GoalRef, readiness: &Readiness, recorded: bool, md: bool) -> String {
+pub fn proof(
+    goal: &GoalRef,
+    readiness: &Readiness,
+    recorded: Option<&Proof>,
+    commit: Option<&str>,
+    md: bool,
+) -> String {
     let head = if md {
         format!("# Proof of `{goal}`\n\n")
     } else {
         format!("proof of goal {goal}\n")
     };
     let mut out = head;
-    let origin = if recorded {
-        "recorded"
-    } else {
-        "not recorded yet; computed now from the evidence so far"
+    let origin = match (recorded, commit) {
+        (Some(_), Some(c)) => format!("recorded in goal commit {c}"),
+        (Some(_), None) => "recorded".to_owned(),
+        (None, _) => "not recorded yet; computed now from the evidence so far".to_owned(),
     };
     let _ = writeln!(out, "status: {} ({origin})", readiness.status);
+    if let Some(p) = recorded {
+        proof_summary(&mut out, p);
+    }
     if !readiness.reasons.is_empty() {
         out.push_str(if md {
             "\n## Why not ready\n\n"
@@ -278,6 +290,107 @@ pub fn proof(goal: &GoalRef, readiness: &Readiness, recorded: bool, md: bool) ->
         for r in &readiness.reasons {
             let _ = writeln!(out, "{}{}", if md { "- " } else { "  - " }, r.describe());
         }
+    }
+    out
+}
+
+/// The recorded proof's evidence in a few lines: proven commit, gates, oracle, findings, gaps.
+fn proof_summary(out: &mut String, p: &Proof) {
+    if let Some(r) = &p.result {
+        let _ = writeln!(out, "proven: commit {} (tree {})", r.commit, r.tree);
+    }
+    for g in &p.gates {
+        let c = &g.change;
+        let _ = writeln!(
+            out,
+            "gate {}{}: base {}, result {} ({:?})",
+            c.name,
+            if c.required { "" } else { " (optional)" },
+            outcome_word(c.base),
+            outcome_word(c.result),
+            c.change
+        );
+    }
+    for check in &p.oracle {
+        let _ = writeln!(
+            out,
+            "oracle: {}: {}",
+            if check.passed { "ok" } else { "FAILED" },
+            check.detail
+        );
+    }
+    let open = p.findings.iter().filter(|f| !f.accepted).count();
+    let _ = writeln!(out, "findings: {} ({open} not accepted)", p.findings.len());
+    for gap in &p.gaps {
+        let _ = writeln!(out, "gap: {gap}");
+    }
+}
+
+fn outcome_word(o: Option<Outcome>) -> &'static str {
+    match o {
+        Some(Outcome::Passed) => "passed",
+        Some(Outcome::Failed) => "failed",
+        Some(Outcome::FailedInfra) => "failed (infrastructure)",
+        None => "not run",
+    }
+}
+
+/// `goal proof -f md` of a recorded proof: `proof.md`, with the current verdict when it differs.
+pub fn proof_md(readiness: &Readiness, p: &Proof, commit: Option<&str>) -> String {
+    let mut out = render_proof_md(p);
+    if let Some(c) = commit {
+        let _ = writeln!(out, "\nRecorded in goal commit `{c}`.");
+    }
+    if readiness.status != p.status {
+        let _ = writeln!(out, "\n**Now: {}**", readiness.status);
+        for r in &readiness.reasons {
+            let _ = writeln!(out, "- {}", r.describe());
+        }
+    }
+    out
+}
+
+/// `goal verify` (text).
+pub fn verify_goal(r: &GoalVerifyReport) -> String {
+    let mut out = String::new();
+    let what = if r.proven {
+        "proven commit"
+    } else {
+        "current result (no proof recorded yet)"
+    };
+    let _ = writeln!(
+        out,
+        "verified goal {}: gates re-run on the {what} {}",
+        r.goal, r.commit
+    );
+    for g in &r.run.gates {
+        let _ = writeln!(
+            out,
+            "  {}{}: {}",
+            g.name,
+            if g.required { "" } else { " (optional)" },
+            outcome_word(Some(g.outcome))
+        );
+    }
+    if r.holds() {
+        out.push_str("the proof holds: ready\n");
+    } else {
+        let _ = writeln!(out, "the proof does NOT hold: {}", r.proof.status);
+        if !r.proven {
+            out.push_str("  - no proof is recorded for this goal yet\n");
+        }
+        for reason in &r.proof.reasons {
+            let _ = writeln!(out, "  - {}", reason.describe());
+        }
+    }
+    match (&r.recorded, &r.not_recorded) {
+        (Some(c), _) => {
+            let _ = writeln!(out, "recorded in goal commit {c}");
+        }
+        (None, Some(why)) => {
+            let _ = writeln!(out, "{why}");
+        }
+        (None, None) => {}
     }
     out
 }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::model::gate::{GateObservation, Outcome};
+use crate::model::goal::GateRun;
 use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
 use config::{CONFIG_PATH, ConfigError, Gate, GateName, config_hash, parse_config};
@@ -360,6 +361,21 @@ impl GateReport {
     /// What comparison and oracles need, per gate.
     pub fn observations(&self) -> Vec<GateObservation> {
         self.results.iter().map(|r| r.evidence.observation()).collect()
+    }
+
+    /// The run as a goal records it: commit, tree, config hash, observations and evidence paths.
+    pub fn gate_run(&self, commit: &str) -> GateRun {
+        GateRun {
+            commit: commit.to_owned(),
+            tree: self.tree.to_string(),
+            config_hash: self.config_hash.clone(),
+            gates: self.observations(),
+            evidence: self
+                .results
+                .iter()
+                .map(|r| evidence::evidence_path(&self.tree, &r.evidence.gate))
+                .collect(),
+        }
     }
 
     /// The result of the gate named `name`.

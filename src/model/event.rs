@@ -430,7 +430,14 @@ fn attempt_summary(r: &AttemptReport) -> String {
         AttemptOutcome::Succeeded => "succeeded".to_owned(),
         AttemptOutcome::Running => "running".to_owned(),
         AttemptOutcome::Failed { evidence } => {
-            format!("failed: {}", evidence.lines().next().unwrap_or_default())
+            let words: Vec<&str> = evidence.split_whitespace().collect();
+            let mut line = words.join(" ");
+            if line.len() > 160 {
+                let cut = (0..=160).rev().find(|i| line.is_char_boundary(*i)).unwrap_or(0);
+                line.truncate(cut);
+                line.push('…');
+            }
+            format!("failed: {line}")
         }
         AttemptOutcome::Interrupted { reason } => format!("interrupted: {reason}"),
     };

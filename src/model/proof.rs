@@ -430,6 +430,17 @@ pub struct Proof {
     pub human_decisions: Vec<HumanDecision>,
 }
 
+/// The proof recomputed after a human `accept`/`reject` on a concluded goal, so the recorded proof and
+/// the goal's status follow the decision (`None` when no proof is recorded or the goal has not
+/// concluded). The changed files are the recorded proof's.
+pub fn after_verdict(snapshot: &Snapshot) -> Option<Proof> {
+    let recorded = snapshot.proof.as_ref()?;
+    if !matches!(snapshot.goal.status, GoalStatus::Ready | GoalStatus::NotReady) {
+        return None;
+    }
+    Some(prove(snapshot, recorded.changed_files.clone()))
+}
+
 /// Compute the proof of `snapshot`. `changed_files` (diff statistics between base and result) is the
 /// only input that is not recorded in the goal itself.
 pub fn prove(snapshot: &Snapshot, changed_files: Vec<FileStat>) -> Proof {

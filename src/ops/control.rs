@@ -5,7 +5,8 @@ use gix::ObjectId;
 
 use super::{Context, OpsError};
 use crate::model::control::{ControlRequest, decide};
-use crate::model::event::Event;
+use crate::model::event::{Event, EventBody};
+use crate::model::proof::after_verdict;
 use crate::model::snapshot::Snapshot;
 use crate::store::GoalRef;
 use crate::store::write::Record;
@@ -29,10 +30,19 @@ pub fn control(ctx: &Context, query: Option<&str>, request: ControlRequest) -> R
     let done = ctx.retrying(goal.id().as_str(), || {
         let loaded = ctx.load(&goal)?;
         let bodies = decide(&loaded.snapshot, request.clone())?;
-        let events: Vec<Event> = bodies.into_iter().map(|b| ctx.event(b)).collect();
+        let mut events: Vec<Event> = bodies.into_iter().map(|b| ctx.event(b)).collect();
         let mut snapshot = loaded.snapshot;
         for event in &events {
             snapshot.apply(event);
+        }
+        let verdict = matches!(
+            request,
+            ControlRequest::Accept { .. } | ControlRequest::Reject { .. }
+        );
+        if let Some(proof) = after_verdict(&snapshot).filter(|_| verdict) {
+            let event = ctx.event(EventBody::ProofRecorded(Box::new(proof)));
+            snapshot.apply(&event);
+            events.push(event);
         }
         let record = Record {
             goal: goal.clone(),

@@ -16,6 +16,7 @@ use crate::forge::target::{self, ForgeTarget, TargetError};
 use crate::forge::token::{self, NoToken, Token};
 use crate::forge::{Forge, ForgeError, GitHub};
 use crate::git::push::PushError;
+use crate::model::delivery::after_run::after_run;
 use crate::model::delivery::facts::ProofFacts;
 use crate::model::delivery::record::{DeliveryFailed, DeliveryStage};
 use crate::model::event::{Event, EventBody};
@@ -28,6 +29,49 @@ use crate::store::write::Record;
 
 pub use merge::{MergeReport, MergeRequest, merge};
 pub use open_pr::{OpenPrOutcome, OpenPrRequest, PrResult, open_pr};
+
+/// What a run delivered per its policies.
+#[derive(Debug, Default)]
+pub struct PolicyDelivery {
+    /// The PR opened or updated.
+    pub pr: Option<OpenPrOutcome>,
+    /// The merge step's report.
+    pub merge: Option<MergeReport>,
+}
+
+/// Deliver a concluded goal as its `--policy` and `--merge-policy` ask (see
+/// `model::delivery::after_run`): nothing under `local`.
+pub fn deliver_per_policy(
+    ctx: &Context,
+    goal: &GoalRef,
+    connect: &Connector<'_>,
+) -> Result<PolicyDelivery, OpsError> {
+    let plan = after_run(&ctx.load(goal)?.snapshot);
+    let mut done = PolicyDelivery::default();
+    let Some(draft) = plan.open_pr else {
+        return Ok(done);
+    };
+    let id = Some(goal.id().to_string());
+    let request = OpenPrRequest {
+        goal: id.clone(),
+        dry_run: false,
+        draft,
+        base: None,
+        facts: None,
+    };
+    done.pr = Some(open_pr(ctx, request, connect)?);
+    if plan.merge {
+        done.merge = Some(merge(
+            ctx,
+            MergeRequest {
+                goal: id,
+                facts: None,
+            },
+            connect,
+        )?);
+    }
+    Ok(done)
+}
 
 /// A way to reach the forge: the real one reads settings and a token; tests hand in their own.
 pub type Connector<'a> = dyn Fn(&Context) -> Result<Connection, DeliveryError> + 'a;
@@ -163,8 +207,35 @@ impl DeliveryError {
 }
 
 /// The facts to deliver: the given ones (from the proof), else derived from the snapshot.
-fn facts_for(snapshot: &Snapshot, given: Option<ProofFacts>) -> ProofFacts {
-    given.unwrap_or_else(|| ProofFacts::from_snapshot(snapshot, &readiness(snapshot)))
+fn facts_for(
+    ctx: &Context,
+    goal: &GoalRef,
+    snapshot: &Snapshot,
+    given: Option<ProofFacts>,
+) -> Result<ProofFacts, OpsError> {
+    if let Some(given) = given {
+        return Ok(given);
+    }
+    let verdict = readiness(snapshot);
+    let (Some(proof), Some(commit)) = (snapshot.proof.as_ref(), proof_commit(ctx, goal)?) else {
+        return Ok(ProofFacts::from_snapshot(snapshot, &verdict));
+    };
+    Ok(ProofFacts::from_proof(
+        snapshot,
+        &verdict,
+        proof,
+        &commit.to_string(),
+    ))
+}
+
+/// The goal commit that recorded the goal's latest proof (DESIGN §7: what PRs link to).
+pub fn proof_commit(ctx: &Context, goal: &GoalRef) -> Result<Option<ObjectId>, OpsError> {
+    let events = ctx.store.events(goal)?;
+    Ok(events
+        .iter()
+        .rev()
+        .find(|(_, e)| matches!(e.body, EventBody::ProofRecorded(_)))
+        .map(|(commit, _)| *commit))
 }
 
 /// Record `bodies` on the goal, deciding on its current tip (compare-and-swap, retried on races).

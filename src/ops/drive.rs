@@ -23,7 +23,6 @@ use super::review::{self, Reviewers};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
 use crate::agent::{Launch, Session};
-use crate::gate::evidence::evidence_path;
 use crate::gate::{self, ExecOptions, GateError, PlanOptions};
 use crate::git::integrate::{Merged, merge_task, tree_of};
 use crate::git::run::{git, is_ancestor, update_branch};
@@ -559,7 +558,13 @@ impl Driver<'_> {
         let changed = changed_files(&self.repo_dir, &base, &result);
         let proof = prove(&self.snapshot, changed);
         bodies.push(EventBody::ProofRecorded(Box::new(proof)));
-        self.record(bodies, Vec::new(), Vec::new())
+        // The proven commit is an `Omk-Proves` parent of the proof commit: fetching the goal brings it.
+        let proves = ObjectId::from_hex(result.as_bytes())
+            .ok()
+            .filter(|_| result != base)
+            .into_iter()
+            .collect();
+        self.record(bodies, Vec::new(), proves)
     }
 
     /// Run the gates of `commit` in a clean detached checkout. `None` when a pause or cancel
@@ -592,22 +597,7 @@ impl Driver<'_> {
             .interruptible(async move { gate::execute(&plan, &options, ctx.clock.as_ref()).await })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
-        Ok(report.map(|report| {
-            let attachments = report.attachments();
-            let evidence = report
-                .results
-                .iter()
-                .map(|r| evidence_path(&report.tree, &r.evidence.gate))
-                .collect();
-            let run = GateRun {
-                commit: commit.to_owned(),
-                tree: report.tree.to_string(),
-                config_hash: report.config_hash.clone(),
-                gates: report.observations(),
-                evidence,
-            };
-            (run, attachments)
-        }))
+        Ok(report.map(|report| (report.gate_run(commit), report.attachments())))
     }
 
     fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {
@@ -999,7 +989,7 @@ impl Driver<'_> {
 }
 
 /// `git diff --numstat` between two commits, as proof file statistics.
-fn changed_files(repo: &Path, base: &str, result: &str) -> Vec<FileStat> {
+pub(super) fn changed_files(repo: &Path, base: &str, result: &str) -> Vec<FileStat> {
     git(repo, &["diff", "--numstat", "--no-renames", base, result])
         .unwrap_or_default()
         .lines()

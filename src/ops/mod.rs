@@ -21,7 +21,9 @@ pub mod release;
 pub mod remote;
 pub mod replay;
 pub mod review;
+pub mod review_goal;
 pub mod sync;
+pub mod verify;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};

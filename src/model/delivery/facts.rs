@@ -7,8 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::gate::compare::GateObservation;
+use crate::model::gate::verdict::Outcome;
 use crate::model::goal::GateRun;
-use crate::model::proof::Readiness;
+use crate::model::proof::{Proof, Readiness};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 
@@ -163,6 +164,58 @@ impl ProofFacts {
         }
     }
 
+    /// Facts from a recorded proof and the goal commit that recorded it: gates, tasks, changed files
+    /// and gaps come from the proof; the verdict is `readiness` (the current one, so a human decision
+    /// or a delivered head recorded after the proof counts).
+    pub fn from_proof(
+        snapshot: &Snapshot,
+        readiness: &Readiness,
+        proof: &Proof,
+        proof_commit: &str,
+    ) -> ProofFacts {
+        let mut facts = ProofFacts::from_snapshot(snapshot, readiness);
+        facts.proof_commit = Some(proof_commit.to_owned());
+        facts.proven_commit = proof.result.as_ref().map(|r| r.commit.clone());
+        facts.proven_tree = proof.result.as_ref().map(|r| r.tree.clone());
+        facts.base_commit = proof.base.commit.clone();
+        facts.gates = proof
+            .gates
+            .iter()
+            .map(|g| GateRow {
+                name: g.change.name.clone(),
+                required: g.change.required,
+                before: result_of(g.change.base),
+                after: result_of(g.change.result),
+            })
+            .collect();
+        facts.tasks = proof
+            .tasks
+            .iter()
+            .map(|t| TaskRow {
+                id: t.id.clone(),
+                title: t.title.clone(),
+                status: t.status.clone(),
+                attempts: t.attempts.len(),
+            })
+            .collect();
+        facts.changed_files = proof
+            .changed_files
+            .iter()
+            .map(|f| ChangedFile {
+                path: f.path.clone(),
+                additions: f.added,
+                deletions: f.removed,
+            })
+            .collect();
+        facts.gaps = proof.gaps.clone();
+        facts.missing = if facts.proven_commit.is_none() {
+            vec![NO_VERIFICATION.to_owned()]
+        } else {
+            Vec::new()
+        };
+        facts
+    }
+
     /// Fill the changed paths (from the trees of the base and the delivered head); line counts stay
     /// unknown and are listed as missing.
     pub fn with_changed_paths(mut self, paths: Vec<String>) -> ProofFacts {
@@ -188,19 +241,22 @@ impl ProofFacts {
     }
 }
 
+/// A gate outcome as a table cell.
+fn result_of(outcome: Option<Outcome>) -> GateResult {
+    match outcome {
+        Some(o) if o.passed() => GateResult::Passed,
+        Some(_) => GateResult::Failed,
+        None => GateResult::NotRun,
+    }
+}
+
 /// One row per gate seen on the base or the result, in the order first seen.
 fn gate_rows(baseline: Option<&GateRun>, verified: Option<&GateRun>) -> Vec<GateRow> {
     let outcome = |run: Option<&GateRun>, name: &str| {
-        run.and_then(|r| r.gates.iter().find(|g| g.name == name)).map_or(
-            GateResult::NotRun,
-            |g: &GateObservation| {
-                if g.outcome.passed() {
-                    GateResult::Passed
-                } else {
-                    GateResult::Failed
-                }
-            },
-        )
+        run.and_then(|r| r.gates.iter().find(|g| g.name == name))
+            .map_or(GateResult::NotRun, |g: &GateObservation| {
+                result_of(Some(g.outcome))
+            })
     };
     let mut rows: Vec<GateRow> = Vec::new();
     let all = verified.into_iter().chain(baseline).flat_map(|r| r.gates.iter());

@@ -53,7 +53,7 @@ pub fn merge(ctx: &Context, req: MergeRequest, connect: &Connector<'_>) -> Resul
     let goal = ctx.resolve_local(req.goal.as_deref())?;
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
-    let facts = facts_for(snapshot, req.facts);
+    let facts = facts_for(ctx, &goal, snapshot, req.facts)?;
     let policy = snapshot.goal.options.merge;
     let pr = snapshot.goal.delivery.pr.as_ref().map(|p| p.number);
     let mut report = MergeReport {

@@ -147,10 +147,12 @@ fn prepare(
         .unwrap_or_else(|| integration_branch(goal.id().as_str()));
     let head = ctx.store.resolve_commit(&format!("refs/heads/{head_branch}"))?;
     let facts = match (&req.facts, head) {
-        (None, Some(head)) => {
-            facts_for(snapshot, None).with_changed_paths(changed_paths(ctx, &snapshot.goal.base.commit, head))
-        }
-        _ => facts_for(snapshot, req.facts.clone()),
+        (None, Some(head)) => facts_for(ctx, goal, snapshot, None)?.with_changed_paths(changed_paths(
+            ctx,
+            &snapshot.goal.base.commit,
+            head,
+        )),
+        _ => facts_for(ctx, goal, snapshot, req.facts.clone())?,
     };
     let outcome = OpenPrOutcome {
         goal: goal.clone(),

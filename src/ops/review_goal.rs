@@ -1,0 +1,154 @@
+//! `goal review`: review a concluded goal's result again (scanners, reviewer and security-reviewer
+//! sessions) and record the review with the proof recomputed from it (DESIGN §1, §6).
+//!
+//! Only a local goal that has concluded (`ready` or `not_ready`) is reviewed here: while a controller
+//! works on the goal, its own review step runs; a fetched goal belongs to the machine that drives it.
+
+use std::path::Path;
+
+use gix::ObjectId;
+
+use super::drive::changed_files;
+use super::review::{ReviewOutcome, Reviewers, review};
+use super::worktrees::check_dir;
+use super::{Context, OpsError};
+use crate::agent::Launch;
+use crate::git::worktree;
+use crate::model::event::{Event, EventBody, UsageDelta};
+use crate::model::proof::{FileStat, prove};
+use crate::model::snapshot::Snapshot;
+use crate::model::status::GoalStatus;
+use crate::settings;
+use crate::store::GoalRef;
+use crate::store::write::Record;
+
+/// What `goal review` recorded.
+#[derive(Clone, Debug)]
+pub struct Reviewed {
+    /// The goal.
+    pub goal: GoalRef,
+    /// The goal commit that recorded the review and the new proof.
+    pub commit: ObjectId,
+    /// The state after it.
+    pub snapshot: Snapshot,
+}
+
+/// Run `goal review`.
+pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsError> {
+    let goal = ctx.resolve_local(query)?;
+    let snapshot = ctx.load(&goal)?.snapshot;
+    let result = reviewable(&snapshot)?;
+    let repo_dir = ctx
+        .store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+    let base = snapshot.goal.base.commit.clone();
+    let dir = check_dir(
+        ctx,
+        &snapshot.goal.id,
+        &format!("review-{}", &result[..12.min(result.len())]),
+    );
+    worktree::ensure_detached(&repo_dir, &dir, &result)
+        .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let outcome = run_review(ctx, &snapshot, &base, &result, &dir);
+    let _ = worktree::remove_checkout(&repo_dir, &dir);
+    let outcome = outcome?;
+    let changed = changed_files(&repo_dir, &base, &result);
+    let (commit, snapshot) = record(ctx, &goal, outcome, changed)?;
+    Ok(Reviewed {
+        goal,
+        commit,
+        snapshot,
+    })
+}
+
+/// The result to review, or why this goal cannot be reviewed now.
+fn reviewable(snapshot: &Snapshot) -> Result<String, OpsError> {
+    let goal = &snapshot.goal;
+    if !matches!(goal.status, GoalStatus::Ready | GoalStatus::NotReady) {
+        return Err(OpsError::Usage(format!(
+            "goal {} is {}: its controller reviews the result when it gets there; `goal review` re-reviews a goal that has concluded",
+            goal.id, goal.status
+        )));
+    }
+    match goal.integration.as_ref() {
+        Some(i) if i.commit != goal.base.commit => Ok(i.commit.clone()),
+        _ => Err(OpsError::Usage(format!(
+            "goal {} has no integrated result to review",
+            goal.id
+        ))),
+    }
+}
+
+fn run_review(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    base: &str,
+    result: &str,
+    checkout: &Path,
+) -> Result<ReviewOutcome, OpsError> {
+    let launch = Launch {
+        program: ctx.settings.kimi_program.clone(),
+        extra_args: ctx.settings.agent_args.clone(),
+        env: Vec::new(),
+        model: ctx.settings.agent_model.clone(),
+        known_secrets: settings::secret_env_values(),
+    };
+    let prices = settings::price_table(ctx.store.repo())?;
+    let reviewers = Reviewers {
+        agent: &snapshot.goal.options.agent,
+        launch: &launch,
+        prices: &prices,
+        timeout: ctx.settings.turn_timeout,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
+    let work = review(ctx, &snapshot.goal.text, base, result, checkout, &reviewers);
+    runtime.block_on(tokio::task::LocalSet::new().run_until(work))
+}
+
+/// Record the review, its usage and the proof recomputed with it, on the current tip.
+fn record(
+    ctx: &Context,
+    goal: &GoalRef,
+    outcome: ReviewOutcome,
+    changed: Vec<FileStat>,
+) -> Result<(ObjectId, Snapshot), OpsError> {
+    ctx.retrying(goal.id().as_str(), || {
+        let loaded = ctx.load(goal)?;
+        let mut snapshot = loaded.snapshot;
+        let mut events: Vec<Event> = vec![
+            ctx.event(EventBody::ReviewRecorded(outcome.review.clone())),
+            ctx.event(EventBody::UsageAdded(UsageDelta {
+                tokens: outcome.usage.total(),
+                tokens_estimated: outcome.usage.estimated,
+                usd_micros: outcome.cost.usd,
+                unpriced_tokens: outcome.cost.unpriced_tokens,
+                active_secs: 0,
+            })),
+        ];
+        for e in &events {
+            snapshot.apply(e);
+        }
+        let proof = ctx.event(EventBody::ProofRecorded(Box::new(prove(
+            &snapshot,
+            changed.clone(),
+        ))));
+        snapshot.apply(&proof);
+        events.push(proof);
+        let commit = ctx.store.record(Record {
+            goal: goal.clone(),
+            expected: Some(loaded.tip),
+            snapshot: &snapshot,
+            events: &events,
+            attachments: outcome.attachments.clone(),
+            proves: Vec::new(),
+            merge_parent: None,
+            at: ctx.clock.now(),
+        })?;
+        Ok((commit, snapshot))
+    })
+}

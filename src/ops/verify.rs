@@ -1,0 +1,214 @@
+//! `goal verify`: run the gates again, forced, on the goal's proven tree (or its current result when
+//! no proof is recorded yet) and say whether the proof still holds (DESIGN §1, §7, §8).
+//!
+//! The gates come from the checked-in configuration of the commit being tested, never from the goal.
+//! For a local goal that has concluded, the new gate run and the proof recomputed from it are recorded
+//! (compare-and-swap, decided on the current tip). A fetched goal, or one whose controller is still
+//! working, is only reported on: nothing is written.
+
+use std::path::Path;
+
+use gix::ObjectId;
+
+use super::drive::changed_files;
+use super::worktrees::check_dir;
+use super::{Context, OpsError};
+use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
+use crate::git::worktree;
+use crate::model::event::{Event, EventBody};
+use crate::model::goal::GateRun;
+use crate::model::proof::{Proof, prove};
+use crate::model::snapshot::Snapshot;
+use crate::model::status::GoalStatus;
+use crate::settings;
+use crate::store::GoalRef;
+use crate::store::write::Record;
+
+/// Goal-tree files to record with a step: path and bytes.
+type Attachments = Vec<(String, Vec<u8>)>;
+
+/// What `verify` found.
+#[derive(Clone, Debug)]
+pub struct VerifyReport {
+    /// The goal.
+    pub goal: GoalRef,
+    /// The commit whose gates ran.
+    pub commit: String,
+    /// Whether that commit is the one the recorded proof proves.
+    pub proven: bool,
+    /// The fresh gate run.
+    pub run: GateRun,
+    /// The proof recomputed with the fresh run.
+    pub proof: Proof,
+    /// The proof recorded before this command (`None`: none was).
+    pub previous: Option<GoalStatus>,
+    /// The goal commit that recorded the fresh run and proof (`None`: reported only).
+    pub recorded: Option<ObjectId>,
+    /// Why nothing was recorded, when nothing was.
+    pub not_recorded: Option<String>,
+}
+
+impl VerifyReport {
+    /// The proof holds: it says `ready` on the proven tree with the fresh evidence.
+    pub fn holds(&self) -> bool {
+        self.proven && self.proof.status == GoalStatus::Ready
+    }
+}
+
+/// Run `goal verify`.
+pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsError> {
+    let goal = ctx.resolve(query)?;
+    let loaded = ctx.load(&goal)?;
+    let snapshot = &loaded.snapshot;
+    let (commit, proven) = target(snapshot)?;
+    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
+    if !ctx.store.repo().has_object(id) {
+        return Err(OpsError::Usage(format!(
+            "commit {commit} of goal {} is not in this repository: fetch the goal again (its proven commits travel with it) and retry",
+            goal.id()
+        )));
+    }
+    let repo_dir = repo_dir(ctx)?;
+    let (report, attachments) = run_gates(ctx, snapshot, &repo_dir, id, &commit)?;
+    let run = report.gate_run(&commit);
+    let proof = recompute(snapshot, &repo_dir, &run);
+    let not_recorded = why_not_recorded(&goal, snapshot, proven);
+    let recorded = match not_recorded {
+        None => Some(record(ctx, &goal, &repo_dir, &run, attachments, id)?),
+        Some(_) => None,
+    };
+    Ok(VerifyReport {
+        goal,
+        commit,
+        proven,
+        run,
+        proof,
+        previous: snapshot.proof.as_ref().map(|p| p.status),
+        recorded,
+        not_recorded,
+    })
+}
+
+/// The commit to verify: the proven one, else the integrated result; whether it is the proven one.
+fn target(snapshot: &Snapshot) -> Result<(String, bool), OpsError> {
+    if let Some(result) = snapshot.proof.as_ref().and_then(|p| p.result.as_ref()) {
+        return Ok((result.commit.clone(), true));
+    }
+    match snapshot.goal.integration.as_ref() {
+        Some(i) if i.commit != snapshot.goal.base.commit => Ok((i.commit.clone(), false)),
+        _ => Err(OpsError::Usage(format!(
+            "goal {} has no result to verify yet: run it first (`git omk goal resume {}`)",
+            snapshot.goal.id, snapshot.goal.id
+        ))),
+    }
+}
+
+fn repo_dir(ctx: &Context) -> Result<std::path::PathBuf, OpsError> {
+    ctx.store
+        .workdir()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))
+}
+
+/// Run every gate of `commit` (nothing reused) in a clean detached checkout, removed afterwards.
+fn run_gates(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    repo_dir: &Path,
+    id: ObjectId,
+    commit: &str,
+) -> Result<(GateReport, Attachments), OpsError> {
+    let dir = check_dir(ctx, &snapshot.goal.id, commit);
+    worktree::ensure_detached(repo_dir, &dir, commit).map_err(infra)?;
+    let options = PlanOptions {
+        force: true,
+        ..PlanOptions::default()
+    };
+    let planned = gate::plan(&ctx.store, id, &dir, &options);
+    let report = planned.map_err(|e| OpsError::Usage(format!("the gates of {commit} cannot be run: {e}")));
+    let report = report.and_then(|plan| {
+        let exec = ExecOptions {
+            known_secrets: settings::secret_env_values(),
+            ..ExecOptions::default()
+        };
+        block_on(gate::execute(&plan, &exec, ctx.clock.as_ref()))
+    });
+    let _ = worktree::remove_checkout(repo_dir, &dir);
+    let report = report?;
+    let attachments = report.attachments();
+    Ok((report, attachments))
+}
+
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T, OpsError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
+    Ok(runtime.block_on(work))
+}
+
+/// The proof of `snapshot` with `run` as its verification evidence.
+fn recompute(snapshot: &Snapshot, repo_dir: &Path, run: &GateRun) -> Proof {
+    let mut next = snapshot.clone();
+    next.goal.verification = Some(run.clone());
+    let base = next.goal.base.commit.clone();
+    prove(&next, changed_files(repo_dir, &base, &run.commit))
+}
+
+/// Why the fresh evidence is not recorded on this goal (`None`: it is).
+fn why_not_recorded(goal: &GoalRef, snapshot: &Snapshot, proven: bool) -> Option<String> {
+    if let Some(remote) = goal.remote() {
+        return Some(format!(
+            "a goal fetched from `{remote}` is only reported on; nothing was recorded"
+        ));
+    }
+    let concluded = matches!(snapshot.goal.status, GoalStatus::Ready | GoalStatus::NotReady);
+    if !proven || !concluded {
+        return Some(format!(
+            "the goal is {} and has not concluded with a proof; the result was checked, nothing was recorded",
+            snapshot.goal.status
+        ));
+    }
+    None
+}
+
+/// Record the fresh run and the proof recomputed on the current tip (the proven commit is an
+/// `Omk-Proves` parent).
+fn record(
+    ctx: &Context,
+    goal: &GoalRef,
+    repo_dir: &Path,
+    run: &GateRun,
+    attachments: Attachments,
+    proven: ObjectId,
+) -> Result<ObjectId, OpsError> {
+    ctx.retrying(goal.id().as_str(), || {
+        let loaded = ctx.load(goal)?;
+        let proof = recompute(&loaded.snapshot, repo_dir, run);
+        let events: Vec<Event> = [
+            EventBody::VerificationRecorded(run.clone()),
+            EventBody::ProofRecorded(Box::new(proof)),
+        ]
+        .into_iter()
+        .map(|b| ctx.event(b))
+        .collect();
+        let mut snapshot = loaded.snapshot;
+        for e in &events {
+            snapshot.apply(e);
+        }
+        Ok(ctx.store.record(Record {
+            goal: goal.clone(),
+            expected: Some(loaded.tip),
+            snapshot: &snapshot,
+            events: &events,
+            attachments: attachments.clone(),
+            proves: vec![proven],
+            merge_parent: None,
+            at: ctx.clock.now(),
+        })?)
+    })
+}
+
+fn infra(e: impl std::fmt::Display) -> OpsError {
+    OpsError::Infrastructure(e.to_string())
+}
