@@ -27,6 +27,10 @@ pub struct Worktree {
 
 /// Make sure a worktree for `branch` exists at `path`: reuse it when it is already there, check the
 /// branch out when it exists, otherwise create the branch at `start`.
+///
+/// The common case (a new task) is one `git worktree add -b`. When that fails — the branch exists (a
+/// retried or resumed task), a stale registration is in the way, or a concurrent `worktree add` of a
+/// sibling task raced it — stale registrations are pruned and the right form is tried once more.
 pub fn ensure(repo_dir: &Path, path: &Path, branch: &str, start: &str) -> Result<Worktree, GitError> {
     let worktree = Worktree {
         path: path.to_path_buf(),
@@ -43,8 +47,12 @@ pub fn ensure(repo_dir: &Path, path: &Path, branch: &str, start: &str) -> Result
             source,
         })?;
     }
-    let _ = git(repo_dir, &["worktree", "prune"]);
     let target = path.to_string_lossy();
+    let new_branch = ["worktree", "add", "--quiet", "-b", branch, &target, start];
+    if !path.exists() && git(repo_dir, &new_branch).is_ok() {
+        return Ok(worktree);
+    }
+    let _ = git(repo_dir, &["worktree", "prune"]);
     let exists = git(
         repo_dir,
         &[
@@ -58,10 +66,7 @@ pub fn ensure(repo_dir: &Path, path: &Path, branch: &str, start: &str) -> Result
     if exists {
         git(repo_dir, &["worktree", "add", "--quiet", &target, branch])?;
     } else {
-        git(
-            repo_dir,
-            &["worktree", "add", "--quiet", "-b", branch, &target, start],
-        )?;
+        git(repo_dir, &new_branch)?;
     }
     Ok(worktree)
 }

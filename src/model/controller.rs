@@ -16,7 +16,7 @@ use super::event::EventBody;
 use super::goal::Blocker;
 use super::ids::TaskId;
 use super::lease::{Claim, Lease, claim};
-use super::plan::OracleCheck;
+use super::plan::{OracleCheck, PlannerInfo};
 use super::proof::{oracle_results, readiness};
 use super::snapshot::Snapshot;
 use super::status::{GoalStatus, Phase};
@@ -36,6 +36,8 @@ pub enum Next {
     Recover(Vec<TaskId>),
     /// A budget is exhausted: stop agents and end `needs_more_budget`.
     OutOfBudget(Vec<BudgetDimension>),
+    /// Ask a planner agent (read-only session) for a plan to replace the provisional heuristic one.
+    Plan,
     /// Create the integration branch at the base commit.
     StartIntegration,
     /// Run the gates on the base commit.
@@ -65,6 +67,7 @@ impl Next {
     pub fn phase(&self, snapshot: &Snapshot) -> Option<Phase> {
         let settled = snapshot.tasks.tasks.iter().all(Task::is_settled);
         match self {
+            Next::Plan => Some(Phase::Planning),
             Next::StartIntegration | Next::Baseline => Some(Phase::Baseline),
             Next::Integrate(_) if settled => Some(Phase::Integration),
             Next::Dispatch(_) | Next::Integrate(_) | Next::Block(_) | Next::Recover(_) | Next::Wait => {
@@ -98,6 +101,9 @@ pub fn next_step(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> Next {
     if !spent.is_empty() {
         return Next::OutOfBudget(spent);
     }
+    if needs_agent_plan(snapshot) {
+        return Next::Plan;
+    }
     if goal.integration.is_none() {
         return Next::StartIntegration;
     }
@@ -105,6 +111,17 @@ pub fn next_step(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> Next {
         return Next::Baseline;
     }
     execution_step(snapshot, active).unwrap_or_else(|| conclusion_step(snapshot))
+}
+
+/// The plan is the provisional heuristic one, an agent planner is allowed, and no work has started: the
+/// planner agent has not answered yet (a crash during planning leaves it so, and planning runs again).
+fn needs_agent_plan(snapshot: &Snapshot) -> bool {
+    snapshot.goal.options.llm_planner
+        && !snapshot.work_started()
+        && snapshot
+            .plan
+            .as_ref()
+            .is_some_and(|p| matches!(p.planner, PlannerInfo::Heuristic { .. }))
 }
 
 fn running(snapshot: &Snapshot) -> impl Iterator<Item = &TaskId> {
@@ -303,7 +320,10 @@ pub fn start(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::event::{Actor, ActorKind, AttemptReport, BaseRef, Event, GoalCreated, UsageDelta};
+    use crate::model::event::{
+        Actor, ActorKind, AttemptReport, BaseRef, Event, GoalCreated, PlannerOutcome, PlannerReport,
+        UsageDelta,
+    };
     use crate::model::gate::Outcome;
     use crate::model::gate::compare::GateObservation;
     use crate::model::goal::GateRun;
@@ -311,7 +331,7 @@ mod tests {
     use crate::model::graph::tests::task;
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
-    use crate::model::plan::{Oracle, PlanArtifacts, PlannerInfo};
+    use crate::model::plan::{Oracle, PlanArtifacts};
     use crate::model::review::{Finding, Review, Severity};
     use crate::model::status::GoalKind;
     use crate::model::task::AttemptOutcome;
@@ -337,6 +357,7 @@ mod tests {
                 },
                 options: RunOptions {
                     max_agents,
+                    llm_planner: false,
                     ..RunOptions::default()
                 },
                 nonce: "n".into(),
@@ -547,6 +568,76 @@ mod tests {
         let (status, reason) = conclude(&g.snapshot);
         g.apply(EventBody::GoalStopped { status, reason });
         assert_eq!(g.next(&[]), Next::Finished(GoalStatus::Ready));
+    }
+
+    #[test]
+    fn an_agent_plans_before_the_baseline_and_its_answer_is_recorded_once() {
+        let mut g = Goal::new(vec![task("a", &[], &["a.rs"])], 2);
+        g.snapshot.goal.options.llm_planner = true;
+        assert_eq!(g.next(&[]), Next::Plan);
+        assert_eq!(g.next(&[]).phase(&g.snapshot), Some(Phase::Planning));
+        let mut kept = Goal::new(vec![task("a", &[], &["a.rs"])], 1);
+        kept.snapshot.goal.options.llm_planner = true;
+        kept.apply(EventBody::PlannerFinished(Box::new(PlannerReport {
+            engine: "exec".into(),
+            session_id: None,
+            tokens: 5,
+            outcome: PlannerOutcome::KeptHeuristic {
+                reason: "no plan in the answer".into(),
+            },
+        })));
+        assert_eq!(kept.next(&[]), Next::StartIntegration, "the fallback is final");
+        assert!(matches!(
+            kept.snapshot.plan.as_ref().unwrap().planner,
+            PlannerInfo::HeuristicFallback { .. }
+        ));
+        let mut plan = g.snapshot.plan.clone().unwrap();
+        plan.planner = PlannerInfo::Agent {
+            engine: "exec".into(),
+            session_id: "s".into(),
+        };
+        let tasks = TaskGraph::new(vec![task("x", &[], &["x.rs"]), task("y", &["x"], &["y.rs"])]).unwrap();
+        g.apply(EventBody::PlannerFinished(Box::new(PlannerReport {
+            engine: "exec".into(),
+            session_id: Some("s".into()),
+            tokens: 5,
+            outcome: PlannerOutcome::Adopted { plan, tasks },
+        })));
+        assert_eq!(
+            g.snapshot.tasks.tasks.len(),
+            2,
+            "the agent's graph replaces the heuristic one"
+        );
+        assert_eq!(g.next(&[]), Next::StartIntegration);
+        g.apply(EventBody::IntegrationStarted {
+            branch: "i".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        assert_eq!(g.next(&[]), Next::Dispatch(ids(&["x"])));
+        g.attempt("x", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        g.apply(EventBody::FollowUpsAdded {
+            from: ids(&["x"])[0].clone(),
+            tasks: vec![task("z", &["x"], &["z.rs"])],
+        });
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["x"])[0].clone(),
+            commit: "i1".into(),
+        });
+        assert_eq!(
+            g.next(&[]),
+            Next::Dispatch(ids(&["y", "z"])),
+            "a recorded follow-up runs like any task"
+        );
+        let before = g.snapshot.tasks.clone();
+        g.apply(EventBody::FollowUpsAdded {
+            from: ids(&["x"])[0].clone(),
+            tasks: vec![task("w", &[], &["x.rs"])],
+        });
+        assert_eq!(
+            g.snapshot.tasks, before,
+            "a follow-up that breaks the graph is left out"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::plan::PlanArtifacts;
 use super::proof::Proof;
 use super::review::Review;
 use super::status::{GoalKind, GoalStatus, Phase};
-use super::task::{AttemptOutcome, TaskStatus};
+use super::task::{AttemptOutcome, Task, TaskStatus};
 
 /// Who caused an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +91,16 @@ pub enum EventBody {
         plan: PlanArtifacts,
         /// The validated task graph.
         tasks: TaskGraph,
+    },
+    /// The planner agent's session ended: its validated plan replaced the provisional heuristic one,
+    /// or the heuristic plan stays (with why).
+    PlannerFinished(Box<PlannerReport>),
+    /// Follow-up tasks a task's agent proposed, validated, joined the graph.
+    FollowUpsAdded {
+        /// The task whose agent proposed them.
+        from: TaskId,
+        /// The new tasks (pending, ordered after `from` and every task they may collide with).
+        tasks: Vec<Task>,
     },
     /// A decision with its reasons.
     DecisionRecorded(DecisionDraft),
@@ -236,6 +246,37 @@ pub struct AttemptReport {
     pub note: Option<String>,
 }
 
+/// How a planner agent's session went.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannerReport {
+    /// Engine name.
+    pub engine: String,
+    /// Engine session id, when the engine has one.
+    pub session_id: Option<String>,
+    /// Tokens the session spent (also recorded as usage).
+    pub tokens: u64,
+    /// What became of its plan.
+    pub outcome: PlannerOutcome,
+}
+
+/// What became of a planner agent's plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum PlannerOutcome {
+    /// The plan was valid (at once or after the repair round) and replaces the heuristic one.
+    Adopted {
+        /// Its artifacts.
+        plan: PlanArtifacts,
+        /// Its validated graph.
+        tasks: TaskGraph,
+    },
+    /// The heuristic plan stays.
+    KeptHeuristic {
+        /// Why the agent's plan was not used.
+        reason: String,
+    },
+}
+
 /// Resources spent in one step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageDelta {
@@ -258,6 +299,8 @@ impl EventBody {
             EventBody::GoalCreated(_) => "goal_created",
             EventBody::IntakeCompleted { .. } => "intake_completed",
             EventBody::PlanRecorded { .. } => "plan_recorded",
+            EventBody::PlannerFinished(_) => "planner_finished",
+            EventBody::FollowUpsAdded { .. } => "follow_ups_added",
             EventBody::DecisionRecorded(_) => "decision_recorded",
             EventBody::Paused { .. } => "paused",
             EventBody::Resumed {} => "resumed",
@@ -300,6 +343,16 @@ impl EventBody {
                 format!("intake: {kind}, {} question(s) for a human", questions.len())
             }
             EventBody::PlanRecorded { tasks, .. } => format!("plan recorded: {} task(s)", tasks.tasks.len()),
+            EventBody::PlannerFinished(r) => match &r.outcome {
+                PlannerOutcome::Adopted { tasks, .. } => {
+                    format!("planner agent's plan adopted: {} task(s)", tasks.tasks.len())
+                }
+                PlannerOutcome::KeptHeuristic { reason } => format!("heuristic plan kept: {reason}"),
+            },
+            EventBody::FollowUpsAdded { from, tasks } => {
+                let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+                format!("follow-up task(s) from {from}: {}", ids.join(", "))
+            }
             EventBody::DecisionRecorded(d) => format!("decided ({}): {}", d.step, d.chosen),
             EventBody::Paused { reason } => with_reason("paused", reason.as_deref()),
             EventBody::Resumed {} => "resumed".to_owned(),

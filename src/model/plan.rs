@@ -1,7 +1,7 @@
 //! Plan artifacts of a goal: brief, technical plan, test spec and oracle (DESIGN §3 step 2, §6).
 //!
-//! Owns their recorded shape. The heuristic planner in `planner` produces them; agents may too (later),
-//! through the same validation. Pure.
+//! Owns their recorded shape. The heuristic planner in `planner` produces them; a planner agent's
+//! answer (`plan_answer`) replaces them once validated. Pure.
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +14,11 @@ pub enum PlannerInfo {
     /// The built-in heuristic planner.
     Heuristic {
         /// Why the heuristic was used (forced by `--no-llm-planner`, fallback, …).
+        reason: String,
+    },
+    /// The heuristic plan, kept because the planner agent's answer was unusable or its session failed.
+    HeuristicFallback {
+        /// Why the agent's plan was not used.
         reason: String,
     },
     /// An agent session.

@@ -329,7 +329,8 @@ fn join_patterns(set: &[PathPattern]) -> String {
     set.iter().map(PathPattern::as_str).collect::<Vec<_>>().join(", ")
 }
 
-fn task_kind(kind: GoalKind) -> TaskKind {
+/// The kind of task a goal (or part) of `kind` becomes.
+pub fn task_kind(kind: GoalKind) -> TaskKind {
     match kind {
         GoalKind::Bugfix => TaskKind::Fix,
         GoalKind::Refactor => TaskKind::Refactor,
@@ -483,7 +484,8 @@ fn technical_plan(graph: &TaskGraph, parts: &[Part], relevant: &[Vec<RelevantFil
     out
 }
 
-fn test_spec(graph: &TaskGraph, oracle: &Oracle) -> String {
+/// The test specification: the oracle's checks and each task's acceptance criteria as a checklist.
+pub fn test_spec(graph: &TaskGraph, oracle: &Oracle) -> String {
     let mut out = String::from("# Test specification\n\n## Oracle\n\n");
     for check in &oracle.checks {
         let _ = writeln!(out, "- {}", describe_check(check));

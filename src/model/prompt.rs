@@ -1,8 +1,9 @@
-//! The text git-omk sends to a task's agent: the task brief with its constraints, and the feedback of a
-//! failed attempt. Pure.
+//! The text git-omk sends to agents: the planner's prompt, the task brief with its constraints (and how
+//! to propose follow-ups), the feedback of a failed attempt, and the reviewers' prompts. Pure.
 
 use std::fmt::Write as _;
 
+use super::status::GoalKind;
 use super::task::Task;
 use super::writeset::PathPattern;
 
@@ -36,6 +37,81 @@ pub fn task_brief(goal_text: &str, task: &Task, checks: &[String]) -> String {
         }
     }
     out.push_str("\nWhen you are done, reply with a short summary of what you changed and why.\n");
+    out.push_str(FOLLOW_UPS);
+    out
+}
+
+const FOLLOW_UPS: &str = "If the goal needs more work outside your task (outside your allowed files), do not do it: \
+propose it as at most 3 follow-up tasks at the end of your reply, as one JSON block:\n```json\n\
+{\"follow_ups\": [{\"id\": \"short-id\", \"title\": \"one line\", \"description\": \"what to do\", \
+\"write_set\": [\"path/glob\"], \"acceptance\": [\"how to tell it is done\"]}]}\n```\n\
+git-omk validates and records each proposal before it runs; leave the block out when there is nothing to add.\n";
+
+/// What the planner agent is told about the goal.
+pub struct PlanningBrief<'a> {
+    /// The goal text.
+    pub goal_text: &'a str,
+    /// Intake's kind and parts (`"text" (kind)`).
+    pub kind: GoalKind,
+    /// The parts intake found, in words.
+    pub parts: Vec<String>,
+    /// Files the heuristic found relevant (`path (matched: …)`).
+    pub relevant: Vec<String>,
+    /// The repository's files (bounded by the caller) and how many there are in all.
+    pub files: &'a [String],
+    /// How many files the repository has.
+    pub file_count: usize,
+}
+
+/// The prompt of the planner session.
+pub fn planning(brief: &PlanningBrief<'_>) -> String {
+    let mut out = format!(
+        "You are the planner for git-omk. Do not modify any file; only read the repository in the work directory.\n\n\
+         Goal: {}\n\nIntake classified it as {} with these parts:\n",
+        brief.goal_text, brief.kind
+    );
+    for p in &brief.parts {
+        let _ = writeln!(out, "- {p}");
+    }
+    out.push_str("\nFiles a quick search found relevant:\n");
+    if brief.relevant.is_empty() {
+        out.push_str("- none; look for the code yourself\n");
+    }
+    for r in &brief.relevant {
+        let _ = writeln!(out, "- {r}");
+    }
+    let _ = writeln!(out, "\nThe repository's files ({} in all):", brief.file_count);
+    for f in brief.files {
+        let _ = writeln!(out, "- {f}");
+    }
+    if brief.files.len() < brief.file_count {
+        out.push_str("- … (list the rest with the tools you have)\n");
+    }
+    out.push_str(PLAN_RULES);
+    out
+}
+
+const PLAN_RULES: &str = "\nSplit the goal into tasks. Each task is done by one coding agent in its own git worktree and \
+may write only the files its write_set matches. Rules:\n\
+- ids: lowercase letters, digits and '-', unique, at most 48 characters; at most 64 tasks;\n\
+- write_set and read_set: globs relative to the repository root (no absolute paths, no '..', never .git);\n\
+- tasks whose write sets may overlap must be ordered: one depends on the other (directly or through others);\n\
+- depends_on names tasks of this plan; no cycles;\n\
+- every task has a one-line title and at least one acceptance criterion that a test or check can confirm;\n\
+- kind is one of implement, fix, test, refactor, docs, review.\n\n\
+Reply with the plan as one JSON block, and nothing after it:\n```json\n\
+{\"brief\": \"what the goal asks and how it will be done\", \"technical_plan\": \"the approach, file by file\", \
+\"test_spec\": \"which tests show it works\", \"relevant_files\": [\"path/in/repo\"], \"tasks\": [{\"id\": \"fix-add\", \
+\"title\": \"Fix add\", \"description\": \"what to do\", \"kind\": \"fix\", \"depends_on\": [], \
+\"write_set\": [\"src/calc.py\", \"tests/test_calc.py\"], \"acceptance\": [\"test_add passes\"]}]}\n```\n";
+
+/// The repair prompt after an unusable plan.
+pub fn planning_repair(problems: &[String]) -> String {
+    let mut out = String::from("Your plan could not be used:\n");
+    for p in problems {
+        let _ = writeln!(out, "- {p}");
+    }
+    out.push_str("Reply again with only the corrected JSON block (same shape: brief, technical_plan, test_spec, relevant_files, tasks).\n");
     out
 }
 

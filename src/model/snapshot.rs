@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::Usage;
 use super::decision::Decision;
-use super::event::{AttemptReport, Event, EventBody, GoalCreated, UsageDelta};
+use super::event::{AttemptReport, Event, EventBody, GoalCreated, PlannerOutcome, UsageDelta};
 use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
 use super::graph::TaskGraph;
 use super::ids::GoalId;
-use super::plan::PlanArtifacts;
+use super::plan::{PlanArtifacts, PlannerInfo};
 use super::proof::Proof;
 use super::status::{GoalKind, GoalStatus, Phase};
-use super::task::{Attempt, AttemptOutcome, TaskStatus};
+use super::task::{Attempt, AttemptOutcome, Task, TaskStatus};
 use super::text::title_of;
 
 /// Everything a goal commit records about the goal, besides attachments (gate logs, transcripts).
@@ -96,6 +96,8 @@ impl Snapshot {
                 questions,
             } => self.on_intake(*kind, title, questions),
             EventBody::PlanRecorded { plan, tasks } => self.on_plan(plan, tasks),
+            EventBody::PlannerFinished(report) => self.on_planner(&report.outcome),
+            EventBody::FollowUpsAdded { tasks, .. } => self.on_follow_ups(tasks),
             EventBody::DecisionRecorded(d) => self.decisions.push(Decision {
                 id: event.id.clone(),
                 at: event.at,
@@ -269,6 +271,40 @@ impl Snapshot {
         if self.goal.status.is_active() && self.goal.status != GoalStatus::Paused {
             self.goal.status = GoalStatus::Planned;
         }
+    }
+
+    /// An adopted agent plan replaces the provisional one only while no task has started; otherwise (or
+    /// when the heuristic plan stays) the plan records that the agent planner was tried.
+    fn on_planner(&mut self, outcome: &PlannerOutcome) {
+        let reason = match outcome {
+            PlannerOutcome::Adopted { plan, tasks } if !self.work_started() => {
+                self.plan = Some(plan.clone());
+                self.tasks = tasks.clone();
+                return;
+            }
+            PlannerOutcome::Adopted { .. } => "the agent's plan arrived after work had started",
+            PlannerOutcome::KeptHeuristic { reason } => reason.as_str(),
+        };
+        if let Some(plan) = self.plan.as_mut() {
+            plan.planner = PlannerInfo::HeuristicFallback {
+                reason: reason.to_owned(),
+            };
+        }
+    }
+
+    /// Follow-ups join the graph when it stays valid with them (it always does for what the controller
+    /// recorded; a merged log may disagree, and then they are left out deterministically).
+    fn on_follow_ups(&mut self, tasks: &[Task]) {
+        let mut all = self.tasks.tasks.clone();
+        all.extend(tasks.iter().cloned());
+        if let Ok(graph) = TaskGraph::new(all) {
+            self.tasks = graph;
+        }
+    }
+
+    /// Whether any task was dispatched or the integration branch exists.
+    pub fn work_started(&self) -> bool {
+        self.goal.integration.is_some() || self.tasks.tasks.iter().any(|t| !t.attempts.is_empty())
     }
 
     fn on_pause(&mut self) {

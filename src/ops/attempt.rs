@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use tokio::sync::watch;
 
@@ -80,6 +81,8 @@ pub struct AttemptResult {
     pub attachments: Vec<(String, Vec<u8>)>,
     /// The live session, kept for the next attempt.
     pub session: Option<Session>,
+    /// The agent's final answer (where it may propose follow-up tasks).
+    pub answer: String,
 }
 
 /// Tokens the whole goal may still spend, shared by the attempts running in this process.
@@ -138,6 +141,7 @@ pub async fn run_attempt(
         session_id: None,
         attachments: Vec::new(),
         session: None,
+        answer: String::new(),
     };
     match attempt(ctx, &spec, session, cancel, &budget, &mut result).await {
         Ok(outcome) => result.outcome = outcome,
@@ -155,13 +159,17 @@ async fn attempt(
     result: &mut AttemptResult,
 ) -> Result<AttemptOutcome, String> {
     let repo_dir = repo_dir(ctx)?;
+    let began = ctx.clock.now();
     let start = prepare_worktree(&repo_dir, spec).await?;
+    timing(&spec.task.id, "worktree", began, ctx.clock.now());
+    let began = ctx.clock.now();
     let mut session = match session {
         Some(s) => s,
         None => start_session(spec).await?,
     };
     result.session_id = session.info().session_id.clone();
     let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
+    timing(&spec.task.id, "agent", began, ctx.clock.now());
     result
         .attachments
         .extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
@@ -174,6 +182,7 @@ async fn attempt(
         }
     };
     result.usage = turn.usage;
+    result.answer = turn.text.clone();
     result.cost = cost(&spec.prices, model.as_deref(), &turn.usage);
     let violations: Vec<String> = turn.violations.iter().map(|v| v.path.clone()).collect();
     let evidence_of_violations = turn.violation_evidence();
@@ -194,6 +203,18 @@ async fn attempt(
         });
     }
     judge(ctx, spec, &commit, changed, result).await
+}
+
+/// A `debug` event on target `omk::timing` with when a step of an attempt started and how long it took
+/// (microseconds), for the controller benchmark (`OMK_LOG=omk::timing=debug`).
+fn timing(task: &TaskId, step: &'static str, from: DateTime<Utc>, to: DateTime<Utc>) {
+    tracing::debug!(
+        target: "omk::timing",
+        task = task.as_str(),
+        step,
+        start_us = from.timestamp_micros(),
+        micros = (to - from).num_microseconds().unwrap_or(i64::MAX)
+    );
 }
 
 fn repo_dir(ctx: &Context) -> Result<PathBuf, String> {

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt};
 use super::base_run;
 use super::gc::{after_goal, gc, over_quota};
+use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
@@ -29,6 +30,7 @@ use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
 use crate::model::controller::{Next, next_step, start};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
+use crate::model::follow_up;
 use crate::model::goal::GateRun;
 use crate::model::ids::TaskId;
 use crate::model::lease::Lease;
@@ -200,6 +202,7 @@ impl Driver<'_> {
                     self.record(bodies, Vec::new(), Vec::new())?;
                 }
                 Next::Recover(tasks) => self.recover(tasks, bodies)?,
+                Next::Plan => self.plan(bodies).await?,
                 Next::StartIntegration => self.start_integration(bodies)?,
                 Next::Baseline => self.baseline(bodies).await?,
                 Next::Integrate(task) => self.integrate(&task, bodies)?,
@@ -357,6 +360,46 @@ impl Driver<'_> {
             )?;
         }
         Ok(())
+    }
+
+    /// Ask the planner agent for a plan, over a clean checkout of the base, and record what became of
+    /// it (its plan, or the heuristic one kept with the reason) with its usage. A planner left running by
+    /// a crashed controller is stopped first.
+    async fn plan(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
+        let base = self.snapshot.goal.base.commit.clone();
+        let dir = check_dir(&self.ctx, &self.snapshot.goal.id, "planner");
+        process::kill_processes_in(&dir);
+        worktree::ensure_detached(&self.repo_dir, &dir, &base).map_err(infra)?;
+        let options = self.snapshot.goal.options.clone();
+        let (launch, prices) = (self.launch(), self.prices.clone());
+        let planner = Planner {
+            agent: &options.agent,
+            launch: &launch,
+            prices: &prices,
+            timeout: self.ctx.settings.turn_timeout,
+            tokens: [options.planner_token_budget, self.tokens_left()]
+                .into_iter()
+                .flatten()
+                .min(),
+        };
+        let (ctx, snapshot, checkout) = (self.ctx.clone(), self.snapshot.clone(), dir.clone());
+        let outcome = self
+            .interruptible(async move { planning::plan(&ctx, &snapshot, &checkout, &planner).await })
+            .await?;
+        let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        let Some(outcome) = outcome else { return Ok(()) };
+        let outcome = outcome?;
+        self.fault("planning");
+        bodies.push(EventBody::PlannerFinished(Box::new(outcome.report)));
+        bodies.extend(outcome.decisions.into_iter().map(EventBody::DecisionRecorded));
+        bodies.push(EventBody::UsageAdded(UsageDelta {
+            tokens: outcome.usage.total(),
+            tokens_estimated: outcome.usage.estimated,
+            usd_micros: outcome.cost.usd,
+            unpriced_tokens: outcome.cost.unpriced_tokens,
+            active_secs: 0,
+        }));
+        self.record(bodies, outcome.attachments, Vec::new())
     }
 
     /// Create (or adopt, after a crash) the integration branch at the base commit.
@@ -889,7 +932,12 @@ impl Driver<'_> {
             unpriced_tokens: result.cost.unpriced_tokens,
             active_secs: 0,
         };
-        let bodies = vec![
+        let follow_ups = if next == TaskStatus::Done {
+            follow_up::review(&self.snapshot, &result.task, &result.answer)
+        } else {
+            follow_up::Review::default()
+        };
+        let mut bodies = vec![
             EventBody::AttemptFinished(AttemptReport {
                 task: result.task.clone(),
                 attempt: result.attempt,
@@ -903,6 +951,13 @@ impl Driver<'_> {
             }),
             EventBody::UsageAdded(usage),
         ];
+        if !follow_ups.accepted.is_empty() {
+            bodies.push(EventBody::FollowUpsAdded {
+                from: result.task.clone(),
+                tasks: follow_ups.accepted,
+            });
+        }
+        bodies.extend(follow_ups.decisions.into_iter().map(EventBody::DecisionRecorded));
         let proves = result
             .commit
             .as_deref()

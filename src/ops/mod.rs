@@ -15,6 +15,7 @@ pub mod drive;
 pub mod execute;
 pub mod gc;
 pub mod plan;
+pub mod planning;
 pub mod query;
 pub mod release;
 pub mod remote;

@@ -1,5 +1,6 @@
 //! `goal plan` / `goal run` (without `--until-ready`): create a goal, run intake and the heuristic
-//! planner, and record it all as the goal's first commit.
+//! planner, and record it all as the goal's first commit. Unless `--no-llm-planner`, that plan is
+//! provisional: the controller's planning step (`planning`) asks a planner agent for a better one.
 
 use gix::ObjectId;
 
@@ -122,7 +123,7 @@ fn intake_events(
         return Ok(events);
     }
     let reason = if options.llm_planner {
-        "no agent planner is available in this build, so the heuristic planner was used"
+        PROVISIONAL
     } else {
         "forced by --no-llm-planner"
     };
@@ -139,6 +140,9 @@ fn intake_events(
     );
     Ok(events)
 }
+
+/// Why a goal planned with an agent planner starts with the heuristic plan.
+pub const PROVISIONAL: &str = "provisional: a planner agent replaces this plan when the goal is driven (it stays if the agent's plan is unusable)";
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
