@@ -49,7 +49,7 @@ const FIX_UPPER: &str =
 struct Case {
     kind: Kimi,
     repo: TestRepo,
-    _agent_home: AgentHome,
+    agent_home: AgentHome,
     server: ModelServer,
     env: Vec<(String, String)>,
 }
@@ -95,7 +95,7 @@ impl Case {
         Some(Case {
             kind,
             repo,
-            _agent_home: agent_home,
+            agent_home,
             server,
             env,
         })
@@ -168,6 +168,43 @@ impl Case {
         assert!(
             mismatches.is_empty(),
             "{:?}: unexpected model requests: {mismatches:#?}",
+            self.kind
+        );
+    }
+
+    /// No process that git-omk started for this case outlives it: every agent (and every command an
+    /// agent ran) carries the case's agent state directory in its environment.
+    fn assert_no_agent_left(&self) {
+        let home = self.agent_home.home();
+        let marker = home.parent().expect("the agent home has a parent");
+        let marker = marker.display().to_string();
+        let left: Vec<String> = std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter(|e| {
+                let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                let zombie = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z');
+                let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+                !zombie && String::from_utf8_lossy(&environ).contains(marker.as_str())
+            })
+            .map(|e| {
+                let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                format!(
+                    "{:?}: {}",
+                    e.file_name(),
+                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                )
+            })
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{:?}: processes outlived git-omk: {left:#?}",
             self.kind
         );
     }
@@ -330,6 +367,7 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
         "the reviewer and the security reviewer ran"
     );
     case.assert_model_satisfied();
+    case.assert_no_agent_left();
     assert!(
         case.worktrees().is_empty(),
         "worktrees removed: {:?}",
@@ -385,6 +423,7 @@ fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
     assert_eq!(proof["readiness"]["status"], "not_ready", "{proof}");
     assert_eq!(case.repo.user_state(), before);
     case.assert_model_satisfied();
+    case.assert_no_agent_left();
 }
 
 fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Kimi) {
@@ -444,4 +483,5 @@ fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Kimi) {
     assert_eq!(task(&show, "add")["status"], "done");
     assert_eq!(case.repo.user_state(), before);
     case.assert_model_satisfied();
+    case.assert_no_agent_left();
 }
