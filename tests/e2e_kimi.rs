@@ -20,7 +20,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::agents::{AgentHome, Kimi, installed};
+use support::agents::{API_KEY, AgentHome, Kimi, installed};
 use support::git_repo::{TestRepo, hermetic};
 use support::model_server::{ModelServer, Route, Turn};
 use support::tools::{path_with, pytest_bin};
@@ -373,6 +373,25 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
         "worktrees removed: {:?}",
         case.worktrees()
     );
+    let goal_ref = format!("refs/omk/goals/{id}");
+    let recorded = case.repo.git(&["ls-tree", "-r", "--name-only", &goal_ref]);
+    assert!(
+        recorded.contains("agents/t1-fix-add-calc-py/1/transcript.jsonl"),
+        "the agent's transcript is recorded: {recorded}"
+    );
+    let mut grep = Command::new("git");
+    hermetic(&mut grep, &case.repo.home);
+    let leaks = grep
+        .current_dir(&case.repo.path)
+        .args(["grep", "-l", API_KEY, &goal_ref])
+        .output()
+        .expect("git grep runs");
+    assert_eq!(
+        leaks.status.code(),
+        Some(1),
+        "the goal records the agent's API key: {}",
+        String::from_utf8_lossy(&leaks.stdout)
+    );
 }
 
 fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
@@ -480,7 +499,17 @@ fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Kimi) {
     assert!(file("calc.py").contains("return a + b"));
     assert!(file("strings.py").contains("return s.upper()"));
     let show = case.show();
-    assert_eq!(task(&show, "add")["status"], "done");
+    let add = task(&show, "add");
+    assert_eq!(add["status"], "done", "{add}");
+    let attempts = add["attempts"].as_array().expect("attempts");
+    assert!(
+        attempts.len() >= 2
+            && attempts[0]["session_id"].is_string()
+            && attempts
+                .iter()
+                .all(|a| a["session_id"] == attempts[0]["session_id"]),
+        "the interrupted agent session was resumed in the new process: {add}"
+    );
     assert_eq!(case.repo.user_state(), before);
     case.assert_model_satisfied();
     case.assert_no_agent_left();
