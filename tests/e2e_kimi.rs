@@ -162,6 +162,25 @@ impl Case {
             .count()
     }
 
+    /// Every token the model reported is counted in the goal's usage, and nothing is estimated.
+    fn assert_usage_counted(&self) {
+        let reported: u64 = self
+            .server
+            .requests()
+            .iter()
+            .filter_map(|r| r.usage)
+            .map(|u| u.prompt + u.completion)
+            .sum();
+        let usage = &self.show()["goal"]["usage"];
+        assert_eq!(
+            usage["tokens"].as_u64(),
+            Some(reported),
+            "{:?}: {usage}",
+            self.kind
+        );
+        assert_eq!(usage["tokens_estimated"], 0, "{:?}: {usage}", self.kind);
+    }
+
     /// The model saw only what the routes expected, and every request matched a route.
     fn assert_model_satisfied(&self) {
         let mismatches = self.server.mismatches();
@@ -368,6 +387,7 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
     );
     case.assert_model_satisfied();
     case.assert_no_agent_left();
+    case.assert_usage_counted();
     assert!(
         case.worktrees().is_empty(),
         "worktrees removed: {:?}",
@@ -443,6 +463,7 @@ fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
     assert_eq!(case.repo.user_state(), before);
     case.assert_model_satisfied();
     case.assert_no_agent_left();
+    case.assert_usage_counted();
 }
 
 fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Kimi) {
