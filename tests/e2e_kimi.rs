@@ -36,6 +36,10 @@ const ADD_TASK: &str = "): Fix add in calc.py";
 const UPPER_TASK: &str = "): fix upper in strings.py";
 /// What every retry prompt says.
 const RETRY: &str = "did not pass review by git-omk";
+/// What only the correctness reviewer's prompt says.
+const CORRECTNESS_REVIEWER: &str = "You are the reviewer for git-omk";
+/// What git-omk says when a review answer was unusable.
+const REVIEW_REPAIR: &str = "Your answer could not be used";
 /// What every reviewer prompt says.
 const REVIEWER: &str = "reviewer for git-omk";
 
@@ -307,6 +311,7 @@ macro_rules! both_generations {
 
 both_generations!(
     two_slices_run_concurrently_and_end_ready,
+    a_high_review_finding_blocks_ready_until_accepted,
     a_gate_that_keeps_failing_ends_not_ready,
     a_budget_crossed_mid_turn_stops_then_budget_add_finishes,
 );
@@ -412,6 +417,49 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
         "the goal records the agent's API key: {}",
         String::from_utf8_lossy(&leaks.stdout)
     );
+}
+
+fn a_high_review_finding_blocks_ready_until_accepted(kind: Kimi) {
+    let mut routes = fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b");
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.extend([
+        // The correctness reviewer first answers in prose (unusable), then, asked again, with a high
+        // finding; the security reviewer finds nothing.
+        Route::when(CORRECTNESS_REVIEWER)
+            .last_user(REVIEW_REPAIR)
+            .reply(small(Turn::text(
+                "```json\n{\"findings\": [{\"severity\": \"high\", \"file\": \"calc.py\", \"line\": 2, \"message\": \"add no longer rejects strings\"}]}\n```",
+            ))),
+        Route::when(CORRECTNESS_REVIEWER).reply(small(Turn::text("This looks risky to me."))),
+        reviewer_route(),
+    ]);
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let out = case.run(BOTH, &["--max-agents", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not_ready exits 1: {}",
+        case.context(&out)
+    );
+    let id = json_of(&out)["id"].as_str().expect("goal id").to_owned();
+    let proof = case.proof();
+    let reasons = proof["readiness"]["reasons"].as_array().expect("reasons");
+    assert_eq!(reasons.len(), 1, "only the finding blocks: {proof}");
+    assert_eq!(reasons[0]["code"], "blocking_finding", "{proof}");
+    assert_eq!(reasons[0]["source"], "reviewer");
+    assert_eq!(reasons[0]["file"], "calc.py");
+    assert_eq!(reasons[0]["line"], 2);
+    assert_eq!(case.answered_by(4), 1, "one repair round");
+
+    let accepted = case.omk(&["goal", "accept", &id, "--summary", "strings were never supported"]);
+    assert!(accepted.status.success(), "{}", case.context(&accepted));
+    let proof = case.omk(&["goal", "proof", &id, "--json"]);
+    assert_eq!(proof.status.code(), Some(0), "{}", case.context(&proof));
+    assert_eq!(json_of(&proof)["readiness"]["status"], "ready");
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
 }
 
 fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
