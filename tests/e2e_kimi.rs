@@ -16,8 +16,8 @@
 
 mod support;
 
-use std::process::{Command, Output};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::agents::{API_KEY, AgentHome, Kimi, installed};
@@ -105,14 +105,18 @@ impl Case {
         })
     }
 
-    fn omk(&self, args: &[&str]) -> Output {
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
         hermetic(&mut cmd, &self.repo.home);
         cmd.current_dir(&self.repo.path).args(args);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd.output().expect("git-omk runs")
+        cmd
+    }
+
+    fn omk(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("git-omk runs")
     }
 
     /// `goal run GOAL --until-ready` with this case's agent and the heuristic planner.
@@ -198,10 +202,21 @@ impl Case {
     /// No process that git-omk started for this case outlives it: every agent (and every command an
     /// agent ran) carries the case's agent state directory in its environment.
     fn assert_no_agent_left(&self) {
+        let left = self.processes("");
+        assert!(
+            left.is_empty(),
+            "{:?}: processes outlived git-omk: {left:#?}",
+            self.kind
+        );
+    }
+
+    /// Live processes started for this case (see [`Case::assert_no_agent_left`]) whose command line
+    /// contains `needle`.
+    fn processes(&self, needle: &str) -> Vec<String> {
         let home = self.agent_home.home();
         let marker = home.parent().expect("the agent home has a parent");
         let marker = marker.display().to_string();
-        let left: Vec<String> = std::fs::read_dir("/proc")
+        std::fs::read_dir("/proc")
             .expect("/proc")
             .filter_map(Result::ok)
             .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
@@ -224,12 +239,8 @@ impl Case {
                     String::from_utf8_lossy(&cmd).replace('\0', " ")
                 )
             })
-            .collect();
-        assert!(
-            left.is_empty(),
-            "{:?}: processes outlived git-omk: {left:#?}",
-            self.kind
-        );
+            .filter(|line| line.contains(needle))
+            .collect()
     }
 
     /// What to show when an assertion fails: git-omk's output and the goal.
@@ -313,6 +324,7 @@ both_generations!(
     two_slices_run_concurrently_and_end_ready,
     a_high_review_finding_blocks_ready_until_accepted,
     a_gate_that_keeps_failing_ends_not_ready,
+    cancel_during_a_tool_call_leaves_no_process,
     a_budget_crossed_mid_turn_stops_then_budget_add_finishes,
 );
 
@@ -459,6 +471,54 @@ fn a_high_review_finding_blocks_ready_until_accepted(kind: Kimi) {
     assert_eq!(proof.status.code(), Some(0), "{}", case.context(&proof));
     assert_eq!(json_of(&proof)["readiness"]["status"], "ready");
     case.assert_model_satisfied();
+    case.assert_no_agent_left();
+}
+
+fn cancel_during_a_tool_call_leaves_no_process(kind: Kimi) {
+    let marker = "sleep 171";
+    let routes = vec![
+        Route::when(ADD_TASK)
+            .step(0)
+            .reply(small(kind.shell(&format!("{marker}; echo woke")))),
+        Route::when(ADD_TASK).step(1).reply(small(Turn::text("Done."))),
+    ];
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let agent = kind.spec().to_string();
+    let child = case
+        .command(&[
+            "goal",
+            "run",
+            ADD,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git-omk starts");
+    // A hang guard only: wait until the agent runs the long command.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while case.processes(marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{kind:?}: the agent never ran {marker:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cancel = case.omk(&["goal", "cancel"]);
+    assert!(cancel.status.success(), "{}", case.context(&cancel));
+    let out = child.wait_with_output().expect("git-omk ends");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "cancelled exits 5: {}",
+        case.context(&out)
+    );
+    assert_eq!(case.show()["goal"]["status"], "cancelled");
     case.assert_no_agent_left();
 }
 
