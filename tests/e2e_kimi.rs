@@ -325,6 +325,7 @@ both_generations!(
     a_high_review_finding_blocks_ready_until_accepted,
     a_gate_that_keeps_failing_ends_not_ready,
     cancel_during_a_tool_call_leaves_no_process,
+    pause_during_a_tool_call_then_resume_finishes,
     a_budget_crossed_mid_turn_stops_then_budget_add_finishes,
 );
 
@@ -519,6 +520,73 @@ fn cancel_during_a_tool_call_leaves_no_process(kind: Kimi) {
         case.context(&out)
     );
     assert_eq!(case.show()["goal"]["status"], "cancelled");
+    case.assert_no_agent_left();
+}
+
+fn pause_during_a_tool_call_then_resume_finishes(kind: Kimi) {
+    let marker = "sleep 172";
+    let mut routes = vec![
+        Route::when(ADD_TASK)
+            .step(0)
+            .times(1)
+            .reply(small(kind.shell(&format!("{marker}; echo woke")))),
+    ];
+    routes.extend(fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b"));
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.push(reviewer_route());
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let agent = kind.spec().to_string();
+    let child = case
+        .command(&[
+            "goal",
+            "run",
+            BOTH,
+            "--until-ready",
+            "--no-llm-planner",
+            "--max-agents",
+            "2",
+            "--agent",
+            &agent,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git-omk starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while case.processes(marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{kind:?}: the agent never ran {marker:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pause = case.omk(&["goal", "pause"]);
+    assert!(pause.status.success(), "{}", case.context(&pause));
+    let out = child.wait_with_output().expect("git-omk ends");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "paused exits 5: {}",
+        case.context(&out)
+    );
+    let show = case.show();
+    assert_eq!(show["goal"]["status"], "paused", "{show}");
+    assert_eq!(task(&show, "add")["attempts"][0]["outcome"], "interrupted");
+    case.assert_no_agent_left();
+
+    let resumed = case.omk(&["goal", "resume", "--json"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", case.context(&resumed));
+    let result = json_of(&resumed);
+    assert_eq!(result["status"], "ready");
+    let branch = result["integration"]["branch"]
+        .as_str()
+        .expect("integration branch");
+    let file = |path: &str| case.repo.git(&["show", &format!("{branch}:{path}")]);
+    assert!(file("calc.py").contains("return a + b"));
+    assert!(file("strings.py").contains("return s.upper()"));
+    case.assert_model_satisfied();
     case.assert_no_agent_left();
 }
 
