@@ -411,6 +411,12 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
         "worktrees removed: {:?}",
         case.worktrees()
     );
+    let replay = case.omk(&["goal", "replay", id, "--verify", "--json"]);
+    assert!(
+        replay.status.success(),
+        "every snapshot matches its events: {}",
+        case.context(&replay)
+    );
     let goal_ref = format!("refs/omk/goals/{id}");
     let recorded = case.repo.git(&["ls-tree", "-r", "--name-only", &goal_ref]);
     assert!(
