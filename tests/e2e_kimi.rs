@@ -411,6 +411,17 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
         "worktrees removed: {:?}",
         case.worktrees()
     );
+    let history = case.repo.git(&["log", "--format=%B", branch]);
+    for trailer in [
+        format!("Omk-Goal: {id}"),
+        "Omk-Task: t1-fix-add-calc-py".to_owned(),
+        "Omk-Task: t2-fix-upper-strings-py".to_owned(),
+    ] {
+        assert!(
+            history.contains(&trailer),
+            "{trailer} on the integration branch: {history}"
+        );
+    }
     let replay = case.omk(&["goal", "replay", id, "--verify", "--json"]);
     assert!(
         replay.status.success(),
@@ -642,6 +653,13 @@ fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
     );
     let proof = case.proof();
     assert_eq!(proof["readiness"]["status"], "not_ready", "{proof}");
+    let reasons = proof["readiness"]["reasons"].as_array().expect("reasons");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r["code"] == "task_not_done" && r["task"] == "t1-fix-add-calc-py"),
+        "the proof names the failed task: {proof}"
+    );
     assert_eq!(case.repo.user_state(), before);
     case.assert_model_satisfied();
     case.assert_no_agent_left();
