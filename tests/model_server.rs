@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::model_server::{ModelServer, Turn};
+use support::model_server::{ModelServer, Route, Turn};
 
 /// POST a JSON body with a plain HTTP/1.1 client; returns status line and body.
 fn post(server: &ModelServer, body: &Value) -> (String, String) {
@@ -125,4 +125,76 @@ fn delays_and_stopping() {
         .to_owned();
     drop(server);
     assert!(TcpStream::connect(&addr).is_err(), "stopped when dropped");
+}
+
+/// A conversation: the brief, then `steps` model calls each followed by a tool result.
+fn conversation(brief: &str, steps: usize, more: &[&str]) -> Value {
+    let mut messages = vec![
+        json!({"role": "system", "content": "You are an agent."}),
+        json!({"role": "user", "content": [{"type": "text", "text": brief}]}),
+    ];
+    for _ in 0..steps {
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": []}));
+        messages.push(json!({"role": "tool", "content": "ok"}));
+    }
+    for m in more {
+        messages.push(json!({"role": "user", "content": m}));
+    }
+    json!({"model": "fake-model", "stream": false, "messages": messages})
+}
+
+fn answer(server: &ModelServer, body: &Value) -> String {
+    let (_, text) = post(server, body);
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn routes_pick_the_answer_by_conversation_step_and_use_count() {
+    let server = ModelServer::routed(vec![
+        Route::when("task A")
+            .last_user("retry")
+            .step(0)
+            .reply(Turn::text("A retry")),
+        Route::when("task A")
+            .step(0)
+            .times(1)
+            .reply(Turn::text("A first")),
+        Route::when("task A").step(0).reply(Turn::text("A again")),
+        Route::when("task A").step(1).reply(Turn::text("A done")),
+        Route::when("task B").and("goal").reply(Turn::text("B any step")),
+    ]);
+    assert_eq!(
+        answer(&server, &conversation("the goal, task A", 0, &[])),
+        "A first"
+    );
+    assert_eq!(
+        answer(&server, &conversation("the goal, task A", 0, &[])),
+        "A again",
+        "used up"
+    );
+    assert_eq!(
+        answer(&server, &conversation("the goal, task A", 1, &[])),
+        "A done"
+    );
+    assert_eq!(
+        answer(&server, &conversation("the goal, task A", 2, &["please retry"])),
+        "A retry",
+        "steps count from the last user message"
+    );
+    assert_eq!(
+        answer(&server, &conversation("the goal, task B", 3, &[])),
+        "B any step"
+    );
+    assert!(server.mismatches().is_empty(), "{:?}", server.mismatches());
+    assert_eq!(
+        answer(&server, &conversation("task C", 0, &[])),
+        "(no route matched)"
+    );
+    assert_eq!(server.mismatches().len(), 1, "an unrouted request is recorded");
+    let routes: Vec<Option<usize>> = server.requests().iter().map(|r| r.route).collect();
+    assert_eq!(routes, vec![Some(1), Some(2), Some(3), Some(0), Some(4), None]);
 }

@@ -15,6 +15,9 @@ use serde_json::json;
 
 use super::model_server::{MODEL, ModelServer, Turn};
 
+/// The API key the agents send to the scripted model (distinctive, so tests can look for leaks).
+pub const API_KEY: &str = "sk-omk-test-key-7f3a9c";
+
 /// The two Kimi generations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kimi {
@@ -161,7 +164,7 @@ impl AgentHome {
                 env.push(("KIMI_DISABLE_TELEMETRY".into(), "1".into()));
                 let config = json!({
                     "default_model": "fake", "telemetry": false,
-                    "providers": {"fake": {"type": "kimi", "base_url": server.base_url(), "api_key": "x"}},
+                    "providers": {"fake": {"type": "kimi", "base_url": server.base_url(), "api_key": API_KEY}},
                     "models": {"fake": {"provider": "fake", "model": MODEL, "max_context_size": 131072}},
                 });
                 extra_args = vec!["--config".to_owned(), config.to_string()];
@@ -172,7 +175,7 @@ impl AgentHome {
                     self.kimi_code_home().display().to_string(),
                 ));
                 env.push(("KIMI_MODEL_NAME".into(), MODEL.into()));
-                env.push(("KIMI_MODEL_API_KEY".into(), "sk-fake".into()));
+                env.push(("KIMI_MODEL_API_KEY".into(), API_KEY.into()));
                 env.push(("KIMI_MODEL_BASE_URL".into(), server.base_url()));
                 env.push(("KIMI_MODEL_MAX_CONTEXT_SIZE".into(), "131072".into()));
                 env.push(("KIMI_MODEL_CAPABILITIES".into(), "none".into()));

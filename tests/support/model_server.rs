@@ -5,6 +5,10 @@
 //! or as one JSON body otherwise. A turn is text, reasoning, tool calls, usage, delays (before the
 //! first byte and between chunks), an HTTP error, and expectations on the request. Every request is
 //! logged with the usage the server reported, for assertions. `GET …/models` lists the model.
+//!
+//! Two ways to script: a list of turns served in order ([`ModelServer::start`]), or routes
+//! ([`ModelServer::routed`]) that pick the answer by the content of the request, for several agents
+//! talking to the server at once: the first [`Route`] whose conditions hold answers.
 //! Binds 127.0.0.1 on a free port, runs on its own thread, and stops when dropped.
 
 #![allow(dead_code)]
@@ -145,6 +149,127 @@ impl Turn {
     }
 }
 
+/// A routing rule: answer with its turn when every needle occurs in the conversation's text, the
+/// last user message contains `last_user` (if set), and the request is the `step`-th model call since
+/// that user message (if set; 0 is the first call of a prompt, 1 the call after its tool results…).
+#[derive(Clone, Debug)]
+pub struct Route {
+    needles: Vec<String>,
+    last_user: Option<String>,
+    step: Option<usize>,
+    uses_left: Option<usize>,
+    turn: Turn,
+}
+
+impl Route {
+    /// A route for conversations containing `needle`.
+    pub fn when(needle: &str) -> Route {
+        Route {
+            needles: vec![needle.to_owned()],
+            last_user: None,
+            step: None,
+            uses_left: None,
+            turn: Turn::text(""),
+        }
+    }
+
+    /// Also require `needle` in the conversation.
+    pub fn and(mut self, needle: &str) -> Route {
+        self.needles.push(needle.to_owned());
+        self
+    }
+
+    /// Require `needle` in the last user message.
+    pub fn last_user(mut self, needle: &str) -> Route {
+        self.last_user = Some(needle.to_owned());
+        self
+    }
+
+    /// Only the `step`-th model call since the last user message.
+    pub fn step(mut self, step: usize) -> Route {
+        self.step = Some(step);
+        self
+    }
+
+    /// Answer at most `n` requests.
+    pub fn times(mut self, n: usize) -> Route {
+        self.uses_left = Some(n);
+        self
+    }
+
+    /// The answer.
+    pub fn reply(mut self, turn: Turn) -> Route {
+        self.turn = turn;
+        self
+    }
+
+    fn matches(&self, conversation: &Conversation) -> bool {
+        self.uses_left != Some(0)
+            && self
+                .needles
+                .iter()
+                .all(|n| conversation.text.contains(n.as_str()))
+            && self
+                .last_user
+                .as_ref()
+                .is_none_or(|n| conversation.last_user.contains(n.as_str()))
+            && self.step.is_none_or(|s| s == conversation.step)
+    }
+}
+
+/// What routing looks at in a request.
+struct Conversation {
+    /// Every string of every message, one per line.
+    text: String,
+    /// The text of the last user message.
+    last_user: String,
+    /// Assistant messages after the last user message.
+    step: usize,
+}
+
+impl Conversation {
+    fn of(body: &Value) -> Conversation {
+        let messages = body
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let role = |m: &Value| m.get("role").and_then(Value::as_str).unwrap_or("").to_owned();
+        let last_user_at = messages.iter().rposition(|m| role(m) == "user");
+        let mut text = String::new();
+        for m in &messages {
+            strings_of(m, &mut text);
+        }
+        let mut last_user = String::new();
+        if let Some(i) = last_user_at {
+            strings_of(&messages[i], &mut last_user);
+        }
+        let after = last_user_at.map_or(0, |i| i + 1);
+        let step = messages[after..]
+            .iter()
+            .filter(|m| role(m) == "assistant")
+            .count();
+        Conversation {
+            text,
+            last_user,
+            step,
+        }
+    }
+}
+
+/// Append every string inside `value`, one per line.
+fn strings_of(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|v| strings_of(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings_of(v, out)),
+        _ => {}
+    }
+}
+
 /// One logged request.
 #[derive(Clone, Debug)]
 pub struct Logged {
@@ -152,8 +277,11 @@ pub struct Logged {
     pub path: String,
     /// The JSON body.
     pub body: Value,
-    /// Which scripted turn answered (index; past the script: the fallback answer).
+    /// Which scripted turn answered (index; past the script: the fallback answer). With routes: the
+    /// request's number.
     pub turn: usize,
+    /// With routes: which route answered (`None`: none matched, the fallback answered).
+    pub route: Option<usize>,
     /// The usage the answer reported (none for errors).
     pub usage: Option<Usage>,
     /// Whether the whole answer was written (false when the client went away mid-stream).
@@ -163,6 +291,7 @@ pub struct Logged {
 #[derive(Default)]
 struct State {
     turns: Vec<Turn>,
+    routes: Vec<Route>,
     fallback: Turn,
     cursor: usize,
     log: Vec<Logged>,
@@ -180,14 +309,28 @@ pub struct ModelServer {
 impl ModelServer {
     /// Serve `turns` in order, then `(scenario exhausted)` text answers.
     pub fn start(turns: Vec<Turn>) -> ModelServer {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("nonblocking listener");
-        let addr = listener.local_addr().expect("local address");
-        let state = Arc::new(Mutex::new(State {
+        ModelServer::serve_state(State {
             turns,
             fallback: Turn::text("(scenario exhausted)"),
             ..State::default()
-        }));
+        })
+    }
+
+    /// Answer each request with the first route that matches it; a request no route matches gets a
+    /// `(no route matched)` text answer and is recorded in `mismatches`.
+    pub fn routed(routes: Vec<Route>) -> ModelServer {
+        ModelServer::serve_state(State {
+            routes,
+            fallback: Turn::text("(no route matched)"),
+            ..State::default()
+        })
+    }
+
+    fn serve_state(state: State) -> ModelServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking listener");
+        let addr = listener.local_addr().expect("local address");
+        let state = Arc::new(Mutex::new(state));
         let (stop, stopped) = oneshot::channel();
         let shared = state.clone();
         let thread = std::thread::spawn(move || {
@@ -403,17 +546,45 @@ fn next_turn(state: &Arc<Mutex<State>>, path: &str, body: &Value) -> (usize, Tur
     let mut s = state.lock().unwrap();
     let index = s.cursor;
     s.cursor += 1;
-    let turn = s.turns.get(index).cloned().unwrap_or_else(|| s.fallback.clone());
+    let (turn, route) = if s.routes.is_empty() {
+        let turn = s.turns.get(index).cloned().unwrap_or_else(|| s.fallback.clone());
+        (turn, None)
+    } else {
+        route(&mut s, index, body)
+    };
     let problems = check(index, &turn.expect, body);
     s.mismatches.extend(problems);
     s.log.push(Logged {
         path: path.to_owned(),
         body: body.clone(),
         turn: index,
+        route,
         usage: None,
         completed: false,
     });
     (index, turn)
+}
+
+/// The turn of the first route matching `body` (using it up), or the fallback and a mismatch.
+fn route(s: &mut State, index: usize, body: &Value) -> (Turn, Option<usize>) {
+    let conversation = Conversation::of(body);
+    match s.routes.iter().position(|r| r.matches(&conversation)) {
+        Some(i) => {
+            let route = &mut s.routes[i];
+            if let Some(left) = route.uses_left.as_mut() {
+                *left -= 1;
+            }
+            (route.turn.clone(), Some(i))
+        }
+        None => {
+            let last: String = conversation.last_user.chars().take(300).collect();
+            s.mismatches.push(format!(
+                "request {index} (step {}) matched no route; last user message: {last}",
+                conversation.step
+            ));
+            (s.fallback.clone(), None)
+        }
+    }
 }
 
 fn set_usage(state: &Arc<Mutex<State>>, index: usize, usage: Usage) {

@@ -1,0 +1,756 @@
+//! The whole loop with the REAL agents: `git omk goal run --until-ready` drives kimi-cli 1.51.0 (Wire)
+//! and Kimi Code 2.1.0 (ACP), each answering from the project's scripted model server, on a Python
+//! fixture repository with failing pytest tests. These scenarios run for both generations:
+//! - two slices fixing two files run concurrently, integrate, and end `ready`, the fix proven by a test
+//!   that fails on the base and passes on the result, the user's branch untouched;
+//! - an agent whose edits never fix the test ends `not_ready` within its retry limit;
+//! - a token budget crossed during a turn ends `needs_more_budget`; `budget-add` and `resume` finish it;
+//! - `cancel` from another terminal during a long tool call: exit 5, no process left behind.
+//!
+//! Two more lifecycles run with one generation each: a high finding from the real reviewer (after a
+//! repair round) blocks `ready` until `accept`; `pause` during a tool call with two agents running,
+//! then `resume` to `ready`.
+//!
+//! The model routes by conversation (two agents talk to it at once, reviewer sessions come after): each
+//! task's brief names its task, each prompt's model calls are counted from its user message.
+//!
+//! Agents come from `scripts/install-agents.sh` (`OMK_TEST_KIMI_WIRE`, `OMK_TEST_KIMI_ACP`), pytest from
+//! `scripts/install-pytest.sh`; missing tools fail on CI and are skipped loudly elsewhere.
+
+#![allow(clippy::disallowed_methods)] // tests spawn git and git-omk
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::agents::{API_KEY, AgentHome, Kimi, installed};
+use support::git_repo::{TestRepo, hermetic};
+use support::model_server::{ModelServer, Route, Turn};
+use support::tools::{path_with, pytest_bin};
+
+/// The two-slice goal.
+const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
+/// A one-slice goal.
+const ADD: &str = "Fix add in calc.py";
+
+/// The brief of the task fixing `add` (its task line; the goal line would match both tasks).
+const ADD_TASK: &str = "): Fix add in calc.py";
+/// The brief of the task fixing `upper`.
+const UPPER_TASK: &str = "): fix upper in strings.py";
+/// What every retry prompt says.
+const RETRY: &str = "did not pass review by git-omk";
+/// What only the correctness reviewer's prompt says.
+const CORRECTNESS_REVIEWER: &str = "You are the reviewer for git-omk";
+/// What git-omk says when a review answer was unusable.
+const REVIEW_REPAIR: &str = "Your answer could not be used";
+/// What every reviewer prompt says.
+const REVIEWER: &str = "reviewer for git-omk";
+
+/// The shell command that fixes `add`, and shows the fixed line to the model.
+const FIX_ADD: &str = "sed -i 's/return a - b/return a + b/' calc.py && grep -n 'return' calc.py";
+/// The shell command that fixes `upper`.
+const FIX_UPPER: &str =
+    "sed -i 's/return s.lower()/return s.upper()/' strings.py && grep -n 'return' strings.py";
+
+/// One end-to-end case: a real agent, the fixture repository, the scripted model.
+struct Case {
+    kind: Kimi,
+    repo: TestRepo,
+    agent_home: AgentHome,
+    server: ModelServer,
+    env: Vec<(String, String)>,
+}
+
+impl Case {
+    /// A case for `kind` answering with `routes`; `None` when a tool is missing (local only).
+    fn new(kind: Kimi, routes: Vec<Route>) -> Option<Case> {
+        let program = installed(kind)?;
+        let bin = pytest_bin()?;
+        let repo = TestRepo::with_files(&[
+            (
+                "calc.py",
+                "def add(a, b):\n    return a - b\n\n\ndef mul(a, b):\n    return a * b\n",
+            ),
+            ("strings.py", "def upper(s):\n    return s.lower()\n"),
+            (
+                "test_calc.py",
+                "from calc import add, mul\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n",
+            ),
+            (
+                "test_strings.py",
+                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
+            ),
+            ("pytest.ini", "[pytest]\n"),
+            ("README.md", "# calc\n\nSmall helpers.\n"),
+        ]);
+        let server = ModelServer::routed(routes);
+        let agent_home = AgentHome::new();
+        let launch = agent_home.launch(kind, &program, &server);
+        let mut env = vec![
+            ("PATH".to_owned(), path_with(&bin)),
+            (
+                "OMK_WORKTREE_ROOT".to_owned(),
+                repo.home.join("worktrees").display().to_string(),
+            ),
+            ("OMK_KIMI_PROGRAM".to_owned(), program.display().to_string()),
+            ("OMK_AGENT_ARGS".to_owned(), json!(launch.extra_args).to_string()),
+            // A hang guard only: scripted turns take seconds.
+            ("OMK_TURN_TIMEOUT".to_owned(), "5m".to_owned()),
+        ];
+        // The agent inherits git-omk's environment; git-omk's own HOME stays the hermetic one.
+        env.extend(launch.env.into_iter().filter(|(k, _)| k != "HOME"));
+        Some(Case {
+            kind,
+            repo,
+            agent_home,
+            server,
+            env,
+        })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
+        hermetic(&mut cmd, &self.repo.home);
+        cmd.current_dir(&self.repo.path).args(args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn omk(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("git-omk runs")
+    }
+
+    /// `goal run GOAL --until-ready` with this case's agent and the heuristic planner.
+    fn run(&self, goal: &str, extra: &[&str]) -> Output {
+        let agent = self.kind.spec().to_string();
+        let mut args = vec![
+            "goal",
+            "run",
+            goal,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            agent.as_str(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        self.omk(&args)
+    }
+
+    fn show(&self) -> Value {
+        json_of(&self.omk(&["goal", "show", "-f", "json"]))
+    }
+
+    fn proof(&self) -> Value {
+        json_of(&self.omk(&["goal", "proof", "--json"]))
+    }
+
+    /// The recorded `proof.json` of goal `id`.
+    fn proof_file(&self, id: &str) -> Value {
+        let text = self
+            .repo
+            .git(&["show", &format!("refs/omk/goals/{id}:proof.json")]);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("proof.json ({e}): {text}"))
+    }
+
+    fn worktrees(&self) -> Vec<String> {
+        self.repo
+            .git(&["worktree", "list", "--porcelain"])
+            .lines()
+            .filter_map(|l| l.strip_prefix("worktree ").map(str::to_owned))
+            .skip(1)
+            .collect()
+    }
+
+    /// The requests route `index` answered.
+    fn answered_by(&self, index: usize) -> usize {
+        self.server
+            .requests()
+            .iter()
+            .filter(|r| r.route == Some(index))
+            .count()
+    }
+
+    /// Every token the model reported is counted in the goal's usage, and nothing is estimated.
+    fn assert_usage_counted(&self) {
+        let reported: u64 = self
+            .server
+            .requests()
+            .iter()
+            .filter_map(|r| r.usage)
+            .map(|u| u.prompt + u.completion)
+            .sum();
+        let usage = &self.show()["goal"]["usage"];
+        assert_eq!(
+            usage["tokens"].as_u64(),
+            Some(reported),
+            "{:?}: {usage}",
+            self.kind
+        );
+        assert_eq!(usage["tokens_estimated"], 0, "{:?}: {usage}", self.kind);
+    }
+
+    /// The model saw only what the routes expected, and every request matched a route.
+    fn assert_model_satisfied(&self) {
+        let mismatches = self.server.mismatches();
+        assert!(
+            mismatches.is_empty(),
+            "{:?}: unexpected model requests: {mismatches:#?}",
+            self.kind
+        );
+    }
+
+    /// No process that git-omk started for this case outlives it: every agent (and every command an
+    /// agent ran) carries the case's agent state directory in its environment.
+    fn assert_no_agent_left(&self) {
+        let left = self.processes("");
+        assert!(
+            left.is_empty(),
+            "{:?}: processes outlived git-omk: {left:#?}",
+            self.kind
+        );
+    }
+
+    /// Live processes started for this case (see [`Case::assert_no_agent_left`]) whose command line
+    /// contains `needle`.
+    fn processes(&self, needle: &str) -> Vec<String> {
+        let home = self.agent_home.home();
+        let marker = home.parent().expect("the agent home has a parent");
+        let marker = marker.display().to_string();
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+            .filter(|e| {
+                let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+                let zombie = stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z');
+                let environ = std::fs::read(e.path().join("environ")).unwrap_or_default();
+                !zombie && String::from_utf8_lossy(&environ).contains(marker.as_str())
+            })
+            .map(|e| {
+                let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                format!(
+                    "{:?}: {}",
+                    e.file_name(),
+                    String::from_utf8_lossy(&cmd).replace('\0', " ")
+                )
+            })
+            .filter(|line| line.contains(needle))
+            .collect()
+    }
+
+    /// What to show when an assertion fails: git-omk's output and the goal.
+    fn context(&self, out: &Output) -> String {
+        format!(
+            "{:?}\nexit: {:?}\nstdout: {}\nstderr: {}\nmodel mismatches: {:#?}\nshow: {}",
+            self.kind,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            tail(&String::from_utf8_lossy(&out.stderr)),
+            self.server.mismatches(),
+            String::from_utf8_lossy(&self.omk(&["goal", "show", "-f", "json"]).stdout),
+        )
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn task<'a>(show: &'a Value, title_part: &str) -> &'a Value {
+    show["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["title"].as_str().is_some_and(|s| s.contains(title_part)))
+        .unwrap_or_else(|| panic!("no task titled like {title_part:?}: {show}"))
+}
+
+/// Small, fixed usage for scripted answers, so budgets are predictable.
+fn small(turn: Turn) -> Turn {
+    turn.usage(100, 10, 0)
+}
+
+/// The reviewer sessions find nothing.
+fn reviewer_route() -> Route {
+    Route::when(REVIEWER).reply(small(Turn::text(
+        "I read the change; it does what the goal asks.\n```json\n{\"findings\": []}\n```",
+    )))
+}
+
+/// A task whose first model call runs `command`, and whose second (after the tool result, which must
+/// contain `seen`) ends the prompt.
+fn fixing_task(kind: Kimi, task: &str, command: &str, seen: &str) -> Vec<Route> {
+    vec![
+        Route::when(task).step(0).reply(small(kind.shell(command))),
+        Route::when(task).step(1).reply(small(
+            Turn::text("Fixed it; the test passes now.").expect_last(seen),
+        )),
+    ]
+}
+
+/// Run `scenario` for both generations, each in its own test.
+macro_rules! both_generations {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn kimi_wire() {
+                super::$name(super::Kimi::Wire);
+            }
+            #[test]
+            fn kimi_acp() {
+                super::$name(super::Kimi::Acp);
+            }
+        }
+    )*};
+}
+
+both_generations!(
+    two_slices_run_concurrently_and_end_ready,
+    a_gate_that_keeps_failing_ends_not_ready,
+    a_budget_crossed_mid_turn_stops_then_budget_add_finishes,
+    cancel_during_a_tool_call_leaves_no_process,
+);
+
+// Two more whole lifecycles, one generation each to keep the binary's wall time down (the review and
+// the interruption paths they use are covered for both generations above).
+mod a_high_review_finding_blocks_ready_until_accepted {
+    #[test]
+    fn kimi_wire() {
+        super::a_high_review_finding_blocks_ready_until_accepted(super::Kimi::Wire);
+    }
+}
+
+mod pause_during_a_tool_call_then_resume_finishes {
+    #[test]
+    fn kimi_acp() {
+        super::pause_during_a_tool_call_then_resume_finishes(super::Kimi::Acp);
+    }
+}
+
+fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
+    let mut routes = fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b");
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.push(reviewer_route());
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let before = case.repo.user_state();
+    let out = case.run(BOTH, &["--max-agents", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ready exits 0: {}",
+        case.context(&out)
+    );
+    let result = json_of(&out);
+    assert_eq!(result["status"], "ready", "{}", case.context(&out));
+    assert_eq!(
+        case.repo.user_state(),
+        before,
+        "the user's branch, HEAD and work tree are untouched"
+    );
+
+    let branch = result["integration"]["branch"]
+        .as_str()
+        .expect("integration branch");
+    let id = result["id"].as_str().expect("goal id");
+    assert_eq!(branch, format!("omk/{id}/integration"));
+    let file = |rev: &str, path: &str| case.repo.git(&["show", &format!("{rev}:{path}")]);
+    assert!(file(branch, "calc.py").contains("return a + b"));
+    assert!(file(branch, "strings.py").contains("return s.upper()"));
+    assert!(
+        file("HEAD", "calc.py").contains("return a - b"),
+        "the user's branch still has the bug"
+    );
+
+    let show = case.show();
+    let (add, upper) = (task(&show, "add"), task(&show, "upper"));
+    for t in [add, upper] {
+        assert_eq!(t["status"], "done", "{t}");
+        assert_eq!(t["attempts"].as_array().map(Vec::len), Some(1), "{t}");
+    }
+    let (a, b) = (&add["attempts"][0], &upper["attempts"][0]);
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).expect("rfc3339");
+    assert!(
+        at(&a["started_at"]) < at(&b["ended_at"]) && at(&b["started_at"]) < at(&a["ended_at"]),
+        "the slices ran concurrently: {a} {b}"
+    );
+
+    let proof = case.proof();
+    assert_eq!(proof["readiness"]["status"], "ready", "{proof}");
+    let proof = case.proof_file(id);
+    assert_eq!(proof["status"], "ready", "{proof}");
+    let oracle = proof["oracle"].as_array().expect("oracle checks");
+    let fail_to_pass = oracle
+        .iter()
+        .find(|c| c["check"]["check"] == "fail_to_pass")
+        .unwrap_or_else(|| panic!("a bugfix goal has a fail-to-pass check: {proof}"));
+    assert_eq!(fail_to_pass["passed"], true, "{fail_to_pass}");
+    assert!(
+        fail_to_pass["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("test_add") && d.contains("test_upper")),
+        "the proof names the tests that failed on the base: {fail_to_pass}"
+    );
+
+    // Both tasks went through the tool-call → tool-result loop, and both reviewers answered.
+    for route in 0..4 {
+        assert!(case.answered_by(route) >= 1, "route {route} was used");
+    }
+    assert!(
+        case.answered_by(4) >= 2,
+        "the reviewer and the security reviewer ran"
+    );
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+    case.assert_usage_counted();
+    assert!(
+        case.worktrees().is_empty(),
+        "worktrees removed: {:?}",
+        case.worktrees()
+    );
+    let history = case.repo.git(&["log", "--format=%B", branch]);
+    for trailer in [
+        format!("Omk-Goal: {id}"),
+        "Omk-Task: t1-fix-add-calc-py".to_owned(),
+        "Omk-Task: t2-fix-upper-strings-py".to_owned(),
+    ] {
+        assert!(
+            history.contains(&trailer),
+            "{trailer} on the integration branch: {history}"
+        );
+    }
+    let replay = case.omk(&["goal", "replay", id, "--verify", "--json"]);
+    assert!(
+        replay.status.success(),
+        "every snapshot matches its events: {}",
+        case.context(&replay)
+    );
+    let goal_ref = format!("refs/omk/goals/{id}");
+    let recorded = case.repo.git(&["ls-tree", "-r", "--name-only", &goal_ref]);
+    assert!(
+        recorded.contains("agents/t1-fix-add-calc-py/1/transcript.jsonl"),
+        "the agent's transcript is recorded: {recorded}"
+    );
+    let mut grep = Command::new("git");
+    hermetic(&mut grep, &case.repo.home);
+    let leaks = grep
+        .current_dir(&case.repo.path)
+        .args(["grep", "-l", API_KEY, &goal_ref])
+        .output()
+        .expect("git grep runs");
+    assert_eq!(
+        leaks.status.code(),
+        Some(1),
+        "the goal records the agent's API key: {}",
+        String::from_utf8_lossy(&leaks.stdout)
+    );
+}
+
+fn a_high_review_finding_blocks_ready_until_accepted(kind: Kimi) {
+    let mut routes = fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b");
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.extend([
+        // The correctness reviewer first answers in prose (unusable), then, asked again, with a high
+        // finding; the security reviewer finds nothing.
+        Route::when(CORRECTNESS_REVIEWER)
+            .last_user(REVIEW_REPAIR)
+            .reply(small(Turn::text(
+                "```json\n{\"findings\": [{\"severity\": \"high\", \"file\": \"calc.py\", \"line\": 2, \"message\": \"add no longer rejects strings\"}]}\n```",
+            ))),
+        Route::when(CORRECTNESS_REVIEWER).reply(small(Turn::text("This looks risky to me."))),
+        reviewer_route(),
+    ]);
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let out = case.run(BOTH, &["--max-agents", "2"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not_ready exits 1: {}",
+        case.context(&out)
+    );
+    let id = json_of(&out)["id"].as_str().expect("goal id").to_owned();
+    let proof = case.proof();
+    let reasons = proof["readiness"]["reasons"].as_array().expect("reasons");
+    assert_eq!(reasons.len(), 1, "only the finding blocks: {proof}");
+    assert_eq!(reasons[0]["code"], "blocking_finding", "{proof}");
+    assert_eq!(reasons[0]["source"], "reviewer");
+    assert_eq!(reasons[0]["file"], "calc.py");
+    assert_eq!(reasons[0]["line"], 2);
+    assert_eq!(case.answered_by(4), 1, "one repair round");
+
+    let accepted = case.omk(&["goal", "accept", &id, "--summary", "strings were never supported"]);
+    assert!(accepted.status.success(), "{}", case.context(&accepted));
+    let proof = case.omk(&["goal", "proof", &id, "--json"]);
+    assert_eq!(proof.status.code(), Some(0), "{}", case.context(&proof));
+    assert_eq!(json_of(&proof)["readiness"]["status"], "ready");
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+}
+
+fn cancel_during_a_tool_call_leaves_no_process(kind: Kimi) {
+    let marker = "sleep 171";
+    let routes = vec![
+        Route::when(ADD_TASK)
+            .step(0)
+            .reply(small(kind.shell(&format!("{marker}; echo woke")))),
+        Route::when(ADD_TASK).step(1).reply(small(Turn::text("Done."))),
+    ];
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let agent = kind.spec().to_string();
+    let child = case
+        .command(&[
+            "goal",
+            "run",
+            ADD,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git-omk starts");
+    // A hang guard only: wait until the agent runs the long command.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while case.processes(marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{kind:?}: the agent never ran {marker:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let cancel = case.omk(&["goal", "cancel"]);
+    assert!(cancel.status.success(), "{}", case.context(&cancel));
+    let out = child.wait_with_output().expect("git-omk ends");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "cancelled exits 5: {}",
+        case.context(&out)
+    );
+    assert_eq!(case.show()["goal"]["status"], "cancelled");
+    case.assert_no_agent_left();
+}
+
+fn pause_during_a_tool_call_then_resume_finishes(kind: Kimi) {
+    let marker = "sleep 172";
+    let mut routes = vec![
+        Route::when(ADD_TASK)
+            .step(0)
+            .times(1)
+            .reply(small(kind.shell(&format!("{marker}; echo woke")))),
+    ];
+    routes.extend(fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b"));
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.push(reviewer_route());
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let agent = kind.spec().to_string();
+    let child = case
+        .command(&[
+            "goal",
+            "run",
+            BOTH,
+            "--until-ready",
+            "--no-llm-planner",
+            "--max-agents",
+            "2",
+            "--agent",
+            &agent,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git-omk starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while case.processes(marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{kind:?}: the agent never ran {marker:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pause = case.omk(&["goal", "pause"]);
+    assert!(pause.status.success(), "{}", case.context(&pause));
+    let out = child.wait_with_output().expect("git-omk ends");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "paused exits 5: {}",
+        case.context(&out)
+    );
+    let show = case.show();
+    assert_eq!(show["goal"]["status"], "paused", "{show}");
+    assert_eq!(task(&show, "add")["attempts"][0]["outcome"], "interrupted");
+    case.assert_no_agent_left();
+
+    let resumed = case.omk(&["goal", "resume", "--json"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", case.context(&resumed));
+    let result = json_of(&resumed);
+    assert_eq!(result["status"], "ready");
+    let branch = result["integration"]["branch"]
+        .as_str()
+        .expect("integration branch");
+    let file = |path: &str| case.repo.git(&["show", &format!("{branch}:{path}")]);
+    assert!(file("calc.py").contains("return a + b"));
+    assert!(file("strings.py").contains("return s.upper()"));
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+}
+
+fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
+    // Every prompt (the brief, then each retry) gets an edit that leaves the bug in place.
+    let wrong = || small(kind.shell("echo '# looked at add' >> calc.py"));
+    let routes = vec![
+        Route::when(ADD_TASK)
+            .last_user(RETRY)
+            .step(0)
+            .reply(wrong().expect_last("FAILED test_calc.py::test_add")),
+        Route::when(ADD_TASK).step(0).reply(wrong()),
+        Route::when(ADD_TASK)
+            .step(1)
+            .reply(small(Turn::text("Fixed add."))),
+        reviewer_route(),
+    ];
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let before = case.repo.user_state();
+    let out = case.run(ADD, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "not_ready exits 1: {}",
+        case.context(&out)
+    );
+    assert_eq!(json_of(&out)["status"], "not_ready");
+    let show = case.show();
+    let add = task(&show, "add");
+    assert_eq!(add["status"], "failed", "{add}");
+    let attempts = add["attempts"].as_array().expect("attempts");
+    let limit = add["retry_limit"].as_u64().expect("a retry limit") as usize;
+    assert_eq!(attempts.len(), limit, "every allowed attempt, no more: {add}");
+    assert!(attempts.iter().all(|a| a["outcome"] == "failed"), "{add}");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["session_id"].is_string() && a["session_id"] == attempts[0]["session_id"]),
+        "retries continue the same agent session: {add}"
+    );
+    assert_eq!(
+        case.answered_by(0),
+        limit - 1,
+        "each retry prompt carried the failing test back to the agent"
+    );
+    let proof = case.proof();
+    assert_eq!(proof["readiness"]["status"], "not_ready", "{proof}");
+    let reasons = proof["readiness"]["reasons"].as_array().expect("reasons");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r["code"] == "task_not_done" && r["task"] == "t1-fix-add-calc-py"),
+        "the proof names the failed task: {proof}"
+    );
+    assert_eq!(case.repo.user_state(), before);
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+    case.assert_usage_counted();
+}
+
+fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Kimi) {
+    let mut routes = vec![
+        // The first model call of the `add` task reports more tokens than the whole budget.
+        Route::when(ADD_TASK)
+            .step(0)
+            .times(1)
+            .reply(kind.shell(FIX_ADD).usage(50_000, 10, 0)),
+        Route::when(ADD_TASK).step(0).reply(small(kind.shell(FIX_ADD))),
+        // Slow enough that git-omk cancels the turn while the model is still answering.
+        Route::when(ADD_TASK)
+            .step(1)
+            .reply(small(Turn::text("Fixed add.")).delay(Duration::from_secs(3))),
+    ];
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.push(reviewer_route());
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let before = case.repo.user_state();
+    let out = case.run(BOTH, &["--max-agents", "2", "--budget-tokens", "20000"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "needs_more_budget exits 4: {}",
+        case.context(&out)
+    );
+    let show = case.show();
+    let goal = &show["goal"];
+    assert_eq!(goal["status"], "needs_more_budget", "{show}");
+    assert!(
+        goal["stop_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("token") && r.contains("budget is exhausted")),
+        "{goal}"
+    );
+    assert!(
+        goal["usage"]["tokens"].as_u64() > goal["limits"]["tokens"].as_u64(),
+        "{goal}"
+    );
+    let add = task(&show, "add");
+    assert_eq!(add["attempts"][0]["outcome"], "interrupted", "{add}");
+    assert_eq!(case.answered_by(0), 1, "the expensive answer was served once");
+    let id = goal["id"].as_str().expect("goal id").to_owned();
+
+    let added = case.omk(&["goal", "budget-add", &id, "--tokens", "1000000"]);
+    assert!(added.status.success(), "{}", case.context(&added));
+    let resumed = case.omk(&["goal", "resume", &id, "--json"]);
+    assert_eq!(resumed.status.code(), Some(0), "{}", case.context(&resumed));
+    assert_eq!(json_of(&resumed)["status"], "ready");
+    let branch = format!("omk/{id}/integration");
+    let file = |path: &str| case.repo.git(&["show", &format!("{branch}:{path}")]);
+    assert!(file("calc.py").contains("return a + b"));
+    assert!(file("strings.py").contains("return s.upper()"));
+    let show = case.show();
+    let add = task(&show, "add");
+    assert_eq!(add["status"], "done", "{add}");
+    let attempts = add["attempts"].as_array().expect("attempts");
+    assert!(
+        attempts.len() >= 2
+            && attempts[0]["session_id"].is_string()
+            && attempts
+                .iter()
+                .all(|a| a["session_id"] == attempts[0]["session_id"]),
+        "the interrupted agent session was resumed in the new process: {add}"
+    );
+    assert_eq!(case.repo.user_state(), before);
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+}
