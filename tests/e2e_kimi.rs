@@ -447,6 +447,15 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
         "every snapshot matches its events: {}",
         case.context(&replay)
     );
+    // The proof still holds when the gates run again on the proven tree (no agent is involved).
+    let verified = case.omk(&["goal", "verify", id, "--json"]);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "the proof holds: {}",
+        case.context(&verified)
+    );
+    assert_eq!(json_of(&verified)["holds"], true);
     let goal_ref = format!("refs/omk/goals/{id}");
     let recorded = case.repo.git(&["ls-tree", "-r", "--name-only", &goal_ref]);
     assert!(
