@@ -200,12 +200,23 @@ pub fn kill_self() -> ! {
 /// but tools it started can outlive it, and they all work inside the task's worktree. Returns how many
 /// were signalled.
 pub fn kill_processes_in(dir: &Path) -> usize {
-    let Ok(dir) = dir.canonicalize() else { return 0 };
+    kill_processes_under(std::slice::from_ref(&dir.to_path_buf()))
+}
+
+/// [`kill_processes_in`] for several directories with one sweep of `/proc`.
+pub fn kill_processes_under(dirs: &[PathBuf]) -> usize {
+    let dirs: Vec<PathBuf> = dirs.iter().filter_map(|d| d.canonicalize().ok()).collect();
+    if dirs.is_empty() {
+        return 0;
+    }
     let me = std::process::id();
     processes()
         .into_iter()
         .filter(|p| p.pid != me && !p.zombie)
-        .filter(|p| std::fs::read_link(format!("/proc/{}/cwd", p.pid)).is_ok_and(|cwd| cwd.starts_with(&dir)))
+        .filter(|p| {
+            std::fs::read_link(format!("/proc/{}/cwd", p.pid))
+                .is_ok_and(|cwd| dirs.iter().any(|d| cwd.starts_with(d)))
+        })
         .filter_map(|p| i32::try_from(p.pid).ok())
         .filter(|pid| kill(Pid::from_raw(*pid), Signal::SIGKILL).is_ok())
         .count()

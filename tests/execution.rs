@@ -849,3 +849,62 @@ fn review_again_records_a_new_review_and_proof_and_refuses_an_unfinished_goal() 
         "nothing written"
     );
 }
+
+#[test]
+fn cleaning_up_a_cancelled_goal_keeps_the_uncommitted_work_of_its_worktrees() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.agent_arg();
+    let child = fx.spawn(
+        &[
+            "goal",
+            "run",
+            "Fix add in calc.py",
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ],
+        &[("AGENT_MODE", "hang")],
+    );
+    let running = fx.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
+    let id = running["goal"]["id"].as_str().unwrap().to_owned();
+    let task_id = running["tasks"][0]["id"].as_str().unwrap().to_owned();
+    while fx.agent_pids().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let root = PathBuf::from(fx.env[1].1.clone());
+    let dir = find_task_dir(&root, &task_id).expect("the running task has a worktree");
+    assert!(fx.omk(&["goal", "cancel"], &[]).status.success());
+    assert_eq!(wait_exit(child).status.code(), Some(5));
+    // Work lands in the worktree after the controller stopped (a tool, a person): gc must keep it.
+    assert!(dir.exists(), "a cancelled goal's worktree waits for gc");
+    std::fs::write(dir.join("notes.txt"), "the only copy\n").unwrap();
+    std::fs::write(dir.join("calc.py"), "def add(a, b):\n    return b + a\n").unwrap();
+    let gc = fx.omk(&["gc", "--json"], &[]);
+    assert!(gc.status.success());
+    let report = json(&gc);
+    assert_eq!(report["saved"].as_array().map(Vec::len), Some(1), "{report}");
+    assert!(fx.worktrees().is_empty(), "{:?}", fx.worktrees());
+    assert!(!dir.exists(), "the worktree is gone");
+    // The work is reachable from the goal ref: some commit in its history holds both files.
+    let goal_ref = format!("refs/omk/goals/{id}");
+    let kept = fx.repo.git(&["rev-list", &goal_ref]).lines().any(|c| {
+        let show = |path: &str| {
+            let mut cmd = Command::new("git");
+            hermetic(&mut cmd, &fx.repo.home);
+            cmd.current_dir(&fx.repo.path)
+                .args(["show", &format!("{c}:{path}")])
+                .output()
+                .unwrap()
+        };
+        let notes = show("notes.txt");
+        notes.status.success()
+            && String::from_utf8_lossy(&notes.stdout) == "the only copy\n"
+            && String::from_utf8_lossy(&show("calc.py").stdout).contains("return b + a")
+    });
+    assert!(
+        kept,
+        "the uncommitted work was saved before its worktree was removed"
+    );
+    fx.verify_history();
+}

@@ -108,6 +108,25 @@ pub fn changed_paths(worktree: &Path, since: &str) -> Result<Vec<String>, GitErr
     Ok(out.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }
 
+/// A worktree's HEAD and whether it holds changes `commit_all` would commit (tracked or untracked, not
+/// ignored), read with one `git status`.
+pub fn state(worktree: &Path) -> Result<(String, bool), GitError> {
+    let out = git(
+        worktree,
+        &["status", "--porcelain=v2", "--branch", "--untracked-files=all"],
+    )?;
+    let head = out
+        .lines()
+        .find_map(|l| l.strip_prefix("# branch.oid "))
+        .filter(|oid| oid.len() >= 40 && oid.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
+    let dirty = out.lines().any(|l| !l.starts_with('#'));
+    match head {
+        Some(head) => Ok((head, dirty)),
+        None => Ok((git(worktree, &["rev-parse", "HEAD"])?, dirty)),
+    }
+}
+
 /// Remove a worktree whose work is safe. Refuses (git refuses) when it has uncommitted changes.
 pub fn remove(repo_dir: &Path, path: &Path) -> Result<(), GitError> {
     git(repo_dir, &["worktree", "remove", &path.to_string_lossy()]).map(drop)

@@ -89,11 +89,21 @@ pub fn clean_goal(
 ) -> Result<(), OpsError> {
     let task_prefix = format!("omk/{}/tasks/", goal.id());
     let checks = Path::new(goal.id().as_str()).join("checks");
-    for wt in worktree::list(work)
+    let found: Vec<worktree::Worktree> = worktree::list(work)
         .map_err(infra)?
         .into_iter()
         .chain(detached_checkouts(work)?)
-    {
+        .collect();
+    if tasks {
+        // Tools an agent left running inside a task worktree die first (one sweep of /proc for all).
+        let dirs: Vec<PathBuf> = found
+            .iter()
+            .filter(|wt| wt.branch.starts_with(&task_prefix))
+            .map(|wt| wt.path.clone())
+            .collect();
+        process::kill_processes_under(&dirs);
+    }
+    for wt in found {
         if let Some(task) = wt.branch.strip_prefix(&task_prefix) {
             let Ok(task) = TaskId::parse(task) else { continue };
             if tasks {
@@ -147,9 +157,12 @@ fn save_and_remove(
         goal.id()
     );
     let fallback = ctx.store.repo().committer().is_none();
-    process::kill_processes_in(path);
-    let committed = worktree::commit_all(path, &message, fallback).map_err(infra)?;
-    let head = worktree::head(path).map_err(infra)?;
+    let (mut head, dirty) = worktree::state(path).map_err(infra)?;
+    let mut committed = None;
+    if dirty {
+        committed = worktree::commit_all(path, &message, fallback).map_err(infra)?;
+        head = worktree::head(path).map_err(infra)?;
+    }
     ensure_recorded(
         ctx,
         work,
