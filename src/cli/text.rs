@@ -303,12 +303,12 @@ fn proof_summary(out: &mut String, p: &Proof) {
         let c = &g.change;
         let _ = writeln!(
             out,
-            "gate {}{}: base {}, result {} ({:?})",
+            "gate {}{}: base {}, result {} ({})",
             c.name,
             if c.required { "" } else { " (optional)" },
             outcome_word(c.base),
             outcome_word(c.result),
-            c.change
+            c.change.as_str()
         );
     }
     for check in &p.oracle {

@@ -76,6 +76,20 @@ pub enum Change {
     Removed,
 }
 
+impl Change {
+    /// The words shown to people (JSON uses the snake_case names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Fixed => "fixed",
+            Change::Regressed => "regressed",
+            Change::StayedGreen => "stayed green",
+            Change::StayedRed => "stayed red",
+            Change::Added => "added",
+            Change::Removed => "removed",
+        }
+    }
+}
+
 /// One gate across base and result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateChange {
