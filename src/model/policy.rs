@@ -898,7 +898,7 @@ mod tests {
             PathPattern::parse("src/**").unwrap(),
             PathPattern::parse("hello.txt").unwrap(),
         ];
-        Policy::task(Path::new("/work/repo"), set).unwrap()
+        Policy::task(Path::new("/srv/repo"), set).unwrap()
     }
 
     fn denied(v: Verdict) -> String {
@@ -912,12 +912,12 @@ mod tests {
     fn writes_stay_in_the_worktree_and_the_write_set() {
         let p = policy();
         assert!(p.check_write(Path::new("hello.txt")).is_allowed());
-        assert!(p.check_write(Path::new("/work/repo/src/a/b.rs")).is_allowed());
+        assert!(p.check_write(Path::new("/srv/repo/src/a/b.rs")).is_allowed());
         assert!(p.check_write(Path::new("src/../src/x.rs")).is_allowed());
         assert!(denied(p.check_write(Path::new("README.md"))).contains("write set"));
         assert!(denied(p.check_write(Path::new("/tmp/evil.txt"))).contains("outside the task's worktree"));
         assert!(denied(p.check_write(Path::new("src/../../etc/passwd"))).contains("outside"));
-        assert!(denied(p.check_write(Path::new("/work/repo2/src/x.rs"))).contains("outside"));
+        assert!(denied(p.check_write(Path::new("/srv/repo2/src/x.rs"))).contains("outside"));
         assert!(denied(p.check_write(Path::new(".git/config"))).contains("protected"));
         assert!(denied(p.check_write(Path::new("src/.git/hooks/x"))).contains("protected"));
         assert!(denied(p.check_write(Path::new(".omk/gates.toml"))).contains("protected"));
@@ -931,7 +931,7 @@ mod tests {
 
     #[test]
     fn read_only_allows_no_writes() {
-        let p = Policy::read_only(Path::new("/work/repo")).unwrap();
+        let p = Policy::read_only(Path::new("/srv/repo")).unwrap();
         assert!(denied(p.check_write(Path::new("src/a.rs"))).contains("read-only"));
         assert!(p.check_read(Path::new("src/a.rs")).is_allowed());
         assert!(
@@ -983,7 +983,7 @@ mod tests {
             "cat hello.txt && ls -la",
             "cargo test --all-targets 2>&1 | tail -50",
             "cd src && ls",
-            "cd '/work/repo' && cat hello.txt",
+            "cd '/srv/repo' && cat hello.txt",
             "python3 -m pytest -q",
             "echo hi > hello.txt",
             "sed -i 's/a/b/' src/lib.rs",
@@ -1056,7 +1056,7 @@ mod tests {
         }
         assert!(!p.check_command("ls", Some(Path::new("/elsewhere"))).is_allowed());
         assert!(
-            p.check_command("ls", Some(Path::new("/work/repo/src")))
+            p.check_command("ls", Some(Path::new("/srv/repo/src")))
                 .is_allowed()
         );
     }
