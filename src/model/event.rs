@@ -22,6 +22,7 @@ use super::proof::Proof;
 use super::review::Review;
 use super::status::{GoalKind, GoalStatus, Phase};
 use super::task::{AttemptOutcome, Task, TaskStatus};
+use super::usage::{Cost, TokenUsage};
 
 /// Who caused an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,6 +291,19 @@ pub struct UsageDelta {
     pub unpriced_tokens: u64,
     /// Seconds of active wall time.
     pub active_secs: u64,
+}
+
+impl UsageDelta {
+    /// The tokens and cost of agent sessions (no active time).
+    pub fn of_sessions(usage: &TokenUsage, cost: &Cost) -> UsageDelta {
+        UsageDelta {
+            tokens: usage.total(),
+            tokens_estimated: usage.estimated,
+            usd_micros: cost.usd,
+            unpriced_tokens: cost.unpriced_tokens,
+            active_secs: 0,
+        }
+    }
 }
 
 impl EventBody {

@@ -392,13 +392,10 @@ impl Driver<'_> {
         self.fault("planning");
         bodies.push(EventBody::PlannerFinished(Box::new(outcome.report)));
         bodies.extend(outcome.decisions.into_iter().map(EventBody::DecisionRecorded));
-        bodies.push(EventBody::UsageAdded(UsageDelta {
-            tokens: outcome.usage.total(),
-            tokens_estimated: outcome.usage.estimated,
-            usd_micros: outcome.cost.usd,
-            unpriced_tokens: outcome.cost.unpriced_tokens,
-            active_secs: 0,
-        }));
+        bodies.push(EventBody::UsageAdded(UsageDelta::of_sessions(
+            &outcome.usage,
+            &outcome.cost,
+        )));
         self.record(bodies, outcome.attachments, Vec::new())
     }
 
@@ -535,13 +532,10 @@ impl Driver<'_> {
         let Some(outcome) = outcome else { return Ok(()) };
         let outcome = outcome?;
         bodies.push(EventBody::ReviewRecorded(outcome.review));
-        bodies.push(EventBody::UsageAdded(UsageDelta {
-            tokens: outcome.usage.total(),
-            tokens_estimated: outcome.usage.estimated,
-            usd_micros: outcome.cost.usd,
-            unpriced_tokens: outcome.cost.unpriced_tokens,
-            active_secs: 0,
-        }));
+        bodies.push(EventBody::UsageAdded(UsageDelta::of_sessions(
+            &outcome.usage,
+            &outcome.cost,
+        )));
         self.record(bodies, outcome.attachments, Vec::new())
     }
 
@@ -803,14 +797,7 @@ impl Driver<'_> {
 
     /// How agents are launched (settings, with git-omk's secrets redacted from transcripts).
     fn launch(&self) -> Launch {
-        let settings = &self.ctx.settings;
-        Launch {
-            program: settings.kimi_program.clone(),
-            extra_args: settings.agent_args.clone(),
-            env: Vec::new(),
-            model: settings.agent_model.clone(),
-            known_secrets: settings::secret_env_values(),
-        }
+        agent_launch(&self.ctx)
     }
 
     fn attempt_spec(&self, task: &Task) -> AttemptSpec {
@@ -925,13 +912,7 @@ impl Driver<'_> {
                 tokio::task::spawn_local(session.shutdown());
             }
         }
-        let usage = UsageDelta {
-            tokens: result.usage.total(),
-            tokens_estimated: result.usage.estimated,
-            usd_micros: result.cost.usd,
-            unpriced_tokens: result.cost.unpriced_tokens,
-            active_secs: 0,
-        };
+        let usage = UsageDelta::of_sessions(&result.usage, &result.cost);
         let follow_ups = if next == TaskStatus::Done {
             follow_up::review(&self.snapshot, &result.task, &result.answer)
         } else {
@@ -985,6 +966,19 @@ impl Driver<'_> {
         for (_, session) in std::mem::take(&mut self.sessions) {
             session.shutdown().await;
         }
+    }
+}
+
+/// How agent sessions of this repository are started: program, arguments and model from the settings;
+/// known secrets are withheld from them.
+pub(super) fn agent_launch(ctx: &Context) -> Launch {
+    let settings = &ctx.settings;
+    Launch {
+        program: settings.kimi_program.clone(),
+        extra_args: settings.agent_args.clone(),
+        env: Vec::new(),
+        model: settings.agent_model.clone(),
+        known_secrets: settings::secret_env_values(),
     }
 }
 

@@ -14,7 +14,9 @@ use crate::process;
 use crate::store::GoalRef;
 
 /// Run `work` on a single-threaded runtime with a local task set (the driver's threading model).
-fn block_on<T>(work: impl std::future::Future<Output = Result<T, OpsError>>) -> Result<T, OpsError> {
+pub(super) fn block_on<T>(
+    work: impl std::future::Future<Output = Result<T, OpsError>>,
+) -> Result<T, OpsError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use gix::ObjectId;
 
-use super::drive::changed_files;
+use super::drive::{agent_launch, changed_files};
+use super::execute::block_on;
 use super::review::{ReviewOutcome, Reviewers, review};
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
-use crate::agent::Launch;
 use crate::git::worktree;
 use crate::model::event::{Event, EventBody, UsageDelta};
 use crate::model::proof::{FileStat, prove};
@@ -88,13 +88,7 @@ fn run_review(
     result: &str,
     checkout: &Path,
 ) -> Result<ReviewOutcome, OpsError> {
-    let launch = Launch {
-        program: ctx.settings.kimi_program.clone(),
-        extra_args: ctx.settings.agent_args.clone(),
-        env: Vec::new(),
-        model: ctx.settings.agent_model.clone(),
-        known_secrets: settings::secret_env_values(),
-    };
+    let launch = agent_launch(ctx);
     let prices = settings::price_table(ctx.store.repo())?;
     let reviewers = Reviewers {
         agent: &snapshot.goal.options.agent,
@@ -102,12 +96,14 @@ fn run_review(
         prices: &prices,
         timeout: ctx.settings.turn_timeout,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
-    let work = review(ctx, &snapshot.goal.text, base, result, checkout, &reviewers);
-    runtime.block_on(tokio::task::LocalSet::new().run_until(work))
+    block_on(review(
+        ctx,
+        &snapshot.goal.text,
+        base,
+        result,
+        checkout,
+        &reviewers,
+    ))
 }
 
 /// Record the review, its usage and the proof recomputed with it, on the current tip.
@@ -122,13 +118,10 @@ fn record(
         let mut snapshot = loaded.snapshot;
         let mut events: Vec<Event> = vec![
             ctx.event(EventBody::ReviewRecorded(outcome.review.clone())),
-            ctx.event(EventBody::UsageAdded(UsageDelta {
-                tokens: outcome.usage.total(),
-                tokens_estimated: outcome.usage.estimated,
-                usd_micros: outcome.cost.usd,
-                unpriced_tokens: outcome.cost.unpriced_tokens,
-                active_secs: 0,
-            })),
+            ctx.event(EventBody::UsageAdded(UsageDelta::of_sessions(
+                &outcome.usage,
+                &outcome.cost,
+            ))),
         ];
         for e in &events {
             snapshot.apply(e);

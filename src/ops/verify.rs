@@ -11,6 +11,7 @@ use std::path::Path;
 use gix::ObjectId;
 
 use super::drive::changed_files;
+use super::execute::block_on;
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
@@ -131,20 +132,12 @@ fn run_gates(
             known_secrets: settings::secret_env_values(),
             ..ExecOptions::default()
         };
-        block_on(gate::execute(&plan, &exec, ctx.clock.as_ref()))
+        block_on(async { Ok(gate::execute(&plan, &exec, ctx.clock.as_ref()).await) })
     });
     let _ = worktree::remove_checkout(repo_dir, &dir);
     let report = report?;
     let attachments = report.attachments();
     Ok((report, attachments))
-}
-
-fn block_on<T>(work: impl std::future::Future<Output = T>) -> Result<T, OpsError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
-    Ok(runtime.block_on(work))
 }
 
 /// The proof of `snapshot` with `run` as its verification evidence.
