@@ -91,6 +91,8 @@ fn main() {
         ms(own) / TASKS as f64
     );
     println!();
+    print_steps(&timings);
+    println!();
     println!("| worktree creation ({TASKS}) | sum | per worktree | ratio |");
     println!("|---|---:|---:|---:|");
     println!(
@@ -109,6 +111,26 @@ fn main() {
         ms(plain_serial),
         ms(plain_serial) / TASKS as f64
     );
+}
+
+/// The controller loop's steps (everything but the attempts' own worktree and agent steps): how often
+/// each ran and for how long in all. `wait` overlaps the agents; the others are the controller's work.
+fn print_steps(timings: &[(String, i64, i64)]) {
+    let mut steps: std::collections::BTreeMap<&str, (usize, i64)> = Default::default();
+    for (step, _, micros) in timings.iter().filter(|t| t.0 != "worktree" && t.0 != "agent") {
+        let entry = steps.entry(step.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += micros;
+    }
+    println!("| controller step | times | total | per task |");
+    println!("|---|---:|---:|---:|");
+    for (step, (times, micros)) in steps {
+        println!(
+            "| {step} | {times} | {:.0} ms | {:.1} ms |",
+            micros as f64 / 1000.0,
+            micros as f64 / 1000.0 / TASKS as f64
+        );
+    }
 }
 
 fn git(dir: &Path, home: &Path, args: &[&str]) -> String {

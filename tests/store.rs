@@ -245,3 +245,52 @@ fn replay_verify_reports_the_first_divergence() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("does not match its events"));
 }
+
+#[test]
+fn ancestry_is_answered_in_process_like_git_merge_base_is_ancestor() {
+    let repo = TestRepo::new();
+    let base = repo.git(&["rev-parse", "HEAD"]);
+    repo.write_files(&[("a.txt", "a\n")]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "a"]);
+    let a = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["checkout", "-q", "-b", "side", &base]);
+    repo.write_files(&[("b.txt", "b\n")]);
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "b"]);
+    let b = repo.git(&["rev-parse", "HEAD"]);
+    let unrelated = repo.git(&[
+        "commit-tree",
+        "-m",
+        "root",
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
+    ]);
+    let ctx = open(&repo);
+    let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).unwrap();
+    for (ancestor, descendant) in [
+        (&base, &a),
+        (&base, &b),
+        (&a, &b),
+        (&b, &a),
+        (&a, &a),
+        (&a, &base),
+    ] {
+        let git_says = std::process::Command::new("git")
+            .args(["merge-base", "--is-ancestor", ancestor, descendant])
+            .current_dir(&repo.path)
+            .status()
+            .unwrap()
+            .success();
+        assert_eq!(
+            ctx.store.is_ancestor(id(ancestor), id(descendant)).unwrap(),
+            git_says,
+            "{ancestor} in {descendant}"
+        );
+    }
+    assert!(ctx.store.is_ancestor(id(&base), id(&a)).unwrap());
+    assert!(!ctx.store.is_ancestor(id(&a), id(&b)).unwrap());
+    assert!(
+        !ctx.store.is_ancestor(id(&unrelated), id(&a)).unwrap(),
+        "unrelated histories"
+    );
+}

@@ -1,50 +1,30 @@
 //! Integration: merging a task branch into the goal's integration branch without a work tree
-//! (`git merge-tree --write-tree`), moving the branch with compare-and-swap.
+//! (`git merge-tree --write-tree` and `git commit-tree`); the caller moves the branch.
 
 use std::path::Path;
 
-use super::run::{GitError, git, git_env, git_output, is_ancestor, update_branch};
+use super::run::{GitError, git, git_env, git_output};
 use super::worktree::FALLBACK_IDENTITY;
 
-/// What merging a task into the integration branch did.
+/// What merging a task commit onto the integration tip wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Merged {
-    /// The task commit was already part of the integration branch.
-    AlreadyIn(String),
-    /// The branch moved forward to the task commit.
-    FastForward(String),
-    /// A merge commit was written.
-    Merge(String),
-    /// The two sides conflict in these paths; nothing changed.
+    /// The integration tip after the merge (here: a new merge commit of the tip and the task commit).
+    Tip(String),
+    /// The two sides conflict in these paths; nothing was written.
     Conflict(Vec<String>),
 }
 
-impl Merged {
-    /// The integration tip after the merge, unless it conflicted.
-    pub fn tip(&self) -> Option<&str> {
-        match self {
-            Merged::AlreadyIn(c) | Merged::FastForward(c) | Merged::Merge(c) => Some(c),
-            Merged::Conflict(_) => None,
-        }
-    }
-}
-
-/// Merge `task_commit` into `branch`, which must currently be at `tip`.
-pub fn merge_task(
+/// Write the merge of `task_commit` into `tip` as a commit whose first parent is `tip`, without a work
+/// tree and without moving any branch (the caller moves the integration branch once, with
+/// compare-and-swap, after merging every task of the step).
+pub fn merge_commit(
     repo_dir: &Path,
-    branch: &str,
     tip: &str,
     task_commit: &str,
     message: &str,
     fallback_identity: bool,
 ) -> Result<Merged, GitError> {
-    if is_ancestor(repo_dir, task_commit, tip)? {
-        return Ok(Merged::AlreadyIn(tip.to_owned()));
-    }
-    if is_ancestor(repo_dir, tip, task_commit)? {
-        update_branch(repo_dir, branch, task_commit, Some(tip))?;
-        return Ok(Merged::FastForward(task_commit.to_owned()));
-    }
     let out = git_output(
         repo_dir,
         &[
@@ -71,8 +51,7 @@ pub fn merge_task(
                 &["commit-tree", &tree, "-p", tip, "-p", task_commit, "-m", message],
                 env,
             )?;
-            update_branch(repo_dir, branch, &commit, Some(tip))?;
-            Ok(Merged::Merge(commit))
+            Ok(Merged::Tip(commit))
         }
         Some(1) => Ok(Merged::Conflict(
             stdout

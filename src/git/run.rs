@@ -73,17 +73,3 @@ pub fn update_branch(dir: &Path, branch: &str, new: &str, old: Option<&str>) -> 
     )
     .map(drop)
 }
-
-/// Whether `ancestor` is an ancestor of (or equal to) `descendant`.
-pub fn is_ancestor(dir: &Path, ancestor: &str, descendant: &str) -> Result<bool, GitError> {
-    let out = git_output(dir, &["merge-base", "--is-ancestor", ancestor, descendant], &[])?;
-    match out.status.code() {
-        Some(0) => Ok(true),
-        Some(1) => Ok(false),
-        code => Err(GitError::Failed {
-            args: format!("merge-base --is-ancestor {ancestor} {descendant}"),
-            code,
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        }),
-    }
-}

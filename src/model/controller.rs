@@ -42,8 +42,8 @@ pub enum Next {
     StartIntegration,
     /// Run the gates on the base commit.
     Baseline,
-    /// Merge a done task's branch into the integration branch.
-    Integrate(TaskId),
+    /// Merge done tasks' branches into the integration branch, in this (dependency) order.
+    Integrate(Vec<TaskId>),
     /// Tasks that can never run because a dependency did not finish.
     Block(Vec<(TaskId, String)>),
     /// Start attempts at these tasks.
@@ -77,6 +77,27 @@ impl Next {
             Next::Review => Some(Phase::Review),
             Next::Conclude => Some(Phase::Proof),
             Next::Halt { .. } | Next::OutOfBudget(_) | Next::Finished(_) => None,
+        }
+    }
+
+    /// A short name of the step, for timing logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Next::Halt { .. } => "halt",
+            Next::Recover(_) => "recover",
+            Next::OutOfBudget(_) => "out-of-budget",
+            Next::Plan => "plan",
+            Next::StartIntegration => "start-integration",
+            Next::Baseline => "baseline",
+            Next::Integrate(_) => "integrate",
+            Next::Block(_) => "block",
+            Next::Dispatch(_) => "dispatch",
+            Next::Wait => "wait",
+            Next::Verify => "verify",
+            Next::BaseRun => "base-run",
+            Next::Review => "review",
+            Next::Conclude => "conclude",
+            Next::Finished(_) => "finish",
         }
     }
 }
@@ -140,11 +161,13 @@ fn execution_step(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> Option<Next
         .topological_order()
         .unwrap_or_else(|_| graph.tasks.iter().map(|t| t.id.clone()).collect());
     let tasks: Vec<&Task> = order.iter().filter_map(|id| graph.get(id)).collect();
-    if let Some(t) = tasks
+    let done: Vec<TaskId> = tasks
         .iter()
-        .find(|t| t.status == TaskStatus::Done && t.integrated.is_none())
-    {
-        return Some(Next::Integrate(t.id.clone()));
+        .filter(|t| t.status == TaskStatus::Done && t.integrated.is_none())
+        .map(|t| t.id.clone())
+        .collect();
+    if !done.is_empty() {
+        return Some(Next::Integrate(done));
     }
     let blocked: Vec<(TaskId, String)> = tasks
         .iter()
@@ -536,12 +559,16 @@ mod tests {
             .clear();
         g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
         g.attempt("b", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
-        assert_eq!(g.next(&[]), Next::Integrate(ids(&["a"])[0].clone()));
+        assert_eq!(
+            g.next(&[]),
+            Next::Integrate(ids(&["a", "b"])),
+            "tasks that finished together are integrated in one step, in dependency order"
+        );
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["a"])[0].clone(),
             commit: "i1".into(),
         });
-        assert_eq!(g.next(&[]), Next::Integrate(ids(&["b"])[0].clone()));
+        assert_eq!(g.next(&[]), Next::Integrate(ids(&["b"])));
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["b"])[0].clone(),
             commit: "i2".into(),

@@ -161,7 +161,7 @@ async fn attempt(
     let repo_dir = repo_dir(ctx)?;
     let began = ctx.clock.now();
     let start = prepare_worktree(&repo_dir, spec).await?;
-    timing(&spec.task.id, "worktree", began, ctx.clock.now());
+    timing(spec.task.id.as_str(), "worktree", began, ctx.clock.now());
     let began = ctx.clock.now();
     let mut session = match session {
         Some(s) => s,
@@ -169,7 +169,7 @@ async fn attempt(
     };
     result.session_id = session.info().session_id.clone();
     let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
-    timing(&spec.task.id, "agent", began, ctx.clock.now());
+    timing(spec.task.id.as_str(), "agent", began, ctx.clock.now());
     result
         .attachments
         .extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
@@ -205,12 +205,13 @@ async fn attempt(
     judge(ctx, spec, &commit, changed, result).await
 }
 
-/// A `debug` event on target `omk::timing` with when a step of an attempt started and how long it took
-/// (microseconds), for the controller benchmark (`OMK_LOG=omk::timing=debug`).
-fn timing(task: &TaskId, step: &'static str, from: DateTime<Utc>, to: DateTime<Utc>) {
+/// A `debug` event on target `omk::timing` with when a step of an attempt (`subject`: the task) or of the
+/// controller loop (the goal) started and how long it took (microseconds), for the controller
+/// benchmark (`OMK_LOG=omk::timing=debug`).
+pub(super) fn timing(subject: &str, step: &'static str, from: DateTime<Utc>, to: DateTime<Utc>) {
     tracing::debug!(
         target: "omk::timing",
-        task = task.as_str(),
+        subject,
         step,
         start_us = from.timestamp_micros(),
         micros = (to - from).num_microseconds().unwrap_or(i64::MAX)

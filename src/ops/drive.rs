@@ -15,17 +15,18 @@ use std::time::{Duration, Instant};
 use gix::ObjectId;
 use tokio::sync::{mpsc, watch};
 
-use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt};
+use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
 use super::gc::{after_goal, gc, over_quota};
+use super::integrate::{integrate_tasks, remove_integrated};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
 use crate::agent::{Launch, Session};
 use crate::gate::{self, ExecOptions, GateError, PlanOptions};
-use crate::git::integrate::{Merged, merge_task, tree_of};
-use crate::git::run::{git, is_ancestor, update_branch};
+use crate::git::integrate::tree_of;
+use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
 use crate::model::controller::{Next, next_step, start};
@@ -88,6 +89,8 @@ struct Driver<'o> {
     interrupt: watch::Receiver<bool>,
     faults: BTreeMap<String, u32>,
     observer: Observer<'o>,
+    /// Background removals of integrated tasks' worktrees.
+    removals: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -125,9 +128,11 @@ pub async fn drive(
         interrupt: interrupt_on_ctrl_c(),
         faults: BTreeMap::new(),
         observer,
+        removals: Vec::new(),
     };
     driver.acquire()?;
     let outcome = driver.run().await;
+    driver.settle_removals().await;
     driver.shutdown_sessions().await;
     outcome
 }
@@ -171,73 +176,85 @@ impl Driver<'_> {
             }
             let active: BTreeSet<TaskId> = self.running.keys().cloned().collect();
             let next = next_step(&self.snapshot, &active);
-            let mut bodies: Vec<EventBody> = next
+            let bodies: Vec<EventBody> = next
                 .phase(&self.snapshot)
                 .filter(|p| *p != self.snapshot.goal.phase)
                 .map(|phase| EventBody::PhaseStarted { phase })
                 .into_iter()
                 .collect();
-            match next {
-                Next::Halt { status } => {
-                    self.stop_all(status.as_str()).await?;
-                    self.release(&format!("the goal was {status}"))?;
-                    return Ok(status);
-                }
-                Next::Finished(status) => {
-                    self.clean_up(status)?;
-                    self.release(&format!("the goal is {status}"))?;
-                    return Ok(status);
-                }
-                Next::OutOfBudget(dims) => {
-                    self.stop_all("the budget is exhausted").await?;
-                    let names: Vec<&str> = dims.iter().map(|d| dimension_name(*d)).collect();
-                    let reason = format!(
-                        "the {} budget is exhausted; raise it with `git omk goal budget-add`",
-                        names.join(" and ")
-                    );
+            let (label, began) = (next.label(), self.ctx.clock.now());
+            let stopped = self.step(next, bodies).await?;
+            timing(self.snapshot.goal.id.as_str(), label, began, self.ctx.clock.now());
+            if let Some(status) = stopped {
+                return Ok(status);
+            }
+        }
+    }
+
+    /// Take one step; the status to exit with when the loop ends here.
+    async fn step(&mut self, next: Next, mut bodies: Vec<EventBody>) -> Result<Option<GoalStatus>, OpsError> {
+        match next {
+            Next::Halt { status } => {
+                self.stop_all(status.as_str()).await?;
+                self.release(&format!("the goal was {status}"))?;
+                return Ok(Some(status));
+            }
+            Next::Finished(status) => {
+                self.settle_removals().await;
+                self.clean_up(status)?;
+                self.release(&format!("the goal is {status}"))?;
+                return Ok(Some(status));
+            }
+            Next::OutOfBudget(dims) => {
+                self.stop_all("the budget is exhausted").await?;
+                let names: Vec<&str> = dims.iter().map(|d| dimension_name(*d)).collect();
+                let reason = format!(
+                    "the {} budget is exhausted; raise it with `git omk goal budget-add`",
+                    names.join(" and ")
+                );
+                bodies.push(EventBody::GoalStopped {
+                    status: GoalStatus::NeedsMoreBudget,
+                    reason,
+                });
+                self.record(bodies, Vec::new(), Vec::new())?;
+            }
+            Next::Recover(tasks) => self.recover(tasks, bodies)?,
+            Next::Plan => self.plan(bodies).await?,
+            Next::StartIntegration => self.start_integration(bodies)?,
+            Next::Baseline => self.baseline(bodies).await?,
+            Next::Integrate(tasks) => self.integrate(&tasks, bodies)?,
+            Next::Block(list) => {
+                bodies.extend(
+                    list.into_iter()
+                        .map(|(task, reason)| EventBody::TaskBlocked { task, reason }),
+                );
+                self.record(bodies, Vec::new(), Vec::new())?;
+            }
+            Next::Dispatch(tasks) => {
+                if self.mode == Mode::OneWave && self.waves > 0 {
+                    if self.running.is_empty() {
+                        self.release("one wave done")?;
+                        return Ok(Some(self.snapshot.goal.status));
+                    }
+                    self.wait().await?;
+                } else if let Some(reason) = self.quota_problem().await {
                     bodies.push(EventBody::GoalStopped {
-                        status: GoalStatus::NeedsMoreBudget,
+                        status: GoalStatus::Failed,
                         reason,
                     });
                     self.record(bodies, Vec::new(), Vec::new())?;
+                } else {
+                    self.waves += 1;
+                    self.dispatch(tasks, bodies)?;
                 }
-                Next::Recover(tasks) => self.recover(tasks, bodies)?,
-                Next::Plan => self.plan(bodies).await?,
-                Next::StartIntegration => self.start_integration(bodies)?,
-                Next::Baseline => self.baseline(bodies).await?,
-                Next::Integrate(task) => self.integrate(&task, bodies)?,
-                Next::Block(list) => {
-                    bodies.extend(
-                        list.into_iter()
-                            .map(|(task, reason)| EventBody::TaskBlocked { task, reason }),
-                    );
-                    self.record(bodies, Vec::new(), Vec::new())?;
-                }
-                Next::Dispatch(tasks) => {
-                    if self.mode == Mode::OneWave && self.waves > 0 {
-                        if self.running.is_empty() {
-                            self.release("one wave done")?;
-                            return Ok(self.snapshot.goal.status);
-                        }
-                        self.wait().await?;
-                    } else if let Some(reason) = self.quota_problem() {
-                        bodies.push(EventBody::GoalStopped {
-                            status: GoalStatus::Failed,
-                            reason,
-                        });
-                        self.record(bodies, Vec::new(), Vec::new())?;
-                    } else {
-                        self.waves += 1;
-                        self.dispatch(tasks, bodies)?;
-                    }
-                }
-                Next::Wait => self.wait().await?,
-                Next::Verify => self.verify(bodies).await?,
-                Next::BaseRun => self.base_run(bodies).await?,
-                Next::Review => self.review(bodies).await?,
-                Next::Conclude => self.conclude(bodies)?,
             }
+            Next::Wait => self.wait().await?,
+            Next::Verify => self.verify(bodies).await?,
+            Next::BaseRun => self.base_run(bodies).await?,
+            Next::Review => self.review(bodies).await?,
+            Next::Conclude => self.conclude(bodies)?,
         }
+        Ok(None)
     }
 
     /// Record `bodies` as one goal commit on the current tip. They are facts, so when another writer
@@ -335,10 +352,11 @@ impl Driver<'_> {
     }
 
     /// When the worktrees are over quota, collect garbage; a message if that is not enough.
-    fn quota_problem(&mut self) -> Option<String> {
+    async fn quota_problem(&mut self) -> Option<String> {
         if !over_quota(&self.ctx) {
             return None;
         }
+        self.settle_removals().await;
         let _ = gc(&self.ctx);
         let _ = self.reload();
         over_quota(&self.ctx).then(|| {
@@ -414,7 +432,7 @@ impl Driver<'_> {
         )
         .ok();
         let commit = match existing {
-            Some(tip) if is_ancestor(&self.repo_dir, &base, &tip).unwrap_or(false) => tip,
+            Some(tip) if self.contains(&tip, &base).unwrap_or(false) => tip,
             Some(tip) => {
                 return Err(OpsError::Usage(format!(
                     "branch {branch} exists at {tip}, which does not contain the goal's base {base}: rename or delete it, then resume"
@@ -627,67 +645,45 @@ impl Driver<'_> {
         }
     }
 
-    /// Merge a done task into the integration branch.
-    fn integrate(&mut self, task: &TaskId, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
+    /// Merge done tasks into the integration branch (in dependency order), move the branch once, and
+    /// record the step as one goal commit. A crash after the branch moved is recovered by
+    /// `integration_tip`, which adopts the branch: the merges are then found already in.
+    fn integrate(&mut self, tasks: &[TaskId], mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
         let Some(integration) = self.snapshot.goal.integration.clone() else {
             return Ok(());
         };
-        let Some(t) = self.snapshot.tasks.get(task).cloned() else {
-            return Ok(());
-        };
-        let Some(task_commit) = t.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
-            bodies.push(EventBody::TaskBlocked {
-                task: task.clone(),
-                reason: "done without a commit".to_owned(),
-            });
-            return self.record(bodies, Vec::new(), Vec::new());
-        };
-        let message = format!(
-            "omk: integrate {task}\n\nOmk-Goal: {}\nOmk-Task: {task}\n",
-            self.snapshot.goal.id
-        );
-        let fallback = self.ctx.store.repo().committer().is_none();
         let tip = self.integration_tip(&integration.branch, &integration.commit)?;
         self.fault("integration");
-        let merged = merge_task(
+        let step = integrate_tasks(
+            &self.ctx,
             &self.repo_dir,
+            &self.snapshot,
             &integration.branch,
-            &tip,
-            &task_commit,
-            &message,
-            fallback,
-        )
-        .map_err(infra)?;
-        match merged.tip() {
-            Some(tip) => {
-                let proves = [task_commit.as_str(), tip]
-                    .iter()
-                    .filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect();
-                bodies.push(EventBody::TaskIntegrated {
-                    task: task.clone(),
-                    commit: tip.to_owned(),
-                });
-                self.record(bodies, Vec::new(), proves)
-            }
-            None => {
-                let Merged::Conflict(paths) = merged else {
-                    return Ok(());
-                };
-                let reason = format!(
-                    "merging into {} conflicts in {}: resolve it on branch {} and resume",
-                    integration.branch,
-                    paths.join(", "),
-                    t.branch.clone().unwrap_or_default()
-                );
-                bodies.push(EventBody::TaskBlocked {
-                    task: task.clone(),
-                    reason,
-                });
-                self.record(bodies, Vec::new(), Vec::new())
-            }
+            tasks,
+            tip.clone(),
+        )?;
+        if step.tip != tip {
+            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip)).map_err(infra)?;
+        }
+        bodies.extend(step.bodies);
+        self.record(bodies, Vec::new(), step.proves)?;
+        let goal = self.snapshot.goal.id.clone();
+        let done: Vec<(PathBuf, String)> = step
+            .merged
+            .into_iter()
+            .map(|(task, commit)| (task_dir(&self.ctx, &goal, &task), commit))
+            .collect();
+        let repo_dir = self.repo_dir.clone();
+        self.removals.push(tokio::task::spawn_blocking(move || {
+            remove_integrated(&repo_dir, &done);
+        }));
+        Ok(())
+    }
+
+    /// Wait for the background removals of integrated worktrees (before anything lists worktrees).
+    async fn settle_removals(&mut self) {
+        for removal in std::mem::take(&mut self.removals) {
+            let _ = removal.await;
         }
     }
 
@@ -702,13 +698,19 @@ impl Driver<'_> {
             update_branch(&self.repo_dir, branch, recorded, None).map_err(infra)?;
             return Ok(recorded.to_owned());
         };
-        if actual == recorded || is_ancestor(&self.repo_dir, recorded, &actual).map_err(infra)? {
+        if actual == recorded || self.contains(&actual, recorded)? {
             Ok(actual)
         } else {
             Err(OpsError::Infrastructure(format!(
                 "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
             )))
         }
+    }
+
+    /// Whether commit `tip` contains commit `commit` (in-process `git merge-base --is-ancestor`).
+    fn contains(&self, tip: &str, commit: &str) -> Result<bool, OpsError> {
+        let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).map_err(infra);
+        Ok(self.ctx.store.is_ancestor(id(commit)?, id(tip)?)?)
     }
 
     /// Record tasks whose attempts died with a previous controller: save what their worktree holds on
@@ -854,7 +856,14 @@ impl Driver<'_> {
     /// Wait for an attempt to finish, or for the next poll.
     async fn wait(&mut self) -> Result<(), OpsError> {
         tokio::select! {
-            Some(result) = self.results_rx.recv() => self.finish_attempt(result),
+            Some(result) = self.results_rx.recv() => {
+                // Attempts that ended together are recorded in one goal commit.
+                let mut results = vec![result];
+                while let Ok(more) = self.results_rx.try_recv() {
+                    results.push(more);
+                }
+                self.finish_attempts(results)
+            }
             () = tokio::time::sleep(POLL) => self.tick(),
         }
     }
@@ -898,13 +907,35 @@ impl Driver<'_> {
             .is_some_and(|l| goal.usage.active_secs.saturating_add(pending) >= l)
     }
 
-    /// Record a finished attempt: its outcome, what it decides for the task, its usage and files.
-    fn finish_attempt(&mut self, mut result: AttemptResult) -> Result<(), OpsError> {
+    /// Record finished attempts in one goal commit: each one's outcome, what it decides for its task,
+    /// its usage and files. Each attempt is judged on the snapshot with the attempts before it applied.
+    fn finish_attempts(&mut self, results: Vec<AttemptResult>) -> Result<(), OpsError> {
+        let mut view = self.snapshot.clone();
+        let (mut bodies, mut attachments, mut proves) = (Vec::new(), Vec::new(), Vec::new());
+        for mut result in results {
+            let Some(mut finished) = self.finished(&view, &mut result) else {
+                continue;
+            };
+            for body in &finished {
+                view.apply(&self.ctx.controller_event(body.clone()));
+            }
+            bodies.append(&mut finished);
+            attachments.append(&mut result.attachments);
+            proves.extend(
+                result
+                    .commit
+                    .as_deref()
+                    .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok()),
+            );
+        }
+        self.record(bodies, attachments, proves)
+    }
+
+    /// The events recording one finished attempt, judged on `view`; keeps or ends its agent session.
+    fn finished(&mut self, view: &Snapshot, result: &mut AttemptResult) -> Option<Vec<EventBody>> {
         self.running.remove(&result.task);
-        let Some(task) = self.snapshot.tasks.get(&result.task).cloned() else {
-            return Ok(());
-        };
-        let (next, note) = after_attempt(&task, &result.outcome, result.tree.as_deref());
+        let task = view.tasks.get(&result.task)?;
+        let (next, note) = after_attempt(task, &result.outcome, result.tree.as_deref());
         if let Some(session) = result.session.take() {
             if next == TaskStatus::Pending {
                 self.sessions.insert(result.task.clone(), session);
@@ -912,9 +943,8 @@ impl Driver<'_> {
                 tokio::task::spawn_local(session.shutdown());
             }
         }
-        let usage = UsageDelta::of_sessions(&result.usage, &result.cost);
         let follow_ups = if next == TaskStatus::Done {
-            follow_up::review(&self.snapshot, &result.task, &result.answer)
+            follow_up::review(view, &result.task, &result.answer)
         } else {
             follow_up::Review::default()
         };
@@ -922,15 +952,15 @@ impl Driver<'_> {
             EventBody::AttemptFinished(AttemptReport {
                 task: result.task.clone(),
                 attempt: result.attempt,
-                outcome: result.outcome,
+                outcome: result.outcome.clone(),
                 commit: result.commit.clone(),
-                tree: result.tree,
+                tree: result.tree.clone(),
                 tokens: result.usage.total(),
-                session_id: result.session_id,
+                session_id: result.session_id.clone(),
                 next,
                 note,
             }),
-            EventBody::UsageAdded(usage),
+            EventBody::UsageAdded(UsageDelta::of_sessions(&result.usage, &result.cost)),
         ];
         if !follow_ups.accepted.is_empty() {
             bodies.push(EventBody::FollowUpsAdded {
@@ -939,13 +969,7 @@ impl Driver<'_> {
             });
         }
         bodies.extend(follow_ups.decisions.into_iter().map(EventBody::DecisionRecorded));
-        let proves = result
-            .commit
-            .as_deref()
-            .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok())
-            .into_iter()
-            .collect();
-        self.record(bodies, result.attachments, proves)
+        Some(bodies)
     }
 
     /// Ask every running attempt to stop and record each as it ends.
@@ -955,7 +979,7 @@ impl Driver<'_> {
         }
         while !self.running.is_empty() {
             match self.results_rx.recv().await {
-                Some(result) => self.finish_attempt(result)?,
+                Some(result) => self.finish_attempts(vec![result])?,
                 None => break,
             }
         }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
-use crate::git::run::{GitError, git, is_ancestor};
+use crate::git::run::{GitError, git};
 use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::ids::{GoalId, TaskId};
@@ -165,7 +165,6 @@ fn save_and_remove(
     }
     ensure_recorded(
         ctx,
-        work,
         goal,
         task,
         &head,
@@ -184,18 +183,18 @@ fn save_and_remove(
 /// Record `commit` on the goal (as an `Omk-Proves` parent) unless the goal already reaches it.
 fn ensure_recorded(
     ctx: &Context,
-    work: &Path,
     goal: &GoalRef,
     task: &TaskId,
     commit: &str,
     reason: &str,
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
-    let goal_ref = goal.ref_name();
-    if is_ancestor(work, commit, &goal_ref).map_err(infra)? {
+    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    if let Some(tip) = ctx.store.tip(goal)?
+        && ctx.store.is_ancestor(id, tip)?
+    {
         return Ok(());
     }
-    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
     let body = EventBody::WorkSaved {
         task: task.clone(),
         commit: commit.to_owned(),
@@ -240,7 +239,6 @@ fn delete_task_branches(
         };
         ensure_recorded(
             ctx,
-            work,
             goal,
             &task,
             tip,

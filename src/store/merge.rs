@@ -44,6 +44,15 @@ impl Store {
         }
     }
 
+    /// Whether `ancestor` is `descendant` or one of its ancestors, over all parents (in-process
+    /// `git merge-base --is-ancestor`).
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool, StoreError> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        Ok(self.merge_base(ancestor, descendant)? == Some(ancestor))
+    }
+
     /// Merge `theirs` into the local goal ref currently at `ours` (compare-and-swap on `ours`).
     pub fn merge_into(
         &self,

@@ -1,0 +1,130 @@
+//! Integration of done tasks (DESIGN §3): each task's last commit is merged, in dependency order, onto
+//! the integration tip. A commit the tip already contains changes nothing; a descendant of the tip is
+//! taken as it is (fast-forward); anything else gets a merge commit written without a work tree, or
+//! becomes a recorded blocker when it conflicts. Ancestry is answered in-process by the store; the
+//! controller moves the branch once per step and records the step as one goal commit. Once recorded,
+//! an integrated task's worktree is removed in the background (its commit is safe on the goal ref).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use super::{Context, OpsError};
+use crate::git::integrate::{Merged, merge_commit};
+use crate::git::worktree;
+use crate::model::event::EventBody;
+use crate::model::ids::TaskId;
+use crate::model::snapshot::Snapshot;
+use crate::process;
+
+/// What one integration step did.
+pub(super) struct Integration {
+    /// The integration tip after every merge of the step.
+    pub tip: String,
+    /// `TaskIntegrated` (with the tip after that task) or `TaskBlocked` (a conflict), per task.
+    pub bodies: Vec<EventBody>,
+    /// The merged task commits and the new tip: `Omk-Proves` parents of the goal commit.
+    pub proves: Vec<ObjectId>,
+    /// Each integrated task with the commit of it that was merged.
+    pub merged: Vec<(TaskId, String)>,
+}
+
+/// Merge the last commit of each of `tasks`, in order, onto `tip` (the integration branch is not
+/// moved here).
+pub(super) fn integrate_tasks(
+    ctx: &Context,
+    repo_dir: &Path,
+    snapshot: &Snapshot,
+    branch: &str,
+    tasks: &[TaskId],
+    tip: String,
+) -> Result<Integration, OpsError> {
+    let fallback = ctx.store.repo().committer().is_none();
+    let mut tip = tip;
+    let mut bodies = Vec::new();
+    let mut proves = BTreeSet::new();
+    let mut merged = Vec::new();
+    for id in tasks {
+        let Some(task) = snapshot.tasks.get(id) else {
+            continue;
+        };
+        let Some(commit) = task.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
+            bodies.push(EventBody::TaskBlocked {
+                task: id.clone(),
+                reason: "done without a commit".to_owned(),
+            });
+            continue;
+        };
+        let message = format!(
+            "omk: integrate {id}\n\nOmk-Goal: {}\nOmk-Task: {id}\n",
+            snapshot.goal.id
+        );
+        match merge_one(ctx, repo_dir, &tip, &commit, &message, fallback)? {
+            Merged::Tip(next) => {
+                proves.insert(oid(&commit)?);
+                merged.push((id.clone(), commit.clone()));
+                tip = next;
+                bodies.push(EventBody::TaskIntegrated {
+                    task: id.clone(),
+                    commit: tip.clone(),
+                });
+            }
+            Merged::Conflict(paths) => bodies.push(EventBody::TaskBlocked {
+                task: id.clone(),
+                reason: format!(
+                    "merging into {branch} conflicts in {}: resolve it on branch {} and resume",
+                    paths.join(", "),
+                    task.branch.clone().unwrap_or_default()
+                ),
+            }),
+        }
+    }
+    proves.insert(oid(&tip)?);
+    Ok(Integration {
+        tip,
+        bodies,
+        proves: proves.into_iter().collect(),
+        merged,
+    })
+}
+
+/// Remove the worktrees of integrated tasks (`(worktree, merged commit)`, recorded on the goal by
+/// then) that are clean and still at that commit: run on a blocking thread while other agents work.
+/// Tools left running in them are stopped first. Anything else, and any removal that fails, is left
+/// to the end-of-goal clean-up, which saves work before it removes.
+pub(super) fn remove_integrated(repo_dir: &Path, worktrees: &[(PathBuf, String)]) {
+    let dirs: Vec<PathBuf> = worktrees.iter().map(|(dir, _)| dir.clone()).collect();
+    process::kill_processes_under(&dirs);
+    for (dir, commit) in worktrees {
+        if matches!(worktree::state(dir), Ok((head, false)) if head == *commit) {
+            let _ = worktree::remove(repo_dir, dir);
+        }
+    }
+}
+
+/// The tip after merging `commit` onto `tip`: `tip` itself when it already contains the commit, the
+/// commit when it descends from the tip, else a new merge commit (or the conflicting paths).
+fn merge_one(
+    ctx: &Context,
+    repo_dir: &Path,
+    tip: &str,
+    commit: &str,
+    message: &str,
+    fallback_identity: bool,
+) -> Result<Merged, OpsError> {
+    let (tip_id, commit_id) = (oid(tip)?, oid(commit)?);
+    if ctx.store.is_ancestor(commit_id, tip_id)? {
+        return Ok(Merged::Tip(tip.to_owned()));
+    }
+    if ctx.store.is_ancestor(tip_id, commit_id)? {
+        return Ok(Merged::Tip(commit.to_owned()));
+    }
+    merge_commit(repo_dir, tip, commit, message, fallback_identity)
+        .map_err(|e| OpsError::Infrastructure(e.to_string()))
+}
+
+fn oid(hex: &str) -> Result<ObjectId, OpsError> {
+    ObjectId::from_hex(hex.as_bytes())
+        .map_err(|e| OpsError::Infrastructure(format!("{hex} is not a commit id: {e}")))
+}
