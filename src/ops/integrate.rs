@@ -19,7 +19,7 @@ use crate::model::snapshot::Snapshot;
 use crate::process;
 
 /// What one integration step did.
-pub(super) struct Integration {
+pub struct Integration {
     /// The integration tip after every merge of the step.
     pub tip: String,
     /// `TaskIntegrated` (with the tip after that task) or `TaskBlocked` (a conflict), per task.
@@ -32,7 +32,7 @@ pub(super) struct Integration {
 
 /// Merge the last commit of each of `tasks`, in order, onto `tip` (the integration branch is not
 /// moved here).
-pub(super) fn integrate_tasks(
+pub fn integrate_tasks(
     ctx: &Context,
     repo_dir: &Path,
     snapshot: &Snapshot,
@@ -93,7 +93,7 @@ pub(super) fn integrate_tasks(
 /// then) that are clean and still at that commit: run on a blocking thread while other agents work.
 /// Tools left running in them are stopped first. Anything else, and any removal that fails, is left
 /// to the end-of-goal clean-up, which saves work before it removes.
-pub(super) fn remove_integrated(repo_dir: &Path, worktrees: &[(PathBuf, String)]) {
+pub fn remove_integrated(repo_dir: &Path, worktrees: &[(PathBuf, String)]) {
     let dirs: Vec<PathBuf> = worktrees.iter().map(|(dir, _)| dir.clone()).collect();
     process::kill_processes_under(&dirs);
     for (dir, commit) in worktrees {

@@ -14,7 +14,7 @@ pub mod doctor;
 pub mod drive;
 pub mod execute;
 pub mod gc;
-mod integrate;
+pub mod integrate;
 pub mod plan;
 pub mod planning;
 pub mod query;
