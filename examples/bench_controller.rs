@@ -1,14 +1,16 @@
 //! Benchmark (not a test): the controller's own overhead per task. A goal of 50 independent tasks
 //! (planned by the scripted planner agent: one file each) runs `--until-ready` with an instant `exec`
-//! agent and `--max-agents 8`; the attempts' timing events (`OMK_LOG=omk::timing=debug`) give each
-//! worktree creation and agent run. Printed side by side:
+//! agent and `--max-agents 8`; the timing events (`OMK_LOG=omk::timing=debug`) give each worktree
+//! creation and agent run (the 50 task attempts, the planner and the two reviewer sessions) and each
+//! step of the controller loop. Printed side by side:
 //! - the total wall time of `git omk goal run --until-ready`, the sum of its worktree creations and agent
 //!   runs, and the time no worktree creation or agent run was in progress (the controller's own work:
-//!   planning, recording, integration, gates, review sessions, proof, clean-up), per task;
+//!   recording, integration, gates, review scanners, proof, clean-up, start-up), per task;
 //! - the worktree creations against plain `git worktree add -b` for the same count, at the same
 //!   concurrency (8) and one at a time.
 //!
-//! Run: `scripts/bench-controller.sh` (builds in release mode). Figures go to docs/performance.md.
+//! Run: `scripts/bench-controller.sh` (builds in release mode; `BENCH_RUNS`, default 5, consecutive runs:
+//! the last one in detail, then all side by side with their medians). Figures go to docs/performance.md.
 
 #![allow(clippy::disallowed_methods)] // a benchmark spawns processes and reads the clock
 
@@ -30,6 +32,15 @@ echo "updated" >> "$f"
 echo "updated $f"
 "##;
 
+/// One run's headline figures: wall time (ms), the controller's own time per task (ms), git-omk's
+/// worktree creations ÷ plain adds 8 at once, and one plain add one at a time (ms).
+struct Figures {
+    wall_ms: f64,
+    own_per_task_ms: f64,
+    creation_ratio: f64,
+    plain_add_ms: f64,
+}
+
 fn main() {
     let omk = std::env::current_exe()
         .expect("the benchmark knows its path")
@@ -38,12 +49,58 @@ fn main() {
         .expect("examples live in target/<profile>/examples")
         .join("git-omk");
     assert!(omk.exists(), "build git-omk first: {}", omk.display());
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(5);
+    let figures: Vec<Figures> = (1..=runs).map(|run| one_run(&omk, run == runs)).collect();
+    print_summary(&figures);
+}
+
+/// Consecutive runs side by side, then the medians: the machine's speed drifts between runs (see the
+/// plain `git worktree add` column), so one run proves little.
+fn print_summary(figures: &[Figures]) {
+    println!(
+        "| run | wall time | controller's own time per task | creations ÷ plain adds (8 at once) | plain `git worktree add`, one at a time |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
+    for (i, f) in figures.iter().enumerate() {
+        println!(
+            "| {} | {:.0} ms | **{:.1} ms** | {:.2}× | {:.1} ms |",
+            i + 1,
+            f.wall_ms,
+            f.own_per_task_ms,
+            f.creation_ratio,
+            f.plain_add_ms
+        );
+    }
+    let median = |pick: fn(&Figures) -> f64| {
+        let mut v: Vec<f64> = figures.iter().map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        }
+    };
+    println!(
+        "| median | {:.0} ms | **{:.1} ms** | {:.2}× | {:.1} ms |",
+        median(|f| f.wall_ms),
+        median(|f| f.own_per_task_ms),
+        median(|f| f.creation_ratio),
+        median(|f| f.plain_add_ms)
+    );
+}
+
+/// One benchmark run on a fresh repository; the detailed tables are printed when `detail` is set.
+fn one_run(omk: &Path, detail: bool) -> Figures {
     let tmp = tempfile::tempdir().expect("temp dir");
     let home = tmp.path().to_path_buf();
     let repo = home.join("work");
     let base = setup(&home, &repo);
-    let (wall, timings, status) = run_goal(&omk, &home, &repo);
-    println!("goal status: {status}\n");
+    let (wall, timings, status) = run_goal(omk, &home, &repo);
     let worktrees: Vec<(i64, i64)> = timings
         .iter()
         .filter(|t| t.0 == "worktree")
@@ -63,6 +120,16 @@ fn main() {
     let (plain_parallel, raced) = plain_worktrees(&home, &repo, &base, AGENTS, "p");
     let (plain_serial, _) = plain_worktrees(&home, &repo, &base, 1, "s");
     let ms = |us: i64| us as f64 / 1000.0;
+    let figures = Figures {
+        wall_ms: ms(wall_us),
+        own_per_task_ms: ms(own) / TASKS as f64,
+        creation_ratio: sum_w as f64 / plain_parallel as f64,
+        plain_add_ms: ms(plain_serial) / TASKS as f64,
+    };
+    if !detail {
+        return figures;
+    }
+    println!("goal status: {status}\n");
     println!("| measure ({TASKS} tasks, --max-agents {AGENTS}) | total | per task |");
     println!("|---|---:|---:|");
     println!(
@@ -111,6 +178,8 @@ fn main() {
         ms(plain_serial),
         ms(plain_serial) / TASKS as f64
     );
+    println!();
+    figures
 }
 
 /// The controller loop's steps (everything but the attempts' own worktree and agent steps): how often

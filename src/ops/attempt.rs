@@ -5,6 +5,7 @@
 //! Returns a value; the driver records it. Never writes the goal.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio::sync::watch;
 
 use super::Context;
 use crate::agent::{AgentError, AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
+use crate::clock::Clock;
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
 use crate::git::integrate::tree_of;
 use crate::git::run::GitError;
@@ -216,6 +218,19 @@ pub(super) fn timing(subject: &str, step: &'static str, from: DateTime<Utc>, to:
         start_us = from.timestamp_micros(),
         micros = (to - from).num_microseconds().unwrap_or(i64::MAX)
     );
+}
+
+/// Run `work` and log its timing (see [`timing`]).
+pub(super) async fn timed<T>(
+    clock: &dyn Clock,
+    subject: &str,
+    step: &'static str,
+    work: impl Future<Output = T>,
+) -> T {
+    let began = clock.now();
+    let out = work.await;
+    timing(subject, step, began, clock.now());
+    out
 }
 
 fn repo_dir(ctx: &Context) -> Result<PathBuf, String> {

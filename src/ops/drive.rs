@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
 use super::gc::{after_goal, gc, over_quota};
-use super::integrate::{integrate_tasks, remove_integrated};
+use super::integrate::{Remover, integrate_tasks};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
@@ -89,8 +89,8 @@ struct Driver<'o> {
     interrupt: watch::Receiver<bool>,
     faults: BTreeMap<String, u32>,
     observer: Observer<'o>,
-    /// Background removals of integrated tasks' worktrees.
-    removals: Vec<tokio::task::JoinHandle<()>>,
+    /// Background removal of integrated tasks' worktrees.
+    remover: Remover,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -128,11 +128,11 @@ pub async fn drive(
         interrupt: interrupt_on_ctrl_c(),
         faults: BTreeMap::new(),
         observer,
-        removals: Vec::new(),
+        remover: Remover::default(),
     };
     driver.acquire()?;
     let outcome = driver.run().await;
-    driver.settle_removals().await;
+    driver.remover.settle().await;
     driver.shutdown_sessions().await;
     outcome
 }
@@ -200,7 +200,7 @@ impl Driver<'_> {
                 return Ok(Some(status));
             }
             Next::Finished(status) => {
-                self.settle_removals().await;
+                self.remover.settle().await;
                 self.clean_up(status)?;
                 self.release(&format!("the goal is {status}"))?;
                 return Ok(Some(status));
@@ -356,7 +356,7 @@ impl Driver<'_> {
         if !over_quota(&self.ctx) {
             return None;
         }
-        self.settle_removals().await;
+        self.remover.settle().await;
         let _ = gc(&self.ctx);
         let _ = self.reload();
         over_quota(&self.ctx).then(|| {
@@ -673,18 +673,8 @@ impl Driver<'_> {
             .into_iter()
             .map(|(task, commit)| (task_dir(&self.ctx, &goal, &task), commit))
             .collect();
-        let repo_dir = self.repo_dir.clone();
-        self.removals.push(tokio::task::spawn_blocking(move || {
-            remove_integrated(&repo_dir, &done);
-        }));
+        self.remover.remove(&self.repo_dir, done);
         Ok(())
-    }
-
-    /// Wait for the background removals of integrated worktrees (before anything lists worktrees).
-    async fn settle_removals(&mut self) {
-        for removal in std::mem::take(&mut self.removals) {
-            let _ = removal.await;
-        }
     }
 
     /// The integration branch's actual tip. A crash between moving the branch and recording it leaves

@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use super::{Context, OpsError};
 use crate::git::integrate::{Merged, merge_commit};
@@ -127,4 +129,40 @@ fn merge_one(
 fn oid(hex: &str) -> Result<ObjectId, OpsError> {
     ObjectId::from_hex(hex.as_bytes())
         .map_err(|e| OpsError::Infrastructure(format!("{hex} is not a commit id: {e}")))
+}
+
+/// A batch for [`remove_integrated`]: (worktree, integrated commit) pairs.
+type Batch = Vec<(PathBuf, String)>;
+
+/// Removes integrated tasks' worktrees one batch after the other on a single background thread, so
+/// removals never pile up beside the worktree creations and agents of the tasks still running.
+#[derive(Default)]
+pub struct Remover {
+    worker: Option<(mpsc::UnboundedSender<Batch>, JoinHandle<()>)>,
+}
+
+impl Remover {
+    /// Queue a batch (starting the worker thread on first use; needs a tokio runtime).
+    pub fn remove(&mut self, repo_dir: &Path, batch: Batch) {
+        let (queue, _) = self.worker.get_or_insert_with(|| {
+            let (queue, mut batches) = mpsc::unbounded_channel::<Batch>();
+            let repo_dir = repo_dir.to_path_buf();
+            let worker = tokio::task::spawn_blocking(move || {
+                while let Some(batch) = batches.blocking_recv() {
+                    remove_integrated(&repo_dir, &batch);
+                }
+            });
+            (queue, worker)
+        });
+        // A worker that died leaves its worktrees to the end-of-goal clean-up.
+        let _ = queue.send(batch);
+    }
+
+    /// Wait until every queued batch is done (before anything lists or removes worktrees).
+    pub async fn settle(&mut self) {
+        if let Some((queue, worker)) = self.worker.take() {
+            drop(queue);
+            let _ = worker.await;
+        }
+    }
 }

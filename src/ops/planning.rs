@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use gix::ObjectId;
 
+use super::attempt::timed;
 use super::{Context, OpsError};
 use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::model::decision::DecisionDraft;
@@ -110,7 +111,8 @@ pub async fn plan(
         default_kind: task_kind(found.kind),
         planner: info,
     };
-    let answer = session_plan(&text, checkout, planner, &mut out, context).await;
+    let session = session_plan(&text, checkout, planner, &mut out, context);
+    let answer = timed(ctx.clock.as_ref(), "planner", "agent", session).await;
     out.report.tokens = out.usage.total();
     match answer {
         Ok((plan, repaired)) => {

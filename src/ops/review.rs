@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gix::ObjectId;
 
+use super::attempt::timed;
 use super::{Context, OpsError};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
@@ -72,7 +73,8 @@ pub async fn review(
         attachments: Vec::new(),
     };
     for role in [ReviewRole::Reviewer, ReviewRole::SecurityReviewer] {
-        match session_findings(role, goal_text, &diff, checkout, reviewers, &mut outcome).await {
+        let session = session_findings(role, goal_text, &diff, checkout, reviewers, &mut outcome);
+        match timed(ctx.clock.as_ref(), role.as_str(), "agent", session).await {
             Ok(found) => findings.extend(found),
             Err(gap) => outcome.review.gaps.push(format!("{}: {gap}", role.as_str())),
         }
