@@ -25,6 +25,19 @@ task=$(printf '%s\n' "$OMK_PROMPT" | grep '^Your task' || true)
 case "$AGENT_MODE" in
   wrong) echo "# attempt $(date +%s%N)" >> calc.py; exit 0 ;;
   hang) sleep 300 & echo $! >> "$AGENT_PIDS"; wait; exit 0 ;;
+  conflict)
+    # Someone else commits a different fix of add onto the integration branch meanwhile.
+    case "$task" in *add*)
+      integ="$(git rev-parse --abbrev-ref HEAD | sed 's#/tasks/.*#/integration#')"
+      tip=$(git rev-parse "refs/heads/$integ")
+      export GIT_INDEX_FILE="$AGENT_FLAG.index"
+      git read-tree "$tip"
+      blob=$(printf 'def add(a, b):\n    return b + a\n' | git hash-object -w --stdin)
+      git update-index --cacheinfo "100644,$blob,calc.py"
+      tree=$(git write-tree)
+      rm -f "$GIT_INDEX_FILE"; unset GIT_INDEX_FILE
+      git update-ref "refs/heads/$integ" "$(git commit-tree "$tree" -p "$tip" -m 'another fix')" "$tip" ;;
+    esac ;;
   hang-once)
     if [ ! -e "$AGENT_FLAG" ]; then touch "$AGENT_FLAG"; sleep 300 & echo $! >> "$AGENT_PIDS"; wait; fi ;;
 esac
@@ -272,6 +285,78 @@ fn two_independent_slices_run_concurrently_and_end_ready() {
         "",
         "the goal ref reaches the proven result"
     );
+}
+
+#[test]
+fn a_merge_conflict_is_a_recorded_blocker_and_resume_integrates_its_resolution() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run(BOTH, &["--max-agents", "2"], &[("AGENT_MODE", "conflict")]);
+    assert_ne!(out.status.code(), Some(0), "a blocked task is not ready");
+    let result = json(&out);
+    let integration = result["integration"]["branch"].as_str().unwrap().to_owned();
+    let show = fx.show();
+    let t1 = task(&show, "t1");
+    assert_eq!(t1["status"], "blocked", "{t1}");
+    let note = t1["note"].as_str().unwrap();
+    assert!(
+        note.contains("conflicts in calc.py") && note.contains(&format!("merge {integration} into")),
+        "the blocker names the file and how to resolve it: {note}"
+    );
+    assert!(t1["integrated"].is_null());
+    let branch = t1["branch"].as_str().unwrap().to_owned();
+    assert_eq!(
+        fx.repo.git(&["show", &format!("{integration}:calc.py")]),
+        "def add(a, b):\n    return b + a",
+        "the integration branch keeps the other fix; nothing was half-merged"
+    );
+
+    // A human resolves the conflict on the task branch, as the blocker says, and resumes.
+    let dir = fx.repo.home.join("resolve");
+    fx.repo
+        .git(&["worktree", "add", "-q", &dir.to_string_lossy(), &branch]);
+    let mut merge = Command::new("git");
+    hermetic(&mut merge, &fx.repo.home);
+    let merged = merge
+        .current_dir(&dir)
+        .args(["merge", "-q", &integration])
+        .output()
+        .unwrap();
+    assert!(!merged.status.success(), "the merge conflicts");
+    std::fs::write(dir.join("calc.py"), "def add(a, b):\n    return a + b\n").unwrap();
+    fx.repo
+        .git_in(&dir, &["commit", "-q", "-am", "resolve the conflict"]);
+    let resolution = fx.repo.git_in(&dir, &["rev-parse", "HEAD"]);
+    fx.repo.git(&["worktree", "remove", &dir.to_string_lossy()]);
+
+    let out = fx.omk(&["goal", "resume", "--json"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "resumed to ready: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = fx.show();
+    assert_eq!(task(&show, "t1")["status"], "done");
+    assert_eq!(task(&show, "t2")["status"], "done");
+    assert_eq!(
+        fx.repo.git(&["show", &format!("{integration}:calc.py")]),
+        "def add(a, b):\n    return a + b"
+    );
+    assert!(
+        fx.repo
+            .git(&["show", &format!("{integration}:strings.py")])
+            .contains("s.upper()"),
+        "the other task's work is in too"
+    );
+    assert_eq!(
+        fx.repo.git(&["rev-parse", &integration]),
+        resolution,
+        "the resolution fast-forwards the integration branch"
+    );
+    let goal_ref = format!("refs/omk/goals/{}", show["goal"]["id"].as_str().unwrap());
+    fx.repo
+        .git(&["merge-base", "--is-ancestor", &resolution, &goal_ref]);
+    fx.verify_history();
 }
 
 #[test]

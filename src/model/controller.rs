@@ -698,6 +698,96 @@ mod tests {
     }
 
     #[test]
+    fn resuming_retries_a_conflicted_integration_and_unblocks_its_dependents() {
+        let mut g = Goal::new(
+            vec![
+                task("a", &[], &["a.rs"]),
+                task("b", &[], &["b.rs"]),
+                task("c", &["a"], &["c.rs"]),
+                task("d", &["b"], &["d.rs"]),
+            ],
+            2,
+        );
+        g.apply(EventBody::IntegrationStarted {
+            branch: "i".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        g.attempt(
+            "b",
+            1,
+            AttemptOutcome::Failed {
+                evidence: "gate".into(),
+            },
+            TaskStatus::Failed,
+        );
+        g.apply(EventBody::TaskBlocked {
+            task: ids(&["a"])[0].clone(),
+            reason: "merging into i conflicts in a.rs".into(),
+        });
+        assert_eq!(
+            g.next(&[]),
+            Next::Block(vec![
+                (
+                    ids(&["c"])[0].clone(),
+                    "it depends on task a, which is blocked".into()
+                ),
+                (
+                    ids(&["d"])[0].clone(),
+                    "it depends on task b, which is failed".into()
+                ),
+            ])
+        );
+        for t in ["c", "d"] {
+            g.apply(EventBody::TaskBlocked {
+                task: ids(&[t])[0].clone(),
+                reason: "dep".into(),
+            });
+        }
+        let (status, reason) = conclude(&g.snapshot);
+        g.apply(EventBody::GoalStopped { status, reason });
+        assert_eq!(g.snapshot.goal.status, GoalStatus::NotReady);
+        g.apply(EventBody::Resumed {});
+        let status = |t: &str| g.snapshot.tasks.get(&ids(&[t])[0]).unwrap().status;
+        assert_eq!(
+            [status("a"), status("b"), status("c"), status("d")],
+            [
+                TaskStatus::Done,
+                TaskStatus::Failed,
+                TaskStatus::Pending,
+                TaskStatus::Pending
+            ]
+        );
+        assert_eq!(
+            g.next(&[]),
+            Next::Integrate(ids(&["a"])),
+            "a succeeded and was blocked at integration: resuming integrates it again"
+        );
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["a"])[0].clone(),
+            commit: "i1".into(),
+        });
+        assert_eq!(
+            g.next(&[]),
+            Next::Block(vec![(
+                ids(&["d"])[0].clone(),
+                "it depends on task b, which is failed".into()
+            )]),
+            "d is blocked again: its dependency is still broken"
+        );
+        g.apply(EventBody::TaskBlocked {
+            task: ids(&["d"])[0].clone(),
+            reason: "dep".into(),
+        });
+        assert_eq!(
+            g.next(&[]),
+            Next::Dispatch(ids(&["c"])),
+            "c runs on a's integrated result"
+        );
+    }
+
+    #[test]
     fn a_failing_required_gate_or_a_regression_refuses_ready() {
         let mut g = Goal::new(vec![task("a", &[], &["a.rs"])], 1);
         g.apply(EventBody::IntegrationStarted {

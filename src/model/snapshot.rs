@@ -326,6 +326,32 @@ impl Snapshot {
             self.goal
                 .blockers
                 .retain(|b| !matches!(b, Blocker::Rejected { .. }));
+            self.reopen_blocked_tasks();
+        }
+    }
+
+    /// Resuming reopens blocked tasks: one whose last attempt succeeded with a commit was blocked at
+    /// integration (a merge conflict), so its integration is retried, from the task branch, where the
+    /// conflict may have been resolved meanwhile; one that never ran was blocked by a dependency, so it
+    /// waits again (and is blocked again if that dependency is still broken).
+    fn reopen_blocked_tasks(&mut self) {
+        for t in self
+            .tasks
+            .tasks
+            .iter_mut()
+            .filter(|t| t.status == TaskStatus::Blocked && t.integrated.is_none())
+        {
+            let succeeded = t
+                .attempts
+                .last()
+                .is_some_and(|a| a.outcome == AttemptOutcome::Succeeded && a.commit.is_some());
+            if succeeded {
+                t.status = TaskStatus::Done;
+                t.note = None;
+            } else if t.attempts.is_empty() {
+                t.status = TaskStatus::Pending;
+                t.note = None;
+            }
         }
     }
 

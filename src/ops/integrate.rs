@@ -18,6 +18,7 @@ use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::ids::TaskId;
 use crate::model::snapshot::Snapshot;
+use crate::model::task::Task;
 use crate::process;
 
 /// What one integration step did.
@@ -28,7 +29,8 @@ pub struct Integration {
     pub bodies: Vec<EventBody>,
     /// The merged task commits and the new tip: `Omk-Proves` parents of the goal commit.
     pub proves: Vec<ObjectId>,
-    /// Each integrated task with the commit of it that was merged.
+    /// Each integrated task with the commit of it that was merged (its recorded commit, or a conflict
+    /// resolution on its branch).
     pub merged: Vec<(TaskId, String)>,
 }
 
@@ -51,13 +53,14 @@ pub fn integrate_tasks(
         let Some(task) = snapshot.tasks.get(id) else {
             continue;
         };
-        let Some(commit) = task.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
+        let Some(recorded) = task.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
             bodies.push(EventBody::TaskBlocked {
                 task: id.clone(),
                 reason: "done without a commit".to_owned(),
             });
             continue;
         };
+        let commit = to_merge(ctx, task, recorded)?;
         let message = format!(
             "omk: integrate {id}\n\nOmk-Goal: {}\nOmk-Task: {id}\n",
             snapshot.goal.id
@@ -75,7 +78,7 @@ pub fn integrate_tasks(
             Merged::Conflict(paths) => bodies.push(EventBody::TaskBlocked {
                 task: id.clone(),
                 reason: format!(
-                    "merging into {branch} conflicts in {}: resolve it on branch {} and resume",
+                    "merging into {branch} conflicts in {}: merge {branch} into {}, resolve, commit, then `git omk goal resume`",
                     paths.join(", "),
                     task.branch.clone().unwrap_or_default()
                 ),
@@ -102,6 +105,23 @@ pub fn remove_integrated(repo_dir: &Path, worktrees: &[(PathBuf, String)]) {
         if matches!(worktree::state(dir), Ok((head, false)) if head == *commit) {
             let _ = worktree::remove(repo_dir, dir);
         }
+    }
+}
+
+/// The commit to merge for `task`: its branch's tip when that descends from the recorded commit (a
+/// conflict resolved on the task branch after the task was blocked), else the recorded commit.
+fn to_merge(ctx: &Context, task: &Task, recorded: String) -> Result<String, OpsError> {
+    let Some(branch) = task.branch.as_deref() else {
+        return Ok(recorded);
+    };
+    let Some(tip) = ctx.store.ref_tip(&format!("refs/heads/{branch}"))? else {
+        return Ok(recorded);
+    };
+    let recorded_id = oid(&recorded)?;
+    if tip != recorded_id && ctx.store.is_ancestor(recorded_id, tip)? {
+        Ok(tip.to_string())
+    } else {
+        Ok(recorded)
     }
 }
 

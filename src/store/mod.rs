@@ -167,10 +167,14 @@ impl Store {
 
     /// The tip of a goal ref, if it exists.
     pub fn tip(&self, goal: &GoalRef) -> Result<Option<ObjectId>, StoreError> {
-        let name = goal.ref_name();
+        self.ref_tip(&goal.ref_name())
+    }
+
+    /// What a ref (full name) points at, if it exists.
+    pub fn ref_tip(&self, name: &str) -> Result<Option<ObjectId>, StoreError> {
         let found = self
             .repo
-            .try_find_reference(name.as_str())
+            .try_find_reference(name)
             .ctx(|| format!("reading {name}"))?;
         Ok(found.and_then(|r| r.try_id().map(|id| id.detach())))
     }
