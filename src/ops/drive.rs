@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
 use super::gc::{after_goal, gc, over_quota};
-use super::integrate::{Remover, integrate_tasks};
+use super::integrate::{Remover, integrate_tasks, oid};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
@@ -111,7 +111,7 @@ pub async fn drive(
     let mut driver = Driver {
         ctx: ctx.clone(),
         goal,
-        repo_dir,
+        repo_dir: repo_dir.clone(),
         mode,
         tip: loaded.tip,
         snapshot: loaded.snapshot,
@@ -128,7 +128,7 @@ pub async fn drive(
         interrupt: interrupt_on_ctrl_c(),
         faults: BTreeMap::new(),
         observer,
-        remover: Remover::default(),
+        remover: Remover::new(repo_dir),
     };
     driver.acquire()?;
     let outcome = driver.run().await;
@@ -673,7 +673,7 @@ impl Driver<'_> {
             .into_iter()
             .map(|(task, commit)| (task_dir(&self.ctx, &goal, &task), commit))
             .collect();
-        self.remover.remove(&self.repo_dir, done);
+        self.remover.remove(done);
         Ok(())
     }
 
@@ -699,8 +699,7 @@ impl Driver<'_> {
 
     /// Whether commit `tip` contains commit `commit` (in-process `git merge-base --is-ancestor`).
     fn contains(&self, tip: &str, commit: &str) -> Result<bool, OpsError> {
-        let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).map_err(infra);
-        Ok(self.ctx.store.is_ancestor(id(commit)?, id(tip)?)?)
+        Ok(self.ctx.store.is_ancestor(oid(commit)?, oid(tip)?)?)
     }
 
     /// Record tasks whose attempts died with a previous controller: save what their worktree holds on

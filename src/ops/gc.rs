@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use gix::ObjectId;
 use serde::Serialize;
 
+use super::integrate::oid;
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
 use crate::git::run::{GitError, git};
@@ -189,7 +189,7 @@ fn ensure_recorded(
     reason: &str,
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
-    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let id = oid(commit)?;
     if let Some(tip) = ctx.store.tip(goal)?
         && ctx.store.is_ancestor(id, tip)?
     {

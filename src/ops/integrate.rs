@@ -146,7 +146,8 @@ fn merge_one(
         .map_err(|e| OpsError::Infrastructure(e.to_string()))
 }
 
-fn oid(hex: &str) -> Result<ObjectId, OpsError> {
+/// A commit id from its hex form (ids the goal recorded or git printed).
+pub(super) fn oid(hex: &str) -> Result<ObjectId, OpsError> {
     ObjectId::from_hex(hex.as_bytes())
         .map_err(|e| OpsError::Infrastructure(format!("{hex} is not a commit id: {e}")))
 }
@@ -156,17 +157,29 @@ type Batch = Vec<(PathBuf, String)>;
 
 /// Removes integrated tasks' worktrees one batch after the other on a single background thread, so
 /// removals never pile up beside the worktree creations and agents of the tasks still running.
-#[derive(Default)]
 pub struct Remover {
+    repo_dir: PathBuf,
     worker: Option<(mpsc::UnboundedSender<Batch>, JoinHandle<()>)>,
 }
 
 impl Remover {
-    /// Queue a batch (starting the worker thread on first use; needs a tokio runtime).
-    pub fn remove(&mut self, repo_dir: &Path, batch: Batch) {
+    /// A remover for the worktrees of the repository at `repo_dir`; its thread starts on first use.
+    pub fn new(repo_dir: PathBuf) -> Remover {
+        Remover {
+            repo_dir,
+            worker: None,
+        }
+    }
+
+    /// Queue a batch (needs a tokio runtime).
+    pub fn remove(&mut self, batch: Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        let repo_dir = &self.repo_dir;
         let (queue, _) = self.worker.get_or_insert_with(|| {
             let (queue, mut batches) = mpsc::unbounded_channel::<Batch>();
-            let repo_dir = repo_dir.to_path_buf();
+            let repo_dir = repo_dir.clone();
             let worker = tokio::task::spawn_blocking(move || {
                 while let Some(batch) = batches.blocking_recv() {
                     remove_integrated(&repo_dir, &batch);
