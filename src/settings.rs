@@ -45,6 +45,44 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
     std::env::current_dir()
 }
 
+/// Variables with which git tells a program where a repository is (`git --git-dir=… omk` exports
+/// `GIT_DIR`). git-omk reads `GIT_DIR` and `GIT_WORK_TREE` once, at start-up, to find the user's
+/// repository ([`git_location`]); no child process ever inherits any of them (`process::git`, the
+/// sandbox), so every git command git-omk or an agent runs addresses the repository it names itself.
+pub const GIT_LOCATION_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+];
+
+/// Where git said the repository is, when git-omk was started with `GIT_DIR` set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitLocation {
+    /// `GIT_DIR`, absolute.
+    pub git_dir: PathBuf,
+    /// `GIT_WORK_TREE`, absolute, when set.
+    pub work_tree: Option<PathBuf>,
+}
+
+/// The repository named by `GIT_DIR` (and `GIT_WORK_TREE`) in git-omk's own environment, with relative
+/// paths taken from the current directory; `None` when `GIT_DIR` is not set.
+pub fn git_location() -> Option<GitLocation> {
+    let cwd = current_dir().unwrap_or_default();
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| cwd.join(PathBuf::from(v)))
+    };
+    Some(GitLocation {
+        git_dir: absolute("GIT_DIR")?,
+        work_tree: absolute("GIT_WORK_TREE"),
+    })
+}
+
 /// git-omk's settings for one repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
