@@ -16,6 +16,8 @@ pub enum EngineKind {
     KimiWire,
     /// Kimi Code 2.x over ACP.
     KimiAcp,
+    /// Qwen Code over ACP.
+    Qwen,
     /// Any other ACP agent.
     Acp,
     /// A command that edits the work dir and exits.
@@ -28,6 +30,7 @@ impl EngineKind {
         match self {
             EngineKind::KimiWire => "kimi-wire",
             EngineKind::KimiAcp => "kimi-acp",
+            EngineKind::Qwen => "qwen",
             EngineKind::Acp => "acp",
             EngineKind::Exec => "exec",
         }
