@@ -103,6 +103,8 @@ pub struct Settings {
     pub turn_timeout: Duration,
     /// The `kimi` launcher (`omk.kimiProgram`, `OMK_KIMI_PROGRAM`; default `kimi` on `PATH`).
     pub kimi_program: Option<PathBuf>,
+    /// The `qwen` launcher (`omk.qwenProgram`, `OMK_QWEN_PROGRAM`; default `qwen` on `PATH`).
+    pub qwen_program: Option<PathBuf>,
     /// Extra arguments for the agent (`omk.agentArgs`, `OMK_AGENT_ARGS`, a JSON array of strings).
     pub agent_args: Vec<String>,
     /// The model name used for pricing when the agent does not tell it (`omk.agentModel`, `OMK_AGENT_MODEL`).
@@ -157,6 +159,7 @@ impl Settings {
             worktree_quota,
             turn_timeout,
             kimi_program: lookup("OMK_KIMI_PROGRAM", "omk.kimiProgram").map(|(_, v)| PathBuf::from(v)),
+            qwen_program: lookup("OMK_QWEN_PROGRAM", "omk.qwenProgram").map(|(_, v)| PathBuf::from(v)),
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
             fault: env("OMK_FAULT"),

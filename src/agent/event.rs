@@ -17,6 +17,8 @@ pub enum EngineKind {
     KimiWire,
     /// Kimi Code 2.x over ACP.
     KimiAcp,
+    /// Qwen Code over ACP.
+    Qwen,
     /// Any other ACP agent.
     Acp,
     /// A command that edits the work dir and exits.
@@ -29,6 +31,7 @@ impl EngineKind {
         match self {
             EngineKind::KimiWire => "kimi-wire",
             EngineKind::KimiAcp => "kimi-acp",
+            EngineKind::Qwen => "qwen",
             EngineKind::Acp => "acp",
             EngineKind::Exec => "exec",
         }

@@ -21,6 +21,7 @@ use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason, TurnOutcome};
 use super::exec::ExecEngine;
 use super::jsonrpc::DEFAULT_MAX_LINE;
+use super::qwen;
 use super::record::{SessionRecord, TurnSummary, attempt_files};
 use super::transcript::{DEFAULT_MAX_BYTES, Entry, Transcript};
 use super::wire::{WireEngine, WireStart};
@@ -62,6 +63,8 @@ impl Default for Limits {
 pub struct Launch {
     /// The `kimi` program for the Kimi engines (default: `kimi` on `PATH`).
     pub program: Option<PathBuf>,
+    /// The `qwen` program for the Qwen engine (default: `qwen` on `PATH`).
+    pub qwen_program: Option<PathBuf>,
     /// Arguments appended to the engine's own (for example kimi-cli's `--config`).
     pub extra_args: Vec<String>,
     /// Environment set for the agent on top of the inherited one (git-omk's secrets are removed
@@ -413,6 +416,12 @@ async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box
             let (program, mut args) = split_command(command)?;
             args.extend(extra);
             let start = acp_start(config, policy, EngineKind::Acp, program, args, None);
+            Ok(Box::new(AcpEngine::start(start).await?))
+        }
+        AgentSpec::Qwen => {
+            let program = qwen::program(config.launch.qwen_program.as_ref())?;
+            let args = qwen::args(&extra);
+            let start = acp_start(config, policy, EngineKind::Qwen, program.into(), args, None);
             Ok(Box::new(AcpEngine::start(start).await?))
         }
         AgentSpec::KimiAcp => start_kimi(config, policy, KimiGeneration::Acp).await,

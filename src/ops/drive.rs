@@ -991,6 +991,7 @@ pub(super) fn agent_launch(ctx: &Context) -> Launch {
     let settings = &ctx.settings;
     Launch {
         program: settings.kimi_program.clone(),
+        qwen_program: settings.qwen_program.clone(),
         extra_args: settings.agent_args.clone(),
         env: Vec::new(),
         model: settings.agent_model.clone(),
