@@ -7,6 +7,14 @@
 # agents); locally the agent tests skip loudly instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The kernel sandbox every agent and gate runs in (bubblewrap): without it they do not start.
+if ! scripts/install-sandbox.sh >/dev/null; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "test.sh: the sandbox (bubblewrap) is not usable; CI requires it" >&2
+    exit 1
+  fi
+  echo "test.sh: WARNING: no usable sandbox: every test that runs an agent or a gate will fail" >&2
+fi
 # Test tools (cached outside the repository): pytest and Node 22 for the gate tests.
 scripts/install-pytest.sh >/dev/null
 scripts/install-node.sh >/dev/null

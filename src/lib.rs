@@ -22,8 +22,11 @@
 //! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
 //!   framing, transcripts and session records. Returns values; never writes goals.
 //! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
+//! - [`sandbox`]: the only way to start a process for an agent or a gate: confined by the kernel
+//!   (bubblewrap on Linux; a Seatbelt seam on macOS), failing closed without a mechanism.
 //! - [`process`], [`clock`], [`settings`]: the only places that spawn processes, read the clock, and read
-//!   the environment or configuration. Clippy's `disallowed-methods` enforces this.
+//!   the environment or configuration. Clippy's `disallowed-methods` enforces this (agents and gates
+//!   only through `sandbox`).
 //!
 //! Decisions (status, readiness, retries, budgets) live in `model`; everything with side effects sits at
 //! the edges and hands values back.
@@ -38,5 +41,6 @@ pub mod model;
 pub mod ops;
 pub mod process;
 pub mod review;
+pub mod sandbox;
 pub mod settings;
 pub mod store;

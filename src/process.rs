@@ -43,6 +43,12 @@ pub fn output(cmd: &mut Command) -> io::Result<Output> {
     cmd.stdin(Stdio::null()).output()
 }
 
+/// Run `program` with `args` to completion, stdin closed, capturing its output (probes of tools such as
+/// the sandbox's).
+pub fn run(program: &OsStr, args: &[OsString]) -> io::Result<Output> {
+    Command::new(program).args(args).stdin(Stdio::null()).output()
+}
+
 /// Run `program` with `args` and return its stdout when it succeeds (for quick probes like `--version`).
 pub fn probe(program: &OsStr, args: &[&str]) -> Option<String> {
     let out = Command::new(program)
@@ -81,9 +87,11 @@ pub struct GroupChild {
     child: tokio::process::Child,
     pgid: i32,
     released: bool,
+    cleanup: Vec<PathBuf>,
 }
 
-/// Start `spec` in a new process group with piped stdout and stderr.
+/// Start `spec` in a new process group with piped stdout and stderr. Agents and gates are started through
+/// `crate::sandbox`, which confines them and calls this.
 ///
 /// The child inherits the environment plus `spec.env`, minus git-omk's own secrets
 /// ([`settings::is_secret_env`]: never passed on, even when `spec.env` names them) and minus the
@@ -108,14 +116,7 @@ pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
     for (name, value) in spec.env.iter().filter(|(name, _)| !is_secret(name)) {
         cmd.env(name, value);
     }
-    // SAFETY: the closure runs in the forked child before exec and only makes one async-signal-safe
-    // system call (prctl), touching no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
-            Ok(())
-        });
-    }
+    die_with_parent(&mut cmd);
     let child = cmd.spawn()?;
     let pgid = child
         .id()
@@ -125,10 +126,35 @@ pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
         child,
         pgid,
         released: false,
+        cleanup: Vec::new(),
     })
 }
 
+/// Have the kernel kill the child when the thread that spawned it exits (git-omk spawns from threads
+/// that live as long as the command: the main thread of its single-threaded runtime).
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut tokio::process::Command) {
+    // SAFETY: the closure runs in the forked child before exec and only makes one async-signal-safe
+    // system call (prctl), touching no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(io::Error::from)?;
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere the process group (killed on drop) is what ends the child.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_cmd: &mut tokio::process::Command) {}
+
 impl GroupChild {
+    /// Remove `dir` (recursively) once the child is dropped: the private directory of a confined
+    /// process.
+    pub fn remove_on_drop(&mut self, dir: PathBuf) {
+        self.cleanup.push(dir);
+    }
+
     /// The process group id (also the leader's pid).
     pub fn pgid(&self) -> i32 {
         self.pgid
@@ -179,6 +205,9 @@ impl Drop for GroupChild {
     fn drop(&mut self) {
         if !self.released {
             self.kill();
+        }
+        for dir in &self.cleanup {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -4,10 +4,11 @@
 //! their validation: an invalid value is an error naming the key, never silently ignored.
 #![allow(clippy::disallowed_methods)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::model::budget;
+use crate::model::sandbox::{SandboxMode, SandboxSettings};
 use crate::model::usage::{Price, PriceTable, parse_price};
 
 /// A setting with an unusable value.
@@ -111,6 +112,9 @@ pub struct Settings {
     pub agent_model: Option<String>,
     /// Fault injection for crash tests (`OMK_FAULT=<point>`): the controller kills itself there.
     pub fault: Option<String>,
+    /// Confinement of agents and gates (`omk.sandbox`, `omk.sandbox.allowWrite`, `omk.sandbox.hide`;
+    /// `OMK_SANDBOX`, `OMK_SANDBOX_ALLOW_WRITE`, `OMK_SANDBOX_HIDE`; `--no-sandbox`).
+    pub sandbox: SandboxSettings,
 }
 
 impl Settings {
@@ -163,8 +167,76 @@ impl Settings {
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
             fault: env("OMK_FAULT"),
+            sandbox: sandbox_settings(&config)?,
         })
     }
+}
+
+/// Set by the command line before any setting is read: `--no-sandbox`.
+static SANDBOX_OFF_BY_FLAG: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+
+/// Turn the sandbox off for this process (`--no-sandbox` on the command line), above the environment
+/// and the git configuration.
+pub fn turn_sandbox_off() {
+    let _ = SANDBOX_OFF_BY_FLAG.set(());
+}
+
+fn sandbox_settings(config: &gix::config::Snapshot<'_>) -> Result<SandboxSettings, SettingError> {
+    let mode = match env("OMK_SANDBOX")
+        .map(|v| ("OMK_SANDBOX".to_owned(), v))
+        .or_else(|| {
+            config
+                .string("omk.sandbox")
+                .map(|v| ("omk.sandbox".to_owned(), v.to_string()))
+        }) {
+        _ if SANDBOX_OFF_BY_FLAG.get().is_some() => SandboxMode::Off,
+        None => SandboxMode::Auto,
+        Some((key, value)) => value
+            .parse()
+            .map_err(|expected| SettingError { key, value, expected })?,
+    };
+    Ok(SandboxSettings {
+        mode,
+        allow_write: sandbox_paths(config, "OMK_SANDBOX_ALLOW_WRITE", "omk.sandbox.allowWrite")?,
+        hide: sandbox_paths(config, "OMK_SANDBOX_HIDE", "omk.sandbox.hide")?,
+    })
+}
+
+/// A list of paths: the variable (separated like `PATH`) and every value of the multi-valued key;
+/// each absolute or under `~/`.
+fn sandbox_paths(
+    config: &gix::config::Snapshot<'_>,
+    env_name: &str,
+    key: &str,
+) -> Result<Vec<PathBuf>, SettingError> {
+    let mut values: Vec<(String, String)> = env(env_name)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .map(|p| (env_name.to_owned(), p.display().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    values.extend(
+        config
+            .strings(key)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (key.to_owned(), v.to_string())),
+    );
+    let home = env("HOME").map(PathBuf::from);
+    values
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(key, value)| match (value.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => Ok(home.join(rest)),
+            _ if Path::new(&value).is_absolute() => Ok(PathBuf::from(&value)),
+            _ => Err(SettingError {
+                key,
+                value,
+                expected: "an absolute path or one under ~/".to_owned(),
+            }),
+        })
+        .collect()
 }
 
 /// The user's cache directory for git-omk (`$XDG_CACHE_HOME/git-omk`, else `~/.cache/git-omk`).

@@ -15,9 +15,11 @@ use git_omk::model::ids::TaskId;
 use git_omk::model::options::AgentSpec;
 use git_omk::model::policy::Policy;
 use git_omk::model::redact::REDACTED;
+use git_omk::model::sandbox::{SandboxMode, SandboxSettings};
 use git_omk::model::usage::PriceTable;
 use git_omk::model::writeset::PathPattern;
 use git_omk::process;
+use git_omk::sandbox::Sandbox;
 use support::git_repo::TestRepo;
 
 fn hostile() -> PathBuf {
@@ -181,9 +183,21 @@ async fn exec_writes_are_checked_after_the_turn() {
 
 #[tokio::test]
 async fn exec_protected_paths_head_moves_and_failures() {
+    for sandbox in [SandboxMode::Auto, SandboxMode::Off] {
+        protected_paths_head_moves_and_failures(sandbox).await;
+    }
+}
+
+/// Confined, the agent's commit is refused (the git directory is read-only) and the refusal is a
+/// breach; unconfined, the commit goes through and moving HEAD is a violation.
+async fn protected_paths_head_moves_and_failures(mode: SandboxMode) {
     let repo = repo();
     let command = "mkdir -p .omk && echo x > .omk/gates.toml && git commit -qam sneaky --allow-empty; exit 4";
     let mut config = config(&repo, AgentSpec::Exec(command.into()), &["**"]);
+    config.launch.sandbox = Sandbox::new(SandboxSettings {
+        mode,
+        ..SandboxSettings::default()
+    });
     config.launch.env = vec![
         ("GIT_AUTHOR_NAME".into(), "a".into()),
         ("GIT_AUTHOR_EMAIL".into(), "a@x".into()),
@@ -199,7 +213,19 @@ async fn exec_protected_paths_head_moves_and_failures() {
     );
     let paths: Vec<&str> = outcome.violations.iter().map(|v| v.path.as_str()).collect();
     assert!(paths.contains(&".omk/gates.toml"), "{paths:?}");
-    assert!(paths.contains(&"HEAD"), "the agent moved HEAD: {paths:?}");
+    if mode == SandboxMode::Off {
+        assert!(paths.contains(&"HEAD"), "the agent moved HEAD: {paths:?}");
+    } else {
+        assert!(!paths.contains(&"HEAD"), "the commit was refused: {paths:?}");
+        assert!(
+            outcome
+                .violation_evidence()
+                .unwrap()
+                .contains("Read-only file system"),
+            "{:?}",
+            outcome.breaches
+        );
+    }
 }
 
 #[tokio::test]
@@ -209,8 +235,19 @@ async fn exec_in_a_read_only_session_may_change_nothing() {
     config.policy = Policy::read_only(&repo.path).unwrap();
     let mut session = Session::start(config).await.unwrap();
     let outcome = session.run("look").await.unwrap();
-    assert_eq!(outcome.violations.len(), 1);
-    assert!(outcome.violations[0].reason.contains("read-only"));
+    assert!(
+        !repo.path.join("notes.txt").exists(),
+        "the sandbox refused the write"
+    );
+    assert!(outcome.violations.is_empty());
+    assert!(
+        outcome
+            .violation_evidence()
+            .unwrap()
+            .contains("Read-only file system"),
+        "the refusal fails the attempt: {:?}",
+        outcome.breaches
+    );
 }
 
 #[tokio::test]
@@ -222,13 +259,14 @@ async fn exec_cancel_leaves_no_orphan() {
         .await
         .unwrap();
     let turn = session.prompt("wait").await.unwrap();
+    let sleeps = || running(|c| c.starts_with(&marker));
     for _ in 0..100 {
-        if count(&marker) >= 3 {
+        if sleeps() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(count(&marker), 3, "the shell and both sleeps run");
+    assert_eq!(sleeps(), 2, "both sleeps run");
     turn.cancel();
     let outcome = turn.finish().await.unwrap();
     assert_eq!(outcome.stop, StopReason::Cancelled);
@@ -241,10 +279,15 @@ async fn exec_cancel_leaves_no_orphan() {
     assert_eq!(count(&marker), 0, "no process of the group survives");
 }
 
+/// Processes (the shell, the sleeps, the sandbox around them) whose command line names `marker`.
 fn count(marker: &str) -> usize {
+    running(|c| c.contains(marker))
+}
+
+fn running(matches: impl Fn(&str) -> bool) -> usize {
     process::processes()
         .into_iter()
-        .filter(|p| !p.zombie && process::command_line(p.pid).is_some_and(|c| c.contains(marker)))
+        .filter(|p| !p.zombie && process::command_line(p.pid).is_some_and(|c| matches(&c)))
         .count()
 }
 
@@ -291,8 +334,13 @@ async fn inner_agent_environment_dump() {
         return; // only meaningful inside `agents_never_inherit_git_omk_secrets`
     };
     let repo = repo();
-    let command = format!("env > '{}'", PathBuf::from(out).display());
+    let out = PathBuf::from(out);
+    let command = format!("env > '{}'", out.display());
     let mut config = config(&repo, AgentSpec::Exec(command), &["**"]);
+    config.launch.sandbox = Sandbox::new(SandboxSettings {
+        allow_write: out.parent().into_iter().map(PathBuf::from).collect(),
+        ..SandboxSettings::default()
+    });
     config.launch.env = vec![
         ("GITHUB_TOKEN".into(), "from-launch".into()),
         ("KEEP_ME".into(), "yes".into()),
@@ -309,6 +357,7 @@ fn agents_never_inherit_git_omk_secrets() {
         .args(["--exact", "inner_agent_environment_dump", "--test-threads=1"])
         .env("OMK_TEST_ENV_DUMP", &dump)
         .env("GH_TOKEN", "ghp_secret_from_parent")
+        .env("SSH_AUTH_SOCK", "/nonexistent/agent.sock")
         .env("OMK_GITHUB_TOKEN", "omk-secret")
         .env("KIMI_API_KEY", "the-users-own-kimi-key")
         .status()
@@ -326,6 +375,16 @@ fn agents_never_inherit_git_omk_secrets() {
         "the user's agent credentials pass"
     );
     assert!(env.contains("KEEP_ME=yes"));
+    assert!(!env.contains("SSH_AUTH_SOCK="), "{env}");
+    let tmp = env
+        .lines()
+        .find_map(|l| l.strip_prefix("TMPDIR="))
+        .expect("a private TMPDIR");
+    assert!(tmp.contains("omk-sandbox-"), "{tmp}");
+    assert!(
+        !std::path::Path::new(tmp).exists(),
+        "the private TMPDIR is removed with the agent"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
-use support::hostile::Fingerprint;
+use support::hostile::{Escapes, Fingerprint};
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -32,6 +32,8 @@ for what in $HOSTILE; do
       done ;;
     fsmonitor) git config core.fsmonitor "echo fsmonitor >> '$MARKS'; false" ;;
     pointer) printf 'gitdir: %s\n' "$common" > .git ;;
+    gate-test)
+      printf 'def test_escape():\n    open("%s/from-test", "w").write("x")\n' "$OUTSIDE" > test_calc_escape.py ;;
     env)
       found="$(env | grep -E '^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE)=')"
       [ -n "$found" ] && { echo "inherited: $found"; exit 3; } ;;
@@ -68,7 +70,12 @@ impl Fixture {
                 repo.home.join("worktrees").display().to_string(),
             ),
             ("MARKS".to_owned(), repo.home.join("marks").display().to_string()),
+            (
+                "OUTSIDE".to_owned(),
+                repo.home.join("outside").display().to_string(),
+            ),
         ];
+        std::fs::create_dir_all(repo.home.join("outside")).unwrap();
         Some(Fixture { repo, agent, env })
     }
 
@@ -94,6 +101,10 @@ impl Fixture {
     }
 
     fn run_args(&self) -> Vec<String> {
+        self.run_args_with(&format!("exec:{}", self.agent.display()))
+    }
+
+    fn run_args_with(&self, agent: &str) -> Vec<String> {
         [
             "goal",
             "run",
@@ -104,8 +115,26 @@ impl Fixture {
         ]
         .into_iter()
         .map(str::to_owned)
-        .chain(["--agent".to_owned(), format!("exec:{}", self.agent.display())])
+        .chain(["--agent".to_owned(), agent.to_owned()])
         .collect()
+    }
+
+    fn omk(&self) -> Command {
+        self.command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &self.repo.path, &[])
+    }
+
+    /// An exec agent running `program` (Python) from a file outside the worktree.
+    fn python_agent(&self, name: &str, program: &str) -> String {
+        let path = self.repo.home.join(name);
+        std::fs::write(&path, program).unwrap();
+        format!("exec:python3 {}", path.display())
+    }
+
+    fn outside_files(&self) -> Vec<String> {
+        std::fs::read_dir(self.repo.home.join("outside"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
     }
 
     /// `git omk goal run … --until-ready` in the repository, with `env`.
@@ -117,12 +146,7 @@ impl Fixture {
     }
 
     fn show(&self) -> Value {
-        let out = self
-            .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &self.repo.path, &[])
-            .args(["goal", "show", "-f", "json"])
-            .output()
-            .unwrap();
-        json(&out)
+        json(&self.omk().args(["goal", "show", "-f", "json"]).output().unwrap())
     }
 
     /// The evidence of every attempt of the goal's first task.
@@ -167,6 +191,21 @@ fn hooks_and_fsmonitor_planted_by_an_unconfined_agent_never_run_in_git_omks_own_
         (&after.head_file, &after.head, &after.index, &after.status),
         (&before.head_file, &before.head, &before.index, &before.status),
         "the user's HEAD, branch, index and work tree are untouched"
+    );
+    assert_eq!(out.status.code(), Some(1), "not ready: {}", stderr(&out));
+    let evidence = fx.evidence();
+    assert!(
+        evidence[0].contains("the repository's .git/config changed"),
+        "{}",
+        evidence[0]
+    );
+    for e in &evidence {
+        assert!(e.contains("the hook .git/hooks/post-checkout was written"), "{e}");
+    }
+    let proof = json(&fx.omk().args(["goal", "proof", "--json"]).output().unwrap());
+    assert!(
+        proof.to_string().contains("agents ran unconfined"),
+        "the proof records the gap: {proof}"
     );
 }
 
@@ -242,4 +281,214 @@ fn git_dir_given_to_git_names_the_repository_and_no_agent_or_gate_inherits_it() 
         before_elsewhere,
         "the repository of the current directory is not touched"
     );
+}
+
+#[test]
+fn a_hostile_exec_agent_escapes_nothing_and_every_attempt_fails_with_the_evidence() {
+    let Some(fx) = Fixture::new() else { return };
+    let other = fx
+        .omk()
+        .args(["goal", "plan", "Document calc.py"])
+        .output()
+        .unwrap();
+    assert!(other.status.success(), "{}", stderr(&other));
+    let scratch = fx.repo.home.join("scratch");
+    let escapes = Escapes::new(&fx.repo.path, &fx.repo.home, &scratch, &fx.repo.home);
+    let agent = fx.python_agent("escape.py", &escapes.script(true));
+    let (before, remote) = (fx.fingerprint(), escapes.remote_refs());
+    assert_eq!(
+        before.goal_refs().len(),
+        1,
+        "another goal whose history must survive"
+    );
+    let out = fx
+        .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &fx.repo.path, &[])
+        .args(fx.run_args_with(&agent))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "not ready: {}", stderr(&out));
+    assert!(
+        escapes.outside_untouched(),
+        "written outside: {:?}",
+        std::fs::read_dir(&escapes.outside).unwrap().count()
+    );
+    let after = fx.fingerprint();
+    assert_eq!(after.head_file, before.head_file);
+    assert_eq!(after.index, before.index);
+    assert_eq!((&after.config, &after.hooks), (&before.config, &before.hooks));
+    assert_eq!(
+        after.status, before.status,
+        "the user's checkout is byte-identical"
+    );
+    for goal_ref in before.goal_refs() {
+        assert!(after.refs.contains(goal_ref), "{goal_ref} was rewritten");
+    }
+    assert!(!after.refs.contains("refs/omk/goals/planted"));
+    assert!(!after.refs.contains("refs/heads/evil"));
+    assert_eq!(escapes.remote_refs(), remote, "nothing was pushed");
+    assert!(
+        escapes.no_daemon_left(),
+        "the daemon survived: {:?}",
+        escapes.daemons()
+    );
+    let evidence = fx.evidence();
+    assert!(!evidence.is_empty(), "the attempts failed");
+    for e in &evidence {
+        escapes.assert_evidence(e);
+    }
+    let transcripts = fx.repo.git(&["log", "-p", "--all", "--", "."]);
+    assert!(
+        !transcripts.contains(&escapes.secret),
+        "the key reached the repository"
+    );
+}
+
+#[test]
+fn a_test_that_writes_outside_its_work_directory_fails_the_gate_and_writes_nothing() {
+    let Some(fx) = Fixture::new() else { return };
+    let out = fx.run(&[("HOSTILE", "gate-test")]);
+    assert_eq!(out.status.code(), Some(1), "not ready: {}", stderr(&out));
+    assert!(fx.outside_files().is_empty(), "{:?}", fx.outside_files());
+    let proof = json(&fx.omk().args(["goal", "proof", "--json"]).output().unwrap());
+    let pytest = &proof["proof"]["gates"][0];
+    assert_eq!(pytest["result"], "failed", "{proof:#}");
+    let tree = proof["proof"]["result"]["tree"].as_str().unwrap();
+    let evidence = fx.repo.git(&[
+        "show",
+        &format!("{}:gates/{tree}/pytest.json", proof["ref"].as_str().unwrap()),
+    ]);
+    assert!(
+        evidence.contains("Read-only file system") && evidence.contains("from-test"),
+        "the gate's evidence says why: {evidence}"
+    );
+}
+
+#[test]
+fn kill_9_of_the_controller_leaves_no_process_of_its_agent_or_the_agents_daemon() {
+    let Some(fx) = Fixture::new() else { return };
+    let scratch = fx.repo.home.join("scratch");
+    let escapes = Escapes::new(&fx.repo.path, &fx.repo.home, &scratch, &fx.repo.home);
+    let agent_marker = format!("{}1", escapes.marker);
+    let program = format!(
+        "import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        os.chdir('/')\n        os.execvp('sleep', ['sleep', {daemon:?}])\n    os._exit(0)\nos.execvp('sleep', ['sleep', {agent:?}])\n",
+        daemon = escapes.marker,
+        agent = agent_marker,
+    );
+    let agent = fx.python_agent("daemon.py", &program);
+    let mut controller = fx
+        .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &fx.repo.path, &[])
+        .args(fx.run_args_with(&agent))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent_alive = || !sleeping(&agent_marker).is_empty();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while escapes.daemons().is_empty() || !agent_alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent and its daemon never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    controller.kill().unwrap(); // SIGKILL
+    controller.wait().unwrap();
+    assert!(
+        escapes.no_daemon_left(),
+        "the daemon survived: {:?}",
+        escapes.daemons()
+    );
+    for _ in 0..100 {
+        if !agent_alive() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(
+        !agent_alive(),
+        "the agent survived: {:?}",
+        sleeping(&agent_marker)
+    );
+}
+
+/// Live `sleep <seconds>` processes.
+fn sleeping(seconds: &str) -> Vec<i32> {
+    let wanted = format!("sleep {seconds}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let live = !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z');
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            live && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_sandbox_nothing_starts_unless_the_user_turns_it_off() {
+    let Some(fx) = Fixture::new() else { return };
+    let missing = [("OMK_BWRAP", "/nonexistent/bwrap")];
+    let out = fx.run(&missing);
+    assert_eq!(out.status.code(), Some(6), "infrastructure: {}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("apt-get install bubblewrap"), "{message}");
+    assert!(message.contains("--no-sandbox"), "{message}");
+    assert!(
+        fx.fingerprint().goal_refs().is_empty(),
+        "no goal was created, no attempt spent"
+    );
+
+    let doctor = fx
+        .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &fx.repo.path, &missing)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let report = json(&doctor);
+    assert_eq!(report["sandbox"]["mode"], "auto");
+    assert!(
+        report["sandbox"]["unavailable"]
+            .as_str()
+            .unwrap()
+            .contains("bubblewrap")
+    );
+    assert!(report["missing"].to_string().contains("sandbox"), "{report}");
+
+    let mut args = fx.run_args();
+    args.insert(0, "--no-sandbox".to_owned());
+    let out = fx
+        .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &fx.repo.path, &missing)
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "unconfined by choice: {}",
+        stderr(&out)
+    );
+    let proof = json(&fx.omk().args(["goal", "proof", "--json"]).output().unwrap());
+    assert!(proof.to_string().contains("agents ran unconfined"), "{proof}");
+}
+
+#[test]
+fn doctor_names_the_mechanism_in_use() {
+    let Some(fx) = Fixture::new() else { return };
+    let report = json(&fx.omk().args(["doctor", "--json"]).output().unwrap());
+    assert_eq!(report["sandbox"]["mode"], "auto");
+    assert!(
+        report["sandbox"]["mechanism"]
+            .as_str()
+            .unwrap()
+            .starts_with("bubblewrap"),
+        "{report}"
+    );
+    let text = fx.omk().arg("doctor").output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("agents and gates run confined"));
 }

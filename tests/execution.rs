@@ -24,7 +24,7 @@ task=$(printf '%s\n' "$OMK_PROMPT" | grep '^Your task' || true)
 [ -n "$AGENT_SLEEP" ] && sleep "$AGENT_SLEEP"
 case "$AGENT_MODE" in
   wrong) echo "# attempt $(date +%s%N)" >> calc.py; exit 0 ;;
-  hang) sleep 300 & echo $! >> "$AGENT_PIDS"; wait; exit 0 ;;
+  hang) m="300.$(date +%N)"; sleep "$m" & echo "$m" >> "$AGENT_PIDS"; wait; exit 0 ;;
   conflict)
     # Someone else commits a different fix of add onto the integration branch meanwhile.
     case "$task" in *add*)
@@ -39,7 +39,9 @@ case "$AGENT_MODE" in
       git update-ref "refs/heads/$integ" "$(git commit-tree "$tree" -p "$tip" -m 'another fix')" "$tip" ;;
     esac ;;
   hang-once)
-    if [ ! -e "$AGENT_FLAG" ]; then touch "$AGENT_FLAG"; sleep 300 & echo $! >> "$AGENT_PIDS"; wait; fi ;;
+    if [ ! -e "$AGENT_FLAG" ]; then
+      touch "$AGENT_FLAG"; m="300.$(date +%N)"; sleep "$m" & echo "$m" >> "$AGENT_PIDS"; wait
+    fi ;;
 esac
 case "$task" in
   *add*) sed -i 's/return a - b/return a + b/' calc.py ;;
@@ -75,6 +77,10 @@ impl Fixture {
         ]);
         let agent = repo.home.join("agent.sh");
         std::fs::write(&agent, AGENT).unwrap();
+        // Where the scripted agent leaves notes for the test: the one directory outside its worktree
+        // the sandbox lets it write (as `omk.sandbox.allowWrite` would).
+        let state = repo.home.join("agent-state");
+        std::fs::create_dir_all(&state).unwrap();
         std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let env = vec![
             ("PATH".to_owned(), path_with(&bin)),
@@ -84,12 +90,13 @@ impl Fixture {
             ),
             (
                 "AGENT_PIDS".to_owned(),
-                repo.home.join("agent.pids").display().to_string(),
+                state.join("agent.pids").display().to_string(),
             ),
             (
                 "AGENT_FLAG".to_owned(),
-                repo.home.join("agent.flag").display().to_string(),
+                state.join("agent.flag").display().to_string(),
             ),
+            ("OMK_SANDBOX_ALLOW_WRITE".to_owned(), state.display().to_string()),
         ];
         Some(Fixture { repo, agent, env })
     }
@@ -159,11 +166,23 @@ impl Fixture {
         }
     }
 
+    /// The live processes the hanging agent started: it names each `sleep` it starts with a marker
+    /// (inside the sandbox its pids are those of its own PID namespace), found here by command line.
     fn agent_pids(&self) -> Vec<i32> {
-        std::fs::read_to_string(self.repo.home.join("agent.pids"))
+        let markers: Vec<String> = std::fs::read_to_string(self.repo.home.join("agent-state/agent.pids"))
             .unwrap_or_default()
             .lines()
-            .filter_map(|l| l.trim().parse().ok())
+            .map(|l| format!("sleep {}", l.trim()))
+            .collect();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| alive(*pid))
+            .filter(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                markers.iter().any(|m| cmdline.trim_end() == m)
+            })
             .collect()
     }
 
@@ -290,7 +309,12 @@ fn two_independent_slices_run_concurrently_and_end_ready() {
 #[test]
 fn a_merge_conflict_is_a_recorded_blocker_and_resume_integrates_its_resolution() {
     let Some(fx) = Fixture::new() else { return };
-    let out = fx.run(BOTH, &["--max-agents", "2"], &[("AGENT_MODE", "conflict")]);
+    // Unconfined: the scripted agent plays "someone else" committing onto the integration branch.
+    let out = fx.run(
+        BOTH,
+        &["--max-agents", "2"],
+        &[("AGENT_MODE", "conflict"), ("OMK_SANDBOX", "off")],
+    );
     assert_ne!(out.status.code(), Some(0), "a blocked task is not ready");
     let result = json(&out);
     let integration = result["integration"]["branch"].as_str().unwrap().to_owned();

@@ -1,6 +1,6 @@
 //! One agent process and the JSON-RPC stream to it.
 //!
-//! Owns the process group of the agent (see [`crate::process::spawn_group`]), a reader task that frames
+//! Owns the process group of the agent (started confined, see [`crate::sandbox`]), a reader task that frames
 //! and classifies stdout into a bounded channel, a writer task fed by a bounded channel, and a bounded
 //! tail of stderr for error messages. Hostile output is counted and reported, never fatal: only the
 //! end of the stream ends the connection. Must not know any protocol's methods.
@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 
 use super::error::AgentError;
 use super::jsonrpc::{self, Frame, LineReader, Message};
-use crate::process::{GroupChild, GroupSpec, spawn_group};
+use crate::process::{GroupChild, GroupSpec};
+use crate::sandbox::Confined;
 
 /// Messages buffered between the reader task and the engine; a full channel stops reading (the agent
 /// then blocks on its stdout), which bounds memory under a flood.
@@ -83,9 +84,9 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Start the agent.
-    pub fn spawn(spec: &GroupSpec, max_line: usize) -> Result<Connection, AgentError> {
-        let mut child = spawn_group(spec).map_err(|e| AgentError::Spawn {
+    /// Start the agent, `confined`.
+    pub fn spawn(spec: &GroupSpec, confined: &Confined, max_line: usize) -> Result<Connection, AgentError> {
+        let mut child = confined.spawn(spec).map_err(|e| AgentError::Spawn {
             program: spec.program.to_string_lossy().into_owned(),
             source: e,
         })?;

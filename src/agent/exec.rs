@@ -3,7 +3,7 @@
 //! after-turn diff check is the only policy it gets (DESIGN §4).
 //!
 //! Owns running `sh -c <cmd>` in the worktree with the prompt on stdin (and in `OMK_PROMPT` when
-//! short), in its own process group killed on cancel.
+//! short), confined by the sandbox, in its own process group killed on cancel.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -17,7 +17,8 @@ use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step};
 use super::error::AgentError;
 use super::event::{AgentEvent, EngineKind, SessionInfo, StopReason};
 use super::jsonrpc::{Frame, LineReader};
-use crate::process::{GroupChild, GroupSpec, spawn_group};
+use crate::process::{GroupChild, GroupSpec};
+use crate::sandbox::Confined;
 
 /// Longest prompt also passed in the environment.
 const MAX_ENV_PROMPT: usize = 64 * 1024;
@@ -27,14 +28,20 @@ pub struct ExecEngine {
     command: String,
     work_dir: PathBuf,
     env: Vec<(OsString, OsString)>,
+    confined: Confined,
     info: SessionInfo,
     running: Option<(GroupChild, mpsc::Receiver<String>)>,
     pending: VecDeque<Step>,
 }
 
 impl ExecEngine {
-    /// A session that runs `command` in `work_dir` for each prompt.
-    pub fn new(command: String, work_dir: PathBuf, env: Vec<(OsString, OsString)>) -> ExecEngine {
+    /// A session that runs `command` in `work_dir` for each prompt, `confined`.
+    pub fn new(
+        command: String,
+        work_dir: PathBuf,
+        env: Vec<(OsString, OsString)>,
+        confined: Confined,
+    ) -> ExecEngine {
         ExecEngine {
             info: SessionInfo {
                 engine: EngineKind::Exec,
@@ -48,6 +55,7 @@ impl ExecEngine {
             command,
             work_dir,
             env,
+            confined,
             running: None,
             pending: VecDeque::new(),
         }
@@ -66,7 +74,7 @@ impl ExecEngine {
             env,
             stdin: true,
         };
-        let mut child = spawn_group(&spec).map_err(|source| AgentError::Spawn {
+        let mut child = self.confined.spawn(&spec).map_err(|source| AgentError::Spawn {
             program: self.command.clone(),
             source,
         })?;

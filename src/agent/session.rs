@@ -28,10 +28,11 @@ use super::wire::{WireEngine, WireStart};
 use crate::git::checkout::Checkout;
 use crate::model::ids::TaskId;
 use crate::model::options::AgentSpec;
-use crate::model::policy::{Policy, Violation};
-use crate::model::sandbox::Breach;
+use crate::model::policy::{Access, Policy, Violation};
+use crate::model::sandbox::{Breach, refusals};
 use crate::model::shell;
 use crate::model::usage::{PriceTable, TokenUsage};
+use crate::sandbox::{Confined, Sandbox, Scope};
 use crate::settings;
 
 /// Bounds and timeouts of a session.
@@ -74,6 +75,8 @@ pub struct Launch {
     pub model: Option<String>,
     /// Secret values to redact verbatim from transcripts (for example git-omk's GitHub token).
     pub known_secrets: Vec<String>,
+    /// The sandbox the agent and everything it runs are confined in.
+    pub sandbox: Sandbox,
 }
 
 /// Everything needed to start a session.
@@ -132,6 +135,7 @@ pub struct Session {
     turns: Vec<TurnSummary>,
     usage: TokenUsage,
     known_secrets: Vec<String>,
+    hidden: Vec<String>,
     broken: Option<String>,
 }
 
@@ -161,7 +165,12 @@ impl Session {
         };
         let repo = diffcheck::open(&checkout)?;
         let prefix = diffcheck::prefix(&checkout, &work_dir);
-        let engine = start_engine(&config, policy.clone()).await?;
+        let confined = confinement(&config, &policy, &checkout);
+        let hidden = config
+            .launch
+            .sandbox
+            .hidden_spellings(&os_pairs(&config.launch.env));
+        let engine = start_engine(&config, policy.clone(), confined).await?;
         let (cancel, _) = watch::channel(false);
         Ok(Session {
             engine,
@@ -174,6 +183,7 @@ impl Session {
             turns: Vec::new(),
             usage: TokenUsage::default(),
             known_secrets: config.launch.known_secrets.clone(),
+            hidden,
             broken: None,
         })
     }
@@ -232,6 +242,7 @@ impl Session {
             usage: TokenUsage::default(),
             text: String::new(),
             denials: Vec::new(),
+            breaches: Vec::new(),
         })
     }
 
@@ -280,6 +291,7 @@ pub struct Turn<'s> {
     usage: TokenUsage,
     text: String,
     denials: Vec<Denial>,
+    breaches: Vec<Breach>,
 }
 
 impl Turn<'_> {
@@ -309,9 +321,25 @@ impl Turn<'_> {
             AgentEvent::Denied(denial) => self.denials.push(denial.clone()),
             _ => {}
         }
+        self.look_for_refusals(event);
         self.session
             .transcript
             .push(Entry::from_event(self.number, event));
+    }
+
+    /// What programs the agent ran printed (tool results; an `exec:` agent's own output) is where the
+    /// sandbox's refusals show.
+    fn look_for_refusals(&mut self, event: &AgentEvent) {
+        let output = match event {
+            AgentEvent::ToolResult { output, .. } => output,
+            AgentEvent::Text { text } if self.session.engine.info().engine == EngineKind::Exec => text,
+            _ => return,
+        };
+        for breach in refusals(output, &self.session.hidden) {
+            if !self.breaches.contains(&breach) {
+                self.breaches.push(breach);
+            }
+        }
     }
 
     /// Tokens of the turn so far.
@@ -338,7 +366,8 @@ impl Turn<'_> {
             .expect("the loop above ends only at the end of the turn");
         let session = &mut *self.session;
         let changes = diffcheck::changes(&session.checkout, &session.prefix, self.start_head.take()).await?;
-        let breaches = session.pointer_breach().into_iter().collect();
+        let mut breaches = std::mem::take(&mut self.breaches);
+        breaches.extend(session.pointer_breach());
         let mut violations = session.policy.check_changes(&changes.paths);
         if changes.head_moved {
             violations.push(Violation {
@@ -403,7 +432,26 @@ impl Session {
 }
 
 /// Start the engine `config.agent` names.
-async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box<dyn Engine>, AgentError> {
+/// How every process of the session starts: in the sandbox, with the worktree (unless the session is
+/// read-only) and the engine's state directories writable, and the checkout's git files read-only.
+fn confinement(config: &SessionConfig, policy: &Policy, checkout: &Checkout) -> Confined {
+    let git_dirs = [checkout.git_dir().to_owned(), checkout.common_dir()];
+    let scope = Scope::agent(
+        &config.agent,
+        policy.work_dir(),
+        policy.access() == Access::ReadOnly,
+        &git_dirs,
+        &os_pairs(&config.launch.env),
+    );
+    Confined::new(config.launch.sandbox.clone(), scope)
+}
+
+/// Start the engine `config.agent` names.
+async fn start_engine(
+    config: &SessionConfig,
+    policy: Arc<Policy>,
+    confined: Confined,
+) -> Result<Box<dyn Engine>, AgentError> {
     let env = os_pairs(&config.launch.env);
     let extra: Vec<OsString> = config.launch.extra_args.iter().map(OsString::from).collect();
     match &config.agent {
@@ -411,25 +459,27 @@ async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box
             command.clone(),
             policy.work_dir().to_owned(),
             env,
+            confined,
         ))),
         AgentSpec::Acp(command) => {
             let (program, mut args) = split_command(command)?;
             args.extend(extra);
-            let start = acp_start(config, policy, EngineKind::Acp, program, args, None);
+            let start = acp_start(config, policy, EngineKind::Acp, program, args, None, confined);
             Ok(Box::new(AcpEngine::start(start).await?))
         }
         AgentSpec::Qwen => {
             let program = qwen::program(config.launch.qwen_program.as_ref())?;
             let args = qwen::args(&extra);
-            let start = acp_start(config, policy, EngineKind::Qwen, program.into(), args, None);
+            let kind = EngineKind::Qwen;
+            let start = acp_start(config, policy, kind, program.into(), args, None, confined);
             Ok(Box::new(AcpEngine::start(start).await?))
         }
-        AgentSpec::KimiAcp => start_kimi(config, policy, KimiGeneration::Acp).await,
-        AgentSpec::KimiWire => start_kimi(config, policy, KimiGeneration::Wire).await,
+        AgentSpec::KimiAcp => start_kimi(config, policy, KimiGeneration::Acp, confined).await,
+        AgentSpec::KimiWire => start_kimi(config, policy, KimiGeneration::Wire, confined).await,
         AgentSpec::Kimi => {
             let program = kimi_program(&config.launch)?;
             let found = kimi_version(program.as_os_str()).await?;
-            start_kimi(config, policy, found.generation).await
+            start_kimi(config, policy, found.generation, confined).await
         }
     }
 }
@@ -438,11 +488,15 @@ async fn start_kimi(
     config: &SessionConfig,
     policy: Arc<Policy>,
     generation: KimiGeneration,
+    mut confined: Confined,
 ) -> Result<Box<dyn Engine>, AgentError> {
     let program: OsString = kimi_program(&config.launch)?.into();
     let extra: Vec<OsString> = config.launch.extra_args.iter().map(OsString::from).collect();
     match generation {
         KimiGeneration::Wire => {
+            // kimi-cli refuses a work dir it cannot write, even for a read-only session: there the
+            // policy (every write refused, any change a violation) keeps the checkout as it was.
+            confined.scope.work_dir_writable = true;
             let start = WireStart {
                 program,
                 extra_args: extra,
@@ -451,13 +505,15 @@ async fn start_kimi(
                 resume: config.resume.clone(),
                 limits: config.limits.clone(),
                 model: config.launch.model.clone(),
+                confined,
             };
             Ok(Box::new(WireEngine::start(start).await?))
         }
         KimiGeneration::Acp => {
             let args = std::iter::once(OsString::from("acp")).chain(extra).collect();
             let home = kimi_code_home(&config.launch);
-            let start = acp_start(config, policy, EngineKind::KimiAcp, program, args, home);
+            let kind = EngineKind::KimiAcp;
+            let start = acp_start(config, policy, kind, program, args, home, confined);
             Ok(Box::new(AcpEngine::start(start).await?))
         }
     }
@@ -470,6 +526,7 @@ fn acp_start(
     program: OsString,
     args: Vec<OsString>,
     kimi_home: Option<PathBuf>,
+    confined: Confined,
 ) -> AcpStart {
     AcpStart {
         engine,
@@ -481,6 +538,7 @@ fn acp_start(
         limits: config.limits.clone(),
         kimi_home,
         model: config.launch.model.clone(),
+        confined,
     }
 }
 

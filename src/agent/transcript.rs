@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::engine::{MAX_TEXT, bounded};
 use super::event::{AgentEvent, Denial, StopReason};
 use crate::model::policy::Violation;
-use crate::model::redact::redact;
+use crate::model::redact::{redact, redact_pieces};
 use crate::model::sandbox::Breach;
 use crate::model::usage::TokenUsage;
 
@@ -244,11 +244,13 @@ impl Transcript {
         std::mem::replace(self, Transcript::new(self.max_bytes))
     }
 
-    /// Render as JSON lines with every string redacted (`known` are secret values to remove verbatim).
+    /// Render as JSON lines with every string redacted (`known` are secret values to remove verbatim),
+    /// including secrets split across two pieces of output that arrived one after the other.
     pub fn to_jsonl(&self, known: &[String]) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut lines: Vec<Value> = self
-            .entries
+        let mut entries = self.entries.clone();
+        redact_streamed(&mut entries, known);
+        let mut lines: Vec<Value> = entries
             .iter()
             .filter_map(|e| serde_json::to_value(e).ok())
             .collect();
@@ -261,6 +263,35 @@ impl Transcript {
             out.push(b'\n');
         }
         out
+    }
+}
+
+/// Redact what the agent and its tools streamed (answer text, reasoning, tool output) as one stream, so
+/// a secret cut in two by the chunking is still found.
+fn redact_streamed(entries: &mut [Entry], known: &[String]) {
+    let mut pieces: Vec<String> = entries.iter().filter_map(streamed).map(str::to_owned).collect();
+    redact_pieces(&mut pieces, known);
+    let mut clean = pieces.into_iter();
+    for slot in entries.iter_mut().filter_map(streamed_mut) {
+        if let Some(text) = clean.next() {
+            *slot = text;
+        }
+    }
+}
+
+fn streamed(entry: &Entry) -> Option<&str> {
+    match entry {
+        Entry::Text { text, .. } | Entry::Thought { text, .. } => Some(text),
+        Entry::ToolResult { output, .. } => Some(output),
+        _ => None,
+    }
+}
+
+fn streamed_mut(entry: &mut Entry) -> Option<&mut String> {
+    match entry {
+        Entry::Text { text, .. } | Entry::Thought { text, .. } => Some(text),
+        Entry::ToolResult { output, .. } => Some(output),
+        _ => None,
     }
 }
 
@@ -288,6 +319,35 @@ pub fn redact_value(value: &mut Value, known: &[String]) {
 mod tests {
     use super::*;
     use crate::model::redact::REDACTED;
+
+    #[test]
+    fn a_token_split_by_an_event_in_between_is_redacted() {
+        let mut t = Transcript::new(DEFAULT_MAX_BYTES);
+        t.push(Entry::from_event(
+            1,
+            &AgentEvent::Text {
+                text: "key sk_live_4eC39HqLy".into(),
+            },
+        ));
+        t.push(Entry::from_event(
+            1,
+            &AgentEvent::Usage {
+                usage: TokenUsage::default(),
+            },
+        ));
+        t.push(Entry::from_event(
+            1,
+            &AgentEvent::Text {
+                text: "jWDarjtT1zdp7dc done".into(),
+            },
+        ));
+        assert_eq!(t.entries().len(), 3, "not joined: an event came in between");
+        let rendered = String::from_utf8(t.to_jsonl(&[])).unwrap();
+        for leaked in ["sk_live", "4eC39HqLy", "jWDarjtT1zdp7dc"] {
+            assert!(!rendered.contains(leaked), "{leaked}: {rendered}");
+        }
+        assert!(rendered.contains("done"));
+    }
 
     #[test]
     fn streamed_text_is_joined_and_secrets_redacted() {

@@ -26,6 +26,7 @@ use crate::clock::random_bytes;
 use crate::model::policy::{Access, Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
 use crate::process::{self, GroupSpec};
+use crate::sandbox::Confined;
 
 /// The Wire protocol version spoken.
 const PROTOCOL: &str = "1.10";
@@ -50,6 +51,8 @@ pub struct WireStart {
     pub limits: Limits,
     /// The model name, when the caller knows it.
     pub model: Option<String>,
+    /// How the agent's process is started: in its sandbox.
+    pub confined: Confined,
 }
 
 #[derive(Debug, Default)]
@@ -118,7 +121,7 @@ impl WireEngine {
             stdin: true,
         };
         let mut engine = WireEngine {
-            conn: Connection::spawn(&spec, start.limits.max_line)?,
+            conn: Connection::spawn(&spec, &start.confined, start.limits.max_line)?,
             info: SessionInfo {
                 engine: EngineKind::KimiWire,
                 agent: None,

@@ -21,6 +21,10 @@ pub struct Cli {
     /// More diagnostics on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Run agents and gates unconfined, without the kernel sandbox (as `git config omk.sandbox off`);
+    /// the proof records that they ran unconfined.
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -6,6 +6,7 @@ use super::args::DoctorArgs;
 use super::error::CliError;
 use super::json::document;
 use super::render::emit;
+use crate::model::sandbox::SandboxMode;
 use crate::ops::doctor::{DoctorReport, doctor as examine};
 
 /// Print what this machine offers git-omk; returns the exit code (0).
@@ -38,6 +39,12 @@ fn text(r: &DoctorReport) -> String {
             a.path.display()
         ));
     }
+    let sandbox = match (&r.sandbox.mode, &r.sandbox.mechanism) {
+        (SandboxMode::Off, _) => "off: agents and gates run unconfined".to_owned(),
+        (SandboxMode::Auto, Some(m)) => format!("{m}: agents and gates run confined"),
+        (SandboxMode::Auto, None) => "unavailable: agents and gates will not start".to_owned(),
+    };
+    out.push_str(&format!("sandbox   {sandbox}\n"));
     let token = r.github_token_source.as_deref().unwrap_or("none");
     out.push_str(&format!("github    token from {token}\n"));
     for p in &r.problems {

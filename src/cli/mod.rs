@@ -39,6 +39,9 @@ pub fn main() -> i32 {
 }
 
 fn dispatch(cli: Cli) -> Result<i32, CliError> {
+    if cli.no_sandbox {
+        settings::turn_sandbox_off();
+    }
     let dir = match cli.dir {
         Some(d) => d,
         None => settings::current_dir()

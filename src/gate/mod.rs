@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::model::gate::{GateObservation, Outcome};
 use crate::model::goal::GateRun;
+use crate::sandbox::{Confined, Sandbox, Scope};
 use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
 use config::{CONFIG_PATH, ConfigError, Gate, GateName, config_hash, parse_config};
@@ -214,6 +215,8 @@ pub struct GatePlan {
     pub config_hash: String,
     /// The work directory (a checkout of `commit`).
     pub workdir: PathBuf,
+    /// The repository's git directory, read-only to gates even when it sits in the work directory.
+    pub git_dir: PathBuf,
     /// Tracked files that differ from the commit there (empty unless allowed).
     pub workdir_modified: Vec<String>,
     /// The gates in run order.
@@ -258,6 +261,7 @@ pub fn plan(
         source: set.source,
         config_hash: set.config_hash,
         workdir: workdir.to_path_buf(),
+        git_dir: store.common_dir().to_path_buf(),
         workdir_modified: state.modified,
         gates,
     })
@@ -272,6 +276,8 @@ pub struct ExecOptions {
     pub limits: CaptureLimits,
     /// Secret values to redact verbatim from evidence and logs (`settings::secret_env_values()`).
     pub known_secrets: Vec<String>,
+    /// The sandbox gates run in (the work directory writable, the rest read-only).
+    pub sandbox: Sandbox,
 }
 
 /// One gate's result in a report.
@@ -339,7 +345,16 @@ pub async fn execute_gate(
         workdir_modified: &plan.workdir_modified,
         known_secrets: &options.known_secrets,
     };
-    let run = run_gate(gate, &plan.workdir, &options.extra_env, &options.limits).await;
+    let scope = Scope::gate(&plan.workdir, std::slice::from_ref(&plan.git_dir));
+    let confined = Confined::new(options.sandbox.clone(), scope);
+    let run = run_gate(
+        gate,
+        &plan.workdir,
+        &options.extra_env,
+        &options.limits,
+        &confined,
+    )
+    .await;
     GateResult {
         evidence: Evidence::from_run(gate, &planned.defined.origin, &ctx, &run),
         cached: false,

@@ -4,7 +4,8 @@
 //!
 //! Async (tokio): a controller runs gates of several worktrees at once, and a gate mostly waits on its
 //! child. Owns the capture limits and the raw facts of a run; the verdict is `model::gate::verdict`.
-//! Spawns only through `process::spawn_group`. Must not touch the goal store.
+//! Spawns only through the sandbox (`crate::sandbox`): a gate runs the tree's own code. Must not touch
+//! the goal store.
 
 use std::collections::VecDeque;
 use std::io;
@@ -23,7 +24,8 @@ use super::config::{Gate, GateCommand};
 use crate::model::gate::{
     ExitStatus, OutputParser, ParsedOutput, RunFacts, SpawnErrorKind, Verdict, verdict,
 };
-use crate::process::{GroupChild, GroupSpec, spawn_group};
+use crate::process::{GroupChild, GroupSpec};
+use crate::sandbox::Confined;
 
 /// How much of a gate's output is kept, and how long the end of a run may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,13 +78,14 @@ pub struct RunOutput {
     pub output_tail: String,
 }
 
-/// Run `gate` in `dir` with `extra_env` (caller-provided variables such as a `PATH` with test tools)
-/// set before the gate's own environment.
+/// Run `gate` in `dir`, `confined`, with `extra_env` (caller-provided variables such as a `PATH` with
+/// test tools) set before the gate's own environment.
 pub async fn run_gate(
     gate: &Gate,
     dir: &Path,
     extra_env: &[(String, String)],
     limits: &CaptureLimits,
+    confined: &Confined,
 ) -> RunOutput {
     let (program, args) = match &gate.command {
         GateCommand::Shell(script) => ("sh".to_owned(), vec!["-c".to_owned(), script.clone()]),
@@ -105,7 +108,7 @@ pub async fn run_gate(
     };
     let capture = Arc::new(Mutex::new(Capture::new(gate, limits)));
     let started = Instant::now();
-    let (exit, timed_out, spawn_error) = match spawn_group(&spec) {
+    let (exit, timed_out, spawn_error) = match confined.spawn(&spec) {
         Err(e) => (None, false, Some(spawn_error_kind(&e))),
         Ok(child) => {
             let (exit, timed_out) = supervise(child, gate.timeout(), &capture, limits).await;

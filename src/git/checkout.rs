@@ -93,6 +93,17 @@ impl Checkout {
         &self.git_dir
     }
 
+    /// The repository's shared git directory: a linked worktree's administrative directory sits in
+    /// its `worktrees/` (git makes it so).
+    pub fn common_dir(&self) -> PathBuf {
+        if self.is_linked()
+            && let Some(common) = self.git_dir.parent().and_then(Path::parent)
+        {
+            return common.to_path_buf();
+        }
+        self.git_dir.clone()
+    }
+
     /// Whether this is a linked worktree (its `.git` is a pointer file) rather than a main work tree.
     fn is_linked(&self) -> bool {
         self.git_dir != self.work_tree.join(".git")

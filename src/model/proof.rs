@@ -14,6 +14,7 @@ use super::goal::{Blocker, GateRun, HumanDecision, Verdict};
 use super::oracle::{CheckResult, Evidence, evaluate};
 use super::planner::describe_check;
 use super::review::Finding;
+use super::sandbox;
 use super::snapshot::Snapshot;
 use super::status::GoalStatus;
 use super::task::{AttemptOutcome, Task, TaskStatus};
@@ -553,6 +554,9 @@ fn finding_records(snapshot: &Snapshot) -> Vec<FindingRecord> {
 fn gaps(snapshot: &Snapshot) -> Vec<String> {
     let goal = &snapshot.goal;
     let mut out = Vec::new();
+    if sandbox::ran_unconfined(&snapshot.decisions) {
+        out.push(sandbox::UNCONFINED_GAP.to_owned());
+    }
     if let Some(v) = &goal.verification {
         for g in v.gates.iter().filter(|g| !g.required && !g.outcome.passed()) {
             out.push(format!("optional gate {} fails on the result", g.name));

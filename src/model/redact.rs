@@ -44,6 +44,21 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // OpenAI/Anthropic/Moonshot-style API keys.
         rule(r"\b(sk-[A-Za-z0-9][A-Za-z0-9_\-]{15,})", 1),
+        // Stripe secret and restricted keys.
+        rule(r"\b((?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,})", 1),
+        // Hugging Face access tokens.
+        rule(r"\b(hf_[A-Za-z0-9]{30,})", 1),
+        // npm access tokens.
+        rule(r"\b(npm_[A-Za-z0-9]{36,})", 1),
+        // AWS secret access keys (40 characters of base64) next to an access key id, either side.
+        rule(
+            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b[^\n]{0,80}?(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:$|[^A-Za-z0-9/+=])",
+            1,
+        ),
+        rule(
+            r"(?:^|[^A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=][^\n]{0,80}?)?\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
+            1,
+        ),
         // AWS access key ids.
         rule(r"\b((?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16})\b", 1),
         // Slack tokens.
@@ -104,6 +119,65 @@ fn replace_group<'t>(text: &'t str, r: &Rule) -> Cow<'t, str> {
     })
 }
 
+/// Redact `pieces` (consecutive pieces of one output stream, as they arrived) in place, including
+/// secrets split across two neighbouring pieces: each pair is also looked at joined, and both halves of
+/// a secret that crosses the boundary are replaced.
+pub fn redact_pieces(pieces: &mut [String], known: &[String]) {
+    for i in 1..pieces.len() {
+        let (left, right) = pieces.split_at_mut(i);
+        redact_across(&mut left[i - 1], &mut right[0], known);
+    }
+    for piece in pieces.iter_mut() {
+        if let Cow::Owned(clean) = redact(piece, known) {
+            *piece = clean;
+        }
+    }
+}
+
+/// Most bytes on either side of a boundary looked at for a split secret.
+const SPLIT_WINDOW: usize = 4096;
+
+/// Replace the halves of every secret that crosses the boundary between `left` and `right`.
+fn redact_across(left: &mut String, right: &mut String, known: &[String]) {
+    let mut from = left.len().saturating_sub(SPLIT_WINDOW);
+    while !left.is_char_boundary(from) {
+        from += 1;
+    }
+    let mut to = right.len().min(SPLIT_WINDOW);
+    while !right.is_char_boundary(to) {
+        to -= 1;
+    }
+    let joined = format!("{}{}", &left[from..], &right[..to]);
+    let boundary = left.len() - from;
+    let mut spans: Vec<(usize, usize)> = known
+        .iter()
+        .filter(|s| s.len() >= MIN_KNOWN_SECRET_LEN)
+        .flat_map(|s| {
+            joined
+                .match_indices(s.as_str())
+                .map(|(at, m)| (at, at + m.len()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for r in RULES.iter() {
+        spans.extend(
+            r.re.captures_iter(&joined)
+                .filter_map(|c| c.get(r.group))
+                .map(|m| (m.start(), m.end())),
+        );
+    }
+    let crossing: Vec<(usize, usize)> = spans
+        .into_iter()
+        .filter(|(start, end)| *start < boundary && *end > boundary)
+        .collect();
+    let Some(cut_left) = crossing.iter().map(|(start, _)| *start).min() else {
+        return;
+    };
+    let cut_right = crossing.iter().map(|(_, end)| *end).max().unwrap_or(boundary);
+    left.replace_range(from + cut_left.., REDACTED);
+    right.replace_range(..cut_right - boundary, REDACTED);
+}
+
 /// Whether `text` still contains something that looks like a secret (for assertions and scanners).
 pub fn contains_secret(text: &str) -> bool {
     RULES.iter().any(|r| {
@@ -141,6 +215,10 @@ mod tests {
             "export GH_TOKEN=abcdef123456",
             "client_secret = 's3cr3t-value'",
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+            "STRIPE=sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "restricted rk_live_51H8abcdefghijklmnopqrstuv",
+            "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+            "//registry.npmjs.org/:_authToken npm_abcdefghijklmnopqrstuvwxyz0123456789",
         ];
         for case in cases {
             let out = r(case);
@@ -172,6 +250,53 @@ mod tests {
         let known = vec!["v3ry-sp3cial-value".to_owned(), "short".to_owned()];
         let out = redact("the value v3ry-sp3cial-value is short", &known);
         assert_eq!(out, "the value [REDACTED] is short");
+    }
+
+    #[test]
+    fn an_aws_secret_next_to_its_key_id_is_redacted() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for line in [
+            format!("AKIAIOSFODNN7EXAMPLE,{secret}"),
+            format!("id AKIAIOSFODNN7EXAMPLE secret {secret}"),
+            format!("{secret} AKIAIOSFODNN7EXAMPLE"),
+        ] {
+            let out = r(&line);
+            assert!(!out.contains(secret), "{line} -> {out}");
+            assert!(!out.contains("AKIAIOSFODNN7EXAMPLE"), "{out}");
+        }
+        let hash = "commit 0123456789abcdef0123456789abcdef01234567 fixes the parser";
+        assert_eq!(r(hash), hash, "a 40-character hash alone is not an AWS secret");
+    }
+
+    #[test]
+    fn a_token_split_across_two_chunks_is_redacted_on_both_sides() {
+        let mut pieces = vec![
+            "the key is ghp_abcdefghij".to_owned(),
+            "klmnopqrstuvwxyz0123 ok".to_owned(),
+            "then hf_abcdefghijklmno".to_owned(),
+            "pqrstuvwxyzABCDEFGH and a known s3cr3t-".to_owned(),
+            "value-123 end".to_owned(),
+        ];
+        redact_pieces(&mut pieces, &["s3cr3t-value-123".to_owned()]);
+        let joined = pieces.concat();
+        for leaked in [
+            "ghp_",
+            "klmnopqrstuvwxyz0123",
+            "hf_abc",
+            "pqrstuvwxyz",
+            "s3cr3t",
+            "value-123",
+        ] {
+            assert!(!joined.contains(leaked), "{leaked} leaked: {pieces:?}");
+        }
+        assert!(
+            pieces[0].starts_with("the key is ") && pieces[1].ends_with(" ok"),
+            "{pieces:?}"
+        );
+        assert!(pieces[4].ends_with(" end"), "{pieces:?}");
+        let mut plain = vec!["no secret ".to_owned(), "here".to_owned()];
+        redact_pieces(&mut plain, &[]);
+        assert_eq!(plain, ["no secret ", "here"]);
     }
 
     #[test]

@@ -4,7 +4,15 @@
 //! The mechanism that enforces the confinement (a kernel sandbox) lives in `crate::sandbox`; the checks
 //! that gather the facts after a turn live at the edges. Nothing here performs I/O.
 
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::decision::{Decision, DecisionDraft};
+use super::options::AgentSpec;
 
 /// Something a turn did, or tried, that the walls exist to stop. Any breach fails the attempt, with
 /// [`Breach::evidence`] recorded and given to the next attempt.
@@ -42,5 +50,563 @@ impl Breach {
                 format!("the user's repository changed while the agent ran: {what}")
             }
         }
+    }
+}
+
+/// Whether agents and gates run confined (`omk.sandbox`, `OMK_SANDBOX`, `--no-sandbox`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SandboxMode {
+    /// Confined by the platform's mechanism; without one, agents and gates do not start.
+    #[default]
+    Auto,
+    /// Unconfined, by the user's choice (the proof records the gap).
+    Off,
+}
+
+impl std::str::FromStr for SandboxMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "on" | "true" | "yes" | "1" => Ok(SandboxMode::Auto),
+            "off" | "false" | "no" | "0" => Ok(SandboxMode::Off),
+            _ => Err("auto or off".to_owned()),
+        }
+    }
+}
+
+/// The gap an unconfined run leaves, as the proof states it.
+pub const UNCONFINED_GAP: &str = "agents ran unconfined (the sandbox was turned off): only git-omk's policy and after-turn checks stood between them and the machine";
+
+/// The mounts of one confined process: everything is read-only except `writable`; hidden paths are
+/// covered by empty ones nobody may read (reading them fails with "Permission denied"); `read_only`
+/// paths stay read-only even inside a writable directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Walls {
+    /// The working directory.
+    pub cwd: PathBuf,
+    /// Directories the process may write (they exist).
+    pub writable: Vec<PathBuf>,
+    /// Paths (files or directories, they exist) kept read-only inside writable directories.
+    pub read_only: Vec<PathBuf>,
+    /// Directories whose content is hidden (an empty directory in their place).
+    pub hidden_dirs: Vec<PathBuf>,
+    /// Files whose content is hidden ([`Walls::unreadable`] in their place).
+    pub hidden_files: Vec<PathBuf>,
+    /// The private temporary directory (`TMPDIR`, `TMP`, `TEMP`); writable.
+    pub tmp: PathBuf,
+    /// An empty file nobody may read, bound over hidden files.
+    pub unreadable: PathBuf,
+    /// Variables removed from the environment inside (agent sockets that lead to credentials).
+    pub unset_env: Vec<String>,
+}
+
+impl Walls {
+    /// The same walls, normalised: a writable directory inside a hidden one is dropped (credentials
+    /// stay hidden whatever `allowWrite` says), duplicates go, parents come before children (a later
+    /// mount stacks on an earlier one), and read-only paths outside every writable directory go (they
+    /// are read-only already).
+    pub fn normalised(mut self) -> Walls {
+        let hidden: Vec<PathBuf> = self
+            .hidden_dirs
+            .iter()
+            .chain(&self.hidden_files)
+            .cloned()
+            .collect();
+        self.writable.push(self.tmp.clone());
+        self.writable.retain(|w| !hidden.iter().any(|h| w.starts_with(h)));
+        by_depth(&mut self.writable);
+        let writable = self.writable.clone();
+        let inside_writable = |p: &PathBuf| writable.iter().any(|w| p.starts_with(w));
+        self.read_only.retain(inside_writable);
+        by_depth(&mut self.read_only);
+        by_depth(&mut self.hidden_dirs);
+        by_depth(&mut self.hidden_files);
+        self.unset_env.sort();
+        self.unset_env.dedup();
+        self
+    }
+}
+
+fn by_depth(paths: &mut Vec<PathBuf>) {
+    paths.sort_by(|a, b| {
+        a.components()
+            .count()
+            .cmp(&b.components().count())
+            .then_with(|| a.cmp(b))
+    });
+    paths.dedup();
+}
+
+/// The bubblewrap arguments (before `--` and the command) that build `walls`: the whole file system
+/// read-only, fresh `/dev` and `/proc`, the writable directories bound read-write, hidden paths
+/// covered, read-only paths bound over again, a new PID namespace (everything dies with its first
+/// process and with git-omk), a user namespace that cannot make more, no capabilities, a new
+/// session (no controlling terminal to inject keystrokes into).
+pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
+    let walls = walls.clone().normalised();
+    let mut args: Vec<OsString> = Vec::new();
+    let mut push = |items: &[&OsStr]| args.extend(items.iter().map(|s| s.to_os_string()));
+    push(&[
+        "--ro-bind".as_ref(),
+        "/".as_ref(),
+        "/".as_ref(),
+        "--dev".as_ref(),
+        "/dev".as_ref(),
+        "--proc".as_ref(),
+        "/proc".as_ref(),
+    ]);
+    for dir in &walls.writable {
+        push(&["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]);
+    }
+    for dir in &walls.hidden_dirs {
+        push(&[
+            "--perms".as_ref(),
+            "0000".as_ref(),
+            "--tmpfs".as_ref(),
+            dir.as_os_str(),
+        ]);
+    }
+    for file in &walls.hidden_files {
+        push(&[
+            "--ro-bind".as_ref(),
+            walls.unreadable.as_os_str(),
+            file.as_os_str(),
+        ]);
+    }
+    for path in &walls.read_only {
+        push(&["--ro-bind".as_ref(), path.as_os_str(), path.as_os_str()]);
+    }
+    for name in ["TMPDIR", "TMP", "TEMP"] {
+        push(&["--setenv".as_ref(), name.as_ref(), walls.tmp.as_os_str()]);
+    }
+    for name in &walls.unset_env {
+        push(&["--unsetenv".as_ref(), name.as_ref()]);
+    }
+    push(&[
+        "--unshare-user".as_ref(),
+        "--unshare-pid".as_ref(),
+        "--disable-userns".as_ref(),
+        "--cap-drop".as_ref(),
+        "ALL".as_ref(),
+        "--die-with-parent".as_ref(),
+        "--new-session".as_ref(),
+        "--chdir".as_ref(),
+        walls.cwd.as_os_str(),
+    ]);
+    args
+}
+
+/// Where an agent keeps its own state, relative to its `HOME` unless a variable moves it: the
+/// engines' session stores, logs and configuration must stay writable for them to run at all. One
+/// table for every engine: (engine, variable, default under `HOME`).
+pub const ENGINE_STATE_DIRS: &[(StateOf, &str, &str)] = &[
+    (StateOf::KimiWire, "KIMI_SHARE_DIR", ".kimi"),
+    (StateOf::KimiAcp, "KIMI_CODE_HOME", ".kimi-code"),
+    (StateOf::KimiAcp, "KIMI_CODE_CACHE_DIR", ".cache/kimi-code"),
+    (StateOf::Qwen, "", ".qwen"),
+];
+
+/// The engines [`ENGINE_STATE_DIRS`] knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateOf {
+    /// kimi-cli 1.x.
+    KimiWire,
+    /// Kimi Code 2.x.
+    KimiAcp,
+    /// Qwen Code.
+    Qwen,
+}
+
+/// The state directories of the engine `agent` selects, from its environment (`var` looks a
+/// variable up the way the agent will see it) and its `HOME`. `acp:` and `exec:` agents have none:
+/// `omk.sandbox.allowWrite` names what they need.
+pub fn engine_state_dirs(agent: &AgentSpec, var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let engines: &[StateOf] = match agent {
+        AgentSpec::Kimi => &[StateOf::KimiWire, StateOf::KimiAcp],
+        AgentSpec::KimiWire => &[StateOf::KimiWire],
+        AgentSpec::KimiAcp => &[StateOf::KimiAcp],
+        AgentSpec::Qwen => &[StateOf::Qwen],
+        AgentSpec::Acp(_) | AgentSpec::Exec(_) => &[],
+    };
+    let home = var("HOME").map(PathBuf::from);
+    ENGINE_STATE_DIRS
+        .iter()
+        .filter(|(engine, _, _)| engines.contains(engine))
+        .filter_map(|(_, name, default)| {
+            let moved = (!name.is_empty()).then(|| var(name)).flatten();
+            match moved {
+                Some(dir) => Some(PathBuf::from(dir)),
+                None => home.as_ref().map(|h| h.join(default)),
+            }
+        })
+        .collect()
+}
+
+/// Credentials hidden from every confined process, under `HOME` (and `omk.sandbox.hide` on top).
+pub const HIDDEN_UNDER_HOME: &[&str] = &[
+    ".ssh",
+    ".git-credentials",
+    ".netrc",
+    ".config/gh",
+    ".aws",
+    ".config/git/credentials",
+    ".git-credential-cache",
+    ".cache/git/credential",
+    ".gnupg",
+    ".docker",
+    ".kube",
+    ".pypirc",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+];
+
+/// Variables removed inside the sandbox: sockets of agents that hold the user's keys.
+pub const UNSET_IN_SANDBOX: &[&str] = &["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS"];
+
+/// Toolchain caches kept writable for builds and tests (when they exist): (variable that moves it,
+/// default under `HOME`). Never the whole of `~/.cache`: git-omk's worktrees live there.
+pub const TOOLCHAIN_CACHES: &[(&str, &str)] = &[
+    ("CARGO_HOME", ".cargo/registry"),
+    ("CARGO_HOME", ".cargo/git"),
+    ("PIP_CACHE_DIR", ".cache/pip"),
+    ("UV_CACHE_DIR", ".cache/uv"),
+    ("npm_config_cache", ".npm"),
+    ("YARN_CACHE_FOLDER", ".cache/yarn"),
+    ("", ".cache/pnpm"),
+    ("", ".local/share/pnpm/store"),
+    ("GOMODCACHE", "go/pkg/mod"),
+    ("GOCACHE", ".cache/go-build"),
+    ("", ".gradle/caches"),
+    ("", ".m2/repository"),
+];
+
+/// The toolchain cache directories to keep writable: for `CARGO_HOME` its `registry` and `git`
+/// below it; for the other variables the directory they name; else the default under `HOME`.
+pub fn toolchain_caches(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let home = var("HOME").map(PathBuf::from);
+    TOOLCHAIN_CACHES
+        .iter()
+        .filter_map(|(name, default)| {
+            let moved = (!name.is_empty()).then(|| var(name)).flatten();
+            match (moved, *name) {
+                (Some(cargo), "CARGO_HOME") => {
+                    Some(PathBuf::from(cargo).join(Path::new(default).file_name()?))
+                }
+                (Some(dir), _) => Some(PathBuf::from(dir)),
+                (None, _) => home.as_ref().map(|h| h.join(default)),
+            }
+        })
+        .collect()
+}
+
+/// The sandbox settings of a repository (`omk.sandbox`, `omk.sandbox.allowWrite`, `omk.sandbox.hide`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SandboxSettings {
+    /// Confined (default) or not.
+    pub mode: SandboxMode,
+    /// More directories agents and gates may write (absolute).
+    pub allow_write: Vec<PathBuf>,
+    /// More paths hidden from them (absolute).
+    pub hide: Vec<PathBuf>,
+}
+
+/// The decision recorded when a goal is driven with the sandbox off; the proof lists
+/// [`UNCONFINED_GAP`] for every goal that has it.
+pub fn unconfined_decision() -> DecisionDraft {
+    DecisionDraft::new(
+        DECISION_STEP,
+        UNCONFINED,
+        "the sandbox was turned off (--no-sandbox, omk.sandbox off or OMK_SANDBOX=off)",
+    )
+}
+
+/// The step of sandbox decisions.
+const DECISION_STEP: &str = "sandbox";
+/// What [`unconfined_decision`] chose.
+const UNCONFINED: &str = "agents and gates ran unconfined";
+
+/// Whether some agent or gate of the goal ran unconfined (an [`unconfined_decision`] was recorded).
+pub fn ran_unconfined(decisions: &[Decision]) -> bool {
+    decisions
+        .iter()
+        .any(|d| d.step == DECISION_STEP && d.chosen == UNCONFINED)
+}
+
+/// A file as seen without reading it: size and modification time (nanoseconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileStamp {
+    /// Size in bytes.
+    pub len: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub modified_ns: i128,
+}
+
+/// What of the user's repository no agent may change, read before and after an unconfined turn:
+/// the checkout's `HEAD` (and the commit it names), index, configuration and hooks, and every goal
+/// ref.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepositoryFacts {
+    /// The `HEAD` file as written.
+    pub head: Option<Vec<u8>>,
+    /// The commit `HEAD` resolves to.
+    pub head_commit: Option<String>,
+    /// The index file.
+    pub index: Option<FileStamp>,
+    /// The repository's `config` file as written.
+    pub config: Option<Vec<u8>>,
+    /// The files of the hooks directory.
+    pub hooks: BTreeMap<String, FileStamp>,
+    /// Every ref under `refs/omk/` with its target.
+    pub goal_refs: BTreeMap<String, String>,
+}
+
+/// What changed in the user's repository between `before` and `after` a turn. Goal refs may move
+/// forward (`forward(old, new)`: git-omk records while agents work), never back, sideways or away.
+pub fn repository_breaches(
+    before: &RepositoryFacts,
+    after: &RepositoryFacts,
+    forward: &dyn Fn(&str, &str) -> bool,
+) -> Vec<Breach> {
+    let mut what: Vec<String> = Vec::new();
+    if before.head != after.head || before.head_commit != after.head_commit {
+        what.push("HEAD of the user's checkout moved".to_owned());
+    }
+    if before.index != after.index {
+        what.push("the index of the user's checkout was written".to_owned());
+    }
+    if before.config != after.config {
+        what.push("the repository's .git/config changed".to_owned());
+    }
+    let hooks: BTreeSet<&String> = before.hooks.keys().chain(after.hooks.keys()).collect();
+    for hook in hooks
+        .into_iter()
+        .filter(|h| before.hooks.get(*h) != after.hooks.get(*h))
+    {
+        what.push(format!("the hook .git/hooks/{hook} was written"));
+    }
+    for (name, old) in &before.goal_refs {
+        match after.goal_refs.get(name) {
+            None => what.push(format!("{name} was deleted")),
+            Some(new) if new != old && !forward(old, new) => {
+                what.push(format!("{name} was rewritten from {old} to {new}"));
+            }
+            Some(_) => {}
+        }
+    }
+    what.into_iter()
+        .map(|what| Breach::RepositoryChanged { what })
+        .collect()
+}
+
+/// Most refusals quoted from one tool result.
+const MAX_REFUSALS: usize = 12;
+
+/// What the sandbox's refusals look like in a program's output: a write refused by the read-only file
+/// system (C, Python, Node and git spell it alike, Node in lower case; git's receive-pack says it of a
+/// push into a read-only repository in its own words).
+const REFUSED: &[&str] = &[
+    "read-only file system",
+    "erofs",
+    "unable to create temporary object directory",
+];
+
+/// The breaches a tool's output shows: lines where the sandbox refused a write, lines that name a
+/// hidden path (`hidden`: the spellings to look for, like `/home/u/.ssh` and `~/.ssh`), and attempts
+/// to replace the worktree's `.git` (its mount point is busy). Each line once, at most a few. Output an
+/// agent wrapped in JSON has its lines as `\n` escapes: those separate lines too.
+pub fn refusals(output: &str, hidden: &[String]) -> Vec<Breach> {
+    let mut found: Vec<Breach> = Vec::new();
+    for line in output.lines().flat_map(|l| l.split("\\n")) {
+        let lower = line.to_ascii_lowercase();
+        let refused = REFUSED.iter().any(|m| lower.contains(m))
+            || hidden.iter().any(|h| line.contains(h.as_str()))
+            || (lower.contains("device or resource busy") && line.contains(".git"));
+        let breach = Breach::SandboxRefused {
+            evidence: bounded_line(line.trim()),
+        };
+        if refused && !found.contains(&breach) {
+            found.push(breach);
+            if found.len() == MAX_REFUSALS {
+                break;
+            }
+        }
+    }
+    found
+}
+
+fn bounded_line(line: &str) -> String {
+    const MAX: usize = 300;
+    if line.len() <= MAX {
+        return line.to_owned();
+    }
+    let mut end = MAX;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &line[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walls() -> Walls {
+        Walls {
+            cwd: "/w/task".into(),
+            writable: vec!["/w/task".into(), "/h/.kimi".into(), "/h/.ssh/sub".into()],
+            read_only: vec!["/w/task/.git".into(), "/elsewhere/.git".into()],
+            hidden_dirs: vec!["/h/.ssh".into()],
+            hidden_files: vec!["/h/.netrc".into()],
+            tmp: "/t/tmp".into(),
+            unreadable: "/t/unreadable".into(),
+            unset_env: vec!["SSH_AUTH_SOCK".into()],
+        }
+    }
+
+    fn position(args: &[OsString], a: &str, b: &str) -> usize {
+        args.windows(2)
+            .position(|w| w[0] == a && w[1] == b)
+            .unwrap_or_else(|| panic!("{a} {b} missing from {args:?}"))
+    }
+
+    #[test]
+    fn mounts_stack_in_the_order_that_keeps_every_wall() {
+        let args = bwrap_args(&walls());
+        let root = position(&args, "--ro-bind", "/");
+        let task = position(&args, "--bind", "/w/task");
+        let pointer = position(&args, "--ro-bind", "/w/task/.git");
+        let ssh = position(&args, "--tmpfs", "/h/.ssh");
+        assert!(
+            root < task && task < pointer,
+            "the pointer is read-only over the writable worktree"
+        );
+        assert!(position(&args, "--bind", "/h/.kimi") < ssh);
+        assert!(position(&args, "--bind", "/t/tmp") > root);
+        assert_eq!(
+            position(&args, "--ro-bind", "/t/unreadable") + 1,
+            position(&args, "/t/unreadable", "/h/.netrc")
+        );
+        assert!(
+            !args.iter().any(|a| a == "/h/.ssh/sub"),
+            "nothing under a hidden path is writable"
+        );
+        assert!(!args.iter().any(|a| a == "/elsewhere/.git"), "read-only already");
+        for flag in [
+            "--unshare-pid",
+            "--unshare-user",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+        ] {
+            assert!(args.iter().any(|a| a == flag), "{flag}");
+        }
+        assert!(position(&args, "--cap-drop", "ALL") > 0);
+        assert!(position(&args, "--chdir", "/w/task") > pointer);
+        assert!(position(&args, "--setenv", "TMPDIR") > 0);
+        assert!(position(&args, "--unsetenv", "SSH_AUTH_SOCK") > 0);
+    }
+
+    #[test]
+    fn engine_state_and_caches_follow_their_variables() {
+        let env = |name: &str| match name {
+            "HOME" => Some("/h".to_owned()),
+            "KIMI_CODE_HOME" => Some("/k".to_owned()),
+            "CARGO_HOME" => Some("/c".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            engine_state_dirs(&AgentSpec::KimiWire, &env),
+            vec![PathBuf::from("/h/.kimi")]
+        );
+        assert_eq!(
+            engine_state_dirs(&AgentSpec::KimiAcp, &env),
+            vec![PathBuf::from("/k"), PathBuf::from("/h/.cache/kimi-code")]
+        );
+        assert_eq!(engine_state_dirs(&AgentSpec::Kimi, &env).len(), 3);
+        assert!(engine_state_dirs(&AgentSpec::Exec("x".into()), &env).is_empty());
+        let caches = toolchain_caches(&env);
+        assert!(caches.contains(&PathBuf::from("/c/registry")) && caches.contains(&PathBuf::from("/c/git")));
+        assert!(caches.contains(&PathBuf::from("/h/.cache/pip")));
+        assert!(
+            !caches.contains(&PathBuf::from("/h/.cache")),
+            "never the whole cache"
+        );
+    }
+
+    #[test]
+    fn an_unconfined_agent_may_change_nothing_of_the_users_repository() {
+        let stamp = |len| FileStamp { len, modified_ns: 1 };
+        let before = RepositoryFacts {
+            head: Some(b"ref: refs/heads/main\n".to_vec()),
+            head_commit: Some("a".into()),
+            index: Some(stamp(10)),
+            config: Some(b"[core]\n".to_vec()),
+            hooks: BTreeMap::from([("pre-commit.sample".to_owned(), stamp(5))]),
+            goal_refs: BTreeMap::from([
+                ("refs/omk/goals/g1".to_owned(), "c1".to_owned()),
+                ("refs/omk/goals/g2".to_owned(), "d1".to_owned()),
+                ("refs/omk/goals/g3".to_owned(), "e1".to_owned()),
+            ]),
+        };
+        let forward = |old: &str, new: &str| old == "c1" && new == "c2";
+        let mut after = before.clone();
+        after.goal_refs.insert("refs/omk/goals/g1".into(), "c2".into());
+        after.goal_refs.insert("refs/omk/goals/g9".into(), "f1".into());
+        assert!(
+            repository_breaches(&before, &after, &forward).is_empty(),
+            "forward and new refs are fine"
+        );
+        after.goal_refs.insert("refs/omk/goals/g2".into(), "x".into());
+        after.goal_refs.remove("refs/omk/goals/g3");
+        after.head_commit = Some("b".into());
+        after.index = Some(stamp(11));
+        after.config = Some(b"[core]\nfsmonitor = evil\n".to_vec());
+        after.hooks.insert("post-checkout".into(), stamp(20));
+        let found: Vec<String> = repository_breaches(&before, &after, &forward)
+            .iter()
+            .map(Breach::evidence)
+            .collect();
+        assert_eq!(found.len(), 6, "{found:#?}");
+        assert!(found.iter().any(|f| f.contains("g2 was rewritten")));
+        assert!(found.iter().any(|f| f.contains("g3 was deleted")));
+        assert!(found.iter().any(|f| f.contains("post-checkout")));
+    }
+
+    #[test]
+    fn an_unconfined_run_is_recorded_once_as_a_known_gap() {
+        let draft = unconfined_decision();
+        let decision = Decision {
+            id: crate::model::ids::EventId::from_random([0; 10]),
+            at: chrono::DateTime::UNIX_EPOCH,
+            step: draft.step,
+            chosen: draft.chosen,
+            why: draft.why,
+            evidence: Vec::new(),
+        };
+        assert!(ran_unconfined(&[decision]));
+        assert!(!ran_unconfined(&[]));
+    }
+
+    #[test]
+    fn refusals_are_found_in_what_programs_print() {
+        let hidden = vec!["/h/.ssh".to_owned(), "~/.ssh".to_owned()];
+        let out = "ok\nOSError: [Errno 30] Read-only file system: '/tmp/x'\n\
+                   Error: EROFS: read-only file system, open '/x'\n\
+                   cat: /h/.ssh/id_rsa: Permission denied\n\
+                   mv: cannot move '.git': Device or resource busy\n\
+                   fatal: Unable to create '/r/.git/index.lock': Read-only file system\n\
+                   all fine\n";
+        let found = refusals(out, &hidden);
+        assert_eq!(found.len(), 5, "{found:?}");
+        let wrapped =
+            r#"{"output":"ok\nOSError: [Errno 30] Read-only file system: 'x'\nssh: /h/.ssh/id: denied"}"#;
+        let found = refusals(wrapped, &hidden);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(|b| b.evidence().len() < 200), "{found:?}");
+        assert!(refusals("tests passed\nwrote target/x\n", &hidden).is_empty());
+        assert_eq!(refusals(&"Read-only file system\n".repeat(20), &hidden).len(), 1);
+        assert!(SandboxMode::Off == "off".parse().unwrap() && SandboxMode::Auto == "auto".parse().unwrap());
+        assert!("maybe".parse::<SandboxMode>().is_err());
     }
 }

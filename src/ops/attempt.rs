@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use tokio::sync::watch;
 
-use super::Context;
+use super::{Context, integrity};
 use crate::agent::{AgentError, AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::clock::Clock;
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
@@ -26,6 +26,7 @@ use crate::model::ids::{GoalId, TaskId};
 use crate::model::options::AgentSpec;
 use crate::model::policy::Policy;
 use crate::model::retry::judge_attempt;
+use crate::model::sandbox::Breach;
 use crate::model::task::{AttemptOutcome, Task};
 use crate::model::usage::{Cost, PriceTable, TokenUsage, cost};
 
@@ -170,13 +171,14 @@ async fn attempt(
         None => start_session(spec, &checkout).await?,
     };
     result.session_id = session.info().session_id.clone();
+    let watch = ctx.sandbox().is_off().then(|| integrity::facts(ctx));
     let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
     timing(spec.task.id.as_str(), "agent", began, ctx.clock.now());
     result
         .attachments
         .extend(session.attempt_files(&spec.task.id, spec.attempt, &spec.prices));
     let model = session.info().model.clone().or_else(|| spec.launch.model.clone());
-    let (turn, interrupted) = match turn {
+    let (mut turn, interrupted) = match turn {
         Ok(t) => t,
         Err(e) => {
             session.shutdown().await;
@@ -186,6 +188,18 @@ async fn attempt(
     result.usage = turn.usage;
     result.answer = turn.text.clone();
     result.cost = cost(&spec.prices, model.as_deref(), &turn.usage);
+    if let Some(before) = &watch {
+        turn.breaches.extend(integrity::breaches(ctx, before));
+        if turn
+            .breaches
+            .iter()
+            .any(|b| matches!(b, Breach::RepositoryChanged { .. }))
+        {
+            // Unconfined, the agent changed the user's repository: commit nothing there, stop it.
+            session.shutdown().await;
+            return Err(turn.violation_evidence().unwrap_or_default());
+        }
+    }
     let violations: Vec<String> = turn.violations.iter().map(|v| v.path.clone()).collect();
     let evidence_of_violations = turn.violation_evidence();
     result.session = (!turn.agent_killed).then_some(session);
@@ -392,6 +406,7 @@ async fn run_gates(ctx: &Context, spec: &AttemptSpec, commit: &str) -> Result<Ga
         .map_err(|e| format!("planning the gates: {e}"))?;
     let exec = ExecOptions {
         known_secrets: spec.launch.known_secrets.clone(),
+        sandbox: ctx.sandbox(),
         ..ExecOptions::default()
     };
     Ok(gate::execute(&plan, &exec, ctx.clock.as_ref()).await)

@@ -12,6 +12,7 @@ use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
 use crate::ops::deliver::DeliveryError;
+use crate::sandbox::Sandbox;
 use crate::settings::{SettingError, Settings, git_location, host_name};
 use crate::store::write::Record;
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
@@ -77,6 +78,21 @@ impl Context {
             clock: Arc::new(SystemClock),
             actor,
         })
+    }
+
+    /// The sandbox agents and gates start in (as configured; see [`Context::check_sandbox`]).
+    pub fn sandbox(&self) -> Sandbox {
+        Sandbox::new(self.settings.sandbox.clone())
+    }
+
+    /// Fail closed before any agent or gate starts: without a confinement mechanism on this machine,
+    /// and unless the user turned the sandbox off, nothing runs. An infrastructure failure naming the
+    /// fix (exit 6): never a verdict on the user's code, and no attempt is spent.
+    pub fn check_sandbox(&self) -> Result<(), OpsError> {
+        self.sandbox()
+            .check()
+            .map(drop)
+            .map_err(|u| OpsError::Infrastructure(u.to_string()))
     }
 
     /// A new event by this context's actor, now.

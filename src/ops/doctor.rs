@@ -12,8 +12,10 @@ use serde::Serialize;
 use crate::agent::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
 use crate::agent::qwen;
 use crate::model::options::AgentSpec;
+use crate::model::sandbox::SandboxMode;
 use crate::model::shell;
 use crate::process;
+use crate::sandbox::mechanism;
 use crate::settings::{self, Settings};
 use crate::store::Store;
 
@@ -41,6 +43,17 @@ pub struct Missing {
     pub hint: String,
 }
 
+/// How agents and gates would be confined here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SandboxReport {
+    /// `auto` (confined; nothing starts without a mechanism) or `off` (the user's choice).
+    pub mode: SandboxMode,
+    /// The mechanism in use, with its version (`bubblewrap 0.8.0`), when there is one.
+    pub mechanism: Option<String>,
+    /// Why there is none, when there is none.
+    pub unavailable: Option<String>,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DoctorReport {
@@ -54,6 +67,8 @@ pub struct DoctorReport {
     pub agents: Vec<AgentFound>,
     /// Where a GitHub token would come from (a variable name or `gh`), never the token.
     pub github_token_source: Option<String>,
+    /// The sandbox of agents and gates.
+    pub sandbox: SandboxReport,
     /// Configuration problems.
     pub problems: Vec<String>,
     /// What is missing.
@@ -83,6 +98,7 @@ pub fn doctor(dir: &Path) -> DoctorReport {
         agent: agent.to_string(),
         agents: find_agents(&agent, settings.as_ref()),
         github_token_source: github_token_source(),
+        sandbox: sandbox_report(settings.as_ref()),
         problems,
         missing: Vec::new(),
     };
@@ -172,6 +188,19 @@ fn program_of(command: &str) -> Option<String> {
     Some(commands.first()?.words.first()?.text.clone())
 }
 
+fn sandbox_report(settings: Option<&Settings>) -> SandboxReport {
+    let mode = settings.map_or(SandboxMode::Auto, |s| s.sandbox.mode);
+    let (mechanism, unavailable) = match mechanism() {
+        Ok(m) => (Some(m.name.clone()), None),
+        Err(u) => (None, Some(u.clone())),
+    };
+    SandboxReport {
+        mode,
+        mechanism,
+        unavailable: unavailable.map(|u| u.to_string()),
+    }
+}
+
 fn github_token_source() -> Option<String> {
     ["GH_TOKEN", "GITHUB_TOKEN"]
         .into_iter()
@@ -209,6 +238,14 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         }),
     };
     missing.extend(needed);
+    if report.sandbox.mode == SandboxMode::Auto
+        && let Err(u) = mechanism()
+    {
+        missing.push(Missing {
+            what: "sandbox".to_owned(),
+            hint: format!("{}: {}", u.reason, u.fix),
+        });
+    }
     if report.github_token_source.is_none() {
         missing.push(Missing {
             what: "GitHub token".to_owned(),

@@ -39,6 +39,7 @@ use crate::model::oracle::BaseRun;
 use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
 use crate::model::retry::after_attempt;
+use crate::model::sandbox::{ran_unconfined, unconfined_decision};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::model::task::{AttemptOutcome, Task, TaskStatus};
@@ -100,6 +101,7 @@ pub async fn drive(
     mode: Mode,
     observer: Observer<'_>,
 ) -> Result<GoalStatus, OpsError> {
+    ctx.check_sandbox()?;
     let repo_dir = ctx
         .store
         .workdir()
@@ -159,7 +161,10 @@ impl Driver<'_> {
             .lease
             .as_ref()
             .is_some_and(|l| l.host == self.ctx.actor.host && !process::pid_alive(l.pid));
-        let bodies = start(&self.snapshot, &me, now, holder_dead)?;
+        let mut bodies = start(&self.snapshot, &me, now, holder_dead)?;
+        if self.ctx.sandbox().is_off() && !ran_unconfined(&self.snapshot.decisions) {
+            bodies.push(EventBody::DecisionRecorded(unconfined_decision()));
+        }
         self.record(bodies, Vec::new(), Vec::new())
     }
 
@@ -605,6 +610,7 @@ impl Driver<'_> {
         let ctx = self.ctx.clone();
         let options = ExecOptions {
             known_secrets: settings::secret_env_values(),
+            sandbox: self.ctx.sandbox(),
             ..ExecOptions::default()
         };
         let report = self
@@ -996,6 +1002,7 @@ pub(super) fn agent_launch(ctx: &Context) -> Launch {
         env: Vec::new(),
         model: settings.agent_model.clone(),
         known_secrets: settings::secret_env_values(),
+        sandbox: ctx.sandbox(),
     }
 }
 

@@ -30,6 +30,7 @@ pub fn run_until_ready(
     request: PlanRequest,
     observer: Observer<'_>,
 ) -> Result<(GoalRef, GoalStatus), OpsError> {
+    ctx.check_sandbox()?;
     let created = create(&ctx, request)?;
     observer(&created.snapshot, &[]);
     if created.snapshot.goal.status != GoalStatus::Planned {
@@ -57,6 +58,7 @@ pub fn resume(
     query: Option<&str>,
     observer: Observer<'_>,
 ) -> Result<(GoalRef, GoalStatus), OpsError> {
+    ctx.check_sandbox()?;
     let goal = ctx.resolve_local(query)?;
     let status = ctx.load(&goal)?.snapshot.goal.status;
     if !matches!(status, GoalStatus::Planned | GoalStatus::Running) {

@@ -15,6 +15,7 @@ pub mod drive;
 pub mod execute;
 pub mod gc;
 pub mod integrate;
+pub mod integrity;
 pub mod plan;
 pub mod planning;
 pub mod query;

@@ -35,6 +35,7 @@ pub struct Reviewed {
 
 /// Run `goal review`.
 pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsError> {
+    ctx.check_sandbox()?;
     let goal = ctx.resolve_local(query)?;
     let snapshot = ctx.load(&goal)?.snapshot;
     let result = reviewable(&snapshot)?;

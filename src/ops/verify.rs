@@ -58,6 +58,7 @@ impl VerifyReport {
 
 /// Run `goal verify`.
 pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsError> {
+    ctx.check_sandbox()?;
     let goal = ctx.resolve(query)?;
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
@@ -130,6 +131,7 @@ fn run_gates(
     let report = report.and_then(|plan| {
         let exec = ExecOptions {
             known_secrets: settings::secret_env_values(),
+            sandbox: ctx.sandbox(),
             ..ExecOptions::default()
         };
         block_on(async { Ok(gate::execute(&plan, &exec, ctx.clock.as_ref()).await) })

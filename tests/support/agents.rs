@@ -235,6 +235,7 @@ impl AgentHome {
             env,
             model: None,
             known_secrets: Vec::new(),
+            ..Launch::default()
         }
     }
 }

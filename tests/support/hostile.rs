@@ -6,7 +6,7 @@
 #![allow(clippy::disallowed_methods)] // tests spawn git
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::git_repo::hermetic;
@@ -74,5 +74,195 @@ impl Fingerprint {
     /// The refs under `refs/omk/`, as `name target` lines.
     pub fn goal_refs(&self) -> Vec<&str> {
         self.refs.lines().filter(|l| l.starts_with("refs/omk/")).collect()
+    }
+}
+
+/// A hostile program (Python) that tries every escape an agent's shell tool could try, from inside
+/// its worktree, printing what each attempt gave; and what to check afterwards.
+pub struct Escapes {
+    /// A directory outside the worktree it tries to write into (directly and through a symlink).
+    pub outside: PathBuf,
+    /// A local bare remote it tries to push to.
+    pub remote: PathBuf,
+    /// The user's checkout (with `.git` inside).
+    pub user_repo: PathBuf,
+    /// The `HOME` the agent sees, whose `.ssh` holds a key.
+    pub home: PathBuf,
+    /// The key's content.
+    pub secret: String,
+    /// The argument of the `sleep` its double-forked daemon runs (unique, to find it).
+    pub marker: String,
+    git_home: PathBuf,
+}
+
+impl Escapes {
+    /// Targets next to `scratch` (a directory of the test): an outside directory, a bare clone of
+    /// `user_repo` as the remote, a key in `home/.ssh`. `git_home` is the hermetic home for git.
+    pub fn new(user_repo: &Path, home: &Path, scratch: &Path, git_home: &Path) -> Escapes {
+        let outside = scratch.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let remote = scratch.join("remote.git");
+        safe_git(
+            scratch,
+            git_home,
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                &user_repo.display().to_string(),
+                &remote.display().to_string(),
+            ],
+        );
+        let secret = format!(
+            "SECRET-KEY-{}-{}",
+            std::process::id(),
+            scratch.display().to_string().len()
+        );
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::write(home.join(".ssh/id_ed25519"), &secret).unwrap();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Escapes {
+            outside,
+            remote,
+            user_repo: user_repo.to_path_buf(),
+            home: home.to_path_buf(),
+            secret,
+            marker: format!("300.{nanos}"),
+            git_home: git_home.to_path_buf(),
+        }
+    }
+
+    /// The program. With `fix`, it also fixes `add` in `calc.py` (the legitimate part of its work).
+    pub fn script(&self, fix: bool) -> String {
+        let value = |p: &Path| format!("{:?}", p.display().to_string());
+        format!(
+            r##"import os, subprocess, sys
+OUTSIDE = {outside}
+REMOTE = {remote}
+USER_REPO = {user_repo}
+USER_GIT = {user_git}
+MARKER = {marker:?}
+
+def step(name, fn):
+    try:
+        print(f"{{name}}: {{fn()}}")
+    except Exception as e:
+        print(f"{{name}}: {{type(e).__name__}}: {{e}}")
+    sys.stdout.flush()
+
+def git(*args):
+    p = subprocess.run(["git", *args], capture_output=True, text=True)
+    return f"exit {{p.returncode}} {{(p.stdout + p.stderr).strip()}}"
+
+common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+                        capture_output=True, text=True).stdout.strip()
+step("write-outside", lambda: open(os.path.join(OUTSIDE, "written"), "w").write("escaped"))
+
+def hook():
+    path = os.path.join(common, "hooks", "post-checkout")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho hooked >> " + os.path.join(OUTSIDE, "hooked") + "\n")
+    os.chmod(path, 0o755)
+step("hook", hook)
+step("fsmonitor", lambda: git("config", "core.fsmonitor", "echo fsmonitor >> " + os.path.join(OUTSIDE, "fsmonitor") + "; false"))
+
+def through_symlink():
+    os.symlink(OUTSIDE, "escape-link")
+    return open("escape-link/through", "w").write("escaped")
+step("symlink", through_symlink)
+step("pointer", lambda: open(".git", "w").write("gitdir: " + USER_GIT + "\n"))
+
+def update_refs():
+    refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/omk"],
+                          capture_output=True, text=True).stdout.split()
+    return [git("update-ref", r, "HEAD") for r in refs] + [git("update-ref", "refs/omk/goals/planted", "HEAD")]
+step("update-ref", update_refs)
+step("push", lambda: git("push", REMOTE, "HEAD:refs/heads/evil"))
+step("checkout", lambda: git("-C", USER_REPO, "checkout", "-q", "-b", "evil"))
+step("ssh", lambda: open(os.path.expanduser("~/.ssh/id_ed25519")).read())
+
+def daemon():
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.chdir("/")
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.execvp("sleep", ["sleep", MARKER])
+        os._exit(0)
+    return "started"
+step("daemon", daemon)
+if {fix}:
+    code = open("calc.py").read().replace("return a - b", "return a + b")
+    step("fix", lambda: open("calc.py", "w").write(code))
+"##,
+            outside = value(&self.outside),
+            remote = value(&self.remote),
+            user_repo = value(&self.user_repo),
+            user_git = value(&self.user_repo.join(".git")),
+            marker = self.marker,
+            fix = if fix { "True" } else { "False" },
+        )
+    }
+
+    /// The remote's refs.
+    pub fn remote_refs(&self) -> String {
+        safe_git(
+            &self.remote,
+            &self.git_home,
+            &["for-each-ref", "--format=%(refname) %(objectname)"],
+        )
+    }
+
+    /// Live processes of the daemon.
+    pub fn daemons(&self) -> Vec<i32> {
+        let wanted = format!("sleep {}", self.marker);
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let running = !stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z');
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                running && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
+            })
+            .collect()
+    }
+
+    /// Wait (bounded, a hang guard only) until no daemon is left; true when none is.
+    pub fn no_daemon_left(&self) -> bool {
+        for _ in 0..100 {
+            if self.daemons().is_empty() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Nothing was written outside: not directly, not through the symlink, not by a planted hook or
+    /// fsmonitor command.
+    pub fn outside_untouched(&self) -> bool {
+        std::fs::read_dir(&self.outside).unwrap().next().is_none()
+    }
+
+    /// Check what the evidence of the refused escapes says: the sandbox's refusals and the attempt to
+    /// read the key, and never the key itself.
+    pub fn assert_evidence(&self, evidence: &str) {
+        assert!(evidence.contains("Read-only file system"), "{evidence}");
+        assert!(
+            evidence.contains(".ssh"),
+            "the read of ~/.ssh is evidence: {evidence}"
+        );
+        assert!(!evidence.contains(&self.secret), "the key leaked: {evidence}");
     }
 }

@@ -2,7 +2,9 @@
 //! whatever mode the agent is in.
 //!
 //! Owns resolving the requested path (symbolic links included: a link inside the worktree pointing
-//! outside is judged by where it points), the size bounds, and the file I/O. The policy decides.
+//! outside is judged by where it points), the size bounds, and the file I/O: inside the worktree
+//! through `sandbox::beneath`, which never follows a link (so none swapped in after the check can
+//! redirect it). The policy decides.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use crate::model::policy::{Policy, Verdict};
+use crate::sandbox::beneath;
 
 /// Largest file served or written through ACP.
 pub const MAX_FILE: u64 = 16 << 20;
@@ -62,14 +65,11 @@ pub fn read(policy: &Policy, params: &Value) -> Result<Value, FsError> {
             return Err(denied(reason));
         }
     }
-    let meta = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?;
-    if meta.len() > MAX_FILE {
-        return Err((
-            DENIED,
-            format!("{} is larger than {MAX_FILE} bytes", path.display()),
-        ));
+    let bytes = match path.strip_prefix(policy.work_dir()) {
+        Ok(inside) => beneath::read(policy.work_dir(), inside, MAX_FILE),
+        Err(_) => read_declared(&path),
     }
-    let bytes = std::fs::read(&path).map_err(|e| io_error(&path, e))?;
+    .map_err(|e| io_error(&path, e))?;
     let text = String::from_utf8_lossy(&bytes);
     let line = params.get("line").and_then(Value::as_u64).unwrap_or(1).max(1);
     let limit = params.get("limit").and_then(Value::as_u64);
@@ -102,16 +102,32 @@ pub fn write(policy: &Policy, params: &Value) -> Result<Value, FsError> {
             return Err(denied(reason));
         }
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
-    }
-    std::fs::write(&path, content).map_err(|e| io_error(&path, e))?;
+    // Opened inside the work directory without following links: a link swapped in after the check
+    // cannot redirect the write.
+    let inside = path
+        .strip_prefix(policy.work_dir())
+        .map_err(|_| denied(format!("{} is outside the worktree", path.display())))?;
+    beneath::write(policy.work_dir(), inside, content.as_bytes()).map_err(|e| io_error(&path, e))?;
     Ok(json!({}))
+}
+
+/// A file the policy lets the agent read outside its worktree (a declared read path), bounded.
+fn read_declared(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.len() > MAX_FILE {
+        return Err(std::io::Error::new(
+            ErrorKind::InvalidData,
+            format!("{} is larger than {MAX_FILE} bytes", path.display()),
+        ));
+    }
+    std::fs::read(path)
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> FsError {
     if e.kind() == ErrorKind::NotFound {
         (NOT_FOUND, format!("Resource not found: {}", path.display()))
+    } else if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::InvalidData) {
+        denied(e.to_string())
     } else {
         (super::INTERNAL_ERROR, format!("{}: {e}", path.display()))
     }

@@ -30,6 +30,7 @@ use super::session::Limits;
 use crate::model::policy::{Access, Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
 use crate::process::GroupSpec;
+use crate::sandbox::Confined;
 use kimi_usage::UsageTail;
 use terminal::Terminals;
 
@@ -65,6 +66,8 @@ pub struct AcpStart {
     pub kimi_home: Option<PathBuf>,
     /// The model name, when the caller knows it better than the agent.
     pub model: Option<String>,
+    /// How the agent's process and its terminals are started: in its sandbox.
+    pub confined: Confined,
 }
 
 #[derive(Debug, Default)]
@@ -116,7 +119,7 @@ impl AcpEngine {
             env: start.env.clone(),
             stdin: true,
         };
-        let conn = Connection::spawn(&spec, start.limits.max_line)?;
+        let conn = Connection::spawn(&spec, &start.confined, start.limits.max_line)?;
         let mut engine = AcpEngine {
             conn,
             info: SessionInfo {
@@ -132,7 +135,7 @@ impl AcpEngine {
             next_id: 0,
             prompt_id: None,
             calls: HashMap::new(),
-            terminals: Terminals::new(start.env.clone()),
+            terminals: Terminals::new(start.env.clone(), start.confined.clone()),
             usage: None,
             turn: TurnState::default(),
             pending: VecDeque::new(),

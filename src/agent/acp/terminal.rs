@@ -15,7 +15,8 @@ use tokio::sync::watch;
 
 use super::fs::DENIED;
 use crate::model::policy::{Policy, Verdict};
-use crate::process::{GroupSpec, kill_group, spawn_group};
+use crate::process::{GroupSpec, kill_group};
+use crate::sandbox::Confined;
 
 /// Terminals alive at once.
 const MAX_TERMINALS: usize = 32;
@@ -92,19 +93,22 @@ pub struct Terminals {
     live: HashMap<String, Terminal>,
     released: VecDeque<(String, String)>,
     env: Vec<(OsString, OsString)>,
+    confined: Confined,
 }
 
 /// A refused or failed terminal request: code and message.
 pub type TermError = (i64, String);
 
 impl Terminals {
-    /// No terminals yet; commands get `env` on top of the inherited environment.
-    pub fn new(env: Vec<(OsString, OsString)>) -> Terminals {
+    /// No terminals yet; commands get `env` on top of the inherited environment and run `confined`
+    /// (in the agent's sandbox scope).
+    pub fn new(env: Vec<(OsString, OsString)>, confined: Confined) -> Terminals {
         Terminals {
             next: 0,
             live: HashMap::new(),
             released: VecDeque::new(),
             env,
+            confined,
         }
     }
 
@@ -165,7 +169,10 @@ impl Terminals {
             env: self.env.iter().cloned().chain(extra_env).collect(),
             stdin: false,
         };
-        let mut child = spawn_group(&spec).map_err(|e| (DENIED, format!("cannot run `{command}`: {e}")))?;
+        let mut child = self
+            .confined
+            .spawn(&spec)
+            .map_err(|e| (DENIED, format!("cannot run `{command}`: {e}")))?;
         let output = Arc::new(Mutex::new(Output {
             bytes: Vec::new(),
             limit,
@@ -373,7 +380,9 @@ mod tests {
     async fn terminals_run_checked_commands_and_die_when_released() {
         let work = tempfile::tempdir().unwrap();
         let policy = Policy::task(&work.path().canonicalize().unwrap(), Vec::new()).unwrap();
-        let mut terms = Terminals::new(Vec::new());
+        let scope = crate::sandbox::Scope::gate(work.path(), &[]);
+        let confined = Confined::new(crate::sandbox::Sandbox::default(), scope);
+        let mut terms = Terminals::new(Vec::new(), confined);
         let refused = terms
             .create(
                 &policy,

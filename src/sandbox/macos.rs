@@ -1,0 +1,21 @@
+//! macOS: the seam for Seatbelt (`sandbox-exec` profiles, as other agent CLIs confine commands there).
+//! Not implemented yet: the mechanism reports itself unavailable, so agents and gates do not start
+//! unless the user turns the sandbox off.
+
+use std::ffi::OsString;
+
+use super::{Mechanism, Unavailable};
+use crate::model::sandbox::Walls;
+
+/// No mechanism yet.
+pub fn probe() -> Result<Mechanism, Unavailable> {
+    Err(Unavailable {
+        reason: "confinement on macOS (Seatbelt) is not implemented yet".to_owned(),
+        fix: "run agents unconfined with `--no-sandbox` or `git config omk.sandbox off`".to_owned(),
+    })
+}
+
+/// Never used: [`probe`] never succeeds.
+pub fn arguments(_walls: &Walls) -> Vec<OsString> {
+    Vec::new()
+}

@@ -1,0 +1,121 @@
+//! Hostile conformance of the sandbox against the REAL agents: per engine (kimi-cli 1.51 over Wire,
+//! Kimi Code 2.1 over ACP, Qwen Code over ACP), a scripted model has the agent write a Python program
+//! into its worktree and run it with its own shell tool. The program tries every escape (a write
+//! outside, a hook and `core.fsmonitor` in the shared git directory, a write through a symlink, the
+//! `.git` pointer, `git update-ref refs/omk/…`, a push to a local bare remote, a checkout in the user's
+//! checkout, reading `~/.ssh`, a double-forked `setsid` daemon). None takes effect, the user's checkout
+//! and every goal ref stay byte-identical, the turn's evidence says what was refused, and the same
+//! agent still edits a file of its worktree.
+//!
+//! Slow (real agents): its own binary. Agents come from `scripts/install-agents.sh`; a missing agent
+//! fails on CI and is skipped loudly elsewhere.
+
+#![allow(clippy::disallowed_methods)] // tests spawn git and agents, read /proc
+
+mod support;
+
+use git_omk::agent::{AgentEvent, Session, SessionConfig};
+use git_omk::git::checkout::Checkout;
+use git_omk::model::policy::Policy;
+use git_omk::model::writeset::PathPattern;
+use support::agents::{Agent, AgentHome, installed};
+use support::git_repo::TestRepo;
+use support::hostile::{Escapes, Fingerprint};
+use support::model_server::{ModelServer, Turn};
+
+async fn every_escape_is_refused(kind: Agent) {
+    let Some(program) = installed(kind) else { return };
+    let repo = TestRepo::with_files(&[
+        ("calc.py", "def add(a, b):\n    return a - b\n"),
+        ("README.md", "# demo\n"),
+    ]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    repo.git(&["update-ref", "refs/omk/goals/another-goal", &head]);
+    let scratch = repo.home.join("scratch");
+    let work = scratch.join("task");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "omk/task",
+        &work.display().to_string(),
+    ]);
+    let home = AgentHome::new();
+    std::fs::create_dir_all(home.home()).unwrap();
+    let escapes = Escapes::new(&repo.path, &home.home(), &scratch, &repo.home);
+    let turns = vec![
+        kind.write(&work, "escape.py", &escapes.script(false)),
+        kind.shell("python3 escape.py"),
+        kind.write(&work, "calc_test.py", "from calc import add\n"),
+        Turn::text("done"),
+    ];
+    let server = ModelServer::start(turns);
+    let policy = Policy::task(&work, vec![PathPattern::parse("**").unwrap()]).unwrap();
+    let mut config = SessionConfig::new(kind.spec(), policy);
+    config.launch = home.launch(kind, &program, &server);
+    config.checkout = Some(Checkout::locate(&repo.path.join(".git"), &work).unwrap());
+    let (before, remote) = (Fingerprint::of(&repo.path, &repo.home), escapes.remote_refs());
+
+    let mut session = Session::start(config).await.expect("the agent starts");
+    let mut turn = session.prompt("Fix add in calc.py").await.unwrap();
+    let mut outputs = String::new();
+    while let Some(event) = turn.next_event().await.unwrap() {
+        if let AgentEvent::ToolResult { output, .. } = event {
+            outputs.push_str(&output);
+            outputs.push('\n');
+        }
+    }
+    let outcome = turn.finish().await.unwrap();
+    session.shutdown().await;
+
+    assert!(
+        outputs.contains("write-outside:"),
+        "{kind:?}: the program ran: {outputs}"
+    );
+    assert!(
+        escapes.outside_untouched(),
+        "{kind:?}: something was written outside"
+    );
+    let after = Fingerprint::of(&repo.path, &repo.home);
+    assert_eq!(
+        after, before,
+        "{kind:?}: the user's checkout and every ref are byte-identical"
+    );
+    assert_eq!(escapes.remote_refs(), remote, "{kind:?}: nothing was pushed");
+    assert!(
+        escapes.no_daemon_left(),
+        "{kind:?}: the daemon survived: {:?}",
+        escapes.daemons()
+    );
+    assert!(!outputs.contains(&escapes.secret), "{kind:?}: the key was read");
+    let evidence = outcome
+        .violation_evidence()
+        .expect("the refused escapes fail the attempt");
+    escapes.assert_evidence(&evidence);
+    assert!(
+        std::fs::read_to_string(work.join("calc_test.py")).is_ok_and(|t| t.contains("import add")),
+        "{kind:?}: the agent still edits its worktree: {:?} {:?}\n{outputs}",
+        outcome.denials,
+        outcome.stop
+    );
+    let pointer = std::fs::read_to_string(work.join(".git")).unwrap();
+    assert!(pointer.contains("worktrees/task"), "{kind:?}: {pointer}");
+    let mismatches = server.mismatches();
+    assert!(mismatches.is_empty(), "{kind:?}: {mismatches:#?}");
+}
+
+#[tokio::test]
+async fn every_escape_is_refused_kimi_wire() {
+    every_escape_is_refused(Agent::KimiWire).await;
+}
+
+#[tokio::test]
+async fn every_escape_is_refused_kimi_acp() {
+    every_escape_is_refused(Agent::KimiAcp).await;
+}
+
+#[tokio::test]
+async fn every_escape_is_refused_qwen() {
+    every_escape_is_refused(Agent::Qwen).await;
+}
