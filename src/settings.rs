@@ -45,6 +45,44 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
     std::env::current_dir()
 }
 
+/// Variables with which git tells a program where a repository is (`git --git-dir=… omk` exports
+/// `GIT_DIR`). git-omk reads `GIT_DIR` and `GIT_WORK_TREE` once, at start-up, to find the user's
+/// repository ([`git_location`]); no child process ever inherits any of them (`process::git`, the
+/// sandbox), so every git command git-omk or an agent runs addresses the repository it names itself.
+pub const GIT_LOCATION_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+];
+
+/// Where git said the repository is, when git-omk was started with `GIT_DIR` set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitLocation {
+    /// `GIT_DIR`, absolute.
+    pub git_dir: PathBuf,
+    /// `GIT_WORK_TREE`, absolute, when set.
+    pub work_tree: Option<PathBuf>,
+}
+
+/// The repository named by `GIT_DIR` (and `GIT_WORK_TREE`) in git-omk's own environment, with relative
+/// paths taken from the current directory; `None` when `GIT_DIR` is not set.
+pub fn git_location() -> Option<GitLocation> {
+    let cwd = current_dir().unwrap_or_default();
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| cwd.join(PathBuf::from(v)))
+    };
+    Some(GitLocation {
+        git_dir: absolute("GIT_DIR")?,
+        work_tree: absolute("GIT_WORK_TREE"),
+    })
+}
+
 /// git-omk's settings for one repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -65,6 +103,8 @@ pub struct Settings {
     pub turn_timeout: Duration,
     /// The `kimi` launcher (`omk.kimiProgram`, `OMK_KIMI_PROGRAM`; default `kimi` on `PATH`).
     pub kimi_program: Option<PathBuf>,
+    /// The `qwen` launcher (`omk.qwenProgram`, `OMK_QWEN_PROGRAM`; default `qwen` on `PATH`).
+    pub qwen_program: Option<PathBuf>,
     /// Extra arguments for the agent (`omk.agentArgs`, `OMK_AGENT_ARGS`, a JSON array of strings).
     pub agent_args: Vec<String>,
     /// The model name used for pricing when the agent does not tell it (`omk.agentModel`, `OMK_AGENT_MODEL`).
@@ -119,6 +159,7 @@ impl Settings {
             worktree_quota,
             turn_timeout,
             kimi_program: lookup("OMK_KIMI_PROGRAM", "omk.kimiProgram").map(|(_, v)| PathBuf::from(v)),
+            qwen_program: lookup("OMK_QWEN_PROGRAM", "omk.qwenProgram").map(|(_, v)| PathBuf::from(v)),
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
             fault: env("OMK_FAULT"),

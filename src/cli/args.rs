@@ -145,7 +145,7 @@ pub struct RunArgs {
     /// Most agents running at once.
     #[arg(long, value_name = "N", value_parser = max_agents_arg, allow_hyphen_values = true)]
     pub max_agents: Option<u16>,
-    /// Agent engine: kimi, kimi-wire, kimi-acp, acp:<cmd>, exec:<cmd>.
+    /// Agent engine: kimi, kimi-wire, kimi-acp, qwen, acp:<cmd>, exec:<cmd>.
     #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
     pub agent: Option<AgentSpec>,
     /// Delivery policy: local, draft-pr, auto-pr.
