@@ -104,6 +104,18 @@ impl Store {
         Store::from_repo(repo)
     }
 
+    /// Open the repository whose git directory is `git_dir` (as `GIT_DIR` names it), with `work_tree`
+    /// as its work tree when given (`GIT_WORK_TREE`), else the one its configuration implies.
+    pub fn open(git_dir: &Path, work_tree: Option<&Path>) -> Result<Store, StoreError> {
+        let not_a_repo = || StoreError::NotARepository(git_dir.to_path_buf());
+        let mut repo = gix::open(git_dir).map_err(|_| not_a_repo())?;
+        if let Some(work_tree) = work_tree {
+            repo.set_workdir(Some(work_tree.to_path_buf()))
+                .map_err(|_| StoreError::NotARepository(work_tree.to_path_buf()))?;
+        }
+        Store::from_repo(repo)
+    }
+
     /// Use an already opened repository.
     pub fn from_repo(mut repo: gix::Repository) -> Result<Store, StoreError> {
         if repo.is_bare() {
