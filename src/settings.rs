@@ -110,6 +110,44 @@ fn single_quoted(text: &str) -> Option<(String, &str)> {
     }
 }
 
+/// Variables with which git tells a program where a repository is (`git --git-dir=… omk` exports
+/// `GIT_DIR`). git-omk reads `GIT_DIR` and `GIT_WORK_TREE` once, at start-up, to find the user's
+/// repository ([`git_location`]); no child process ever inherits any of them (`process::git`, the
+/// sandbox), so every git command git-omk or an agent runs addresses the repository it names itself.
+pub const GIT_LOCATION_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+];
+
+/// Where git said the repository is, when git-omk was started with `GIT_DIR` set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitLocation {
+    /// `GIT_DIR`, absolute.
+    pub git_dir: PathBuf,
+    /// `GIT_WORK_TREE`, absolute, when set.
+    pub work_tree: Option<PathBuf>,
+}
+
+/// The repository named by `GIT_DIR` (and `GIT_WORK_TREE`) in git-omk's own environment, with relative
+/// paths taken from the current directory; `None` when `GIT_DIR` is not set.
+pub fn git_location() -> Option<GitLocation> {
+    let cwd = current_dir().unwrap_or_default();
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| cwd.join(PathBuf::from(v)))
+    };
+    Some(GitLocation {
+        git_dir: absolute("GIT_DIR")?,
+        work_tree: absolute("GIT_WORK_TREE"),
+    })
+}
+
 /// git-omk's settings for one repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -371,15 +409,16 @@ pub struct Sourced {
 pub struct RemoteSetting {
     /// The remote's name.
     pub name: String,
-    /// Its push URL as configured (before `insteadOf` rewriting); `None` when it has none.
-    pub url: Option<String>,
+    /// Its push URL after `url.<base>.insteadOf`/`pushInsteadOf` rewriting, as git pushes to it, parsed
+    /// by gix; `None` when it has none.
+    pub url: Option<gix::Url>,
 }
 
 /// What delivery to GitHub reads from the configuration (DESIGN §9, §10). Tokens are not here: they
 /// are read by `github_token_env` only when needed and never stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GithubSettings {
-    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); GitHub Enterprise uses `https://HOST/api/v3`.
+    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); default from the host.
     pub api_url: Option<Sourced>,
     /// `owner/name` override (`OMK_GITHUB_REPO`, `omk.github.repo`).
     pub repo: Option<Sourced>,
@@ -387,6 +426,8 @@ pub struct GithubSettings {
     pub remote: Option<RemoteSetting>,
     /// Every configured remote name (for messages).
     pub remotes: Vec<String>,
+    /// `GH_HOST`: the GitHub host when the remote's URL names none (as `gh` uses it).
+    pub gh_host: Option<String>,
 }
 
 /// Read the GitHub delivery settings of a repository.
@@ -412,30 +453,55 @@ pub fn github(repo: &gix::Repository) -> GithubSettings {
         .or_else(|| config.string("remote.pushDefault").map(|v| v.to_string()))
         .or_else(|| remotes.iter().find(|n| *n == "origin").cloned())
         .or_else(|| (remotes.len() == 1).then(|| remotes[0].clone()));
-    let remote = chosen.map(|name| {
-        let read = |key: &str| {
-            config
-                .string_by("remote", Some(name.as_str().into()), key)
-                .map(|v| v.to_string())
-        };
-        let url = read("pushurl").or_else(|| read("url"));
-        RemoteSetting { name, url }
+    let remote = chosen.map(|name| RemoteSetting {
+        url: push_url(repo, &name),
+        name,
     });
     GithubSettings {
         api_url: lookup("OMK_GITHUB_API_URL", "omk.github.apiUrl"),
         repo: lookup("OMK_GITHUB_REPO", "omk.github.repo"),
         remote,
         remotes,
+        gh_host: env("GH_HOST")
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty()),
     }
 }
 
-/// The GitHub token from the environment: `GH_TOKEN`, then `GITHUB_TOKEN` (the names `gh` uses), with
-/// the name it came from. Callers keep it in memory only.
-pub fn github_token_env() -> Option<(&'static str, String)> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
-        .filter(|(_, v)| !v.is_empty())
+/// The URL `git push NAME` goes to: gix applies `insteadOf`/`pushInsteadOf` as git does. A URL whose
+/// rewrite fails is used as configured.
+fn push_url(repo: &gix::Repository, name: &str) -> Option<gix::Url> {
+    let found = repo.try_find_remote_without_url_rewrite(name)?;
+    let mut remote = match found {
+        Ok(remote) => remote,
+        Err(e) => {
+            tracing::warn!("cannot read remote `{name}`: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = remote.rewrite_urls() {
+        tracing::warn!("cannot apply the URL rewrites of remote `{name}`: {e}");
+    }
+    remote.url(gix::remote::Direction::Push).cloned()
+}
+
+/// The GitHub token from the environment, with the variable it came from, chosen as `gh` chooses: for
+/// GitHub Enterprise Server `GH_ENTERPRISE_TOKEN`, then `GITHUB_ENTERPRISE_TOKEN` (and `GITHUB_TOKEN` in
+/// a Codespace); for github.com and its tenants `GH_TOKEN`, then `GITHUB_TOKEN`. Callers keep it in
+/// memory only.
+pub fn github_token_env(enterprise: bool) -> Option<(&'static str, String)> {
+    let codespace = env("CODESPACES").is_some_and(|v| parse_bool("CODESPACES", &v).unwrap_or(false));
+    let names: &[&'static str] = match (enterprise, codespace) {
+        (false, _) => &["GH_TOKEN", "GITHUB_TOKEN"],
+        (true, false) => &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"],
+        (true, true) => &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITHUB_TOKEN"],
+    };
+    names.iter().find_map(|name| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(|v| (*name, v))
+    })
 }
 
 /// The refspecs of one configured remote, and the values `git omk remote setup` recorded as added.

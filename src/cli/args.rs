@@ -331,6 +331,16 @@ pub struct OpenPrArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "markdown")]
     pub format: PrFormat,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl OpenPrArgs {
+    /// The effective format.
+    pub fn format(&self) -> PrFormat {
+        if self.json { PrFormat::Json } else { self.format }
+    }
 }
 
 /// `goal merge`.

@@ -101,6 +101,15 @@ impl<T, E: Into<gix::Error>> GixContext<T> for Result<T, E> {
     }
 }
 
+/// How to open repositories: with the configuration given on git's command line (`git -c`).
+fn open_options() -> Result<gix::sec::trust::Mapping<gix::open::Options>, StoreError> {
+    let overrides = settings::git_config_parameters()?;
+    let mut options: gix::sec::trust::Mapping<gix::open::Options> = Default::default();
+    options.full = options.full.cli_overrides(overrides.clone());
+    options.reduced = options.reduced.cli_overrides(overrides);
+    Ok(options)
+}
+
 /// Why no repository could be opened at `dir`: a SHA-256 repository (which gix without its `sha256`
 /// feature cannot open) is named as such; anything else is "not a repository".
 fn refusal(dir: &Path) -> StoreError {
@@ -133,13 +142,25 @@ impl Store {
     /// Discover the repository containing `dir` (any directory of it, including linked worktrees).
     /// The configuration given with `git -c` (and `GIT_CONFIG_COUNT`) applies, as in git.
     pub fn discover(dir: &Path) -> Result<Store, StoreError> {
-        let overrides = settings::git_config_parameters()?;
-        let mut options: gix::sec::trust::Mapping<gix::open::Options> = Default::default();
-        options.full = options.full.cli_overrides(overrides.clone());
-        options.reduced = options.reduced.cli_overrides(overrides);
-        let repo = gix::ThreadSafeRepository::discover_opts(dir, Default::default(), options)
+        let repo = gix::ThreadSafeRepository::discover_opts(dir, Default::default(), open_options()?)
             .map_err(|_| refusal(dir))?;
         Store::from_repo(repo.into())
+    }
+
+    /// Open the repository whose git directory is `git_dir` (as `GIT_DIR` names it), with `work_tree`
+    /// as its work tree when given (`GIT_WORK_TREE`), else the one its configuration implies.
+    pub fn open(git_dir: &Path, work_tree: Option<&Path>) -> Result<Store, StoreError> {
+        let not_a_repo = || StoreError::NotARepository(git_dir.to_path_buf());
+        let options = open_options()?.full;
+        let mut repo = gix::open_opts(git_dir, options).map_err(|_| match refusal(git_dir) {
+            StoreError::Sha256 => StoreError::Sha256,
+            _ => not_a_repo(),
+        })?;
+        if let Some(work_tree) = work_tree {
+            repo.set_workdir(Some(work_tree.to_path_buf()))
+                .map_err(|_| StoreError::NotARepository(work_tree.to_path_buf()))?;
+        }
+        Store::from_repo(repo)
     }
 
     /// Use an already opened repository.
