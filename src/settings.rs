@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::budget;
+use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, parse_max_agents};
 use crate::model::usage::{Price, PriceTable, parse_price};
 
 /// A setting with an unusable value.
@@ -43,6 +44,70 @@ pub fn host_name() -> String {
 /// The current directory.
 pub fn current_dir() -> std::io::Result<PathBuf> {
     std::env::current_dir()
+}
+
+/// The configuration given on git's command line (`git -c key=value omk …`), which git passes to the
+/// commands it runs in `GIT_CONFIG_PARAMETERS`: each as `key=value`, or `key` alone for an implicit
+/// `true`, in the order given, ready for gix's command-line overrides. (`GIT_CONFIG_COUNT` and
+/// `GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` are read by gix itself.)
+pub fn git_config_parameters() -> Result<Vec<String>, SettingError> {
+    let Some(text) = env("GIT_CONFIG_PARAMETERS") else {
+        return Ok(Vec::new());
+    };
+    parse_config_parameters(&text).ok_or_else(|| SettingError {
+        key: "GIT_CONFIG_PARAMETERS".to_owned(),
+        value: text,
+        expected: "the format git writes for `git -c` (`'key'='value' …`)".to_owned(),
+    })
+}
+
+/// Read git's `GIT_CONFIG_PARAMETERS` format: space-separated entries, each a shell-single-quoted key
+/// followed by `=` and a quoted value (`'omk.maxAgents'='7'`), `=` and nothing (an implicit `true`), or
+/// the older single quoted `'key=value'`. `None` when it is not in that format.
+fn parse_config_parameters(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let (key, after) = single_quoted(rest)?;
+        rest = match after.strip_prefix('=') {
+            Some(value) if value.starts_with('\'') => {
+                let (value, after) = single_quoted(value)?;
+                out.push(format!("{key}={value}"));
+                after
+            }
+            Some(after) => {
+                out.push(key);
+                after
+            }
+            None => {
+                out.push(key);
+                after
+            }
+        };
+        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        rest = rest.trim_start();
+    }
+    Some(out)
+}
+
+/// One shell-single-quoted word at the start of `text` (`'it'\''s'` is `it's`), and what follows it.
+fn single_quoted(text: &str) -> Option<(String, &str)> {
+    let mut word = String::new();
+    let mut rest = text.strip_prefix('\'')?;
+    loop {
+        let end = rest.find('\'')?;
+        word.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix("\\'\'") {
+            Some(after) => {
+                word.push('\'');
+                rest = after;
+            }
+            None => return Some((word, rest)),
+        }
+    }
 }
 
 /// Variables with which git tells a program where a repository is (`git --git-dir=… omk` exports
@@ -91,9 +156,9 @@ pub struct Settings {
     /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
     pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
-    pub agent: Option<String>,
+    pub agent: Option<AgentSpec>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
-    pub max_agents: Option<String>,
+    pub max_agents: Option<u16>,
     /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
     pub worktree_root: PathBuf,
     /// Most bytes task worktrees of this repository may take before `gc` prunes finished ones
@@ -153,8 +218,18 @@ impl Settings {
         Ok(Settings {
             auto_maintenance,
             gc_auto,
-            agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
-            max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
+            agent: lookup("OMK_AGENT", "omk.agent")
+                .map(|(key, v)| parse_agent(&key, &v))
+                .transpose()?,
+            max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents")
+                .map(|(key, v)| {
+                    parse_max_agents(&v).map_err(|_| SettingError {
+                        key,
+                        value: v,
+                        expected: format!("use a number of agents from 1 to {MAX_AGENTS_LIMIT}"),
+                    })
+                })
+                .transpose()?,
             worktree_root,
             worktree_quota,
             turn_timeout,
@@ -202,6 +277,15 @@ fn parse_duration(key: &str, value: &str) -> Result<Duration, SettingError> {
         key: key.to_owned(),
         value: value.to_owned(),
         expected: "a duration like 30m or 2h".to_owned(),
+    })
+}
+
+/// An agent setting (`omk.agent`, `omk.agent.<role>`).
+fn parse_agent(key: &str, value: &str) -> Result<AgentSpec, SettingError> {
+    value.trim().parse::<AgentSpec>().map_err(|_| SettingError {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: "use kimi, kimi-wire, kimi-acp, qwen, acp:<command> or exec:<command>".to_owned(),
     })
 }
 
@@ -485,5 +569,31 @@ pub fn remote_refspecs(repo: &gix::Repository, name: &str) -> RemoteRefspecs {
         push: all("remote", name, "push"),
         added_fetch: all("omk", &record, "addedFetch"),
         added_push: all("omk", &record, "addedPush"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_command_line_configuration_is_read_as_git_writes_it() {
+        let text =
+            "'omk.maxAgents'='7' 'omk.agent.planner'='exec:a b'\\''c' 'core.flag'= 'x.y'='' 'old.style=1'";
+        assert_eq!(
+            parse_config_parameters(text).unwrap(),
+            vec![
+                "omk.maxAgents=7",
+                "omk.agent.planner=exec:a b'c",
+                "core.flag",
+                "x.y=",
+                "old.style=1"
+            ]
+        );
+        assert_eq!(parse_config_parameters("").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_config_parameters("  'a.b'  ").unwrap(), vec!["a.b"]);
+        for bogus in ["a.b=1", "'a.b", "'a.b'='1", "'a.b''c.d'", "'a.b'=x"] {
+            assert_eq!(parse_config_parameters(bogus), None, "{bogus}");
+        }
     }
 }

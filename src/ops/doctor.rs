@@ -75,7 +75,7 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     if let Some(Err(e)) = store.as_ref().map(|s| settings::price_table(s.repo())) {
         problems.push(e.to_string());
     }
-    let agent = configured_agent(settings.as_ref(), &mut problems);
+    let agent = configured_agent(settings.as_ref());
     let mut report = DoctorReport {
         git: process::probe(OsStr::new("git"), &["--version"]).map(|v| v.trim().to_owned()),
         repository: store
@@ -91,18 +91,8 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     report
 }
 
-fn configured_agent(settings: Option<&Settings>, problems: &mut Vec<String>) -> AgentSpec {
-    let text = settings
-        .and_then(|s| s.agent.clone())
-        .or_else(|| settings::env("OMK_AGENT"));
-    match text.map(|t| t.parse::<AgentSpec>()) {
-        Some(Ok(spec)) => spec,
-        Some(Err(e)) => {
-            problems.push(format!("omk.agent: {e}"));
-            AgentSpec::Kimi
-        }
-        None => AgentSpec::Kimi,
-    }
+fn configured_agent(settings: Option<&Settings>) -> AgentSpec {
+    settings.and_then(|s| s.agent.clone()).unwrap_or(AgentSpec::Kimi)
 }
 
 /// `kimi` on PATH (its generation detected), Qwen Code (configured or on PATH), plus the configured
