@@ -1,6 +1,7 @@
 //! The command line: clap types, thin commands, renderers, exit codes. The only module that prints.
 
 pub mod args;
+pub mod ci;
 pub mod commands;
 pub mod deliver;
 pub mod doctor;
@@ -50,6 +51,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Doctor(args) => doctor::doctor(&dir, args),
         Command::Remote(command) => sharing::remote(&dir, command),
         Command::Sync(args) => sharing::sync(&dir, args),
+        Command::Ci(command) => ci::ci(&dir, command),
     }
 }
 

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::agent::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
 use crate::agent::qwen;
+use crate::forge::target;
 use crate::model::options::AgentSpec;
 use crate::model::shell;
 use crate::process;
@@ -74,7 +75,7 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     if let Some(Err(e)) = store.as_ref().map(|s| settings::price_table(s.repo())) {
         problems.push(e.to_string());
     }
-    let agent = configured_agent(settings.as_ref(), &mut problems);
+    let agent = configured_agent(settings.as_ref());
     let mut report = DoctorReport {
         git: process::probe(OsStr::new("git"), &["--version"]).map(|v| v.trim().to_owned()),
         repository: store
@@ -82,7 +83,7 @@ pub fn doctor(dir: &Path) -> DoctorReport {
             .and_then(|s| s.repo().workdir().map(Path::to_owned)),
         agent: agent.to_string(),
         agents: find_agents(&agent, settings.as_ref()),
-        github_token_source: github_token_source(),
+        github_token_source: github_token_source(store.as_ref()),
         problems,
         missing: Vec::new(),
     };
@@ -90,18 +91,8 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     report
 }
 
-fn configured_agent(settings: Option<&Settings>, problems: &mut Vec<String>) -> AgentSpec {
-    let text = settings
-        .and_then(|s| s.agent.clone())
-        .or_else(|| settings::env("OMK_AGENT"));
-    match text.map(|t| t.parse::<AgentSpec>()) {
-        Some(Ok(spec)) => spec,
-        Some(Err(e)) => {
-            problems.push(format!("omk.agent: {e}"));
-            AgentSpec::Kimi
-        }
-        None => AgentSpec::Kimi,
-    }
+fn configured_agent(settings: Option<&Settings>) -> AgentSpec {
+    settings.and_then(|s| s.agent.clone()).unwrap_or(AgentSpec::Kimi)
 }
 
 /// `kimi` on PATH (its generation detected), Qwen Code (configured or on PATH), plus the configured
@@ -172,11 +163,14 @@ fn program_of(command: &str) -> Option<String> {
     Some(commands.first()?.words.first()?.text.clone())
 }
 
-fn github_token_source() -> Option<String> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find(|name| settings::env(name).is_some())
-        .map(str::to_owned)
+/// The variable (or `gh`) a token would come from, for the repository's GitHub host (github.com when
+/// it cannot be told): Enterprise Server hosts read `GH_ENTERPRISE_TOKEN` as `gh` does.
+fn github_token_source(store: Option<&Store>) -> Option<String> {
+    let enterprise = store
+        .and_then(|s| target::resolve(&settings::github(s.repo())).ok())
+        .is_some_and(|t| t.host.is_enterprise());
+    settings::github_token_env(enterprise)
+        .map(|(name, _)| name.to_owned())
         .or_else(|| which("gh").map(|_| "gh auth token".to_owned()))
 }
 
@@ -212,7 +206,7 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
     if report.github_token_source.is_none() {
         missing.push(Missing {
             what: "GitHub token".to_owned(),
-            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN or run `gh auth login`".to_owned(),
+            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN (GH_ENTERPRISE_TOKEN for GitHub Enterprise Server) or run `gh auth login`".to_owned(),
         });
     }
     missing

@@ -128,7 +128,7 @@ pub async fn drive(
         interrupt: interrupt_on_ctrl_c(),
         faults: BTreeMap::new(),
         observer,
-        remover: Remover::new(repo_dir),
+        remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
     };
     driver.acquire()?;
     let outcome = driver.run().await;
@@ -387,7 +387,7 @@ impl Driver<'_> {
         let base = self.snapshot.goal.base.commit.clone();
         let dir = check_dir(&self.ctx, &self.snapshot.goal.id, "planner");
         process::kill_processes_in(&dir);
-        worktree::ensure_detached(&self.repo_dir, &dir, &base).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base).map_err(infra)?;
         let options = self.snapshot.goal.options.clone();
         let (launch, prices) = (self.launch(), self.prices.clone());
         let planner = Planner {
@@ -530,7 +530,8 @@ impl Driver<'_> {
             &self.snapshot.goal.id,
             &format!("review-{}", &result[..12]),
         );
-        worktree::ensure_detached(&self.repo_dir, &dir, &result).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)
+            .map_err(infra)?;
         let launch = self.launch();
         let reviewers = Reviewers {
             agent: &self.snapshot.goal.options.agent.clone(),
@@ -588,7 +589,8 @@ impl Driver<'_> {
     ) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
         let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
         let dir = check_dir(&self.ctx, &self.snapshot.goal.id, commit);
-        worktree::ensure_detached(&self.repo_dir, &dir, commit).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
+            .map_err(infra)?;
         let options = PlanOptions {
             goal_tip: Some(self.tip),
             ..PlanOptions::default()
@@ -713,14 +715,15 @@ impl Driver<'_> {
             let attempt = task.running_attempt().map_or(0, |a| a.number);
             let path = find_task_dir(&self.ctx, &self.snapshot.goal.id, &id);
             process::kill_processes_in(&path);
-            let commit = if path.join(".git").exists() {
+            let checkout = worktree::Checkout::locate(self.ctx.store.common_dir(), &path).ok();
+            let commit = if let Some(checkout) = checkout {
                 let message = format!(
                     "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n",
                     self.snapshot.goal.id
                 );
                 let fallback = self.ctx.store.repo().committer().is_none();
-                worktree::commit_all(&path, &message, fallback).map_err(infra)?;
-                worktree::head(&path).ok()
+                worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+                worktree::head(&checkout).ok()
             } else {
                 None
             };
