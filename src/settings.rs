@@ -482,6 +482,25 @@ pub fn github(repo: &gix::Repository) -> GithubSettings {
     }
 }
 
+/// Inside a GitHub Actions run, the repository and API the run belongs to (`GITHUB_REPOSITORY`,
+/// `GITHUB_API_URL`), where git-omk's own settings do not say otherwise. Used by the steps git-omk's
+/// workflows run (`ci verify-pr`), whose checkout may name its remote in any way.
+pub fn with_actions_defaults(mut settings: GithubSettings) -> GithubSettings {
+    let sourced = |name: &str| {
+        env(name).map(|value| Sourced {
+            key: name.to_owned(),
+            value,
+        })
+    };
+    if settings.repo.is_none() {
+        settings.repo = sourced("GITHUB_REPOSITORY");
+    }
+    if settings.api_url.is_none() {
+        settings.api_url = sourced("GITHUB_API_URL");
+    }
+    settings
+}
+
 /// The URL `git push NAME` goes to: gix applies `insteadOf`/`pushInsteadOf` as git does. A URL whose
 /// rewrite fails is used as configured.
 fn push_url(repo: &gix::Repository, name: &str) -> Option<gix::Url> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::ci::CiCommand;
 use super::sharing::{ReleaseArgs, RemoteCommand, SyncArgs};
 use crate::model::budget::{Usd, parse_duration, parse_tokens};
 use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy, OptionError, parse_max_agents};
@@ -43,6 +44,9 @@ pub enum Command {
     Remote(RemoteCommand),
     /// Fetch goals from a remote, merge them with the local ones, and push them (never forced).
     Sync(SyncArgs),
+    /// GitHub Actions: install the workflows that re-verify proofs and run goals; the verify step.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
     /// what is missing.
     Doctor(DoctorArgs),

@@ -1,6 +1,7 @@
 //! The command line: clap types, thin commands, renderers, exit codes. The only module that prints.
 
 pub mod args;
+pub mod ci;
 pub mod commands;
 pub mod deliver;
 pub mod doctor;
@@ -56,6 +57,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Sync(args) => sharing::sync(&dir, args),
         Command::Completions(args) => manual::completions(args),
         Command::Man(args) => manual::man(args),
+        Command::Ci(command) => ci::ci(&dir, command),
     }
 }
 
