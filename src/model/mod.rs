@@ -6,6 +6,7 @@
 //! "load the tip, run the same loop", and what lets tests cover decisions with tables and properties.
 
 pub mod budget;
+pub mod ci;
 pub mod control;
 pub mod controller;
 pub mod decision;

@@ -7,6 +7,7 @@
 
 pub mod attempt;
 pub mod base_run;
+pub mod ci;
 pub mod context;
 pub mod control;
 pub mod deliver;
