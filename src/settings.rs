@@ -242,6 +242,20 @@ impl Settings {
     }
 }
 
+/// Where man pages of the user go: `$XDG_DATA_HOME/man/man1`, else `~/.local/share/man/man1`; `None`
+/// without a home directory.
+pub fn user_man_dir() -> Option<PathBuf> {
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("man").join("man1"))
+}
+
+/// Whether the terminal says it cannot move the cursor or show colours (`TERM=dumb`).
+pub fn dumb_terminal() -> bool {
+    env("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// The user's cache directory for git-omk (`$XDG_CACHE_HOME/git-omk`, else `~/.cache/git-omk`).
 fn default_cache_dir() -> PathBuf {
     let base = env("XDG_CACHE_HOME")
