@@ -16,6 +16,7 @@ pub mod follow_up;
 pub mod gate;
 pub mod goal;
 pub mod graph;
+pub mod harness;
 pub mod ids;
 pub mod intake;
 pub mod lease;

@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod drive;
 pub mod execute;
 pub mod gc;
+pub mod harness;
 pub mod integrate;
 pub mod plan;
 pub mod planning;
