@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod drive;
 pub mod error;
 pub mod json;
+pub mod list;
 pub mod progress;
 pub mod render;
 pub mod sharing;

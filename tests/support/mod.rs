@@ -6,6 +6,7 @@ pub mod agents;
 pub mod emulator;
 pub mod git_repo;
 pub mod http;
+pub mod imported;
 pub mod machines;
 pub mod model_server;
 pub mod openapi;
