@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use git_omk::forge::target::RepoSlug;
-use git_omk::forge::{Forge, ForgeError, GitHub, MergeOutcome, NewPull, Token};
+use git_omk::forge::{Forge, ForgeError, GitHub, MergeOutcome, NewCheckRun, NewPull, Token};
 use git_omk::model::delivery::merge::{CheckState, PullState};
 use serde_json::json;
 use support::http::{Front, Recorded, Reply};
@@ -90,6 +90,14 @@ fn exercise(forge: &GitHub, hide_protection: &AtomicBool) {
     forge
         .base_requirements("master")
         .expect("base requirements without admin rights");
+    let run = NewCheckRun {
+        name: "git-omk proof",
+        head_sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+        conclusion: "success",
+        title: "Proof holds",
+        summary: "The proof **holds**.",
+    };
+    assert!(forge.create_check_run(&run).expect("check run") > 0);
     let merged = forge
         .merge(1347, "6dcb09b5b57875f334f61aebed695e2e4193db5e", "Merge")
         .expect("merge");

@@ -17,10 +17,10 @@ use serde_json::{Value, json};
 use super::target::RepoSlug;
 use super::token::Token;
 use super::wire::{
-    BranchJson, CheckRunsJson, CombinedStatusJson, CommentJson, ErrorJson, MergeJson, ProtectionJson,
+    BranchJson, CheckRunsJson, CombinedStatusJson, CommentJson, ErrorJson, IdJson, MergeJson, ProtectionJson,
     PullJson, RepoJson, RuleJson,
 };
-use super::{Forge, ForgeError, MergeOutcome, NewPull, PullRequest, RepoInfo};
+use super::{Forge, ForgeError, MergeOutcome, NewCheckRun, NewPull, PullRequest, RepoInfo};
 use crate::model::delivery::comment::ExistingComment;
 use crate::model::delivery::merge::{BaseRequirements, CheckView, PullState, latest_per_name};
 
@@ -373,6 +373,19 @@ impl Forge for GitHub {
         self.protection(branch, &mut req)?;
         self.rulesets(branch, &mut req)?;
         Ok(req)
+    }
+
+    fn create_check_run(&self, run: &NewCheckRun<'_>) -> Result<u64, ForgeError> {
+        let path = format!("{}/check-runs", self.repo_path());
+        let body = json!({
+            "name": run.name,
+            "head_sha": run.head_sha,
+            "status": "completed",
+            "conclusion": run.conclusion,
+            "output": { "title": run.title, "summary": run.summary },
+        });
+        let created: IdJson = self.json(Method::Post, &path, Some(&body))?;
+        Ok(created.id)
     }
 
     fn merge(&self, number: u64, sha: &str, title: &str) -> Result<MergeOutcome, ForgeError> {

@@ -56,6 +56,21 @@ pub struct NewPull<'a> {
     pub draft: bool,
 }
 
+/// A completed check run to publish on a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCheckRun<'a> {
+    /// Its name (one check per name and commit is what branch protection reads).
+    pub name: &'a str,
+    /// The commit it is about.
+    pub head_sha: &'a str,
+    /// `success`, `failure`, `neutral`, …
+    pub conclusion: &'a str,
+    /// One line.
+    pub title: &'a str,
+    /// Markdown.
+    pub summary: &'a str,
+}
+
 /// How a merge request ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MergeOutcome {
@@ -189,4 +204,6 @@ pub trait Forge {
     fn base_requirements(&self, branch: &str) -> Result<BaseRequirements, ForgeError>;
     /// Merge the PR if its head is still `sha`.
     fn merge(&self, number: u64, sha: &str, title: &str) -> Result<MergeOutcome, ForgeError>;
+    /// Publish a completed check run; returns its id.
+    fn create_check_run(&self, run: &NewCheckRun<'_>) -> Result<u64, ForgeError>;
 }

@@ -116,6 +116,13 @@ impl CommentJson {
     }
 }
 
+/// Any created object, read for its id.
+#[derive(Deserialize)]
+pub struct IdJson {
+    /// Its id.
+    pub id: u64,
+}
+
 /// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs`.
 #[derive(Deserialize)]
 pub struct CheckRunsJson {

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::{Context, OpsError};
 use crate::git::run::{GitError, git};
 use crate::git::worktree;
+use crate::model::harness::{GateFiles, may_be_harness};
 
 /// Whether a path looks like a test file (by its directories and name, as test runners find them).
 pub fn is_test_path(path: &str) -> bool {
@@ -23,7 +24,8 @@ pub fn is_test_path(path: &str) -> bool {
             .any(|p| name.contains(p))
 }
 
-/// Test files added or modified between `base` and `result`.
+/// Test files added or modified between `base` and `result`; test harness files (`tests/conftest.py`)
+/// are not laid over: the base run judges the result's tests with the base's harness.
 pub fn changed_tests(repo: &Path, base: &str, result: &str) -> Result<Vec<String>, GitError> {
     let out = git(
         repo,
@@ -38,7 +40,7 @@ pub fn changed_tests(repo: &Path, base: &str, result: &str) -> Result<Vec<String
     )?;
     Ok(out
         .lines()
-        .filter(|p| is_test_path(p))
+        .filter(|p| is_test_path(p) && !may_be_harness(p, &GateFiles::default()))
         .map(str::to_owned)
         .collect())
 }
@@ -59,14 +61,14 @@ pub fn prepare(
     if tests.is_empty() {
         return Ok(None);
     }
-    worktree::ensure_detached(repo, dir, base).map_err(infra)?;
+    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, base).map_err(infra)?;
     let mut args = vec!["checkout", result, "--"];
     args.extend(tests.iter().map(String::as_str));
-    git(dir, &args).map_err(infra)?;
+    checkout.git(&args).map_err(infra)?;
     let message = format!("omk: the result's tests on the base code\n\nOmk-Result: {result}\n");
     let fallback = ctx.store.repo().committer().is_none();
-    worktree::commit_all(dir, &message, fallback).map_err(infra)?;
-    let commit = worktree::head(dir).map_err(infra)?;
+    worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+    let commit = worktree::head(&checkout).map_err(infra)?;
     Ok(Some((commit, tests)))
 }
 

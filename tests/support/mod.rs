@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod emulator;
 pub mod git_repo;
+pub mod hostile;
 pub mod http;
 pub mod imported;
 pub mod machines;

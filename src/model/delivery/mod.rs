@@ -8,7 +8,7 @@ pub mod after_run;
 pub mod body;
 pub mod comment;
 pub mod facts;
-mod markdown;
+pub(crate) mod markdown;
 pub mod merge;
 pub mod record;
 
