@@ -1564,7 +1564,7 @@ fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     assert!(
         inline
             .iter()
-            .all(|f| f.line == Some(1) && f.url.contains("#discussion_r"))
+            .all(|f| f.position == Some(1) && f.url.contains("#discussion_r"))
     );
     assert_eq!((inline[0].ask, inline[1].ask), (Ask::Change, Ask::Question));
 

@@ -115,8 +115,11 @@ pub struct Feedback {
     pub source: String,
     /// The file, for inline comments.
     pub path: Option<String>,
-    /// The line, when known.
+    /// The line in the file, when GitHub gives it.
     pub line: Option<u32>,
+    /// The position in the PR's diff, when GitHub gives no line (a diff position is not a line number:
+    /// it is mapped onto the file with the diff of the comment's commit).
+    pub position: Option<u32>,
     /// The text.
     pub body: String,
     /// Its web address.
@@ -153,46 +156,27 @@ pub fn select(feedback: &PrFeedback, seen: &Seen<'_>) -> Vec<Feedback> {
     let mut out: Vec<(DateTime<Utc>, Feedback)> = Vec::new();
     for r in &feedback.reviews {
         let Some(at) = r.submitted_at else { continue };
-        if r.state == "CHANGES_REQUESTED" && !r.body.trim().is_empty() && counts(&r.author, &r.body, at, seen)
-        {
+        let requested = r.state == "CHANGES_REQUESTED" && !r.body.trim().is_empty();
+        if requested && counts(&r.author, &r.body, at, seen) {
             out.push((
                 at,
-                feedback_of(FeedbackKind::Review, r.id, &r.author, None, None, &r.body, &r.url),
+                feedback_of(FeedbackKind::Review, r.id, &r.author, &r.body, &r.url),
             ));
         }
     }
     for c in &feedback.review_comments {
         if c.in_reply_to.is_none() && counts(&c.author, &c.body, c.created_at, seen) {
-            let line = c.line.or(c.position);
-            let path = Some(c.path.clone());
-            out.push((
-                c.created_at,
-                feedback_of(
-                    FeedbackKind::ReviewComment,
-                    c.id,
-                    &c.author,
-                    path,
-                    line,
-                    &c.body,
-                    &c.url,
-                ),
-            ));
+            let mut f = feedback_of(FeedbackKind::ReviewComment, c.id, &c.author, &c.body, &c.url);
+            f.path = Some(c.path.clone());
+            f.line = c.line;
+            f.position = if c.line.is_none() { c.position } else { None };
+            out.push((c.created_at, f));
         }
     }
     for c in &feedback.conversation {
         if counts(&c.author, &c.body, c.created_at, seen) {
-            out.push((
-                c.created_at,
-                feedback_of(
-                    FeedbackKind::Conversation,
-                    c.id,
-                    &c.author,
-                    None,
-                    None,
-                    &c.body,
-                    &c.url,
-                ),
-            ));
+            let f = feedback_of(FeedbackKind::Conversation, c.id, &c.author, &c.body, &c.url);
+            out.push((c.created_at, f));
         }
     }
     out.retain(|(_, f)| !seen.recorded.contains(&(f.kind, f.id)));
@@ -210,21 +194,14 @@ fn counts(author: &Author, body: &str, at: DateTime<Utc>, seen: &Seen<'_>) -> bo
     !author.bot && !own && !ours && new && !body.trim().is_empty()
 }
 
-fn feedback_of(
-    kind: FeedbackKind,
-    id: u64,
-    author: &Author,
-    path: Option<String>,
-    line: Option<u32>,
-    body: &str,
-    url: &str,
-) -> Feedback {
+fn feedback_of(kind: FeedbackKind, id: u64, author: &Author, body: &str, url: &str) -> Feedback {
     Feedback {
         kind,
         id,
         source: format!("github:{}", author.login),
-        path,
-        line,
+        path: None,
+        line: None,
+        position: None,
         body: body.trim().to_owned(),
         url: url.to_owned(),
         ask: ask_of(body),
@@ -377,8 +354,9 @@ mod tests {
         );
         assert_eq!(picked[1].source, "github:alice");
         assert_eq!(
-            (picked[1].path.as_deref(), picked[1].line),
-            (Some("calc.py"), Some(2))
+            (picked[1].path.as_deref(), picked[1].line, picked[1].position),
+            (Some("calc.py"), None, Some(2)),
+            "a diff position is kept as such, not taken for a line"
         );
         assert_eq!(picked[1].ask, Ask::Change);
         assert_eq!(picked[2].ask, Ask::Question);
