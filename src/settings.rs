@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::model::budget;
+use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, parse_max_agents};
 use crate::model::sandbox::{SandboxMode, SandboxSettings};
 use crate::model::usage::{Price, PriceTable, parse_price};
 
@@ -44,6 +45,70 @@ pub fn host_name() -> String {
 /// The current directory.
 pub fn current_dir() -> std::io::Result<PathBuf> {
     std::env::current_dir()
+}
+
+/// The configuration given on git's command line (`git -c key=value omk …`), which git passes to the
+/// commands it runs in `GIT_CONFIG_PARAMETERS`: each as `key=value`, or `key` alone for an implicit
+/// `true`, in the order given, ready for gix's command-line overrides. (`GIT_CONFIG_COUNT` and
+/// `GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` are read by gix itself.)
+pub fn git_config_parameters() -> Result<Vec<String>, SettingError> {
+    let Some(text) = env("GIT_CONFIG_PARAMETERS") else {
+        return Ok(Vec::new());
+    };
+    parse_config_parameters(&text).ok_or_else(|| SettingError {
+        key: "GIT_CONFIG_PARAMETERS".to_owned(),
+        value: text,
+        expected: "the format git writes for `git -c` (`'key'='value' …`)".to_owned(),
+    })
+}
+
+/// Read git's `GIT_CONFIG_PARAMETERS` format: space-separated entries, each a shell-single-quoted key
+/// followed by `=` and a quoted value (`'omk.maxAgents'='7'`), `=` and nothing (an implicit `true`), or
+/// the older single quoted `'key=value'`. `None` when it is not in that format.
+fn parse_config_parameters(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let (key, after) = single_quoted(rest)?;
+        rest = match after.strip_prefix('=') {
+            Some(value) if value.starts_with('\'') => {
+                let (value, after) = single_quoted(value)?;
+                out.push(format!("{key}={value}"));
+                after
+            }
+            Some(after) => {
+                out.push(key);
+                after
+            }
+            None => {
+                out.push(key);
+                after
+            }
+        };
+        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        rest = rest.trim_start();
+    }
+    Some(out)
+}
+
+/// One shell-single-quoted word at the start of `text` (`'it'\''s'` is `it's`), and what follows it.
+fn single_quoted(text: &str) -> Option<(String, &str)> {
+    let mut word = String::new();
+    let mut rest = text.strip_prefix('\'')?;
+    loop {
+        let end = rest.find('\'')?;
+        word.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix("\\'\'") {
+            Some(after) => {
+                word.push('\'');
+                rest = after;
+            }
+            None => return Some((word, rest)),
+        }
+    }
 }
 
 /// Variables with which git tells a program where a repository is (`git --git-dir=… omk` exports
@@ -92,9 +157,9 @@ pub struct Settings {
     /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
     pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
-    pub agent: Option<String>,
+    pub agent: Option<AgentSpec>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
-    pub max_agents: Option<String>,
+    pub max_agents: Option<u16>,
     /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
     pub worktree_root: PathBuf,
     /// Most bytes task worktrees of this repository may take before `gc` prunes finished ones
@@ -157,8 +222,18 @@ impl Settings {
         Ok(Settings {
             auto_maintenance,
             gc_auto,
-            agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
-            max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
+            agent: lookup("OMK_AGENT", "omk.agent")
+                .map(|(key, v)| parse_agent(&key, &v))
+                .transpose()?,
+            max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents")
+                .map(|(key, v)| {
+                    parse_max_agents(&v).map_err(|_| SettingError {
+                        key,
+                        value: v,
+                        expected: format!("use a number of agents from 1 to {MAX_AGENTS_LIMIT}"),
+                    })
+                })
+                .transpose()?,
             worktree_root,
             worktree_quota,
             turn_timeout,
@@ -239,6 +314,20 @@ fn sandbox_paths(
         .collect()
 }
 
+/// Where man pages of the user go: `$XDG_DATA_HOME/man/man1`, else `~/.local/share/man/man1`; `None`
+/// without a home directory.
+pub fn user_man_dir() -> Option<PathBuf> {
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("man").join("man1"))
+}
+
+/// Whether the terminal says it cannot move the cursor or show colours (`TERM=dumb`).
+pub fn dumb_terminal() -> bool {
+    env("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// The user's cache directory for git-omk (`$XDG_CACHE_HOME/git-omk`, else `~/.cache/git-omk`).
 fn default_cache_dir() -> PathBuf {
     let base = env("XDG_CACHE_HOME")
@@ -274,6 +363,15 @@ fn parse_duration(key: &str, value: &str) -> Result<Duration, SettingError> {
         key: key.to_owned(),
         value: value.to_owned(),
         expected: "a duration like 30m or 2h".to_owned(),
+    })
+}
+
+/// An agent setting (`omk.agent`, `omk.agent.<role>`).
+fn parse_agent(key: &str, value: &str) -> Result<AgentSpec, SettingError> {
+    value.trim().parse::<AgentSpec>().map_err(|_| SettingError {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: "use kimi, kimi-wire, kimi-acp, qwen, acp:<command> or exec:<command>".to_owned(),
     })
 }
 
@@ -397,15 +495,16 @@ pub struct Sourced {
 pub struct RemoteSetting {
     /// The remote's name.
     pub name: String,
-    /// Its push URL as configured (before `insteadOf` rewriting); `None` when it has none.
-    pub url: Option<String>,
+    /// Its push URL after `url.<base>.insteadOf`/`pushInsteadOf` rewriting, as git pushes to it, parsed
+    /// by gix; `None` when it has none.
+    pub url: Option<gix::Url>,
 }
 
 /// What delivery to GitHub reads from the configuration (DESIGN §9, §10). Tokens are not here: they
 /// are read by `github_token_env` only when needed and never stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GithubSettings {
-    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); GitHub Enterprise uses `https://HOST/api/v3`.
+    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); default from the host.
     pub api_url: Option<Sourced>,
     /// `owner/name` override (`OMK_GITHUB_REPO`, `omk.github.repo`).
     pub repo: Option<Sourced>,
@@ -413,6 +512,8 @@ pub struct GithubSettings {
     pub remote: Option<RemoteSetting>,
     /// Every configured remote name (for messages).
     pub remotes: Vec<String>,
+    /// `GH_HOST`: the GitHub host when the remote's URL names none (as `gh` uses it).
+    pub gh_host: Option<String>,
 }
 
 /// Read the GitHub delivery settings of a repository.
@@ -438,30 +539,74 @@ pub fn github(repo: &gix::Repository) -> GithubSettings {
         .or_else(|| config.string("remote.pushDefault").map(|v| v.to_string()))
         .or_else(|| remotes.iter().find(|n| *n == "origin").cloned())
         .or_else(|| (remotes.len() == 1).then(|| remotes[0].clone()));
-    let remote = chosen.map(|name| {
-        let read = |key: &str| {
-            config
-                .string_by("remote", Some(name.as_str().into()), key)
-                .map(|v| v.to_string())
-        };
-        let url = read("pushurl").or_else(|| read("url"));
-        RemoteSetting { name, url }
+    let remote = chosen.map(|name| RemoteSetting {
+        url: push_url(repo, &name),
+        name,
     });
     GithubSettings {
         api_url: lookup("OMK_GITHUB_API_URL", "omk.github.apiUrl"),
         repo: lookup("OMK_GITHUB_REPO", "omk.github.repo"),
         remote,
         remotes,
+        gh_host: env("GH_HOST")
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty()),
     }
 }
 
-/// The GitHub token from the environment: `GH_TOKEN`, then `GITHUB_TOKEN` (the names `gh` uses), with
-/// the name it came from. Callers keep it in memory only.
-pub fn github_token_env() -> Option<(&'static str, String)> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
-        .filter(|(_, v)| !v.is_empty())
+/// Inside a GitHub Actions run, the repository and API the run belongs to (`GITHUB_REPOSITORY`,
+/// `GITHUB_API_URL`), where git-omk's own settings do not say otherwise. Used by the steps git-omk's
+/// workflows run (`ci verify-pr`), whose checkout may name its remote in any way.
+pub fn with_actions_defaults(mut settings: GithubSettings) -> GithubSettings {
+    let sourced = |name: &str| {
+        env(name).map(|value| Sourced {
+            key: name.to_owned(),
+            value,
+        })
+    };
+    if settings.repo.is_none() {
+        settings.repo = sourced("GITHUB_REPOSITORY");
+    }
+    if settings.api_url.is_none() {
+        settings.api_url = sourced("GITHUB_API_URL");
+    }
+    settings
+}
+
+/// The URL `git push NAME` goes to: gix applies `insteadOf`/`pushInsteadOf` as git does. A URL whose
+/// rewrite fails is used as configured.
+fn push_url(repo: &gix::Repository, name: &str) -> Option<gix::Url> {
+    let found = repo.try_find_remote_without_url_rewrite(name)?;
+    let mut remote = match found {
+        Ok(remote) => remote,
+        Err(e) => {
+            tracing::warn!("cannot read remote `{name}`: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = remote.rewrite_urls() {
+        tracing::warn!("cannot apply the URL rewrites of remote `{name}`: {e}");
+    }
+    remote.url(gix::remote::Direction::Push).cloned()
+}
+
+/// The GitHub token from the environment, with the variable it came from, chosen as `gh` chooses: for
+/// GitHub Enterprise Server `GH_ENTERPRISE_TOKEN`, then `GITHUB_ENTERPRISE_TOKEN` (and `GITHUB_TOKEN` in
+/// a Codespace); for github.com and its tenants `GH_TOKEN`, then `GITHUB_TOKEN`. Callers keep it in
+/// memory only.
+pub fn github_token_env(enterprise: bool) -> Option<(&'static str, String)> {
+    let codespace = env("CODESPACES").is_some_and(|v| parse_bool("CODESPACES", &v).unwrap_or(false));
+    let names: &[&'static str] = match (enterprise, codespace) {
+        (false, _) => &["GH_TOKEN", "GITHUB_TOKEN"],
+        (true, false) => &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"],
+        (true, true) => &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITHUB_TOKEN"],
+    };
+    names.iter().find_map(|name| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(|v| (*name, v))
+    })
 }
 
 /// The refspecs of one configured remote, and the values `git omk remote setup` recorded as added.
@@ -510,5 +655,31 @@ pub fn remote_refspecs(repo: &gix::Repository, name: &str) -> RemoteRefspecs {
         push: all("remote", name, "push"),
         added_fetch: all("omk", &record, "addedFetch"),
         added_push: all("omk", &record, "addedPush"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_command_line_configuration_is_read_as_git_writes_it() {
+        let text =
+            "'omk.maxAgents'='7' 'omk.agent.planner'='exec:a b'\\''c' 'core.flag'= 'x.y'='' 'old.style=1'";
+        assert_eq!(
+            parse_config_parameters(text).unwrap(),
+            vec![
+                "omk.maxAgents=7",
+                "omk.agent.planner=exec:a b'c",
+                "core.flag",
+                "x.y=",
+                "old.style=1"
+            ]
+        );
+        assert_eq!(parse_config_parameters("").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_config_parameters("  'a.b'  ").unwrap(), vec!["a.b"]);
+        for bogus in ["a.b=1", "'a.b", "'a.b'='1", "'a.b''c.d'", "'a.b'=x"] {
+            assert_eq!(parse_config_parameters(bogus), None, "{bogus}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::ci::CiCommand;
 use super::sharing::{ReleaseArgs, RemoteCommand, SyncArgs};
 use crate::model::budget::{Usd, parse_duration, parse_tokens};
 use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy, OptionError, parse_max_agents};
@@ -25,6 +26,10 @@ pub struct Cli {
     /// the proof records that they ran unconfined.
     #[arg(long, global = true)]
     pub no_sandbox: bool,
+    /// Colours and the live status line: auto (on a terminal, unless NO_COLOR is set or TERM=dumb),
+    /// always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -43,9 +48,57 @@ pub enum Command {
     Remote(RemoteCommand),
     /// Fetch goals from a remote, merge them with the local ones, and push them (never forced).
     Sync(SyncArgs),
+    /// GitHub Actions: install the workflows that re-verify proofs and run goals; the verify step.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
     /// what is missing.
     Doctor(DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish); the bash script also completes `git omk …`
+    /// through git's own completion.
+    Completions(CompletionsArgs),
+    /// Print the manual page, or with --install write one page per command so that `git omk --help`
+    /// and `git help omk` show them.
+    Man(ManArgs),
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM=dumb`.
+    Auto,
+    /// Always (the live status line still needs a terminal).
+    Always,
+    /// Never: plain text, no escape sequences.
+    Never,
+}
+
+/// The shells `completions` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash (source it, or put it in bash-completion's directory as `git-omk`).
+    Bash,
+    /// Zsh (put it in a directory of `$fpath` as `_git-omk`).
+    Zsh,
+    /// Fish (put it in `~/.config/fish/completions/git-omk.fish`).
+    Fish,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write the pages into DIR (default: ~/.local/share/man/man1, under $XDG_DATA_HOME when set)
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub install: Option<Option<PathBuf>>,
 }
 
 /// `doctor`.
@@ -172,6 +225,9 @@ pub struct ListArgs {
     /// Only goals with this status.
     #[arg(long, value_name = "STATUS", value_parser = status_arg)]
     pub status: Option<GoalStatus>,
+    /// Only the newest N goals (after the status filter).
+    #[arg(short = 'n', long, value_name = "N", value_parser = limit_arg)]
+    pub limit: Option<usize>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -335,6 +391,16 @@ pub struct OpenPrArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "markdown")]
     pub format: PrFormat,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl OpenPrArgs {
+    /// The effective format.
+    pub fn format(&self) -> PrFormat {
+        if self.json { PrFormat::Json } else { self.format }
+    }
 }
 
 /// `goal merge`.
@@ -381,4 +447,11 @@ fn status_arg(s: &str) -> Result<GoalStatus, String> {
         let all: Vec<&str> = GoalStatus::ALL.iter().map(|s| s.as_str()).collect();
         format!("unknown status `{s}`: use one of {}", all.join(", "))
     })
+}
+
+fn limit_arg(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of goals: give 1 or more")),
+    }
 }

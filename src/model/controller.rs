@@ -16,6 +16,7 @@ use super::event::EventBody;
 use super::goal::Blocker;
 use super::ids::TaskId;
 use super::lease::{Claim, Lease, claim};
+use super::oracle::failing_on_base;
 use super::plan::{OracleCheck, PlannerInfo};
 use super::proof::{oracle_results, readiness};
 use super::snapshot::Snapshot;
@@ -52,6 +53,9 @@ pub enum Next {
     Wait,
     /// Run the gates on the integrated result.
     Verify,
+    /// Compare the result's test harness files with the base's; when they changed, run the result's
+    /// gates again with the base's versions restored.
+    HarnessCheck,
     /// Run the result's changed test files against the base code (bugfix fail-to-pass evidence).
     BaseRun,
     /// Review and security-review the integrated change.
@@ -73,7 +77,7 @@ impl Next {
             Next::Dispatch(_) | Next::Integrate(_) | Next::Block(_) | Next::Recover(_) | Next::Wait => {
                 Some(Phase::Execution)
             }
-            Next::Verify | Next::BaseRun => Some(Phase::Verification),
+            Next::Verify | Next::HarnessCheck | Next::BaseRun => Some(Phase::Verification),
             Next::Review => Some(Phase::Review),
             Next::Conclude => Some(Phase::Proof),
             Next::Halt { .. } | Next::OutOfBudget(_) | Next::Finished(_) => None,
@@ -94,6 +98,7 @@ impl Next {
             Next::Dispatch(_) => "dispatch",
             Next::Wait => "wait",
             Next::Verify => "verify",
+            Next::HarnessCheck => "harness-check",
             Next::BaseRun => "base-run",
             Next::Review => "review",
             Next::Conclude => "conclude",
@@ -230,6 +235,10 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
         Some(v) if Some(v.commit.as_str()) == tip => {}
         _ => return Next::Verify,
     }
+    match &goal.harness {
+        Some(h) if Some(h.result.as_str()) == tip => {}
+        _ => return Next::HarnessCheck,
+    }
     if needs_base_run(snapshot, tip) {
         return Next::BaseRun;
     }
@@ -240,8 +249,14 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
 }
 
 /// A bugfix's fail-to-pass is not shown by the gates on the base and the result (the failing test is
-/// new), and the result's tests have not been run against the base code yet.
+/// new), the result's tests have not been run against the base code yet, and such a run could count:
+/// no test failed on the base (while some did, only they can show the fix).
 fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
+    let base_red = snapshot
+        .goal
+        .baseline
+        .as_ref()
+        .is_some_and(|b| !failing_on_base(b).is_empty());
     let wants = snapshot
         .plan
         .as_ref()
@@ -254,7 +269,7 @@ fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
     let shown = oracle_results(snapshot)
         .iter()
         .any(|c| c.check == OracleCheck::FailToPass && c.passed);
-    wants && !done && !shown
+    wants && !done && !shown && !base_red
 }
 
 /// The terminal status the evidence supports, and why.
@@ -352,6 +367,7 @@ mod tests {
     use crate::model::goal::GateRun;
     use crate::model::graph::TaskGraph;
     use crate::model::graph::tests::task;
+    use crate::model::harness::HarnessCheck;
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use crate::model::plan::{Oracle, PlanArtifacts};
@@ -588,6 +604,28 @@ mod tests {
             "evidence of an older integration tip does not count"
         );
         g.gates(false, "i3", true);
+        assert_eq!(
+            g.next(&[]),
+            Next::HarnessCheck,
+            "the result's test harness files are compared with the base's"
+        );
+        g.apply(EventBody::HarnessChecked(HarnessCheck {
+            result: "i2".into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }));
+        assert_eq!(
+            g.next(&[]),
+            Next::HarnessCheck,
+            "a check of an older tip does not count"
+        );
+        g.apply(EventBody::HarnessChecked(HarnessCheck {
+            result: "i3".into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }));
         assert_eq!(g.next(&[]), Next::Review);
         g.review("i3", &[]);
         assert_eq!(g.next(&[]), Next::Conclude);

@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::budget::{Limits, Usage};
 use super::gate::compare::{GateChange, compare};
+use super::gate::identity::{RemovedTest, compare_tests};
 use super::goal::{Blocker, GateRun, HumanDecision, Verdict};
+use super::harness::{HarnessCheck, differences};
 use super::oracle::{CheckResult, Evidence, evaluate};
 use super::planner::describe_check;
 use super::review::Finding;
@@ -56,6 +58,24 @@ pub enum NotReadyReason {
     Regression {
         /// The gate.
         gate: String,
+    },
+    /// Tests that ran on the base do not run as well on the result: deleted, renamed, deselected,
+    /// filtered out, newly skipped or expected to fail. A human `accept` after the review clears it.
+    TestsRemoved {
+        /// The gate they ran in.
+        gate: String,
+        /// The tests, with what they did on each side.
+        tests: Vec<RemovedTest>,
+    },
+    /// The result's test harness files were not compared with the base's.
+    MissingHarnessCheck,
+    /// With the base's test harness files restored, the result's gates say something else than with
+    /// the result's own: the evidence cannot be trusted. No human decision clears it.
+    HarnessChanged {
+        /// The gate (empty when the restored run could not be made).
+        gate: String,
+        /// What differs.
+        detail: String,
     },
     /// An oracle check of the goal's kind fails.
     OracleFailed {
@@ -261,8 +281,52 @@ fn gate_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
                 .blocking()
                 .map(|c| NotReadyReason::Regression { gate: c.name.clone() }),
         );
+        if !review_accepted(snapshot) {
+            reasons.extend(removed_tests(base, result));
+        }
     }
+    reasons.extend(harness_reasons(goal.harness.as_ref(), result));
     reasons
+}
+
+/// The result's harness must have been checked, and the restored run must agree with the result's.
+fn harness_reasons(check: Option<&HarnessCheck>, result: &GateRun) -> Vec<NotReadyReason> {
+    match check {
+        Some(check) if check.result == result.commit => differences(result, check)
+            .into_iter()
+            .map(|d| NotReadyReason::HarnessChanged {
+                gate: d.gate,
+                detail: d.detail,
+            })
+            .collect(),
+        _ => vec![NotReadyReason::MissingHarnessCheck],
+    }
+}
+
+/// Per gate required on either side, the tests that ran on the base and do not run as well on the
+/// result (a gate gone from the result takes all its tests with it).
+fn removed_tests(base: &GateRun, result: &GateRun) -> Vec<NotReadyReason> {
+    base.gates
+        .iter()
+        .filter_map(|b| {
+            let r = result.gates.iter().find(|r| r.name == b.name);
+            let required = b.required || r.is_some_and(|r| r.required);
+            let tests = compare_tests(&b.tests, r.map(|r| r.tests.as_slice())).removed;
+            (required && !tests.is_empty()).then(|| NotReadyReason::TestsRemoved {
+                gate: b.name.clone(),
+                tests,
+            })
+        })
+        .collect()
+}
+
+/// A human accepted the result after its review (the review of the current result).
+fn review_accepted(snapshot: &Snapshot) -> bool {
+    let goal = &snapshot.goal;
+    match (&goal.review, &goal.integration) {
+        (Some(r), Some(i)) if r.commit == i.commit => accepted_after(snapshot, r.at),
+        _ => false,
+    }
 }
 
 fn failed_required(run: &GateRun) -> impl Iterator<Item = NotReadyReason> + '_ {
@@ -299,6 +363,32 @@ impl NotReadyReason {
             }
             NotReadyReason::Regression { gate } => {
                 format!("required gate {gate} passed on the base and fails on the result")
+            }
+            NotReadyReason::MissingHarnessCheck => {
+                "the result's test harness files were not compared with the base's".to_owned()
+            }
+            NotReadyReason::HarnessChanged { gate, detail } if gate.is_empty() => {
+                format!("the test harness changed and the evidence cannot be trusted: {detail}")
+            }
+            NotReadyReason::HarnessChanged { gate, detail } => format!(
+                "the test harness changed and gate {gate} says something else with the base's harness files restored: {detail}"
+            ),
+            NotReadyReason::TestsRemoved { gate, tests } => {
+                let list: Vec<String> = tests
+                    .iter()
+                    .take(10)
+                    .map(|t| format!("{} {}", t.id, t.how()))
+                    .collect();
+                let more = tests.len().saturating_sub(10);
+                format!(
+                    "tests that ran on the base do not run on the result (gate {gate}): {}{} — a human may accept it after the review",
+                    list.join("; "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )
             }
             NotReadyReason::OracleFailed { check, detail } => {
                 format!("oracle check failed: {check}: {detail}")

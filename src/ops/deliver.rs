@@ -99,13 +99,22 @@ impl Connection {
 /// `GITHUB_TOKEN` or `gh auth token`.
 pub fn connect(ctx: &Context) -> Result<Connection, DeliveryError> {
     let target = target::resolve(&settings::github(ctx.store.repo()))?;
-    let token = token::resolve(&target.token_host)?;
+    let token = token::resolve(&target.host)?;
     tracing::info!(
         "delivering to {} at {} (token from {})",
         target.repo,
         target.api_url,
         token.source().describe()
     );
+    Connection::github(target, &token)
+}
+
+/// The connector of the steps git-omk's workflows run: like [`connect`], with the repository and API of
+/// the GitHub Actions run (`GITHUB_REPOSITORY`, `GITHUB_API_URL`) where git-omk's settings are silent.
+pub fn connect_in_actions(ctx: &Context) -> Result<Connection, DeliveryError> {
+    let settings = settings::with_actions_defaults(settings::github(ctx.store.repo()));
+    let target = target::resolve(&settings)?;
+    let token = token::resolve(&target.host)?;
     Connection::github(target, &token)
 }
 

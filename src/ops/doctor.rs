@@ -2,7 +2,7 @@
 //! protocol), the configured agent, where a GitHub token would come from, configuration problems —
 //! and what is missing, with the install hint.
 //!
-//! A report, never a failure: everything missing is listed, nothing is changed. Must not print.
+//! A report: everything missing is listed (required or optional), nothing is changed. Must not print.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::agent::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
 use crate::agent::qwen;
+use crate::forge::target;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::SandboxMode;
 use crate::model::shell;
@@ -41,6 +42,9 @@ pub struct Missing {
     pub what: String,
     /// How to install or configure it.
     pub hint: String,
+    /// Whether goals cannot run without it (`doctor` then exits 1); optional pieces (a GitHub token)
+    /// are needed only by some features.
+    pub required: bool,
 }
 
 /// How agents and gates would be confined here.
@@ -75,6 +79,13 @@ pub struct DoctorReport {
     pub missing: Vec<Missing>,
 }
 
+impl DoctorReport {
+    /// Whether goals can run here: nothing required is missing and the configuration is valid.
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty() && self.missing.iter().all(|m| !m.required)
+    }
+}
+
 /// Examine this machine and the repository around `dir` (if any).
 pub fn doctor(dir: &Path) -> DoctorReport {
     let store = Store::discover(dir).ok();
@@ -89,7 +100,7 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     if let Some(Err(e)) = store.as_ref().map(|s| settings::price_table(s.repo())) {
         problems.push(e.to_string());
     }
-    let agent = configured_agent(settings.as_ref(), &mut problems);
+    let agent = configured_agent(settings.as_ref());
     let mut report = DoctorReport {
         git: process::probe(OsStr::new("git"), &["--version"]).map(|v| v.trim().to_owned()),
         repository: store
@@ -97,7 +108,7 @@ pub fn doctor(dir: &Path) -> DoctorReport {
             .and_then(|s| s.repo().workdir().map(Path::to_owned)),
         agent: agent.to_string(),
         agents: find_agents(&agent, settings.as_ref()),
-        github_token_source: github_token_source(),
+        github_token_source: github_token_source(store.as_ref()),
         sandbox: sandbox_report(settings.as_ref()),
         problems,
         missing: Vec::new(),
@@ -106,18 +117,8 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     report
 }
 
-fn configured_agent(settings: Option<&Settings>, problems: &mut Vec<String>) -> AgentSpec {
-    let text = settings
-        .and_then(|s| s.agent.clone())
-        .or_else(|| settings::env("OMK_AGENT"));
-    match text.map(|t| t.parse::<AgentSpec>()) {
-        Some(Ok(spec)) => spec,
-        Some(Err(e)) => {
-            problems.push(format!("omk.agent: {e}"));
-            AgentSpec::Kimi
-        }
-        None => AgentSpec::Kimi,
-    }
+fn configured_agent(settings: Option<&Settings>) -> AgentSpec {
+    settings.and_then(|s| s.agent.clone()).unwrap_or(AgentSpec::Kimi)
 }
 
 /// `kimi` on PATH (its generation detected), Qwen Code (configured or on PATH), plus the configured
@@ -201,11 +202,14 @@ fn sandbox_report(settings: Option<&Settings>) -> SandboxReport {
     }
 }
 
-fn github_token_source() -> Option<String> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find(|name| settings::env(name).is_some())
-        .map(str::to_owned)
+/// The variable (or `gh`) a token would come from, for the repository's GitHub host (github.com when
+/// it cannot be told): Enterprise Server hosts read `GH_ENTERPRISE_TOKEN` as `gh` does.
+fn github_token_source(store: Option<&Store>) -> Option<String> {
+    let enterprise = store
+        .and_then(|s| target::resolve(&settings::github(s.repo())).ok())
+        .is_some_and(|t| t.host.is_enterprise());
+    settings::github_token_env(enterprise)
+        .map(|(name, _)| name.to_owned())
         .or_else(|| which("gh").map(|_| "gh auth token".to_owned()))
 }
 
@@ -215,6 +219,7 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         missing.push(Missing {
             what: "git".to_owned(),
             hint: "install git >= 2.40 and put it on PATH".to_owned(),
+            required: true,
         });
     }
     let has = |spec: &str| {
@@ -227,14 +232,17 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         AgentSpec::Kimi | AgentSpec::KimiWire | AgentSpec::KimiAcp => (!has("kimi")).then(|| Missing {
             what: "kimi".to_owned(),
             hint: KIMI_INSTALL_HINT.to_owned(),
+            required: true,
         }),
         AgentSpec::Qwen => (!has("qwen")).then(|| Missing {
             what: "qwen".to_owned(),
             hint: qwen::INSTALL_HINT.to_owned(),
+            required: true,
         }),
         AgentSpec::Acp(_) | AgentSpec::Exec(_) => (!has(&agent.to_string())).then(|| Missing {
             what: agent.to_string(),
             hint: "the configured agent's program is not on PATH: install it or change omk.agent".to_owned(),
+            required: true,
         }),
     };
     missing.extend(needed);
@@ -244,12 +252,14 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         missing.push(Missing {
             what: "sandbox".to_owned(),
             hint: format!("{}: {}", u.reason, u.fix),
+            required: true,
         });
     }
     if report.github_token_source.is_none() {
         missing.push(Missing {
             what: "GitHub token".to_owned(),
-            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN or run `gh auth login`".to_owned(),
+            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN (GH_ENTERPRISE_TOKEN for GitHub Enterprise Server) or run `gh auth login`".to_owned(),
+            required: false,
         });
     }
     missing

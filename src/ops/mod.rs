@@ -7,6 +7,7 @@
 
 pub mod attempt;
 pub mod base_run;
+pub mod ci;
 pub mod context;
 pub mod control;
 pub mod deliver;
@@ -14,6 +15,7 @@ pub mod doctor;
 pub mod drive;
 pub mod execute;
 pub mod gc;
+pub mod harness;
 pub mod integrate;
 pub mod integrity;
 pub mod plan;

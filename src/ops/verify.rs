@@ -12,12 +12,14 @@ use gix::ObjectId;
 
 use super::drive::changed_files;
 use super::execute::block_on;
+use super::harness;
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
 use crate::git::worktree;
 use crate::model::event::{Event, EventBody};
 use crate::model::goal::GateRun;
+use crate::model::harness::HarnessCheck;
 use crate::model::proof::{Proof, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -71,12 +73,19 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
         )));
     }
     let repo_dir = repo_dir(ctx)?;
-    let (report, attachments) = run_gates(ctx, snapshot, &repo_dir, id, &commit)?;
+    let (report, mut attachments) = run_gates(ctx, snapshot, &repo_dir, id, &commit)?;
     let run = report.gate_run(&commit);
-    let proof = recompute(snapshot, &repo_dir, &run);
+    let (harness, more, restored) = check_harness(ctx, snapshot, &repo_dir, &commit)?;
+    attachments.extend(more);
+    let fresh = Fresh {
+        run: &run,
+        harness: &harness,
+    };
+    let proof = recompute(snapshot, &repo_dir, &fresh);
     let not_recorded = why_not_recorded(&goal, snapshot, proven);
+    let proves = std::iter::once(id).chain(restored).collect();
     let recorded = match not_recorded {
-        None => Some(record(ctx, &goal, &repo_dir, &run, attachments, id)?),
+        None => Some(record(ctx, &goal, &repo_dir, &fresh, attachments, proves)?),
         Some(_) => None,
     };
     Ok(VerifyReport {
@@ -142,12 +151,61 @@ fn run_gates(
     Ok((report, attachments))
 }
 
-/// The proof of `snapshot` with `run` as its verification evidence.
-fn recompute(snapshot: &Snapshot, repo_dir: &Path, run: &GateRun) -> Proof {
+/// The fresh evidence of this command: the gates of the commit and its harness check.
+struct Fresh<'a> {
+    run: &'a GateRun,
+    harness: &'a HarnessCheck,
+}
+
+/// Compare the harness files of `commit` with the base's and, when they changed, run its gates again
+/// (forced) with the base's versions restored: the check, its attachments, and the restored commit.
+fn check_harness(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    repo_dir: &Path,
+    commit: &str,
+) -> Result<(HarnessCheck, Attachments, Option<ObjectId>), OpsError> {
+    let diff = harness::compare(ctx, &snapshot.goal.base.commit, commit)?;
+    let mut check = HarnessCheck {
+        result: commit.to_owned(),
+        changes: diff.changes.clone(),
+        restored: None,
+        error: None,
+    };
+    if diff.changes.is_empty() {
+        return Ok((check, Vec::new(), None));
+    }
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", &commit[..12]));
+    let prepared = harness::prepare(ctx, &dir, commit, &diff);
+    let _ = worktree::remove_checkout(repo_dir, &dir);
+    let restored = match prepared? {
+        Ok(restored) => restored,
+        Err(why) => {
+            check.error = Some(why);
+            return Ok((check, Vec::new(), None));
+        }
+    };
+    let id = ObjectId::from_hex(restored.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    match run_gates(ctx, snapshot, repo_dir, id, &restored) {
+        Ok((report, attachments)) => {
+            check.restored = Some(report.gate_run(&restored));
+            Ok((check, attachments, Some(id)))
+        }
+        Err(OpsError::Usage(why)) => {
+            check.error = Some(why);
+            Ok((check, Vec::new(), None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The proof of `snapshot` with the fresh run as its verification evidence.
+fn recompute(snapshot: &Snapshot, repo_dir: &Path, fresh: &Fresh<'_>) -> Proof {
     let mut next = snapshot.clone();
-    next.goal.verification = Some(run.clone());
+    next.goal.verification = Some(fresh.run.clone());
+    next.goal.harness = Some(fresh.harness.clone());
     let base = next.goal.base.commit.clone();
-    prove(&next, changed_files(repo_dir, &base, &run.commit))
+    prove(&next, changed_files(repo_dir, &base, &fresh.run.commit))
 }
 
 /// Why the fresh evidence is not recorded on this goal (`None`: it is).
@@ -167,21 +225,22 @@ fn why_not_recorded(goal: &GoalRef, snapshot: &Snapshot, proven: bool) -> Option
     None
 }
 
-/// Record the fresh run and the proof recomputed on the current tip (the proven commit is an
-/// `Omk-Proves` parent).
+/// Record the fresh run, the harness check and the proof recomputed on the current tip (the proven
+/// commit, and the restored-harness commit when there is one, are `Omk-Proves` parents).
 fn record(
     ctx: &Context,
     goal: &GoalRef,
     repo_dir: &Path,
-    run: &GateRun,
+    fresh: &Fresh<'_>,
     attachments: Attachments,
-    proven: ObjectId,
+    proves: Vec<ObjectId>,
 ) -> Result<ObjectId, OpsError> {
     ctx.retrying(goal.id().as_str(), || {
         let loaded = ctx.load(goal)?;
-        let proof = recompute(&loaded.snapshot, repo_dir, run);
+        let proof = recompute(&loaded.snapshot, repo_dir, fresh);
         let events: Vec<Event> = [
-            EventBody::VerificationRecorded(run.clone()),
+            EventBody::VerificationRecorded(fresh.run.clone()),
+            EventBody::HarnessChecked(fresh.harness.clone()),
             EventBody::ProofRecorded(Box::new(proof)),
         ]
         .into_iter()
@@ -197,7 +256,7 @@ fn record(
             snapshot: &snapshot,
             events: &events,
             attachments: attachments.clone(),
-            proves: vec![proven],
+            proves: proves.clone(),
             merge_parent: None,
             at: ctx.clock.now(),
         })?)

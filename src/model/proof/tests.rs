@@ -9,9 +9,10 @@ use super::*;
 use crate::model::delivery::record::PrOpened;
 use crate::model::event::{Actor, ActorKind, AttemptReport, BaseRef, Event, EventBody, GoalCreated};
 use crate::model::gate::compare::{GateObservation, ObservedMetric};
-use crate::model::gate::{FailReason, Outcome, RunnerKind, TestOutcome, TestResult};
+use crate::model::gate::{FailReason, Outcome, RemovedTest, RunnerKind, TestOutcome, TestResult};
 use crate::model::graph::TaskGraph;
 use crate::model::graph::tests::task;
+use crate::model::harness::HarnessCheck;
 use crate::model::ids::{EventId, GoalId, TaskId};
 use crate::model::lease::Lease;
 use crate::model::options::RunOptions;
@@ -219,9 +220,15 @@ impl Goal {
         start() + Duration::seconds(i64::from(self.n))
     }
 
-    /// Gates ran on the integrated result.
+    /// Gates ran on the integrated result, whose test harness files are the base's.
     pub(crate) fn verify(&mut self, gates: Vec<GateObservation>) {
         self.apply(EventBody::VerificationRecorded(run(RESULT, gates)));
+        self.apply(EventBody::HarnessChecked(HarnessCheck {
+            result: RESULT.into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }));
     }
 
     /// The result was reviewed.
@@ -500,6 +507,233 @@ fn a_required_gate_removed_from_the_result_is_a_regression() {
     g.verify(vec![gate("lint", true, Outcome::Passed)]);
     g.review(Vec::new());
     assert_not_ready(&g, &NotReadyReason::Regression { gate: "test".into() });
+}
+
+/// A feature goal whose base ran `base` tests and whose result ran `result` tests (gate `test`, green
+/// on both sides), reviewed.
+fn with_tests(base: &[(&str, TestOutcome)], result: &[(&str, TestOutcome)]) -> Goal {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![tested(Outcome::Passed, base)]);
+    g.verify(vec![tested(Outcome::Passed, result)]);
+    g.review(Vec::new());
+    g
+}
+
+fn removed(id: &str, base: TestOutcome, result: Option<TestOutcome>) -> RemovedTest {
+    RemovedTest {
+        id: id.into(),
+        base,
+        result,
+    }
+}
+
+#[test]
+fn a_passing_test_deleted_on_the_result_refuses_ready() {
+    use TestOutcome::Passed;
+    let g = with_tests(&[("t::add", Passed), ("t::sub", Passed)], &[("t::add", Passed)]);
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![removed("t::sub", Passed, None)],
+        },
+    );
+    assert_eq!(g.readiness().reasons.len(), 1, "{:?}", g.readiness().reasons);
+}
+
+#[test]
+fn a_test_newly_skipped_or_expected_to_fail_refuses_ready() {
+    use TestOutcome::{Passed, Skipped, Xfail};
+    let g = with_tests(
+        &[("t::add", Passed), ("t::sub", Passed)],
+        &[("t::add", Skipped), ("t::sub", Xfail)],
+    );
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![
+                removed("t::add", Passed, Some(Skipped)),
+                removed("t::sub", Passed, Some(Xfail)),
+            ],
+        },
+    );
+}
+
+#[test]
+fn a_test_that_was_already_skipped_on_the_base_may_stay_skipped_or_go() {
+    use TestOutcome::{Passed, Skipped, Xfail};
+    let g = with_tests(
+        &[("t::add", Passed), ("t::later", Skipped), ("t::known", Xfail)],
+        &[("t::add", Passed)],
+    );
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_renamed_test_is_a_removed_test() {
+    use TestOutcome::Passed;
+    let g = with_tests(&[("t::add", Passed)], &[("t::add_numbers", Passed)]);
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![removed("t::add", Passed, None)],
+        },
+    );
+}
+
+#[test]
+fn a_gate_removed_from_the_result_takes_its_tests_with_it() {
+    use TestOutcome::Failed;
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![
+            gate("lint", true, Outcome::Passed),
+            tested(Outcome::Failed, &[("t::red", Failed)]),
+        ],
+    );
+    g.verify(vec![gate("lint", true, Outcome::Passed)]);
+    g.review(Vec::new());
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![removed("t::red", Failed, None)],
+        },
+    );
+}
+
+#[test]
+fn removed_tests_of_an_optional_gate_do_not_refuse_ready() {
+    use TestOutcome::Passed;
+    let mut optional = tested(Outcome::Passed, &[("t::slow", Passed)]);
+    optional.name = "slow".into();
+    optional.required = false;
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![gate("test", true, Outcome::Passed), optional],
+    );
+    g.verify(vec![gate("test", true, Outcome::Passed)]);
+    g.review(Vec::new());
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_human_accept_after_the_review_clears_removed_tests_and_one_before_does_not() {
+    use TestOutcome::Passed;
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![tested(
+            Outcome::Passed,
+            &[("t::add", Passed), ("t::zero", Passed)],
+        )],
+    );
+    g.verify(vec![tested(Outcome::Passed, &[("t::add", Passed)])]);
+    g.apply(EventBody::Accepted {
+        summary: "too early".into(),
+    });
+    g.review(Vec::new());
+    assert_eq!(g.readiness().status, GoalStatus::NotReady);
+    g.apply(EventBody::Accepted {
+        summary: "test_add_zero duplicated test_add".into(),
+    });
+    assert_ready(&g.readiness());
+}
+
+/// A conftest.py the result added, as `model::harness` reports it.
+fn conftest_added() -> Vec<crate::model::harness::HarnessChange> {
+    use crate::model::harness::{ChangedText, GateFiles, harness_changes};
+    let hook = ChangedText {
+        path: "conftest.py",
+        old: None,
+        new: Some(b"def pytest_runtest_makereport(item, call): ...\n"),
+    };
+    harness_changes(&[hook], &GateFiles::default())
+}
+
+/// A feature goal whose result changed conftest.py; the restored run saw `restored` and the result's
+/// own gates `result`; reviewed with the harness finding.
+fn harness_goal(result: Vec<GateObservation>, restored: Option<Vec<GateObservation>>) -> Goal {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.apply(EventBody::VerificationRecorded(run(RESULT, result)));
+    let changes = conftest_added();
+    g.apply(EventBody::HarnessChecked(HarnessCheck {
+        result: RESULT.into(),
+        error: restored
+            .is_none()
+            .then(|| "conftest.py is not a directory".to_owned()),
+        restored: restored.map(|gates| run("restored", gates)),
+        changes: changes.clone(),
+    }));
+    g.review(changes.iter().map(crate::model::harness::finding).collect());
+    g
+}
+
+#[test]
+fn a_verification_without_a_harness_check_is_missing_evidence() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.apply(EventBody::VerificationRecorded(run(
+        RESULT,
+        vec![gate("test", true, Outcome::Passed)],
+    )));
+    g.review(Vec::new());
+    assert_not_ready(&g, &NotReadyReason::MissingHarnessCheck);
+    g.apply(EventBody::HarnessChecked(HarnessCheck {
+        result: "older000".into(),
+        changes: Vec::new(),
+        restored: None,
+        error: None,
+    }));
+    assert_not_ready(&g, &NotReadyReason::MissingHarnessCheck);
+}
+
+#[test]
+fn a_harness_change_whose_restored_run_agrees_is_a_high_finding_an_accept_clears() {
+    let gates = vec![gate("test", true, Outcome::Passed)];
+    let mut g = harness_goal(gates.clone(), Some(gates));
+    let r = g.readiness();
+    assert_eq!(r.reasons.len(), 1, "{:?}", r.reasons);
+    assert!(
+        matches!(&r.reasons[0], NotReadyReason::BlockingFinding { source, file, message, .. }
+            if source == "scanner:test-harness" && file == "conftest.py" && message.contains("+def pytest_runtest_makereport")),
+        "{:?}",
+        r.reasons
+    );
+    g.apply(EventBody::Accepted {
+        summary: "the new fixture is harmless".into(),
+    });
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_restored_run_that_disagrees_refuses_ready_whatever_a_human_accepts() {
+    use TestOutcome::{Failed, Passed};
+    let hooked = vec![tested(Outcome::Passed, &[("t::add", Passed)])];
+    let honest = vec![tested(Outcome::Failed, &[("t::add", Failed)])];
+    let mut g = harness_goal(hooked, Some(honest));
+    let expected = NotReadyReason::HarnessChanged {
+        gate: "test".into(),
+        detail: "fails with the base's harness, passes with the result's".into(),
+    };
+    assert_not_ready(&g, &expected);
+    g.apply(EventBody::Accepted {
+        summary: "looks fine to me".into(),
+    });
+    let r = g.readiness();
+    assert_eq!(r.reasons, vec![expected], "only the harness reason is left");
+}
+
+#[test]
+fn a_restored_run_that_could_not_be_made_refuses_ready() {
+    let mut g = harness_goal(vec![gate("test", true, Outcome::Passed)], None);
+    g.apply(EventBody::Accepted { summary: "ok".into() });
+    let r = g.readiness();
+    assert!(
+        matches!(&r.reasons[..], [NotReadyReason::HarnessChanged { gate, detail }]
+            if gate.is_empty() && detail.contains("conftest.py is not a directory")),
+        "{:?}",
+        r.reasons
+    );
 }
 
 fn bugfix(base_run: Vec<GateObservation>) -> Goal {
@@ -944,7 +1178,48 @@ fn goal_with(cases: &[GateCase], names: impl Fn(usize) -> String) -> Goal {
     g
 }
 
+fn test_outcome() -> impl Strategy<Value = TestOutcome> {
+    prop_oneof![
+        Just(TestOutcome::Passed),
+        Just(TestOutcome::Failed),
+        Just(TestOutcome::Skipped),
+        Just(TestOutcome::Xfail),
+        Just(TestOutcome::Error)
+    ]
+}
+
+/// Per test id: its outcome on the base and on the result, either may be absent.
+type TestCase = (Option<TestOutcome>, Option<TestOutcome>);
+
+fn test_cases() -> impl Strategy<Value = Vec<TestCase>> {
+    let side = || proptest::option::of(test_outcome());
+    proptest::collection::vec((side(), side()), 0..8)
+}
+
 proptest! {
+    /// Whatever the tests did, `ready` implies that every test that ran on the base runs on the
+    /// result and does not fail there.
+    #[test]
+    fn ready_implies_every_test_that_ran_on_the_base_runs_on_the_result(cases in test_cases()) {
+        let ids: Vec<String> = (0..cases.len()).map(|i| format!("t::{i}")).collect();
+        let side = |pick: fn(&TestCase) -> Option<TestOutcome>| {
+            cases.iter().zip(&ids).filter_map(|(c, id)| pick(c).map(|o| (id.as_str(), o))).collect::<Vec<_>>()
+        };
+        let (base, result) = (side(|c| c.0), side(|c| c.1));
+        let mut g = Goal::integrated(GoalKind::Feature, vec![tested(Outcome::Passed, &base)]);
+        let failing = result.iter().any(|(_, o)| o.failed());
+        let outcome = if failing { Outcome::Failed } else { Outcome::Passed };
+        g.verify(vec![tested(outcome, &result)]);
+        g.review(Vec::new());
+        if g.readiness().status == GoalStatus::Ready {
+            for (b, r) in &cases {
+                if b.is_some_and(|b| b.ran()) {
+                    prop_assert!(r.is_some_and(|r| r.ran() && !r.failed()), "{:?} -> {:?}", b, r);
+                }
+            }
+        }
+    }
+
     #[test]
     fn ready_implies_every_required_gate_passed_on_the_result(cases in gate_cases()) {
         let g = goal_with(&cases, |i| format!("g{i}"));
