@@ -20,6 +20,16 @@ fn path_with(extra: Option<&Path>) -> String {
     std::env::join_paths(dirs).unwrap().into_string().unwrap()
 }
 
+/// The sandbox's program, found on the whole `PATH`: the commands below run with a `PATH` that
+/// holds little more than git, and a healthy machine has a sandbox.
+fn bwrap() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("bwrap"))
+        .find(|p| p.is_file())
+        .expect("bubblewrap is installed (scripts/install-sandbox.sh)")
+}
+
 /// `doctor --json`; its exit code is 1 exactly when something required is missing or a problem is
 /// reported, else 0.
 fn doctor_json(repo: &TestRepo, path: &str) -> Value {
@@ -27,6 +37,7 @@ fn doctor_json(repo: &TestRepo, path: &str) -> Value {
         .omk()
         .args(["doctor", "--json"])
         .env("PATH", path)
+        .env("OMK_BWRAP", bwrap())
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -65,6 +76,7 @@ fn missing_agents_are_reported_with_the_install_hint() {
         .omk()
         .arg("doctor")
         .env("PATH", path_with(None))
+        .env("OMK_BWRAP", bwrap())
         .output()
         .unwrap();
     assert_eq!(text.status.code(), Some(1), "the configured agent is required");
@@ -103,6 +115,7 @@ fn installed_agents_are_found_with_their_versions() {
                 .omk()
                 .arg("doctor")
                 .env("PATH", path_with(program.parent()))
+                .env("OMK_BWRAP", bwrap())
                 .output()
                 .unwrap();
             assert_eq!(out.status.code(), Some(0), "kimi found: healthy");

@@ -34,6 +34,9 @@ for what in $HOSTILE; do
     pointer) printf 'gitdir: %s\n' "$common" > .git ;;
     gate-test)
       printf 'def test_escape():\n    open("%s/from-test", "w").write("x")\n' "$OUTSIDE" > test_calc_escape.py ;;
+    gate-collect)
+      printf 'errors = []\nfor path in ("%s/hooks/post-checkout", "%s/config", ".git", "%s/from-collection"):\n    try:\n        with open(path, "a") as f:\n            f.write("\\n# planted by a test module\\n")\n    except OSError as e:\n        errors.append(f"{path}: {e}")\nif errors:\n    raise RuntimeError("; ".join(errors))\n' \
+        "$common" "$common" "$OUTSIDE" > test_calc_planted.py ;;
     env)
       found="$(env | grep -E '^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR|OBJECT_DIRECTORY|ALTERNATE_OBJECT_DIRECTORIES|NAMESPACE)=')"
       [ -n "$found" ] && { echo "inherited: $found"; exit 3; } ;;
@@ -361,6 +364,34 @@ fn a_test_that_writes_outside_its_work_directory_fails_the_gate_and_writes_nothi
         evidence.contains("Read-only file system") && evidence.contains("from-test"),
         "the gate's evidence says why: {evidence}"
     );
+}
+
+#[test]
+fn a_test_module_that_writes_into_the_git_directory_as_it_is_collected_fails_the_gate_and_changes_nothing() {
+    let Some(fx) = Fixture::new() else { return };
+    let before = fx.fingerprint();
+    let out = fx.run(&[("HOSTILE", "gate-collect")]);
+    assert_eq!(out.status.code(), Some(1), "not ready: {}", stderr(&out));
+    let after = fx.fingerprint();
+    assert_eq!((&after.config, &after.hooks), (&before.config, &before.hooks));
+    assert_eq!(
+        (&after.head_file, &after.head, &after.index, &after.status),
+        (&before.head_file, &before.head, &before.index, &before.status),
+        "the user's checkout is byte-identical"
+    );
+    assert!(fx.outside_files().is_empty(), "{:?}", fx.outside_files());
+    assert_eq!(fx.marks(), "", "no planted hook ran");
+    let evidence = fx.evidence();
+    assert!(!evidence.is_empty(), "the attempts failed");
+    for e in &evidence {
+        assert!(e.contains("ERROR collecting test_calc_planted.py"), "{e}");
+        for planted in ["hooks/post-checkout", "config", ".git", "from-collection"] {
+            assert!(
+                e.contains(&format!("{planted}: [Errno 30] Read-only file system")),
+                "the attempt's evidence names the refused write to {planted}: {e}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -24,7 +24,7 @@ case "$OMK_PROMPT" in
   *"planner for git-omk"*)
     echo "$OMK_PROMPT" > "$PLAN_SEEN"
     if [ -n "$PLAN_HANG" ] && [ ! -e "$AGENT_FLAG" ]; then
-      touch "$AGENT_FLAG"; sleep 300 & echo $! >> "$AGENT_PIDS"; wait
+      touch "$AGENT_FLAG"; sleep "$SLEEP_MARK" & echo $! >> "$AGENT_PIDS"; wait
     fi
     cat "$PLAN_FIRST"; exit 0 ;;
 esac
@@ -73,6 +73,10 @@ impl Fixture {
             ("pytest.ini", "[pytest]\n"),
         ]);
         let home = repo.home.clone();
+        // What the agent writes for the test to read, outside the worktree: the one directory the
+        // sandbox lets it write besides its worktree (`omk.sandbox.allowWrite`).
+        let scratch = home.join("scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
         let file = |name: &str, text: &str| {
             let p = home.join(name);
             std::fs::write(&p, text).unwrap();
@@ -91,16 +95,21 @@ impl Fixture {
             ("PLAN_REPAIR".to_owned(), file("plan-repair.txt", repair)),
             (
                 "PLAN_SEEN".to_owned(),
-                home.join("plan-prompt.txt").display().to_string(),
+                scratch.join("plan-prompt.txt").display().to_string(),
             ),
             (
                 "AGENT_PIDS".to_owned(),
-                home.join("agent.pids").display().to_string(),
+                scratch.join("agent.pids").display().to_string(),
             ),
             (
                 "AGENT_FLAG".to_owned(),
-                home.join("agent.flag").display().to_string(),
+                scratch.join("agent.flag").display().to_string(),
             ),
+            (
+                "OMK_SANDBOX_ALLOW_WRITE".to_owned(),
+                scratch.display().to_string(),
+            ),
+            ("SLEEP_MARK".to_owned(), sleep_mark()),
         ];
         Some(Fixture { repo, env, agent })
     }
@@ -146,8 +155,13 @@ impl Fixture {
         json(&self.omk(&["goal", "show", "-f", "json"], &[]))
     }
 
+    /// A file the agent wrote.
     fn file(&self, name: &str) -> String {
-        std::fs::read_to_string(self.repo.home.join(name)).unwrap_or_default()
+        std::fs::read_to_string(self.repo.home.join("scratch").join(name)).unwrap_or_default()
+    }
+
+    fn var(&self, name: &str) -> &str {
+        &self.env.iter().find(|(k, _)| k == name).unwrap().1
     }
 
     fn verify_history(&self) {
@@ -197,9 +211,32 @@ fn decisions<'a>(show: &'a Value, step: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+/// A duration for the hanging planner's `sleep` that no other test uses (its process ids are those
+/// of the sandbox's PID namespace, so it is found by its command line).
+fn sleep_mark() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("300.{}{n:04}", std::process::id())
+}
+
+/// Live processes whose command line is `sleep <seconds>`.
+fn sleeping(seconds: &str) -> Vec<i32> {
+    let wanted = format!("sleep {seconds}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let live = !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z');
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            live && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
+        })
+        .collect()
 }
 
 fn assert_ready(out: &Output) {
@@ -365,16 +402,11 @@ fn kill_9_of_the_controller_while_the_planner_runs_then_resume() {
     let _ = child.wait();
     let resumed = fx.omk(&["goal", "resume", "--json"], &[]);
     assert_ready(&resumed);
-    for pid in fx
-        .file("agent.pids")
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-    {
-        assert!(
-            !alive(pid),
-            "the planner {pid} outlived its controller and the resume"
-        );
-    }
+    assert_eq!(
+        sleeping(fx.var("SLEEP_MARK")),
+        Vec::<i32>::new(),
+        "the planner's process outlived its controller and the resume"
+    );
     let show = fx.show();
     assert_eq!(show["plan"]["planner"]["by"], "agent");
     fx.verify_history();

@@ -204,7 +204,7 @@ pub const ENGINE_STATE_DIRS: &[(StateOf, &str, &str)] = &[
     (StateOf::KimiWire, "KIMI_SHARE_DIR", ".kimi"),
     (StateOf::KimiAcp, "KIMI_CODE_HOME", ".kimi-code"),
     (StateOf::KimiAcp, "KIMI_CODE_CACHE_DIR", ".cache/kimi-code"),
-    (StateOf::Qwen, "", ".qwen"),
+    (StateOf::Qwen, "QWEN_HOME", ".qwen"),
 ];
 
 /// The engines [`ENGINE_STATE_DIRS`] knows.
