@@ -1,5 +1,6 @@
 //! Benchmark (not a test): git-omk's own overhead per agent session start and per agent turn, next to
-//! the agent's own start-up time, for both real Kimi generations against the scripted model server.
+//! the agent's own start-up time, for the real agents (both Kimi generations, Qwen Code) against the
+//! scripted model server.
 //!
 //! For each engine it measures, with the same agent, model script and repository:
 //! - `raw`: a minimal client written here (spawn, JSON-RPC, approve everything, serve files without a
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agents::{AgentHome, Kimi};
+use agents::{Agent, AgentHome};
 use git_omk::agent::{Session, SessionConfig, StopReason};
 use git_omk::model::policy::Policy;
 use git_omk::model::writeset::PathPattern;
@@ -31,14 +32,14 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The scripted turn (the reference scenario): write a file, show it, edit it, list the directory,
 /// answer — five LLM steps, two file writes, two shell commands.
-fn script(kind: Kimi, turns: usize) -> Vec<Turn> {
+fn script(kind: Agent, work: &Path, turns: usize) -> Vec<Turn> {
     (0..turns)
         .flat_map(|i| {
             let file = format!("f{i}.txt");
             [
-                kind.write(&file, "Hello from the scripted model\n"),
+                kind.write(work, &file, "Hello from the scripted model\n"),
                 kind.shell(&format!("cat {file}")),
-                kind.edit(&file, "scripted", "benchmarked"),
+                kind.edit(work, &file, "scripted", "benchmarked"),
                 kind.shell(&format!("cat {file} && ls")),
                 Turn::text("done"),
             ]
@@ -88,9 +89,9 @@ struct Omk {
     start: Duration,
 }
 
-async fn omk_start(kind: Kimi, program: &Path, turns: usize) -> Omk {
+async fn omk_start(kind: Agent, program: &Path, turns: usize) -> Omk {
     let (dir, work) = repo();
-    let server = ModelServer::start(script(kind, turns));
+    let server = ModelServer::start(script(kind, &work, turns));
     let home = AgentHome::new();
     let policy = Policy::task(&work, vec![PathPattern::parse("**").expect("pattern")]).expect("policy");
     let mut config = SessionConfig::new(kind.spec(), policy);
@@ -130,7 +131,7 @@ struct Raw {
     child: tokio::process::Child,
     stdin: tokio::process::ChildStdin,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    kind: Kimi,
+    kind: Agent,
     next: u64,
     session: String,
 }
@@ -145,8 +146,8 @@ impl Raw {
     fn id(&mut self) -> Value {
         self.next += 1;
         match self.kind {
-            Kimi::Wire => json!(format!("r{}", self.next)),
-            Kimi::Acp => json!(self.next),
+            Agent::KimiWire => json!(format!("r{}", self.next)),
+            Agent::KimiAcp | Agent::Qwen => json!(self.next),
         }
     }
 
@@ -178,7 +179,12 @@ fn answer(method: &str, params: &Value) -> Value {
     match method {
         "request" => json!({"request_id": params["payload"]["id"], "response": "approve"}),
         "session/request_permission" => {
-            json!({"outcome": {"outcome": "selected", "optionId": "approve_once"}})
+            let options = params["options"].as_array().cloned().unwrap_or_default();
+            let once = options
+                .iter()
+                .find(|o| o["kind"] == "allow_once")
+                .map_or(json!("approve_once"), |o| o["optionId"].clone());
+            json!({"outcome": {"outcome": "selected", "optionId": once}})
         }
         "fs/read_text_file" => {
             json!({"content": std::fs::read_to_string(params["path"].as_str().unwrap_or("")).unwrap_or_default()})
@@ -194,21 +200,24 @@ fn answer(method: &str, params: &Value) -> Value {
     }
 }
 
-async fn raw_start(kind: Kimi, program: &Path, turns: usize) -> Raw {
+async fn raw_start(kind: Agent, program: &Path, turns: usize) -> Raw {
     let (dir, work) = repo();
-    let server = ModelServer::start(script(kind, turns));
+    let server = ModelServer::start(script(kind, &work, turns));
     let home = AgentHome::new();
     let launch = home.launch(kind, program, &server);
     let mut cmd = tokio::process::Command::new(program);
     match kind {
-        Kimi::Wire => {
+        Agent::KimiWire => {
             cmd.args(["--wire", "--work-dir"])
                 .arg(&work)
                 .args(["--session", "bench-raw"]);
             cmd.args(&launch.extra_args);
         }
-        Kimi::Acp => {
+        Agent::KimiAcp => {
             cmd.arg("acp");
+        }
+        Agent::Qwen => {
+            cmd.args(git_omk::agent::qwen::ARGS);
         }
     }
     cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
@@ -234,14 +243,14 @@ async fn raw_start(kind: Kimi, program: &Path, turns: usize) -> Raw {
         session: String::new(),
     };
     match kind {
-        Kimi::Wire => {
+        Agent::KimiWire => {
             raw.call(
                 "initialize",
                 json!({"protocol_version": "1.10", "client": {"name": "raw", "version": "0"}}),
             )
             .await;
         }
-        Kimi::Acp => {
+        Agent::KimiAcp | Agent::Qwen => {
             let caps = json!({"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false});
             raw.call(
                 "initialize",
@@ -262,8 +271,8 @@ async fn raw_turn(raw: &mut Raw, i: usize) -> Duration {
     let t = Instant::now();
     let text = format!("work on f{i}.txt");
     match raw.kind {
-        Kimi::Wire => raw.call("prompt", json!({"user_input": text})).await,
-        Kimi::Acp => {
+        Agent::KimiWire => raw.call("prompt", json!({"user_input": text})).await,
+        Agent::KimiAcp | Agent::Qwen => {
             let params = json!({"sessionId": raw.session, "prompt": [{"type": "text", "text": text}]});
             raw.call("session/prompt", params).await
         }
@@ -278,7 +287,7 @@ async fn main() {
         "| engine | agent start-up (raw client) | git-omk session start | scripted turn, raw (median of {turns}) | scripted turn, git-omk | overhead per turn | of which the diff check |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for kind in Kimi::ALL {
+    for kind in Agent::ALL {
         let Some(program) = agents::installed(kind) else {
             continue;
         };

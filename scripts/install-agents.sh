@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Install the two real Kimi generations the agent tests drive, into the tools cache (outside the repo):
+# Install the three real agents the agent tests drive, into the tools cache (outside the repo):
 #   - kimi-cli 1.51.0 (Wire protocol) in a Python >= 3.13 virtual environment;
-#   - Kimi Code 2.1.0 (ACP) from npm, run with the Node of scripts/install-node.sh.
+#   - Kimi Code 2.1.0 (ACP) from npm, run with the Node of scripts/install-node.sh;
+#   - Qwen Code 0.24.4 (ACP) from npm, run with the same Node.
 # Idempotent: a second run only checks marker files. Prints one line per launcher on stdout:
 #   OMK_TEST_KIMI_WIRE=<path to a `kimi` launcher for kimi-cli 1.51.0>
 #   OMK_TEST_KIMI_ACP=<path to a `kimi` launcher for Kimi Code 2.1.0>
-# Each launcher sits alone in its own directory, so a test can put exactly one generation on PATH.
-# Progress goes to stderr. Exit status is non-zero when either agent could not be installed.
+#   OMK_TEST_QWEN=<path to a `qwen` launcher for Qwen Code 0.24.4>
+# Each launcher sits alone in its own directory, so a test can put exactly one agent on PATH.
+# Progress goes to stderr. Exit status is non-zero when any agent could not be installed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/tools-env.sh"
 
 wire_version="1.51.0"
 code_version="2.1.0"
+qwen_version="0.24.4"
 status=0
 
 log() { echo "install-agents: $*" >&2; }
@@ -64,32 +67,60 @@ install_wire() {
   echo "OMK_TEST_KIMI_WIRE=$launcher"
 }
 
+# An npm package into $prefix (atomically: a temporary prefix renamed once complete). Arguments:
+# prefix, package@version, entry point relative to the prefix.
+npm_install() {
+  local prefix="$1" package="$2" entry="$3"
+  if [ -f "$prefix/.omk-installed" ] && [ -f "$prefix/$entry" ]; then
+    return 0
+  fi
+  command -v npm >/dev/null || { log "npm is needed to fetch $package"; return 1; }
+  log "installing $package from npm"
+  rm -rf "$prefix.tmp" && mkdir -p "$prefix.tmp"
+  npm install --prefix "$prefix.tmp" --no-audit --no-fund --loglevel=error "$package" >&2
+  [ -f "$prefix.tmp/$entry" ] || {
+    log "$package: entry point $entry missing after install"
+    return 1
+  }
+  touch "$prefix.tmp/.omk-installed"
+  rm -rf "$prefix" && mv "$prefix.tmp" "$prefix"
+}
+
 install_code() {
   local prefix="$OMK_TOOLS_DIR/kimi-code-$code_version"
   local launcher="$OMK_TOOLS_DIR/launchers/kimi-acp/kimi"
+  local entry="node_modules/@moonshot-ai/kimi-code/dist/main.mjs"
   local node
   node="$("$here/install-node.sh")" || {
     log "no Node >= 22 (scripts/install-node.sh failed); Kimi Code $code_version needs one"
     return 1
   }
-  local entry="$prefix/node_modules/@moonshot-ai/kimi-code/dist/main.mjs"
-  if [ ! -f "$prefix/.omk-installed" ] || [ ! -f "$entry" ]; then
-    command -v npm >/dev/null || { log "npm is needed to fetch @moonshot-ai/kimi-code"; return 1; }
-    log "installing Kimi Code $code_version from npm"
-    rm -rf "$prefix.tmp" && mkdir -p "$prefix.tmp"
-    npm install --prefix "$prefix.tmp" --no-audit --no-fund --loglevel=error \
-      "@moonshot-ai/kimi-code@$code_version" >&2
-    [ -f "$prefix.tmp/node_modules/@moonshot-ai/kimi-code/dist/main.mjs" ] || {
-      log "Kimi Code entry point missing after install"
-      return 1
-    }
-    touch "$prefix.tmp/.omk-installed"
-    rm -rf "$prefix" && mv "$prefix.tmp" "$prefix"
-  fi
-  write_launcher "$launcher" "'$node' '$entry'"
+  npm_install "$prefix" "@moonshot-ai/kimi-code@$code_version" "$entry" || return 1
+  write_launcher "$launcher" "'$node' '$prefix/$entry'"
   echo "OMK_TEST_KIMI_ACP=$launcher"
+}
+
+# Qwen Code's entry starts a second node process (the CLI proper): git-omk kills the agent's whole
+# process group, so the launcher only has to exec the first.
+install_qwen() {
+  local prefix="$OMK_TOOLS_DIR/qwen-code-$qwen_version"
+  local launcher="$OMK_TOOLS_DIR/launchers/qwen/qwen"
+  local entry="node_modules/@qwen-code/qwen-code/cli-entry.js"
+  local node
+  node="$("$here/install-node.sh")" || {
+    log "no Node >= 22 (scripts/install-node.sh failed); Qwen Code $qwen_version needs one"
+    return 1
+  }
+  npm_install "$prefix" "@qwen-code/qwen-code@$qwen_version" "$entry" || return 1
+  write_launcher "$launcher" "'$node' '$prefix/$entry'"
+  [ "$("$launcher" --version)" = "$qwen_version" ] || {
+    log "Qwen Code launcher does not report version $qwen_version"
+    return 1
+  }
+  echo "OMK_TEST_QWEN=$launcher"
 }
 
 install_wire || { status=1; log "kimi-cli $wire_version NOT installed"; }
 install_code || { status=1; log "Kimi Code $code_version NOT installed"; }
+install_qwen || { status=1; log "Qwen Code $qwen_version NOT installed"; }
 exit "$status"

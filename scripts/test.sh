@@ -2,8 +2,8 @@
 # The test command of the README: install what the tests need (idempotent, cached outside the
 # repository), then run the whole test suite.
 #
-# The real agents (scripts/install-agents.sh) are exported to the agent tests as OMK_TEST_KIMI_WIRE and
-# OMK_TEST_KIMI_ACP. With CI=true a failed install fails the run (and the tests fail without the
+# The real agents (scripts/install-agents.sh) are exported to the agent tests as OMK_TEST_KIMI_WIRE,
+# OMK_TEST_KIMI_ACP and OMK_TEST_QWEN. With CI=true a failed install fails the run (and the tests fail without the
 # agents); locally the agent tests skip loudly instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ else
 fi
 while IFS='=' read -r name value; do
   case "$name" in
-    OMK_TEST_KIMI_WIRE | OMK_TEST_KIMI_ACP) export "$name=$value" ;;
+    OMK_TEST_KIMI_WIRE | OMK_TEST_KIMI_ACP | OMK_TEST_QWEN) export "$name=$value" ;;
   esac
 done <<<"$agents"
 cargo test --locked --all-targets "$@"

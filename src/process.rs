@@ -17,13 +17,24 @@ use tokio::io::AsyncReadExt;
 
 use crate::settings;
 
-/// A `git` command run in `dir` (any directory of the repository), with the caller's configuration,
-/// credentials and hooks, and with git's output in the C locale so it can be parsed.
+/// Configuration every git command of git-omk runs with: no hooks (neither the user's nor any planted
+/// in a shared git directory: the project's checks run as gates, never as side effects of git-omk's own
+/// commands) and no file-system monitor command (`core.fsmonitor` runs a program on every status).
+pub const GIT_HARDENING: [&str; 4] = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"];
+
+/// A `git` command run in `dir` (any directory of the repository), with the caller's configuration and
+/// credentials but none of its hooks or fsmonitor ([`GIT_HARDENING`]), without the variables that
+/// would point git at another repository ([`settings::GIT_LOCATION_ENV`]), and with git's output in the
+/// C locale so it can be parsed.
 pub fn git(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.current_dir(dir)
+        .args(GIT_HARDENING)
         .env("LC_ALL", "C")
         .env("GIT_TERMINAL_PROMPT", "0");
+    for name in settings::GIT_LOCATION_ENV {
+        cmd.env_remove(name);
+    }
     cmd
 }
 
@@ -75,8 +86,9 @@ pub struct GroupChild {
 /// Start `spec` in a new process group with piped stdout and stderr.
 ///
 /// The child inherits the environment plus `spec.env`, minus git-omk's own secrets
-/// ([`settings::is_secret_env`]: never passed on, even when `spec.env` names them), and is killed by
-/// the kernel if git-omk dies first.
+/// ([`settings::is_secret_env`]: never passed on, even when `spec.env` names them) and minus the
+/// variables that locate a repository ([`settings::GIT_LOCATION_ENV`]), and is killed by the kernel if
+/// git-omk dies first.
 pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
     let mut cmd = tokio::process::Command::new(&spec.program);
     cmd.args(&spec.args)
@@ -87,6 +99,9 @@ pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
         .process_group(0)
         .kill_on_drop(true);
     for name in settings::secret_env_names() {
+        cmd.env_remove(name);
+    }
+    for name in settings::GIT_LOCATION_ENV {
         cmd.env_remove(name);
     }
     let is_secret = |name: &OsStr| name.to_str().is_none_or(settings::is_secret_env);

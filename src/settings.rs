@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::budget;
+use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, parse_max_agents};
 use crate::model::usage::{Price, PriceTable, parse_price};
 
 /// A setting with an unusable value.
@@ -45,6 +46,108 @@ pub fn current_dir() -> std::io::Result<PathBuf> {
     std::env::current_dir()
 }
 
+/// The configuration given on git's command line (`git -c key=value omk …`), which git passes to the
+/// commands it runs in `GIT_CONFIG_PARAMETERS`: each as `key=value`, or `key` alone for an implicit
+/// `true`, in the order given, ready for gix's command-line overrides. (`GIT_CONFIG_COUNT` and
+/// `GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` are read by gix itself.)
+pub fn git_config_parameters() -> Result<Vec<String>, SettingError> {
+    let Some(text) = env("GIT_CONFIG_PARAMETERS") else {
+        return Ok(Vec::new());
+    };
+    parse_config_parameters(&text).ok_or_else(|| SettingError {
+        key: "GIT_CONFIG_PARAMETERS".to_owned(),
+        value: text,
+        expected: "the format git writes for `git -c` (`'key'='value' …`)".to_owned(),
+    })
+}
+
+/// Read git's `GIT_CONFIG_PARAMETERS` format: space-separated entries, each a shell-single-quoted key
+/// followed by `=` and a quoted value (`'omk.maxAgents'='7'`), `=` and nothing (an implicit `true`), or
+/// the older single quoted `'key=value'`. `None` when it is not in that format.
+fn parse_config_parameters(text: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let (key, after) = single_quoted(rest)?;
+        rest = match after.strip_prefix('=') {
+            Some(value) if value.starts_with('\'') => {
+                let (value, after) = single_quoted(value)?;
+                out.push(format!("{key}={value}"));
+                after
+            }
+            Some(after) => {
+                out.push(key);
+                after
+            }
+            None => {
+                out.push(key);
+                after
+            }
+        };
+        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+            return None;
+        }
+        rest = rest.trim_start();
+    }
+    Some(out)
+}
+
+/// One shell-single-quoted word at the start of `text` (`'it'\''s'` is `it's`), and what follows it.
+fn single_quoted(text: &str) -> Option<(String, &str)> {
+    let mut word = String::new();
+    let mut rest = text.strip_prefix('\'')?;
+    loop {
+        let end = rest.find('\'')?;
+        word.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix("\\'\'") {
+            Some(after) => {
+                word.push('\'');
+                rest = after;
+            }
+            None => return Some((word, rest)),
+        }
+    }
+}
+
+/// Variables with which git tells a program where a repository is (`git --git-dir=… omk` exports
+/// `GIT_DIR`). git-omk reads `GIT_DIR` and `GIT_WORK_TREE` once, at start-up, to find the user's
+/// repository ([`git_location`]); no child process ever inherits any of them (`process::git`, the
+/// sandbox), so every git command git-omk or an agent runs addresses the repository it names itself.
+pub const GIT_LOCATION_ENV: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+];
+
+/// Where git said the repository is, when git-omk was started with `GIT_DIR` set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GitLocation {
+    /// `GIT_DIR`, absolute.
+    pub git_dir: PathBuf,
+    /// `GIT_WORK_TREE`, absolute, when set.
+    pub work_tree: Option<PathBuf>,
+}
+
+/// The repository named by `GIT_DIR` (and `GIT_WORK_TREE`) in git-omk's own environment, with relative
+/// paths taken from the current directory; `None` when `GIT_DIR` is not set.
+pub fn git_location() -> Option<GitLocation> {
+    let cwd = current_dir().unwrap_or_default();
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| cwd.join(PathBuf::from(v)))
+    };
+    Some(GitLocation {
+        git_dir: absolute("GIT_DIR")?,
+        work_tree: absolute("GIT_WORK_TREE"),
+    })
+}
+
 /// git-omk's settings for one repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
@@ -53,9 +156,9 @@ pub struct Settings {
     /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
     pub gc_auto: u64,
     /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
-    pub agent: Option<String>,
+    pub agent: Option<AgentSpec>,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
-    pub max_agents: Option<String>,
+    pub max_agents: Option<u16>,
     /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
     pub worktree_root: PathBuf,
     /// Most bytes task worktrees of this repository may take before `gc` prunes finished ones
@@ -65,6 +168,8 @@ pub struct Settings {
     pub turn_timeout: Duration,
     /// The `kimi` launcher (`omk.kimiProgram`, `OMK_KIMI_PROGRAM`; default `kimi` on `PATH`).
     pub kimi_program: Option<PathBuf>,
+    /// The `qwen` launcher (`omk.qwenProgram`, `OMK_QWEN_PROGRAM`; default `qwen` on `PATH`).
+    pub qwen_program: Option<PathBuf>,
     /// Extra arguments for the agent (`omk.agentArgs`, `OMK_AGENT_ARGS`, a JSON array of strings).
     pub agent_args: Vec<String>,
     /// The model name used for pricing when the agent does not tell it (`omk.agentModel`, `OMK_AGENT_MODEL`).
@@ -113,12 +218,23 @@ impl Settings {
         Ok(Settings {
             auto_maintenance,
             gc_auto,
-            agent: lookup("OMK_AGENT", "omk.agent").map(|(_, v)| v),
-            max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents").map(|(_, v)| v),
+            agent: lookup("OMK_AGENT", "omk.agent")
+                .map(|(key, v)| parse_agent(&key, &v))
+                .transpose()?,
+            max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents")
+                .map(|(key, v)| {
+                    parse_max_agents(&v).map_err(|_| SettingError {
+                        key,
+                        value: v,
+                        expected: format!("use a number of agents from 1 to {MAX_AGENTS_LIMIT}"),
+                    })
+                })
+                .transpose()?,
             worktree_root,
             worktree_quota,
             turn_timeout,
             kimi_program: lookup("OMK_KIMI_PROGRAM", "omk.kimiProgram").map(|(_, v)| PathBuf::from(v)),
+            qwen_program: lookup("OMK_QWEN_PROGRAM", "omk.qwenProgram").map(|(_, v)| PathBuf::from(v)),
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
             fault: env("OMK_FAULT"),
@@ -161,6 +277,15 @@ fn parse_duration(key: &str, value: &str) -> Result<Duration, SettingError> {
         key: key.to_owned(),
         value: value.to_owned(),
         expected: "a duration like 30m or 2h".to_owned(),
+    })
+}
+
+/// An agent setting (`omk.agent`, `omk.agent.<role>`).
+fn parse_agent(key: &str, value: &str) -> Result<AgentSpec, SettingError> {
+    value.trim().parse::<AgentSpec>().map_err(|_| SettingError {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        expected: "use kimi, kimi-wire, kimi-acp, qwen, acp:<command> or exec:<command>".to_owned(),
     })
 }
 
@@ -284,15 +409,16 @@ pub struct Sourced {
 pub struct RemoteSetting {
     /// The remote's name.
     pub name: String,
-    /// Its push URL as configured (before `insteadOf` rewriting); `None` when it has none.
-    pub url: Option<String>,
+    /// Its push URL after `url.<base>.insteadOf`/`pushInsteadOf` rewriting, as git pushes to it, parsed
+    /// by gix; `None` when it has none.
+    pub url: Option<gix::Url>,
 }
 
 /// What delivery to GitHub reads from the configuration (DESIGN §9, §10). Tokens are not here: they
 /// are read by `github_token_env` only when needed and never stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GithubSettings {
-    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); GitHub Enterprise uses `https://HOST/api/v3`.
+    /// API base (`OMK_GITHUB_API_URL`, `omk.github.apiUrl`); default from the host.
     pub api_url: Option<Sourced>,
     /// `owner/name` override (`OMK_GITHUB_REPO`, `omk.github.repo`).
     pub repo: Option<Sourced>,
@@ -300,6 +426,8 @@ pub struct GithubSettings {
     pub remote: Option<RemoteSetting>,
     /// Every configured remote name (for messages).
     pub remotes: Vec<String>,
+    /// `GH_HOST`: the GitHub host when the remote's URL names none (as `gh` uses it).
+    pub gh_host: Option<String>,
 }
 
 /// Read the GitHub delivery settings of a repository.
@@ -325,30 +453,55 @@ pub fn github(repo: &gix::Repository) -> GithubSettings {
         .or_else(|| config.string("remote.pushDefault").map(|v| v.to_string()))
         .or_else(|| remotes.iter().find(|n| *n == "origin").cloned())
         .or_else(|| (remotes.len() == 1).then(|| remotes[0].clone()));
-    let remote = chosen.map(|name| {
-        let read = |key: &str| {
-            config
-                .string_by("remote", Some(name.as_str().into()), key)
-                .map(|v| v.to_string())
-        };
-        let url = read("pushurl").or_else(|| read("url"));
-        RemoteSetting { name, url }
+    let remote = chosen.map(|name| RemoteSetting {
+        url: push_url(repo, &name),
+        name,
     });
     GithubSettings {
         api_url: lookup("OMK_GITHUB_API_URL", "omk.github.apiUrl"),
         repo: lookup("OMK_GITHUB_REPO", "omk.github.repo"),
         remote,
         remotes,
+        gh_host: env("GH_HOST")
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty()),
     }
 }
 
-/// The GitHub token from the environment: `GH_TOKEN`, then `GITHUB_TOKEN` (the names `gh` uses), with
-/// the name it came from. Callers keep it in memory only.
-pub fn github_token_env() -> Option<(&'static str, String)> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find_map(|name| env(name).map(|v| (name, v.trim().to_owned())))
-        .filter(|(_, v)| !v.is_empty())
+/// The URL `git push NAME` goes to: gix applies `insteadOf`/`pushInsteadOf` as git does. A URL whose
+/// rewrite fails is used as configured.
+fn push_url(repo: &gix::Repository, name: &str) -> Option<gix::Url> {
+    let found = repo.try_find_remote_without_url_rewrite(name)?;
+    let mut remote = match found {
+        Ok(remote) => remote,
+        Err(e) => {
+            tracing::warn!("cannot read remote `{name}`: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = remote.rewrite_urls() {
+        tracing::warn!("cannot apply the URL rewrites of remote `{name}`: {e}");
+    }
+    remote.url(gix::remote::Direction::Push).cloned()
+}
+
+/// The GitHub token from the environment, with the variable it came from, chosen as `gh` chooses: for
+/// GitHub Enterprise Server `GH_ENTERPRISE_TOKEN`, then `GITHUB_ENTERPRISE_TOKEN` (and `GITHUB_TOKEN` in
+/// a Codespace); for github.com and its tenants `GH_TOKEN`, then `GITHUB_TOKEN`. Callers keep it in
+/// memory only.
+pub fn github_token_env(enterprise: bool) -> Option<(&'static str, String)> {
+    let codespace = env("CODESPACES").is_some_and(|v| parse_bool("CODESPACES", &v).unwrap_or(false));
+    let names: &[&'static str] = match (enterprise, codespace) {
+        (false, _) => &["GH_TOKEN", "GITHUB_TOKEN"],
+        (true, false) => &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"],
+        (true, true) => &["GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITHUB_TOKEN"],
+    };
+    names.iter().find_map(|name| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(|v| (*name, v))
+    })
 }
 
 /// The refspecs of one configured remote, and the values `git omk remote setup` recorded as added.
@@ -397,5 +550,31 @@ pub fn remote_refspecs(repo: &gix::Repository, name: &str) -> RemoteRefspecs {
         push: all("remote", name, "push"),
         added_fetch: all("omk", &record, "addedFetch"),
         added_push: all("omk", &record, "addedPush"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_command_line_configuration_is_read_as_git_writes_it() {
+        let text =
+            "'omk.maxAgents'='7' 'omk.agent.planner'='exec:a b'\\''c' 'core.flag'= 'x.y'='' 'old.style=1'";
+        assert_eq!(
+            parse_config_parameters(text).unwrap(),
+            vec![
+                "omk.maxAgents=7",
+                "omk.agent.planner=exec:a b'c",
+                "core.flag",
+                "x.y=",
+                "old.style=1"
+            ]
+        );
+        assert_eq!(parse_config_parameters("").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_config_parameters("  'a.b'  ").unwrap(), vec!["a.b"]);
+        for bogus in ["a.b=1", "'a.b", "'a.b'='1", "'a.b''c.d'", "'a.b'=x"] {
+            assert_eq!(parse_config_parameters(bogus), None, "{bogus}");
+        }
     }
 }

@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git_omk::agent::{AgentEvent, EngineKind, Session, SessionConfig, StopReason, TurnOutcome};
@@ -20,13 +20,13 @@ use git_omk::model::policy::Policy;
 use git_omk::model::usage::{Price, PriceTable};
 use git_omk::model::writeset::PathPattern;
 use git_omk::process;
-use support::agents::{AgentHome, Kimi, installed};
+use support::agents::{Agent, AgentHome, installed};
 use support::git_repo::TestRepo;
 use support::model_server::{ModelServer, Turn};
 
 /// Everything one scenario needs: the agent, a repository, isolated agent state, the model.
 struct Case {
-    kind: Kimi,
+    kind: Agent,
     program: PathBuf,
     repo: TestRepo,
     home: AgentHome,
@@ -34,19 +34,21 @@ struct Case {
 }
 
 impl Case {
-    /// A case for `kind` answering with `turns`; `None` when the agent is not installed (local only).
-    fn new(kind: Kimi, turns: Vec<Turn>) -> Option<Case> {
+    /// A case for `kind` answering with the turns `script` makes for the work dir; `None` when the
+    /// agent is not installed (local only).
+    fn new(kind: Agent, script: impl FnOnce(&Path) -> Vec<Turn>) -> Option<Case> {
         let program = installed(kind)?;
         let repo = TestRepo::with_files(&[
             ("README.md", "# demo\n"),
             ("src/lib.rs", "pub fn answer() -> u32 { 41 }\n"),
         ]);
+        let server = ModelServer::start(script(&repo.path));
         Some(Case {
             kind,
             program,
             repo,
             home: AgentHome::new(),
-            server: ModelServer::start(turns),
+            server,
         })
     }
 
@@ -120,11 +122,11 @@ macro_rules! conformance {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn kimi_wire() {
-                within_limit(super::$name(Kimi::Wire)).await;
+                within_limit(super::$name(Agent::KimiWire)).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn kimi_acp() {
-                within_limit(super::$name(Kimi::Acp)).await;
+                within_limit(super::$name(Agent::KimiAcp)).await;
             }
         }
     )*};
@@ -151,8 +153,10 @@ conformance!(
     a_turn_crossing_a_budget_is_cancelled_on_its_usage,
 );
 
-async fn write_inside_the_write_set(kind: Kimi) {
-    let Some(case) = Case::new(kind, vec![kind.write("hello.txt", "Hello\n"), Turn::text("done")]) else {
+async fn write_inside_the_write_set(kind: Agent) {
+    let Some(case) = Case::new(kind, |root| {
+        vec![kind.write(root, "hello.txt", "Hello\n"), Turn::text("done")]
+    }) else {
         return;
     };
     let mut session = case.start(&["hello.txt"]).await;
@@ -169,21 +173,22 @@ async fn write_inside_the_write_set(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn write_outside_is_refused(kind: Kimi) {
+async fn write_outside_is_refused(kind: Agent) {
     let Some(probe) = installed(kind) else {
         return;
     };
     drop(probe);
     let repo_outside = {
         // The outside path must be known before the script; build the case in two steps.
-        let case = Case::new(kind, Vec::new()).expect("installed");
+        let case = Case::new(kind, |_| Vec::new()).expect("installed");
         let path = case.outside().join("evil.txt");
         (case, path)
     };
     let (case, evil) = repo_outside;
+    let root = &case.repo.path;
     case.server.set_turns(vec![
-        kind.write(&evil.display().to_string(), "should be refused\n"),
-        kind.write("README.md", "overwritten\n"),
+        kind.write(root, &evil.display().to_string(), "should be refused\n"),
+        kind.write(root, "README.md", "overwritten\n"),
         Turn::text("ok, I stay inside"),
     ]);
     let mut session = case.start(&["hello.txt"]).await;
@@ -207,7 +212,7 @@ async fn write_outside_is_refused(kind: Kimi) {
         results.iter().all(|(ok, _)| !ok),
         "both writes failed for the model: {results:?}"
     );
-    if kind == Kimi::Wire {
+    if kind == Agent::KimiWire {
         // Wire carries the refusal's reason back to the model, which goes on with its turn.
         let requests = case.server.requests();
         let second = requests[1].body["messages"].to_string();
@@ -216,8 +221,8 @@ async fn write_outside_is_refused(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn edit_an_existing_file(kind: Kimi) {
-    let turns = vec![kind.edit("src/lib.rs", "41", "42"), Turn::text("edited")];
+async fn edit_an_existing_file(kind: Agent) {
+    let turns = |root: &Path| vec![kind.edit(root, "src/lib.rs", "41", "42"), Turn::text("edited")];
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -233,11 +238,13 @@ async fn edit_an_existing_file(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn run_a_shell_command(kind: Kimi) {
-    let turns = vec![
-        kind.shell("echo made-by-shell > out.txt && cat out.txt"),
-        Turn::text("seen").expect_last("made-by-shell"),
-    ];
+async fn run_a_shell_command(kind: Agent) {
+    let turns = |_: &Path| {
+        vec![
+            kind.shell("echo made-by-shell > out.txt && cat out.txt"),
+            Turn::text("seen").expect_last("made-by-shell"),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -257,8 +264,8 @@ async fn run_a_shell_command(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn refused_shell_command(kind: Kimi) {
-    let turns = vec![kind.shell("git push origin main"), Turn::text("understood")];
+async fn refused_shell_command(kind: Agent) {
+    let turns = |_: &Path| vec![kind.shell("git push origin main"), Turn::text("understood")];
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -301,15 +308,17 @@ fn unique_sleep() -> String {
     format!("300.{:09}{}", nanos, std::process::id() % 1000)
 }
 
-async fn cancel_mid_tool_leaves_no_orphan(kind: Kimi) {
+async fn cancel_mid_tool_leaves_no_orphan(kind: Agent) {
     let seconds = unique_sleep();
     let marker = format!("sleep {seconds}");
     // A compound command: the shell forks `sleep` instead of exec-ing it, so killing the shell alone
     // would leave the sleep behind.
-    let turns = vec![
-        kind.shell(&format!("{marker}; echo finished")),
-        Turn::text("after cancel"),
-    ];
+    let turns = |_: &Path| {
+        vec![
+            kind.shell(&format!("{marker}; echo finished")),
+            Turn::text("after cancel"),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -344,12 +353,14 @@ async fn cancel_mid_tool_leaves_no_orphan(kind: Kimi) {
     assert!(processes_with(&marker).is_empty());
 }
 
-async fn cancel_while_the_model_streams(kind: Kimi) {
+async fn cancel_while_the_model_streams(kind: Agent) {
     let long = "word ".repeat(400);
-    let turns = vec![
-        Turn::text(&long).slow_stream(400, Duration::from_millis(25)),
-        Turn::text("fresh"),
-    ];
+    let turns = |_: &Path| {
+        vec![
+            Turn::text(&long).slow_stream(400, Duration::from_millis(25)),
+            Turn::text("fresh"),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -380,11 +391,13 @@ async fn cancel_while_the_model_streams(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn usage_per_turn_matches_the_model(kind: Kimi) {
-    let turns = vec![
-        kind.write("hello.txt", "Hi\n").usage(1000, 50, 600),
-        Turn::text("done").usage(2000, 10, 0),
-    ];
+async fn usage_per_turn_matches_the_model(kind: Agent) {
+    let turns = |root: &Path| {
+        vec![
+            kind.write(root, "hello.txt", "Hi\n").usage(1000, 50, 600),
+            Turn::text("done").usage(2000, 10, 0),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -432,11 +445,13 @@ async fn usage_per_turn_matches_the_model(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn resume_in_a_new_process(kind: Kimi) {
-    let turns = vec![
-        Turn::text("noted"),
-        Turn::text("it was PINEAPPLE").expect_any("the secret word is PINEAPPLE"),
-    ];
+async fn resume_in_a_new_process(kind: Agent) {
+    let turns = |_: &Path| {
+        vec![
+            Turn::text("noted"),
+            Turn::text("it was PINEAPPLE").expect_any("the secret word is PINEAPPLE"),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -461,8 +476,8 @@ async fn resume_in_a_new_process(kind: Kimi) {
     second.shutdown().await;
 }
 
-async fn kimi_detects_the_installed_generation(kind: Kimi) {
-    let Some(case) = Case::new(kind, vec![Turn::text("hi")]) else {
+async fn kimi_detects_the_installed_generation(kind: Agent) {
+    let Some(case) = Case::new(kind, |_| vec![Turn::text("hi")]) else {
         return;
     };
     let mut config = case.config(&["**"]);
@@ -470,8 +485,9 @@ async fn kimi_detects_the_installed_generation(kind: Kimi) {
     let mut session = Session::start(config).await.expect("start");
     let info = session.info().clone();
     let (engine, version, protocol) = match kind {
-        Kimi::Wire => (EngineKind::KimiWire, "1.51.0", "wire/1.10"),
-        Kimi::Acp => (EngineKind::KimiAcp, "2.1.0", "acp/1"),
+        Agent::KimiWire => (EngineKind::KimiWire, "1.51.0", "wire/1.10"),
+        Agent::KimiAcp => (EngineKind::KimiAcp, "2.1.0", "acp/1"),
+        Agent::Qwen => (EngineKind::Qwen, "0.24.4", "acp/1"),
     };
     assert_eq!(info.engine, engine);
     assert_eq!(info.version.as_deref(), Some(version));
@@ -482,13 +498,15 @@ async fn kimi_detects_the_installed_generation(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn read_only_session_changes_nothing(kind: Kimi) {
-    let turns = vec![
-        kind.write("notes.txt", "x\n"),
-        kind.shell("touch other.txt"),
-        kind.shell("cat README.md"),
-        Turn::text("looked"),
-    ];
+async fn read_only_session_changes_nothing(kind: Agent) {
+    let turns = |root: &Path| {
+        vec![
+            kind.write(root, "notes.txt", "x\n"),
+            kind.shell("touch other.txt"),
+            kind.shell("cat README.md"),
+            Turn::text("looked"),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };
@@ -514,14 +532,16 @@ async fn read_only_session_changes_nothing(kind: Kimi) {
     session.shutdown().await;
 }
 
-async fn a_turn_crossing_a_budget_is_cancelled_on_its_usage(kind: Kimi) {
-    let turns = vec![
-        kind.shell("echo step-one").usage(5000, 20, 0),
-        kind.shell("echo step-two")
-            .usage(5000, 20, 0)
-            .delay(Duration::from_secs(3)),
-        Turn::text("never reached"),
-    ];
+async fn a_turn_crossing_a_budget_is_cancelled_on_its_usage(kind: Agent) {
+    let turns = |_: &Path| {
+        vec![
+            kind.shell("echo step-one").usage(5000, 20, 0),
+            kind.shell("echo step-two")
+                .usage(5000, 20, 0)
+                .delay(Duration::from_secs(3)),
+            Turn::text("never reached"),
+        ]
+    };
     let Some(case) = Case::new(kind, turns) else {
         return;
     };

@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::agents::{Kimi, installed};
+use support::agents::{Agent, installed};
 use support::git_repo::TestRepo;
 
 /// A PATH with git and, optionally, one more directory.
@@ -59,8 +59,8 @@ fn missing_agents_are_reported_with_the_install_hint() {
 }
 
 #[test]
-fn installed_kimi_generations_are_found() {
-    for kind in Kimi::ALL {
+fn installed_agents_are_found_with_their_versions() {
+    for kind in Agent::ALL {
         let Some(program) = installed(kind) else {
             continue;
         };
@@ -68,21 +68,55 @@ fn installed_kimi_generations_are_found() {
         let report = doctor_json(&repo, &path_with(program.parent()));
         let agents = report["agents"].as_array().unwrap();
         assert_eq!(agents.len(), 1, "{report}");
-        let (engine, version, protocol) = match kind {
-            Kimi::Wire => ("kimi-wire", "1.51.0", "wire/1.10"),
-            Kimi::Acp => ("kimi-acp", "2.1.0", "acp/1"),
+        let (spec, engine, version, protocol) = match kind {
+            Agent::KimiWire => ("kimi", "kimi-wire", "1.51.0", "wire/1.10"),
+            Agent::KimiAcp => ("kimi", "kimi-acp", "2.1.0", "acp/1"),
+            Agent::Qwen => ("qwen", "qwen", "0.24.4", "acp/1"),
         };
+        assert_eq!(agents[0]["spec"], spec);
         assert_eq!(agents[0]["engine"], engine);
         assert_eq!(agents[0]["version"], version);
         assert_eq!(agents[0]["protocol"], protocol);
-        assert!(
-            !report["missing"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|m| m["what"] == "kimi")
-        );
+        let missing = report["missing"].as_array().unwrap();
+        if kind == Agent::Qwen {
+            // The configured agent is still the default, `kimi`.
+            assert!(missing.iter().any(|m| m["what"] == "kimi"), "{report}");
+        } else {
+            assert!(!missing.iter().any(|m| m["what"] == "kimi"), "{report}");
+        }
     }
+}
+
+#[test]
+fn a_configured_qwen_is_found_or_its_install_hint_given() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "omk.agent", "qwen"]);
+    let report = doctor_json(&repo, &path_with(None));
+    assert_eq!(report["agent"], "qwen");
+    let missing = report["missing"].as_array().unwrap();
+    let qwen = missing
+        .iter()
+        .find(|m| m["what"] == "qwen")
+        .expect("qwen is missing");
+    assert!(qwen["hint"].as_str().unwrap().contains("@qwen-code/qwen-code"));
+    let Some(program) = installed(Agent::Qwen) else {
+        return;
+    };
+    // The configured program is used even when it is not on PATH.
+    repo.git(&["config", "omk.qwenProgram", &program.display().to_string()]);
+    let report = doctor_json(&repo, &path_with(None));
+    let agents = report["agents"].as_array().unwrap();
+    assert_eq!(agents.len(), 1, "{report}");
+    assert_eq!(agents[0]["engine"], "qwen");
+    assert_eq!(agents[0]["version"], "0.24.4");
+    assert!(
+        report["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["what"] != "qwen"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -208,7 +208,16 @@ fn fake_gh(repo: &TestRepo, token: Option<&str>) -> PathBuf {
 fn omk_with_token(repo: &TestRepo, token: Option<&str>) -> assert_cmd::Command {
     let bin = fake_gh(repo, None);
     let mut cmd = repo.omk();
-    cmd.env_remove("GH_TOKEN").env_remove("GITHUB_TOKEN");
+    for name in [
+        "GH_TOKEN",
+        "GITHUB_TOKEN",
+        "GH_ENTERPRISE_TOKEN",
+        "GITHUB_ENTERPRISE_TOKEN",
+        "GH_HOST",
+        "CODESPACES",
+    ] {
+        cmd.env_remove(name);
+    }
     cmd.env(
         "PATH",
         format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
@@ -937,6 +946,122 @@ fn the_push_remote_is_chosen_by_rule_and_can_be_named() {
         stderr(&out).contains("no GitHub token"),
         "the remote is settled, the token is next: {}",
         stderr(&out)
+    );
+}
+
+/// The repository named by a dry run's verify command.
+fn dry_run_fetch_url(repo: &TestRepo) -> String {
+    let out = omk_with_token(repo, None)
+        .args(["goal", "open-pr", "--dry-run", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body = json_of(&out.stdout)["body"].as_str().unwrap_or("").to_owned();
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("git fetch "))
+        .unwrap_or_else(|| panic!("no fetch command in:\n{body}"));
+    line.split_whitespace().nth(2).unwrap_or("").to_owned()
+}
+
+#[test]
+fn the_repository_comes_from_the_push_url_after_url_rewriting() {
+    let (repo, _) = offline_goal(None);
+    repo.git(&["remote", "add", "origin", "gh:acme/widgets"]);
+    repo.git(&["config", "url.https://github.com/.insteadOf", "gh:"]);
+    assert_eq!(dry_run_fetch_url(&repo), "https://github.com/acme/widgets.git");
+
+    // pushInsteadOf applies to the URL git pushes to, and a GitHub Enterprise host gets its /api/v3.
+    repo.git(&[
+        "remote",
+        "set-url",
+        "origin",
+        "https://mirror.example.com/acme/widgets",
+    ]);
+    repo.git(&[
+        "config",
+        "url.ssh://git@ghe.example.com/.pushInsteadOf",
+        "https://mirror.example.com/",
+    ]);
+    assert_eq!(
+        dry_run_fetch_url(&repo),
+        "https://ghe.example.com/acme/widgets.git"
+    );
+
+    // An explicit push URL wins over the fetch URL; insteadOf still applies to it.
+    repo.git(&["remote", "set-url", "--push", "origin", "gh:other/thing"]);
+    assert_eq!(dry_run_fetch_url(&repo), "https://github.com/other/thing.git");
+}
+
+#[test]
+fn an_enterprise_host_takes_its_token_from_gh_enterprise_token_as_gh_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bare = dir.path().join("remote.git");
+    let (repo, _) = offline_goal(Some(&bare));
+    let front = Front::start(None);
+    front.set_rule(|_| Reply::json(401, &json!({ "message": "Bad credentials" })));
+    repo.git(&["config", "omk.github.apiUrl", &front.url()]);
+
+    // The remote is a local path: GH_HOST names the host, an Enterprise Server one, so GH_TOKEN
+    // (a github.com token) is not sent there.
+    let out = omk_with_token(&repo, Some("ghp_public"))
+        .env("GH_HOST", "ghe.example.com")
+        .args(["goal", "open-pr"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no GitHub token for ghe.example.com")
+            && err.contains("GH_ENTERPRISE_TOKEN")
+            && err.contains("gh auth login --hostname ghe.example.com"),
+        "{err}"
+    );
+    assert!(front.requests().is_empty(), "nothing was sent");
+
+    let out = omk_with_token(&repo, Some("ghp_public"))
+        .env("GH_HOST", "ghe.example.com")
+        .env("GITHUB_ENTERPRISE_TOKEN", "ghe_second")
+        .env("GH_ENTERPRISE_TOKEN", "ghe_first")
+        .args(["goal", "open-pr", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("token from GH_ENTERPRISE_TOKEN"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        front.requests()[0].header("authorization"),
+        Some("Bearer ghe_first")
+    );
+}
+
+#[test]
+fn open_pr_json_is_the_same_document_as_format_json() {
+    let (repo, _) = offline_goal(None);
+    repo.git(&["remote", "add", "origin", "git@github.com:acme/widgets.git"]);
+    let run = |args: &[&str]| {
+        let out = omk_with_token(&repo, None)
+            .args(["goal", "open-pr", "--dry-run"])
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        json_of(&out.stdout)
+    };
+    let json = run(&["--json"]);
+    assert_eq!(json, run(&["-f", "json"]));
+    assert_eq!(json["schema_version"], 1);
+    let both = omk_with_token(&repo, None)
+        .args(["goal", "open-pr", "--dry-run", "--json", "-f", "markdown"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        both.status.code(),
+        Some(2),
+        "conflicting formats are a usage error"
     );
 }
 

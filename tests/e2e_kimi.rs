@@ -25,7 +25,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::agents::{API_KEY, AgentHome, Kimi, installed};
+use support::agents::{API_KEY, Agent, AgentHome, installed};
 use support::git_repo::{TestRepo, hermetic};
 use support::model_server::{ModelServer, Route, Turn};
 use support::tools::{path_with, pytest_bin};
@@ -56,7 +56,7 @@ const FIX_UPPER: &str =
 
 /// One end-to-end case: a real agent, the fixture repository, the scripted model.
 struct Case {
-    kind: Kimi,
+    kind: Agent,
     repo: TestRepo,
     agent_home: AgentHome,
     server: ModelServer,
@@ -65,7 +65,7 @@ struct Case {
 
 impl Case {
     /// A case for `kind` answering with `routes`; `None` when a tool is missing (local only).
-    fn new(kind: Kimi, routes: Vec<Route>) -> Option<Case> {
+    fn new(kind: Agent, routes: Vec<Route>) -> Option<Case> {
         let program = installed(kind)?;
         let bin = pytest_bin()?;
         let repo = TestRepo::with_files(&[
@@ -94,7 +94,7 @@ impl Case {
                 "OMK_WORKTREE_ROOT".to_owned(),
                 repo.home.join("worktrees").display().to_string(),
             ),
-            ("OMK_KIMI_PROGRAM".to_owned(), program.display().to_string()),
+            (kind.program_var().to_owned(), program.display().to_string()),
             ("OMK_AGENT_ARGS".to_owned(), json!(launch.extra_args).to_string()),
             // A hang guard only: scripted turns take seconds.
             ("OMK_TURN_TIMEOUT".to_owned(), "5m".to_owned()),
@@ -300,7 +300,7 @@ fn reviewer_route() -> Route {
 
 /// A task whose first model call runs `command`, and whose second (after the tool result, which must
 /// contain `seen`) ends the prompt.
-fn fixing_task(kind: Kimi, task: &str, command: &str, seen: &str) -> Vec<Route> {
+fn fixing_task(kind: Agent, task: &str, command: &str, seen: &str) -> Vec<Route> {
     vec![
         Route::when(task).step(0).reply(small(kind.shell(command))),
         Route::when(task).step(1).reply(small(
@@ -315,11 +315,11 @@ macro_rules! both_generations {
         mod $name {
             #[test]
             fn kimi_wire() {
-                super::$name(super::Kimi::Wire);
+                super::$name(super::Agent::KimiWire);
             }
             #[test]
             fn kimi_acp() {
-                super::$name(super::Kimi::Acp);
+                super::$name(super::Agent::KimiAcp);
             }
         }
     )*};
@@ -337,18 +337,18 @@ both_generations!(
 mod a_high_review_finding_blocks_ready_until_accepted {
     #[test]
     fn kimi_wire() {
-        super::a_high_review_finding_blocks_ready_until_accepted(super::Kimi::Wire);
+        super::a_high_review_finding_blocks_ready_until_accepted(super::Agent::KimiWire);
     }
 }
 
 mod pause_during_a_tool_call_then_resume_finishes {
     #[test]
     fn kimi_acp() {
-        super::pause_during_a_tool_call_then_resume_finishes(super::Kimi::Acp);
+        super::pause_during_a_tool_call_then_resume_finishes(super::Agent::KimiAcp);
     }
 }
 
-fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
+fn two_slices_run_concurrently_and_end_ready(kind: Agent) {
     let mut routes = fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b");
     routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
     routes.push(reviewer_route());
@@ -477,7 +477,7 @@ fn two_slices_run_concurrently_and_end_ready(kind: Kimi) {
     );
 }
 
-fn a_high_review_finding_blocks_ready_until_accepted(kind: Kimi) {
+fn a_high_review_finding_blocks_ready_until_accepted(kind: Agent) {
     let mut routes = fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b");
     routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
     routes.extend([
@@ -520,7 +520,7 @@ fn a_high_review_finding_blocks_ready_until_accepted(kind: Kimi) {
     case.assert_no_agent_left();
 }
 
-fn cancel_during_a_tool_call_leaves_no_process(kind: Kimi) {
+fn cancel_during_a_tool_call_leaves_no_process(kind: Agent) {
     let marker = "sleep 171";
     let routes = vec![
         Route::when(ADD_TASK)
@@ -568,7 +568,7 @@ fn cancel_during_a_tool_call_leaves_no_process(kind: Kimi) {
     case.assert_no_agent_left();
 }
 
-fn pause_during_a_tool_call_then_resume_finishes(kind: Kimi) {
+fn pause_during_a_tool_call_then_resume_finishes(kind: Agent) {
     let marker = "sleep 172";
     let mut routes = vec![
         Route::when(ADD_TASK)
@@ -635,7 +635,7 @@ fn pause_during_a_tool_call_then_resume_finishes(kind: Kimi) {
     case.assert_no_agent_left();
 }
 
-fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
+fn a_gate_that_keeps_failing_ends_not_ready(kind: Agent) {
     // Every prompt (the brief, then each retry) gets an edit that leaves the bug in place.
     let wrong = || small(kind.shell("echo '# looked at add' >> calc.py"));
     let routes = vec![
@@ -694,7 +694,7 @@ fn a_gate_that_keeps_failing_ends_not_ready(kind: Kimi) {
     case.assert_usage_counted();
 }
 
-fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Kimi) {
+fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Agent) {
     let mut routes = vec![
         // The first model call of the `add` task reports more tokens than the whole budget.
         Route::when(ADD_TASK)

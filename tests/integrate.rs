@@ -191,6 +191,7 @@ fn only_clean_worktrees_at_their_integrated_commit_are_removed_and_their_tools_s
 
     remove_integrated(
         &repo.path,
+        &repo.path.join(".git"),
         &[
             (clean.clone(), base.clone()),
             (dirty.clone(), base.clone()),

@@ -1,4 +1,5 @@
-//! Finding agents: which Kimi generation a `kimi` program is, and where programs are on `PATH`.
+//! Finding agents: which Kimi generation a `kimi` program is, what version a program reports, and
+//! where programs are on `PATH`.
 //!
 //! Owns the version probes and their parsing. Must not start sessions.
 
@@ -35,20 +36,26 @@ pub struct KimiVersion {
 pub const KIMI_INSTALL_HINT: &str = "install Kimi Code (`npm install -g @moonshot-ai/kimi-code`, Node >= 22) \
      or kimi-cli 1.x (`pip install kimi-cli==1.51.0`, Python >= 3.13), or pass --agent acp:<cmd>";
 
+/// The version number a `--version` printed: the last word of its first line (`kimi, version 1.51.0`,
+/// `2.1.0`, `v0.24.4`), without a leading `v`, when it starts with a number.
+pub fn parse_version(output: &str) -> Option<String> {
+    let line = output.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let version = line.rsplit([' ', ',']).next()?.trim_start_matches('v');
+    version.split('.').next()?.parse::<u32>().ok()?;
+    Some(version.to_owned())
+}
+
 /// Read `kimi --version` output: kimi-cli prints `kimi, version 1.51.0`, Kimi Code prints `2.1.0`.
 pub fn parse_kimi_version(output: &str) -> Option<KimiVersion> {
     let line = output.lines().map(str::trim).find(|l| !l.is_empty())?;
-    let version = line.rsplit([' ', ',']).next()?.trim_start_matches('v');
+    let version = parse_version(line)?;
     let major: u32 = version.split('.').next()?.parse().ok()?;
     let generation = if line.starts_with("kimi, version") || major < 2 {
         KimiGeneration::Wire
     } else {
         KimiGeneration::Acp
     };
-    Some(KimiVersion {
-        generation,
-        version: version.to_owned(),
-    })
+    Some(KimiVersion { generation, version })
 }
 
 /// Ask `program --version` which Kimi it is.
@@ -113,5 +120,12 @@ mod tests {
         );
         assert_eq!(parse_kimi_version("something else"), None);
         assert_eq!(parse_kimi_version(""), None);
+    }
+
+    #[test]
+    fn versions_are_the_last_word_of_the_first_line() {
+        assert_eq!(parse_version("0.24.4\n").as_deref(), Some("0.24.4"));
+        assert_eq!(parse_version("\nqwen v1.2.3\nmore").as_deref(), Some("1.2.3"));
+        assert_eq!(parse_version("Usage: qwen [options]"), None);
     }
 }

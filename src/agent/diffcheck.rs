@@ -2,13 +2,14 @@
 //! is checked against the write set).
 //!
 //! Owns asking git for the changed paths (uncommitted changes, untracked files, and anything the agent
-//! committed itself since the turn began) relative to the worktree root. Must not judge them: the
-//! policy does.
+//! committed itself since the turn began) relative to the worktree root, always through the checkout's
+//! git directory as found before the agent ran (never through a `.git` the agent could rewrite). Must
+//! not judge them: the policy does.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::error::AgentError;
-use crate::process;
+use crate::git::checkout::Checkout;
 
 /// The changes found after a turn.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,9 +20,10 @@ pub struct Changes {
     pub head_moved: bool,
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, AgentError> {
-    let out = process::output(process::git(dir).args(args))
-        .map_err(|e| AgentError::DiffCheck(format!("git {}: {e}", args.join(" "))))?;
+fn git(checkout: &Checkout, args: &[&str]) -> Result<Vec<u8>, AgentError> {
+    let out = checkout
+        .git_output(args, &[])
+        .map_err(|e| AgentError::DiffCheck(e.to_string()))?;
     if !out.status.success() {
         return Err(AgentError::DiffCheck(format!(
             "git {} failed: {}",
@@ -32,22 +34,38 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, AgentError> {
     Ok(out.stdout)
 }
 
-/// Where the worktree directory sits inside its repository (`""` at the top, else `sub/dir/`).
-pub async fn prefix(dir: &Path) -> Result<String, AgentError> {
+/// The checkout containing the work directory `dir`, found by git from there. Done once, when the
+/// session starts and before the agent ran: later checks never read the checkout's `.git` again.
+pub async fn discover(dir: &Path) -> Result<Checkout, AgentError> {
     let dir = dir.to_owned();
     blocking(move || {
-        Ok(lossy(&git(&dir, &["rev-parse", "--show-prefix"])?)
-            .trim()
-            .to_owned())
+        Checkout::discover(&dir)
+            .map_err(|e| AgentError::DiffCheck(format!("{} is not in a git repository: {e}", dir.display())))
     })
     .await
 }
 
-/// The repository of the worktree `dir`, opened once per session to read HEAD in-process.
-pub fn open(dir: &Path) -> Result<gix::ThreadSafeRepository, AgentError> {
-    gix::discover(dir)
+/// Where the work directory `dir` sits inside `checkout` (`""` at the top, else `sub/dir/`).
+pub fn prefix(checkout: &Checkout, dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
+    match dir.strip_prefix(checkout.path()) {
+        Ok(rest) if rest.as_os_str().is_empty() => String::new(),
+        Ok(rest) => format!("{}/", rest.to_string_lossy()),
+        Err(_) => String::new(),
+    }
+}
+
+/// The repository of `checkout`, opened once per session from its git directory to read HEAD
+/// in-process.
+pub fn open(checkout: &Checkout) -> Result<gix::ThreadSafeRepository, AgentError> {
+    gix::open(checkout.git_dir())
         .map(gix::Repository::into_sync)
-        .map_err(|e| AgentError::DiffCheck(format!("{} is not in a git repository: {e}", dir.display())))
+        .map_err(|e| {
+            AgentError::DiffCheck(format!(
+                "{} is not a git directory: {e}",
+                checkout.git_dir().display()
+            ))
+        })
 }
 
 /// The commit HEAD points at, if any (an unborn branch has none). In-process: no git subprocess.
@@ -55,10 +73,14 @@ pub fn head(repo: &gix::ThreadSafeRepository) -> Option<String> {
     repo.to_thread_local().head_id().ok().map(|id| id.to_string())
 }
 
-/// Paths changed in `dir` (a worktree directory at `prefix` in its repository) since the commit
-/// `start` that HEAD pointed at when the turn began.
-pub async fn changes(dir: &Path, prefix: &str, start: Option<String>) -> Result<Changes, AgentError> {
-    let dir: PathBuf = dir.to_owned();
+/// Paths changed in `checkout` (whose work directory is at `prefix` in it) since the commit `start`
+/// that HEAD pointed at when the turn began.
+pub async fn changes(
+    checkout: &Checkout,
+    prefix: &str,
+    start: Option<String>,
+) -> Result<Changes, AgentError> {
+    let checkout = checkout.clone();
     let prefix = prefix.to_owned();
     blocking(move || {
         let args = [
@@ -69,12 +91,12 @@ pub async fn changes(dir: &Path, prefix: &str, start: Option<String>) -> Result<
             "--untracked-files=all",
             "--no-renames",
         ];
-        let status = parse_status(&git(&dir, &args)?);
+        let status = parse_status(&git(&checkout, &args)?);
         let head_moved = status.head != start;
         let mut paths = status.paths;
         if let (true, Some(from)) = (head_moved, start.as_deref()) {
             let committed = git(
-                &dir,
+                &checkout,
                 &["diff", "--name-only", "-z", "--no-renames", from, "HEAD", "--"],
             )?;
             paths.extend(committed.split(|b| *b == 0).filter(|p| !p.is_empty()).map(lossy));

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::policy::Violation;
+use crate::model::sandbox::Breach;
 use crate::model::usage::TokenUsage;
 
 /// Which engine drives a session.
@@ -16,6 +17,8 @@ pub enum EngineKind {
     KimiWire,
     /// Kimi Code 2.x over ACP.
     KimiAcp,
+    /// Qwen Code over ACP.
+    Qwen,
     /// Any other ACP agent.
     Acp,
     /// A command that edits the work dir and exits.
@@ -28,6 +31,7 @@ impl EngineKind {
         match self {
             EngineKind::KimiWire => "kimi-wire",
             EngineKind::KimiAcp => "kimi-acp",
+            EngineKind::Qwen => "qwen",
             EngineKind::Acp => "acp",
             EngineKind::Exec => "exec",
         }
@@ -148,25 +152,40 @@ pub struct TurnOutcome {
     pub changed: Vec<String>,
     /// Changes the policy does not allow: any violation fails the attempt.
     pub violations: Vec<Violation>,
+    /// Attempts to get out of the worktree (sandbox refusals, a rewritten `.git` pointer): any breach
+    /// fails the attempt.
+    pub breaches: Vec<Breach>,
     /// Whether the agent ignored a cancel and had to be killed (the session is then unusable).
     pub agent_killed: bool,
 }
 
 impl TurnOutcome {
-    /// Evidence for a failed attempt: the policy violations, in words the next attempt's prompt can
-    /// carry. `None` when the turn broke no rule.
+    /// Evidence for a failed attempt: the policy violations and breaches, in words the next attempt's
+    /// prompt can carry. `None` when the turn broke no rule.
     pub fn violation_evidence(&self) -> Option<String> {
-        if self.violations.is_empty() {
-            return None;
+        let mut parts = Vec::new();
+        if !self.violations.is_empty() {
+            let lines: Vec<String> = self
+                .violations
+                .iter()
+                .map(|v| format!("- {}: {}", v.path, v.reason))
+                .collect();
+            parts.push(format!(
+                "The change broke the task's policy:\n{}",
+                lines.join("\n")
+            ));
         }
-        let lines: Vec<String> = self
-            .violations
-            .iter()
-            .map(|v| format!("- {}: {}", v.path, v.reason))
-            .collect();
-        Some(format!(
-            "The change broke the task's policy:\n{}",
-            lines.join("\n")
-        ))
+        if !self.breaches.is_empty() {
+            let lines: Vec<String> = self
+                .breaches
+                .iter()
+                .map(|b| format!("- {}", b.evidence()))
+                .collect();
+            parts.push(format!(
+                "The agent tried to act outside its worktree (work only inside it, and never on git's own files):\n{}",
+                lines.join("\n")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("\n\n"))
     }
 }

@@ -4,7 +4,8 @@
 //! - [`session`]: [`Session`] (start or resume, prompt, events, cancel, shutdown), [`Turn`], and
 //!   engine selection (`kimi` detects the installed generation).
 //! - Engines, behind the [`engine::Engine`] trait (the only trait of this layer): [`wire`] (kimi-cli
-//!   1.x), [`acp`] (Kimi Code 2.x and any ACP agent, with git-omk serving `fs/*` and `terminal/*`),
+//!   1.x), [`acp`] (Kimi Code 2.x, Qwen Code ([`qwen`]) and any ACP agent, with git-omk serving
+//!   `fs/*` and `terminal/*`),
 //!   [`exec`] (a command that edits the work dir).
 //! - Plumbing: [`jsonrpc`] (bounded line framing), [`conn`] (the agent process and its streams).
 //! - Checks and records: [`diffcheck`] (what a turn changed), [`transcript`] and [`record`] (what is
@@ -23,6 +24,7 @@ pub mod error;
 pub mod event;
 pub mod exec;
 pub mod jsonrpc;
+pub mod qwen;
 pub mod record;
 pub mod session;
 pub mod transcript;

@@ -11,6 +11,7 @@ use super::event::{EngineKind, SessionInfo, StopReason, TurnOutcome};
 use super::transcript::{Transcript, redact_value};
 use crate::model::ids::TaskId;
 use crate::model::policy::Violation;
+use crate::model::sandbox::Breach;
 use crate::model::usage::{Cost, PriceTable, TokenUsage, cost};
 
 /// Version of the `session.json` shape.
@@ -31,6 +32,9 @@ pub struct TurnSummary {
     pub changed: usize,
     /// Changes the policy does not allow.
     pub violations: Vec<Violation>,
+    /// Attempts to get out of the worktree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaches: Vec<Breach>,
 }
 
 impl From<&TurnOutcome> for TurnSummary {
@@ -42,6 +46,7 @@ impl From<&TurnOutcome> for TurnSummary {
             denials: t.denials.len(),
             changed: t.changed.len(),
             violations: t.violations.clone(),
+            breaches: t.breaches.clone(),
         }
     }
 }

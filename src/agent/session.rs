@@ -21,12 +21,15 @@ use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason, TurnOutcome};
 use super::exec::ExecEngine;
 use super::jsonrpc::DEFAULT_MAX_LINE;
+use super::qwen;
 use super::record::{SessionRecord, TurnSummary, attempt_files};
 use super::transcript::{DEFAULT_MAX_BYTES, Entry, Transcript};
 use super::wire::{WireEngine, WireStart};
+use crate::git::checkout::Checkout;
 use crate::model::ids::TaskId;
 use crate::model::options::AgentSpec;
 use crate::model::policy::{Policy, Violation};
+use crate::model::sandbox::Breach;
 use crate::model::shell;
 use crate::model::usage::{PriceTable, TokenUsage};
 use crate::settings;
@@ -60,6 +63,8 @@ impl Default for Limits {
 pub struct Launch {
     /// The `kimi` program for the Kimi engines (default: `kimi` on `PATH`).
     pub program: Option<PathBuf>,
+    /// The `qwen` program for the Qwen engine (default: `qwen` on `PATH`).
+    pub qwen_program: Option<PathBuf>,
     /// Arguments appended to the engine's own (for example kimi-cli's `--config`).
     pub extra_args: Vec<String>,
     /// Environment set for the agent on top of the inherited one (git-omk's secrets are removed
@@ -84,6 +89,10 @@ pub struct SessionConfig {
     pub launch: Launch,
     /// Bounds and timeouts.
     pub limits: Limits,
+    /// The checkout the work directory belongs to, located by the caller from the repository's shared
+    /// git directory. `None`: git finds it from the work directory when the session starts, before
+    /// the agent runs.
+    pub checkout: Option<Checkout>,
 }
 
 impl SessionConfig {
@@ -95,6 +104,7 @@ impl SessionConfig {
             resume: None,
             launch: Launch::default(),
             limits: Limits::default(),
+            checkout: None,
         }
     }
 }
@@ -114,6 +124,7 @@ impl Canceller {
 pub struct Session {
     engine: Box<dyn Engine>,
     policy: Arc<Policy>,
+    checkout: Checkout,
     repo: gix::ThreadSafeRepository,
     prefix: String,
     cancel: Arc<watch::Sender<bool>>,
@@ -144,13 +155,18 @@ impl Session {
                 source,
             })?;
         let policy = Arc::new(config.policy.clone().rebased(&work_dir)?);
-        let repo = diffcheck::open(&work_dir)?;
-        let prefix = diffcheck::prefix(&work_dir).await?;
+        let checkout = match &config.checkout {
+            Some(checkout) => checkout.clone(),
+            None => diffcheck::discover(&work_dir).await?,
+        };
+        let repo = diffcheck::open(&checkout)?;
+        let prefix = diffcheck::prefix(&checkout, &work_dir);
         let engine = start_engine(&config, policy.clone()).await?;
         let (cancel, _) = watch::channel(false);
         Ok(Session {
             engine,
             policy,
+            checkout,
             repo,
             prefix,
             cancel: Arc::new(cancel),
@@ -321,8 +337,8 @@ impl Turn<'_> {
             .take()
             .expect("the loop above ends only at the end of the turn");
         let session = &mut *self.session;
-        let changes =
-            diffcheck::changes(session.policy.work_dir(), &session.prefix, self.start_head.take()).await?;
+        let changes = diffcheck::changes(&session.checkout, &session.prefix, self.start_head.take()).await?;
+        let breaches = session.pointer_breach().into_iter().collect();
         let mut violations = session.policy.check_changes(&changes.paths);
         if changes.head_moved {
             violations.push(Violation {
@@ -338,6 +354,7 @@ impl Turn<'_> {
             denials: std::mem::take(&mut self.denials),
             changed: changes.paths,
             violations,
+            breaches,
             agent_killed: killed,
         };
         session.record_turn(&outcome);
@@ -346,11 +363,30 @@ impl Turn<'_> {
 }
 
 impl Session {
+    /// The checkout's `.git` pointer, checked after a turn: a changed one is a breach, and is put back
+    /// so the checkout stays usable (git-omk itself never follows it).
+    fn pointer_breach(&self) -> Option<Breach> {
+        let changed = self.checkout.check_pointer().err()?;
+        if let Err(e) = self.checkout.restore_pointer() {
+            tracing::warn!(
+                "could not restore the .git pointer of {}: {e}",
+                self.checkout.path().display()
+            );
+        }
+        Some(Breach::PointerChanged { found: changed.found })
+    }
+
     fn record_turn(&mut self, outcome: &TurnOutcome) {
         for violation in &outcome.violations {
             self.transcript.push(Entry::Violation {
                 turn: outcome.number,
                 violation: violation.clone(),
+            });
+        }
+        for breach in &outcome.breaches {
+            self.transcript.push(Entry::Breach {
+                turn: outcome.number,
+                breach: breach.clone(),
             });
         }
         self.transcript.push(Entry::TurnEnd {
@@ -380,6 +416,12 @@ async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box
             let (program, mut args) = split_command(command)?;
             args.extend(extra);
             let start = acp_start(config, policy, EngineKind::Acp, program, args, None);
+            Ok(Box::new(AcpEngine::start(start).await?))
+        }
+        AgentSpec::Qwen => {
+            let program = qwen::program(config.launch.qwen_program.as_ref())?;
+            let args = qwen::args(&extra);
+            let start = acp_start(config, policy, EngineKind::Qwen, program.into(), args, None);
             Ok(Box::new(AcpEngine::start(start).await?))
         }
         AgentSpec::KimiAcp => start_kimi(config, policy, KimiGeneration::Acp).await,

@@ -13,6 +13,7 @@ use super::engine::{MAX_TEXT, bounded};
 use super::event::{AgentEvent, Denial, StopReason};
 use crate::model::policy::Violation;
 use crate::model::redact::redact;
+use crate::model::sandbox::Breach;
 use crate::model::usage::TokenUsage;
 
 /// Default size bound of a transcript, in bytes of text.
@@ -95,6 +96,13 @@ pub enum Entry {
         #[serde(flatten)]
         violation: Violation,
     },
+    /// An attempt to get out of the worktree.
+    Breach {
+        /// Turn number.
+        turn: u32,
+        /// What was tried.
+        breach: Breach,
+    },
     /// The end of a turn.
     TurnEnd {
         /// Turn number.
@@ -145,7 +153,11 @@ impl Entry {
     fn essential(&self) -> bool {
         matches!(
             self,
-            Entry::TurnEnd { .. } | Entry::Denied { .. } | Entry::Violation { .. } | Entry::Prompt { .. }
+            Entry::TurnEnd { .. }
+                | Entry::Denied { .. }
+                | Entry::Violation { .. }
+                | Entry::Breach { .. }
+                | Entry::Prompt { .. }
         )
     }
 

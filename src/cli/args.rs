@@ -145,7 +145,7 @@ pub struct RunArgs {
     /// Most agents running at once.
     #[arg(long, value_name = "N", value_parser = max_agents_arg, allow_hyphen_values = true)]
     pub max_agents: Option<u16>,
-    /// Agent engine: kimi, kimi-wire, kimi-acp, acp:<cmd>, exec:<cmd>.
+    /// Agent engine: kimi, kimi-wire, kimi-acp, qwen, acp:<cmd>, exec:<cmd>.
     #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
     pub agent: Option<AgentSpec>,
     /// Delivery policy: local, draft-pr, auto-pr.
@@ -331,6 +331,16 @@ pub struct OpenPrArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value = "markdown")]
     pub format: PrFormat,
+    /// Same as --format json.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+}
+
+impl OpenPrArgs {
+    /// The effective format.
+    pub fn format(&self) -> PrFormat {
+        if self.json { PrFormat::Json } else { self.format }
+    }
 }
 
 /// `goal merge`.

@@ -20,7 +20,7 @@ use super::text;
 use crate::model::budget::BudgetAddition;
 use crate::model::control::ControlRequest;
 use crate::model::goal::Blocker;
-use crate::model::options::{AgentSpec, RunOptions, parse_max_agents};
+use crate::model::options::RunOptions;
 use crate::model::proof::readiness;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -41,14 +41,7 @@ use crate::store::GoalRef;
 pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliError> {
     match command {
         GoalCommand::Run(args) => run(dir, args, verbose),
-        GoalCommand::Plan(args) => plan(
-            dir,
-            args,
-            RunOptions {
-                llm_planner: true,
-                ..RunOptions::default()
-            },
-        ),
+        GoalCommand::Plan(args) => plan(dir, args),
         GoalCommand::List(args) => list(dir, args),
         GoalCommand::Status(args) => status(dir, args),
         GoalCommand::Show(args) => show(dir, args),
@@ -74,21 +67,9 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
 
 fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
-    let defaults = RunOptions::default();
-    let agent = match (args.agent, &ctx.settings.agent) {
-        (Some(a), _) => a,
-        (None, Some(configured)) => configured
-            .parse::<AgentSpec>()
-            .map_err(|e| CliError::Usage(format!("omk.agent: {e}")))?,
-        (None, None) => defaults.agent.clone(),
-    };
-    let max_agents = match (args.max_agents, &ctx.settings.max_agents) {
-        (Some(n), _) => n,
-        (None, Some(configured)) => {
-            parse_max_agents(configured).map_err(|e| CliError::Usage(format!("omk.maxAgents: {e}")))?
-        }
-        (None, None) => defaults.max_agents,
-    };
+    let defaults = configured_options(&ctx);
+    let agent = args.agent.unwrap_or_else(|| defaults.agent.clone());
+    let max_agents = args.max_agents.unwrap_or(defaults.max_agents);
     let mut limits = defaults.limits;
     limits.time_secs = args.budget_time.map(|d| d.as_secs().max(1)).or(limits.time_secs);
     limits.tokens = args.budget_tokens;
@@ -132,9 +113,21 @@ fn execute(dir: &Path, args: StatusArgs, verbose: bool) -> Result<i32, CliError>
     drive::execute(ctx, args.goal.as_deref(), verbose, args.json)
 }
 
-fn plan(dir: &Path, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {
+fn plan(dir: &Path, args: PlanArgs) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
+    let options = configured_options(&ctx);
     plan_with(&ctx, args, options)
+}
+
+/// The options of a goal when the command line gives none: the configured ones (`omk.agent`,
+/// `omk.maxAgents`), else the defaults.
+fn configured_options(ctx: &Context) -> RunOptions {
+    let defaults = RunOptions::default();
+    RunOptions {
+        agent: ctx.settings.agent.clone().unwrap_or(defaults.agent.clone()),
+        max_agents: ctx.settings.max_agents.unwrap_or(defaults.max_agents),
+        ..defaults
+    }
 }
 
 fn plan_with(ctx: &Context, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {

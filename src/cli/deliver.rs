@@ -34,6 +34,7 @@ pub fn delivery_exit_code(error: &DeliveryError) -> i32 {
 /// `goal open-pr`.
 pub fn open_pr(dir: &Path, args: OpenPrArgs) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
+    let format = args.format();
     let request = OpenPrRequest {
         goal: args.goal,
         dry_run: args.dry_run,
@@ -42,7 +43,7 @@ pub fn open_pr(dir: &Path, args: OpenPrArgs) -> Result<i32, CliError> {
         facts: None,
     };
     let outcome = deliver::open_pr(&ctx, request, &deliver::connect)?;
-    let out = match args.format {
+    let out = match format {
         PrFormat::Json => json::document(&OpenPrView::of(&outcome)),
         PrFormat::Markdown => open_pr_markdown(&outcome),
     };

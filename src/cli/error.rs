@@ -41,6 +41,8 @@ impl CliError {
                     StoreError::NotARepository(_)
                     | StoreError::Bare(_)
                     | StoreError::Reftable
+                    | StoreError::Sha256
+                    | StoreError::Setting(_)
                     | StoreError::NotFound(_)
                     | StoreError::Corrupt { .. } => EXIT_USAGE,
                     StoreError::Git { .. } | StoreError::Conflict { .. } | StoreError::BadRefName(_) => {

@@ -1,8 +1,10 @@
-//! Which GitHub repository and API a goal is delivered to: `owner/name` from the push remote's URL
-//! (https, ssh and scp-like forms) or `omk.github.repo`, and the API base from `omk.github.apiUrl`
-//! (GitHub Enterprise keeps its `/api/v3` prefix).
+//! Which GitHub repository, host and API a goal is delivered to: `owner/name` from the push remote's
+//! URL after `insteadOf`/`pushInsteadOf` rewriting (parsed by gix, every form git accepts) or
+//! `omk.github.repo`; the host classified as `gh` does (github.com, `*.ghe.com` tenants, Enterprise
+//! Server); the API base from `omk.github.apiUrl`, else the host's default (`https://HOST/api/v3` for
+//! Enterprise Server, whose prefix is kept on every request).
 //!
-//! Owns URL parsing and the resolution rules. Reads nothing itself: settings are passed in. Pure.
+//! Owns the resolution rules. Reads nothing itself: settings are passed in. Pure.
 
 use std::fmt;
 
@@ -49,32 +51,32 @@ fn valid_part(s: &str) -> bool {
 /// A remote URL split into host and `owner/name`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteLocation {
-    /// Host name without port or user.
+    /// Host name without port or user, lowercased.
     pub host: String,
     /// The repository.
     pub slug: RepoSlug,
 }
 
-/// Parse a git remote URL: `https://host/owner/name(.git)`, `ssh://git@host(:port)/owner/name.git`,
-/// `git@host:owner/name.git`, `git://host/owner/name`. Local paths and other forms give `None`.
+/// Parse a git remote URL with gix's parser (the forms git accepts: `https://host/owner/name(.git)`,
+/// `ssh://git@host(:port)/owner/name.git`, scp-like `git@host:owner/name.git`, `git://host/owner/name`).
+/// Local paths, `file://` and remote helpers give `None`.
 pub fn parse_remote_url(url: &str) -> Option<RemoteLocation> {
-    let url = url.trim();
-    let (host_part, path) = if let Some((scheme, rest)) = url.split_once("://") {
-        if !matches!(scheme, "https" | "http" | "ssh" | "git" | "git+ssh" | "ssh+git") {
-            return None;
-        }
-        rest.split_once('/')?
-    } else {
-        // scp-like `[user@]host:path`, but not a local path like `/srv/x` or `C:\x`.
-        let (host, path) = url.split_once(':')?;
-        if host.contains('/') || host.len() < 2 || path.starts_with('/') || path.starts_with('\\') {
-            return None;
-        }
-        (host, path)
-    };
-    let host = host_part.rsplit('@').next()?;
-    let host = host.split(':').next()?.to_ascii_lowercase();
-    let path = path.trim_matches('/');
+    locate(&gix::url::parse(url.trim()).ok()?)
+}
+
+/// The host and `owner/name` of a parsed remote URL: the last two path components, for the network
+/// transports only.
+pub fn locate(url: &gix::Url) -> Option<RemoteLocation> {
+    use gix::url::Scheme;
+    if !matches!(
+        url.scheme,
+        Scheme::Https | Scheme::Http | Scheme::Ssh | Scheme::Git
+    ) {
+        return None;
+    }
+    let host = url.host()?.trim_matches(['[', ']']).to_ascii_lowercase();
+    let path = std::str::from_utf8(&url.path).ok()?;
+    let path = path.split(['?', '#']).next()?.trim_matches('/');
     let mut parts = path.rsplitn(3, '/');
     let name = parts.next()?;
     let owner = parts.next()?;
@@ -87,6 +89,68 @@ pub fn parse_remote_url(url: &str) -> Option<RemoteLocation> {
     })
 }
 
+/// What kind of GitHub a host is, as `gh` tells them apart: it decides the default API address and
+/// which token variables apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKind {
+    /// github.com (and its subdomains).
+    GithubCom,
+    /// A GitHub Enterprise Cloud tenant with data residency (`TENANT.ghe.com`).
+    Tenancy,
+    /// A local development instance (`github.localhost`).
+    Localhost,
+    /// GitHub Enterprise Server on its own host.
+    Enterprise,
+}
+
+/// A GitHub host, normalised as `gh` does (subdomains of github.com are github.com).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GithubHost {
+    /// The host name (`github.com`, `ghe.example.com`, `acme.ghe.com`).
+    pub name: String,
+    /// Its kind.
+    pub kind: HostKind,
+}
+
+impl GithubHost {
+    /// Classify a host name.
+    pub fn new(host: &str) -> GithubHost {
+        let host = host.trim().trim_end_matches('.').to_ascii_lowercase();
+        let (name, kind) = if host == "github.com" || host.ends_with(".github.com") {
+            ("github.com".to_owned(), HostKind::GithubCom)
+        } else if host == "github.localhost" || host.ends_with(".github.localhost") {
+            ("github.localhost".to_owned(), HostKind::Localhost)
+        } else if let Some(rest) = host.strip_suffix(".ghe.com").filter(|r| !r.is_empty()) {
+            let tenant = rest.rsplit('.').next().unwrap_or(rest);
+            (format!("{tenant}.ghe.com"), HostKind::Tenancy)
+        } else {
+            (host, HostKind::Enterprise)
+        };
+        GithubHost { name, kind }
+    }
+
+    /// github.com.
+    pub fn github_com() -> GithubHost {
+        GithubHost::new("github.com")
+    }
+
+    /// Whether tokens for it come from `GH_ENTERPRISE_TOKEN`/`GITHUB_ENTERPRISE_TOKEN` (as in `gh`).
+    pub fn is_enterprise(&self) -> bool {
+        self.kind == HostKind::Enterprise
+    }
+
+    /// The REST API address `gh` uses for it: `https://api.github.com`, `https://api.TENANT.ghe.com`,
+    /// `http://api.github.localhost`, or `https://HOST/api/v3` for GitHub Enterprise Server.
+    pub fn default_api_url(&self) -> String {
+        match self.kind {
+            HostKind::GithubCom => GITHUB_API.to_owned(),
+            HostKind::Tenancy => format!("https://api.{}", self.name),
+            HostKind::Localhost => format!("http://api.{}", self.name),
+            HostKind::Enterprise => format!("https://{}/api/v3", self.name),
+        }
+    }
+}
+
 /// Everything needed to talk to the repository's GitHub.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ForgeTarget {
@@ -96,8 +160,8 @@ pub struct ForgeTarget {
     pub repo: RepoSlug,
     /// The git remote pushes go to.
     pub remote: String,
-    /// The host `gh auth token --hostname` is asked about.
-    pub token_host: String,
+    /// The GitHub host: tokens are looked up for it (`gh auth token --hostname`).
+    pub host: GithubHost,
 }
 
 /// Why the target cannot be determined; each says what to configure.
@@ -123,7 +187,7 @@ pub enum TargetError {
     UnknownRepository {
         /// Remote name.
         remote: String,
-        /// Its URL.
+        /// Its push URL (after `insteadOf` rewriting; a password is redacted).
         url: String,
     },
     /// `omk.github.repo` is not `owner/name`.
@@ -142,30 +206,22 @@ pub enum TargetError {
         /// The value.
         value: String,
     },
-    /// The remote is on another host than github.com and no API URL is configured.
-    #[error(
-        "remote `{remote}` is on {host}, not github.com: set its API with `git config omk.github.apiUrl https://{host}/api/v3`"
-    )]
-    EnterpriseNeedsApiUrl {
-        /// Remote name.
-        remote: String,
-        /// Its host.
-        host: String,
-    },
 }
 
-/// Resolve the target from settings: remote (required, pushes go there), repository (override, else the
-/// remote URL), API base (setting, else api.github.com for github.com remotes).
+/// Resolve the target from settings: the remote (required, pushes go there); the repository
+/// (`omk.github.repo`, else the remote's push URL after `insteadOf`/`pushInsteadOf` rewriting); the
+/// GitHub host (the push URL's host, else `GH_HOST`, else the host an Enterprise API URL names, else
+/// github.com); the API base (`omk.github.apiUrl`, else the host's default).
 pub fn resolve(settings: &GithubSettings) -> Result<ForgeTarget, TargetError> {
     let remote = match &settings.remote {
         Some(r) => r,
         None if settings.remotes.is_empty() => return Err(TargetError::NoRemote),
         None => return Err(TargetError::AmbiguousRemote(settings.remotes.join(", "))),
     };
-    let Some(url) = remote.url.as_deref() else {
+    let Some(url) = remote.url.as_ref() else {
         return Err(TargetError::RemoteWithoutUrl(remote.name.clone()));
     };
-    let location = parse_remote_url(url);
+    let location = locate(url);
     let repo = match (&settings.repo, &location) {
         (Some(s), _) => RepoSlug::parse(&s.value).ok_or_else(|| TargetError::BadRepoSetting {
             key: s.key.clone(),
@@ -175,54 +231,56 @@ pub fn resolve(settings: &GithubSettings) -> Result<ForgeTarget, TargetError> {
         (None, None) => {
             return Err(TargetError::UnknownRepository {
                 remote: remote.name.clone(),
-                url: url.to_owned(),
+                url: url.to_string(),
             });
         }
     };
-    let api_url = api_url(settings, location.as_ref(), &remote.name)?;
+    let configured_api = configured_api_url(settings)?;
+    let host = location
+        .map(|loc| GithubHost::new(&loc.host))
+        .or_else(|| settings.gh_host.as_deref().map(GithubHost::new))
+        .or_else(|| configured_api.as_deref().and_then(host_of_api_url))
+        .unwrap_or_else(GithubHost::github_com);
     Ok(ForgeTarget {
-        token_host: token_host(&api_url),
-        api_url,
+        api_url: configured_api.unwrap_or_else(|| host.default_api_url()),
         repo,
         remote: remote.name.clone(),
+        host,
     })
 }
 
-fn api_url(
-    settings: &GithubSettings,
-    location: Option<&RemoteLocation>,
-    remote: &str,
-) -> Result<String, TargetError> {
-    if let Some(s) = &settings.api_url {
-        let value = s.value.trim().trim_end_matches('/');
-        let ok = (value.starts_with("https://") || value.starts_with("http://"))
-            && http_host(value).is_some()
-            && !value.contains(char::is_whitespace);
-        if !ok {
-            return Err(TargetError::BadApiUrl {
-                key: s.key.clone(),
-                value: s.value.clone(),
-            });
-        }
-        return Ok(value.to_owned());
+/// `omk.github.apiUrl` (or `OMK_GITHUB_API_URL`), validated, without a trailing slash.
+fn configured_api_url(settings: &GithubSettings) -> Result<Option<String>, TargetError> {
+    let Some(s) = &settings.api_url else {
+        return Ok(None);
+    };
+    let value = s.value.trim().trim_end_matches('/');
+    let ok = (value.starts_with("https://") || value.starts_with("http://"))
+        && http_host(value).is_some()
+        && !value.contains(char::is_whitespace);
+    if !ok {
+        return Err(TargetError::BadApiUrl {
+            key: s.key.clone(),
+            value: s.value.clone(),
+        });
     }
-    match location {
-        Some(loc) if loc.host != "github.com" && !loc.host.ends_with(".github.com") => {
-            Err(TargetError::EnterpriseNeedsApiUrl {
-                remote: remote.to_owned(),
-                host: loc.host.clone(),
-            })
-        }
-        _ => Ok(GITHUB_API.to_owned()),
-    }
+    Ok(Some(value.to_owned()))
 }
 
-/// The host `gh` knows the token under: `github.com` for the public API, else the API's host.
-pub fn token_host(api_url: &str) -> String {
-    match http_host(api_url) {
-        Some(host) if host != "api.github.com" => host,
-        _ => "github.com".to_owned(),
+/// The GitHub host an API URL of a known shape belongs to: `api.github.com`, `api.TENANT.ghe.com`,
+/// `HOST/api/v3`. Any other address (a proxy, a test server) names no host.
+fn host_of_api_url(api_url: &str) -> Option<GithubHost> {
+    let host = http_host(api_url)?;
+    if host == "api.github.com" {
+        return Some(GithubHost::github_com());
     }
+    if host.ends_with(".ghe.com") {
+        return Some(GithubHost::new(host.strip_prefix("api.").unwrap_or(&host)));
+    }
+    api_url
+        .trim_end_matches('/')
+        .ends_with("/api/v3")
+        .then(|| GithubHost::new(&host))
 }
 
 /// The host of an `http(s)://` URL, lowercased, without user or port.
@@ -236,13 +294,19 @@ fn http_host(url: &str) -> Option<String> {
 }
 
 /// The repository's web address as GitHub would report it (`html_url`), guessed without the network for
-/// dry runs: `https://github.com/OWNER/NAME` for the public API, else the API URL without `/api/v3`.
+/// dry runs: `https://github.com/OWNER/NAME` for the public API, `https://TENANT.ghe.com/…` for a tenant,
+/// else the API URL without `/api/v3`.
 pub fn guess_html_url(api_url: &str, repo: &RepoSlug) -> String {
     let api = api_url.trim_end_matches('/');
     let web = if api == GITHUB_API {
-        "https://github.com"
+        "https://github.com".to_owned()
+    } else if let Some(tenant) = api
+        .strip_prefix("https://api.")
+        .filter(|h| h.ends_with(".ghe.com"))
+    {
+        format!("https://{tenant}")
     } else {
-        api.strip_suffix("/api/v3").unwrap_or(api)
+        api.strip_suffix("/api/v3").unwrap_or(api).to_owned()
     };
     format!("{web}/{repo}")
 }
@@ -272,6 +336,8 @@ mod tests {
             ("github.com:o/r", "github.com"),
             ("git://github.com/o/r", "github.com"),
             ("https://ghe.example.com/scm/o/r.git", "ghe.example.com"),
+            ("git+ssh://git@GitHub.com/o/r.git", "github.com"),
+            ("ssh://git@[::1]:22/o/r.git", "::1"),
         ];
         for (url, host) in cases {
             let loc = parse_remote_url(url).unwrap_or_else(|| panic!("{url}"));
@@ -282,23 +348,68 @@ mod tests {
             "/srv/git/r.git",
             "../remote.git",
             "file:///srv/r.git",
-            "C:\\repos\\r",
             "https://github.com/r",
             "git@github.com:",
+            "persistent-https::github.com/o/r",
+            "",
         ] {
             assert_eq!(parse_remote_url(local), None, "{local}");
         }
     }
 
-    fn settings(url: Option<&str>) -> GithubSettings {
+    #[test]
+    fn hosts_are_classified_as_gh_does() {
+        let cases = [
+            ("github.com", "github.com", HostKind::GithubCom, GITHUB_API),
+            ("GitHub.com", "github.com", HostKind::GithubCom, GITHUB_API),
+            ("ssh.github.com", "github.com", HostKind::GithubCom, GITHUB_API),
+            (
+                "acme.ghe.com",
+                "acme.ghe.com",
+                HostKind::Tenancy,
+                "https://api.acme.ghe.com",
+            ),
+            (
+                "api.acme.ghe.com",
+                "acme.ghe.com",
+                HostKind::Tenancy,
+                "https://api.acme.ghe.com",
+            ),
+            (
+                "github.localhost",
+                "github.localhost",
+                HostKind::Localhost,
+                "http://api.github.localhost",
+            ),
+            (
+                "ghe.example.com",
+                "ghe.example.com",
+                HostKind::Enterprise,
+                "https://ghe.example.com/api/v3",
+            ),
+        ];
+        for (input, name, kind, api) in cases {
+            let host = GithubHost::new(input);
+            assert_eq!((host.name.as_str(), host.kind), (name, kind), "{input}");
+            assert_eq!(host.default_api_url(), api, "{input}");
+            assert_eq!(host.is_enterprise(), kind == HostKind::Enterprise, "{input}");
+        }
+    }
+
+    fn url(text: &str) -> gix::Url {
+        gix::url::parse(text).expect("a URL")
+    }
+
+    fn settings(remote_url: Option<&str>) -> GithubSettings {
         GithubSettings {
             api_url: None,
             repo: None,
             remote: Some(RemoteSetting {
                 name: "origin".into(),
-                url: url.map(str::to_owned),
+                url: remote_url.map(url),
             }),
             remotes: vec!["origin".into()],
+            gh_host: None,
         }
     }
 
@@ -316,7 +427,7 @@ mod tests {
             (t.api_url.as_str(), t.repo.to_string()),
             (GITHUB_API, "o/r".into())
         );
-        assert_eq!(t.token_host, "github.com");
+        assert_eq!(t.host, GithubHost::github_com());
 
         let mut s = settings(Some("/tmp/bare.git"));
         assert!(matches!(resolve(&s), Err(TargetError::UnknownRepository { .. })));
@@ -325,20 +436,11 @@ mod tests {
         let t = resolve(&s).unwrap();
         assert_eq!(t.repo, slug("acme", "widgets"));
         assert_eq!(t.api_url, "http://127.0.0.1:4000");
-        assert_eq!(t.token_host, "127.0.0.1");
-
-        let ghe = settings(Some("https://ghe.example.com/o/r.git"));
-        assert!(matches!(
-            resolve(&ghe),
-            Err(TargetError::EnterpriseNeedsApiUrl { .. })
-        ));
-        let mut ghe = ghe;
-        ghe.api_url = sourced("omk.github.apiUrl", "https://ghe.example.com/api/v3");
-        let t = resolve(&ghe).unwrap();
-        assert_eq!(t.api_url, "https://ghe.example.com/api/v3");
-        assert_eq!(t.token_host, "ghe.example.com");
-        assert_eq!(guess_html_url(&t.api_url, &t.repo), "https://ghe.example.com/o/r");
-        assert_eq!(guess_html_url(GITHUB_API, &t.repo), "https://github.com/o/r");
+        assert_eq!(
+            t.host,
+            GithubHost::github_com(),
+            "a test server's address names no GitHub host"
+        );
 
         let mut bad = settings(Some("git@github.com:o/r.git"));
         bad.repo = sourced("omk.github.repo", "nope");
@@ -349,12 +451,55 @@ mod tests {
     }
 
     #[test]
+    fn enterprise_hosts_default_to_their_api_v3() {
+        let t = resolve(&settings(Some("https://ghe.example.com/o/r.git"))).unwrap();
+        assert_eq!(t.api_url, "https://ghe.example.com/api/v3");
+        assert!(t.host.is_enterprise());
+        assert_eq!(t.host.name, "ghe.example.com");
+        assert_eq!(guess_html_url(&t.api_url, &t.repo), "https://ghe.example.com/o/r");
+        assert_eq!(guess_html_url(GITHUB_API, &t.repo), "https://github.com/o/r");
+        assert_eq!(
+            guess_html_url("https://api.acme.ghe.com", &t.repo),
+            "https://acme.ghe.com/o/r"
+        );
+
+        let mut explicit = settings(Some("git@ghe.example.com:o/r.git"));
+        explicit.api_url = sourced("omk.github.apiUrl", "https://ghe.example.com:8443/api/v3/");
+        let t = resolve(&explicit).unwrap();
+        assert_eq!(t.api_url, "https://ghe.example.com:8443/api/v3");
+
+        let tenant = resolve(&settings(Some("https://acme.ghe.com/o/r"))).unwrap();
+        assert_eq!(tenant.api_url, "https://api.acme.ghe.com");
+        assert!(!tenant.host.is_enterprise(), "tenants use GH_TOKEN as in gh");
+    }
+
+    #[test]
+    fn gh_host_names_the_host_when_the_remote_cannot() {
+        let mut s = settings(Some("/srv/mirror.git"));
+        s.repo = sourced("omk.github.repo", "o/r");
+        s.gh_host = Some("ghe.example.com".into());
+        let t = resolve(&s).unwrap();
+        assert_eq!(t.host.name, "ghe.example.com");
+        assert_eq!(t.api_url, "https://ghe.example.com/api/v3");
+
+        let mut remote_wins = settings(Some("https://github.com/o/r"));
+        remote_wins.gh_host = Some("ghe.example.com".into());
+        assert_eq!(resolve(&remote_wins).unwrap().host, GithubHost::github_com());
+
+        let mut api_names_it = settings(Some("/srv/mirror.git"));
+        api_names_it.repo = sourced("omk.github.repo", "o/r");
+        api_names_it.api_url = sourced("omk.github.apiUrl", "https://ghe.example.com/api/v3");
+        assert_eq!(resolve(&api_names_it).unwrap().host.name, "ghe.example.com");
+    }
+
+    #[test]
     fn remote_problems() {
         let none = GithubSettings {
             api_url: None,
             repo: None,
             remote: None,
             remotes: vec![],
+            gh_host: None,
         };
         assert_eq!(resolve(&none), Err(TargetError::NoRemote));
         let many = GithubSettings {

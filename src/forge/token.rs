@@ -1,4 +1,6 @@
-//! The GitHub token: `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token` (DESIGN §9).
+//! The GitHub token, looked up as `gh` does (DESIGN §9): for github.com `GH_TOKEN`, then `GITHUB_TOKEN`;
+//! for GitHub Enterprise Server `GH_ENTERPRISE_TOKEN`, then `GITHUB_ENTERPRISE_TOKEN`; then
+//! `gh auth token --hostname HOST`.
 //!
 //! Owns the order of sources and a token type that cannot be printed by accident (no `Display`, a
 //! redacted `Debug`). Tokens live in memory for one command: they are never written to the repository,
@@ -6,6 +8,7 @@
 
 use std::fmt;
 
+use super::target::GithubHost;
 use crate::{process, settings};
 
 /// A secret token. `Debug` shows only where it came from.
@@ -18,10 +21,8 @@ pub struct Token {
 /// Where a token came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenSource {
-    /// `GH_TOKEN`.
-    GhTokenEnv,
-    /// `GITHUB_TOKEN`.
-    GithubTokenEnv,
+    /// An environment variable (`GH_TOKEN`, `GITHUB_TOKEN`, `GH_ENTERPRISE_TOKEN`, …).
+    Env(&'static str),
     /// `gh auth token`.
     GhCli,
     /// Handed in by the caller (tests, embedding).
@@ -32,8 +33,7 @@ impl TokenSource {
     /// How people know the source.
     pub fn describe(self) -> &'static str {
         match self {
-            TokenSource::GhTokenEnv => "GH_TOKEN",
-            TokenSource::GithubTokenEnv => "GITHUB_TOKEN",
+            TokenSource::Env(name) => name,
             TokenSource::GhCli => "gh auth token",
             TokenSource::Explicit => "the caller",
         }
@@ -68,31 +68,36 @@ impl fmt::Debug for Token {
 
 /// No token anywhere.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "no GitHub token for {host}: set GH_TOKEN (or GITHUB_TOKEN), or log in with `gh auth login --hostname {host}`"
-)]
+#[error("no GitHub token for {host}: set {variables}, or log in with `gh auth login --hostname {host}`")]
 pub struct NoToken {
     /// The host a token was looked for.
     pub host: String,
+    /// The variables that were looked at, in words.
+    pub variables: String,
 }
 
-/// Find a token for `host`: the environment first, then `gh`.
-pub fn resolve(host: &str) -> Result<Token, NoToken> {
-    if let Some((name, secret)) = settings::github_token_env() {
-        let source = if name == "GH_TOKEN" {
-            TokenSource::GhTokenEnv
-        } else {
-            TokenSource::GithubTokenEnv
-        };
-        return Ok(Token { secret, source });
+/// Find a token for `host`: the environment first (the variables `gh` reads for that kind of host),
+/// then `gh`.
+pub fn resolve(host: &GithubHost) -> Result<Token, NoToken> {
+    if let Some((name, secret)) = settings::github_token_env(host.is_enterprise()) {
+        return Ok(Token {
+            secret,
+            source: TokenSource::Env(name),
+        });
     }
-    process::gh_auth_token(host)
+    process::gh_auth_token(&host.name)
         .map(|secret| Token {
             secret,
             source: TokenSource::GhCli,
         })
         .ok_or_else(|| NoToken {
-            host: host.to_owned(),
+            host: host.name.clone(),
+            variables: if host.is_enterprise() {
+                "GH_ENTERPRISE_TOKEN (or GITHUB_ENTERPRISE_TOKEN)"
+            } else {
+                "GH_TOKEN (or GITHUB_TOKEN)"
+            }
+            .to_owned(),
         })
 }
 

@@ -227,7 +227,7 @@ pub fn plan(
     workdir: &Path,
     options: &PlanOptions,
 ) -> Result<GatePlan, GateError> {
-    let state = workdir::inspect(workdir)?;
+    let state = workdir::inspect(store.common_dir(), workdir)?;
     if state.head.as_deref() != Some(commit.to_string().as_str()) {
         return Err(GateError::WrongCommit {
             dir: workdir.to_path_buf(),

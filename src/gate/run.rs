@@ -21,9 +21,11 @@ use tokio::time::{Instant, timeout};
 
 use super::config::{Gate, GateCommand};
 use crate::model::gate::{
-    ExitStatus, OutputParser, ParsedOutput, RunFacts, SpawnErrorKind, Verdict, verdict,
+    ExitStatus, OutputParser, ParsedOutput, RunFacts, RunnerKind, SpawnErrorKind, Verdict, pytest_addopts,
+    verdict,
 };
 use crate::process::{GroupChild, GroupSpec, spawn_group};
+use crate::settings;
 
 /// How much of a gate's output is kept, and how long the end of a run may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +95,9 @@ pub async fn run_gate(
     };
     let mut env: Vec<(String, String)> = extra_env.to_vec();
     env.extend(gate.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if gate.runner == RunnerKind::Pytest {
+        env.push(naming_options(&env));
+    }
     let spec = GroupSpec {
         program: OsString::from(program),
         args: args.iter().map(OsString::from).collect(),
@@ -115,6 +120,19 @@ pub async fn run_gate(
     let duration = started.elapsed();
     let capture = take_capture(capture, gate, limits);
     finish(gate, capture, limits, exit, timed_out, spawn_error, duration)
+}
+
+/// `PYTEST_ADDOPTS` that makes pytest name every test (`model::gate::pytest_addopts`), on top of the
+/// value the gate would otherwise see (its own or the caller's, else the inherited one).
+fn naming_options(env: &[(String, String)]) -> (String, String) {
+    const NAME: &str = "PYTEST_ADDOPTS";
+    let existing = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == NAME)
+        .map(|(_, v)| v.clone())
+        .or_else(|| settings::env(NAME));
+    (NAME.to_owned(), pytest_addopts(existing.as_deref()))
 }
 
 /// Wait for the child (or the timeout), kill what is left of its group, and collect its output.

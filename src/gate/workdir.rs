@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::GateError;
-use crate::process;
+use crate::git::checkout::Checkout;
 
 /// What the work directory holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,8 +19,9 @@ pub struct WorkdirState {
     pub modified: Vec<String>,
 }
 
-/// Inspect `dir`.
-pub fn inspect(dir: &Path) -> Result<WorkdirState, GateError> {
+/// Inspect `dir`, a checkout of the repository whose shared git directory is `common_dir` (found from
+/// there, never through the checkout's own `.git` file).
+pub fn inspect(common_dir: &Path, dir: &Path) -> Result<WorkdirState, GateError> {
     let fail = |reason: String| GateError::Workdir {
         dir: dir.to_path_buf(),
         reason,
@@ -28,8 +29,8 @@ pub fn inspect(dir: &Path) -> Result<WorkdirState, GateError> {
     if !dir.is_dir() {
         return Err(fail("it is not a directory".to_owned()));
     }
-    let mut cmd = process::git(dir);
-    cmd.args([
+    let checkout = Checkout::locate(common_dir, dir).map_err(|e| fail(e.to_string()))?;
+    let args = [
         "status",
         "--porcelain=v2",
         "--branch",
@@ -37,9 +38,10 @@ pub fn inspect(dir: &Path) -> Result<WorkdirState, GateError> {
         "--untracked-files=no",
         "--no-renames",
         "--ignore-submodules=none",
-    ])
-    .env("GIT_OPTIONAL_LOCKS", "0");
-    let out = process::output(&mut cmd).map_err(|e| fail(format!("git status could not run: {e}")))?;
+    ];
+    let out = checkout
+        .git_output(&args, &[("GIT_OPTIONAL_LOCKS", "0")])
+        .map_err(|e| fail(format!("git status could not run: {e}")))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(fail(format!("git status failed: {}", stderr.trim())));

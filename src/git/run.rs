@@ -1,4 +1,8 @@
 //! Running one git command and turning its failure into a typed error with git's own message.
+//!
+//! Commands run in a directory of the user's repository (its work tree or shared git directory); a
+//! checkout git-omk made for an agent or a gate is addressed through [`super::checkout::Checkout`]
+//! instead, never through its own `.git` file.
 
 use std::path::Path;
 use std::process::Output;
@@ -27,6 +31,14 @@ pub enum GitError {
         /// What git said.
         stderr: String,
     },
+    /// A directory is not a checkout of the repository.
+    #[error("{path} is not a checkout of this repository: {reason}")]
+    Checkout {
+        /// The directory.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Run `git args…` in `dir` with extra environment `env`; return its output whatever the exit code.
@@ -49,7 +61,11 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
 
 /// Like [`git`] with extra environment.
 pub fn git_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<String, GitError> {
-    let out = git_output(dir, args, env)?;
+    checked(args, git_output(dir, args, env)?)
+}
+
+/// Trimmed stdout of `git args…` when it exited 0, else its error.
+pub(super) fn checked(args: &[&str], out: Output) -> Result<String, GitError> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     } else {

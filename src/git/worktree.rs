@@ -1,12 +1,15 @@
 //! Task worktrees: created outside the user's work tree on the task's branch, committed with git-omk
 //! trailers, snapshotted when interrupted, and removed only when their commits are safe.
 //!
-//! Uses the git CLI (gix cannot create worktrees) so the user's configuration applies. Commits are made
-//! with `--no-verify`: the project's hooks run as gates, not as side effects of recording agent work.
+//! Uses the git CLI (gix cannot create worktrees) so the user's configuration applies. Hooks never run
+//! (`process::git`; commits are also made with `--no-verify`): the project's checks run as gates, not as
+//! side effects of recording agent work. Everything done inside a worktree goes through its
+//! [`Checkout`], found from the shared git directory, never through the worktree's own `.git` file.
 
 use std::path::{Path, PathBuf};
 
-use super::run::{GitError, git, git_env, git_output};
+pub use super::checkout::Checkout;
+use super::run::{GitError, git};
 
 /// The identity used for commits when the user configured none.
 pub const FALLBACK_IDENTITY: [(&str, &str); 4] = [
@@ -25,32 +28,33 @@ pub struct Worktree {
     pub branch: String,
 }
 
-/// Make sure a worktree for `branch` exists at `path`: reuse it when it is already there, check the
-/// branch out when it exists, otherwise create the branch at `start`.
+/// Make sure a worktree for `branch` exists at `path` in the repository whose work tree is `repo_dir`
+/// and shared git directory `common_dir`: reuse it when it is already there, check the branch out when
+/// it exists, otherwise create the branch at `start`. Returns the checkout, located from `common_dir`.
 ///
 /// The common case (a new task) is one `git worktree add -b`. When that fails — the branch exists (a
 /// retried or resumed task), a stale registration is in the way, or a concurrent `worktree add` of a
 /// sibling task raced it — stale registrations are pruned and the right form is tried once more.
-pub fn ensure(repo_dir: &Path, path: &Path, branch: &str, start: &str) -> Result<Worktree, GitError> {
-    let worktree = Worktree {
-        path: path.to_path_buf(),
-        branch: branch.to_owned(),
-    };
-    if path.join(".git").exists()
-        && git(path, &["symbolic-ref", "--short", "HEAD"]).is_ok_and(|b| b == branch)
+pub fn ensure(
+    repo_dir: &Path,
+    common_dir: &Path,
+    path: &Path,
+    branch: &str,
+    start: &str,
+) -> Result<Checkout, GitError> {
+    if let Ok(checkout) = Checkout::locate(common_dir, path)
+        && checkout.check_pointer().is_ok()
+        && checkout
+            .git(&["symbolic-ref", "--short", "HEAD"])
+            .is_ok_and(|b| b == branch)
     {
-        return Ok(worktree);
+        return Ok(checkout);
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| GitError::Spawn {
-            args: format!("mkdir {}", parent.display()),
-            source,
-        })?;
-    }
+    create_parent(path)?;
     let target = path.to_string_lossy();
     let new_branch = ["worktree", "add", "--quiet", "-b", branch, &target, start];
     if !path.exists() && git(repo_dir, &new_branch).is_ok() {
-        return Ok(worktree);
+        return Checkout::locate(common_dir, path);
     }
     let _ = git(repo_dir, &["worktree", "prune"]);
     let exists = git(
@@ -68,18 +72,28 @@ pub fn ensure(repo_dir: &Path, path: &Path, branch: &str, start: &str) -> Result
     } else {
         git(repo_dir, &new_branch)?;
     }
-    Ok(worktree)
+    Checkout::locate(common_dir, path)
+}
+
+fn create_parent(path: &Path) -> Result<(), GitError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| GitError::Spawn {
+            args: format!("mkdir {}", parent.display()),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Stage everything in the worktree and commit it with `message`; `None` when there was nothing to
 /// commit. `fallback_identity` supplies an identity when the user has none.
 pub fn commit_all(
-    worktree: &Path,
+    worktree: &Checkout,
     message: &str,
     fallback_identity: bool,
 ) -> Result<Option<String>, GitError> {
-    git(worktree, &["add", "--all"])?;
-    let staged = git_output(worktree, &["diff", "--cached", "--quiet"], &[])?;
+    worktree.git(&["add", "--all"])?;
+    let staged = worktree.git_output(&["diff", "--cached", "--quiet"], &[])?;
     if staged.status.success() {
         return Ok(None);
     }
@@ -88,33 +102,29 @@ pub fn commit_all(
     } else {
         &[]
     };
-    git_env(
-        worktree,
+    worktree.git_env(
         &["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", message],
         env,
     )?;
-    git(worktree, &["rev-parse", "HEAD"]).map(Some)
+    worktree.git(&["rev-parse", "HEAD"]).map(Some)
 }
 
 /// The commit checked out in a worktree.
-pub fn head(worktree: &Path) -> Result<String, GitError> {
-    git(worktree, &["rev-parse", "HEAD"])
+pub fn head(worktree: &Checkout) -> Result<String, GitError> {
+    worktree.git(&["rev-parse", "HEAD"])
 }
 
 /// Paths changed in the worktree relative to `since` (committed or not), repository-relative.
-pub fn changed_paths(worktree: &Path, since: &str) -> Result<Vec<String>, GitError> {
-    git(worktree, &["add", "--all", "--intent-to-add"])?;
-    let out = git(worktree, &["diff", "--name-only", "--no-renames", since])?;
+pub fn changed_paths(worktree: &Checkout, since: &str) -> Result<Vec<String>, GitError> {
+    worktree.git(&["add", "--all", "--intent-to-add"])?;
+    let out = worktree.git(&["diff", "--name-only", "--no-renames", since])?;
     Ok(out.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect())
 }
 
 /// A worktree's HEAD and whether it holds changes `commit_all` would commit (tracked or untracked, not
 /// ignored), read with one `git status`.
-pub fn state(worktree: &Path) -> Result<(String, bool), GitError> {
-    let out = git(
-        worktree,
-        &["status", "--porcelain=v2", "--branch", "--untracked-files=all"],
-    )?;
+pub fn state(worktree: &Checkout) -> Result<(String, bool), GitError> {
+    let out = worktree.git(&["status", "--porcelain=v2", "--branch", "--untracked-files=all"])?;
     let head = out
         .lines()
         .find_map(|l| l.strip_prefix("# branch.oid "))
@@ -123,7 +133,7 @@ pub fn state(worktree: &Path) -> Result<(String, bool), GitError> {
     let dirty = out.lines().any(|l| !l.starts_with('#'));
     match head {
         Some(head) => Ok((head, dirty)),
-        None => Ok((git(worktree, &["rev-parse", "HEAD"])?, dirty)),
+        None => Ok((worktree.git(&["rev-parse", "HEAD"])?, dirty)),
     }
 }
 
@@ -154,17 +164,16 @@ pub fn list(repo_dir: &Path) -> Result<Vec<Worktree>, GitError> {
 
 /// Put `paths` back as they were at `start` (deleting those that did not exist there): used to drop
 /// changes an agent made outside its write set, after recording them as evidence.
-pub fn discard(worktree: &Path, start: &str, paths: &[String]) -> Result<(), GitError> {
+pub fn discard(worktree: &Checkout, start: &str, paths: &[String]) -> Result<(), GitError> {
     for path in paths {
-        let existed = git(worktree, &["cat-file", "-e", &format!("{start}:{path}")]).is_ok();
+        let existed = worktree
+            .git(&["cat-file", "-e", &format!("{start}:{path}")])
+            .is_ok();
         if existed {
-            git(worktree, &["checkout", start, "--", path])?;
+            worktree.git(&["checkout", start, "--", path])?;
         } else {
-            let _ = git(
-                worktree,
-                &["rm", "-q", "--cached", "--ignore-unmatch", "--", path],
-            );
-            let full = worktree.join(path);
+            let _ = worktree.git(&["rm", "-q", "--cached", "--ignore-unmatch", "--", path]);
+            let full = worktree.path().join(path);
             if full.is_dir() {
                 let _ = std::fs::remove_dir_all(&full);
             } else {
@@ -176,10 +185,18 @@ pub fn discard(worktree: &Path, start: &str, paths: &[String]) -> Result<(), Git
 }
 
 /// Add a detached worktree at `commit` (a clean checkout for running gates); an existing one at the
-/// same commit is reused.
-pub fn ensure_detached(repo_dir: &Path, path: &Path, commit: &str) -> Result<(), GitError> {
-    if path.join(".git").exists() && head(path).is_ok_and(|h| h == commit) {
-        return Ok(());
+/// same commit is reused. Returns the checkout, located from `common_dir`.
+pub fn ensure_detached(
+    repo_dir: &Path,
+    common_dir: &Path,
+    path: &Path,
+    commit: &str,
+) -> Result<Checkout, GitError> {
+    if let Ok(checkout) = Checkout::locate(common_dir, path)
+        && checkout.check_pointer().is_ok()
+        && head(&checkout).is_ok_and(|h| h == commit)
+    {
+        return Ok(checkout);
     }
     if path.exists() {
         let _ = git(
@@ -188,12 +205,7 @@ pub fn ensure_detached(repo_dir: &Path, path: &Path, commit: &str) -> Result<(),
         );
         let _ = std::fs::remove_dir_all(path);
     }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| GitError::Spawn {
-            args: format!("mkdir {}", parent.display()),
-            source,
-        })?;
-    }
+    create_parent(path)?;
     let _ = git(repo_dir, &["worktree", "prune"]);
     git(
         repo_dir,
@@ -205,8 +217,8 @@ pub fn ensure_detached(repo_dir: &Path, path: &Path, commit: &str) -> Result<(),
             &path.to_string_lossy(),
             commit,
         ],
-    )
-    .map(drop)
+    )?;
+    Checkout::locate(common_dir, path)
 }
 
 /// Remove a detached checkout made for gates (it holds no work, only a checkout and build output).

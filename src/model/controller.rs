@@ -16,6 +16,7 @@ use super::event::EventBody;
 use super::goal::Blocker;
 use super::ids::TaskId;
 use super::lease::{Claim, Lease, claim};
+use super::oracle::failing_on_base;
 use super::plan::{OracleCheck, PlannerInfo};
 use super::proof::{oracle_results, readiness};
 use super::snapshot::Snapshot;
@@ -240,8 +241,14 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
 }
 
 /// A bugfix's fail-to-pass is not shown by the gates on the base and the result (the failing test is
-/// new), and the result's tests have not been run against the base code yet.
+/// new), the result's tests have not been run against the base code yet, and such a run could count:
+/// no test failed on the base (while some did, only they can show the fix).
 fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
+    let base_red = snapshot
+        .goal
+        .baseline
+        .as_ref()
+        .is_some_and(|b| !failing_on_base(b).is_empty());
     let wants = snapshot
         .plan
         .as_ref()
@@ -254,7 +261,7 @@ fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
     let shown = oracle_results(snapshot)
         .iter()
         .any(|c| c.check == OracleCheck::FailToPass && c.passed);
-    wants && !done && !shown
+    wants && !done && !shown && !base_red
 }
 
 /// The terminal status the evidence supports, and why.

@@ -31,6 +31,7 @@ pub mod redact;
 pub mod release;
 pub mod retry;
 pub mod review;
+pub mod sandbox;
 pub mod secrets;
 pub mod sharing;
 pub mod shell;

@@ -13,7 +13,7 @@ use super::budget::Limits;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionError {
     /// Unknown agent spelling.
-    #[error("`{0}` is not an agent: use kimi, kimi-wire, kimi-acp, acp:<command> or exec:<command>")]
+    #[error("`{0}` is not an agent: use kimi, kimi-wire, kimi-acp, qwen, acp:<command> or exec:<command>")]
     Agent(String),
     /// `acp:`/`exec:` without a command.
     #[error("`{0}` names no command: write it as {0}<command>")]
@@ -48,6 +48,8 @@ pub enum AgentSpec {
     KimiWire,
     /// Kimi Code over ACP.
     KimiAcp,
+    /// Qwen Code over ACP (`qwen --acp --approval-mode default`).
+    Qwen,
     /// Any ACP agent started by this command line.
     Acp(String),
     /// Any command that edits the work dir and exits.
@@ -69,6 +71,7 @@ impl FromStr for AgentSpec {
             "kimi" => Ok(AgentSpec::Kimi),
             "kimi-wire" => Ok(AgentSpec::KimiWire),
             "kimi-acp" => Ok(AgentSpec::KimiAcp),
+            "qwen" => Ok(AgentSpec::Qwen),
             _ => {
                 if let Some(rest) = s.strip_prefix("acp:") {
                     command("acp:", rest).map(AgentSpec::Acp)
@@ -88,6 +91,7 @@ impl fmt::Display for AgentSpec {
             AgentSpec::Kimi => f.write_str("kimi"),
             AgentSpec::KimiWire => f.write_str("kimi-wire"),
             AgentSpec::KimiAcp => f.write_str("kimi-acp"),
+            AgentSpec::Qwen => f.write_str("qwen"),
             AgentSpec::Acp(cmd) => write!(f, "acp:{cmd}"),
             AgentSpec::Exec(cmd) => write!(f, "exec:{cmd}"),
         }
@@ -232,6 +236,7 @@ mod tests {
             "kimi",
             "kimi-wire",
             "kimi-acp",
+            "qwen",
             "acp:my-agent --stdio",
             "exec:./fix.sh",
         ] {

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::gate::RunnerKind;
-use super::gate::compare::{GateObservation, compare, fail_to_pass};
+use super::gate::compare::{FailToPassBasis, GateObservation, compare, fail_to_pass};
 use super::goal::GateRun;
 use super::plan::{Oracle, OracleCheck};
 use super::review::Review;
@@ -124,16 +124,25 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
     let Some(result) = ev.result else {
         return (false, "no gate ran on the result".to_owned());
     };
-    // A base run of another result laid other tests over the base: it is no evidence for this one.
-    let base_run = ev.base_run.filter(|r| r.result == result.commit);
+    let failing = ev.baseline.map(failing_on_base).unwrap_or_default();
+    // A base run of another result laid other tests over the base: it is no evidence for this one. And
+    // while tests failed on the base, only those tests can show the fix: a test the change added fails
+    // on the base code for reasons of its own (it may call a function that does not exist there).
+    let base_run = ev
+        .base_run
+        .filter(|r| r.result == result.commit && failing.is_empty());
     let mut shown: Vec<String> = Vec::new();
     for gate in &result.gates {
         if let Some(base) = ev.baseline.and_then(|b| find(&b.gates, &gate.name)) {
             let f = fail_to_pass(base, gate);
             if f.holds {
-                shown.extend(f.fixed_tests.iter().map(|t| format!("{t} (failed on the base)")));
-                if f.fixed_tests.is_empty() {
-                    shown.push(format!("gate {} (failed on the base)", gate.name));
+                shown.extend(
+                    f.fixed_tests
+                        .iter()
+                        .map(|t| format!("{t}: failed on the base, passes now")),
+                );
+                if f.basis == FailToPassBasis::Gate {
+                    shown.push(format!("gate {}: failed on the base, passes now", gate.name));
                 }
             }
         }
@@ -143,18 +152,43 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
                 shown.extend(
                     f.fixed_tests
                         .iter()
-                        .map(|t| format!("{t} (the result's test fails on the base code)")),
+                        .map(|t| format!("{t}: fails on the base code (the result's test), passes now")),
                 );
             }
         }
     }
-    if shown.is_empty() {
-        (
-            false,
-            "no test was shown to fail on the base and pass on the result".to_owned(),
-        )
+    if !shown.is_empty() {
+        return (true, shown.join("; "));
+    }
+    let detail = if failing.is_empty() {
+        "no test was shown to fail on the base and pass on the result".to_owned()
     } else {
-        (true, shown.join("; "))
+        format!(
+            "tests failed on the base and none of them passes on the result: {} (a new test does not count while they fail or are gone)",
+            bounded_list(&failing)
+        )
+    };
+    (false, detail)
+}
+
+/// The ids of tests that failed or errored on the base in gates required there: while there are any,
+/// a bugfix must make one of them pass.
+pub fn failing_on_base(baseline: &GateRun) -> Vec<String> {
+    baseline
+        .gates
+        .iter()
+        .filter(|g| g.required)
+        .flat_map(|g| g.tests.iter().filter(|t| t.outcome.failed()))
+        .map(|t| t.id.clone())
+        .collect()
+}
+
+/// At most ten items, then how many more.
+fn bounded_list(items: &[String]) -> String {
+    let shown: Vec<&str> = items.iter().take(10).map(String::as_str).collect();
+    match items.len().saturating_sub(10) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
     }
 }
 
@@ -323,7 +357,92 @@ mod tests {
         let result = run("r", vec![tested(Outcome::Passed, &[("t::bug", Passed)])]);
         let c = one(OracleCheck::FailToPass, &evidence(&base, &result));
         assert!(c.passed);
-        assert_eq!(c.detail, "t::bug (failed on the base)");
+        assert_eq!(c.detail, "t::bug: failed on the base, passes now");
+    }
+
+    #[test]
+    fn while_base_tests_fail_a_new_test_failing_on_the_base_code_proves_nothing() {
+        // The agent replaced the failing test by one that fails on the base only because the function
+        // it calls is new; the bug is still there.
+        let base = run(
+            "b",
+            vec![tested(
+                Outcome::Failed,
+                &[("t::test_add", Failed), ("t::ok", Passed)],
+            )],
+        );
+        let result = run(
+            "r",
+            vec![tested(
+                Outcome::Passed,
+                &[("t::test_version", Passed), ("t::ok", Passed)],
+            )],
+        );
+        let swapped_on_base = BaseRun {
+            commit: "overlay".into(),
+            result: "r".into(),
+            overlaid: vec!["tests/test_calc.py".into()],
+            gates: vec![tested(
+                Outcome::Failed,
+                &[("t::test_version", Failed), ("t::ok", Passed)],
+            )],
+        };
+        let ev = Evidence {
+            base_run: Some(&swapped_on_base),
+            ..evidence(&base, &result)
+        };
+        let c = one(OracleCheck::FailToPass, &ev);
+        assert!(!c.passed);
+        assert!(c.detail.contains("t::test_add"), "{}", c.detail);
+        // Making one of the tests that failed pass is the proof, new tests or not.
+        let fixed = run(
+            "r",
+            vec![tested(
+                Outcome::Passed,
+                &[
+                    ("t::test_add", Passed),
+                    ("t::test_version", Passed),
+                    ("t::ok", Passed),
+                ],
+            )],
+        );
+        let ev = Evidence {
+            base_run: Some(&swapped_on_base),
+            ..evidence(&base, &fixed)
+        };
+        assert!(one(OracleCheck::FailToPass, &ev).passed);
+    }
+
+    #[test]
+    fn failing_tests_of_optional_gates_do_not_decide_which_tests_must_pass() {
+        let mut optional = tested(Outcome::Failed, &[("slow::flaky", Failed)]);
+        optional.name = "slow".into();
+        optional.required = false;
+        let base = run(
+            "b",
+            vec![tested(Outcome::Passed, &[("t::old", Passed)]), optional],
+        );
+        assert!(failing_on_base(&base).is_empty());
+        let result = run(
+            "r",
+            vec![tested(Outcome::Passed, &[("t::old", Passed), ("t::new", Passed)])],
+        );
+        let new_fails_on_base = BaseRun {
+            commit: "overlay".into(),
+            result: "r".into(),
+            overlaid: vec!["tests/new.rs".into()],
+            gates: vec![tested(Outcome::Failed, &[("t::old", Passed), ("t::new", Failed)])],
+        };
+        let ev = Evidence {
+            base_run: Some(&new_fails_on_base),
+            ..evidence(&base, &result)
+        };
+        let c = one(OracleCheck::FailToPass, &ev);
+        assert!(c.passed, "{}", c.detail);
+        assert_eq!(
+            c.detail,
+            "t::new: fails on the base code (the result's test), passes now"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::budget::{Limits, Usage};
 use super::gate::compare::{GateChange, compare};
+use super::gate::identity::{RemovedTest, compare_tests};
 use super::goal::{Blocker, GateRun, HumanDecision, Verdict};
 use super::oracle::{CheckResult, Evidence, evaluate};
 use super::planner::describe_check;
@@ -55,6 +56,14 @@ pub enum NotReadyReason {
     Regression {
         /// The gate.
         gate: String,
+    },
+    /// Tests that ran on the base do not run as well on the result: deleted, renamed, deselected,
+    /// filtered out, newly skipped or expected to fail. A human `accept` after the review clears it.
+    TestsRemoved {
+        /// The gate they ran in.
+        gate: String,
+        /// The tests, with what they did on each side.
+        tests: Vec<RemovedTest>,
     },
     /// An oracle check of the goal's kind fails.
     OracleFailed {
@@ -260,8 +269,37 @@ fn gate_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
                 .blocking()
                 .map(|c| NotReadyReason::Regression { gate: c.name.clone() }),
         );
+        if !review_accepted(snapshot) {
+            reasons.extend(removed_tests(base, result));
+        }
     }
     reasons
+}
+
+/// Per gate required on either side, the tests that ran on the base and do not run as well on the
+/// result (a gate gone from the result takes all its tests with it).
+fn removed_tests(base: &GateRun, result: &GateRun) -> Vec<NotReadyReason> {
+    base.gates
+        .iter()
+        .filter_map(|b| {
+            let r = result.gates.iter().find(|r| r.name == b.name);
+            let required = b.required || r.is_some_and(|r| r.required);
+            let tests = compare_tests(&b.tests, r.map(|r| r.tests.as_slice())).removed;
+            (required && !tests.is_empty()).then(|| NotReadyReason::TestsRemoved {
+                gate: b.name.clone(),
+                tests,
+            })
+        })
+        .collect()
+}
+
+/// A human accepted the result after its review (the review of the current result).
+fn review_accepted(snapshot: &Snapshot) -> bool {
+    let goal = &snapshot.goal;
+    match (&goal.review, &goal.integration) {
+        (Some(r), Some(i)) if r.commit == i.commit => accepted_after(snapshot, r.at),
+        _ => false,
+    }
 }
 
 fn failed_required(run: &GateRun) -> impl Iterator<Item = NotReadyReason> + '_ {
@@ -298,6 +336,23 @@ impl NotReadyReason {
             }
             NotReadyReason::Regression { gate } => {
                 format!("required gate {gate} passed on the base and fails on the result")
+            }
+            NotReadyReason::TestsRemoved { gate, tests } => {
+                let list: Vec<String> = tests
+                    .iter()
+                    .take(10)
+                    .map(|t| format!("{} {}", t.id, t.how()))
+                    .collect();
+                let more = tests.len().saturating_sub(10);
+                format!(
+                    "tests that ran on the base do not run on the result (gate {gate}): {}{} — a human may accept it after the review",
+                    list.join("; "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )
             }
             NotReadyReason::OracleFailed { check, detail } => {
                 format!("oracle check failed: {check}: {detail}")

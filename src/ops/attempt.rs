@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
 use crate::git::integrate::tree_of;
 use crate::git::run::GitError;
-use crate::git::worktree;
+use crate::git::worktree::{self, Checkout};
 use crate::model::gate::compare::GateObservation;
 use crate::model::ids::{GoalId, TaskId};
 use crate::model::options::AgentSpec;
@@ -162,12 +162,12 @@ async fn attempt(
 ) -> Result<AttemptOutcome, String> {
     let repo_dir = repo_dir(ctx)?;
     let began = ctx.clock.now();
-    let start = prepare_worktree(&repo_dir, spec).await?;
+    let (checkout, start) = prepare_worktree(&repo_dir, ctx.store.common_dir(), spec).await?;
     timing(spec.task.id.as_str(), "worktree", began, ctx.clock.now());
     let began = ctx.clock.now();
     let mut session = match session {
         Some(s) => s,
-        None => start_session(spec).await?,
+        None => start_session(spec, &checkout).await?,
     };
     result.session_id = session.info().session_id.clone();
     let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
@@ -189,9 +189,8 @@ async fn attempt(
     let violations: Vec<String> = turn.violations.iter().map(|v| v.path.clone()).collect();
     let evidence_of_violations = turn.violation_evidence();
     result.session = (!turn.agent_killed).then_some(session);
-    let (commit, changed) =
-        record_work(&spec.worktree, &start, spec, &violations, interrupted.is_some()).await?;
-    result.tree = Some(tree_of(&spec.worktree, &commit).map_err(|e| e.to_string())?);
+    let (commit, changed) = record_work(&checkout, &start, spec, &violations, interrupted.is_some()).await?;
+    result.tree = Some(tree_of(&repo_dir, &commit).map_err(|e| e.to_string())?);
     result.commit = Some(commit.clone());
     if let Some(reason) = interrupted {
         return Ok(AttemptOutcome::Interrupted { reason });
@@ -240,26 +239,33 @@ fn repo_dir(ctx: &Context) -> Result<PathBuf, String> {
         .ok_or_else(|| "the repository has no work tree".to_owned())
 }
 
-/// Create or reuse the worktree; returns the commit the attempt starts from.
-async fn prepare_worktree(repo_dir: &Path, spec: &AttemptSpec) -> Result<String, String> {
-    let (repo_dir, path, branch, start) = (
+/// Create or reuse the worktree; returns it and the commit the attempt starts from.
+async fn prepare_worktree(
+    repo_dir: &Path,
+    common_dir: &Path,
+    spec: &AttemptSpec,
+) -> Result<(Checkout, String), String> {
+    let (repo_dir, common_dir, path, branch, start) = (
         repo_dir.to_path_buf(),
+        common_dir.to_path_buf(),
         spec.worktree.clone(),
         spec.branch.clone(),
         spec.start_commit.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        worktree::ensure(&repo_dir, &path, &branch, &start)?;
-        worktree::head(&path)
+        let checkout = worktree::ensure(&repo_dir, &common_dir, &path, &branch, &start)?;
+        let head = worktree::head(&checkout)?;
+        Ok::<_, GitError>((checkout, head))
     })
     .await
     .map_err(|e| format!("preparing the worktree: {e}"))?
     .map_err(|e| format!("preparing the worktree: {e}"))
 }
 
-async fn start_session(spec: &AttemptSpec) -> Result<Session, String> {
+async fn start_session(spec: &AttemptSpec, checkout: &Checkout) -> Result<Session, String> {
     let policy = Policy::task(&spec.worktree, spec.task.write_set.clone()).map_err(|e| e.to_string())?;
     let mut config = SessionConfig::new(spec.agent.clone(), policy);
+    config.checkout = Some(checkout.clone());
     config.resume = spec.task.session_id.clone();
     config.launch = spec.launch.clone();
     match Session::start(config.clone()).await {
@@ -327,13 +333,13 @@ fn with_timeout(mut outcome: TurnOutcome, limit: Duration) -> TurnOutcome {
 /// Drop changes outside the write set, commit the rest; returns the branch tip and whether the attempt
 /// changed anything relative to where the task branch started.
 async fn record_work(
-    worktree: &Path,
+    worktree: &Checkout,
     start: &str,
     spec: &AttemptSpec,
     violations: &[String],
     interrupted: bool,
 ) -> Result<(String, bool), String> {
-    let (path, start, violations) = (worktree.to_path_buf(), start.to_owned(), violations.to_vec());
+    let (checkout, start, violations) = (worktree.clone(), start.to_owned(), violations.to_vec());
     let message = format!(
         "omk: {} (attempt {}{})\n\nOmk-Goal: {}\nOmk-Task: {}\nOmk-Attempt: {}\n",
         spec.task.title,
@@ -345,9 +351,9 @@ async fn record_work(
     );
     let (fallback, first) = (spec.fallback_identity, spec.start_commit.clone());
     tokio::task::spawn_blocking(move || {
-        worktree::discard(&path, &start, &violations)?;
-        worktree::commit_all(&path, &message, fallback)?;
-        let tip = worktree::head(&path)?;
+        worktree::discard(&checkout, &start, &violations)?;
+        worktree::commit_all(&checkout, &message, fallback)?;
+        let tip = worktree::head(&checkout)?;
         Ok::<_, GitError>((tip.clone(), tip != first))
     })
     .await

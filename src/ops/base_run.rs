@@ -59,14 +59,14 @@ pub fn prepare(
     if tests.is_empty() {
         return Ok(None);
     }
-    worktree::ensure_detached(repo, dir, base).map_err(infra)?;
+    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, base).map_err(infra)?;
     let mut args = vec!["checkout", result, "--"];
     args.extend(tests.iter().map(String::as_str));
-    git(dir, &args).map_err(infra)?;
+    checkout.git(&args).map_err(infra)?;
     let message = format!("omk: the result's tests on the base code\n\nOmk-Result: {result}\n");
     let fallback = ctx.store.repo().committer().is_none();
-    worktree::commit_all(dir, &message, fallback).map_err(infra)?;
-    let commit = worktree::head(dir).map_err(infra)?;
+    worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+    let commit = worktree::head(&checkout).map_err(infra)?;
     Ok(Some((commit, tests)))
 }
 

@@ -12,7 +12,7 @@ use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
 use crate::ops::deliver::DeliveryError;
 use crate::process;
-use crate::settings::{SettingError, Settings, host_name};
+use crate::settings::{SettingError, Settings, git_location, host_name};
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
 use crate::store::{Store, StoreError};
 
@@ -60,9 +60,13 @@ pub struct Context {
 }
 
 impl Context {
-    /// Open the repository containing `dir`.
+    /// Open the repository containing `dir`, or the one `GIT_DIR` (and `GIT_WORK_TREE`) name when git
+    /// started git-omk with them (`git --git-dir=… omk`).
     pub fn open(dir: &std::path::Path) -> Result<Context, OpsError> {
-        let store = Store::discover(dir)?;
+        let store = match git_location() {
+            Some(at) => Store::open(&at.git_dir, at.work_tree.as_deref())?,
+            None => Store::discover(dir)?,
+        };
         let settings = Settings::load(store.repo())?;
         let actor = human_actor(store.repo());
         Ok(Context {

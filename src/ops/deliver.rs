@@ -98,7 +98,7 @@ impl Connection {
 /// `GITHUB_TOKEN` or `gh auth token`.
 pub fn connect(ctx: &Context) -> Result<Connection, DeliveryError> {
     let target = target::resolve(&settings::github(ctx.store.repo()))?;
-    let token = token::resolve(&target.token_host)?;
+    let token = token::resolve(&target.host)?;
     tracing::info!(
         "delivering to {} at {} (token from {})",
         target.repo,

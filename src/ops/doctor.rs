@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::agent::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
+use crate::agent::qwen;
+use crate::forge::target;
 use crate::model::options::AgentSpec;
 use crate::model::shell;
 use crate::process;
@@ -73,15 +75,15 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     if let Some(Err(e)) = store.as_ref().map(|s| settings::price_table(s.repo())) {
         problems.push(e.to_string());
     }
-    let agent = configured_agent(settings.as_ref(), &mut problems);
+    let agent = configured_agent(settings.as_ref());
     let mut report = DoctorReport {
         git: process::probe(OsStr::new("git"), &["--version"]).map(|v| v.trim().to_owned()),
         repository: store
             .as_ref()
             .and_then(|s| s.repo().workdir().map(Path::to_owned)),
         agent: agent.to_string(),
-        agents: find_agents(&agent),
-        github_token_source: github_token_source(),
+        agents: find_agents(&agent, settings.as_ref()),
+        github_token_source: github_token_source(store.as_ref()),
         problems,
         missing: Vec::new(),
     };
@@ -89,38 +91,16 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     report
 }
 
-fn configured_agent(settings: Option<&Settings>, problems: &mut Vec<String>) -> AgentSpec {
-    let text = settings
-        .and_then(|s| s.agent.clone())
-        .or_else(|| settings::env("OMK_AGENT"));
-    match text.map(|t| t.parse::<AgentSpec>()) {
-        Some(Ok(spec)) => spec,
-        Some(Err(e)) => {
-            problems.push(format!("omk.agent: {e}"));
-            AgentSpec::Kimi
-        }
-        None => AgentSpec::Kimi,
-    }
+fn configured_agent(settings: Option<&Settings>) -> AgentSpec {
+    settings.and_then(|s| s.agent.clone()).unwrap_or(AgentSpec::Kimi)
 }
 
-/// `kimi` on PATH (its generation detected), plus the configured `acp:`/`exec:` program.
-fn find_agents(agent: &AgentSpec) -> Vec<AgentFound> {
+/// `kimi` on PATH (its generation detected), Qwen Code (configured or on PATH), plus the configured
+/// `acp:`/`exec:` program.
+fn find_agents(agent: &AgentSpec, settings: Option<&Settings>) -> Vec<AgentFound> {
     let mut found = Vec::new();
-    if let Some(path) = which("kimi") {
-        let detected = runtime().and_then(|rt| rt.block_on(kimi_version(path.as_os_str())).ok());
-        let (engine, protocol) = match detected.as_ref().map(|d| d.generation) {
-            Some(KimiGeneration::Wire) => ("kimi-wire", "wire/1.10"),
-            Some(KimiGeneration::Acp) => ("kimi-acp", "acp/1"),
-            None => ("unknown", "unknown"),
-        };
-        found.push(AgentFound {
-            spec: "kimi".to_owned(),
-            engine: engine.to_owned(),
-            path,
-            version: detected.map(|d| d.version),
-            protocol: protocol.to_owned(),
-        });
-    }
+    found.extend(find_kimi());
+    found.extend(find_qwen(settings.and_then(|s| s.qwen_program.as_ref())));
     let (engine, command) = match agent {
         AgentSpec::Acp(command) => ("acp", command),
         AgentSpec::Exec(command) => ("exec", command),
@@ -138,6 +118,38 @@ fn find_agents(agent: &AgentSpec) -> Vec<AgentFound> {
     found
 }
 
+/// `qwen` (the configured program, else on PATH) and its version; `engine` is `unknown` when its
+/// `--version` does not answer like Qwen Code.
+fn find_qwen(configured: Option<&PathBuf>) -> Option<AgentFound> {
+    let path = qwen::program(configured).ok()?;
+    let version = runtime().and_then(|rt| rt.block_on(qwen::version(path.as_os_str())).ok());
+    Some(AgentFound {
+        spec: "qwen".to_owned(),
+        engine: if version.is_some() { "qwen" } else { "unknown" }.to_owned(),
+        path,
+        version,
+        protocol: "acp/1".to_owned(),
+    })
+}
+
+/// `kimi` on PATH, its generation detected.
+fn find_kimi() -> Option<AgentFound> {
+    let path = which("kimi")?;
+    let detected = runtime().and_then(|rt| rt.block_on(kimi_version(path.as_os_str())).ok());
+    let (engine, protocol) = match detected.as_ref().map(|d| d.generation) {
+        Some(KimiGeneration::Wire) => ("kimi-wire", "wire/1.10"),
+        Some(KimiGeneration::Acp) => ("kimi-acp", "acp/1"),
+        None => ("unknown", "unknown"),
+    };
+    Some(AgentFound {
+        spec: "kimi".to_owned(),
+        engine: engine.to_owned(),
+        path,
+        version: detected.map(|d| d.version),
+        protocol: protocol.to_owned(),
+    })
+}
+
 fn runtime() -> Option<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -151,11 +163,14 @@ fn program_of(command: &str) -> Option<String> {
     Some(commands.first()?.words.first()?.text.clone())
 }
 
-fn github_token_source() -> Option<String> {
-    ["GH_TOKEN", "GITHUB_TOKEN"]
-        .into_iter()
-        .find(|name| settings::env(name).is_some())
-        .map(str::to_owned)
+/// The variable (or `gh`) a token would come from, for the repository's GitHub host (github.com when
+/// it cannot be told): Enterprise Server hosts read `GH_ENTERPRISE_TOKEN` as `gh` does.
+fn github_token_source(store: Option<&Store>) -> Option<String> {
+    let enterprise = store
+        .and_then(|s| target::resolve(&settings::github(s.repo())).ok())
+        .is_some_and(|t| t.host.is_enterprise());
+    settings::github_token_env(enterprise)
+        .map(|(name, _)| name.to_owned())
         .or_else(|| which("gh").map(|_| "gh auth token".to_owned()))
 }
 
@@ -178,6 +193,10 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
             what: "kimi".to_owned(),
             hint: KIMI_INSTALL_HINT.to_owned(),
         }),
+        AgentSpec::Qwen => (!has("qwen")).then(|| Missing {
+            what: "qwen".to_owned(),
+            hint: qwen::INSTALL_HINT.to_owned(),
+        }),
         AgentSpec::Acp(_) | AgentSpec::Exec(_) => (!has(&agent.to_string())).then(|| Missing {
             what: agent.to_string(),
             hint: "the configured agent's program is not on PATH: install it or change omk.agent".to_owned(),
@@ -187,7 +206,7 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
     if report.github_token_source.is_none() {
         missing.push(Missing {
             what: "GitHub token".to_owned(),
-            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN or run `gh auth login`".to_owned(),
+            hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN (GH_ENTERPRISE_TOKEN for GitHub Enterprise Server) or run `gh auth login`".to_owned(),
         });
     }
     missing

@@ -121,7 +121,7 @@ pub async fn drive(
         checks: Vec::new(),
         prices,
         interrupt: interrupt_on_ctrl_c(),
-        remover: Remover::new(repo_dir),
+        remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
@@ -362,7 +362,7 @@ impl Driver<'_> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
         process::kill_processes_in(&dir);
-        worktree::ensure_detached(&self.repo_dir, &dir, &base).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base).map_err(infra)?;
         let options = self.ledger.snapshot().goal.options.clone();
         let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
@@ -544,7 +544,8 @@ impl Driver<'_> {
         let Some((result, base, dir)) = self.result_checkout("review") else {
             return Ok(());
         };
-        worktree::ensure_detached(&self.repo_dir, &dir, &result).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)
+            .map_err(infra)?;
         let launch = agent_launch(&self.ctx);
         let reviewers = Reviewers {
             agent: &self.ledger.snapshot().goal.options.agent.clone(),
@@ -612,7 +613,8 @@ impl Driver<'_> {
     ) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
         let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
-        worktree::ensure_detached(&self.repo_dir, &dir, commit).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
+            .map_err(infra)?;
         let options = PlanOptions {
             goal_tip: Some(self.ledger.tip()),
             ..PlanOptions::default()
@@ -781,15 +783,15 @@ impl Driver<'_> {
         let goal = &self.ledger.snapshot().goal.id;
         let path = find_task_dir(&self.ctx, goal, id);
         process::kill_processes_in(&path);
-        if !path.join(".git").exists() {
+        let Ok(checkout) = worktree::Checkout::locate(self.ctx.store.common_dir(), &path) else {
             return Ok(None);
-        }
+        };
         let message = format!(
             "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {goal}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n"
         );
         let fallback = self.ctx.store.repo().committer().is_none();
-        worktree::commit_all(&path, &message, fallback).map_err(infra)?;
-        Ok(worktree::head(&path).ok())
+        worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+        Ok(worktree::head(&checkout).ok())
     }
 
     /// Start attempts at `tasks`, as long as dispatching them is still what the recorded state calls
@@ -1083,6 +1085,7 @@ pub(super) fn agent_launch(ctx: &Context) -> Launch {
     let settings = &ctx.settings;
     Launch {
         program: settings.kimi_program.clone(),
+        qwen_program: settings.qwen_program.clone(),
         extra_args: settings.agent_args.clone(),
         env: Vec::new(),
         model: settings.agent_model.clone(),

@@ -157,11 +157,12 @@ async fn save_and_remove(
         goal.id()
     );
     let fallback = ctx.store.repo().committer().is_none();
-    let (mut head, dirty) = worktree::state(path).map_err(infra)?;
+    let checkout = worktree::Checkout::locate(ctx.store.common_dir(), path).map_err(infra)?;
+    let (mut head, dirty) = worktree::state(&checkout).map_err(infra)?;
     let mut committed = None;
     if dirty {
-        committed = worktree::commit_all(path, &message, fallback).map_err(infra)?;
-        head = worktree::head(path).map_err(infra)?;
+        committed = worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+        head = worktree::head(&checkout).map_err(infra)?;
     }
     ensure_recorded(
         ctx,

@@ -98,11 +98,14 @@ pub fn integrate_tasks(
 /// then) that are clean and still at that commit: run on a blocking thread while other agents work.
 /// Tools left running in them are stopped first. Anything else, and any removal that fails, is left
 /// to the end-of-goal clean-up, which saves work before it removes.
-pub fn remove_integrated(repo_dir: &Path, worktrees: &[(PathBuf, String)]) {
+pub fn remove_integrated(repo_dir: &Path, common_dir: &Path, worktrees: &[(PathBuf, String)]) {
     let dirs: Vec<PathBuf> = worktrees.iter().map(|(dir, _)| dir.clone()).collect();
     process::kill_processes_under(&dirs);
     for (dir, commit) in worktrees {
-        if matches!(worktree::state(dir), Ok((head, false)) if head == *commit) {
+        let Ok(checkout) = worktree::Checkout::locate(common_dir, dir) else {
+            continue;
+        };
+        if matches!(worktree::state(&checkout), Ok((head, false)) if head == *commit) {
             let _ = worktree::remove(repo_dir, dir);
         }
     }
@@ -159,14 +162,17 @@ type Batch = Vec<(PathBuf, String)>;
 /// removals never pile up beside the worktree creations and agents of the tasks still running.
 pub struct Remover {
     repo_dir: PathBuf,
+    common_dir: PathBuf,
     worker: Option<(mpsc::UnboundedSender<Batch>, JoinHandle<()>)>,
 }
 
 impl Remover {
-    /// A remover for the worktrees of the repository at `repo_dir`; its thread starts on first use.
-    pub fn new(repo_dir: PathBuf) -> Remover {
+    /// A remover for the worktrees of the repository at `repo_dir` (shared git directory
+    /// `common_dir`); its thread starts on first use.
+    pub fn new(repo_dir: PathBuf, common_dir: PathBuf) -> Remover {
         Remover {
             repo_dir,
+            common_dir,
             worker: None,
         }
     }
@@ -176,13 +182,13 @@ impl Remover {
         if batch.is_empty() {
             return;
         }
-        let repo_dir = &self.repo_dir;
+        let (repo_dir, common_dir) = (&self.repo_dir, &self.common_dir);
         let (queue, _) = self.worker.get_or_insert_with(|| {
             let (queue, mut batches) = mpsc::unbounded_channel::<Batch>();
-            let repo_dir = repo_dir.clone();
+            let (repo_dir, common_dir) = (repo_dir.clone(), common_dir.clone());
             let worker = tokio::task::spawn_blocking(move || {
                 while let Some(batch) = batches.blocking_recv() {
-                    remove_integrated(&repo_dir, &batch);
+                    remove_integrated(&repo_dir, &common_dir, &batch);
                 }
             });
             (queue, worker)

@@ -110,7 +110,18 @@ fn bounded_diff(ctx: &Context, base: &str, result: &str) -> String {
         return String::new();
     };
     let stat = git(repo, &["diff", "--stat", base, result]).unwrap_or_default();
-    let mut diff = git(repo, &["diff", "--no-color", base, result]).unwrap_or_default();
+    let mut diff = git(
+        repo,
+        &[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            base,
+            result,
+        ],
+    )
+    .unwrap_or_default();
     if diff.len() > MAX_DIFF {
         let mut end = MAX_DIFF;
         while !diff.is_char_boundary(end) {

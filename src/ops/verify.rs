@@ -118,7 +118,7 @@ fn run_gates(
     commit: &str,
 ) -> Result<(GateReport, Attachments), OpsError> {
     let dir = check_dir(ctx, &snapshot.goal.id, commit);
-    worktree::ensure_detached(repo_dir, &dir, commit).map_err(infra)?;
+    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit).map_err(infra)?;
     let options = PlanOptions {
         force: true,
         ..PlanOptions::default()

@@ -1,7 +1,7 @@
 //! The goal store: goals as commit chains under `refs/omk/goals/`, read and written in-process with gix
 //! (DESIGN §2).
 //!
-//! Owns repository discovery and its refusals (bare, reftable), the commit identity, compare-and-swap
+//! Owns repository discovery (with `git -c` configuration) and its refusals (bare, reftable, SHA-256), the commit identity, compare-and-swap
 //! ref updates, listing from ref tips and commit messages, history walks that skip `Omk-Proves` parents,
 //! and merges of two tips. It never touches the user's work tree, index, HEAD or branches, and it never
 //! decides goal state: callers pass the snapshot to record.
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 
 use crate::model::ids::GoalId;
+use crate::settings::{self, SettingError};
 use codec::CodecError;
 
 pub use layout::GoalRef;
@@ -34,6 +35,14 @@ pub enum StoreError {
     /// Bare repositories have no work tree to run agents against.
     #[error("{0} is a bare repository: git omk needs a repository with a work tree (clone it first)")]
     Bare(PathBuf),
+    /// SHA-256 repositories are not supported yet.
+    #[error(
+        "this repository uses SHA-256 object ids (extensions.objectFormat = sha256), which git omk does not support yet: use a SHA-1 repository"
+    )]
+    Sha256,
+    /// A configuration given on git's command line is unreadable.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
     /// Reftable is not supported yet.
     #[error(
         "this repository stores refs in the reftable format, which git omk does not support yet: use a clone with `git clone --ref-format=files`"
@@ -92,6 +101,38 @@ impl<T, E: Into<gix::Error>> GixContext<T> for Result<T, E> {
     }
 }
 
+/// How to open repositories: with the configuration given on git's command line (`git -c`).
+fn open_options() -> Result<gix::sec::trust::Mapping<gix::open::Options>, StoreError> {
+    let overrides = settings::git_config_parameters()?;
+    let mut options: gix::sec::trust::Mapping<gix::open::Options> = Default::default();
+    options.full = options.full.cli_overrides(overrides.clone());
+    options.reduced = options.reduced.cli_overrides(overrides);
+    Ok(options)
+}
+
+/// Why no repository could be opened at `dir`: a SHA-256 repository (which gix without its `sha256`
+/// feature cannot open) is named as such; anything else is "not a repository".
+fn refusal(dir: &Path) -> StoreError {
+    let found = gix::discover::upwards(dir)
+        .ok()
+        .map(|(path, _)| path.into_repository_and_work_tree_directories().0);
+    let sha256 = found
+        .and_then(|git_dir| {
+            gix::config::File::from_path_no_includes(git_dir.join("config"), gix::config::Source::Local).ok()
+        })
+        .and_then(|config| {
+            config
+                .string("extensions.objectFormat")
+                .map(|v| v.eq_ignore_ascii_case(b"sha256"))
+        })
+        .unwrap_or(false);
+    if sha256 {
+        StoreError::Sha256
+    } else {
+        StoreError::NotARepository(dir.to_path_buf())
+    }
+}
+
 /// A repository opened as a goal store.
 pub struct Store {
     repo: gix::Repository,
@@ -99,8 +140,26 @@ pub struct Store {
 
 impl Store {
     /// Discover the repository containing `dir` (any directory of it, including linked worktrees).
+    /// The configuration given with `git -c` (and `GIT_CONFIG_COUNT`) applies, as in git.
     pub fn discover(dir: &Path) -> Result<Store, StoreError> {
-        let repo = gix::discover(dir).map_err(|_| StoreError::NotARepository(dir.to_path_buf()))?;
+        let repo = gix::ThreadSafeRepository::discover_opts(dir, Default::default(), open_options()?)
+            .map_err(|_| refusal(dir))?;
+        Store::from_repo(repo.into())
+    }
+
+    /// Open the repository whose git directory is `git_dir` (as `GIT_DIR` names it), with `work_tree`
+    /// as its work tree when given (`GIT_WORK_TREE`), else the one its configuration implies.
+    pub fn open(git_dir: &Path, work_tree: Option<&Path>) -> Result<Store, StoreError> {
+        let not_a_repo = || StoreError::NotARepository(git_dir.to_path_buf());
+        let options = open_options()?.full;
+        let mut repo = gix::open_opts(git_dir, options).map_err(|_| match refusal(git_dir) {
+            StoreError::Sha256 => StoreError::Sha256,
+            _ => not_a_repo(),
+        })?;
+        if let Some(work_tree) = work_tree {
+            repo.set_workdir(Some(work_tree.to_path_buf()))
+                .map_err(|_| StoreError::NotARepository(work_tree.to_path_buf()))?;
+        }
         Store::from_repo(repo)
     }
 

@@ -1,6 +1,6 @@
-//! Running the REAL Kimi agents in tests: where they are installed (scripts/install-agents.sh), how
-//! to point them at the scripted model server, and isolated per-test state (HOME, KIMI_SHARE_DIR,
-//! KIMI_CODE_HOME), so tests run in parallel.
+//! Running the REAL agents in tests (kimi-cli, Kimi Code, Qwen Code): where they are installed
+//! (scripts/install-agents.sh), how to point them at the scripted model server, and isolated per-test
+//! state (HOME, KIMI_SHARE_DIR, KIMI_CODE_HOME, Qwen Code's `~/.qwen`), so tests run in parallel.
 //!
 //! A missing agent FAILS the test when `CI=true`; locally the test is skipped with a loud message.
 
@@ -18,72 +18,112 @@ use super::model_server::{MODEL, ModelServer, Turn};
 /// The API key the agents send to the scripted model (distinctive, so tests can look for leaks).
 pub const API_KEY: &str = "sk-omk-test-key-7f3a9c";
 
-/// The two Kimi generations.
+/// The real agents the tests drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kimi {
+pub enum Agent {
     /// kimi-cli 1.51.0, Wire.
-    Wire,
+    KimiWire,
     /// Kimi Code 2.1.0, ACP.
-    Acp,
+    KimiAcp,
+    /// Qwen Code 0.24.4, ACP.
+    Qwen,
 }
 
-impl Kimi {
-    /// Both generations.
-    pub const ALL: [Kimi; 2] = [Kimi::Wire, Kimi::Acp];
+impl Agent {
+    /// All three engines.
+    pub const ALL: [Agent; 3] = [Agent::KimiWire, Agent::KimiAcp, Agent::Qwen];
+    /// Both Kimi generations.
+    pub const KIMI: [Agent; 2] = [Agent::KimiWire, Agent::KimiAcp];
 
     /// The variable `scripts/test.sh` exports with the launcher's path.
     pub fn env_var(self) -> &'static str {
         match self {
-            Kimi::Wire => "OMK_TEST_KIMI_WIRE",
-            Kimi::Acp => "OMK_TEST_KIMI_ACP",
+            Agent::KimiWire => "OMK_TEST_KIMI_WIRE",
+            Agent::KimiAcp => "OMK_TEST_KIMI_ACP",
+            Agent::Qwen => "OMK_TEST_QWEN",
         }
     }
 
-    fn launcher_dir(self) -> &'static str {
+    /// The variable git-omk reads the agent's program from.
+    pub fn program_var(self) -> &'static str {
         match self {
-            Kimi::Wire => "kimi-wire",
-            Kimi::Acp => "kimi-acp",
+            Agent::KimiWire | Agent::KimiAcp => "OMK_KIMI_PROGRAM",
+            Agent::Qwen => "OMK_QWEN_PROGRAM",
         }
     }
 
-    /// The agent spec that selects this generation.
+    /// The launcher's place under the tools cache's `launchers/` (as scripts/install-agents.sh writes it).
+    fn launcher(self) -> &'static str {
+        match self {
+            Agent::KimiWire => "kimi-wire/kimi",
+            Agent::KimiAcp => "kimi-acp/kimi",
+            Agent::Qwen => "qwen/qwen",
+        }
+    }
+
+    /// The agent spec that selects this engine.
     pub fn spec(self) -> AgentSpec {
         match self {
-            Kimi::Wire => AgentSpec::KimiWire,
-            Kimi::Acp => AgentSpec::KimiAcp,
+            Agent::KimiWire => AgentSpec::KimiWire,
+            Agent::KimiAcp => AgentSpec::KimiAcp,
+            Agent::Qwen => AgentSpec::Qwen,
         }
     }
 
-    /// A model turn that writes a file with this generation's tool.
-    pub fn write(self, path: &str, content: &str) -> Turn {
-        let tool = match self {
-            Kimi::Wire => "WriteFile",
-            Kimi::Acp => "Write",
-        };
-        Turn::tool(tool, json!({"path": path, "content": content}))
+    /// Whether the agent ends its turn when a permission is refused (Qwen Code) instead of going on
+    /// with the refusal as the tool's result (both Kimi generations).
+    pub fn ends_turn_on_refusal(self) -> bool {
+        self == Agent::Qwen
+    }
+
+    /// A path as this agent's tools take it: Qwen Code's tools want absolute paths, so a relative
+    /// one is joined to the work dir `root`.
+    fn path(self, root: &Path, path: &str) -> String {
+        match self {
+            Agent::Qwen if !Path::new(path).is_absolute() => root.join(path).display().to_string(),
+            _ => path.to_owned(),
+        }
+    }
+
+    /// A model turn that writes a file (a relative `path` is relative to the work dir `root`).
+    pub fn write(self, root: &Path, path: &str, content: &str) -> Turn {
+        let path = self.path(root, path);
+        match self {
+            Agent::KimiWire => Turn::tool("WriteFile", json!({"path": path, "content": content})),
+            Agent::KimiAcp => Turn::tool("Write", json!({"path": path, "content": content})),
+            Agent::Qwen => Turn::tool("write_file", json!({"file_path": path, "content": content})),
+        }
     }
 
     /// A model turn that replaces text in a file.
-    pub fn edit(self, path: &str, old: &str, new: &str) -> Turn {
+    pub fn edit(self, root: &Path, path: &str, old: &str, new: &str) -> Turn {
+        let path = self.path(root, path);
         match self {
-            Kimi::Wire => Turn::tool(
+            Agent::KimiWire => Turn::tool(
                 "StrReplaceFile",
                 json!({"path": path, "edit": {"old": old, "new": new}}),
             ),
-            Kimi::Acp => Turn::tool(
+            Agent::KimiAcp => Turn::tool(
                 "Edit",
                 json!({"path": path, "old_string": old, "new_string": new}),
+            ),
+            Agent::Qwen => Turn::tool(
+                "edit",
+                json!({"file_path": path, "old_string": old, "new_string": new}),
             ),
         }
     }
 
     /// A model turn that runs a shell command.
     pub fn shell(self, command: &str) -> Turn {
-        let tool = match self {
-            Kimi::Wire => "Shell",
-            Kimi::Acp => "Bash",
-        };
-        Turn::tool(tool, json!({"command": command}))
+        match self {
+            Agent::KimiWire => Turn::tool("Shell", json!({"command": command})),
+            Agent::KimiAcp => Turn::tool("Bash", json!({"command": command})),
+            Agent::Qwen => Turn::tool(
+                "run_shell_command",
+                json!({"command": command, "is_background": false}),
+            ),
+        }
     }
 }
 
@@ -100,20 +140,15 @@ fn tools_dir() -> PathBuf {
 
 /// The launcher of `kind`: from its environment variable, else the tools cache. `None` when it is
 /// not installed and this is not CI (a loud skip); panics on CI.
-pub fn installed(kind: Kimi) -> Option<PathBuf> {
+pub fn installed(kind: Agent) -> Option<PathBuf> {
     let path = std::env::var_os(kind.env_var())
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            tools_dir()
-                .join("launchers")
-                .join(kind.launcher_dir())
-                .join("kimi")
-        });
+        .unwrap_or_else(|| tools_dir().join("launchers").join(kind.launcher()));
     if path.is_file() {
         return Some(path);
     }
     let message = format!(
-        "{kind:?} Kimi is not installed at {} (set {} or run scripts/install-agents.sh)",
+        "{kind:?} is not installed at {} (set {} or run scripts/install-agents.sh)",
         path.display(),
         kind.env_var()
     );
@@ -148,7 +183,7 @@ impl AgentHome {
     }
 
     /// How to launch `kind` from `program` against `server`.
-    pub fn launch(&self, kind: Kimi, program: &Path, server: &ModelServer) -> Launch {
+    pub fn launch(&self, kind: Agent, program: &Path, server: &ModelServer) -> Launch {
         let mut env = vec![
             ("HOME".to_owned(), self.home().display().to_string()),
             ("NO_PROXY".to_owned(), "127.0.0.1,localhost".to_owned()),
@@ -156,7 +191,7 @@ impl AgentHome {
         ];
         let mut extra_args = Vec::new();
         match kind {
-            Kimi::Wire => {
+            Agent::KimiWire => {
                 env.push((
                     "KIMI_SHARE_DIR".into(),
                     self.dir.path().join("kimi-share").display().to_string(),
@@ -169,7 +204,7 @@ impl AgentHome {
                 });
                 extra_args = vec!["--config".to_owned(), config.to_string()];
             }
-            Kimi::Acp => {
+            Agent::KimiAcp => {
                 env.push((
                     "KIMI_CODE_HOME".into(),
                     self.kimi_code_home().display().to_string(),
@@ -181,15 +216,44 @@ impl AgentHome {
                 env.push(("KIMI_MODEL_CAPABILITIES".into(), "none".into()));
                 env.push(("KIMI_CODE_NO_AUTO_UPDATE".into(), "1".into()));
             }
+            Agent::Qwen => {
+                env.push(("OPENAI_BASE_URL".into(), server.base_url()));
+                env.push(("OPENAI_API_KEY".into(), API_KEY.into()));
+                env.push(("OPENAI_MODEL".into(), MODEL.into()));
+                self.qwen_settings();
+            }
         }
         std::fs::create_dir_all(self.home()).expect("agent home");
+        let (kimi, qwen) = match kind {
+            Agent::Qwen => (None, Some(program.to_owned())),
+            _ => (Some(program.to_owned()), None),
+        };
         Launch {
-            program: Some(program.to_owned()),
+            program: kimi,
+            qwen_program: qwen,
             extra_args,
             env,
             model: None,
             known_secrets: Vec::new(),
         }
+    }
+}
+
+impl AgentHome {
+    /// Qwen Code's user settings for scripted runs: the OpenAI-compatible API, and none of its hidden
+    /// extra model calls (managed auto-memory and its "dream" consolidation, follow-up suggestions),
+    /// which the scripted model would have to answer; no usage statistics, no update checks.
+    fn qwen_settings(&self) {
+        let dir = self.home().join(".qwen");
+        std::fs::create_dir_all(&dir).expect("Qwen Code's settings dir");
+        let settings = json!({
+            "security": {"auth": {"selectedType": "openai"}},
+            "memory": {"enableManagedAutoMemory": false, "enableManagedAutoDream": false},
+            "ui": {"enableFollowupSuggestions": false},
+            "privacy": {"usageStatisticsEnabled": false},
+            "general": {"disableAutoUpdate": true},
+        });
+        std::fs::write(dir.join("settings.json"), settings.to_string()).expect("Qwen Code's settings");
     }
 }
 

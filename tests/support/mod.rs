@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod emulator;
 pub mod git_repo;
+pub mod hostile;
 pub mod http;
 pub mod machines;
 pub mod model_server;

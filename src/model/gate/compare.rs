@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{FailReason, Metric, Outcome, RunnerKind, TestOutcome, TestResult};
+use super::identity::compare_tests;
+use super::{FailReason, Metric, Outcome, RunnerKind, TestResult};
 
 /// What one gate run showed, as far as comparison needs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,34 +206,22 @@ pub struct FailToPass {
 /// failure on the base (timeout, missing command) is not a failure of the code and proves nothing.
 pub fn fail_to_pass(base: &GateObservation, result: &GateObservation) -> FailToPass {
     let gate_fixed = base.outcome == Outcome::Failed && result.outcome.passed();
-    let base_tests: HashMap<&str, TestOutcome> =
-        base.tests.iter().map(|t| (t.id.as_str(), t.outcome)).collect();
-    let mut fixed_tests = Vec::new();
-    let mut new_passing = Vec::new();
-    let mut broken_tests = Vec::new();
-    for test in &result.tests {
-        match (base_tests.get(test.id.as_str()), test.outcome) {
-            (Some(TestOutcome::Failed), TestOutcome::Passed) => fixed_tests.push(test.id.clone()),
-            (None, TestOutcome::Passed) => new_passing.push(test.id.clone()),
-            (Some(TestOutcome::Passed), TestOutcome::Failed) => broken_tests.push(test.id.clone()),
-            _ => {}
-        }
-    }
+    let delta = compare_tests(&base.tests, Some(&result.tests));
     let basis = if base.tests.is_empty() && result.tests.is_empty() {
         FailToPassBasis::Gate
     } else {
         FailToPassBasis::Tests
     };
     let evidence = match basis {
-        FailToPassBasis::Tests => !fixed_tests.is_empty() && base.outcome == Outcome::Failed,
+        FailToPassBasis::Tests => !delta.fail_to_pass.is_empty() && base.outcome == Outcome::Failed,
         FailToPassBasis::Gate => gate_fixed,
     };
-    let holds = evidence && broken_tests.is_empty() && result.outcome.passed();
+    let holds = evidence && delta.broken.is_empty() && result.outcome.passed();
     FailToPass {
         basis,
-        fixed_tests,
-        new_passing,
-        broken_tests,
+        fixed_tests: delta.fail_to_pass,
+        new_passing: delta.new_passing,
+        broken_tests: delta.broken,
         gate_fixed,
         holds,
     }
@@ -241,6 +230,7 @@ pub fn fail_to_pass(base: &GateObservation, result: &GateObservation) -> FailToP
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::gate::TestOutcome;
 
     fn obs(name: &str, required: bool, outcome: Outcome) -> GateObservation {
         GateObservation {

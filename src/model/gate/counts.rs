@@ -51,22 +51,50 @@ pub struct OutputParser {
 
 #[derive(Debug)]
 enum State {
-    Cargo {
-        sum: Option<TestCounts>,
-        target: String,
-    },
+    Cargo(CargoState),
     Pytest {
         summary: Option<TestCounts>,
-        in_short_summary: bool,
+        section: PytestSection,
     },
     Go(GoState),
     Jest(Option<TestCounts>),
     Vitest(Option<TestCounts>),
-    Node {
-        current: NodeSummary,
-        last: Option<TestCounts>,
-    },
+    Node(NodeState),
     Uncounted,
+}
+
+#[derive(Debug, Default)]
+struct CargoState {
+    sum: Option<TestCounts>,
+    /// The test binary whose results follow (`src/lib.rs`, `tests/it.rs`, `doctest`).
+    target: String,
+    /// Inside a `failures:` block: captured test output, never results.
+    in_failures: bool,
+    /// Doctest results of the current target, held until its `test result:` line so that doctests of
+    /// the same item are numbered in source order, not in the order they finished.
+    doctests: Vec<(String, u64, TestOutcome)>,
+}
+
+/// Where in pytest's output a line is: only progress lines (`-v`) and the short summary (`-rA`) carry
+/// results; the report sections between them quote test output, which a test controls.
+#[derive(Debug, Default, PartialEq, Eq)]
+enum PytestSection {
+    #[default]
+    Progress,
+    Report,
+    ShortSummary,
+}
+
+#[derive(Debug, Default)]
+struct NodeState {
+    current: NodeSummary,
+    last: Option<TestCounts>,
+    /// After the spec reporter's `failing tests:` recap, which repeats failures.
+    in_recap: bool,
+    /// The reporter, fixed by the first result line: lines of the other format are test output.
+    format: Option<NodeFormat>,
+    /// Top-level test names seen (a name seen again, from another file, is numbered).
+    seen: HashMap<String, u32>,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +104,12 @@ struct GoState {
     tested_package: bool,
     untested_package: bool,
     pending: Vec<(String, TestOutcome)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NodeFormat {
+    Tap,
+    Spec,
 }
 
 #[derive(Debug, Default)]
@@ -90,21 +124,15 @@ impl OutputParser {
     /// A parser for `runner`'s output.
     pub fn new(runner: RunnerKind) -> OutputParser {
         let state = match runner {
-            RunnerKind::Cargo => State::Cargo {
-                sum: None,
-                target: String::new(),
-            },
+            RunnerKind::Cargo => State::Cargo(CargoState::default()),
             RunnerKind::Pytest => State::Pytest {
                 summary: None,
-                in_short_summary: false,
+                section: PytestSection::Progress,
             },
             RunnerKind::Go => State::Go(GoState::default()),
             RunnerKind::Jest => State::Jest(None),
             RunnerKind::Vitest => State::Vitest(None),
-            RunnerKind::Node => State::Node {
-                current: NodeSummary::default(),
-                last: None,
-            },
+            RunnerKind::Node => State::Node(NodeState::default()),
             RunnerKind::Benchmark | RunnerKind::Docs | RunnerKind::Generic => State::Uncounted,
         };
         OutputParser {
@@ -128,15 +156,12 @@ impl OutputParser {
         }
         let mut found: Vec<(String, TestOutcome)> = Vec::new();
         match &mut self.state {
-            State::Cargo { sum, target } => cargo_line(line, sum, target, &mut found),
-            State::Pytest {
-                summary,
-                in_short_summary,
-            } => pytest_line(line, summary, in_short_summary, &mut found),
+            State::Cargo(cargo) => cargo_line(line, cargo, &mut found),
+            State::Pytest { summary, section } => pytest_line(line, summary, section, &mut found),
             State::Go(go) => go_line(line, go, &mut found),
             State::Jest(counts) => jest_line(line, counts),
             State::Vitest(counts) => vitest_line(line, counts),
-            State::Node { current, last } => node_line(line, current, last, &mut found),
+            State::Node(node) => node_line(line, node, &mut found),
             State::Uncounted => {}
         }
         for (id, outcome) in found {
@@ -147,7 +172,15 @@ impl OutputParser {
     /// The counts, tests and metrics seen.
     pub fn finish(mut self) -> ParsedOutput {
         let counts = match &mut self.state {
-            State::Cargo { sum, .. } => *sum,
+            State::Cargo(cargo) => {
+                let mut found = Vec::new();
+                cargo.flush_doctests(&mut found);
+                let sum = cargo.sum;
+                for (id, outcome) in found {
+                    self.record(id, outcome);
+                }
+                sum
+            }
             State::Pytest { summary, .. } => *summary,
             State::Go(go) => {
                 let pending = std::mem::take(&mut go.pending);
@@ -158,7 +191,7 @@ impl OutputParser {
                 counts
             }
             State::Jest(counts) | State::Vitest(counts) => *counts,
-            State::Node { last, .. } => *last,
+            State::Node(node) => node.last,
             State::Uncounted => None,
         };
         ParsedOutput {
@@ -237,29 +270,71 @@ fn tally<'a>(text: &'a str, sep: &str) -> Option<Vec<(u64, &'a str)>> {
 
 // ---- cargo test ---------------------------------------------------------------------------------
 
-fn cargo_line(
-    line: &str,
-    sum: &mut Option<TestCounts>,
-    target: &mut String,
-    found: &mut Vec<(String, TestOutcome)>,
-) {
+fn cargo_line(line: &str, cargo: &mut CargoState, found: &mut Vec<(String, TestOutcome)>) {
     let trimmed = line.trim_start();
     if let Some(rest) = trimmed.strip_prefix("Running ") {
         let name = rest.split(" (").next().unwrap_or(rest);
-        *target = name.strip_prefix("unittests ").unwrap_or(name).to_owned();
+        cargo.flush_doctests(found);
+        cargo.enter(name.strip_prefix("unittests ").unwrap_or(name));
     } else if trimmed.starts_with("Doc-tests ") {
-        *target = "doctest".to_owned();
+        cargo.flush_doctests(found);
+        cargo.enter("doctest");
     } else if let Some(rest) = line.strip_prefix("test result: ") {
+        cargo.flush_doctests(found);
+        cargo.in_failures = false;
         if let Some(counts) = cargo_result(rest) {
-            sum.get_or_insert_with(TestCounts::default).add(counts);
+            cargo.sum.get_or_insert_with(TestCounts::default).add(counts);
         }
-    } else if let Some((name, outcome)) = cargo_test(line) {
-        let id = if target.is_empty() {
-            name.to_owned()
+    } else if line == "failures:" {
+        cargo.in_failures = true;
+    } else if let Some((name, outcome)) = cargo_test(line).filter(|_| !cargo.in_failures) {
+        if cargo.target == "doctest" {
+            let (stable, line_no) = without_line_number(name);
+            cargo.doctests.push((stable, line_no, outcome));
+        } else if cargo.target.is_empty() {
+            found.push((name.to_owned(), outcome));
         } else {
-            format!("{target}::{name}")
-        };
-        found.push((id, outcome));
+            found.push((format!("{}::{name}", cargo.target), outcome));
+        }
+    }
+}
+
+impl CargoState {
+    fn enter(&mut self, target: &str) {
+        self.target = target.to_owned();
+        self.in_failures = false;
+    }
+
+    /// Doctest ids without line numbers (`src/lib.rs - add (line 3)` → `doctest::src/lib.rs - add`),
+    /// which move whenever the code above changes; the second doctest of the same item, in source
+    /// order, is `… #2`.
+    fn flush_doctests(&mut self, found: &mut Vec<(String, TestOutcome)>) {
+        let mut doctests = std::mem::take(&mut self.doctests);
+        doctests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+        let mut seen: HashMap<&str, u32> = HashMap::new();
+        for (name, _, outcome) in &doctests {
+            let n = seen.entry(name.as_str()).or_insert(0);
+            *n += 1;
+            let id = if *n == 1 {
+                format!("doctest::{name}")
+            } else {
+                format!("doctest::{name} #{n}")
+            };
+            found.push((id, *outcome));
+        }
+    }
+}
+
+/// A doctest name without ` (line N)`, and N (0 when absent).
+fn without_line_number(name: &str) -> (String, u64) {
+    let Some(start) = name.find(" (line ") else {
+        return (name.to_owned(), 0);
+    };
+    let rest = &name[start + " (line ".len()..];
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    match (rest[digits..].strip_prefix(')'), rest[..digits].parse::<u64>()) {
+        (Some(after), Ok(n)) => (format!("{}{after}", &name[..start]), n),
+        _ => (name.to_owned(), 0),
     }
 }
 
@@ -304,26 +379,38 @@ fn cargo_test(line: &str) -> Option<(&str, TestOutcome)> {
 fn pytest_line(
     line: &str,
     summary: &mut Option<TestCounts>,
-    in_short_summary: &mut bool,
+    section: &mut PytestSection,
     found: &mut Vec<(String, TestOutcome)>,
 ) {
-    if line.starts_with('=') && line.contains("short test summary info") {
-        *in_short_summary = true;
-        return;
-    }
     if let Some(counts) = pytest_summary(line) {
         *summary = Some(counts);
-        *in_short_summary = false;
+        *section = PytestSection::Progress;
         return;
     }
-    let test = if *in_short_summary {
-        pytest_short(line)
-    } else {
-        pytest_verbose(line)
+    if let Some(title) = pytest_header(line) {
+        *section = match title {
+            "short test summary info" => PytestSection::ShortSummary,
+            "test session starts" => PytestSection::Progress,
+            _ => PytestSection::Report,
+        };
+        return;
+    }
+    let test = match section {
+        PytestSection::ShortSummary => pytest_short(line),
+        PytestSection::Progress => pytest_verbose(line),
+        PytestSection::Report => None,
     };
     if let Some((id, outcome)) = test {
         found.push((id.to_owned(), outcome));
     }
+}
+
+/// The title of a section header: `===== FAILURES =====` → `FAILURES`.
+fn pytest_header(line: &str) -> Option<&str> {
+    let inner = line.strip_prefix("==")?.strip_suffix("==")?;
+    let title = inner.trim_matches('=');
+    let title = title.strip_prefix(' ')?.strip_suffix(' ')?;
+    (!title.is_empty()).then_some(title.trim())
 }
 
 /// `===== 1 failed, 2 passed, 1 skipped in 0.05s =====`, `2 passed in 0.00s`, `no tests ran in 0.01s`.
@@ -352,26 +439,58 @@ fn pytest_summary(line: &str) -> Option<TestCounts> {
 fn pytest_status(word: &str) -> Option<TestOutcome> {
     match word {
         "PASSED" | "XPASS" => Some(TestOutcome::Passed),
-        "FAILED" | "ERROR" => Some(TestOutcome::Failed),
-        "SKIPPED" | "XFAIL" => Some(TestOutcome::Skipped),
+        "FAILED" => Some(TestOutcome::Failed),
+        "ERROR" => Some(TestOutcome::Error),
+        "SKIPPED" => Some(TestOutcome::Skipped),
+        "XFAIL" => Some(TestOutcome::Xfail),
         _ => None,
     }
 }
 
-/// `-rA` summary lines: `PASSED tests/test_a.py::test_ok`, `FAILED tests/test_a.py::test_bad - msg`.
+/// `-rA` summary lines: `PASSED tests/test_a.py::test_ok`, `FAILED tests/test_a.py::test_bad - msg`,
+/// `ERROR tests/test_c.py` (collection). Skipped tests are summarised by location (`SKIPPED [1]
+/// tests/test_a.py:4: reason`), without an id: `-v` names them.
 fn pytest_short(line: &str) -> Option<(&str, TestOutcome)> {
     let (word, rest) = line.split_once(' ')?;
     let outcome = pytest_status(word)?;
-    let id = rest.split(" - ").next().unwrap_or(rest).trim();
-    (!id.is_empty() && !id.starts_with('[')).then_some((id, outcome))
+    let id = pytest_id_before(rest, " - ").trim();
+    let valid = !id.is_empty() && !id.starts_with('[') && !id.starts_with(char::is_whitespace);
+    valid.then_some((id, outcome))
 }
 
-/// `-v` lines: `tests/test_a.py::test_ok PASSED   [ 50%]`.
+/// The id at the start of `text`, up to `sep`; a parametrized id (`test_p[a - b]`) keeps its brackets
+/// whole.
+fn pytest_id_before<'a>(text: &'a str, sep: &str) -> &'a str {
+    let cut = text.find(sep).unwrap_or(text.len());
+    let Some(open) = text[..cut].find('[') else {
+        return &text[..cut];
+    };
+    // The first `]<sep>` after the bracket opens ends the id; without one the whole text is the id.
+    let close = text[open..]
+        .find(&format!("]{sep}"))
+        .map_or(text.len(), |i| open + i + 1);
+    &text[..close]
+}
+
+/// `-v` progress lines: `tests/test_a.py::test_ok PASSED   [ 50%]`, `tests/test_a.py::test_p[a b]
+/// SKIPPED (reason) [ 60%]`.
 fn pytest_verbose(line: &str) -> Option<(&str, TestOutcome)> {
-    let mut words = line.split_whitespace();
-    let id = words.next()?;
-    let outcome = pytest_status(words.next()?)?;
-    id.contains("::").then_some((id, outcome))
+    if line.starts_with(char::is_whitespace) || line.starts_with('[') {
+        return None;
+    }
+    for (i, _) in line.match_indices(' ') {
+        let rest = &line[i + 1..];
+        let end = rest.find(' ').unwrap_or(rest.len());
+        let Some(outcome) = pytest_status(&rest[..end]) else {
+            continue;
+        };
+        let after = rest[end..].trim_start();
+        if after.is_empty() || after.starts_with('(') || after.starts_with('[') {
+            let id = &line[..i];
+            return id.contains("::").then_some((id, outcome));
+        }
+    }
+    None
 }
 
 // ---- go test ------------------------------------------------------------------------------------
@@ -385,8 +504,8 @@ fn go_line(line: &str, go: &mut GoState, found: &mut Vec<(String, TestOutcome)>)
         let counts = go.verbose.get_or_insert_with(TestCounts::default);
         match outcome {
             TestOutcome::Passed => counts.passed += 1,
-            TestOutcome::Failed => counts.failed += 1,
-            TestOutcome::Skipped => counts.skipped += 1,
+            TestOutcome::Failed | TestOutcome::Error => counts.failed += 1,
+            TestOutcome::Skipped | TestOutcome::Xfail => counts.skipped += 1,
         }
         go.pending.push((name.to_owned(), outcome));
         return;
@@ -481,16 +600,12 @@ fn js_counts(items: &[(u64, &str)]) -> TestCounts {
 
 // ---- node --test --------------------------------------------------------------------------------
 
-fn node_line(
-    line: &str,
-    current: &mut NodeSummary,
-    last: &mut Option<TestCounts>,
-    found: &mut Vec<(String, TestOutcome)>,
-) {
+fn node_line(line: &str, node: &mut NodeState, found: &mut Vec<(String, TestOutcome)>) {
     let summary = line.strip_prefix("# ").or_else(|| line.strip_prefix("ℹ "));
     if let Some((word, n)) = summary.and_then(|s| s.split_once(' '))
         && let Ok(n) = n.trim().parse::<u64>()
     {
+        let current = &mut node.current;
         match word {
             "tests" => *current = NodeSummary::default(),
             "pass" => current.pass = Some(n),
@@ -500,7 +615,7 @@ fn node_line(
             _ => {}
         }
         if let (Some(pass), Some(fail)) = (current.pass, current.fail) {
-            *last = Some(TestCounts {
+            node.last = Some(TestCounts {
                 passed: pass,
                 failed: fail + current.cancelled,
                 skipped: current.skipped,
@@ -508,8 +623,32 @@ fn node_line(
         }
         return;
     }
-    if let Some(test) = node_tap(line).or_else(|| node_spec(line)) {
-        found.push(test);
+    if line.starts_with("✖ failing tests:") {
+        node.in_recap = true;
+        return;
+    }
+    if line == "TAP version 13" && node.format.is_none() {
+        node.format = Some(NodeFormat::Tap);
+        return;
+    }
+    let parsed = match node.format {
+        Some(NodeFormat::Tap) => node_tap(line),
+        Some(NodeFormat::Spec) if node.in_recap => None,
+        Some(NodeFormat::Spec) => node_spec(line),
+        None => {
+            let tap = node_tap(line).map(|t| (NodeFormat::Tap, t));
+            let first = tap.or_else(|| node_spec(line).map(|t| (NodeFormat::Spec, t)));
+            first.map(|(format, t)| {
+                node.format = Some(format);
+                t
+            })
+        }
+    };
+    if let Some((name, outcome)) = parsed {
+        let n = node.seen.entry(name.clone()).or_insert(0);
+        *n += 1;
+        let id = if *n == 1 { name } else { format!("{name} #{n}") };
+        found.push((id, outcome));
     }
 }
 
@@ -537,12 +676,22 @@ fn node_tap(line: &str) -> Option<(String, TestOutcome)> {
     Some((name.to_owned(), outcome))
 }
 
-/// Top-level spec results: `✔ adds (0.8ms)`, `✖ fails (1.1ms)`.
+/// Top-level spec results: `✔ adds (0.8ms)`, `✖ fails (1.1ms)`, `﹣ later (0.1ms) # SKIP`,
+/// `✔ soon (0.1ms) # TODO`.
 fn node_spec(line: &str) -> Option<(String, TestOutcome)> {
-    let (outcome, rest) = if let Some(rest) = line.strip_prefix("✔ ") {
+    let (mut outcome, rest) = if let Some(rest) = line.strip_prefix("✔ ") {
         (TestOutcome::Passed, rest)
+    } else if let Some(rest) = line.strip_prefix("﹣ ") {
+        (TestOutcome::Skipped, rest)
     } else {
         (TestOutcome::Failed, line.strip_prefix("✖ ")?)
+    };
+    let rest = match rest.rsplit_once(" # ") {
+        Some((r, d)) if d.starts_with("SKIP") || d.starts_with("TODO") => {
+            outcome = TestOutcome::Skipped;
+            r
+        }
+        _ => rest,
     };
     let (name, tail) = rest.rsplit_once(" (")?;
     tail.ends_with("ms)").then(|| (name.to_owned(), outcome))

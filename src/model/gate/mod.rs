@@ -7,6 +7,7 @@
 
 pub mod compare;
 pub mod counts;
+pub mod identity;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +16,7 @@ pub use compare::{
     Change, Comparison, FailToPass, FailToPassBasis, GateChange, GateObservation, compare, fail_to_pass,
 };
 pub use counts::{OutputParser, ParsedOutput, parse_output};
+pub use identity::{RemovedTest, TestDelta, compare_tests};
 pub use verdict::{ExitStatus, FailReason, Outcome, RunFacts, SpawnErrorKind, Verdict, verdict};
 
 /// Which test runner (or kind of check) a gate runs; it decides how output is parsed and what must be
@@ -124,6 +126,19 @@ impl RunnerKind {
     }
 }
 
+/// What git-omk adds to `PYTEST_ADDOPTS` for every pytest gate: `-rA` names every test in the short
+/// summary, `-v` names skipped ones too (the summary gives only their location).
+pub const PYTEST_NAMING_OPTIONS: &str = "-rA -v";
+
+/// `PYTEST_ADDOPTS` for a pytest gate, given the value the gate's environment would otherwise have:
+/// the naming options first, so options of the project's own still win where they conflict.
+pub fn pytest_addopts(existing: Option<&str>) -> String {
+    match existing.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(theirs) => format!("{PYTEST_NAMING_OPTIONS} {theirs}"),
+        None => PYTEST_NAMING_OPTIONS.to_owned(),
+    }
+}
+
 /// How many tests a run executed, as its runner reported them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestCounts {
@@ -153,12 +168,43 @@ impl TestCounts {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TestOutcome {
-    /// It ran and passed.
+    /// It ran and passed (pytest's unexpected pass, `XPASS`, included).
     Passed,
-    /// It ran and failed, or errored.
+    /// It ran and failed.
     Failed,
-    /// It did not run.
+    /// It did not run: skipped, ignored (`#[ignore]`), `.skip`, `todo`.
     Skipped,
+    /// It ran, failed, and was expected to (pytest's `xfail`): its failure says nothing about the code.
+    Xfail,
+    /// It could not run: an error in its setup or teardown, or collecting its file failed.
+    Error,
+}
+
+impl TestOutcome {
+    /// The spelling used in evidence and proofs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestOutcome::Passed => "passed",
+            TestOutcome::Failed => "failed",
+            TestOutcome::Skipped => "skipped",
+            TestOutcome::Xfail => "xfail",
+            TestOutcome::Error => "error",
+        }
+    }
+
+    /// The test ran and its outcome judges the code: it passed, failed or errored. A skipped or
+    /// expected-to-fail test did not judge anything.
+    pub fn ran(self) -> bool {
+        matches!(
+            self,
+            TestOutcome::Passed | TestOutcome::Failed | TestOutcome::Error
+        )
+    }
+
+    /// It failed or errored.
+    pub fn failed(self) -> bool {
+        matches!(self, TestOutcome::Failed | TestOutcome::Error)
+    }
 }
 
 /// One test's result, keyed by the runner's own id (`tests/test_x.py::test_y`,
@@ -217,6 +263,13 @@ mod tests {
             let words: Vec<&str> = command.split_whitespace().collect();
             assert_eq!(RunnerKind::infer(&words), expected, "{command}");
         }
+    }
+
+    #[test]
+    fn pytest_gates_name_their_tests_and_keep_the_project_options() {
+        assert_eq!(pytest_addopts(None), "-rA -v");
+        assert_eq!(pytest_addopts(Some(" ")), "-rA -v");
+        assert_eq!(pytest_addopts(Some("-x --tb=short")), "-rA -v -x --tb=short");
     }
 
     #[test]

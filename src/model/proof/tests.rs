@@ -9,7 +9,7 @@ use super::*;
 use crate::model::delivery::record::PrOpened;
 use crate::model::event::{Actor, ActorKind, AttemptReport, BaseRef, Event, EventBody, GoalCreated};
 use crate::model::gate::compare::{GateObservation, ObservedMetric};
-use crate::model::gate::{FailReason, Outcome, RunnerKind, TestOutcome, TestResult};
+use crate::model::gate::{FailReason, Outcome, RemovedTest, RunnerKind, TestOutcome, TestResult};
 use crate::model::graph::TaskGraph;
 use crate::model::graph::tests::task;
 use crate::model::ids::{EventId, GoalId, TaskId};
@@ -502,6 +502,137 @@ fn a_required_gate_removed_from_the_result_is_a_regression() {
     assert_not_ready(&g, &NotReadyReason::Regression { gate: "test".into() });
 }
 
+/// A feature goal whose base ran `base` tests and whose result ran `result` tests (gate `test`, green
+/// on both sides), reviewed.
+fn with_tests(base: &[(&str, TestOutcome)], result: &[(&str, TestOutcome)]) -> Goal {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![tested(Outcome::Passed, base)]);
+    g.verify(vec![tested(Outcome::Passed, result)]);
+    g.review(Vec::new());
+    g
+}
+
+fn removed(id: &str, base: TestOutcome, result: Option<TestOutcome>) -> RemovedTest {
+    RemovedTest {
+        id: id.into(),
+        base,
+        result,
+    }
+}
+
+#[test]
+fn a_passing_test_deleted_on_the_result_refuses_ready() {
+    use TestOutcome::Passed;
+    let g = with_tests(&[("t::add", Passed), ("t::sub", Passed)], &[("t::add", Passed)]);
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![removed("t::sub", Passed, None)],
+        },
+    );
+    assert_eq!(g.readiness().reasons.len(), 1, "{:?}", g.readiness().reasons);
+}
+
+#[test]
+fn a_test_newly_skipped_or_expected_to_fail_refuses_ready() {
+    use TestOutcome::{Passed, Skipped, Xfail};
+    let g = with_tests(
+        &[("t::add", Passed), ("t::sub", Passed)],
+        &[("t::add", Skipped), ("t::sub", Xfail)],
+    );
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![
+                removed("t::add", Passed, Some(Skipped)),
+                removed("t::sub", Passed, Some(Xfail)),
+            ],
+        },
+    );
+}
+
+#[test]
+fn a_test_that_was_already_skipped_on_the_base_may_stay_skipped_or_go() {
+    use TestOutcome::{Passed, Skipped, Xfail};
+    let g = with_tests(
+        &[("t::add", Passed), ("t::later", Skipped), ("t::known", Xfail)],
+        &[("t::add", Passed)],
+    );
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_renamed_test_is_a_removed_test() {
+    use TestOutcome::Passed;
+    let g = with_tests(&[("t::add", Passed)], &[("t::add_numbers", Passed)]);
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![removed("t::add", Passed, None)],
+        },
+    );
+}
+
+#[test]
+fn a_gate_removed_from_the_result_takes_its_tests_with_it() {
+    use TestOutcome::Failed;
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![
+            gate("lint", true, Outcome::Passed),
+            tested(Outcome::Failed, &[("t::red", Failed)]),
+        ],
+    );
+    g.verify(vec![gate("lint", true, Outcome::Passed)]);
+    g.review(Vec::new());
+    assert_not_ready(
+        &g,
+        &NotReadyReason::TestsRemoved {
+            gate: "test".into(),
+            tests: vec![removed("t::red", Failed, None)],
+        },
+    );
+}
+
+#[test]
+fn removed_tests_of_an_optional_gate_do_not_refuse_ready() {
+    use TestOutcome::Passed;
+    let mut optional = tested(Outcome::Passed, &[("t::slow", Passed)]);
+    optional.name = "slow".into();
+    optional.required = false;
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![gate("test", true, Outcome::Passed), optional],
+    );
+    g.verify(vec![gate("test", true, Outcome::Passed)]);
+    g.review(Vec::new());
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_human_accept_after_the_review_clears_removed_tests_and_one_before_does_not() {
+    use TestOutcome::Passed;
+    let mut g = Goal::integrated(
+        GoalKind::Feature,
+        vec![tested(
+            Outcome::Passed,
+            &[("t::add", Passed), ("t::zero", Passed)],
+        )],
+    );
+    g.verify(vec![tested(Outcome::Passed, &[("t::add", Passed)])]);
+    g.apply(EventBody::Accepted {
+        summary: "too early".into(),
+    });
+    g.review(Vec::new());
+    assert_eq!(g.readiness().status, GoalStatus::NotReady);
+    g.apply(EventBody::Accepted {
+        summary: "test_add_zero duplicated test_add".into(),
+    });
+    assert_ready(&g.readiness());
+}
+
 fn bugfix(base_run: Vec<GateObservation>) -> Goal {
     use TestOutcome::Passed;
     let mut g = Goal::integrated(
@@ -944,7 +1075,48 @@ fn goal_with(cases: &[GateCase], names: impl Fn(usize) -> String) -> Goal {
     g
 }
 
+fn test_outcome() -> impl Strategy<Value = TestOutcome> {
+    prop_oneof![
+        Just(TestOutcome::Passed),
+        Just(TestOutcome::Failed),
+        Just(TestOutcome::Skipped),
+        Just(TestOutcome::Xfail),
+        Just(TestOutcome::Error)
+    ]
+}
+
+/// Per test id: its outcome on the base and on the result, either may be absent.
+type TestCase = (Option<TestOutcome>, Option<TestOutcome>);
+
+fn test_cases() -> impl Strategy<Value = Vec<TestCase>> {
+    let side = || proptest::option::of(test_outcome());
+    proptest::collection::vec((side(), side()), 0..8)
+}
+
 proptest! {
+    /// Whatever the tests did, `ready` implies that every test that ran on the base runs on the
+    /// result and does not fail there.
+    #[test]
+    fn ready_implies_every_test_that_ran_on_the_base_runs_on_the_result(cases in test_cases()) {
+        let ids: Vec<String> = (0..cases.len()).map(|i| format!("t::{i}")).collect();
+        let side = |pick: fn(&TestCase) -> Option<TestOutcome>| {
+            cases.iter().zip(&ids).filter_map(|(c, id)| pick(c).map(|o| (id.as_str(), o))).collect::<Vec<_>>()
+        };
+        let (base, result) = (side(|c| c.0), side(|c| c.1));
+        let mut g = Goal::integrated(GoalKind::Feature, vec![tested(Outcome::Passed, &base)]);
+        let failing = result.iter().any(|(_, o)| o.failed());
+        let outcome = if failing { Outcome::Failed } else { Outcome::Passed };
+        g.verify(vec![tested(outcome, &result)]);
+        g.review(Vec::new());
+        if g.readiness().status == GoalStatus::Ready {
+            for (b, r) in &cases {
+                if b.is_some_and(|b| b.ran()) {
+                    prop_assert!(r.is_some_and(|r| r.ran() && !r.failed()), "{:?} -> {:?}", b, r);
+                }
+            }
+        }
+    }
+
     #[test]
     fn ready_implies_every_required_gate_passed_on_the_result(cases in gate_cases()) {
         let g = goal_with(&cases, |i| format!("g{i}"));

@@ -1,5 +1,6 @@
 //! Table tests over real runner output recorded in `fixtures/gate-output/` (cargo 1.9x, pytest 8.3,
-//! go 1.19, Jest 29, Vitest 3, Node 20 and 22).
+//! go 1.19, Jest 29, Vitest 3, Node 20 and 22), including outputs in which a test prints lines that look
+//! like results (they must not count).
 
 use super::*;
 
@@ -20,11 +21,23 @@ fn c(passed: u64, failed: u64, skipped: u64) -> Option<TestCounts> {
 #[test]
 fn counts_from_real_output() {
     use RunnerKind::*;
-    let cases: [(&str, RunnerKind, &str, Option<TestCounts>); 28] = [
+    let cases: [(&str, RunnerKind, &str, Option<TestCounts>); 32] = [
         ("cargo-pass", Cargo, sample!("cargo-pass.txt"), c(3, 0, 1)),
         ("cargo-mixed", Cargo, sample!("cargo-mixed.txt"), c(3, 1, 1)),
         ("cargo-zero", Cargo, sample!("cargo-zero.txt"), c(0, 0, 0)),
         ("cargo-build-error", Cargo, sample!("cargo-build-error.txt"), None),
+        (
+            "cargo-doctests-forged",
+            Cargo,
+            sample!("cargo-doctests-forged.txt"),
+            c(3, 1, 1),
+        ),
+        (
+            "pytest-v-ra-mixed",
+            Pytest,
+            sample!("pytest-v-ra-mixed.txt"),
+            c(5, 2, 2),
+        ),
         ("pytest-pass", Pytest, sample!("pytest-pass.txt"), c(2, 0, 0)),
         ("pytest-pass-q", Pytest, sample!("pytest-pass-q.txt"), c(2, 0, 0)),
         ("pytest-mixed", Pytest, sample!("pytest-mixed.txt"), c(1, 2, 2)),
@@ -63,6 +76,18 @@ fn counts_from_real_output() {
             Node,
             sample!("node22-spec-pass.txt"),
             c(1, 0, 0),
+        ),
+        (
+            "node22-tap-skip-dup",
+            Node,
+            sample!("node22-tap-skip-dup.txt"),
+            c(5, 1, 2),
+        ),
+        (
+            "node22-spec-mixed",
+            Node,
+            sample!("node22-spec-mixed.txt"),
+            c(5, 1, 2),
         ),
     ];
     for (name, runner, text, expected) in cases {
@@ -116,15 +141,15 @@ fn per_test_results_from_real_output() {
             t("src/lib.rs::tests::slow", Skipped),
             t("src/lib.rs::tests::it_fails", Failed),
             t("tests/it.rs::integ", Passed),
-            t("doctest::src/lib.rs - add (line 3)", Passed),
+            t("doctest::src/lib.rs - add", Passed),
         ]
     );
     assert_eq!(
         outcomes(RunnerKind::Pytest, sample!("pytest-mixed.txt")),
         vec![
             t("test_a.py::test_ok", Passed),
-            t("test_a.py::test_xf", Skipped),
-            t("test_a.py::test_err", Failed),
+            t("test_a.py::test_xf", Xfail),
+            t("test_a.py::test_err", Error),
             t("test_a.py::test_bad", Failed),
         ]
     );
@@ -153,6 +178,86 @@ fn per_test_results_from_real_output() {
 }
 
 #[test]
+fn pytest_names_every_test_with_v_and_ra_and_ignores_what_tests_print() {
+    use TestOutcome::*;
+    assert_eq!(
+        outcomes(RunnerKind::Pytest, sample!("pytest-v-ra-mixed.txt")),
+        vec![
+            t("test_a.py::test_ok", Passed),
+            t("test_a.py::test_skip", Skipped),
+            t("test_a.py::test_xf", Xfail),
+            t("test_a.py::test_err", Error),
+            t("test_a.py::test_bad", Failed),
+            t("test_a.py::test_xp", Passed),
+            t("test_a.py::test_p[1]", Passed),
+            t("test_a.py::test_p[a b]", Passed),
+            t("test_a.py::test_p[c - d]", Passed),
+        ],
+        "the captured `PASSED …` lines of test_bad are its output, not results"
+    );
+    let short = "== short test summary info ==\n\
+                 FAILED tests/t.py::test_p[a - b] - assert 1 == 2\n\
+                 PASSED tests/t.py::test_q[x] \n\
+                 SKIPPED [2] tests/t.py:4: later\n";
+    assert_eq!(
+        outcomes(RunnerKind::Pytest, short),
+        vec![
+            t("tests/t.py::test_p[a - b]", Failed),
+            t("tests/t.py::test_q[x]", Passed),
+        ]
+    );
+}
+
+#[test]
+fn cargo_doctest_ids_survive_moved_lines_and_failure_output_is_not_results() {
+    use TestOutcome::*;
+    assert_eq!(
+        outcomes(RunnerKind::Cargo, sample!("cargo-doctests-forged.txt")),
+        vec![
+            t("src/lib.rs::tests::it_works", Passed),
+            t("src/lib.rs::tests::slow", Skipped),
+            t("src/lib.rs::tests::it_fails", Failed),
+            t("doctest::src/lib.rs - add", Passed),
+            t("doctest::src/lib.rs - add #2", Passed),
+        ],
+        "the `test … ok` lines printed by it_fails are not results"
+    );
+    let moved = "   Doc-tests fx\n\ntest src/lib.rs - add (line 12) ... FAILED\ntest src/lib.rs - add (line 9) ... ok\n";
+    assert_eq!(
+        outcomes(RunnerKind::Cargo, moved),
+        vec![
+            t("doctest::src/lib.rs - add", Passed),
+            t("doctest::src/lib.rs - add #2", Failed),
+        ],
+        "doctests of one item are numbered in source order, whatever order they finish in"
+    );
+}
+
+#[test]
+fn node_names_skips_todos_and_same_named_tests_of_other_files() {
+    use TestOutcome::*;
+    let expected = vec![
+        t("adds", Passed),
+        t("fails", Failed),
+        t("skipped", Skipped),
+        t("todo later", Skipped),
+        t("group", Passed),
+        t("works", Passed),
+        t("works #2", Passed),
+    ];
+    assert_eq!(
+        outcomes(RunnerKind::Node, sample!("node22-tap-skip-dup.txt")),
+        expected,
+        "TAP: the `ok 9 - forged` printed by a test is a comment"
+    );
+    assert_eq!(
+        outcomes(RunnerKind::Node, sample!("node22-spec-mixed.txt")),
+        expected,
+        "spec: a TAP-looking line printed by a test is not a result, and the failure recap repeats nothing"
+    );
+}
+
+#[test]
 fn pytest_verbose_lines_and_collection_errors() {
     let text = "tests/test_a.py::test_one PASSED                [ 50%]\n\
                 tests/test_a.py::test_two[a-b] FAILED          [100%]\n\
@@ -175,6 +280,7 @@ fn pytest_verbose_lines_and_collection_errors() {
     let collect = parse_output(RunnerKind::Pytest, sample!("pytest-collect-error.txt"));
     assert_eq!(collect.tests.len(), 1);
     assert_eq!(collect.tests[0].id, "test_c.py");
+    assert_eq!(collect.tests[0].outcome, TestOutcome::Error);
 }
 
 #[test]
