@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use gix::ObjectId;
 use serde::Serialize;
 
 use super::integrate::oid;
@@ -192,6 +193,12 @@ async fn ensure_recorded(
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
     let id = oid(commit)?;
+    let reaches = |tip: ObjectId| ctx.store.is_ancestor(id, tip);
+    if let Some(tip) = ctx.store.tip(goal)?
+        && reaches(tip)?
+    {
+        return Ok(());
+    }
     let saved = EventBody::WorkSaved {
         task: task.clone(),
         commit: commit.to_owned(),
@@ -200,7 +207,7 @@ async fn ensure_recorded(
     let done = ctx
         .transaction(goal)
         .commit(|draft| {
-            if !ctx.store.is_ancestor(id, draft.tip())? {
+            if !reaches(draft.tip())? {
                 draft.record(saved.clone());
                 draft.prove([id]);
             }
