@@ -16,6 +16,12 @@ tools="$(scripts/install-emulator.sh)"
 while IFS='=' read -r key value; do
   export "$key=$value"
 done <<<"$tools"
+# actionlint and ShellCheck: the workflow tests check every file of .github/workflows with them
+# (OMK_ACTIONLINT, OMK_SHELLCHECK).
+lint_tools="$(scripts/install-actionlint.sh)"
+while IFS='=' read -r key value; do
+  export "$key=$value"
+done <<<"$lint_tools"
 if agents="$(scripts/install-agents.sh)"; then
   :
 elif [ "${CI:-}" = "true" ]; then

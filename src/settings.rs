@@ -242,6 +242,20 @@ impl Settings {
     }
 }
 
+/// Where man pages of the user go: `$XDG_DATA_HOME/man/man1`, else `~/.local/share/man/man1`; `None`
+/// without a home directory.
+pub fn user_man_dir() -> Option<PathBuf> {
+    let data = env("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("man").join("man1"))
+}
+
+/// Whether the terminal says it cannot move the cursor or show colours (`TERM=dumb`).
+pub fn dumb_terminal() -> bool {
+    env("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// The user's cache directory for git-omk (`$XDG_CACHE_HOME/git-omk`, else `~/.cache/git-omk`).
 fn default_cache_dir() -> PathBuf {
     let base = env("XDG_CACHE_HOME")
@@ -466,6 +480,25 @@ pub fn github(repo: &gix::Repository) -> GithubSettings {
             .map(|h| h.trim().to_owned())
             .filter(|h| !h.is_empty()),
     }
+}
+
+/// Inside a GitHub Actions run, the repository and API the run belongs to (`GITHUB_REPOSITORY`,
+/// `GITHUB_API_URL`), where git-omk's own settings do not say otherwise. Used by the steps git-omk's
+/// workflows run (`ci verify-pr`), whose checkout may name its remote in any way.
+pub fn with_actions_defaults(mut settings: GithubSettings) -> GithubSettings {
+    let sourced = |name: &str| {
+        env(name).map(|value| Sourced {
+            key: name.to_owned(),
+            value,
+        })
+    };
+    if settings.repo.is_none() {
+        settings.repo = sourced("GITHUB_REPOSITORY");
+    }
+    if settings.api_url.is_none() {
+        settings.api_url = sourced("GITHUB_API_URL");
+    }
+    settings
 }
 
 /// The URL `git push NAME` goes to: gix applies `insteadOf`/`pushInsteadOf` as git does. A URL whose

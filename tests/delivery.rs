@@ -18,14 +18,15 @@ use git_omk::forge::Token;
 use git_omk::forge::target;
 use git_omk::model::delivery::facts::{ChangedFile, GateResult, GateRow, ProofFacts};
 use git_omk::model::delivery::merge::{MergeBlocker, MergeDecision};
+use git_omk::model::delivery::reviews::{Ask, FeedbackKind, PrFeedback, REPLY_MARKER, Seen, select};
 use git_omk::model::status::GoalStatus;
 use git_omk::ops::Context;
 use git_omk::ops::deliver::{self, Connection, DeliveryError, MergeRequest, OpenPrRequest};
 use git_omk::settings;
 use serde_json::{Value, json};
-use support::emulator::{Emulator, Remote, TOKEN};
+use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
-use support::http::{Front, Reply};
+use support::http::{Front, Reply, call_as};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -1078,68 +1079,124 @@ case "$task" in
 esac
 "##;
 
+/// A repository whose main is mirrored into the emulator, with a bug in calc.py and strings.py each and
+/// pytest gates, and a fixing agent: `run` drives a goal under the given policies.
+struct Driven {
+    emulator: Emulator,
+    front: Front,
+    remote: Remote,
+    repo: TestRepo,
+    pytest: PathBuf,
+    agent: String,
+}
+
+impl Driven {
+    /// `None` when pytest or the emulator is not installed (skipped loudly, or failing under CI).
+    /// `setup` runs in the repository before main is pushed.
+    fn new(setup: impl FnOnce(&TestRepo)) -> Option<Driven> {
+        let pytest = support::tools::pytest_bin()?;
+        let emulator = Emulator::start()?;
+        let front = Front::start(Some(emulator.addr));
+        let repo = TestRepo::with_files(&[
+            ("calc.py", "def add(a, b):\n    return a - b\n"),
+            ("strings.py", "def upper(s):\n    return s.lower()\n"),
+            (
+                "test_calc.py",
+                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+            ),
+            (
+                "test_strings.py",
+                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
+            ),
+            ("pytest.ini", "[pytest]\n"),
+        ]);
+        let remote = Remote::mirroring(&emulator, &repo.home);
+        repo.git(&["remote", "add", "origin", path_str(&remote.path)]);
+        repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
+        repo.git(&["config", "omk.github.apiUrl", &front.url()]);
+        setup(&repo);
+        repo.git(&["push", "-q", "origin", "main"]);
+        let agent = repo.home.join("agent.sh");
+        std::fs::write(&agent, FIXING_AGENT).expect("write agent");
+        Command::new("chmod")
+            .arg("+x")
+            .arg(&agent)
+            .status()
+            .expect("chmod");
+        let agent = format!("exec:{}", agent.display());
+        Some(Driven {
+            emulator,
+            front,
+            remote,
+            repo,
+            pytest,
+            agent,
+        })
+    }
+
+    /// PATH with the fake `gh` and pytest.
+    fn path(&self) -> String {
+        format!(
+            "{}:{}",
+            self.repo.home.join("fake-bin").display(),
+            support::tools::path_with(&self.pytest)
+        )
+    }
+
+    /// `git-omk` with the token, the fake `gh` and pytest.
+    fn omk(&self) -> assert_cmd::Command {
+        let mut cmd = omk_with_token(&self.repo, Some(TOKEN));
+        cmd.env("PATH", self.path());
+        cmd
+    }
+
+    /// Every request git-omk sent fits GitHub's API description.
+    fn assert_requests_fit_github(&self) {
+        let Some(spec) = Spec::load() else { return };
+        let problems: Vec<String> = self
+            .front
+            .requests()
+            .iter()
+            .flat_map(|r| spec.problems(r, ""))
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "requests GitHub would not know:\n{}",
+            problems.join("\n")
+        );
+    }
+
+    /// `goal run --until-ready` with the fixing agent and `opts`; the run's JSON document.
+    fn run(&self, text: &str, opts: &[&str]) -> (Option<i32>, Value) {
+        let out = self
+            .omk()
+            .args([
+                "goal",
+                "run",
+                text,
+                "--until-ready",
+                "--no-llm-planner",
+                "--agent",
+                &self.agent,
+                "--json",
+            ])
+            .args(opts)
+            .output()
+            .expect("runs");
+        (out.status.code(), json_of(&out.stdout))
+    }
+}
+
 #[test]
 fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_commit() {
-    let Some(pytest) = support::tools::pytest_bin() else {
+    let Some(d) = Driven::new(|_| {}) else {
         return;
     };
-    let Some(emulator) = Emulator::start() else {
-        return;
-    };
-    let front = Front::start(Some(emulator.addr));
-    let repo = TestRepo::with_files(&[
-        ("calc.py", "def add(a, b):\n    return a - b\n"),
-        ("strings.py", "def upper(s):\n    return s.lower()\n"),
-        (
-            "test_calc.py",
-            "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-        ),
-        (
-            "test_strings.py",
-            "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-        ),
-        ("pytest.ini", "[pytest]\n"),
-    ]);
-    let remote = Remote::mirroring(&emulator, &repo.home);
-    repo.git(&["remote", "add", "origin", path_str(&remote.path)]);
-    repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
-    repo.git(&["config", "omk.github.apiUrl", &front.url()]);
-    repo.git(&["push", "-q", "origin", "main"]);
-    let agent = repo.home.join("agent.sh");
-    std::fs::write(&agent, FIXING_AGENT).expect("write agent");
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&agent)
-        .status()
-        .expect("chmod");
-    let agent_arg = format!("exec:{}", agent.display());
-
-    let mut cmd = omk_with_token(&repo, Some(TOKEN));
-    let path = format!(
-        "{}:{}",
-        repo.home.join("fake-bin").display(),
-        support::tools::path_with(&pytest)
+    let (code, doc) = d.run(
+        "Fix add in calc.py and fix upper in strings.py",
+        &["--policy", "auto-pr", "--merge-policy", "gated"],
     );
-    let out = cmd
-        .env("PATH", path)
-        .args([
-            "goal",
-            "run",
-            "Fix add in calc.py and fix upper in strings.py",
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent_arg,
-            "--policy",
-            "auto-pr",
-            "--merge-policy",
-            "gated",
-            "--json",
-        ])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let doc = json_of(&out.stdout);
+    assert_eq!(code, Some(0), "{doc}");
     assert_eq!(doc["status"], "ready");
     let goal = doc["id"].as_str().expect("id").to_owned();
     let number = doc["delivery"]["pr"]["number"]
@@ -1150,9 +1207,10 @@ fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_
         "the gated merge went through: {}",
         doc["delivery"]
     );
+    let (emulator, remote, repo) = (&d.emulator, &d.remote, &d.repo);
 
     let proof = json_of(
-        &omk_with_token(&repo, Some(TOKEN))
+        &omk_with_token(repo, Some(TOKEN))
             .args(["goal", "proof", "-f", "json"])
             .output()
             .expect("runs")
@@ -1179,7 +1237,7 @@ fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_
     assert!(body.contains("test_calc.py") || body.contains("pytest"), "{body}");
     let goal_ref = format!("refs/omk/goals/{goal}");
     let pushed = remote
-        .ref_value(&repo, &goal_ref)
+        .ref_value(repo, &goal_ref)
         .expect("the goal ref was pushed");
     let reaches = Command::new("git")
         .arg("--git-dir")
@@ -1189,4 +1247,341 @@ fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_
         .expect("git");
     assert!(reaches.success(), "the pushed goal holds its proof commit");
     assert_token_absent(&repo.path.join(".git"), TOKEN);
+}
+
+/// The `run:` script of the step named `name` in a workflow file (one line, or a `|` block).
+fn step_script(workflow: &str, name: &str) -> String {
+    let lines: Vec<&str> = workflow.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim() == format!("- name: {name}"))
+        .unwrap_or_else(|| panic!("no step `{name}`"));
+    let step_indent = lines[start].len() - lines[start].trim_start().len();
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        let indent = line.len() - line.trim_start().len();
+        if !line.trim().is_empty() && indent <= step_indent {
+            break;
+        }
+        let Some(rest) = line.trim().strip_prefix("run:") else {
+            continue;
+        };
+        if rest.trim() != "|" {
+            return rest.trim().to_owned();
+        }
+        return lines[i + 1..]
+            .iter()
+            .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    panic!("step `{name}` has no run script")
+}
+
+/// A runner's checkout of `sha` from the remote, as `actions/checkout` makes it (full history).
+fn runner_checkout(d: &Driven, sha: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let work = dir.path().join("work");
+    d.repo
+        .git(&["clone", "-q", path_str(&d.remote.path), path_str(&work)]);
+    d.repo.git_in(&work, &["checkout", "-q", "--detach", sha]);
+    dir
+}
+
+/// Run the omk-verify workflow's steps after the install step in `runner`, as GitHub Actions runs them
+/// for a `pull_request` event whose head is `head_ref` at `sha`: bash, the step's environment, git-omk
+/// on PATH, the API and repository of the run. Returns the verify step's exit code.
+fn run_verify_workflow(d: &Driven, runner: &Path, head_ref: &str, sha: &str) -> Option<i32> {
+    let workflow = std::fs::read_to_string(runner.join(".github/workflows/omk-verify.yml"))
+        .expect("the checked-out tree carries the workflow");
+    let event = runner.parent().expect("dir").join("event.json");
+    let payload = json!({
+        "action": "synchronize",
+        "number": 1,
+        "pull_request": { "number": 1, "head": { "ref": head_ref, "sha": sha }, "base": { "ref": "main" } },
+    });
+    std::fs::write(&event, payload.to_string()).expect("write event");
+    let bin = Path::new(env!("CARGO_BIN_EXE_git-omk"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let mut code = None;
+    for step in ["Fetch the goals", "Verify the proof and publish the check run"] {
+        let script = step_script(&workflow, step);
+        let mut cmd = Command::new("bash");
+        support::git_repo::hermetic(&mut cmd, &d.repo.home);
+        let out = cmd
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+            .current_dir(runner)
+            .env("PATH", format!("{}:{}", bin.display(), d.path()))
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_EVENT_PATH", &event)
+            .env("GITHUB_REPOSITORY", "omk-bot/demo")
+            .env("GITHUB_API_URL", d.front.url())
+            .env("GH_TOKEN", TOKEN)
+            .output()
+            .expect("bash runs");
+        code = out.status.code();
+        if step == "Fetch the goals" {
+            assert!(out.status.success(), "{step}: {}", stderr(&out));
+        } else {
+            eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        }
+    }
+    code
+}
+
+/// The "git-omk proof" check runs on `sha`.
+fn proof_checks(emulator: &Emulator, sha: &str) -> Vec<Value> {
+    let (status, body) = emulator.get(&emulator.repo_path(&format!("/commits/{sha}/check-runs")));
+    assert_eq!(status, 200, "{body}");
+    body["check_runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["name"] == "git-omk proof")
+        .collect()
+}
+
+#[test]
+fn the_omk_verify_step_publishes_the_proof_check_and_gated_merge_waits_for_it() {
+    let Some(d) = Driven::new(|repo| {
+        let out = repo
+            .omk()
+            .args(["ci", "install", "--verify"])
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        repo.git(&["add", ".github"]);
+        repo.git(&["commit", "-q", "-m", "ci: git-omk proof"]);
+    }) else {
+        return;
+    };
+    let (code, doc) = d.run(
+        "Fix add in calc.py and fix upper in strings.py",
+        &["--policy", "auto-pr", "--merge-policy", "gated"],
+    );
+    assert_eq!(doc["status"], "ready", "{doc}");
+    assert_eq!(code, Some(0), "{doc}");
+    assert!(
+        doc["delivery"]["merged"].is_null(),
+        "the merge waits for the proof check: {}",
+        doc["delivery"]
+    );
+    let goal = doc["id"].as_str().expect("id").to_owned();
+    let number = doc["delivery"]["pr"]["number"].as_u64().expect("a PR");
+    let head_ref = format!("omk/{goal}/integration");
+    let proven = d.emulator.pull(number)["head"]["sha"]
+        .as_str()
+        .expect("head")
+        .to_owned();
+
+    let waiting = d.omk().args(["goal", "merge", "--json"]).output().expect("runs");
+    assert_eq!(waiting.status.code(), Some(1), "{}", stderr(&waiting));
+    let report = json_of(&waiting.stdout);
+    assert!(
+        report["missing"]
+            .as_array()
+            .expect("missing")
+            .iter()
+            .any(|m| m["code"] == "required_checks_missing" && m["names"] == json!(["git-omk proof"])),
+        "{report}"
+    );
+
+    // The workflow on the proven head: the gates run again on a runner's checkout, the check succeeds.
+    let runner = runner_checkout(&d, &proven);
+    let work = runner.path().join("work");
+    assert_eq!(run_verify_workflow(&d, &work, &head_ref, &proven), Some(0));
+    let checks = proof_checks(&d.emulator, &proven);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["conclusion"], "success");
+    assert!(
+        checks[0]["output"]["summary"]
+            .as_str()
+            .unwrap_or("")
+            .contains("**holds**"),
+        "{}",
+        checks[0]
+    );
+    assert!(
+        d.repo
+            .goal_refs()
+            .iter()
+            .all(|r| r.starts_with("refs/omk/goals/")),
+        "the runner records nothing"
+    );
+
+    let merged = d.omk().args(["goal", "merge", "--json"]).output().expect("runs");
+    assert_eq!(
+        merged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&merged.stdout)
+    );
+    assert_eq!(d.emulator.pull(number)["merged"], true);
+
+    // Someone changes the head by hand: the check on the new head fails and says why.
+    d.repo.git_in(&work, &["checkout", "-q", "-b", "by-hand"]);
+    std::fs::write(work.join("calc.py"), "def add(a, b):\n    return b + a\n").expect("edit");
+    d.repo.git_in(
+        &work,
+        &[
+            "-c",
+            "user.name=A Human",
+            "-c",
+            "user.email=human@example.com",
+            "commit",
+            "-q",
+            "-am",
+            "tweak add by hand",
+        ],
+    );
+    d.repo.git_in(
+        &work,
+        &["push", "-q", "origin", &format!("HEAD:refs/heads/{head_ref}")],
+    );
+    let moved = d.repo.git_in(&work, &["rev-parse", "HEAD"]);
+    assert_eq!(run_verify_workflow(&d, &work, &head_ref, &moved), Some(1));
+    let checks = proof_checks(&d.emulator, &moved);
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["conclusion"], "failure");
+    assert!(
+        checks[0]["output"]["title"]
+            .as_str()
+            .unwrap_or("")
+            .contains("is not the proven commit"),
+        "{}",
+        checks[0]
+    );
+    d.assert_requests_fit_github();
+}
+
+/// The emulator has no `POST …/pulls/{n}/comments/{id}/replies` (GitHub's endpoint for answering in a
+/// review thread); it takes `in_reply_to_id` on `POST …/pulls/{n}/comments` instead. The front answers
+/// the real endpoint by making that call, so git-omk speaks GitHub's API.
+fn bridge_replies(front: &Front, emulator: &Emulator) {
+    let addr = emulator.addr;
+    front.set_rule(move |req| {
+        let parts: Vec<&str> = req.path().split('/').collect();
+        let is_reply =
+            req.method == "POST" && parts.len() == 9 && parts[4] == "pulls" && parts[8] == "replies";
+        if !is_reply {
+            return Reply::Forward;
+        }
+        let id: u64 = parts[7].parse().unwrap_or_default();
+        let body = req
+            .body
+            .as_ref()
+            .and_then(|b| b["body"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let path = format!("/repos/{}/{}/pulls/{}/comments", parts[2], parts[3], parts[5]);
+        let (status, answer) = call_as(
+            addr,
+            TOKEN,
+            "POST",
+            &path,
+            Some(&json!({ "body": body, "in_reply_to_id": id })),
+        );
+        Reply::json(status, &answer)
+    });
+}
+
+#[test]
+fn review_feedback_is_read_selected_and_answered_in_its_thread() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let out = w
+        .omk()
+        .args(["goal", "open-pr", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let number = json_of(&out.stdout)["pr"]["number"].as_u64().expect("a PR");
+
+    // A human requests changes with two inline comments, and says something in the conversation.
+    let review = json!({
+        "event": "REQUEST_CHANGES",
+        "body": "Two things before this can go in.",
+        "comments": [
+            { "path": "src/slugify.rs", "position": 1, "body": "Please replace spaces with dashes." },
+            { "path": "src/slugify.rs", "position": 1, "body": "Why is this trimming?" },
+        ],
+    });
+    let reviews_path = w.emulator.repo_path(&format!("/pulls/{number}/reviews"));
+    let (status, answer) = w.emulator.send_as(REVIEWER_TOKEN, "POST", &reviews_path, &review);
+    assert_eq!(status, 201, "{answer}");
+    let comments_path = w.emulator.repo_path(&format!("/issues/{number}/comments"));
+    let (status, answer) = w.emulator.send_as(
+        REVIEWER_TOKEN,
+        "POST",
+        &comments_path,
+        &json!({ "body": "Also mention it in the changelog." }),
+    );
+    assert_eq!(status, 201, "{answer}");
+
+    let ctx = w.context();
+    let conn = connector(&ctx).expect("connect");
+    let forge = conn.forge.as_ref();
+    let feedback = PrFeedback {
+        reviews: forge.reviews(number).expect("reviews"),
+        review_comments: forge.review_comments(number).expect("review comments"),
+        conversation: forge.conversation(number).expect("conversation"),
+    };
+    assert_eq!(feedback.reviews[0].state, "CHANGES_REQUESTED");
+    let own = forge.viewer_login().expect("viewer");
+    assert_eq!(own.as_deref(), Some("omk-bot"));
+    let seen = Seen {
+        own_login: own.as_deref(),
+        since: None,
+        recorded: &[],
+    };
+    let picked = select(&feedback, &seen);
+    let kinds: Vec<FeedbackKind> = picked.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            FeedbackKind::Review,
+            FeedbackKind::ReviewComment,
+            FeedbackKind::ReviewComment,
+            FeedbackKind::Conversation
+        ],
+        "the sticky proof summary of git-omk is not feedback: {picked:?}"
+    );
+    let inline: Vec<_> = picked
+        .iter()
+        .filter(|f| f.kind == FeedbackKind::ReviewComment)
+        .collect();
+    assert!(
+        inline
+            .iter()
+            .all(|f| f.source == "github:alice" && f.path.as_deref() == Some("src/slugify.rs"))
+    );
+    assert!(
+        inline
+            .iter()
+            .all(|f| f.position == Some(1) && f.url.contains("#discussion_r"))
+    );
+    assert_eq!((inline[0].ask, inline[1].ask), (Ask::Change, Ask::Question));
+
+    // git-omk answers in the thread; its reply is never feedback itself.
+    bridge_replies(&w.front, &w.emulator);
+    let reply = format!("{REPLY_MARKER}\nAddressed in abc1234.");
+    let reply_id = forge
+        .reply_to_review_comment(number, inline[0].id, &reply)
+        .expect("reply");
+    let thread = forge.review_comments(number).expect("review comments");
+    let answered = thread.iter().find(|c| c.id == reply_id).expect("the reply");
+    assert_eq!(answered.in_reply_to, Some(inline[0].id));
+    assert_eq!(answered.author.login, "omk-bot");
+    let feedback = PrFeedback {
+        review_comments: thread,
+        ..feedback
+    };
+    assert_eq!(select(&feedback, &seen).len(), 4, "the reply adds no feedback");
+    w.assert_requests_fit_github();
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use super::ci::CiCommand;
 use super::sharing::{ReleaseArgs, RemoteCommand, SyncArgs};
 use crate::model::budget::{Usd, parse_duration, parse_tokens};
 use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy, OptionError, parse_max_agents};
@@ -21,6 +22,10 @@ pub struct Cli {
     /// More diagnostics on stderr (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Colours and the live status line: auto (on a terminal, unless NO_COLOR is set or TERM=dumb),
+    /// always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -39,9 +44,57 @@ pub enum Command {
     Remote(RemoteCommand),
     /// Fetch goals from a remote, merge them with the local ones, and push them (never forced).
     Sync(SyncArgs),
+    /// GitHub Actions: install the workflows that re-verify proofs and run goals; the verify step.
+    #[command(subcommand)]
+    Ci(CiCommand),
     /// Agents found (engine, version, protocol), git, GitHub token source, configuration problems, and
     /// what is missing.
     Doctor(DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish); the bash script also completes `git omk …`
+    /// through git's own completion.
+    Completions(CompletionsArgs),
+    /// Print the manual page, or with --install write one page per command so that `git omk --help`
+    /// and `git help omk` show them.
+    Man(ManArgs),
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless `NO_COLOR` is set or `TERM=dumb`.
+    Auto,
+    /// Always (the live status line still needs a terminal).
+    Always,
+    /// Never: plain text, no escape sequences.
+    Never,
+}
+
+/// The shells `completions` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash (source it, or put it in bash-completion's directory as `git-omk`).
+    Bash,
+    /// Zsh (put it in a directory of `$fpath` as `_git-omk`).
+    Zsh,
+    /// Fish (put it in `~/.config/fish/completions/git-omk.fish`).
+    Fish,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write the pages into DIR (default: ~/.local/share/man/man1, under $XDG_DATA_HOME when set)
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub install: Option<Option<PathBuf>>,
 }
 
 /// `doctor`.

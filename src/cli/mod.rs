@@ -1,33 +1,38 @@
 //! The command line: clap types, thin commands, renderers, exit codes. The only module that prints.
 
 pub mod args;
+pub mod ci;
 pub mod commands;
 pub mod deliver;
 pub mod doctor;
 pub mod drive;
 pub mod error;
 pub mod json;
+pub mod manual;
 pub mod progress;
 pub mod render;
 pub mod sharing;
 pub mod text;
 
-use clap::Parser;
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::settings;
-use args::{Cli, Command};
+use args::{Cli, ColorWhen, Command};
 use error::{CliError, EXIT_FAILED};
 use render::note;
 
 /// Parse the command line, run the command, and return the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return e.exit_code();
         }
     };
+    apply_color(cli.color);
     init_tracing(cli.verbose);
     match dispatch(cli) {
         Ok(code) => code,
@@ -50,7 +55,53 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Doctor(args) => doctor::doctor(&dir, args),
         Command::Remote(command) => sharing::remote(&dir, command),
         Command::Sync(args) => sharing::sync(&dir, args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(args),
+        Command::Ci(command) => ci::ci(&dir, command),
     }
+}
+
+/// Parse the command line; a `--color` given on it applies to clap's own help and errors too.
+fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mut command = Cli::command();
+    if let Some(when) = color_in(&args) {
+        command = command.color(match when {
+            ColorWhen::Auto => clap::ColorChoice::Auto,
+            ColorWhen::Always => clap::ColorChoice::Always,
+            ColorWhen::Never => clap::ColorChoice::Never,
+        });
+    }
+    let mut matches = command.try_get_matches_from(args)?;
+    Cli::from_arg_matches_mut(&mut matches)
+}
+
+/// The value of a `--color` option before `--`, if any (`--color never` or `--color=never`).
+fn color_in(args: &[OsString]) -> Option<ColorWhen> {
+    let words: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map_while(|a| a.to_str())
+        .take_while(|a| *a != "--")
+        .collect();
+    words.iter().enumerate().rev().find_map(|(i, word)| {
+        let value = match word.strip_prefix("--color") {
+            Some("") => words.get(i + 1).copied(),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        }?;
+        clap::ValueEnum::from_str(value, false).ok()
+    })
+}
+
+/// Make `--color` the choice of every styled stream (the auto choice reads NO_COLOR, CLICOLOR_FORCE,
+/// TERM and whether the stream is a terminal).
+fn apply_color(when: ColorWhen) {
+    let choice = match when {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
 }
 
 fn init_tracing(verbose: u8) {

@@ -12,6 +12,7 @@ mod wire;
 
 use crate::model::delivery::comment::ExistingComment;
 use crate::model::delivery::merge::{BaseRequirements, CheckView, PullView};
+use crate::model::delivery::reviews::{ConversationCommentView, ReviewCommentView, ReviewView};
 
 pub use github::GitHub;
 pub use target::{ForgeTarget, RepoSlug};
@@ -54,6 +55,21 @@ pub struct NewPull<'a> {
     pub base: &'a str,
     /// Open as a draft.
     pub draft: bool,
+}
+
+/// A completed check run to publish on a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCheckRun<'a> {
+    /// Its name (one check per name and commit is what branch protection reads).
+    pub name: &'a str,
+    /// The commit it is about.
+    pub head_sha: &'a str,
+    /// `success`, `failure`, `neutral`, …
+    pub conclusion: &'a str,
+    /// One line.
+    pub title: &'a str,
+    /// Markdown.
+    pub summary: &'a str,
 }
 
 /// How a merge request ended.
@@ -189,4 +205,16 @@ pub trait Forge {
     fn base_requirements(&self, branch: &str) -> Result<BaseRequirements, ForgeError>;
     /// Merge the PR if its head is still `sha`.
     fn merge(&self, number: u64, sha: &str, title: &str) -> Result<MergeOutcome, ForgeError>;
+    /// Publish a completed check run; returns its id.
+    fn create_check_run(&self, run: &NewCheckRun<'_>) -> Result<u64, ForgeError>;
+    /// The PR's reviews, oldest first.
+    fn reviews(&self, number: u64) -> Result<Vec<ReviewView>, ForgeError>;
+    /// The PR's inline review comments, oldest first.
+    fn review_comments(&self, number: u64) -> Result<Vec<ReviewCommentView>, ForgeError>;
+    /// The PR's conversation comments with their authors, oldest first.
+    fn conversation(&self, number: u64) -> Result<Vec<ConversationCommentView>, ForgeError>;
+    /// Answer an inline review comment in its thread; returns the reply's id.
+    fn reply_to_review_comment(&self, number: u64, comment_id: u64, body: &str) -> Result<u64, ForgeError>;
+    /// The login the token acts as (`None` when the token may not tell, as for an Actions token).
+    fn viewer_login(&self) -> Result<Option<String>, ForgeError>;
 }

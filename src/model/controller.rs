@@ -53,6 +53,9 @@ pub enum Next {
     Wait,
     /// Run the gates on the integrated result.
     Verify,
+    /// Compare the result's test harness files with the base's; when they changed, run the result's
+    /// gates again with the base's versions restored.
+    HarnessCheck,
     /// Run the result's changed test files against the base code (bugfix fail-to-pass evidence).
     BaseRun,
     /// Review and security-review the integrated change.
@@ -74,7 +77,7 @@ impl Next {
             Next::Dispatch(_) | Next::Integrate(_) | Next::Block(_) | Next::Recover(_) | Next::Wait => {
                 Some(Phase::Execution)
             }
-            Next::Verify | Next::BaseRun => Some(Phase::Verification),
+            Next::Verify | Next::HarnessCheck | Next::BaseRun => Some(Phase::Verification),
             Next::Review => Some(Phase::Review),
             Next::Conclude => Some(Phase::Proof),
             Next::Halt { .. } | Next::OutOfBudget(_) | Next::Finished(_) => None,
@@ -95,6 +98,7 @@ impl Next {
             Next::Dispatch(_) => "dispatch",
             Next::Wait => "wait",
             Next::Verify => "verify",
+            Next::HarnessCheck => "harness-check",
             Next::BaseRun => "base-run",
             Next::Review => "review",
             Next::Conclude => "conclude",
@@ -231,6 +235,10 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
         Some(v) if Some(v.commit.as_str()) == tip => {}
         _ => return Next::Verify,
     }
+    match &goal.harness {
+        Some(h) if Some(h.result.as_str()) == tip => {}
+        _ => return Next::HarnessCheck,
+    }
     if needs_base_run(snapshot, tip) {
         return Next::BaseRun;
     }
@@ -359,6 +367,7 @@ mod tests {
     use crate::model::goal::GateRun;
     use crate::model::graph::TaskGraph;
     use crate::model::graph::tests::task;
+    use crate::model::harness::HarnessCheck;
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use crate::model::plan::{Oracle, PlanArtifacts};
@@ -595,6 +604,28 @@ mod tests {
             "evidence of an older integration tip does not count"
         );
         g.gates(false, "i3", true);
+        assert_eq!(
+            g.next(&[]),
+            Next::HarnessCheck,
+            "the result's test harness files are compared with the base's"
+        );
+        g.apply(EventBody::HarnessChecked(HarnessCheck {
+            result: "i2".into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }));
+        assert_eq!(
+            g.next(&[]),
+            Next::HarnessCheck,
+            "a check of an older tip does not count"
+        );
+        g.apply(EventBody::HarnessChecked(HarnessCheck {
+            result: "i3".into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }));
         assert_eq!(g.next(&[]), Next::Review);
         g.review("i3", &[]);
         assert_eq!(g.next(&[]), Next::Conclude);

@@ -13,6 +13,7 @@ use super::decision::DecisionDraft;
 use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
 use super::goal::GateRun;
 use super::graph::TaskGraph;
+use super::harness::HarnessCheck;
 use super::ids::{EventId, TaskId};
 use super::lease::Lease;
 use super::options::RunOptions;
@@ -193,6 +194,9 @@ pub enum EventBody {
     VerificationRecorded(GateRun),
     /// The result's changed tests ran against the base code.
     BaseRunRecorded(BaseRun),
+    /// The result's test harness files were compared with the base's (and, when they changed, the
+    /// result's gates ran again with the base's versions restored).
+    HarnessChecked(HarnessCheck),
     /// The review and security review of the result.
     ReviewRecorded(Review),
     /// The proof was computed; its status becomes the goal's.
@@ -335,6 +339,7 @@ impl EventBody {
             EventBody::UsageAdded(_) => "usage_added",
             EventBody::VerificationRecorded(_) => "verification_recorded",
             EventBody::BaseRunRecorded(_) => "base_run_recorded",
+            EventBody::HarnessChecked(_) => "harness_checked",
             EventBody::ReviewRecorded(_) => "review_recorded",
             EventBody::ProofRecorded(_) => "proof_recorded",
             EventBody::WorkSaved { .. } => "work_saved",
@@ -402,6 +407,7 @@ impl EventBody {
                 format!("task {task}: work saved as {} ({reason})", short(commit))
             }
             EventBody::GoalStopped { status, reason } => format!("stopped {status}: {reason}"),
+            EventBody::HarnessChecked(check) => harness_summary(check),
             EventBody::BaseRunRecorded(run) => format!(
                 "the result's tests ran on the base code ({} file(s))",
                 run.overlaid.len()
@@ -437,6 +443,19 @@ fn gate_summary(run: &GateRun) -> String {
         run.gates.len(),
         short(&run.commit)
     )
+}
+
+fn harness_summary(check: &HarnessCheck) -> String {
+    if check.changes.is_empty() {
+        return format!("test harness unchanged on {}", short(&check.result));
+    }
+    let paths: Vec<&str> = check.changes.iter().map(|c| c.path.as_str()).collect();
+    let run = match (&check.restored, &check.error) {
+        (Some(run), _) => format!("with the base's versions: {}", gate_summary(run)),
+        (None, Some(e)) => format!("the restored run failed: {e}"),
+        (None, None) => "not run again".to_owned(),
+    };
+    format!("test harness changed ({}); {run}", paths.join(", "))
 }
 
 fn attempt_summary(r: &AttemptReport) -> String {

@@ -10,6 +10,7 @@ use super::budget::{Limits, Usage};
 use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeRecorded};
 use super::event::{Actor, BaseRef};
 use super::gate::GateObservation;
+use super::harness::HarnessCheck;
 use super::ids::{EventId, GoalId};
 use super::lease::Lease;
 use super::options::RunOptions;
@@ -202,6 +203,10 @@ pub struct GoalState {
     /// The result's tests run against the base code (bugfix oracle evidence).
     #[serde(default)]
     pub base_run: Option<BaseRun>,
+    /// The result's test harness files compared with the base's, and the result's gates run again
+    /// with the base's versions restored when they changed.
+    #[serde(default)]
+    pub harness: Option<HarnessCheck>,
     /// The review of the result.
     #[serde(default)]
     pub review: Option<Review>,

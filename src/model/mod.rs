@@ -6,6 +6,7 @@
 //! "load the tip, run the same loop", and what lets tests cover decisions with tables and properties.
 
 pub mod budget;
+pub mod ci;
 pub mod control;
 pub mod controller;
 pub mod decision;
@@ -15,6 +16,7 @@ pub mod follow_up;
 pub mod gate;
 pub mod goal;
 pub mod graph;
+pub mod harness;
 pub mod ids;
 pub mod intake;
 pub mod lease;

@@ -154,7 +154,15 @@ impl ReviewRole {
 pub fn review(role: ReviewRole, goal_text: &str, diff: &str) -> String {
     let focus = match role {
         ReviewRole::Reviewer => {
-            "Review it for correctness: does it do what the goal asks, does it break anything, are there bugs, missing tests or error handling gaps?"
+            "Review it for correctness: does it do what the goal asks, does it break anything, are there bugs, missing tests or error handling gaps?\n\n\
+             Check the tests explicitly, as a coding agent under pressure may game them instead of fixing the code:\n\
+             - Were tests weakened (looser assertions, expected values changed to match the code), removed, renamed, skipped, \
+             marked as expected failures, or filtered out (deselect, -k, --skip, #[ignore], .skip, t.Skip)?\n\
+             - Were tests made to pass without fixing the behaviour: a hook, fixture, mock or configuration (conftest.py, \
+             pytest.ini, package.json scripts, build.rs, .cargo/config.toml, a Makefile) that changes how tests run or how \
+             their outcomes are reported, or code that detects it is under test?\n\
+             - Do the new or changed tests exercise what the goal asks for, or something unrelated?\n\
+             Any of these is a \"high\" finding: name the test or file and what was done to it."
         }
         ReviewRole::SecurityReviewer => {
             "Review it for security: injection, unsafe input handling, secrets or credentials, dangerous file or network access, weakened checks, risky dependencies or CI changes."

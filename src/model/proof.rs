@@ -12,6 +12,7 @@ use super::budget::{Limits, Usage};
 use super::gate::compare::{GateChange, compare};
 use super::gate::identity::{RemovedTest, compare_tests};
 use super::goal::{Blocker, GateRun, HumanDecision, Verdict};
+use super::harness::{HarnessCheck, differences};
 use super::oracle::{CheckResult, Evidence, evaluate};
 use super::planner::describe_check;
 use super::review::Finding;
@@ -64,6 +65,16 @@ pub enum NotReadyReason {
         gate: String,
         /// The tests, with what they did on each side.
         tests: Vec<RemovedTest>,
+    },
+    /// The result's test harness files were not compared with the base's.
+    MissingHarnessCheck,
+    /// With the base's test harness files restored, the result's gates say something else than with
+    /// the result's own: the evidence cannot be trusted. No human decision clears it.
+    HarnessChanged {
+        /// The gate (empty when the restored run could not be made).
+        gate: String,
+        /// What differs.
+        detail: String,
     },
     /// An oracle check of the goal's kind fails.
     OracleFailed {
@@ -273,7 +284,22 @@ fn gate_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
             reasons.extend(removed_tests(base, result));
         }
     }
+    reasons.extend(harness_reasons(goal.harness.as_ref(), result));
     reasons
+}
+
+/// The result's harness must have been checked, and the restored run must agree with the result's.
+fn harness_reasons(check: Option<&HarnessCheck>, result: &GateRun) -> Vec<NotReadyReason> {
+    match check {
+        Some(check) if check.result == result.commit => differences(result, check)
+            .into_iter()
+            .map(|d| NotReadyReason::HarnessChanged {
+                gate: d.gate,
+                detail: d.detail,
+            })
+            .collect(),
+        _ => vec![NotReadyReason::MissingHarnessCheck],
+    }
 }
 
 /// Per gate required on either side, the tests that ran on the base and do not run as well on the
@@ -337,6 +363,15 @@ impl NotReadyReason {
             NotReadyReason::Regression { gate } => {
                 format!("required gate {gate} passed on the base and fails on the result")
             }
+            NotReadyReason::MissingHarnessCheck => {
+                "the result's test harness files were not compared with the base's".to_owned()
+            }
+            NotReadyReason::HarnessChanged { gate, detail } if gate.is_empty() => {
+                format!("the test harness changed and the evidence cannot be trusted: {detail}")
+            }
+            NotReadyReason::HarnessChanged { gate, detail } => format!(
+                "the test harness changed and gate {gate} says something else with the base's harness files restored: {detail}"
+            ),
             NotReadyReason::TestsRemoved { gate, tests } => {
                 let list: Vec<String> = tests
                     .iter()

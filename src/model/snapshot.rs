@@ -162,6 +162,7 @@ impl Snapshot {
             EventBody::BaselineRecorded(run) => goal.baseline = Some(run.clone()),
             EventBody::VerificationRecorded(run) => goal.verification = Some(run.clone()),
             EventBody::BaseRunRecorded(run) => goal.base_run = Some(run.clone()),
+            EventBody::HarnessChecked(check) => goal.harness = Some(check.clone()),
             EventBody::ReviewRecorded(review) => goal.review = Some(review.clone()),
             EventBody::ProofRecorded(proof) => {
                 goal.status = proof.status;
@@ -438,6 +439,7 @@ fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState
         verification: None,
         stop_reason: None,
         base_run: None,
+        harness: None,
         review: None,
     }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::{Context, OpsError};
 use crate::git::run::{GitError, git};
 use crate::git::worktree;
+use crate::model::harness::{GateFiles, may_be_harness};
 
 /// Whether a path looks like a test file (by its directories and name, as test runners find them).
 pub fn is_test_path(path: &str) -> bool {
@@ -23,7 +24,8 @@ pub fn is_test_path(path: &str) -> bool {
             .any(|p| name.contains(p))
 }
 
-/// Test files added or modified between `base` and `result`.
+/// Test files added or modified between `base` and `result`; test harness files (`tests/conftest.py`)
+/// are not laid over: the base run judges the result's tests with the base's harness.
 pub fn changed_tests(repo: &Path, base: &str, result: &str) -> Result<Vec<String>, GitError> {
     let out = git(
         repo,
@@ -38,7 +40,7 @@ pub fn changed_tests(repo: &Path, base: &str, result: &str) -> Result<Vec<String
     )?;
     Ok(out
         .lines()
-        .filter(|p| is_test_path(p))
+        .filter(|p| is_test_path(p) && !may_be_harness(p, &GateFiles::default()))
         .map(str::to_owned)
         .collect())
 }

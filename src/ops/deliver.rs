@@ -108,6 +108,15 @@ pub fn connect(ctx: &Context) -> Result<Connection, DeliveryError> {
     Connection::github(target, &token)
 }
 
+/// The connector of the steps git-omk's workflows run: like [`connect`], with the repository and API of
+/// the GitHub Actions run (`GITHUB_REPOSITORY`, `GITHUB_API_URL`) where git-omk's settings are silent.
+pub fn connect_in_actions(ctx: &Context) -> Result<Connection, DeliveryError> {
+    let settings = settings::with_actions_defaults(settings::github(ctx.store.repo()));
+    let target = target::resolve(&settings)?;
+    let token = token::resolve(&target.host)?;
+    Connection::github(target, &token)
+}
+
 /// Why delivery failed. Each says what to do; none carries a token.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, watch};
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
 use super::gc::{after_goal, gc, over_quota};
+use super::harness;
 use super::integrate::{Remover, integrate_tasks, oid};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
@@ -38,6 +39,7 @@ use crate::model::controller::{Next, next_step, start};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
+use crate::model::harness::HarnessCheck;
 use crate::model::ids::TaskId;
 use crate::model::lease::Lease;
 use crate::model::oracle::BaseRun;
@@ -238,6 +240,7 @@ impl Driver<'_> {
             }
             Next::Wait => self.wait().await?,
             Next::Verify => self.verify(phase).await?,
+            Next::HarnessCheck => self.harness_check(phase).await?,
             Next::BaseRun => self.base_run(phase).await?,
             Next::Review => self.review(phase).await?,
             Next::Conclude => self.conclude(phase).await?,
@@ -458,17 +461,25 @@ impl Driver<'_> {
         let Some((run, attachments)) = self.gate_run(&integration.commit).await? else {
             return Ok(());
         };
+        let mut facts = vec![EventBody::VerificationRecorded(run)];
+        // With the base's harness files in place, the check is done with the run (no extra step).
+        let base = self.ledger.snapshot().goal.base.commit.clone();
+        if harness::compare(&self.ctx, &base, &integration.commit)?
+            .changes
+            .is_empty()
+        {
+            facts.push(EventBody::HarnessChecked(HarnessCheck {
+                result: integration.commit.clone(),
+                changes: Vec::new(),
+                restored: None,
+                error: None,
+            }));
+        }
         let proves = ObjectId::from_hex(integration.commit.as_bytes())
             .ok()
             .into_iter()
             .collect();
-        self.record_facts(
-            phase,
-            vec![EventBody::VerificationRecorded(run)],
-            attachments,
-            proves,
-        )
-        .await
+        self.record_facts(phase, facts, attachments, proves).await
     }
 
     /// Record what acting established (gate runs, reviews, merges): facts hold whatever else happened
@@ -498,6 +509,41 @@ impl Driver<'_> {
         let result = goal.integration.as_ref()?.commit.clone();
         let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", &result[..12]));
         Some((result, goal.base.commit.clone(), dir))
+    }
+
+    /// Compare the result's test harness files with the base's; when they changed, run the result's
+    /// gates again with the base's versions restored (the restored commit becomes an `Omk-Proves`
+    /// parent, so the evidence stays reachable).
+    async fn harness_check(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let Some((result, base, dir)) = self.result_checkout("harness") else {
+            return Ok(());
+        };
+        let diff = harness::compare(&self.ctx, &base, &result)?;
+        let mut check = HarnessCheck {
+            result: result.clone(),
+            changes: diff.changes.clone(),
+            restored: None,
+            error: None,
+        };
+        let (mut attachments, mut proves) = (Vec::new(), Vec::new());
+        if !diff.changes.is_empty() {
+            let prepared = harness::prepare(&self.ctx, &dir, &result, &diff);
+            let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+            match prepared? {
+                Err(why) => check.error = Some(why),
+                Ok(commit) => match self.run_gates_of(&commit).await? {
+                    Ok(None) => return Ok(()),
+                    Ok(Some((run, files))) => {
+                        check.restored = Some(run);
+                        attachments = files;
+                        proves.extend(ObjectId::from_hex(commit.as_bytes()).ok());
+                    }
+                    Err(e) => check.error = Some(format!("the gates cannot be run: {e}")),
+                },
+            }
+        }
+        self.record_facts(phase, vec![EventBody::HarnessChecked(check)], attachments, proves)
+            .await
     }
 
     /// Lay the result's changed tests over the base code and run the gates there (bugfix oracle).
@@ -611,6 +657,18 @@ impl Driver<'_> {
         &mut self,
         commit: &str,
     ) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
+        match self.run_gates_of(commit).await? {
+            Ok(run) => Ok(run),
+            Err(e) => self.gate_config_problem(e).await.map(|()| None),
+        }
+    }
+
+    /// Run the gates of `commit` in a clean detached checkout: `Ok(Err(_))` when they cannot be
+    /// planned (an invalid configuration), `Ok(Ok(None))` when a pause or cancel interrupted them.
+    async fn run_gates_of(
+        &mut self,
+        commit: &str,
+    ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
         let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
@@ -623,7 +681,7 @@ impl Driver<'_> {
             Ok(plan) => plan,
             Err(e) => {
                 let _ = worktree::remove_checkout(&self.repo_dir, &dir);
-                return self.gate_config_problem(e).await.map(|()| None);
+                return Ok(Err(e));
             }
         };
         let ctx = self.ctx.clone();
@@ -635,7 +693,9 @@ impl Driver<'_> {
             .interruptible(async move { gate::execute(&plan, &options, ctx.clock.as_ref()).await })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
-        Ok(report.map(|report| (report.gate_run(commit), report.attachments())))
+        Ok(Ok(
+            report.map(|report| (report.gate_run(commit), report.attachments()))
+        ))
     }
 
     async fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {

@@ -8,6 +8,7 @@
 
 pub mod attempt;
 pub mod base_run;
+pub mod ci;
 pub mod context;
 pub mod control;
 pub mod deliver;
@@ -15,6 +16,7 @@ pub mod doctor;
 pub mod drive;
 pub mod execute;
 pub mod gc;
+pub mod harness;
 pub mod integrate;
 pub mod plan;
 pub mod planning;

@@ -11,9 +11,10 @@ use std::time::Duration;
 use gix::ObjectId;
 
 use super::attempt::timed;
-use super::{Context, OpsError};
+use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
+use crate::model::harness::finding as harness_finding;
 use crate::model::ids::TaskId;
 use crate::model::options::AgentSpec;
 use crate::model::policy::Policy;
@@ -60,6 +61,12 @@ pub async fn review(
     reviewers: &Reviewers<'_>,
 ) -> Result<ReviewOutcome, OpsError> {
     let mut findings = scanner_findings(ctx, base, result)?;
+    findings.extend(
+        harness::compare(ctx, base, result)?
+            .changes
+            .iter()
+            .map(harness_finding),
+    );
     let diff = bounded_diff(ctx, base, result);
     let mut outcome = ReviewOutcome {
         review: Review {

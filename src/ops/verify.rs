@@ -11,6 +11,7 @@ use std::path::Path;
 use gix::ObjectId;
 
 use super::drive::changed_files;
+use super::harness;
 use super::runtime::block_on;
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
@@ -18,6 +19,7 @@ use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
 use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::goal::GateRun;
+use crate::model::harness::HarnessCheck;
 use crate::model::proof::{Proof, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -69,11 +71,18 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
         )));
     }
     let repo_dir = repo_dir(ctx)?;
-    let (report, attachments) = run_gates(ctx, snapshot, &repo_dir, id, &commit)?;
+    let (report, mut attachments) = run_gates(ctx, snapshot, &repo_dir, id, &commit)?;
     let run = report.gate_run(&commit);
-    let proof = recompute(snapshot, &repo_dir, &run);
+    let (harness, more, restored) = check_harness(ctx, snapshot, &repo_dir, &commit)?;
+    attachments.extend(more);
+    let fresh = Fresh {
+        run: &run,
+        harness: &harness,
+    };
+    let proof = recompute(snapshot, &repo_dir, &fresh);
+    let proves = std::iter::once(id).chain(restored).collect();
     let (recorded, not_recorded) = match why_not_recorded(&goal, snapshot, proven) {
-        None => record(ctx, &goal, &repo_dir, &run, attachments, id)?,
+        None => record(ctx, &goal, &repo_dir, &fresh, attachments, proves)?,
         Some(why) => (None, Some(why)),
     };
     Ok(VerifyReport {
@@ -138,12 +147,61 @@ fn run_gates(
     Ok((report, attachments))
 }
 
-/// The proof of `snapshot` with `run` as its verification evidence.
-fn recompute(snapshot: &Snapshot, repo_dir: &Path, run: &GateRun) -> Proof {
+/// The fresh evidence of this command: the gates of the commit and its harness check.
+struct Fresh<'a> {
+    run: &'a GateRun,
+    harness: &'a HarnessCheck,
+}
+
+/// Compare the harness files of `commit` with the base's and, when they changed, run its gates again
+/// (forced) with the base's versions restored: the check, its attachments, and the restored commit.
+fn check_harness(
+    ctx: &Context,
+    snapshot: &Snapshot,
+    repo_dir: &Path,
+    commit: &str,
+) -> Result<(HarnessCheck, Attachments, Option<ObjectId>), OpsError> {
+    let diff = harness::compare(ctx, &snapshot.goal.base.commit, commit)?;
+    let mut check = HarnessCheck {
+        result: commit.to_owned(),
+        changes: diff.changes.clone(),
+        restored: None,
+        error: None,
+    };
+    if diff.changes.is_empty() {
+        return Ok((check, Vec::new(), None));
+    }
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", &commit[..12]));
+    let prepared = harness::prepare(ctx, &dir, commit, &diff);
+    let _ = worktree::remove_checkout(repo_dir, &dir);
+    let restored = match prepared? {
+        Ok(restored) => restored,
+        Err(why) => {
+            check.error = Some(why);
+            return Ok((check, Vec::new(), None));
+        }
+    };
+    let id = ObjectId::from_hex(restored.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    match run_gates(ctx, snapshot, repo_dir, id, &restored) {
+        Ok((report, attachments)) => {
+            check.restored = Some(report.gate_run(&restored));
+            Ok((check, attachments, Some(id)))
+        }
+        Err(OpsError::Usage(why)) => {
+            check.error = Some(why);
+            Ok((check, Vec::new(), None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The proof of `snapshot` with the fresh run as its verification evidence.
+fn recompute(snapshot: &Snapshot, repo_dir: &Path, fresh: &Fresh<'_>) -> Proof {
     let mut next = snapshot.clone();
-    next.goal.verification = Some(run.clone());
+    next.goal.verification = Some(fresh.run.clone());
+    next.goal.harness = Some(fresh.harness.clone());
     let base = next.goal.base.commit.clone();
-    prove(&next, changed_files(repo_dir, &base, &run.commit))
+    prove(&next, changed_files(repo_dir, &base, &fresh.run.commit))
 }
 
 /// Why the fresh evidence is not recorded on this goal (`None`: it is).
@@ -163,26 +221,28 @@ fn why_not_recorded(goal: &GoalRef, snapshot: &Snapshot, proven: bool) -> Option
     None
 }
 
-/// Record the fresh run and the proof recomputed on the current tip (the proven commit is an
-/// `Omk-Proves` parent), unless the goal changed meanwhile so that it is no longer recorded on: then
-/// why not.
+/// Record the fresh run, the harness check and the proof recomputed on the current tip (the proven
+/// commit, and the restored-harness commit when there is one, are `Omk-Proves` parents), unless the goal
+/// changed meanwhile so that it is no longer recorded on: then why not.
 fn record(
     ctx: &Context,
     goal: &GoalRef,
     repo_dir: &Path,
-    run: &GateRun,
+    fresh: &Fresh<'_>,
     attachments: Attachments,
-    proven: ObjectId,
+    proves: Vec<ObjectId>,
 ) -> Result<(Option<ObjectId>, Option<String>), OpsError> {
     let done = ctx.transaction(goal).commit_blocking(|draft| {
         let (commit, is_proven) = target(draft.snapshot())?;
-        let why_not = why_not_recorded(goal, draft.snapshot(), is_proven && commit == run.commit);
+        let proven = is_proven && commit == fresh.run.commit;
+        let why_not = why_not_recorded(goal, draft.snapshot(), proven);
         if why_not.is_none() {
-            let proof = recompute(draft.snapshot(), repo_dir, run);
-            draft.record(EventBody::VerificationRecorded(run.clone()));
+            let proof = recompute(draft.snapshot(), repo_dir, fresh);
+            draft.record(EventBody::VerificationRecorded(fresh.run.clone()));
+            draft.record(EventBody::HarnessChecked(fresh.harness.clone()));
             draft.record(EventBody::ProofRecorded(Box::new(proof)));
             draft.attach(attachments.clone());
-            draft.prove([proven]);
+            draft.prove(proves.iter().copied());
         }
         Ok(why_not)
     })?;

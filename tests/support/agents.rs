@@ -95,6 +95,16 @@ impl Agent {
         }
     }
 
+    /// A model turn that reads a file (Qwen Code edits only files read in the session).
+    pub fn read(self, root: &Path, path: &str) -> Turn {
+        let path = self.path(root, path);
+        match self {
+            Agent::KimiWire => Turn::tool("ReadFile", json!({"path": path})),
+            Agent::KimiAcp => Turn::tool("Read", json!({"path": path})),
+            Agent::Qwen => Turn::tool("read_file", json!({"file_path": path})),
+        }
+    }
+
     /// A model turn that replaces text in a file.
     pub fn edit(self, root: &Path, path: &str, old: &str, new: &str) -> Turn {
         let path = self.path(root, path);

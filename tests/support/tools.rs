@@ -98,3 +98,22 @@ pub fn require(what: &str, path: PathBuf) -> Option<PathBuf> {
     eprintln!("\n!!! SKIPPING: {message}\n");
     None
 }
+
+/// actionlint and ShellCheck (`OMK_ACTIONLINT`, `OMK_SHELLCHECK`, else `scripts/install-actionlint.sh`'s
+/// install location); a failure under `CI=true`, a loud skip locally.
+pub fn actionlint() -> Option<(PathBuf, PathBuf)> {
+    let dir = tools_dir().join("actionlint-py1.7.12.25-or-kjanat1.17.0-shellcheck0.11.0.1/bin");
+    let actionlint = from_env_or("OMK_ACTIONLINT", dir.join("actionlint"));
+    let shellcheck = from_env_or("OMK_SHELLCHECK", dir.join("shellcheck"));
+    if actionlint.exists() && shellcheck.exists() {
+        return Some((actionlint, shellcheck));
+    }
+    let message = format!(
+        "actionlint or shellcheck is not installed ({}, {}): run scripts/install-actionlint.sh (scripts/test.sh does)",
+        actionlint.display(),
+        shellcheck.display()
+    );
+    assert!(!in_ci(), "CI=true and {message}");
+    eprintln!("\n!!! SKIPPING: {message}\n");
+    None
+}

@@ -8,8 +8,9 @@ pub mod after_run;
 pub mod body;
 pub mod comment;
 pub mod facts;
-mod markdown;
+pub(crate) mod markdown;
 pub mod merge;
 pub mod record;
+pub mod reviews;
 
 pub use markdown::short;

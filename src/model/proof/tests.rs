@@ -12,6 +12,7 @@ use crate::model::gate::compare::{GateObservation, ObservedMetric};
 use crate::model::gate::{FailReason, Outcome, RemovedTest, RunnerKind, TestOutcome, TestResult};
 use crate::model::graph::TaskGraph;
 use crate::model::graph::tests::task;
+use crate::model::harness::HarnessCheck;
 use crate::model::ids::{EventId, GoalId, TaskId};
 use crate::model::lease::Lease;
 use crate::model::options::RunOptions;
@@ -219,9 +220,15 @@ impl Goal {
         start() + Duration::seconds(i64::from(self.n))
     }
 
-    /// Gates ran on the integrated result.
+    /// Gates ran on the integrated result, whose test harness files are the base's.
     pub(crate) fn verify(&mut self, gates: Vec<GateObservation>) {
         self.apply(EventBody::VerificationRecorded(run(RESULT, gates)));
+        self.apply(EventBody::HarnessChecked(HarnessCheck {
+            result: RESULT.into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }));
     }
 
     /// The result was reviewed.
@@ -631,6 +638,102 @@ fn a_human_accept_after_the_review_clears_removed_tests_and_one_before_does_not(
         summary: "test_add_zero duplicated test_add".into(),
     });
     assert_ready(&g.readiness());
+}
+
+/// A conftest.py the result added, as `model::harness` reports it.
+fn conftest_added() -> Vec<crate::model::harness::HarnessChange> {
+    use crate::model::harness::{ChangedText, GateFiles, harness_changes};
+    let hook = ChangedText {
+        path: "conftest.py",
+        old: None,
+        new: Some(b"def pytest_runtest_makereport(item, call): ...\n"),
+    };
+    harness_changes(&[hook], &GateFiles::default())
+}
+
+/// A feature goal whose result changed conftest.py; the restored run saw `restored` and the result's
+/// own gates `result`; reviewed with the harness finding.
+fn harness_goal(result: Vec<GateObservation>, restored: Option<Vec<GateObservation>>) -> Goal {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.apply(EventBody::VerificationRecorded(run(RESULT, result)));
+    let changes = conftest_added();
+    g.apply(EventBody::HarnessChecked(HarnessCheck {
+        result: RESULT.into(),
+        error: restored
+            .is_none()
+            .then(|| "conftest.py is not a directory".to_owned()),
+        restored: restored.map(|gates| run("restored", gates)),
+        changes: changes.clone(),
+    }));
+    g.review(changes.iter().map(crate::model::harness::finding).collect());
+    g
+}
+
+#[test]
+fn a_verification_without_a_harness_check_is_missing_evidence() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.apply(EventBody::VerificationRecorded(run(
+        RESULT,
+        vec![gate("test", true, Outcome::Passed)],
+    )));
+    g.review(Vec::new());
+    assert_not_ready(&g, &NotReadyReason::MissingHarnessCheck);
+    g.apply(EventBody::HarnessChecked(HarnessCheck {
+        result: "older000".into(),
+        changes: Vec::new(),
+        restored: None,
+        error: None,
+    }));
+    assert_not_ready(&g, &NotReadyReason::MissingHarnessCheck);
+}
+
+#[test]
+fn a_harness_change_whose_restored_run_agrees_is_a_high_finding_an_accept_clears() {
+    let gates = vec![gate("test", true, Outcome::Passed)];
+    let mut g = harness_goal(gates.clone(), Some(gates));
+    let r = g.readiness();
+    assert_eq!(r.reasons.len(), 1, "{:?}", r.reasons);
+    assert!(
+        matches!(&r.reasons[0], NotReadyReason::BlockingFinding { source, file, message, .. }
+            if source == "scanner:test-harness" && file == "conftest.py" && message.contains("+def pytest_runtest_makereport")),
+        "{:?}",
+        r.reasons
+    );
+    g.apply(EventBody::Accepted {
+        summary: "the new fixture is harmless".into(),
+    });
+    assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_restored_run_that_disagrees_refuses_ready_whatever_a_human_accepts() {
+    use TestOutcome::{Failed, Passed};
+    let hooked = vec![tested(Outcome::Passed, &[("t::add", Passed)])];
+    let honest = vec![tested(Outcome::Failed, &[("t::add", Failed)])];
+    let mut g = harness_goal(hooked, Some(honest));
+    let expected = NotReadyReason::HarnessChanged {
+        gate: "test".into(),
+        detail: "fails with the base's harness, passes with the result's".into(),
+    };
+    assert_not_ready(&g, &expected);
+    g.apply(EventBody::Accepted {
+        summary: "looks fine to me".into(),
+    });
+    let r = g.readiness();
+    assert_eq!(r.reasons, vec![expected], "only the harness reason is left");
+}
+
+#[test]
+fn a_restored_run_that_could_not_be_made_refuses_ready() {
+    let mut g = harness_goal(vec![gate("test", true, Outcome::Passed)], None);
+    g.apply(EventBody::Accepted { summary: "ok".into() });
+    let r = g.readiness();
+    assert!(
+        matches!(&r.reasons[..], [NotReadyReason::HarnessChanged { gate, detail }]
+            if gate.is_empty() && detail.contains("conftest.py is not a directory")),
+        "{:?}",
+        r.reasons
+    );
 }
 
 fn bugfix(base_run: Vec<GateObservation>) -> Goal {

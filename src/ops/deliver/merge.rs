@@ -7,6 +7,7 @@ use gix::ObjectId;
 use super::{Connector, DeliveryError, facts_for, failed};
 use crate::forge::target;
 use crate::forge::{Forge, MergeOutcome};
+use crate::model::ci;
 use crate::model::delivery::facts::ProofFacts;
 use crate::model::delivery::merge::{
     BaseRequirements, CheckView, MergeBlocker, MergeDecision, PullView, decide, gated,
@@ -84,10 +85,31 @@ pub fn merge(ctx: &Context, req: MergeRequest, connect: &Connector<'_>) -> Resul
         }
         (MergePolicy::Gated, Some(number)) => {
             let conn = connect(ctx).map_err(|e| failed(ctx, &goal, DeliveryStage::Connect, e))?;
-            gated_merge(conn.forge.as_ref(), number, &facts, &mut report)
+            let also_required = checks_the_tree_asks_for(ctx, &facts);
+            gated_merge(conn.forge.as_ref(), number, &facts, &also_required, &mut report)
                 .map_err(|e| failed(ctx, &goal, DeliveryStage::Merge, e))?;
             report.recorded = record_merge(ctx, &goal, &report)?;
             Ok(report)
+        }
+    }
+}
+
+/// Checks the delivered tree itself requires: "git-omk proof" when it carries the `omk-verify`
+/// workflow (that workflow will report on the PR, so a gated merge waits for it).
+fn checks_the_tree_asks_for(ctx: &Context, facts: &ProofFacts) -> Vec<String> {
+    let Some(proven) = facts
+        .proven_commit
+        .as_deref()
+        .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok())
+    else {
+        return Vec::new();
+    };
+    match ctx.store.file_at(proven, ci::VERIFY_PATH) {
+        Ok(Some(_)) => vec![ci::CHECK_NAME.to_owned()],
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            tracing::warn!("cannot read {} of {proven}: {e}", ci::VERIFY_PATH);
+            Vec::new()
         }
     }
 }
@@ -97,11 +119,17 @@ fn gated_merge(
     forge: &dyn Forge,
     number: u64,
     facts: &ProofFacts,
+    also_required: &[String],
     report: &mut MergeReport,
 ) -> Result<(), DeliveryError> {
     let pull = forge.pull(number)?.view;
     let checks = forge.checks(&pull.head_sha)?;
-    let requirements = forge.base_requirements(&pull.base_ref)?;
+    let mut requirements = forge.base_requirements(&pull.base_ref)?;
+    for name in also_required {
+        if !requirements.required_checks.contains(name) {
+            requirements.required_checks.push(name.clone());
+        }
+    }
     let mut decision = gated(facts, Some(&pull), &checks, &requirements);
     if let MergeDecision::Merge { sha } = &decision {
         let title = format!("Merge goal {} (#{number}): {}", facts.goal_id, facts.title);
