@@ -1,12 +1,20 @@
 //! Conformance of the agent layer against the REAL agents: the same scenarios run against kimi-cli
-//! 1.51.0 (Wire) and Kimi Code 2.1.0 (ACP), driven by the project's scripted model server, in real git
-//! repositories. The scenarios: write inside the write set; a write outside it is refused and the file
-//! untouched; edit an existing file; run a shell command; a refused shell command; cancel mid-tool with
-//! no orphan; cancel while the model streams; per-turn usage equals what the model reported; resume a
-//! session in a new process with its history.
+//! 1.51.0 (Wire), Kimi Code 2.1.0 (ACP) and Qwen Code 0.24.4 (ACP), driven by the project's scripted
+//! model server, in real git repositories. The scenarios:
+//! - one turn writes a file, edits another, runs a shell command and answers; each step's usage equals
+//!   what the model reported; the transcript shows every call with its input, every result, the usage;
+//! - forbidden writes are refused by the task's policy — an absolute path outside, a `../` escape, the
+//!   user's checkout (the session runs in a linked worktree of it), a file outside the write set — and
+//!   so is a `git push`; an agent that ends its turn on a refusal (Qwen Code) is told what was refused
+//!   and why in its next prompt;
+//! - cancel mid-tool with no orphan, then the same session goes on; cancel while the model streams;
+//! - a turn crossing a token budget is cancelled on its usage;
+//! - a session resumes in a new process with its history (pause and resume);
+//! - a read-only session changes nothing; the engine reports its kind and version.
 //!
-//! Agents come from `scripts/install-agents.sh` (`OMK_TEST_KIMI_WIRE`, `OMK_TEST_KIMI_ACP`); a missing
-//! agent fails on CI and is skipped loudly elsewhere.
+//! Scenarios share one session where that is honest (one turn, several steps) to keep the agents'
+//! start-ups, the slow part, few. Agents come from `scripts/install-agents.sh` (`OMK_TEST_KIMI_WIRE`,
+//! `OMK_TEST_KIMI_ACP`, `OMK_TEST_QWEN`); a missing agent fails on CI and is skipped loudly elsewhere.
 
 #![allow(clippy::disallowed_methods)] // tests spawn agents, read /proc and their environment
 
@@ -16,10 +24,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use git_omk::agent::{AgentEvent, EngineKind, Session, SessionConfig, StopReason, TurnOutcome};
+use git_omk::model::ids::TaskId;
 use git_omk::model::policy::Policy;
-use git_omk::model::usage::{Price, PriceTable};
+use git_omk::model::usage::{Price, PriceTable, TokenUsage};
 use git_omk::model::writeset::PathPattern;
 use git_omk::process;
+use serde_json::Value;
 use support::agents::{Agent, AgentHome, installed};
 use support::git_repo::TestRepo;
 use support::model_server::{ModelServer, Turn};
@@ -29,6 +39,8 @@ struct Case {
     kind: Agent,
     program: PathBuf,
     repo: TestRepo,
+    /// The session's work dir: the repository itself, or a linked worktree of it.
+    work: PathBuf,
     home: AgentHome,
     server: ModelServer,
 }
@@ -37,22 +49,40 @@ impl Case {
     /// A case for `kind` answering with the turns `script` makes for the work dir; `None` when the
     /// agent is not installed (local only).
     fn new(kind: Agent, script: impl FnOnce(&Path) -> Vec<Turn>) -> Option<Case> {
+        Case::build(kind, false, script)
+    }
+
+    /// Like [`Case::new`], with the session in a linked worktree of the repository (which then plays
+    /// the user's checkout), as git-omk runs task agents.
+    fn in_worktree(kind: Agent, script: impl FnOnce(&Path) -> Vec<Turn>) -> Option<Case> {
+        Case::build(kind, true, script)
+    }
+
+    fn build(kind: Agent, worktree: bool, script: impl FnOnce(&Path) -> Vec<Turn>) -> Option<Case> {
         let program = installed(kind)?;
         let repo = TestRepo::with_files(&[
             ("README.md", "# demo\n"),
             ("src/lib.rs", "pub fn answer() -> u32 { 41 }\n"),
         ]);
-        let server = ModelServer::start(script(&repo.path));
+        let work = if worktree {
+            let wt = repo.path.parent().expect("the repo has a parent").join("task");
+            repo.git(&["worktree", "add", "-q", "-b", "task", &wt.display().to_string()]);
+            wt.canonicalize().expect("the worktree exists")
+        } else {
+            repo.path.clone()
+        };
+        let server = ModelServer::start(script(&work));
         Some(Case {
             kind,
             program,
             repo,
+            work,
             home: AgentHome::new(),
             server,
         })
     }
 
-    /// A directory next to the repository, outside the worktree.
+    /// A directory next to the repository, outside the work dir.
     fn outside(&self) -> PathBuf {
         let dir = self
             .repo
@@ -61,7 +91,7 @@ impl Case {
             .expect("the repo has a parent")
             .join("outside");
         std::fs::create_dir_all(&dir).expect("outside dir");
-        dir
+        dir.canonicalize().expect("outside dir")
     }
 
     fn config(&self, write_set: &[&str]) -> SessionConfig {
@@ -69,7 +99,7 @@ impl Case {
             .iter()
             .map(|p| PathPattern::parse(p).expect("valid pattern"))
             .collect();
-        let policy = Policy::task(&self.repo.path, set).expect("absolute work dir");
+        let policy = Policy::task(&self.work, set).expect("absolute work dir");
         let mut config = SessionConfig::new(self.kind.spec(), policy);
         config.launch = self.home.launch(self.kind, &self.program, &self.server);
         config
@@ -82,7 +112,7 @@ impl Case {
     }
 
     fn file(&self, path: &str) -> Option<String> {
-        std::fs::read_to_string(self.repo.path.join(path)).ok()
+        std::fs::read_to_string(self.work.join(path)).ok()
     }
 
     fn assert_model_saw_what_it_expected(&self) {
@@ -92,6 +122,23 @@ impl Case {
             "{:?}: the model saw unexpected requests: {mismatches:#?}",
             self.kind
         );
+    }
+
+    /// The text of the last user message of each model request.
+    fn last_user_messages(&self) -> Vec<String> {
+        self.server
+            .requests()
+            .iter()
+            .map(|r| {
+                let messages = r.body["messages"].as_array().cloned().unwrap_or_default();
+                messages
+                    .iter()
+                    .rev()
+                    .find(|m| m["role"] == "user")
+                    .map(|m| m["content"].to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 }
 
@@ -105,6 +152,32 @@ async fn run(session: &mut Session, prompt: &str) -> (Vec<AgentEvent>, TurnOutco
     (events, turn.finish().await.expect("the turn finishes"))
 }
 
+/// Run a prompt, then — while the agent ended its turn on refusals it never reacted to (Qwen Code
+/// does after each rejected permission) — prompt "Go on." (the session puts the refusals first), as a
+/// retry does. Returns every event and every turn's outcome.
+async fn run_through_refusals(
+    kind: Agent,
+    session: &mut Session,
+    prompt: &str,
+) -> (Vec<AgentEvent>, Vec<TurnOutcome>) {
+    let (mut events, first) = run(session, prompt).await;
+    let mut outcomes = vec![first];
+    while let Some(last) = outcomes.last().filter(|o| !o.unanswered_refusals.is_empty()) {
+        assert!(
+            kind.ends_turn_on_refusal(),
+            "{kind:?} went on after its refusals, yet some were unanswered: {last:?}"
+        );
+        assert!(
+            outcomes.len() < 10,
+            "the agent keeps ending its turns on refusals"
+        );
+        let (more, outcome) = run(session, "Go on.").await;
+        events.extend(more);
+        outcomes.push(outcome);
+    }
+    (events, outcomes)
+}
+
 fn tool_results(events: &[AgentEvent]) -> Vec<(bool, String)> {
     events
         .iter()
@@ -115,7 +188,7 @@ fn tool_results(events: &[AgentEvent]) -> Vec<(bool, String)> {
         .collect()
 }
 
-/// Run `scenario` for both engines, each in its own test.
+/// Run `scenario` for each engine, each in its own test.
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -128,6 +201,10 @@ macro_rules! conformance {
             async fn kimi_acp() {
                 within_limit(super::$name(Agent::KimiAcp)).await;
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn qwen() {
+                within_limit(super::$name(Agent::Qwen)).await;
+            }
         }
     )*};
 }
@@ -139,144 +216,247 @@ async fn within_limit(scenario: impl std::future::Future<Output = ()>) {
 }
 
 conformance!(
-    write_inside_the_write_set,
-    write_outside_is_refused,
-    edit_an_existing_file,
-    run_a_shell_command,
-    refused_shell_command,
+    a_turn_writes_edits_runs_a_command_and_answers,
+    forbidden_writes_are_refused_by_the_policy,
     cancel_mid_tool_leaves_no_orphan,
     cancel_while_the_model_streams,
-    usage_per_turn_matches_the_model,
     resume_in_a_new_process,
-    kimi_detects_the_installed_generation,
+    the_engine_reports_itself,
     read_only_session_changes_nothing,
     a_turn_crossing_a_budget_is_cancelled_on_its_usage,
 );
 
-async fn write_inside_the_write_set(kind: Agent) {
-    let Some(case) = Case::new(kind, |root| {
-        vec![kind.write(root, "hello.txt", "Hello\n"), Turn::text("done")]
-    }) else {
+async fn a_turn_writes_edits_runs_a_command_and_answers(kind: Agent) {
+    let script = |root: &Path| {
+        vec![
+            kind.write(root, "hello.txt", "Hello\n").usage(1000, 50, 600),
+            kind.read(root, "src/lib.rs").usage(1050, 10, 0),
+            kind.edit(root, "src/lib.rs", "41", "42").usage(1100, 20, 0),
+            kind.shell("echo made-by-shell > out.txt && cat out.txt")
+                .usage(1200, 30, 0),
+            Turn::text("done").expect_last("made-by-shell").usage(1300, 10, 0),
+        ]
+    };
+    let Some(case) = Case::new(kind, script) else {
         return;
     };
-    let mut session = case.start(&["hello.txt"]).await;
-    let (events, outcome) = run(&mut session, "Create hello.txt").await;
+    let mut config = case.config(&["hello.txt", "src/**", "out.txt"]);
+    config.launch.model = Some("fake-model".into());
+    let mut session = Session::start(config).await.expect("the agent starts");
+    let (events, outcome) = run(&mut session, "Write, fix, run, then answer").await;
     assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
     assert_eq!(case.file("hello.txt").as_deref(), Some("Hello\n"));
-    assert_eq!(outcome.changed, vec!["hello.txt"]);
+    assert_eq!(
+        case.file("src/lib.rs").as_deref(),
+        Some("pub fn answer() -> u32 { 42 }\n"),
+        "{events:#?}"
+    );
+    assert_eq!(case.file("out.txt").as_deref(), Some("made-by-shell\n"));
+    let mut changed = outcome.changed.clone();
+    changed.sort();
+    assert_eq!(changed, ["hello.txt", "out.txt", "src/lib.rs"]);
     assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
     assert!(outcome.denials.is_empty(), "{:?}", outcome.denials);
-    assert!(tool_results(&events).iter().all(|(ok, _)| *ok), "{events:#?}");
-    assert!(events.iter().any(|e| matches!(e, AgentEvent::ToolCall { .. })));
+    let results = tool_results(&events);
+    assert_eq!(results.len(), 4, "{events:#?}");
+    assert!(results.iter().all(|(ok, _)| *ok), "{results:?}");
+    assert!(
+        results.iter().any(|(_, out)| out.contains("made-by-shell")),
+        "{results:?}"
+    );
     assert!(outcome.text.contains("done"));
     case.assert_model_saw_what_it_expected();
+
+    // Usage: one event per LLM step, exactly what the model reported, nothing estimated.
+    let steps: Vec<TokenUsage> = events
+        .iter()
+        .filter_map(|e| match e {
+            AgentEvent::Usage { usage } => Some(*usage),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(steps.len(), 5, "one usage event per LLM step: {steps:?}");
+    let reported: Vec<_> = case.server.requests().iter().filter_map(|r| r.usage).collect();
+    let prompt: u64 = reported.iter().map(|u| u.prompt).sum();
+    let completion: u64 = reported.iter().map(|u| u.completion).sum();
+    assert_eq!((prompt, completion), (5650, 120));
+    assert_eq!(
+        outcome.usage,
+        TokenUsage {
+            cache_read: 600,
+            ..TokenUsage::reported(prompt, completion)
+        }
+    );
+    let mut prices = PriceTable::default();
+    prices.insert(
+        "fake-model",
+        Price {
+            input_micros_per_mtok: 1_000_000,
+            output_micros_per_mtok: 2_000_000,
+        },
+    );
+    let record = session.record(&prices);
+    assert_eq!(record.usage, outcome.usage);
+    assert_eq!(
+        record.cost.usd.0,
+        5650 + 240,
+        "5650 input tokens at $1/M, 120 output at $2/M"
+    );
+    let unpriced = session.record(&PriceTable::default());
+    assert_eq!(
+        unpriced.cost.unpriced_tokens, 5770,
+        "an unknown price is flagged, never free"
+    );
+    assert_transcript_is_complete(kind, &mut session);
     session.shutdown().await;
 }
 
-async fn write_outside_is_refused(kind: Agent) {
-    let Some(probe) = installed(kind) else {
+/// The recorded transcript has the prompt, every tool call with the input it was called with, every
+/// result, every step's usage, the answer and the turn's end.
+fn assert_transcript_is_complete(kind: Agent, session: &mut Session) {
+    let task = TaskId::parse("t1").expect("a task id");
+    let files = session.attempt_files(&task, 1, &PriceTable::default());
+    let transcript = files
+        .iter()
+        .find(|(path, _)| path.ends_with("transcript.jsonl"))
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .expect("a transcript");
+    let lines: Vec<Value> = transcript
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let of = |kind: &str| -> Vec<&Value> { lines.iter().filter(|l| l["kind"] == kind).collect() };
+    assert_eq!(of("prompt").len(), 1, "{transcript}");
+    let calls = of("tool_call");
+    assert_eq!(calls.len(), 4, "{kind:?}: {transcript}");
+    let inputs: Vec<String> = calls.iter().map(|c| c["input"].to_string()).collect();
+    assert!(
+        inputs[0].contains("hello.txt") && inputs[0].contains("Hello"),
+        "{kind:?}: {inputs:?}"
+    );
+    assert!(inputs[1].contains("src/lib.rs"), "{kind:?}: {inputs:?}");
+    assert!(
+        inputs[2].contains("src/lib.rs") && inputs[2].contains("42"),
+        "{kind:?}: {inputs:?}"
+    );
+    assert!(
+        inputs[3].contains("echo made-by-shell > out.txt"),
+        "{kind:?}: {inputs:?}"
+    );
+    assert_eq!(of("tool_result").len(), 4, "{transcript}");
+    assert_eq!(of("usage").len(), 5, "{transcript}");
+    assert!(
+        of("text")
+            .iter()
+            .any(|t| t["text"].as_str().is_some_and(|s| s.contains("done")))
+    );
+    let end = of("turn_end");
+    assert_eq!(end.len(), 1, "{transcript}");
+    assert_eq!(end[0]["usage"]["input"], 5650);
+    let record = files
+        .iter()
+        .find(|(path, _)| path.ends_with("session.json"))
+        .map(|(_, bytes)| serde_json::from_slice::<Value>(bytes).expect("session.json"))
+        .expect("a session record");
+    assert_eq!(record["usage"]["input"], 5650);
+    assert_eq!(record["usage"]["estimated"], 0);
+}
+
+async fn forbidden_writes_are_refused_by_the_policy(kind: Agent) {
+    // The paths must be known before the script: build the case first, then script the model.
+    let Some(case) = Case::in_worktree(kind, |_| Vec::new()) else {
         return;
     };
-    drop(probe);
-    let repo_outside = {
-        // The outside path must be known before the script; build the case in two steps.
-        let case = Case::new(kind, |_| Vec::new()).expect("installed");
-        let path = case.outside().join("evil.txt");
-        (case, path)
-    };
-    let (case, evil) = repo_outside;
-    let root = &case.repo.path;
+    let evil = case.outside().join("evil.txt");
+    let checkout = case
+        .repo
+        .path
+        .canonicalize()
+        .expect("the checkout")
+        .join("injected.txt");
+    let root = &case.work;
     case.server.set_turns(vec![
-        kind.write(root, &evil.display().to_string(), "should be refused\n"),
-        kind.write(root, "README.md", "overwritten\n"),
+        kind.write(root, &evil.display().to_string(), "absolute, outside\n"),
+        kind.write(
+            root,
+            &format!("{}/../escape.txt", root.display()),
+            "escape by ..\n",
+        ),
+        kind.write(
+            root,
+            &checkout.display().to_string(),
+            "into the user's checkout\n",
+        ),
+        kind.write(root, "notes.txt", "outside the write set\n"),
+        kind.shell("git push origin main"),
         Turn::text("ok, I stay inside"),
     ]);
     let mut session = case.start(&["hello.txt"]).await;
-    let (events, outcome) = run(&mut session, "Write the files").await;
-    assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
-    assert!(!evil.exists(), "the file outside the worktree was not written");
-    assert_eq!(
-        case.file("README.md").as_deref(),
-        Some("# demo\n"),
-        "outside the write set: untouched"
+    let (events, outcomes) = run_through_refusals(kind, &mut session, "Write the files").await;
+    let last = outcomes.last().expect("a turn");
+    assert_eq!(last.stop, StopReason::Finished, "{events:#?}");
+    assert!(last.text.contains("I stay inside"), "{outcomes:#?}");
+    for path in [&evil, &checkout] {
+        assert!(!path.exists(), "{kind:?}: {} was written", path.display());
+    }
+    let escaped = case.repo.path.parent().expect("a parent").join("escape.txt");
+    assert!(!escaped.exists(), "{kind:?}: the ../ escape was written");
+    assert!(
+        case.file("notes.txt").is_none(),
+        "outside the write set: not written"
     );
-    assert!(outcome.changed.is_empty(), "{:?}", outcome.changed);
-    assert!(outcome.violations.is_empty());
-    let targets: Vec<&str> = outcome.denials.iter().map(|d| d.target.as_str()).collect();
-    assert!(targets.iter().any(|t| t.ends_with("evil.txt")), "{targets:?}");
-    assert!(targets.iter().any(|t| t.ends_with("README.md")), "{targets:?}");
-    assert!(outcome.denials.iter().all(|d| !d.reason.is_empty()));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.changed.is_empty() && o.violations.is_empty()),
+        "{outcomes:#?}"
+    );
+    let denials: Vec<_> = outcomes.iter().flat_map(|o| o.denials.clone()).collect();
+    let refused = |needle: &str| {
+        denials
+            .iter()
+            .any(|d| d.target.contains(needle) && !d.reason.is_empty())
+    };
+    for needle in ["evil.txt", "escape.txt", "injected.txt", "notes.txt", "git push"] {
+        assert!(
+            refused(needle),
+            "{kind:?}: {needle} was not refused: {denials:#?}"
+        );
+    }
     let results = tool_results(&events);
-    assert_eq!(results.len(), 2, "{events:#?}");
+    assert_eq!(results.len(), 5, "{events:#?}");
     assert!(
         results.iter().all(|(ok, _)| !ok),
-        "both writes failed for the model: {results:?}"
+        "every refused call failed: {results:?}"
     );
-    if kind == Agent::KimiWire {
-        // Wire carries the refusal's reason back to the model, which goes on with its turn.
-        let requests = case.server.requests();
-        let second = requests[1].body["messages"].to_string();
-        assert!(second.contains("git-omk"), "the model saw the feedback: {second}");
+    // The model learned why: Wire carries the reason as the tool's result; Qwen Code ends its turn
+    // on each refusal, and the next prompt states what was refused and why.
+    let asked = case.last_user_messages();
+    match kind {
+        Agent::Qwen => {
+            assert_eq!(
+                outcomes.len(),
+                6,
+                "one turn per refusal, then the answer: {outcomes:#?}"
+            );
+            for (refusal, next) in ["evil.txt", "escape.txt", "injected.txt", "notes.txt", "git push"]
+                .iter()
+                .zip(&asked[1..])
+            {
+                assert!(
+                    next.contains("git-omk refused") && next.contains(refusal),
+                    "the prompt after refusing {refusal} says so: {next}"
+                );
+            }
+        }
+        Agent::KimiWire => {
+            assert_eq!(outcomes.len(), 1);
+            let second = case.server.requests()[1].body["messages"].to_string();
+            assert!(second.contains("git-omk"), "the model saw the feedback: {second}");
+        }
+        Agent::KimiAcp => assert_eq!(outcomes.len(), 1, "Kimi Code goes on after a refusal"),
     }
-    session.shutdown().await;
-}
-
-async fn edit_an_existing_file(kind: Agent) {
-    let turns = |root: &Path| vec![kind.edit(root, "src/lib.rs", "41", "42"), Turn::text("edited")];
-    let Some(case) = Case::new(kind, turns) else {
-        return;
-    };
-    let mut session = case.start(&["src/**"]).await;
-    let (events, outcome) = run(&mut session, "Fix the answer").await;
-    assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
-    assert_eq!(
-        case.file("src/lib.rs").as_deref(),
-        Some("pub fn answer() -> u32 { 42 }\n")
-    );
-    assert_eq!(outcome.changed, vec!["src/lib.rs"]);
-    assert!(outcome.violations.is_empty() && outcome.denials.is_empty());
-    session.shutdown().await;
-}
-
-async fn run_a_shell_command(kind: Agent) {
-    let turns = |_: &Path| {
-        vec![
-            kind.shell("echo made-by-shell > out.txt && cat out.txt"),
-            Turn::text("seen").expect_last("made-by-shell"),
-        ]
-    };
-    let Some(case) = Case::new(kind, turns) else {
-        return;
-    };
-    let mut session = case.start(&["out.txt"]).await;
-    let (events, outcome) = run(&mut session, "Run it").await;
-    assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
-    assert_eq!(case.file("out.txt").as_deref(), Some("made-by-shell\n"));
-    assert_eq!(outcome.changed, vec!["out.txt"]);
-    let results = tool_results(&events);
-    assert!(
-        results
-            .iter()
-            .any(|(ok, out)| *ok && out.contains("made-by-shell")),
-        "{results:?}"
-    );
     case.assert_model_saw_what_it_expected();
-    session.shutdown().await;
-}
-
-async fn refused_shell_command(kind: Agent) {
-    let turns = |_: &Path| vec![kind.shell("git push origin main"), Turn::text("understood")];
-    let Some(case) = Case::new(kind, turns) else {
-        return;
-    };
-    let mut session = case.start(&["**"]).await;
-    let (events, outcome) = run(&mut session, "Publish it").await;
-    assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
-    let denial = outcome.denials.first().expect("the push was refused");
-    assert!(denial.target.contains("git push"), "{denial:?}");
-    assert!(denial.reason.contains("git push"), "{denial:?}");
-    assert!(tool_results(&events).iter().all(|(ok, _)| !ok), "{events:#?}");
-    assert!(outcome.changed.is_empty());
     session.shutdown().await;
 }
 
@@ -312,10 +492,10 @@ async fn cancel_mid_tool_leaves_no_orphan(kind: Agent) {
     let seconds = unique_sleep();
     let marker = format!("sleep {seconds}");
     // A compound command: the shell forks `sleep` instead of exec-ing it, so killing the shell alone
-    // would leave the sleep behind.
+    // would leave the sleep behind. (Not starting with `sleep`: Qwen Code refuses `sleep N; …` itself.)
     let turns = |_: &Path| {
         vec![
-            kind.shell(&format!("{marker}; echo finished")),
+            kind.shell(&format!("echo start; {marker}; echo finished")),
             Turn::text("after cancel"),
         ]
     };
@@ -391,60 +571,6 @@ async fn cancel_while_the_model_streams(kind: Agent) {
     session.shutdown().await;
 }
 
-async fn usage_per_turn_matches_the_model(kind: Agent) {
-    let turns = |root: &Path| {
-        vec![
-            kind.write(root, "hello.txt", "Hi\n").usage(1000, 50, 600),
-            Turn::text("done").usage(2000, 10, 0),
-        ]
-    };
-    let Some(case) = Case::new(kind, turns) else {
-        return;
-    };
-    let mut config = case.config(&["hello.txt"]);
-    config.launch.model = Some("fake-model".into());
-    let mut session = Session::start(config).await.expect("start");
-    let (events, outcome) = run(&mut session, "Write").await;
-    assert_eq!(outcome.stop, StopReason::Finished);
-    let steps: Vec<_> = events
-        .iter()
-        .filter_map(|e| match e {
-            AgentEvent::Usage { usage } => Some(*usage),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(steps.len(), 2, "one usage event per LLM step: {steps:?}");
-    let reported: Vec<_> = case.server.requests().iter().filter_map(|r| r.usage).collect();
-    let prompt: u64 = reported.iter().map(|u| u.prompt).sum();
-    let completion: u64 = reported.iter().map(|u| u.completion).sum();
-    assert_eq!((prompt, completion), (3000, 60));
-    assert_eq!(outcome.usage.input, prompt);
-    assert_eq!(outcome.usage.output, completion);
-    assert_eq!(outcome.usage.cache_read, 600);
-    assert!(!outcome.usage.is_estimated());
-    let mut prices = PriceTable::default();
-    prices.insert(
-        "fake-model",
-        Price {
-            input_micros_per_mtok: 1_000_000,
-            output_micros_per_mtok: 2_000_000,
-        },
-    );
-    let record = session.record(&prices);
-    assert_eq!(record.usage, outcome.usage);
-    assert_eq!(
-        record.cost.usd.0,
-        3000 + 120,
-        "3000 input tokens at $1/M, 60 output at $2/M"
-    );
-    let unpriced = session.record(&PriceTable::default());
-    assert_eq!(
-        unpriced.cost.unpriced_tokens, 3060,
-        "an unknown price is flagged, never free"
-    );
-    session.shutdown().await;
-}
-
 async fn resume_in_a_new_process(kind: Agent) {
     let turns = |_: &Path| {
         vec![
@@ -476,12 +602,15 @@ async fn resume_in_a_new_process(kind: Agent) {
     second.shutdown().await;
 }
 
-async fn kimi_detects_the_installed_generation(kind: Agent) {
+async fn the_engine_reports_itself(kind: Agent) {
     let Some(case) = Case::new(kind, |_| vec![Turn::text("hi")]) else {
         return;
     };
     let mut config = case.config(&["**"]);
-    config.agent = git_omk::model::options::AgentSpec::Kimi;
+    if kind != Agent::Qwen {
+        // `kimi` detects the installed generation.
+        config.agent = git_omk::model::options::AgentSpec::Kimi;
+    }
     let mut session = Session::start(config).await.expect("start");
     let info = session.info().clone();
     let (engine, version, protocol) = match kind {
@@ -493,8 +622,13 @@ async fn kimi_detects_the_installed_generation(kind: Agent) {
     assert_eq!(info.version.as_deref(), Some(version));
     assert_eq!(info.protocol, protocol);
     assert!(info.session_id.is_some());
+    if kind != Agent::KimiWire {
+        assert_eq!(info.model.as_deref(), Some("fake-model"), "{info:?}");
+    }
     let (_, outcome) = run(&mut session, "hello").await;
     assert_eq!(outcome.stop, StopReason::Finished);
+    let record = session.record(&PriceTable::default());
+    assert_eq!(record.noise, Default::default(), "no protocol noise: {record:?}");
     session.shutdown().await;
 }
 
@@ -513,20 +647,24 @@ async fn read_only_session_changes_nothing(kind: Agent) {
     let mut config = case.config(&[]);
     config.policy = Policy::read_only(&case.repo.path).expect("policy");
     let mut session = Session::start(config).await.expect("start");
-    let (events, outcome) = run(&mut session, "Review the repository").await;
-    assert_eq!(outcome.stop, StopReason::Finished, "{events:#?}");
+    let (events, outcomes) = run_through_refusals(kind, &mut session, "Review the repository").await;
+    let last = outcomes.last().expect("a turn");
+    assert_eq!(last.stop, StopReason::Finished, "{events:#?}");
     assert!(case.file("notes.txt").is_none() && case.file("other.txt").is_none());
-    assert!(outcome.changed.is_empty() && outcome.violations.is_empty());
-    assert_eq!(outcome.denials.len(), 2, "{:?}", outcome.denials);
     assert!(
-        outcome.denials.iter().all(|d| d.reason.contains("read-only")),
-        "{:?}",
-        outcome.denials
+        outcomes
+            .iter()
+            .all(|o| o.changed.is_empty() && o.violations.is_empty())
+    );
+    let denials: Vec<_> = outcomes.iter().flat_map(|o| o.denials.clone()).collect();
+    assert_eq!(denials.len(), 2, "{denials:?}");
+    assert!(
+        denials.iter().all(|d| d.reason.contains("read-only")),
+        "{denials:?}"
     );
     let results = tool_results(&events);
-    let printed = |out: &String| out.contains("# demo") && !out.contains("cat README");
     assert!(
-        results.iter().any(|(ok, out)| *ok && printed(out)),
+        results.iter().any(|(ok, out)| *ok && out.contains("# demo")),
         "reading is allowed: {results:?}"
     );
     session.shutdown().await;

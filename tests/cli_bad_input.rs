@@ -98,6 +98,94 @@ fn goal_references_must_name_one_goal() {
     let _ = b;
 }
 
+/// Every command that takes GOAL, with the arguments it needs besides GOAL.
+const GOAL_COMMANDS: [&[&str]; 17] = [
+    &["goal", "status"],
+    &["goal", "show"],
+    &["goal", "proof"],
+    &["goal", "verify"],
+    &["goal", "review"],
+    &["goal", "replay"],
+    &["goal", "budget"],
+    &["goal", "budget-add", "--time", "1h"],
+    &["goal", "pause"],
+    &["goal", "resume"],
+    &["goal", "execute"],
+    &["goal", "cancel"],
+    &["goal", "accept", "--summary", "ok"],
+    &["goal", "reject", "--reason", "no"],
+    &["goal", "open-pr", "--dry-run"],
+    &["goal", "merge"],
+    &["goal", "release"],
+];
+
+#[test]
+fn every_goal_argument_resolves_the_same_way_among_many_goals() {
+    use support::imported::{Imported, import_goals};
+    let repo = TestRepo::new();
+    let a = planned(&repo, "Fix the off-by-one in slugify");
+    let template = repo.git(&["rev-parse", &format!("refs/omk/goals/{a}")]);
+    let mut goals: Vec<Imported> = (0..40)
+        .map(|i| Imported::local(&format!("20250101-0000{i:02}-b00000{i:02}"), "planned", 0))
+        .collect();
+    goals.push(Imported::local("20250303-000000-eeeeeeee", "running", 0).fetched_from("origin"));
+    import_goals(&repo, &template, &goals);
+    repo.git(&["pack-refs", "--all"]);
+    let long = "2".repeat(10_000);
+    for command in GOAL_COMMANDS {
+        fn with<'a>(command: &[&'a str], query: &'a str) -> Vec<&'a str> {
+            let mut args = command.to_vec();
+            args.insert(2, query);
+            args
+        }
+        let with = |query| with(command, query);
+        refused(
+            &repo,
+            &with("2025"),
+            "is ambiguous: it matches 41 goals; the newest 10:",
+        );
+        refused(
+            &repo,
+            &with("b0000"),
+            "is ambiguous: it matches 40 goals; the newest 10:",
+        );
+        refused(&repo, &with("20250101-00001"), "it matches 10 goals:");
+        refused(
+            &repo,
+            &with("../../etc/passwd"),
+            "no goal matches `../../etc/passwd`",
+        );
+        refused(&repo, &with("3FA9"), "no goal matches");
+        refused(&repo, &with("ffffffffff"), "no goal matches");
+        refused(&repo, &with("20250101-000099-b0000099"), "no goal matches");
+        let before = footprint(&repo);
+        let out = repo.omk().args(with(&long)).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        assert!(out.stderr.len() < 4096, "{command:?}: {} bytes", out.stderr.len());
+        assert_eq!(footprint(&repo), before);
+    }
+    // Commands that change a goal refuse one that exists here only as fetched.
+    for command in GOAL_COMMANDS.iter().filter(|c| {
+        [
+            "pause",
+            "resume",
+            "cancel",
+            "accept",
+            "reject",
+            "budget-add",
+            "execute",
+            "review",
+            "merge",
+            "release",
+        ]
+        .contains(&c[1])
+    }) {
+        let mut args = command.to_vec();
+        args.insert(2, "eeee");
+        refused(&repo, &args, "only as fetched from origin");
+    }
+}
+
 #[test]
 fn budgets_and_options_are_validated() {
     let repo = TestRepo::new();

@@ -1,5 +1,6 @@
 //! `git omk doctor` end to end: agents found with engine, version and protocol; what is missing with
-//! the install hint; configuration problems; JSON; exit 0 for a report, 2 for bad input.
+//! the install hint; configuration problems; JSON; exit 0 when goals can run, 1 when a required piece
+//! is missing or the configuration is invalid, 2 for bad input.
 
 #![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
 
@@ -19,6 +20,8 @@ fn path_with(extra: Option<&Path>) -> String {
     std::env::join_paths(dirs).unwrap().into_string().unwrap()
 }
 
+/// `doctor --json`; its exit code is 1 exactly when something required is missing or a problem is
+/// reported, else 0.
 fn doctor_json(repo: &TestRepo, path: &str) -> Value {
     let out = repo
         .omk()
@@ -26,13 +29,20 @@ fn doctor_json(repo: &TestRepo, path: &str) -> Value {
         .env("PATH", path)
         .output()
         .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let unhealthy = report["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["required"] == true)
+        || !report["problems"].as_array().unwrap().is_empty();
     assert_eq!(
         out.status.code(),
-        Some(0),
-        "{}",
+        Some(if unhealthy { 1 } else { 0 }),
+        "{report} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    report
 }
 
 #[test]
@@ -48,14 +58,20 @@ fn missing_agents_are_reported_with_the_install_hint() {
         .find(|m| m["what"] == "kimi")
         .expect("kimi is missing");
     assert!(kimi["hint"].as_str().unwrap().contains("@moonshot-ai/kimi-code"));
+    assert_eq!(kimi["required"], true);
+    let token = missing.iter().find(|m| m["what"] == "GitHub token").unwrap();
+    assert_eq!(token["required"], false, "a token is needed only for PR delivery");
     let text = repo
         .omk()
         .arg("doctor")
         .env("PATH", path_with(None))
         .output()
         .unwrap();
-    assert_eq!(text.status.code(), Some(0), "a report, not a failure");
-    assert!(String::from_utf8_lossy(&text.stdout).contains("missing   kimi"));
+    assert_eq!(text.status.code(), Some(1), "the configured agent is required");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("missing   kimi:"), "{text}");
+    assert!(text.contains("missing   GitHub token (optional):"), "{text}");
+    assert!(!text.contains("ok        everything"), "{text}");
 }
 
 #[test]
@@ -83,6 +99,14 @@ fn installed_agents_are_found_with_their_versions() {
             assert!(missing.iter().any(|m| m["what"] == "kimi"), "{report}");
         } else {
             assert!(!missing.iter().any(|m| m["what"] == "kimi"), "{report}");
+            let out = repo
+                .omk()
+                .arg("doctor")
+                .env("PATH", path_with(program.parent()))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "kimi found: healthy");
+            assert!(String::from_utf8_lossy(&out.stdout).contains("ok        everything"));
         }
     }
 }

@@ -588,3 +588,240 @@ fn without_any_identity_goal_commits_use_the_fallback() {
     ]);
     assert_eq!(who, "git-omk <omk@localhost>|git-omk <omk@localhost>");
 }
+
+/// A repository with one planned goal and, imported next to it: 30 local goals of 2025 (one also
+/// fetched from origin), three local goals created in the same second of 2030, a goal fetched from
+/// origin only (2025) and a newer one fetched from origin only (2031). Refs packed.
+struct Many {
+    repo: TestRepo,
+    /// Every goal id `list` shows, newest first.
+    newest_first: Vec<String>,
+    /// The 2025 local goals, newest first.
+    year_2025: Vec<String>,
+    /// The newest local goal (decided by the creation time within its second).
+    latest: String,
+    fetched_only: String,
+    both: String,
+}
+
+fn many() -> Many {
+    use support::imported::{Imported, import_goals};
+    let repo = TestRepo::new();
+    let planned = plan(&repo, "Fix the off-by-one in slugify");
+    let template = repo.git(&["rev-parse", &format!("refs/omk/goals/{planned}")]);
+    let statuses = ["ready", "paused", "not_ready", "cancelled", "running"];
+    let mut goals: Vec<Imported> = (0..30)
+        .map(|i| {
+            let id = format!("20250101-0000{i:02}-a00000{i:02}");
+            Imported::local(&id, statuses[i % statuses.len()], 0)
+        })
+        .collect();
+    let both = goals[7].id.clone();
+    goals.push(goals[7].fetched_from("origin"));
+    // Same second: the smallest hash was created last, so it is the newest.
+    goals.push(Imported::local("20300101-000000-c0000001", "planned", 900));
+    goals.push(Imported::local("20300101-000000-c0000002", "planned", 500));
+    goals.push(Imported::local("20300101-000000-c0000003", "planned", 100));
+    let fetched_only = "20250202-000000-eeeeeeee".to_owned();
+    goals.push(Imported::local(&fetched_only, "ready", 0).fetched_from("origin"));
+    goals.push(Imported::local("20310101-000000-dddddddd", "running", 0).fetched_from("origin"));
+    import_goals(&repo, &template, &goals);
+    repo.git(&["pack-refs", "--all"]);
+    let year_2025: Vec<String> = (0..30)
+        .rev()
+        .map(|i| format!("20250101-0000{i:02}-a00000{i:02}"))
+        .collect();
+    let mut newest_first = vec![
+        "20310101-000000-dddddddd".to_owned(),
+        "20300101-000000-c0000001".to_owned(),
+        "20300101-000000-c0000002".to_owned(),
+        "20300101-000000-c0000003".to_owned(),
+        planned,
+        fetched_only.clone(),
+    ];
+    newest_first.extend(year_2025.iter().cloned());
+    Many {
+        repo,
+        newest_first,
+        year_2025,
+        latest: "20300101-000000-c0000001".to_owned(),
+        fetched_only,
+        both,
+    }
+}
+
+fn listed_ids(repo: &TestRepo, args: &[&str]) -> Vec<String> {
+    let out = repo
+        .omk()
+        .args(["goal", "list", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json_of(&out.stdout)["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn resolved(repo: &TestRepo, cmd: &str, query: &str) -> Value {
+    let out = repo
+        .omk()
+        .args(["goal", cmd, query, "-f", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {query}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_of(&out.stdout)
+}
+
+#[test]
+fn among_many_goals_latest_and_prefixes_resolve_from_ref_names() {
+    let m = many();
+    let status = |args: &[&str]| {
+        let out = m
+            .repo
+            .omk()
+            .args(["goal", "status", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json_of(&out.stdout)["id"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        status(&[]),
+        m.latest,
+        "newest local goal; fetched goals are never latest"
+    );
+    assert_eq!(status(&["latest"]), m.latest);
+    let target = &m.year_2025[4];
+    assert_eq!(status(&[&target[..20]]), *target, "unique prefix of the id");
+    assert_eq!(status(&[&target[16..]]), *target, "the whole hash part");
+    assert_eq!(status(&[&target[..18]]), *target);
+    assert_eq!(status(&[target]), *target, "full id");
+    assert_eq!(status(&["c0000003"]), "20300101-000000-c0000003");
+    // The copy shown is the local one when the goal was also fetched, the fetched one otherwise.
+    let both = resolved(&m.repo, "show", &m.both[..20]);
+    assert_eq!(
+        (both["id"].as_str(), both["remote"].as_str()),
+        (Some(m.both.as_str()), None)
+    );
+    let fetched = resolved(&m.repo, "show", "eeee");
+    assert_eq!(fetched["id"], m.fetched_only.as_str());
+    assert_eq!(fetched["remote"], "origin");
+    // A goal changed after the refs were packed has a loose ref: it wins over the packed one.
+    m.repo
+        .omk()
+        .args(["goal", "pause", &target[16..]])
+        .assert()
+        .success();
+    let shown = resolved(&m.repo, "show", &target[..20]);
+    assert_eq!(shown["goal"]["status"], "paused");
+    let listed = listed_ids(&m.repo, &[]);
+    assert_eq!(listed, m.newest_first, "pausing moved nothing in the list");
+}
+
+#[test]
+fn an_ambiguous_prefix_names_the_newest_ten_and_the_count() {
+    let m = many();
+    for (query, total) in [
+        ("2025", 31),
+        ("20250101-00001", 10),
+        ("a0000", 30),
+        ("20300101-000000-c", 3),
+    ] {
+        // Candidates: every goal whose id or hash part starts with the query, newest id first.
+        let mut matching: Vec<&str> = m
+            .newest_first
+            .iter()
+            .map(String::as_str)
+            .filter(|id| id.starts_with(query) || id[16..].starts_with(query))
+            .collect();
+        matching.sort_by(|a, b| b.cmp(a));
+        assert!(matching.len() >= total, "{query}");
+        let out = m.repo.omk().args(["goal", "show", query]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{query}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.len() < 4096, "{query}: {} bytes", err.len());
+        let count = format!("`{query}` is ambiguous: it matches {} goals", matching.len());
+        assert!(err.contains(&count), "{err}");
+        let named: Vec<&str> = err.lines().filter_map(|l| l.strip_prefix("  ")).collect();
+        assert_eq!(
+            named,
+            matching[..matching.len().min(10)],
+            "{query}: the newest first\n{err}"
+        );
+        assert!(err.contains("type more characters"), "{err}");
+    }
+}
+
+#[test]
+fn list_is_newest_first_with_limits_and_filters_among_many_goals() {
+    let m = many();
+    let all = listed_ids(&m.repo, &[]);
+    assert_eq!(all, m.newest_first);
+    assert_eq!(listed_ids(&m.repo, &["-n", "5"]), all[..5]);
+    assert_eq!(listed_ids(&m.repo, &["--limit", "100"]), all);
+    let paused: Vec<String> = m
+        .year_2025
+        .iter()
+        .filter(|id| id.ends_with(['1', '6']))
+        .cloned()
+        .collect();
+    assert_eq!(listed_ids(&m.repo, &["--status", "paused"]), paused);
+    assert_eq!(
+        listed_ids(&m.repo, &["--status", "paused", "-n", "2"]),
+        paused[..2]
+    );
+    let out = m.repo.omk().args(["goal", "list", "--json"]).output().unwrap();
+    let listed = json_of(&out.stdout);
+    let both = listed["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == m.both.as_str())
+        .unwrap();
+    assert_eq!(both["remote"], Value::Null);
+    assert_eq!(both["remotes"][0]["remote"], "origin");
+    assert_eq!(both["remotes"][0]["relation"], "same");
+    let text = m.repo.omk().args(["goal", "list", "-n", "3"]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.starts_with("origin/20310101-000000-dddddddd"), "{text}");
+    let zero = m.repo.omk().args(["goal", "list", "-n", "0"]).output().unwrap();
+    assert_eq!(zero.status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_pipe_ends_list_quietly() {
+    let m = many();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_git-omk"));
+    support::git_repo::hermetic(&mut cmd, &m.repo.home);
+    let mut child = cmd
+        .current_dir(&m.repo.path)
+        .args(["goal", "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -18,14 +18,15 @@ use git_omk::forge::Token;
 use git_omk::forge::target;
 use git_omk::model::delivery::facts::{ChangedFile, GateResult, GateRow, ProofFacts};
 use git_omk::model::delivery::merge::{MergeBlocker, MergeDecision};
+use git_omk::model::delivery::reviews::{Ask, FeedbackKind, PrFeedback, REPLY_MARKER, Seen, select};
 use git_omk::model::status::GoalStatus;
 use git_omk::ops::Context;
 use git_omk::ops::deliver::{self, Connection, DeliveryError, MergeRequest, OpenPrRequest};
 use git_omk::settings;
 use serde_json::{Value, json};
-use support::emulator::{Emulator, Remote, TOKEN};
+use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
-use support::http::{Front, Reply};
+use support::http::{Front, Reply, call_as};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -1456,4 +1457,132 @@ fn the_omk_verify_step_publishes_the_proof_check_and_gated_merge_waits_for_it() 
         checks[0]
     );
     d.assert_requests_fit_github();
+}
+
+/// The emulator has no `POST …/pulls/{n}/comments/{id}/replies` (GitHub's endpoint for answering in a
+/// review thread); it takes `in_reply_to_id` on `POST …/pulls/{n}/comments` instead. The front answers
+/// the real endpoint by making that call, so git-omk speaks GitHub's API.
+fn bridge_replies(front: &Front, emulator: &Emulator) {
+    let addr = emulator.addr;
+    front.set_rule(move |req| {
+        let parts: Vec<&str> = req.path().split('/').collect();
+        let is_reply =
+            req.method == "POST" && parts.len() == 9 && parts[4] == "pulls" && parts[8] == "replies";
+        if !is_reply {
+            return Reply::Forward;
+        }
+        let id: u64 = parts[7].parse().unwrap_or_default();
+        let body = req
+            .body
+            .as_ref()
+            .and_then(|b| b["body"].as_str())
+            .unwrap_or("")
+            .to_owned();
+        let path = format!("/repos/{}/{}/pulls/{}/comments", parts[2], parts[3], parts[5]);
+        let (status, answer) = call_as(
+            addr,
+            TOKEN,
+            "POST",
+            &path,
+            Some(&json!({ "body": body, "in_reply_to_id": id })),
+        );
+        Reply::json(status, &answer)
+    });
+}
+
+#[test]
+fn review_feedback_is_read_selected_and_answered_in_its_thread() {
+    let Some(w) = World::new(&["--policy", "draft-pr"]) else {
+        return;
+    };
+    w.integrate("pub fn slugify(s: &str) -> String { s.trim().to_lowercase() }\n");
+    let out = w
+        .omk()
+        .args(["goal", "open-pr", "--json"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let number = json_of(&out.stdout)["pr"]["number"].as_u64().expect("a PR");
+
+    // A human requests changes with two inline comments, and says something in the conversation.
+    let review = json!({
+        "event": "REQUEST_CHANGES",
+        "body": "Two things before this can go in.",
+        "comments": [
+            { "path": "src/slugify.rs", "position": 1, "body": "Please replace spaces with dashes." },
+            { "path": "src/slugify.rs", "position": 1, "body": "Why is this trimming?" },
+        ],
+    });
+    let reviews_path = w.emulator.repo_path(&format!("/pulls/{number}/reviews"));
+    let (status, answer) = w.emulator.send_as(REVIEWER_TOKEN, "POST", &reviews_path, &review);
+    assert_eq!(status, 201, "{answer}");
+    let comments_path = w.emulator.repo_path(&format!("/issues/{number}/comments"));
+    let (status, answer) = w.emulator.send_as(
+        REVIEWER_TOKEN,
+        "POST",
+        &comments_path,
+        &json!({ "body": "Also mention it in the changelog." }),
+    );
+    assert_eq!(status, 201, "{answer}");
+
+    let ctx = w.context();
+    let conn = connector(&ctx).expect("connect");
+    let forge = conn.forge.as_ref();
+    let feedback = PrFeedback {
+        reviews: forge.reviews(number).expect("reviews"),
+        review_comments: forge.review_comments(number).expect("review comments"),
+        conversation: forge.conversation(number).expect("conversation"),
+    };
+    assert_eq!(feedback.reviews[0].state, "CHANGES_REQUESTED");
+    let own = forge.viewer_login().expect("viewer");
+    assert_eq!(own.as_deref(), Some("omk-bot"));
+    let seen = Seen {
+        own_login: own.as_deref(),
+        since: None,
+        recorded: &[],
+    };
+    let picked = select(&feedback, &seen);
+    let kinds: Vec<FeedbackKind> = picked.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            FeedbackKind::Review,
+            FeedbackKind::ReviewComment,
+            FeedbackKind::ReviewComment,
+            FeedbackKind::Conversation
+        ],
+        "the sticky proof summary of git-omk is not feedback: {picked:?}"
+    );
+    let inline: Vec<_> = picked
+        .iter()
+        .filter(|f| f.kind == FeedbackKind::ReviewComment)
+        .collect();
+    assert!(
+        inline
+            .iter()
+            .all(|f| f.source == "github:alice" && f.path.as_deref() == Some("src/slugify.rs"))
+    );
+    assert!(
+        inline
+            .iter()
+            .all(|f| f.position == Some(1) && f.url.contains("#discussion_r"))
+    );
+    assert_eq!((inline[0].ask, inline[1].ask), (Ask::Change, Ask::Question));
+
+    // git-omk answers in the thread; its reply is never feedback itself.
+    bridge_replies(&w.front, &w.emulator);
+    let reply = format!("{REPLY_MARKER}\nAddressed in abc1234.");
+    let reply_id = forge
+        .reply_to_review_comment(number, inline[0].id, &reply)
+        .expect("reply");
+    let thread = forge.review_comments(number).expect("review comments");
+    let answered = thread.iter().find(|c| c.id == reply_id).expect("the reply");
+    assert_eq!(answered.in_reply_to, Some(inline[0].id));
+    assert_eq!(answered.author.login, "omk-bot");
+    let feedback = PrFeedback {
+        review_comments: thread,
+        ..feedback
+    };
+    assert_eq!(select(&feedback, &seen).len(), 4, "the reply adds no feedback");
+    w.assert_requests_fit_github();
 }

@@ -98,6 +98,17 @@ fn exercise(forge: &GitHub, hide_protection: &AtomicBool) {
         summary: "The proof **holds**.",
     };
     assert!(forge.create_check_run(&run).expect("check run") > 0);
+    let reviews = forge.reviews(12).expect("reviews");
+    assert!(
+        reviews.iter().all(|r| !r.author.login.is_empty() && r.id > 0),
+        "{reviews:?}"
+    );
+    let inline = forge.review_comments(12).expect("review comments");
+    assert!(inline.iter().all(|c| !c.path.is_empty()), "{inline:?}");
+    let conversation = forge.conversation(1347).expect("conversation");
+    assert!(conversation.iter().all(|c| !c.author.login.is_empty()));
+    assert!(forge.reply_to_review_comment(12, 1, "Done.").expect("reply") > 0);
+    assert!(forge.viewer_login().expect("viewer").is_some());
     let merged = forge
         .merge(1347, "6dcb09b5b57875f334f61aebed695e2e4193db5e", "Merge")
         .expect("merge");

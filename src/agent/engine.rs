@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::conn::NoiseCounts;
 use super::error::AgentError;
-use super::event::{AgentEvent, SessionInfo, StopReason};
+use super::event::{AgentEvent, Denial, SessionInfo, StopReason};
 
 /// A boxed, sendable future (the engine trait is used as a trait object).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,6 +44,12 @@ pub trait Engine: Send {
 
     /// Protocol noise seen so far.
     fn noise(&self) -> NoiseCounts;
+
+    /// The refusals the agent ended its last turn on without reacting to them (Qwen Code ends its
+    /// turn when a permission is rejected; the model never learns why). Taken once, after the turn.
+    fn unanswered_refusals(&mut self) -> Vec<Denial> {
+        Vec::new()
+    }
 
     /// The process group of the agent, while one runs.
     fn process_group(&self) -> Option<i32>;

@@ -157,9 +157,20 @@ pub struct TurnOutcome {
     pub breaches: Vec<Breach>,
     /// Whether the agent ignored a cancel and had to be killed (the session is then unusable).
     pub agent_killed: bool,
+    /// Refusals the agent ended the turn on without reacting to them (Qwen Code ends its turn when
+    /// a permission is rejected, so its model never learns why). The session's next prompt states
+    /// them (see [`TurnOutcome::refusal_note`]).
+    #[serde(default)]
+    pub unanswered_refusals: Vec<Denial>,
 }
 
 impl TurnOutcome {
+    /// What the next prompt must tell the agent about refusals it never reacted to; `None` when
+    /// there were none.
+    pub fn refusal_note(&self) -> Option<String> {
+        refusal_note(&self.unanswered_refusals)
+    }
+
     /// Evidence for a failed attempt: the policy violations and breaches, in words the next attempt's
     /// prompt can carry. `None` when the turn broke no rule.
     pub fn violation_evidence(&self) -> Option<String> {
@@ -187,5 +198,50 @@ impl TurnOutcome {
             ));
         }
         (!parts.is_empty()).then(|| parts.join("\n\n"))
+    }
+}
+
+/// The words that tell an agent what git-omk refused at the end of its previous turn, and why.
+pub fn refusal_note(refusals: &[Denial]) -> Option<String> {
+    if refusals.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = refusals
+        .iter()
+        .map(|d| match d.target.as_str() {
+            "" => format!("- {}: {}", d.tool, d.reason),
+            target => format!("- {} `{}`: {}", d.tool, target, d.reason),
+        })
+        .collect();
+    Some(format!(
+        "Your previous turn ended right after git-omk refused {}:\n{}\nThese stay refused: do not try them \
+         again; reach the goal another way within the task's rules.",
+        if refusals.len() == 1 {
+            "this action"
+        } else {
+            "these actions"
+        },
+        lines.join("\n")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_stated_with_their_reasons() {
+        assert_eq!(refusal_note(&[]), None);
+        let note = refusal_note(&[Denial {
+            tool: "write_file".into(),
+            target: "/elsewhere/evil.txt".into(),
+            reason: "outside the worktree".into(),
+        }])
+        .expect("a note");
+        assert!(note.contains("refused this action"), "{note}");
+        assert!(
+            note.contains("- write_file `/elsewhere/evil.txt`: outside the worktree"),
+            "{note}"
+        );
     }
 }

@@ -133,6 +133,8 @@ pub struct Session {
     usage: TokenUsage,
     known_secrets: Vec<String>,
     broken: Option<String>,
+    /// What the next prompt must say first (refusals the agent ended its last turn on).
+    note: Option<String>,
 }
 
 impl std::fmt::Debug for Session {
@@ -175,6 +177,7 @@ impl Session {
             usage: TokenUsage::default(),
             known_secrets: config.launch.known_secrets.clone(),
             broken: None,
+            note: None,
         })
     }
 
@@ -205,7 +208,8 @@ impl Session {
     }
 
     /// Send a prompt; the returned turn yields the events until it ends. Finish every turn (with
-    /// [`Turn::finish`]) before prompting again.
+    /// [`Turn::finish`]) before prompting again. When the agent ended its previous turn on refusals it
+    /// never reacted to, the prompt first states them and why ([`TurnOutcome::refusal_note`]).
     pub async fn prompt(&mut self, text: &str) -> Result<Turn<'_>, AgentError> {
         if let Some(why) = &self.broken {
             return Err(AgentError::Protocol(format!(
@@ -218,11 +222,15 @@ impl Session {
         let number = u32::try_from(self.turns.len())
             .unwrap_or(u32::MAX)
             .saturating_add(1);
+        let text = match self.note.take() {
+            Some(note) => format!("{note}\n\n{text}"),
+            None => text.to_owned(),
+        };
         self.transcript.push(Entry::Prompt {
             turn: number,
-            text: text.to_owned(),
+            text: text.clone(),
         });
-        self.engine.begin(text).await?;
+        self.engine.begin(&text).await?;
         Ok(Turn {
             cancel: CancelWatch::new(self.cancel.subscribe()),
             session: self,
@@ -356,6 +364,7 @@ impl Turn<'_> {
             violations,
             breaches,
             agent_killed: killed,
+            unanswered_refusals: session.engine.unanswered_refusals(),
         };
         session.record_turn(&outcome);
         Ok(outcome)
@@ -396,6 +405,7 @@ impl Session {
         });
         self.turns.push(TurnSummary::from(outcome));
         self.usage += outcome.usage;
+        self.note = outcome.refusal_note();
         self.broken = outcome
             .agent_killed
             .then(|| "the agent ignored a cancel and was killed; resume its session id".to_owned());

@@ -221,6 +221,9 @@ pub struct ListArgs {
     /// Only goals with this status.
     #[arg(long, value_name = "STATUS", value_parser = status_arg)]
     pub status: Option<GoalStatus>,
+    /// Only the newest N goals (after the status filter).
+    #[arg(short = 'n', long, value_name = "N", value_parser = limit_arg)]
+    pub limit: Option<usize>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -440,4 +443,11 @@ fn status_arg(s: &str) -> Result<GoalStatus, String> {
         let all: Vec<&str> = GoalStatus::ALL.iter().map(|s| s.as_str()).collect();
         format!("unknown status `{s}`: use one of {}", all.join(", "))
     })
+}
+
+fn limit_arg(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of goals: give 1 or more")),
+    }
 }

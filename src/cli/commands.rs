@@ -4,15 +4,15 @@ use std::io::Read;
 use std::path::Path;
 
 use super::args::{
-    AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, ListArgs, PlanArgs, RejectArgs, ReplayArgs,
+    AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs, ReplayArgs,
     ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
 use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, ListItem, ListView, Location, ProofView, RecordedView, ReplayItem,
-    ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
+    self, BudgetDoc, BudgetView, Location, ProofView, RecordedView, ReplayItem, ReplayView, ShowView,
+    StatusView, TaskSpend, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -41,7 +41,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
     match command {
         GoalCommand::Run(args) => run(dir, args, verbose),
         GoalCommand::Plan(args) => plan(dir, args),
-        GoalCommand::List(args) => list(dir, args),
+        GoalCommand::List(args) => super::list::list(dir, args),
         GoalCommand::Status(args) => status(dir, args),
         GoalCommand::Show(args) => show(dir, args),
         GoalCommand::Proof(args) => proof(dir, args),
@@ -199,20 +199,6 @@ fn recorded_view_with<'a>(
         questions,
         tasks: &snapshot.tasks.tasks,
     }
-}
-
-fn list(dir: &Path, args: ListArgs) -> Result<i32, CliError> {
-    let ctx = Context::open(dir)?;
-    let rows = ctx.list(args.status)?;
-    let out = if args.json {
-        json::document(&ListView {
-            goals: rows.iter().map(ListItem::of).collect(),
-        })
-    } else {
-        text::list(&rows, ctx.clock.now())
-    };
-    emit(&out)?;
-    Ok(0)
 }
 
 fn status(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {

@@ -1,4 +1,5 @@
-//! `git omk doctor`: run the check, print the report (text or `--json`). Always exit 0: it is a report.
+//! `git omk doctor`: run the check, print the report (text or `--json`). Exit 0 when goals can run
+//! here, 1 when a required piece is missing or the configuration is invalid.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use super::json::document;
 use super::render::emit;
 use crate::ops::doctor::{DoctorReport, doctor as examine};
 
-/// Print what this machine offers git-omk; returns the exit code (0).
+/// Print what this machine offers git-omk; returns the exit code (0 healthy, 1 not).
 pub fn doctor(dir: &Path, args: DoctorArgs) -> Result<i32, CliError> {
     let report = examine(dir);
     let text = if args.json {
@@ -17,7 +18,7 @@ pub fn doctor(dir: &Path, args: DoctorArgs) -> Result<i32, CliError> {
         text(&report)
     };
     emit(&text)?;
-    Ok(0)
+    Ok(if report.healthy() { 0 } else { 1 })
 }
 
 fn text(r: &DoctorReport) -> String {
@@ -44,9 +45,10 @@ fn text(r: &DoctorReport) -> String {
         out.push_str(&format!("problem   {p}\n"));
     }
     for m in &r.missing {
-        out.push_str(&format!("missing   {}: {}\n", m.what, m.hint));
+        let optional = if m.required { "" } else { " (optional)" };
+        out.push_str(&format!("missing   {}{optional}: {}\n", m.what, m.hint));
     }
-    if r.missing.is_empty() && r.problems.is_empty() {
+    if r.healthy() {
         out.push_str("ok        everything git-omk needs is here\n");
     }
     out

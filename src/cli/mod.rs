@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod drive;
 pub mod error;
 pub mod json;
+pub mod list;
 pub mod manual;
 pub mod progress;
 pub mod render;

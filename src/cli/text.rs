@@ -21,27 +21,32 @@ use crate::store::GoalRef;
 /// `goal list`.
 pub fn list(rows: &[GoalRow], now: DateTime<Utc>) -> String {
     if rows.is_empty() {
-        return "no goals yet: create one with git omk goal plan \"<goal>\"\n".to_owned();
+        return NO_GOALS.to_owned();
     }
-    let mut out = String::new();
-    for row in rows {
-        let e = &row.entry;
-        let m = &e.message;
-        let status = m.status.map_or("?", |s| s.as_str());
-        let phase = m.phase.map_or("?", |p| p.as_str());
-        let created = m.created.map_or_else(|| "?".to_owned(), |c| age(c, now));
-        let mut line = format!("{}  {status:<17} {phase:<12} {created:>4}  {}", e.goal, m.title);
-        for (remote, relation) in &row.remotes {
-            if *relation != Relation::RemoteOnly {
-                let _ = write!(line, "  [{remote}: {}]", relation_text(*relation));
-            }
+    rows.iter().map(|row| list_row(row, now)).collect()
+}
+
+/// What `goal list` says when it lists nothing.
+pub const NO_GOALS: &str = "no goals yet: create one with git omk goal plan \"<goal>\"\n";
+
+/// One line of `goal list`.
+pub fn list_row(row: &GoalRow, now: DateTime<Utc>) -> String {
+    let e = &row.entry;
+    let m = &e.message;
+    let status = m.status.map_or("?", |s| s.as_str());
+    let phase = m.phase.map_or("?", |p| p.as_str());
+    let created = m.created.map_or_else(|| "?".to_owned(), |c| age(c, now));
+    let mut line = format!("{}  {status:<17} {phase:<12} {created:>4}  {}", e.goal, m.title);
+    for (remote, relation) in &row.remotes {
+        if *relation != Relation::RemoteOnly {
+            let _ = write!(line, "  [{remote}: {}]", relation_text(*relation));
         }
-        if let Some(problem) = &e.problem {
-            let _ = write!(line, "  (unreadable: {problem})");
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
     }
+    if let Some(problem) = &e.problem {
+        let _ = write!(line, "  (unreadable: {problem})");
+    }
+    let mut out = line.trim_end().to_owned();
+    out.push('\n');
     out
 }
 

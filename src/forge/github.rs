@@ -17,12 +17,13 @@ use serde_json::{Value, json};
 use super::target::RepoSlug;
 use super::token::Token;
 use super::wire::{
-    BranchJson, CheckRunsJson, CombinedStatusJson, CommentJson, ErrorJson, IdJson, MergeJson, ProtectionJson,
-    PullJson, RepoJson, RuleJson,
+    BranchJson, CheckRunsJson, CombinedStatusJson, CommentJson, ErrorJson, IdJson, IssueCommentJson,
+    MergeJson, ProtectionJson, PullJson, RepoJson, ReviewCommentJson, ReviewJson, RuleJson, UserJson,
 };
 use super::{Forge, ForgeError, MergeOutcome, NewCheckRun, NewPull, PullRequest, RepoInfo};
 use crate::model::delivery::comment::ExistingComment;
 use crate::model::delivery::merge::{BaseRequirements, CheckView, PullState, latest_per_name};
+use crate::model::delivery::reviews::{ConversationCommentView, ReviewCommentView, ReviewView};
 
 /// Retries of 5xx and 429 answers octocrab makes before giving up (immediately, without waiting for a
 /// rate-limit reset: a command must not hang for an hour).
@@ -169,6 +170,20 @@ impl GitHub {
             what,
             message: e.to_string(),
         })
+    }
+
+    /// Every page (100 items each, at most `MAX_PAGES`) of a list endpoint.
+    fn paged<T: DeserializeOwned>(&self, base: &str) -> Result<Vec<T>, ForgeError> {
+        let mut out = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let batch: Vec<T> = self.json(Method::Get, &format!("{base}?per_page=100&page={page}"), None)?;
+            let full = batch.len() == 100;
+            out.extend(batch);
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn find_after_conflict(&self, new: &NewPull<'_>, error: ForgeError) -> Result<PullRequest, ForgeError> {
@@ -386,6 +401,49 @@ impl Forge for GitHub {
         });
         let created: IdJson = self.json(Method::Post, &path, Some(&body))?;
         Ok(created.id)
+    }
+
+    fn reviews(&self, number: u64) -> Result<Vec<ReviewView>, ForgeError> {
+        let base = format!("{}/pulls/{number}/reviews", self.repo_path());
+        let items: Vec<ReviewJson> = self.paged(&base)?;
+        Ok(items.into_iter().map(ReviewJson::into_view).collect())
+    }
+
+    fn review_comments(&self, number: u64) -> Result<Vec<ReviewCommentView>, ForgeError> {
+        let base = format!("{}/pulls/{number}/comments", self.repo_path());
+        let items: Vec<ReviewCommentJson> = self.paged(&base)?;
+        Ok(items.into_iter().map(ReviewCommentJson::into_view).collect())
+    }
+
+    fn conversation(&self, number: u64) -> Result<Vec<ConversationCommentView>, ForgeError> {
+        let base = format!("{}/issues/{number}/comments", self.repo_path());
+        let items: Vec<IssueCommentJson> = self.paged(&base)?;
+        Ok(items.into_iter().map(IssueCommentJson::into_view).collect())
+    }
+
+    fn reply_to_review_comment(&self, number: u64, comment_id: u64, body: &str) -> Result<u64, ForgeError> {
+        let path = format!(
+            "{}/pulls/{number}/comments/{comment_id}/replies",
+            self.repo_path()
+        );
+        let created: IdJson = self.json(Method::Post, &path, Some(&json!({ "body": body })))?;
+        Ok(created.id)
+    }
+
+    fn viewer_login(&self) -> Result<Option<String>, ForgeError> {
+        let answer = self.send(Method::Get, "/user", None)?;
+        if matches!(answer.status, 401..=404) && !is_rate_limited(answer.status, answer.rate, &answer.body) {
+            return Ok(None);
+        }
+        classify(
+            "GET /user",
+            answer.status,
+            answer.rate,
+            &answer.body,
+            self.token_source,
+        )?;
+        let user: UserJson = parse("/user", &answer.body)?;
+        Ok(Some(user.login))
     }
 
     fn merge(&self, number: u64, sha: &str, title: &str) -> Result<MergeOutcome, ForgeError> {

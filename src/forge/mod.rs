@@ -12,6 +12,7 @@ mod wire;
 
 use crate::model::delivery::comment::ExistingComment;
 use crate::model::delivery::merge::{BaseRequirements, CheckView, PullView};
+use crate::model::delivery::reviews::{ConversationCommentView, ReviewCommentView, ReviewView};
 
 pub use github::GitHub;
 pub use target::{ForgeTarget, RepoSlug};
@@ -206,4 +207,14 @@ pub trait Forge {
     fn merge(&self, number: u64, sha: &str, title: &str) -> Result<MergeOutcome, ForgeError>;
     /// Publish a completed check run; returns its id.
     fn create_check_run(&self, run: &NewCheckRun<'_>) -> Result<u64, ForgeError>;
+    /// The PR's reviews, oldest first.
+    fn reviews(&self, number: u64) -> Result<Vec<ReviewView>, ForgeError>;
+    /// The PR's inline review comments, oldest first.
+    fn review_comments(&self, number: u64) -> Result<Vec<ReviewCommentView>, ForgeError>;
+    /// The PR's conversation comments with their authors, oldest first.
+    fn conversation(&self, number: u64) -> Result<Vec<ConversationCommentView>, ForgeError>;
+    /// Answer an inline review comment in its thread; returns the reply's id.
+    fn reply_to_review_comment(&self, number: u64, comment_id: u64, body: &str) -> Result<u64, ForgeError>;
+    /// The login the token acts as (`None` when the token may not tell, as for an Actions token).
+    fn viewer_login(&self) -> Result<Option<String>, ForgeError>;
 }

@@ -2,11 +2,15 @@
 //! every one optional where GitHub may omit or null it (octocrab's full models fail on some real
 //! responses), then turned into the model's views.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{PullRequest, RepoInfo};
 use crate::model::delivery::comment::ExistingComment;
 use crate::model::delivery::merge::{BaseRequirements, CheckState, CheckView, PullState, PullView};
+use crate::model::delivery::reviews::{
+    Author, ConversationCommentView, ReviewCommentView, ReviewView, is_bot,
+};
 
 /// `GET /repos/{owner}/{repo}`.
 #[derive(Deserialize)]
@@ -113,6 +117,132 @@ impl CommentJson {
     /// Its id.
     pub fn id(&self) -> u64 {
         self.id
+    }
+}
+
+/// A user as GitHub embeds it in reviews and comments.
+#[derive(Deserialize)]
+pub struct UserJson {
+    /// The login.
+    pub login: String,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+impl UserJson {
+    fn into_author(self) -> Author {
+        Author {
+            bot: is_bot(self.kind.as_deref(), &self.login),
+            login: self.login,
+        }
+    }
+}
+
+fn author(user: Option<UserJson>) -> Author {
+    user.map(UserJson::into_author).unwrap_or(Author {
+        login: "ghost".to_owned(),
+        bot: false,
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{n}/reviews` items.
+#[derive(Deserialize)]
+pub struct ReviewJson {
+    id: u64,
+    user: Option<UserJson>,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    submitted_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+impl ReviewJson {
+    /// As the review loop reads it.
+    pub fn into_view(self) -> ReviewView {
+        ReviewView {
+            id: self.id,
+            author: author(self.user),
+            state: self.state.unwrap_or_default().to_ascii_uppercase(),
+            body: self.body.unwrap_or_default(),
+            submitted_at: self.submitted_at,
+            url: self.html_url.unwrap_or_default(),
+        }
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/pulls/{n}/comments` items.
+#[derive(Deserialize)]
+pub struct ReviewCommentJson {
+    id: u64,
+    #[serde(default)]
+    pull_request_review_id: Option<u64>,
+    #[serde(default)]
+    in_reply_to_id: Option<u64>,
+    user: Option<UserJson>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    line: Option<u32>,
+    #[serde(default)]
+    original_line: Option<u32>,
+    #[serde(default)]
+    position: Option<u32>,
+    #[serde(default)]
+    original_position: Option<u32>,
+    #[serde(default)]
+    commit_id: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    created_at: DateTime<Utc>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+impl ReviewCommentJson {
+    /// As the review loop reads it.
+    pub fn into_view(self) -> ReviewCommentView {
+        ReviewCommentView {
+            id: self.id,
+            review_id: self.pull_request_review_id,
+            in_reply_to: self.in_reply_to_id,
+            author: author(self.user),
+            path: self.path.unwrap_or_default(),
+            line: self.line.or(self.original_line),
+            position: self.position.or(self.original_position),
+            commit_id: self.commit_id.unwrap_or_default(),
+            body: self.body.unwrap_or_default(),
+            created_at: self.created_at,
+            url: self.html_url.unwrap_or_default(),
+        }
+    }
+}
+
+/// `GET /repos/{owner}/{repo}/issues/{n}/comments` items, with their authors.
+#[derive(Deserialize)]
+pub struct IssueCommentJson {
+    id: u64,
+    user: Option<UserJson>,
+    #[serde(default)]
+    body: Option<String>,
+    created_at: DateTime<Utc>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+impl IssueCommentJson {
+    /// As the review loop reads it.
+    pub fn into_view(self) -> ConversationCommentView {
+        ConversationCommentView {
+            id: self.id,
+            author: author(self.user),
+            body: self.body.unwrap_or_default(),
+            created_at: self.created_at,
+            url: self.html_url.unwrap_or_default(),
+        }
     }
 }
 

@@ -39,19 +39,12 @@ impl GoalId {
         GoalId::parse(&format!("{}-{hash}", created.format("%Y%m%d-%H%M%S")))
     }
 
+    /// Length of a full id.
+    pub const LEN: usize = 24;
+
     /// Parse and validate a full goal id.
     pub fn parse(s: &str) -> Result<GoalId, IdError> {
-        let b = s.as_bytes();
-        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-        let ok = b.len() == 24
-            && digits(0..8)
-            && b[8] == b'-'
-            && digits(9..15)
-            && b[15] == b'-'
-            && b[16..]
-                .iter()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
-        if ok {
+        if is_goal_id(s) {
             Ok(GoalId(s.to_owned()))
         } else {
             Err(IdError::Goal(s.to_owned()))
@@ -72,6 +65,101 @@ impl GoalId {
     pub fn matches_prefix(&self, prefix: &str) -> bool {
         !prefix.is_empty() && (self.0.starts_with(prefix) || self.hash_part().starts_with(prefix))
     }
+}
+
+/// Whether `s` is a full goal id (`YYYYMMDD-HHMMSS-` and 8 lowercase hex digits).
+pub fn is_goal_id(s: &str) -> bool {
+    s.len() == GoalId::LEN && is_id_prefix(s)
+}
+
+/// Whether `s` is the start of some goal id: digits, `-`, digits, `-`, lowercase hex, in that shape.
+fn is_id_prefix(s: &str) -> bool {
+    s.len() <= GoalId::LEN
+        && s.bytes().enumerate().all(|(i, c)| match i {
+            8 | 15 => c == b'-',
+            0..=14 => c.is_ascii_digit(),
+            _ => is_hex(c),
+        })
+}
+
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+}
+
+/// What the user typed to name a goal, classified without looking at any goal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GoalQuery<'q> {
+    /// Nothing, or `latest`: the newest goal created in this repository (never a fetched one).
+    Latest,
+    /// A full id.
+    Exact(GoalId),
+    /// The start of ids (`20261205-0643`).
+    IdPrefix(&'q str),
+    /// The start of hash parts (`3fa9`).
+    HashPrefix(&'q str),
+    /// Digits only, up to 8 of them (`2026`): the start of ids or of hash parts.
+    IdOrHashPrefix(&'q str),
+    /// Text that no goal id starts with.
+    Invalid(&'q str),
+}
+
+impl<'q> GoalQuery<'q> {
+    /// Classify `query` (surrounding white space ignored).
+    pub fn parse(query: Option<&'q str>) -> GoalQuery<'q> {
+        let q = query.map_or("", str::trim);
+        if q.is_empty() || q == "latest" {
+            return GoalQuery::Latest;
+        }
+        if let Ok(id) = GoalId::parse(q) {
+            return GoalQuery::Exact(id);
+        }
+        let hash = q.len() <= GoalId::HASH_LEN && q.bytes().all(is_hex);
+        match (is_id_prefix(q), hash) {
+            (true, true) => GoalQuery::IdOrHashPrefix(q),
+            (true, false) => GoalQuery::IdPrefix(q),
+            (false, true) => GoalQuery::HashPrefix(q),
+            (false, false) => GoalQuery::Invalid(q),
+        }
+    }
+}
+
+/// How many candidates an ambiguous query names.
+pub const SHOWN_CANDIDATES: usize = 10;
+
+/// The longest part of a query quoted back in a message.
+const QUOTED_QUERY: usize = 40;
+
+/// `query` as quoted in messages: cut after [`QUOTED_QUERY`] characters.
+fn quoted(query: &str) -> String {
+    match query.char_indices().nth(QUOTED_QUERY) {
+        Some((cut, _)) => format!("{}…", &query[..cut]),
+        None => query.to_owned(),
+    }
+}
+
+/// Decide which goal `query` names from the distinct ids that match it, newest first: exactly one
+/// resolves; several are ambiguous (the newest [`SHOWN_CANDIDATES`] are kept, the rest only counted).
+pub fn pick_one<'a>(
+    query: &str,
+    mut newest_first: impl Iterator<Item = &'a str>,
+) -> Result<GoalId, ResolveError> {
+    let not_found = || ResolveError::not_found(query);
+    let first = newest_first.next().ok_or_else(not_found)?;
+    let Some(second) = newest_first.next() else {
+        return GoalId::parse(first).map_err(|_| not_found());
+    };
+    let mut newest: Vec<GoalId> = [first, second]
+        .into_iter()
+        .chain(newest_first.by_ref().take(SHOWN_CANDIDATES - 2))
+        .filter_map(|id| GoalId::parse(id).ok())
+        .collect();
+    newest.truncate(SHOWN_CANDIDATES);
+    let total = newest.len() + newest_first.count();
+    Err(ResolveError::Ambiguous {
+        query: quoted(query),
+        total,
+        newest,
+    })
 }
 
 impl TryFrom<String> for GoalId {
@@ -199,45 +287,45 @@ pub enum ResolveError {
     /// Nothing matched.
     #[error("no goal matches `{0}`: `git omk goal list` shows the goals of this repository")]
     NotFound(String),
-    /// Several goals matched; the candidates are listed so the user can type more characters.
-    #[error("`{query}` is ambiguous: it matches {}", candidates.iter().map(GoalId::as_str).collect::<Vec<_>>().join(", "))]
+    /// Several goals matched; the newest are named so the user can type more characters.
+    #[error("{}", ambiguous_message(query, *total, newest))]
     Ambiguous {
-        /// What the user typed.
+        /// What the user typed (cut when long).
         query: String,
-        /// Every goal that matched.
-        candidates: Vec<GoalId>,
+        /// How many goals matched.
+        total: usize,
+        /// The newest of them, at most [`SHOWN_CANDIDATES`], newest first.
+        newest: Vec<GoalId>,
     },
     /// `latest` was asked for but the repository has no goal.
     #[error("this repository has no goal yet: create one with git omk goal plan \"<goal>\"")]
     NoGoals,
 }
 
-/// Resolve `query` (a full id, a unique prefix of the id or of its hash part) among `ids`.
-///
-/// An exact match always wins, even when it is also a prefix of another id.
-pub fn resolve_prefix<'a>(
-    query: &str,
-    ids: impl IntoIterator<Item = &'a GoalId>,
-) -> Result<GoalId, ResolveError> {
-    let mut candidates: Vec<GoalId> = Vec::new();
-    for id in ids {
-        if id.as_str() == query {
-            return Ok(id.clone());
-        }
-        if id.matches_prefix(query) && !candidates.contains(id) {
-            candidates.push(id.clone());
-        }
+fn ambiguous_message(query: &str, total: usize, newest: &[GoalId]) -> String {
+    let mut out = format!("`{query}` is ambiguous: it matches {total} goals");
+    if total > newest.len() {
+        out.push_str(&format!("; the newest {}:", newest.len()));
+    } else {
+        out.push(':');
     }
-    match candidates.len() {
-        0 => Err(ResolveError::NotFound(query.to_owned())),
-        1 => Ok(candidates.remove(0)),
-        _ => {
-            candidates.sort();
-            Err(ResolveError::Ambiguous {
-                query: query.to_owned(),
-                candidates,
-            })
-        }
+    for id in newest {
+        out.push_str(&format!("\n  {id}"));
+    }
+    if let Some(example) = newest.first() {
+        out.push_str(&format!(
+            "\ntype more characters of the id or of its hash part (`{}`), or the whole id (`{example}`); \
+             `git omk goal list -n 20` shows the newest goals with their titles",
+            example.hash_part()
+        ));
+    }
+    out
+}
+
+impl ResolveError {
+    /// Nothing matches `query` (quoted, cut when long).
+    pub fn not_found(query: &str) -> ResolveError {
+        ResolveError::NotFound(quoted(query))
     }
 }
 
@@ -270,30 +358,77 @@ mod tests {
     }
 
     #[test]
-    fn prefix_resolution() {
-        let ids = [
-            id("20261122-031142-3fa9c01b"),
-            id("20261122-031150-3fb00000"),
-            id("20261123-000000-aaaaaaaa"),
-        ];
-        assert_eq!(resolve_prefix("3fa", &ids).unwrap(), ids[0]);
-        assert_eq!(resolve_prefix("20261123", &ids).unwrap(), ids[2]);
-        assert!(
-            matches!(resolve_prefix("3f", &ids), Err(ResolveError::Ambiguous { candidates, .. }) if candidates.len() == 2)
-        );
-        assert!(matches!(
-            resolve_prefix("2026112", &ids),
-            Err(ResolveError::Ambiguous { .. })
-        ));
+    fn queries_are_classified_without_looking_at_goals() {
+        use GoalQuery::*;
+        assert_eq!(GoalQuery::parse(None), Latest);
+        assert_eq!(GoalQuery::parse(Some(" latest ")), Latest);
+        assert_eq!(GoalQuery::parse(Some("")), Latest);
         assert_eq!(
-            resolve_prefix("zz", &ids),
+            GoalQuery::parse(Some("20261122-031142-3fa9c01b")),
+            Exact(id("20261122-031142-3fa9c01b"))
+        );
+        assert_eq!(GoalQuery::parse(Some("3fa9")), HashPrefix("3fa9"));
+        assert_eq!(GoalQuery::parse(Some("2026")), IdOrHashPrefix("2026"));
+        assert_eq!(GoalQuery::parse(Some("20261122")), IdOrHashPrefix("20261122"));
+        assert_eq!(GoalQuery::parse(Some("20261122-")), IdPrefix("20261122-"));
+        assert_eq!(GoalQuery::parse(Some("20261122-03")), IdPrefix("20261122-03"));
+        assert_eq!(
+            GoalQuery::parse(Some("20261122-031142-3f")),
+            IdPrefix("20261122-031142-3f")
+        );
+        for bad in [
+            "zz",
+            "202611220",
+            "3FA9",
+            "3fa9c01b0",
+            "2026-",
+            "20261122-031142-3fa9c01b0",
+            "../x",
+            "a b",
+        ] {
+            assert_eq!(GoalQuery::parse(Some(bad)), Invalid(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn one_match_resolves_several_are_ambiguous_with_the_newest_named() {
+        let ids: Vec<String> = (0..25)
+            .rev()
+            .map(|i| format!("20261122-0311{i:02}-3fa9c0{i:02}"))
+            .collect();
+        assert_eq!(
+            pick_one("3fa", ids[..1].iter().map(String::as_str))
+                .unwrap()
+                .as_str(),
+            ids[0]
+        );
+        assert_eq!(
+            pick_one("zz", std::iter::empty()),
             Err(ResolveError::NotFound("zz".into()))
         );
-        assert_eq!(
-            resolve_prefix("", &ids),
-            Err(ResolveError::NotFound(String::new()))
-        );
-        assert_eq!(resolve_prefix(ids[1].as_str(), &ids).unwrap(), ids[1]);
+        let err = pick_one("2026", ids.iter().map(String::as_str)).unwrap_err();
+        let ResolveError::Ambiguous { total, newest, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*total, 25);
+        assert_eq!(newest.len(), SHOWN_CANDIDATES);
+        assert_eq!(newest[0].as_str(), ids[0], "newest first");
+        let text = err.to_string();
+        assert!(text.contains("matches 25 goals; the newest 10:"), "{text}");
+        assert!(text.contains("goal list -n 20"), "{text}");
+        assert!(!text.contains(&ids[10]), "{text}");
+        let two = pick_one("3fa9c0", ids[..2].iter().map(String::as_str)).unwrap_err();
+        assert!(two.to_string().contains("matches 2 goals:"), "{two}");
+        let long = "9".repeat(10_000);
+        let err = pick_one(&long, std::iter::empty()).unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
+    }
+
+    #[test]
+    fn prefixes_of_the_id_or_the_hash_part_match() {
+        let a = id("20261122-031142-3fa9c01b");
+        assert!(a.matches_prefix("2026") && a.matches_prefix("3fa") && a.matches_prefix(a.as_str()));
+        assert!(!a.matches_prefix("") && !a.matches_prefix("3fb"));
     }
 
     #[test]

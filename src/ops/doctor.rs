@@ -2,7 +2,7 @@
 //! protocol), the configured agent, where a GitHub token would come from, configuration problems —
 //! and what is missing, with the install hint.
 //!
-//! A report, never a failure: everything missing is listed, nothing is changed. Must not print.
+//! A report: everything missing is listed (required or optional), nothing is changed. Must not print.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,9 @@ pub struct Missing {
     pub what: String,
     /// How to install or configure it.
     pub hint: String,
+    /// Whether goals cannot run without it (`doctor` then exits 1); optional pieces (a GitHub token)
+    /// are needed only by some features.
+    pub required: bool,
 }
 
 /// The whole report.
@@ -59,6 +62,13 @@ pub struct DoctorReport {
     pub problems: Vec<String>,
     /// What is missing.
     pub missing: Vec<Missing>,
+}
+
+impl DoctorReport {
+    /// Whether goals can run here: nothing required is missing and the configuration is valid.
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty() && self.missing.iter().all(|m| !m.required)
+    }
 }
 
 /// Examine this machine and the repository around `dir` (if any).
@@ -180,6 +190,7 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         missing.push(Missing {
             what: "git".to_owned(),
             hint: "install git >= 2.40 and put it on PATH".to_owned(),
+            required: true,
         });
     }
     let has = |spec: &str| {
@@ -192,14 +203,17 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         AgentSpec::Kimi | AgentSpec::KimiWire | AgentSpec::KimiAcp => (!has("kimi")).then(|| Missing {
             what: "kimi".to_owned(),
             hint: KIMI_INSTALL_HINT.to_owned(),
+            required: true,
         }),
         AgentSpec::Qwen => (!has("qwen")).then(|| Missing {
             what: "qwen".to_owned(),
             hint: qwen::INSTALL_HINT.to_owned(),
+            required: true,
         }),
         AgentSpec::Acp(_) | AgentSpec::Exec(_) => (!has(&agent.to_string())).then(|| Missing {
             what: agent.to_string(),
             hint: "the configured agent's program is not on PATH: install it or change omk.agent".to_owned(),
+            required: true,
         }),
     };
     missing.extend(needed);
@@ -207,6 +221,7 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         missing.push(Missing {
             what: "GitHub token".to_owned(),
             hint: "only for draft-pr/auto-pr delivery: set GH_TOKEN (GH_ENTERPRISE_TOKEN for GitHub Enterprise Server) or run `gh auth login`".to_owned(),
+            required: false,
         });
     }
     missing

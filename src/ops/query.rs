@@ -1,11 +1,12 @@
 //! Reading goals for display: resolving what the user typed to a goal, listing, loading.
 
-use chrono::{DateTime, Utc};
 use gix::ObjectId;
 
-use crate::model::ids::{GoalId, ResolveError, resolve_prefix};
+use crate::model::ids::{GoalQuery, ResolveError, pick_one};
 use crate::model::status::GoalStatus;
-use crate::store::read::{ListEntry, Loaded};
+use crate::store::listing::Rows;
+use crate::store::names::{GoalNames, Named, Select};
+use crate::store::read::{ListEntry, Loaded, newest_first};
 use crate::store::{GoalRef, StoreError};
 
 use super::{Context, OpsError};
@@ -36,54 +37,54 @@ pub enum Relation {
 }
 
 impl Context {
-    /// Resolve `query` (`None` or `latest`: the newest local goal; else a full id or unique prefix) among
-    /// local and fetched goals. The local copy wins when both exist.
+    /// Resolve `query` (`None` or `latest`: the newest local goal; else a full id or a unique prefix of
+    /// the id or of its hash part) among local and fetched goals. The local copy wins when both exist.
+    ///
+    /// Answered from ref names (binary search in `packed-refs`; a hash-part prefix looks at every name
+    /// but reads no commit) plus, for `latest`, the commits of the goals created in its second.
     pub fn resolve(&self, query: Option<&str>) -> Result<GoalRef, OpsError> {
-        if let Some(id) = query.and_then(|q| GoalId::parse(q.trim()).ok()) {
-            let local = GoalRef::Local(id);
-            if self.store.tip(&local)?.is_some() {
-                return Ok(local);
-            }
-        }
-        let refs = self.store.goal_refs()?;
-        let query = query.map(str::trim).filter(|q| !q.is_empty() && *q != "latest");
-        let id: GoalId = match query {
-            None => self.latest_local(&refs)?,
-            Some(q) => resolve_prefix(q, refs.iter().map(|(r, _)| r.id()))?,
+        let names = self.store.goal_names()?;
+        let select = match GoalQuery::parse(query) {
+            GoalQuery::Latest => return self.latest_local(&names),
+            GoalQuery::Exact(id) => return preferred_copy(&names, id.as_str()),
+            GoalQuery::IdPrefix(p) => Select::IdPrefix(p),
+            GoalQuery::HashPrefix(p) => Select::HashPrefix(p),
+            GoalQuery::IdOrHashPrefix(p) => Select::IdOrHashPrefix(p),
+            GoalQuery::Invalid(q) => return Err(ResolveError::not_found(q).into()),
         };
-        let mut candidates: Vec<GoalRef> = refs
-            .into_iter()
-            .map(|(r, _)| r)
-            .filter(|r| r.id() == &id)
-            .collect();
-        candidates.sort();
-        Ok(candidates
-            .into_iter()
-            .next()
-            .ok_or(ResolveError::NotFound(id.to_string()))?)
+        let mut last: Option<&str> = None;
+        let distinct = names.newest_first(select, false).map(|n| n.id).filter(|id| {
+            let new = last != Some(*id);
+            last = Some(id);
+            new
+        });
+        let id = pick_one(query.map_or("", str::trim), distinct)?;
+        preferred_copy(&names, id.as_str())
     }
 
     /// The newest local goal: the greatest id, and among goals created in the same second the one with
     /// the latest full-precision creation time (read from those few tips only).
-    fn latest_local(&self, refs: &[(GoalRef, ObjectId)]) -> Result<GoalId, OpsError> {
-        let local: Vec<&(GoalRef, ObjectId)> = refs.iter().filter(|(r, _)| r.remote().is_none()).collect();
-        let second = |r: &GoalRef| r.id().as_str()[..15].to_owned();
-        let newest = local
-            .iter()
-            .map(|(r, _)| second(r))
-            .max()
-            .ok_or(ResolveError::NoGoals)?;
-        let mut best: Option<(Option<DateTime<Utc>>, &GoalId)> = None;
-        for (goal, tip) in local.iter().filter(|(r, _)| second(r) == newest) {
-            let created = self.store.commit_message(*tip)?.0.created;
-            if best
-                .as_ref()
-                .is_none_or(|(c, id)| (created, goal.id()) > (*c, *id))
-            {
-                best = Some((created, goal.id()));
+    fn latest_local(&self, names: &GoalNames) -> Result<GoalRef, OpsError> {
+        let mut local = names.newest_first(Select::All, true);
+        let newest = local.next().ok_or(ResolveError::NoGoals)?;
+        let same_second: Vec<Named<'_>> = std::iter::once(newest)
+            .chain(local.take_while(|n| n.second() == newest.second()))
+            .collect();
+        let mut best = (None, newest);
+        if same_second.len() > 1 {
+            for named in same_second {
+                let created = match named.tip() {
+                    Some(tip) => self.store.commit_message(tip)?.0.created,
+                    None => None,
+                };
+                if (created, named.id) > (best.0, best.1.id) {
+                    best = (created, named);
+                }
             }
         }
-        Ok(best.map(|(_, id)| id.clone()).ok_or(ResolveError::NoGoals)?)
+        Ok(names
+            .goal_ref(&best.1)
+            .ok_or_else(|| ResolveError::not_found(best.1.id))?)
     }
 
     /// Resolve a goal the user wants to change: it must exist locally.
@@ -104,42 +105,176 @@ impl Context {
 
     /// Every goal, newest first, one row per goal id (local copy preferred), optionally filtered.
     pub fn list(&self, status: Option<GoalStatus>) -> Result<Vec<GoalRow>, OpsError> {
-        let mut rows: Vec<GoalRow> = Vec::new();
-        for entry in self.store.list()? {
-            match rows.last_mut() {
-                Some(row) if row.entry.goal.id() == entry.goal.id() => {
-                    let relation = self.relation(&row.entry, &entry)?;
-                    if let Some(remote) = entry.goal.remote() {
-                        row.remotes.push((remote.to_owned(), relation));
-                    }
-                }
-                _ => {
-                    let remotes = entry
-                        .goal
-                        .remote()
-                        .map(|r| vec![(r.to_owned(), Relation::RemoteOnly)])
-                        .unwrap_or_default();
-                    rows.push(GoalRow { entry, remotes });
-                }
-            }
-        }
-        rows.retain(|r| status.is_none_or(|s| r.entry.message.status == Some(s)));
+        let mut rows = Vec::new();
+        let filter = ListFilter { status, limit: None };
+        self.list_each(filter, |row| {
+            rows.push(row);
+            Ok::<(), OpsError>(())
+        })?;
         Ok(rows)
     }
 
-    fn relation(&self, shown: &ListEntry, other: &ListEntry) -> Result<Relation, StoreError> {
+    /// Hand the goals `filter` selects to `each`, newest first, one row per goal id (local copy
+    /// preferred); returns how many. Goals are read in batches as they are handed out, so memory is
+    /// bounded by the largest batch and `filter.limit` rows cost about that many commit reads, however
+    /// many goals exist. Only the shown copy's commit message is read (the status filter needs it);
+    /// the other copies' relations are computed for rows that are kept.
+    pub fn list_each<E: From<OpsError>>(
+        &self,
+        filter: ListFilter,
+        mut each: impl FnMut(GoalRow) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let names = self.store.goal_names().map_err(OpsError::from)?;
+        let mut walk = names.newest_first(Select::All, false).peekable();
+        let (mut batched, mut size) = (0, FIRST_BATCH);
+        let batches = std::iter::from_fn(|| {
+            // Without a status filter every id is a row: never read more than the limit.
+            let wanted = match (filter.status, filter.limit) {
+                (None, Some(limit)) => limit.saturating_sub(batched).min(size),
+                _ => size,
+            };
+            let batch = next_batch(&names, &mut walk, wanted);
+            batched += batch.len();
+            size = (size * 4).min(MAX_BATCH);
+            (!batch.is_empty()).then(|| batch.into_iter().map(|c| (c.shown, c.tip, c.others)).collect())
+        });
+        let mut handed = 0;
+        let listed = self.store.read_list_batches(batches, |mut rows: Rows<Others>| {
+            rows.sort_by(|a, b| newest_first(&a.0, &b.0));
+            for (entry, others) in rows {
+                if filter.limit.is_some_and(|limit| handed >= limit) {
+                    break;
+                }
+                if status_filter_drops(filter.status, &entry) {
+                    continue;
+                }
+                each(self.row(entry, others).map_err(Stop::Ops)?).map_err(Stop::Each)?;
+                handed += 1;
+            }
+            Ok::<bool, Stop<E>>(filter.limit.is_none_or(|limit| handed < limit))
+        });
+        match listed {
+            Ok(()) => Ok(handed),
+            Err(Stop::Ops(e)) => Err(e.into()),
+            Err(Stop::Each(e)) => Err(e),
+        }
+    }
+
+    /// A row: the shown copy and how the other copies relate to it.
+    fn row(&self, entry: ListEntry, others: Others) -> Result<GoalRow, OpsError> {
+        let mut remotes: Vec<(String, Relation)> = entry
+            .goal
+            .remote()
+            .map(|r| vec![(r.to_owned(), Relation::RemoteOnly)])
+            .unwrap_or_default();
+        for (remote, tip) in others {
+            let relation = self.relation(&entry, tip)?;
+            remotes.push((remote, relation));
+        }
+        Ok(GoalRow { entry, remotes })
+    }
+
+    fn relation(&self, shown: &ListEntry, other: ObjectId) -> Result<Relation, StoreError> {
         if shown.goal.remote().is_some() {
             return Ok(Relation::RemoteOnly);
         }
-        if shown.tip == other.tip {
+        if shown.tip == other {
             return Ok(Relation::Same);
         }
-        Ok(if self.store.goal_contains(shown.tip, other.tip)? {
+        Ok(if self.store.goal_contains(shown.tip, other)? {
             Relation::Ahead
-        } else if self.store.goal_contains(other.tip, shown.tip)? {
+        } else if self.store.goal_contains(other, shown.tip)? {
             Relation::Behind
         } else {
             Relation::Diverged
         })
     }
+}
+
+/// Which goals `goal list` shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only goals with this status.
+    pub status: Option<GoalStatus>,
+    /// At most this many (the newest).
+    pub limit: Option<usize>,
+}
+
+/// Goal ids read in the first batch of a listing; later batches are four times larger, up to
+/// [`MAX_BATCH`].
+const FIRST_BATCH: usize = 64;
+/// The largest batch of a listing (its memory bound, with goals created in the same second).
+const MAX_BATCH: usize = 8192;
+
+/// The other copies of a listed goal: remote name and tip.
+type Others = Vec<(String, ObjectId)>;
+
+/// Why a listing stopped early.
+enum Stop<E> {
+    /// Reading failed.
+    Ops(OpsError),
+    /// The consumer failed.
+    Each(E),
+}
+
+impl<E> From<StoreError> for Stop<E> {
+    fn from(e: StoreError) -> Self {
+        Stop::Ops(e.into())
+    }
+}
+
+/// Whether `--status` leaves this row out.
+fn status_filter_drops(status: Option<GoalStatus>, entry: &ListEntry) -> bool {
+    status.is_some_and(|s| entry.message.status != Some(s))
+}
+
+/// The copies of one goal id met on a walk: the one shown and the other remotes' tips.
+struct Copies {
+    shown: GoalRef,
+    tip: ObjectId,
+    others: Others,
+}
+
+/// The next `wanted` goal ids of the walk (more when the last second continues: the order within a
+/// second needs the creation times, read with the batch).
+fn next_batch<'a>(
+    names: &GoalNames,
+    walk: &mut std::iter::Peekable<impl Iterator<Item = Named<'a>>>,
+    wanted: usize,
+) -> Vec<Copies> {
+    let mut batch: Vec<Copies> = Vec::new();
+    let mut last_second: Option<&str> = None;
+    while let Some(next) = walk.peek().copied() {
+        let same_id = batch.last().is_some_and(|c| c.shown.id().as_str() == next.id);
+        if !same_id && batch.len() >= wanted && last_second != Some(next.second()) {
+            break;
+        }
+        walk.next();
+        let (Some(goal), Some(tip)) = (names.goal_ref(&next), next.tip()) else {
+            continue;
+        };
+        last_second = Some(next.second());
+        match batch.last_mut() {
+            Some(copies) if same_id => {
+                if let Some(remote) = goal.remote() {
+                    copies.others.push((remote.to_owned(), tip));
+                }
+            }
+            _ => batch.push(Copies {
+                shown: goal,
+                tip,
+                others: Vec::new(),
+            }),
+        }
+    }
+    batch
+}
+
+/// The copy of goal `id` a command works on: the local one, else the first remote's (by name).
+fn preferred_copy(names: &GoalNames, id: &str) -> Result<GoalRef, OpsError> {
+    names
+        .newest_first(Select::IdPrefix(id), false)
+        .find(|n| n.id == id)
+        .and_then(|n| names.goal_ref(&n))
+        .ok_or_else(|| ResolveError::not_found(id).into())
 }

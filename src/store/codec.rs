@@ -247,6 +247,20 @@ pub fn parse_message(message: &str) -> CommitMessage {
     parse(message, true)
 }
 
+/// Split a raw commit object into its committer time (seconds) and its message, without decoding the
+/// rest of the header. `None` when it has no header end or no committer line.
+pub fn split_commit(raw: &[u8]) -> Option<(i64, &[u8])> {
+    let end = raw.windows(2).position(|w| w == b"\n\n")?;
+    let (header, message) = (&raw[..end], &raw[end + 2..]);
+    let committer = header
+        .split(|b| *b == b'\n')
+        .find(|line| line.starts_with(b"committer "))?;
+    let mut fields = committer.rsplit(|b| *b == b' ');
+    let _zone = fields.next()?;
+    let seconds = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
+    Some((seconds, message))
+}
+
 /// Like [`parse_message`] without the per-event trailers (`Omk-Event`, `Omk-Proves`): what `list` needs.
 pub fn parse_summary(message: &str) -> CommitMessage {
     parse(message, false)
@@ -294,5 +308,28 @@ fn apply_trailer(out: &mut CommitMessage, key: &str, value: &str) {
         "Omk-Proves" => out.proves.extend(ObjectId::from_hex(value.as_bytes()).ok()),
         "Omk-Merge" => out.merge = true,
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raw_commit_splits_into_committer_time_and_message() {
+        let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
+parent 1111111111111111111111111111111111111111\n\
+author A U Thor <a@example.com> 1111111111 +0200\n\
+committer C O Mitter <c@example.com> 1764912345 -0700\n\
+gpgsig -----BEGIN PGP SIGNATURE-----\n \n abc\n -----END PGP SIGNATURE-----\n\
+\n\
+paused: Fix it\n\nOmk-Schema: 1\n";
+        assert_eq!(
+            split_commit(raw),
+            Some((1_764_912_345, b"paused: Fix it\n\nOmk-Schema: 1\n".as_slice()))
+        );
+        assert_eq!(split_commit(b"tree x\nauthor a 1 +0000\n\nmsg"), None);
+        assert_eq!(split_commit(b"tree x\ncommitter c <c> 12 +0000"), None);
+        assert_eq!(split_commit(b"committer c <c> soon +0000\n\nmsg"), None);
     }
 }

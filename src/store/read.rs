@@ -109,56 +109,7 @@ impl Store {
     pub fn commit_message(&self, commit: ObjectId) -> Result<(CommitMessage, DateTime<Utc>), StoreError> {
         message_of(&self.repo, commit)
     }
-
-    /// Every goal (local and fetched) from ref tips and commit messages, newest first. A goal whose tip
-    /// cannot be read is listed with `problem` set, so one bad goal never hides the others. Large lists
-    /// are read on several threads.
-    pub fn list(&self) -> Result<Vec<ListEntry>, StoreError> {
-        let refs = self.goal_refs()?;
-        let threads = if refs.len() < PARALLEL_LIST_MIN {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-        };
-        let mut entries = if threads == 1 {
-            list_rows(&self.repo, refs)
-        } else {
-            self.list_parallel(refs, threads)
-        };
-        entries.sort_by(newest_first);
-        Ok(entries)
-    }
-
-    /// Read list rows on `threads` threads, each with its own handle on the shared object store.
-    fn list_parallel(&self, refs: Vec<(GoalRef, ObjectId)>, threads: usize) -> Vec<ListEntry> {
-        let shared = self.repo.clone().into_sync();
-        let size = refs.len().div_ceil(threads);
-        let mut chunks: Vec<Vec<(GoalRef, ObjectId)>> = Vec::new();
-        let mut rest = refs;
-        while rest.len() > size {
-            let tail = rest.split_off(size);
-            chunks.push(rest);
-            rest = tail;
-        }
-        chunks.push(rest);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|part| {
-                    let shared = &shared;
-                    scope.spawn(move || list_rows(&shared.to_thread_local(), part))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        })
-    }
 }
-
-/// Below this many goals, listing reads commits on one thread.
-const PARALLEL_LIST_MIN: usize = 512;
 
 /// Parse a commit's message and committer time, decoding the commit once.
 fn message_of(
@@ -187,39 +138,56 @@ fn read_message(
     Ok((message, DateTime::from_timestamp(seconds, 0).unwrap_or_default()))
 }
 
-/// Read the list rows of `refs` with `repo`.
-fn list_rows(repo: &gix::Repository, refs: Vec<(GoalRef, ObjectId)>) -> Vec<ListEntry> {
-    refs.into_iter()
-        .map(
-            |(goal, tip)| match read_message(repo, tip, codec::parse_summary) {
-                Ok((message, updated)) => {
-                    let problem = list_problem(&goal, &message);
-                    ListEntry {
-                        goal,
-                        tip,
-                        message,
-                        updated,
-                        problem,
-                    }
-                }
-                Err(e) => {
-                    let problem = Some(e.to_string());
-                    ListEntry {
-                        goal,
-                        tip,
-                        message: CommitMessage::default(),
-                        updated: DateTime::default(),
-                        problem,
-                    }
-                }
-            },
-        )
-        .collect()
+/// The list row of one goal copy, read from its tip's commit message alone; a tip that cannot be read
+/// gives a row with `problem` set, so one bad goal never hides the others.
+pub(super) fn list_row(repo: &gix::Repository, goal: GoalRef, tip: ObjectId) -> ListEntry {
+    match summary_of(repo, tip) {
+        Ok((message, updated)) => {
+            let problem = list_problem(&goal, &message);
+            ListEntry {
+                goal,
+                tip,
+                message,
+                updated,
+                problem,
+            }
+        }
+        Err(e) => ListEntry {
+            goal,
+            tip,
+            message: CommitMessage::default(),
+            updated: DateTime::default(),
+            problem: Some(e.to_string()),
+        },
+    }
+}
+
+/// The summary of a commit's message (`codec::parse_summary`) and its committer time, read from the raw
+/// commit without decoding its signatures.
+fn summary_of(
+    repo: &gix::Repository,
+    commit: ObjectId,
+) -> Result<(CommitMessage, DateTime<Utc>), StoreError> {
+    let object = repo
+        .find_object(commit)
+        .ctx(|| format!("reading commit {commit}"))?;
+    let (seconds, bytes) = (object.kind == gix::object::Kind::Commit)
+        .then(|| codec::split_commit(&object.data))
+        .flatten()
+        .ok_or_else(|| StoreError::Git {
+            context: format!("reading commit {commit}"),
+            source: gix::Error::from_error(std::io::Error::other("not a commit")),
+        })?;
+    let message = match std::str::from_utf8(bytes) {
+        Ok(text) => codec::parse_summary(text),
+        Err(_) => codec::parse_summary(&String::from_utf8_lossy(bytes)),
+    };
+    Ok((message, DateTime::from_timestamp(seconds, 0).unwrap_or_default()))
 }
 
 /// Newest goal first: by id (creation second), then by the full-precision creation time, then local
 /// before fetched copies of the same goal.
-fn newest_first(a: &ListEntry, b: &ListEntry) -> std::cmp::Ordering {
+pub fn newest_first(a: &ListEntry, b: &ListEntry) -> std::cmp::Ordering {
     fn second(e: &ListEntry) -> &str {
         &e.goal.id().as_str()[..15]
     }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::git_repo::{TestRepo, hermetic};
-use super::http::call;
+use super::http::{call, call_as};
 use super::tools::{Tools, require};
 
 /// The seeded owner, repository and token.
@@ -24,15 +24,24 @@ pub const REPO: &str = "demo";
 /// A token the seed knows.
 pub const TOKEN: &str = "omk_test_token";
 
+/// The token of a human reviewer the seed knows (`alice`).
+pub const REVIEWER_TOKEN: &str = "alice_review_token";
+
 const SEED: &str = r"tokens:
   omk_test_token:
     login: omk-bot
+    scopes: [repo, user]
+  alice_review_token:
+    login: alice
     scopes: [repo, user]
 github:
   users:
     - login: omk-bot
       name: OMK Bot
       email: omk-bot@example.com
+    - login: alice
+      name: Alice Reviewer
+      email: alice@example.com
   repos:
     - owner: omk-bot
       name: demo
@@ -105,6 +114,11 @@ impl Emulator {
     /// Any method, with a JSON body.
     pub fn send(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
         call(self.addr, method, path, Some(body))
+    }
+
+    /// Any method, with a JSON body, as the user of `token`.
+    pub fn send_as(&self, token: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        call_as(self.addr, token, method, path, Some(body))
     }
 
     /// Every PR of the repository.

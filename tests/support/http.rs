@@ -256,10 +256,21 @@ fn forward(upstream: SocketAddr, head: &[String], body: &[u8]) -> Vec<u8> {
 
 /// A direct call (not through a front): `(status, JSON body)`.
 pub fn call(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    call_as(addr, "omk_test_token", method, path, body)
+}
+
+/// A direct call with `token`: `(status, JSON body)`.
+pub fn call_as(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let mut conn = TcpStream::connect(addr).expect("connect to the server");
     let body = body.map(Value::to_string).unwrap_or_default();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token omk_test_token\r\nAccept: application/vnd.github+json\r\nUser-Agent: git-omk-tests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {token}\r\nAccept: application/vnd.github+json\r\nUser-Agent: git-omk-tests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     conn.write_all(request.as_bytes()).expect("send");

@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod git_repo;
 pub mod hostile;
 pub mod http;
+pub mod imported;
 pub mod machines;
 pub mod model_server;
 pub mod openapi;

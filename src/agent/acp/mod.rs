@@ -3,17 +3,23 @@
 //! Owns the client side of ACP: `initialize` (advertising `fs` and `terminal`, so file access and
 //! shell commands go through git-omk), `session/new` / `session/resume` / `session/load`,
 //! `session/prompt` and `session/cancel`, the `session/update` stream (text, thoughts, tool calls
-//! merged per id), permission requests answered by the policy by kind (never `allow_always`), and
-//! token usage (Kimi Code's per-step records, else estimated and marked so). Unknown messages are
-//! tolerated.
+//! merged per id, see [`tools`]), permission requests answered by the policy by kind (never
+//! `allow_always`), and token usage: what the agent reports ([`usage`]: per step in `_meta.usage`,
+//! per turn in the prompt's result), Kimi Code's per-step records ([`kimi_usage`]), else estimated
+//! and marked so. Tracks the refusals an agent ended its turn on (Qwen Code ends its turn when a
+//! permission is rejected), so the session can tell the agent about them in its next prompt.
+//! Unknown messages are tolerated; known vendor extensions are answered as ACP asks (`-32601` for
+//! requests) without counting as noise.
 
 pub mod fs;
 pub mod kimi_usage;
 pub mod terminal;
+pub mod tools;
+pub mod usage;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -22,16 +28,17 @@ use serde_json::{Value, json};
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval, sleep_until, timeout_at};
 
 use super::conn::{Connection, Incoming, NoiseCounts};
-use super::engine::{BoxFuture, CancelWatch, Engine, MAX_TEXT, Step, Warnings, bounded};
+use super::engine::{BoxFuture, CancelWatch, Engine, Step, Warnings, bounded};
 use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
 use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
-use crate::model::policy::{Access, Policy, Verdict};
+use crate::model::policy::{Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
 use crate::process::GroupSpec;
 use kimi_usage::UsageTail;
 use terminal::Terminals;
+use tools::{ToolCalls, judge};
 
 pub(crate) use jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS};
 
@@ -42,8 +49,11 @@ const SETTLE: Duration = Duration::from_millis(500);
 const SETTLE_POLL: Duration = Duration::from_millis(10);
 /// How often Kimi Code's usage records are looked at during a turn.
 const USAGE_POLL: Duration = Duration::from_millis(250);
-/// Tool calls tracked at once.
-const MAX_TRACKED_CALLS: usize = 1024;
+/// Requests of vendor extensions that agents send and expect to be refused with `-32601` when the
+/// client does not implement them (Qwen Code asks `craft/drainMidTurnQueue` after every tool, for
+/// prompts queued while the turn runs; git-omk queues none). Answered without counting as noise, like
+/// ACP's own `_`-prefixed extension methods.
+const KNOWN_EXTENSIONS: &[&str] = &["craft/drainMidTurnQueue"];
 
 /// How to start an ACP session.
 pub struct AcpStart {
@@ -68,23 +78,18 @@ pub struct AcpStart {
 }
 
 #[derive(Debug, Default)]
-struct ToolState {
-    name: String,
-    kind: Option<String>,
-    raw_input: Option<Value>,
-    content_text: String,
-    locations: Vec<String>,
-    terminal: Option<String>,
-    announced: bool,
-}
-
-#[derive(Debug, Default)]
 struct TurnState {
     prompt: String,
     output_chars: usize,
     chars_since_usage: usize,
     reported: bool,
+    /// The steps' reported usage so far (to compare with the turn's total).
+    steps: TokenUsage,
+    /// The turn's total, when the prompt's result reported one.
+    total: Option<TokenUsage>,
     context_used: Option<u64>,
+    /// Refusals the agent has not reacted to yet (no text, thought or new tool call since).
+    unanswered: Vec<Denial>,
     ending: Option<(StopReason, Instant)>,
 }
 
@@ -95,9 +100,10 @@ pub struct AcpEngine {
     policy: Arc<Policy>,
     next_id: i64,
     prompt_id: Option<Value>,
-    calls: HashMap<String, ToolState>,
+    calls: ToolCalls,
     terminals: Terminals,
     usage: Option<UsageTail>,
+    unanswered: Vec<Denial>,
     turn: TurnState,
     pending: VecDeque<Step>,
     warnings: Warnings,
@@ -131,9 +137,10 @@ impl AcpEngine {
             policy: start.policy.clone(),
             next_id: 0,
             prompt_id: None,
-            calls: HashMap::new(),
+            calls: ToolCalls::default(),
             terminals: Terminals::new(start.env.clone()),
             usage: None,
+            unanswered: Vec::new(),
             turn: TurnState::default(),
             pending: VecDeque::new(),
             warnings: Warnings::default(),
@@ -317,6 +324,9 @@ impl AcpEngine {
             return;
         }
         self.prompt_id = None;
+        if let Ok(result) = &outcome {
+            self.turn.total = result.get("usage").and_then(usage::parse);
+        }
         let stop = match outcome {
             Ok(result) => match result.get("stopReason").and_then(Value::as_str) {
                 Some("end_turn") => StopReason::Finished,
@@ -339,6 +349,14 @@ impl AcpEngine {
             return;
         };
         self.poll_usage();
+        if let Some(rest) = self
+            .turn
+            .total
+            .and_then(|total| usage::remainder(&total, &self.turn.steps))
+        {
+            self.reported(rest);
+        }
+        self.unanswered = std::mem::take(&mut self.turn.unanswered);
         let t = &self.turn;
         let unreported = !t.reported || (stop == StopReason::Cancelled && t.chars_since_usage > 0);
         if unreported {
@@ -363,10 +381,16 @@ impl AcpEngine {
         };
         // A step Kimi Code aborted is recorded with zero usage: that is "not reported", not "free".
         for usage in tail.poll().into_iter().filter(|u| u.total() > 0) {
-            self.turn.reported = true;
-            self.turn.chars_since_usage = 0;
-            self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
+            self.reported(usage);
         }
+    }
+
+    /// Tokens the agent reported for a step of the running turn.
+    fn reported(&mut self, usage: TokenUsage) {
+        self.turn.reported = true;
+        self.turn.chars_since_usage = 0;
+        self.turn.steps += usage;
+        self.pending.push_back(Step::Event(AgentEvent::Usage { usage }));
     }
 
     fn in_turn(&self) -> bool {
@@ -402,7 +426,7 @@ impl AcpEngine {
             Incoming::Message(Message::Notification { method, params }) => {
                 if method == "session/update" {
                     self.on_update(&params);
-                } else {
+                } else if !is_known_extension(&method) {
                     self.conn.noise().unknown.fetch_add(1, Relaxed);
                 }
             }
@@ -424,18 +448,35 @@ impl AcpEngine {
                 .unwrap_or("")
                 .to_owned()
         };
+        // Step usage (Qwen Code's `_meta.usage`), unless Kimi Code's records are the source.
+        if self.usage.is_none()
+            && self.in_turn()
+            && let Some(step) = usage::of_update(update)
+        {
+            self.reported(step);
+        }
         match update.get("sessionUpdate").and_then(Value::as_str) {
             Some("agent_message_chunk") => {
                 let text = text();
                 self.count_output(text.len());
+                self.answered(!text.is_empty());
                 self.event(AgentEvent::Text { text });
             }
             Some("agent_thought_chunk") => {
                 let text = text();
                 self.count_output(text.len());
+                self.answered(!text.is_empty());
                 self.event(AgentEvent::Thought { text });
             }
-            Some("tool_call" | "tool_call_update") => self.on_tool(update),
+            Some(kind @ ("tool_call" | "tool_call_update")) => {
+                // A new call after a refusal: the model went on.
+                self.answered(kind == "tool_call");
+                let terminals = &self.terminals;
+                let events = self.calls.update(update, |t| terminals.output_text(t));
+                for e in events {
+                    self.event(e);
+                }
+            }
             Some("usage_update") => {
                 self.turn.context_used = update.get("used").and_then(Value::as_u64);
             }
@@ -443,55 +484,16 @@ impl AcpEngine {
         }
     }
 
+    /// The agent said or started something: the refusals before it were seen.
+    fn answered(&mut self, yes: bool) {
+        if yes {
+            self.turn.unanswered.clear();
+        }
+    }
+
     fn count_output(&mut self, chars: usize) {
         self.turn.output_chars += chars;
         self.turn.chars_since_usage += chars;
-    }
-
-    fn on_tool(&mut self, update: &Value) {
-        let Some(id) = update
-            .get("toolCallId")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-        else {
-            return;
-        };
-        if !self.calls.contains_key(&id) && self.calls.len() >= MAX_TRACKED_CALLS {
-            return;
-        }
-        let state = self.calls.entry(id.clone()).or_default();
-        merge_tool(state, update);
-        let status = update.get("status").and_then(Value::as_str).unwrap_or("");
-        let done = matches!(status, "completed" | "failed");
-        let mut events = Vec::new();
-        if !state.announced && (state.raw_input.is_some() || done) {
-            state.announced = true;
-            events.push(AgentEvent::ToolCall {
-                id: id.clone(),
-                name: state.name.clone(),
-                input: tool_input(state).unwrap_or(Value::Null),
-            });
-        }
-        if done {
-            let terminal_output = state
-                .terminal
-                .as_deref()
-                .and_then(|t| self.terminals.output_text(t));
-            let output = match update.get("rawOutput") {
-                Some(Value::String(s)) => s.clone(),
-                Some(v) if !v.is_null() => v.to_string(),
-                _ => terminal_output.unwrap_or_else(|| state.content_text.clone()),
-            };
-            events.push(AgentEvent::ToolResult {
-                id: id.clone(),
-                ok: status == "completed",
-                output: bounded(&output, MAX_TEXT),
-            });
-            self.calls.remove(&id);
-        }
-        for e in events {
-            self.event(e);
-        }
     }
 
     fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
@@ -510,7 +512,9 @@ impl AcpEngine {
             "terminal/release" => self.terminals.release(params),
             "terminal/wait_for_exit" => return self.wait_for_exit(id, params),
             _ => {
-                self.conn.noise().unknown.fetch_add(1, Relaxed);
+                if !is_known_extension(method) {
+                    self.conn.noise().unknown.fetch_add(1, Relaxed);
+                }
                 Err((
                     METHOD_NOT_FOUND,
                     format!("git-omk does not serve `{}`", bounded(method, 100)),
@@ -526,11 +530,11 @@ impl AcpEngine {
                         .or_else(|| params.get("command"))
                         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
                         .unwrap_or_default();
-                    self.event(AgentEvent::Denied(Denial {
+                    self.denied(Denial {
                         tool: method.to_owned(),
                         target,
                         reason: message.clone(),
-                    }));
+                    });
                 }
                 self.conn.reply_error(&id, code, &message)
             }
@@ -555,35 +559,32 @@ impl AcpEngine {
     /// Answer a permission request by the kind of the tool call and the policy.
     fn permission(&mut self, params: &Value) -> Value {
         let tool = params.get("toolCall").cloned().unwrap_or(Value::Null);
-        let id = tool
-            .get("toolCallId")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let mut state = self.calls.remove(&id).unwrap_or_default();
-        let content = std::mem::take(&mut state.content_text);
-        merge_tool(&mut state, &tool);
-        state.content_text = content;
+        let (state, announced) = self.calls.permission(&tool);
+        if let Some(call) = announced {
+            self.event(call);
+        }
         let (verdict, target) = judge(&self.policy, &state);
-        self.calls.insert(id, state);
         let options = params
             .get("options")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let name = tool
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or("tool")
-            .to_owned();
         if let Verdict::Deny(reason) = &verdict {
-            self.event(AgentEvent::Denied(Denial {
-                tool: name,
+            self.denied(Denial {
+                tool: state.name.clone(),
                 target,
                 reason: reason.clone(),
-            }));
+            });
         }
         pick_option(&options, verdict.is_allowed())
+    }
+
+    /// The policy refused something: an event, and a refusal the agent has yet to react to.
+    fn denied(&mut self, denial: Denial) {
+        if self.in_turn() {
+            self.turn.unanswered.push(denial.clone());
+        }
+        self.event(AgentEvent::Denied(denial));
     }
 }
 
@@ -608,6 +609,10 @@ impl Engine for AcpEngine {
         self.conn.noise().counts()
     }
 
+    fn unanswered_refusals(&mut self) -> Vec<Denial> {
+        std::mem::take(&mut self.unanswered)
+    }
+
     fn shutdown(mut self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             self.terminals.kill_all();
@@ -622,107 +627,10 @@ fn usage_interval() -> Interval {
     tick
 }
 
-/// Merge the fields an ACP tool call (or update) carries into `state`.
-fn merge_tool(state: &mut ToolState, update: &Value) {
-    if state.name.is_empty() {
-        state.name = update
-            .get("title")
-            .and_then(Value::as_str)
-            .unwrap_or("tool")
-            .to_owned();
-    }
-    if let Some(kind) = update.get("kind").and_then(Value::as_str) {
-        state.kind = Some(kind.to_owned());
-    }
-    if let Some(input) = update.get("rawInput").filter(|v| !v.is_null()) {
-        state.raw_input = Some(input.clone());
-    }
-    if let Some(items) = update.get("content").and_then(Value::as_array) {
-        let text: String = items
-            .iter()
-            .filter_map(|i| i.pointer("/content/text").and_then(Value::as_str))
-            .collect();
-        if !text.is_empty() {
-            state.content_text = bounded(&text, MAX_TEXT);
-        }
-        if let Some(id) = items
-            .iter()
-            .find(|i| i.get("type").and_then(Value::as_str) == Some("terminal"))
-            .and_then(|i| i.get("terminalId").and_then(Value::as_str))
-        {
-            state.terminal = Some(id.to_owned());
-        }
-    }
-    if let Some(locations) = update.get("locations").and_then(Value::as_array) {
-        state.locations = locations
-            .iter()
-            .filter_map(|l| l.get("path").and_then(Value::as_str).map(str::to_owned))
-            .collect();
-    }
-}
-
-/// The tool's arguments: its `rawInput`, else the JSON its streamed content spelled out.
-fn tool_input(state: &ToolState) -> Option<Value> {
-    state.raw_input.clone().or_else(|| {
-        serde_json::from_str::<Value>(&state.content_text)
-            .ok()
-            .filter(Value::is_object)
-    })
-}
-
-/// The policy's verdict on a tool call, and what it was aimed at.
-fn judge(policy: &Policy, state: &ToolState) -> (Verdict, String) {
-    let input = tool_input(state).unwrap_or(Value::Null);
-    let kind = state
-        .kind
-        .clone()
-        .unwrap_or_else(|| guess_kind(&state.name).to_owned());
-    match kind.as_str() {
-        "edit" | "delete" | "move" => {
-            let mut paths: Vec<String> = [
-                "path",
-                "file_path",
-                "filePath",
-                "old_path",
-                "new_path",
-                "destination",
-            ]
-            .iter()
-            .filter_map(|k| input.get(*k).and_then(Value::as_str).map(str::to_owned))
-            .collect();
-            paths.extend(state.locations.iter().cloned());
-            if paths.is_empty() && policy.access() == Access::ReadOnly {
-                return (policy.check_write(policy.work_dir()), String::new());
-            }
-            for path in &paths {
-                let verdict = policy.check_write(Path::new(path));
-                if !verdict.is_allowed() {
-                    return (verdict, path.clone());
-                }
-            }
-            (Verdict::Allow, paths.join(", "))
-        }
-        "execute" => match input.get("command").and_then(Value::as_str) {
-            Some(command) => {
-                let cwd = input.get("cwd").and_then(Value::as_str).map(Path::new);
-                (policy.check_command(command, cwd), command.to_owned())
-            }
-            None if policy.access() == Access::ReadOnly => (
-                Verdict::Deny("this session is read-only and the command could not be checked".into()),
-                String::new(),
-            ),
-            None => (Verdict::Allow, String::new()),
-        },
-        _ => (Verdict::Allow, String::new()),
-    }
-}
-
-fn guess_kind(name: &str) -> &'static str {
-    match name {
-        "Write" | "Edit" | "MultiEdit" | "WriteFile" | "StrReplaceFile" | "NotebookEdit" => "edit",
-        "Bash" | "Shell" => "execute",
-        _ => "other",
-    }
+/// Whether `method` is a vendor extension git-omk knows and refuses without counting it as noise:
+/// ACP's own extension methods (named with a leading `_`) and [`KNOWN_EXTENSIONS`].
+fn is_known_extension(method: &str) -> bool {
+    method.starts_with('_') || KNOWN_EXTENSIONS.contains(&method)
 }
 
 /// The permission answer: `allow_once` when allowed (never `allow_always`), else a rejection.
@@ -763,7 +671,6 @@ fn model_name(result: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::writeset::PathPattern;
 
     #[test]
     fn permissions_never_allow_always() {
@@ -779,28 +686,11 @@ mod tests {
     }
 
     #[test]
-    fn tool_calls_are_judged_from_streamed_arguments() {
-        let policy = Policy::task(Path::new("/w"), vec![PathPattern::parse("ok.txt").unwrap()]).unwrap();
-        let mut state = ToolState::default();
-        merge_tool(
-            &mut state,
-            &json!({"title": "Write", "kind": "edit", "content": [{"type": "content", "content": {"type": "text", "text": "{\"path\": \"/tmp/evil.txt\", \"content\": \"x\"}"}}]}),
-        );
-        let (verdict, target) = judge(&policy, &state);
-        assert!(!verdict.is_allowed());
-        assert_eq!(target, "/tmp/evil.txt");
-        let mut shell = ToolState::default();
-        merge_tool(
-            &mut shell,
-            &json!({"title": "Bash", "rawInput": {"command": "git push"}}),
-        );
-        assert!(!judge(&policy, &shell).0.is_allowed());
-        let mut fine = ToolState::default();
-        merge_tool(
-            &mut fine,
-            &json!({"title": "Write", "rawInput": {"path": "ok.txt"}}),
-        );
-        assert!(judge(&policy, &fine).0.is_allowed());
+    fn vendor_extensions_are_known_by_name() {
+        assert!(is_known_extension("craft/drainMidTurnQueue"));
+        assert!(is_known_extension("_zed/custom"));
+        assert!(!is_known_extension("craft/other"));
+        assert!(!is_known_extension("session/unknown"));
     }
 
     #[test]

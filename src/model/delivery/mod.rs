@@ -11,5 +11,6 @@ pub mod facts;
 pub(crate) mod markdown;
 pub mod merge;
 pub mod record;
+pub mod reviews;
 
 pub use markdown::short;
