@@ -32,6 +32,12 @@ impl Clock for FixedClock {
     }
 }
 
+/// Now on the monotonic clock: for deadlines and elapsed time, never recorded (recorded times come
+/// from a [`Clock`]). tokio's instant, so tests that pause tokio's time pause it too.
+pub fn monotonic() -> tokio::time::Instant {
+    tokio::time::Instant::now()
+}
+
 /// `N` random bytes from the operating system. Falls back to time-derived bytes if the OS source fails,
 /// which only weakens uniqueness, never correctness (ids are also checked on write).
 pub fn random_bytes<const N: usize>() -> [u8; N] {

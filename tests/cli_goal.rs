@@ -1,6 +1,7 @@
 //! End-to-end tests of the goal commands on real repositories: planning, inspection, control, output
 //! formats, exit codes, and that the user's repository is never touched.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;
@@ -537,6 +538,35 @@ fn fetched_goals_are_readable_and_marked_with_their_remote() {
         Some(2),
         "latest means the newest goal of this repository"
     );
+}
+
+/// A panic is an internal error: exit 70 with one short message saying it is a bug and where to report
+/// it (no Rust backtrace hint), and the goal is exactly as before (its ref had not moved yet).
+#[test]
+fn a_panic_exits_70_with_a_short_report_and_changes_nothing() {
+    let repo = TestRepo::new();
+    let id = plan(&repo, "Fix the off-by-one in slugify");
+    let ref_name = format!("refs/omk/goals/{id}");
+    let before = repo.git(&["rev-parse", &ref_name]);
+    let out = repo
+        .omk()
+        .env("OMK_FAULT", "panic@before-ref-update")
+        .env_remove("RUST_BACKTRACE")
+        .args(["goal", "pause"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(
+        stderr.contains("internal error: fault injected at before-ref-update")
+            && stderr.contains("This is a bug in git-omk")
+            && stderr.contains("please report it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked at"), "no default panic report: {stderr}");
+    assert_eq!(repo.git(&["rev-parse", &ref_name]), before, "the goal did not move");
+    let show = json_of(&repo.omk().args(["goal", "show", "-f", "json"]).output().unwrap().stdout);
+    assert_eq!(show["goal"]["status"], "planned");
 }
 
 #[test]

@@ -104,10 +104,15 @@ impl Context {
     }
 
     /// Kill this process at a named point when the crash tests ask for it: `OMK_FAULT=<point>` (the
-    /// first time) or `<point>:<n>` (the n-th time this process reaches it).
+    /// first time) or `<point>:<n>` (the n-th time this process reaches it); `panic@<point>` panics
+    /// there instead (the panic tests).
     pub fn fault(&self, point: &str) {
         let Some(spec) = self.settings.fault.as_deref() else {
             return;
+        };
+        let (panics, spec) = match spec.strip_prefix("panic@") {
+            Some(rest) => (true, rest),
+            None => (false, spec),
         };
         let (name, nth) = spec
             .split_once(':')
@@ -121,8 +126,12 @@ impl Context {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = seen.entry(point.to_owned()).or_insert(0);
         *count += 1;
-        if *count == nth {
-            process::kill_self();
+        let reached = *count == nth;
+        drop(seen);
+        match (reached, panics) {
+            (false, _) => {}
+            (true, false) => process::kill_self(),
+            (true, true) => panic!("fault injected at {point}"),
         }
     }
 
