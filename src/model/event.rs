@@ -420,18 +420,10 @@ impl EventBody {
                 )
             }
             EventBody::ProofRecorded(p) => format!("proof: {} ({} reason(s))", p.status, p.reasons.len()),
-            _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
-        }
-    }
-
-    /// The delivery event this is, if it is one.
-    pub fn delivery(&self) -> Option<DeliveryEvent<'_>> {
-        match self {
-            EventBody::PrOpened(p) => Some(DeliveryEvent::PrOpened(p)),
-            EventBody::MergeRecorded(m) => Some(DeliveryEvent::MergeRecorded(m)),
-            EventBody::MergeAwaitingHuman(m) => Some(DeliveryEvent::MergeAwaitingHuman(m)),
-            EventBody::DeliveryFailed(f) => Some(DeliveryEvent::DeliveryFailed(f)),
-            _ => None,
+            EventBody::PrOpened(p) => DeliveryEvent::PrOpened(p).summary(),
+            EventBody::MergeRecorded(m) => DeliveryEvent::MergeRecorded(m).summary(),
+            EventBody::MergeAwaitingHuman(m) => DeliveryEvent::MergeAwaitingHuman(m).summary(),
+            EventBody::DeliveryFailed(f) => DeliveryEvent::DeliveryFailed(f).summary(),
         }
     }
 }
