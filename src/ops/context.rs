@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use gix::ObjectId;
+
 use crate::clock::{Clock, SystemClock, random_bytes};
 use crate::git::maintenance;
+use crate::git::run::GitError;
 use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
@@ -34,15 +37,68 @@ pub enum OpsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// git, a worktree or another part of the machine failed (exit code 6).
-    #[error("{0}")]
-    Infrastructure(String),
+    /// A git command (worktree, branch, config, merge) failed (exit code 6).
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Another part of the machine failed (exit code 6): what was being done, and the cause.
+    #[error("{what}: {source}")]
+    Infrastructure {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A commit id the goal recorded (or git printed) is not one (exit code 2, like a corrupt goal).
+    #[error("{hex:?} is not a commit id: {source}")]
+    BadId {
+        /// The text.
+        hex: String,
+        /// Why.
+        #[source]
+        source: gix::hash::decode::Error,
+    },
+    /// A branch the goal recorded was moved to a commit that does not contain the recorded one
+    /// (exit code 6: restore it and resume).
+    #[error(
+        "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; \
+         restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
+    )]
+    BranchRewritten {
+        /// The branch.
+        branch: String,
+        /// Where it is.
+        actual: String,
+        /// Where the goal recorded it.
+        recorded: String,
+    },
     /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
     #[error(transparent)]
     Delivery(#[from] Box<DeliveryError>),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),
+}
+
+impl OpsError {
+    /// A failure of the machine while doing `what`, keeping its cause.
+    pub fn infrastructure(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> OpsError {
+        OpsError::Infrastructure {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// A commit id from its hex form (ids the goal recorded or git printed): the one parse of `ops`.
+pub fn oid(hex: &str) -> Result<ObjectId, OpsError> {
+    ObjectId::from_hex(hex.as_bytes()).map_err(|source| OpsError::BadId {
+        hex: hex.to_owned(),
+        source,
+    })
 }
 
 /// The environment of one command.

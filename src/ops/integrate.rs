@@ -12,6 +12,7 @@ use gix::ObjectId;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::context::oid;
 use super::{Context, OpsError};
 use crate::git::integrate::{Merged, merge_commit};
 use crate::git::worktree;
@@ -145,15 +146,9 @@ fn merge_one(
     if ctx.store.is_ancestor(tip_id, commit_id)? {
         return Ok(Merged::Tip(commit.to_owned()));
     }
-    merge_commit(repo_dir, tip, commit, message, fallback_identity)
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))
+    Ok(merge_commit(repo_dir, tip, commit, message, fallback_identity)?)
 }
 
-/// A commit id from its hex form (ids the goal recorded or git printed).
-pub(super) fn oid(hex: &str) -> Result<ObjectId, OpsError> {
-    ObjectId::from_hex(hex.as_bytes())
-        .map_err(|e| OpsError::Infrastructure(format!("{hex} is not a commit id: {e}")))
-}
 
 /// A batch for [`remove_integrated`]: (worktree, integrated commit) pairs.
 type Batch = Vec<(PathBuf, String)>;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use gix::ObjectId;
 
+use super::context::oid;
 use super::attempt::timed;
 use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
@@ -92,7 +93,6 @@ pub async fn review(
 }
 
 fn scanner_findings(ctx: &Context, base: &str, result: &str) -> Result<Vec<Finding>, OpsError> {
-    let oid = |c: &str| ObjectId::from_hex(c.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()));
     let changes = between(&ctx.store, oid(base)?, oid(result)?)?;
     Ok(scan(&changes, &ScanOptions::default())
         .into_iter()

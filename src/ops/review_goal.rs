@@ -49,7 +49,7 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
         &format!("review-{}", &result[..12.min(result.len())]),
     );
     worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+?;
     let outcome = run_review(ctx, &snapshot, &base, &result, &dir);
     let _ = worktree::remove_checkout(&repo_dir, &dir);
     let outcome = outcome?;

@@ -10,6 +10,6 @@ pub fn block_on<T>(work: impl std::future::Future<Output = Result<T, OpsError>>)
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
+        .map_err(|e| OpsError::infrastructure("starting the async runtime", e))?;
     runtime.block_on(tokio::task::LocalSet::new().run_until(work))
 }
