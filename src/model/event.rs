@@ -522,6 +522,9 @@ impl Event {
 }
 
 #[cfg(test)]
+mod kinds;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
