@@ -14,7 +14,7 @@ use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman,
 use super::goal::GateRun;
 use super::graph::TaskGraph;
 use super::harness::HarnessCheck;
-use super::ids::{EventId, TaskId};
+use super::ids::{EventId, TaskId, short};
 use super::lease::Lease;
 use super::options::RunOptions;
 use super::oracle::BaseRun;
@@ -472,10 +472,6 @@ fn attempt_summary(r: &AttemptReport) -> String {
         r.attempt,
         r.next.as_str()
     )
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
 }
 
 fn with_reason(what: &str, reason: Option<&str>) -> String {

@@ -41,7 +41,7 @@ use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::TaskId;
+use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
@@ -508,7 +508,7 @@ impl Driver<'_> {
     fn result_checkout(&self, what: &str) -> Option<(String, String, PathBuf)> {
         let goal = &self.ledger.snapshot().goal;
         let result = goal.integration.as_ref()?.commit.clone();
-        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", &result[..12]));
+        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", short(&result)));
         Some((result, goal.base.commit.clone(), dir))
     }
 

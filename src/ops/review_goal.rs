@@ -15,6 +15,7 @@ use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::git::worktree;
 use crate::model::event::{EventBody, UsageDelta};
+use crate::model::ids::short;
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -46,7 +47,7 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
     let dir = check_dir(
         ctx,
         &snapshot.goal.id,
-        &format!("review-{}", &result[..12.min(result.len())]),
+        &format!("review-{}", short(&result)),
     );
     worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)
 ?;

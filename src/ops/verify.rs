@@ -21,6 +21,7 @@ use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
+use crate::model::ids::short;
 use crate::model::proof::{Proof, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -172,7 +173,7 @@ fn check_harness(
     if diff.changes.is_empty() {
         return Ok((check, Vec::new(), None));
     }
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", &commit[..12]));
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", short(commit)));
     let prepared = harness::prepare(ctx, &dir, commit, &diff);
     let _ = worktree::remove_checkout(repo_dir, &dir);
     let restored = match prepared? {
