@@ -855,3 +855,97 @@ fn a_closed_pipe_ends_list_quietly() {
     );
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A goal whose every id, time and commit is the same run after run: a repository committed at a fixed
+/// time, and each command given its own test clock and id seed (`OMK_TEST_TIME`, `OMK_TEST_SEED`) and
+/// host name. Planned, paused, resumed and given more time.
+struct Pinned {
+    repo: TestRepo,
+    commands: u32,
+}
+
+impl Pinned {
+    fn new() -> Pinned {
+        let repo = TestRepo::empty();
+        repo.write_files(&[
+            ("src/slugify.rs", "pub fn slugify(s: &str) -> String { s.to_lowercase() }\n"),
+            ("tests/slugify.rs", "#[test] fn t() {}\n"),
+            ("README.md", "# demo\n"),
+        ]);
+        repo.git(&["add", "-A"]);
+        let mut commit = std::process::Command::new("git");
+        support::git_repo::hermetic(&mut commit, &repo.home);
+        let out = commit
+            .current_dir(&repo.path)
+            .env("GIT_AUTHOR_DATE", "2026-11-22T09:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-11-22T09:00:00Z")
+            .args(["commit", "-q", "-m", "initial"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut pinned = Pinned { repo, commands: 0 };
+        for args in [
+            &["goal", "plan", "Fix the off-by-one in slugify"][..],
+            &["goal", "pause", "--reason", "lunch"],
+            &["goal", "resume", "--no-run"],
+            &["goal", "budget-add", "--time", "1h", "--tokens", "5000"],
+        ] {
+            let out = pinned.omk(args);
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        pinned
+    }
+
+    /// Run `git omk args…` as the next command: ten minutes after the previous one, its own seed.
+    fn omk(&mut self, args: &[&str]) -> std::process::Output {
+        self.commands += 1;
+        let n = self.commands;
+        self.repo
+            .omk()
+            .env("OMK_TEST_TIME", format!("2026-11-22T10:{:02}:00Z", 10 * n))
+            .env("OMK_TEST_SEED", n.to_string())
+            .env("OMK_HOST", "test-host")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// What `git omk args…` printed, with the temporary repository's path replaced.
+    fn printed(&mut self, args: &[&str]) -> String {
+        let out = self.omk(args);
+        let path = self.repo.path.to_string_lossy().into_owned();
+        String::from_utf8_lossy(&out.stdout).replace(&path, "[repo]")
+    }
+}
+
+/// The output contract, pinned whole: every rendering of show, list, status, budget, proof and replay
+/// of one goal. A change to any of them shows up as a snapshot diff to review.
+#[test]
+fn the_output_of_every_reading_command_is_pinned() {
+    let mut goal = Pinned::new();
+    for (name, args) in [
+        ("show_text", &["goal", "show"][..]),
+        ("show_md", &["goal", "show", "-f", "md"]),
+        ("show_json", &["goal", "show", "-f", "json"]),
+        ("list_text", &["goal", "list"]),
+        ("list_json", &["goal", "list", "--json"]),
+        ("status_text", &["goal", "status"]),
+        ("status_json", &["goal", "status", "--json"]),
+        ("budget_text", &["goal", "budget"]),
+        ("budget_json", &["goal", "budget", "-f", "json"]),
+        ("proof_md", &["goal", "proof", "-f", "md"]),
+        ("proof_json", &["goal", "proof", "-f", "json"]),
+        ("replay_text", &["goal", "replay"]),
+        ("replay_json", &["goal", "replay", "-f", "json"]),
+    ] {
+        insta::assert_snapshot!(name, goal.printed(args));
+    }
+}
+
+/// The same commands give the same goal, ids, times and commits every time (what the snapshots rely on).
+#[test]
+fn pinned_goals_are_the_same_run_after_run() {
+    let tip = |goal: &mut Pinned| goal.printed(&["goal", "list", "--json"]);
+    assert_eq!(tip(&mut Pinned::new()), tip(&mut Pinned::new()));
+}

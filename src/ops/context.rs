@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use gix::ObjectId;
 
-use crate::clock::{Clock, SystemClock, random_bytes};
+use crate::clock::{Clock, SystemClock, TestClock, random_from};
 use crate::git::maintenance;
 use crate::git::run::GitError;
 use crate::model::control::Refused;
@@ -124,11 +124,12 @@ impl Context {
             None => Store::discover(dir)?,
         };
         let settings = Settings::load(store.repo())?;
+        let clock = clock_of(&settings);
         let actor = human_actor(store.repo());
         Ok(Context {
             store,
             settings,
-            clock: Arc::new(SystemClock),
+            clock,
             actor,
             faults: Mutex::default(),
         })
@@ -152,7 +153,7 @@ impl Context {
     /// A new event by `actor`, now.
     pub fn event_by(&self, actor: Actor, body: EventBody) -> Event {
         Event {
-            id: EventId::from_random(random_bytes()),
+            id: EventId::from_random(random_from(self.clock.as_ref())),
             at: self.clock.now(),
             actor,
             body,
@@ -198,6 +199,14 @@ impl Context {
         {
             tracing::warn!("git maintenance failed (goals are safe; reads may get slower): {e}");
         }
+    }
+}
+
+/// The system clock, or the test clock the settings ask for.
+fn clock_of(settings: &Settings) -> Arc<dyn Clock> {
+    match settings.test_time {
+        Some(start) => Arc::new(TestClock::new(start, settings.test_seed.unwrap_or(0))),
+        None => Arc::new(SystemClock),
     }
 }
 
