@@ -244,7 +244,9 @@ impl Settings {
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
             fault: env("OMK_FAULT"),
-            test_time: env("OMK_TEST_TIME").map(|v| parse_time("OMK_TEST_TIME", &v)).transpose()?,
+            test_time: env("OMK_TEST_TIME")
+                .map(|v| parse_time("OMK_TEST_TIME", &v))
+                .transpose()?,
             test_seed: env("OMK_TEST_SEED")
                 .map(|v| {
                     v.parse().map_err(|_| SettingError {

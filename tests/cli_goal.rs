@@ -563,9 +563,23 @@ fn a_panic_exits_70_with_a_short_report_and_changes_nothing() {
             && stderr.contains("please report it"),
         "{stderr}"
     );
-    assert!(!stderr.contains("panicked at"), "no default panic report: {stderr}");
-    assert_eq!(repo.git(&["rev-parse", &ref_name]), before, "the goal did not move");
-    let show = json_of(&repo.omk().args(["goal", "show", "-f", "json"]).output().unwrap().stdout);
+    assert!(
+        !stderr.contains("panicked at"),
+        "no default panic report: {stderr}"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &ref_name]),
+        before,
+        "the goal did not move"
+    );
+    let show = json_of(
+        &repo
+            .omk()
+            .args(["goal", "show", "-f", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
     assert_eq!(show["goal"]["status"], "planned");
 }
 
@@ -868,7 +882,10 @@ impl Pinned {
     fn new() -> Pinned {
         let repo = TestRepo::empty();
         repo.write_files(&[
-            ("src/slugify.rs", "pub fn slugify(s: &str) -> String { s.to_lowercase() }\n"),
+            (
+                "src/slugify.rs",
+                "pub fn slugify(s: &str) -> String { s.to_lowercase() }\n",
+            ),
             ("tests/slugify.rs", "#[test] fn t() {}\n"),
             ("README.md", "# demo\n"),
         ]);
@@ -891,7 +908,11 @@ impl Pinned {
             &["goal", "budget-add", "--time", "1h", "--tokens", "5000"],
         ] {
             let out = pinned.omk(args);
-            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         pinned
     }
@@ -902,7 +923,7 @@ impl Pinned {
         let n = self.commands;
         self.repo
             .omk()
-            .env("OMK_TEST_TIME", format!("2026-11-22T10:{:02}:00Z", 10 * n))
+            .env("OMK_TEST_TIME", format!("2026-11-22T{:02}:{:02}:00Z", 10 + n / 6, n % 6 * 10))
             .env("OMK_TEST_SEED", n.to_string())
             .env("OMK_HOST", "test-host")
             .env("NO_COLOR", "1")
@@ -911,9 +932,16 @@ impl Pinned {
             .unwrap()
     }
 
-    /// What `git omk args…` printed, with the temporary repository's path replaced.
+    /// What `git omk args…` printed, with the temporary repository's path replaced. It must succeed
+    /// (or say "not ready", exit 1) and print nothing on stderr.
     fn printed(&mut self, args: &[&str]) -> String {
         let out = self.omk(args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)) && out.stderr.is_empty(),
+            "{args:?} exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let path = self.repo.path.to_string_lossy().into_owned();
         String::from_utf8_lossy(&out.stdout).replace(&path, "[repo]")
     }

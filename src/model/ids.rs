@@ -352,7 +352,11 @@ mod tests {
         assert_eq!(short("0123456789abcdef0123"), "0123456789ab");
         assert_eq!(short("abc"), "abc");
         assert_eq!(short(""), "");
-        assert_eq!(short("ééééééééééééé"), "éééééééééééé", "a character is never split");
+        assert_eq!(
+            short("ééééééééééééé"),
+            "éééééééééééé",
+            "a character is never split"
+        );
     }
 
     #[test]

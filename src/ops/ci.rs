@@ -76,7 +76,10 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, OpsError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(OpsError::infrastructure(format!("cannot read {}", path.display()), e)),
+        Err(e) => Err(OpsError::infrastructure(
+            format!("cannot read {}", path.display()),
+            e,
+        )),
     }
 }
 

@@ -56,7 +56,7 @@ pub enum OpsError {
         hex: String,
         /// Why.
         #[source]
-        source: gix::hash::decode::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A branch the goal recorded was moved to a commit that does not contain the recorded one
     /// (exit code 6: restore it and resume).
@@ -97,7 +97,7 @@ impl OpsError {
 pub fn oid(hex: &str) -> Result<ObjectId, OpsError> {
     ObjectId::from_hex(hex.as_bytes()).map_err(|source| OpsError::BadId {
         hex: hex.to_owned(),
-        source,
+        source: source.into(),
     })
 }
 

@@ -21,9 +21,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
+use super::context::oid;
 use super::gc::{after_goal, gc, over_quota};
 use super::harness;
-use super::context::oid;
 use super::integrate::{Remover, integrate_tasks};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};

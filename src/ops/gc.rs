@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::context::oid;
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
-use crate::git::run::{GitError, git};
+use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::ids::{GoalId, TaskId};

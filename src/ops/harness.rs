@@ -14,7 +14,6 @@ use super::context::oid;
 use super::{Context, OpsError};
 use crate::gate::config::GateCommand;
 use crate::gate::load_gates;
-use crate::git::run::GitError;
 use crate::git::worktree;
 use crate::model::harness::{
     ChangedText, GateFiles, HarnessChange, harness_changes, may_be_harness, restore,

@@ -149,7 +149,6 @@ fn merge_one(
     Ok(merge_commit(repo_dir, tip, commit, message, fallback_identity)?)
 }
 
-
 /// A batch for [`remove_integrated`]: (worktree, integrated commit) pairs.
 type Batch = Vec<(PathBuf, String)>;
 

@@ -10,10 +10,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gix::ObjectId;
-
-use super::context::oid;
 use super::attempt::timed;
+use super::context::oid;
 use super::{Context, OpsError};
 use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::model::decision::DecisionDraft;

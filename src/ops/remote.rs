@@ -6,7 +6,6 @@
 //! Every value added is recorded under `omk.remote.<remote>.addedFetch` / `addedPush`, so `--undo`
 //! removes exactly those values and nothing the user configured.
 
-use std::fmt::Display;
 use std::path::Path;
 
 use super::{Context, OpsError};

@@ -8,10 +8,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gix::ObjectId;
-
-use super::context::oid;
 use super::attempt::timed;
+use super::context::oid;
 use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;

@@ -11,7 +11,6 @@
 //! descendant was built on.
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::path::Path;
 
 use gix::ObjectId;

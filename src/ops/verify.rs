@@ -65,7 +65,7 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
     let (commit, proven) = target(snapshot)?;
-    let id = oid(commit)?;
+    let id = oid(&commit)?;
     if !ctx.store.repo().has_object(id) {
         return Err(OpsError::Usage(format!(
             "commit {commit} of goal {} is not in this repository: fetch the goal again (its proven commits travel with it) and retry",

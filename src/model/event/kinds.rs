@@ -98,7 +98,9 @@ fn one_of_each() -> Vec<EventBody> {
             engine: "exec".into(),
             session_id: None,
             tokens: 3,
-            outcome: PlannerOutcome::KeptHeuristic { reason: "no plan".into() },
+            outcome: PlannerOutcome::KeptHeuristic {
+                reason: "no plan".into(),
+            },
         })),
         EventBody::FollowUpsAdded {
             from: a(),
@@ -114,15 +116,21 @@ fn one_of_each() -> Vec<EventBody> {
         EventBody::Resumed {},
         EventBody::Cancelled { reason: None },
         EventBody::BudgetAdded(addition),
-        EventBody::Accepted { summary: "fine".into() },
+        EventBody::Accepted {
+            summary: "fine".into(),
+        },
         EventBody::Rejected { reason: "no".into() },
         EventBody::ControllerStarted {
             lease: lease.clone(),
             took_over: None,
         },
         EventBody::LeaseRenewed { expires_at: at },
-        EventBody::ControllerStopped { reason: "done".into() },
-        EventBody::PhaseStarted { phase: Phase::Execution },
+        EventBody::ControllerStopped {
+            reason: "done".into(),
+        },
+        EventBody::PhaseStarted {
+            phase: Phase::Execution,
+        },
         EventBody::IntegrationStarted {
             branch: "omk/g/integration".into(),
             commit: "base".into(),

@@ -2,7 +2,9 @@
 //! step. Part of `Snapshot::apply` (the only place goal status changes). Pure.
 
 use super::Snapshot;
-use crate::model::delivery::record::{AwaitingHuman, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
+use crate::model::delivery::record::{
+    AwaitingHuman, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened,
+};
 use crate::model::goal::PullRequestRef;
 use crate::model::status::{GoalStatus, Phase};
 
