@@ -1,6 +1,6 @@
 //! Running the REAL agents in tests (kimi-cli, Kimi Code, Qwen Code): where they are installed
 //! (scripts/install-agents.sh), how to point them at the scripted model server, and isolated per-test
-//! state (HOME, KIMI_SHARE_DIR, KIMI_CODE_HOME, Qwen Code's `~/.qwen`), so tests run in parallel.
+//! state (HOME, KIMI_SHARE_DIR, KIMI_CODE_HOME, QWEN_HOME), so tests run in parallel.
 //!
 //! A missing agent FAILS the test when `CI=true`; locally the test is skipped with a loud message.
 
@@ -187,6 +187,11 @@ impl AgentHome {
         self.dir.path().join("home")
     }
 
+    /// Qwen Code's configuration and state directory (`QWEN_HOME`, instead of `~/.qwen`).
+    pub fn qwen_home(&self) -> PathBuf {
+        self.dir.path().join("qwen-home")
+    }
+
     /// Kimi Code's data directory.
     pub fn kimi_code_home(&self) -> PathBuf {
         self.dir.path().join("kimi-code")
@@ -230,6 +235,7 @@ impl AgentHome {
                 env.push(("OPENAI_BASE_URL".into(), server.base_url()));
                 env.push(("OPENAI_API_KEY".into(), API_KEY.into()));
                 env.push(("OPENAI_MODEL".into(), MODEL.into()));
+                env.push(("QWEN_HOME".into(), self.qwen_home().display().to_string()));
                 self.qwen_settings();
             }
         }
@@ -254,7 +260,7 @@ impl AgentHome {
     /// extra model calls (managed auto-memory and its "dream" consolidation, follow-up suggestions),
     /// which the scripted model would have to answer; no usage statistics, no update checks.
     fn qwen_settings(&self) {
-        let dir = self.home().join(".qwen");
+        let dir = self.qwen_home();
         std::fs::create_dir_all(&dir).expect("Qwen Code's settings dir");
         let settings = json!({
             "security": {"auth": {"selectedType": "openai"}},

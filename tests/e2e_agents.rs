@@ -1,8 +1,9 @@
-//! The whole loop with the REAL agents: `git omk goal run --until-ready` drives kimi-cli 1.51.0 (Wire)
-//! and Kimi Code 2.1.0 (ACP), each answering from the project's scripted model server, on a Python
-//! fixture repository with failing pytest tests. These scenarios run for both generations:
+//! The whole loop with the REAL agents: `git omk goal run --until-ready` drives kimi-cli 1.51.0 (Wire),
+//! Kimi Code 2.1.0 (ACP) and Qwen Code 0.24.4 (ACP), each answering from the project's scripted model
+//! server, on a Python fixture repository with failing pytest tests. These scenarios run for all three:
 //! - two slices fixing two files run concurrently, integrate, and end `ready`, the fix proven by a test
-//!   that fails on the base and passes on the result, the user's branch untouched;
+//!   that fails on the base and passes on the result, the user's branch untouched, the goal's tokens
+//!   exactly what the agents reported, every recorded tool call with its input;
 //! - an agent whose edits never fix the test ends `not_ready` within its retry limit;
 //! - a token budget crossed during a turn ends `needs_more_budget`; `budget-add` and `resume` finish it;
 //! - `cancel` from another terminal during a long tool call: exit 5, no process left behind.
@@ -14,7 +15,8 @@
 //! The model routes by conversation (two agents talk to it at once, reviewer sessions come after): each
 //! task's brief names its task, each prompt's model calls are counted from its user message.
 //!
-//! Agents come from `scripts/install-agents.sh` (`OMK_TEST_KIMI_WIRE`, `OMK_TEST_KIMI_ACP`), pytest from
+//! Agents come from `scripts/install-agents.sh` (`OMK_TEST_KIMI_WIRE`, `OMK_TEST_KIMI_ACP`,
+//! `OMK_TEST_QWEN`), pytest from
 //! `scripts/install-pytest.sh`; missing tools fail on CI and are skipped loudly elsewhere.
 
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk
@@ -194,6 +196,36 @@ impl Case {
         assert_eq!(usage["tokens_estimated"], 0, "{:?}: {usage}", self.kind);
     }
 
+    /// Every tool call in every recorded transcript shows the input it was called with, and no step's
+    /// usage was estimated.
+    fn assert_tool_calls_show_their_input(&self, goal_ref: &str, files: &str) {
+        let mut calls = 0;
+        for path in files.lines().filter(|p| p.ends_with("transcript.jsonl")) {
+            let text = self.repo.git(&["show", &format!("{goal_ref}:{path}")]);
+            for line in text.lines() {
+                let entry: Value = serde_json::from_str(line).expect("a transcript line");
+                match entry["kind"].as_str() {
+                    Some("tool_call") => {
+                        calls += 1;
+                        let input = &entry["input"];
+                        assert!(
+                            input.as_object().is_some_and(|o| !o.is_empty()),
+                            "{:?}: {path}: a tool call without its input: {line}",
+                            self.kind
+                        );
+                    }
+                    Some("usage") => assert_eq!(entry["usage"]["estimated"], 0, "{path}: {line}"),
+                    _ => {}
+                }
+            }
+        }
+        assert!(
+            calls >= 2,
+            "{:?}: the fixing commands are recorded: {files}",
+            self.kind
+        );
+    }
+
     /// The model saw only what the routes expected, and every request matched a route.
     fn assert_model_satisfied(&self) {
         let mismatches = self.server.mismatches();
@@ -309,8 +341,8 @@ fn fixing_task(kind: Agent, task: &str, command: &str, seen: &str) -> Vec<Route>
     ]
 }
 
-/// Run `scenario` for both generations, each in its own test.
-macro_rules! both_generations {
+/// Run `scenario` for each engine, each in its own test.
+macro_rules! all_engines {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
             #[test]
@@ -321,19 +353,23 @@ macro_rules! both_generations {
             fn kimi_acp() {
                 super::$name(super::Agent::KimiAcp);
             }
+            #[test]
+            fn qwen() {
+                super::$name(super::Agent::Qwen);
+            }
         }
     )*};
 }
 
-both_generations!(
+all_engines!(
     two_slices_run_concurrently_and_end_ready,
     a_gate_that_keeps_failing_ends_not_ready,
     a_budget_crossed_mid_turn_stops_then_budget_add_finishes,
     cancel_during_a_tool_call_leaves_no_process,
 );
 
-// Two more whole lifecycles, one generation each to keep the binary's wall time down (the review and
-// the interruption paths they use are covered for both generations above).
+// Two more whole lifecycles, one engine each to keep the binary's wall time down (the review and the
+// interruption paths they use are covered for every engine above).
 mod a_high_review_finding_blocks_ready_until_accepted {
     #[test]
     fn kimi_wire() {
@@ -462,6 +498,7 @@ fn two_slices_run_concurrently_and_end_ready(kind: Agent) {
         recorded.contains("agents/t1-fix-add-calc-py/1/transcript.jsonl"),
         "the agent's transcript is recorded: {recorded}"
     );
+    case.assert_tool_calls_show_their_input(&goal_ref, &recorded);
     let mut grep = Command::new("git");
     hermetic(&mut grep, &case.repo.home);
     let leaks = grep
@@ -522,10 +559,11 @@ fn a_high_review_finding_blocks_ready_until_accepted(kind: Agent) {
 
 fn cancel_during_a_tool_call_leaves_no_process(kind: Agent) {
     let marker = "sleep 171";
+    // Not starting with `sleep`: Qwen Code refuses `sleep N; …` itself.
     let routes = vec![
         Route::when(ADD_TASK)
             .step(0)
-            .reply(small(kind.shell(&format!("{marker}; echo woke")))),
+            .reply(small(kind.shell(&format!("echo go; {marker}; echo woke")))),
         Route::when(ADD_TASK).step(1).reply(small(Turn::text("Done."))),
     ];
     let Some(case) = Case::new(kind, routes) else {
@@ -574,7 +612,7 @@ fn pause_during_a_tool_call_then_resume_finishes(kind: Agent) {
         Route::when(ADD_TASK)
             .step(0)
             .times(1)
-            .reply(small(kind.shell(&format!("{marker}; echo woke")))),
+            .reply(small(kind.shell(&format!("echo go; {marker}; echo woke")))),
     ];
     routes.extend(fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b"));
     routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
