@@ -599,13 +599,13 @@ impl Driver<'_> {
             prices: &self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,
         };
-        let text = self.ledger.snapshot().goal.text.clone();
+        let snapshot = self.ledger.snapshot().clone();
         let ctx = self.ctx.clone();
         let checkout = dir.clone();
         let outcome = self
-            .interruptible(
-                async move { review::review(&ctx, &text, &base, &result, &checkout, &reviewers).await },
-            )
+            .interruptible(async move {
+                review::review(&ctx, &snapshot, &base, &result, &checkout, &reviewers).await
+            })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         let Some(outcome) = outcome else { return Ok(()) };

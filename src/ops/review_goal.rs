@@ -91,14 +91,7 @@ fn run_review(
         prices: &prices,
         timeout: ctx.settings.turn_timeout,
     };
-    block_on(review(
-        ctx,
-        &snapshot.goal.text,
-        base,
-        result,
-        checkout,
-        &reviewers,
-    ))
+    block_on(review(ctx, snapshot, base, result, checkout, &reviewers))
 }
 
 /// Record the review, its usage and the proof recomputed with it, deciding on the current tip (which
