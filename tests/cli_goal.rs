@@ -923,7 +923,10 @@ impl Pinned {
         let n = self.commands;
         self.repo
             .omk()
-            .env("OMK_TEST_TIME", format!("2026-11-22T{:02}:{:02}:00Z", 10 + n / 6, n % 6 * 10))
+            .env(
+                "OMK_TEST_TIME",
+                format!("2026-11-22T{:02}:{:02}:00Z", 10 + n / 6, n % 6 * 10),
+            )
             .env("OMK_TEST_SEED", n.to_string())
             .env("OMK_HOST", "test-host")
             .env("NO_COLOR", "1")
