@@ -10,6 +10,7 @@
 //!
 //! Run: `scripts/bench-sandbox.sh [TURNS] [STARTS]`. Figures go to docs/performance.md.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns processes, reads the clock and its environment
 
 #[path = "../tests/support/model_server.rs"]

@@ -10,6 +10,7 @@
 //! Slow (real agents): its own binary. Agents come from `scripts/install-agents.sh`; a missing agent
 //! fails on CI and is skipped loudly elsewhere.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and agents, read /proc
 
 mod support;
