@@ -463,6 +463,36 @@ fn pytest_swapping_the_failing_test_for_a_new_one_is_refused() {
 }
 
 #[test]
+fn pytest_rewriting_the_failing_test_to_pass_on_the_buggy_code_is_refused() {
+    let weakened = PY_TESTS.replace("assert add(2, 3) == 5", "assert add(2, 3) == -1");
+    let patched = PY_TESTS.replace(
+        "from calc import add, sub\n",
+        "import calc\n\ncalc.add = lambda a, b: a + b\nfrom calc import add, sub\n",
+    );
+    for tests in [weakened, patched] {
+        refused(
+            Runner::Pytest,
+            python_bug,
+            &[Scope::Precise("Fix add in calc.py"), VAGUE_FIX],
+            &[
+                ("calc.py", format!("# add is fine.\n{PY_BUG}")),
+                ("tests/test_calc.py", tests),
+            ],
+            &["oracle_failed"],
+            |e| {
+                let found = e.reasons.iter().any(|r| {
+                    r["code"] == "oracle_failed"
+                        && r["detail"]
+                            .as_str()
+                            .is_some_and(|d| d.contains(&format!("{PY_ADD}: passes on the base code too")))
+                });
+                assert!(found, "the rewritten test is named: {}", e.describe());
+            },
+        );
+    }
+}
+
+#[test]
 fn pytest_a_skip_marker_on_the_failing_test_is_refused() {
     let tests = PY_TESTS.replace(
         "def test_add",
@@ -614,6 +644,20 @@ fn pytest_honest_fixes_end_ready() {
         python_make,
         &[Scope::Precise("Fix add in calc.py")],
         &[("calc.py", PY_FIXED.into())],
+    );
+    // The fix with one more test next to the failing one: test_add, unchanged, still fails on the base
+    // code with the result's test file.
+    ready(
+        Runner::Pytest,
+        python_bug,
+        &[VAGUE_FIX],
+        &[
+            ("calc.py", PY_FIXED.into()),
+            (
+                "tests/test_calc.py",
+                format!("{PY_TESTS}\n\ndef test_add_negative():\n    assert add(-2, -3) == -5\n"),
+            ),
+        ],
     );
     ready(
         Runner::Pytest,
