@@ -25,7 +25,7 @@ use super::gc::{after_goal, gc, over_quota};
 use super::harness;
 use super::integrate::{Remover, integrate_tasks, oid};
 use super::planning::{self, Planner};
-use super::review::{self, Reviewers};
+use super::review::{self, ReviewOutcome, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
@@ -35,7 +35,7 @@ use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, next_step, start};
+use crate::model::controller::{Next, early_review, next_step, start, warm_reviewers};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
@@ -75,6 +75,13 @@ struct Running {
     cancel: watch::Sender<Option<String>>,
 }
 
+/// The review of `result` running beside the result's gates, in the checkout `dir`.
+struct EarlyReview {
+    result: String,
+    dir: PathBuf,
+    job: tokio::task::JoinHandle<Result<ReviewOutcome, OpsError>>,
+}
+
 /// The controller of one goal.
 struct Driver<'o> {
     ctx: Rc<Context>,
@@ -92,6 +99,10 @@ struct Driver<'o> {
     interrupt: watch::Receiver<bool>,
     /// Background removal of integrated tasks' worktrees.
     remover: Remover,
+    /// Reviewer sessions started while the last tasks run.
+    warm: Option<Warm>,
+    /// The review running beside the result's gates.
+    early: Option<EarlyReview>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -124,11 +135,14 @@ pub async fn drive(
         prices,
         interrupt: interrupt_on_ctrl_c(),
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
+        warm: None,
+        early: None,
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
+    driver.drop_reviews().await;
     outcome
 }
 
@@ -181,6 +195,7 @@ impl Driver<'_> {
             }
             let next = next_step(self.ledger.snapshot(), &self.active());
             let phase = next.phase(self.ledger.snapshot());
+            self.overlap(&next);
             let (label, began) = (next.label(), self.ctx.clock.now());
             let stopped = self.step(next, phase).await?;
             timing(self.goal_id(), label, began, self.ctx.clock.now());
@@ -585,37 +600,140 @@ impl Driver<'_> {
             .await
     }
 
-    /// Scanners plus reviewer and security-reviewer sessions over the integrated change.
+    /// Scanners plus reviewer and security-reviewer sessions over the integrated change: the review
+    /// started beside the gates when there is one for this result, else one started now.
     async fn review(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let Some((result, base, dir)) = self.result_checkout("review") else {
+        let Some(result) = self
+            .ledger
+            .snapshot()
+            .goal
+            .integration
+            .as_ref()
+            .map(|i| i.commit.clone())
+        else {
             return Ok(());
         };
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)
-            .map_err(infra)?;
-        let launch = agent_launch(&self.ctx);
-        let reviewers = Reviewers {
-            agent: &self.ledger.snapshot().goal.options.agent.clone(),
-            launch: &launch,
-            prices: &self.prices.clone(),
-            timeout: self.ctx.settings.turn_timeout,
+        let mut early = match self.early.take() {
+            Some(early) if early.result == result => early,
+            stale => {
+                if let Some(stale) = stale {
+                    stale.job.abort();
+                }
+                self.start_review(&result)?
+            }
         };
-        let text = self.ledger.snapshot().goal.text.clone();
-        let ctx = self.ctx.clone();
-        let checkout = dir.clone();
-        let outcome = self
-            .interruptible(
-                async move { review::review(&ctx, &text, &base, &result, &checkout, &reviewers).await },
-            )
-            .await?;
-        let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        let outcome = self.interruptible(&mut early.job).await?;
+        if outcome.is_none() {
+            early.job.abort();
+        }
+        let _ = worktree::remove_checkout(&self.repo_dir, &early.dir);
         let Some(outcome) = outcome else { return Ok(()) };
-        let outcome = outcome?;
+        let outcome = outcome.map_err(|e| OpsError::Infrastructure(format!("the review stopped: {e}")))??;
         let facts = vec![
             EventBody::ReviewRecorded(outcome.review),
             EventBody::UsageAdded(UsageDelta::of_sessions(&outcome.usage, &outcome.cost)),
         ];
         self.record_facts(phase, facts, outcome.attachments, Vec::new())
             .await
+    }
+
+    /// Start what can run ahead of its step (until-done runs only): the reviewer sessions while the
+    /// last tasks run, the review beside the result's gates. Failing to start early only means
+    /// starting later, at the review step.
+    fn overlap(&mut self, next: &Next) {
+        if self.mode != Mode::UntilDone {
+            return;
+        }
+        let snapshot = self.ledger.snapshot();
+        if self.warm.is_none()
+            && self.early.is_none()
+            && warm_reviewers(snapshot, &self.active())
+            && let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone())
+        {
+            match Warm::start(&self.ctx, self.review_dir(), &commit, &self.reviewers()) {
+                Ok(warm) => self.warm = Some(warm),
+                Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
+            }
+        }
+        let Some(result) = early_review(self.ledger.snapshot(), next).map(str::to_owned) else {
+            return;
+        };
+        if self.early.as_ref().is_some_and(|e| e.result == result) {
+            return;
+        }
+        if let Some(stale) = self.early.take() {
+            stale.job.abort();
+        }
+        match self.start_review(&result) {
+            Ok(early) => self.early = Some(early),
+            Err(e) => tracing::debug!(goal = self.goal_id(), "review not started early: {e}"),
+        }
+    }
+
+    /// Start the review of `result` in the background, with the warm sessions when there are some.
+    fn start_review(&mut self, result: &str) -> Result<EarlyReview, OpsError> {
+        let dir = self.review_dir();
+        let warm = self.warm.take();
+        let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
+        let ensure = move |dir: &Path, commit: &str| {
+            worktree::ensure_detached(&repo_dir, &common_dir, dir, commit)
+                .map(|_| ())
+                .map_err(infra)
+        };
+        if warm.is_none() {
+            ensure(&dir, result)?;
+        }
+        let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
+        let goal = &self.ledger.snapshot().goal;
+        let (text, base, commit) = (goal.text.clone(), goal.base.commit.clone(), result.to_owned());
+        let checkout = dir.clone();
+        let job = tokio::task::spawn_local(async move {
+            let started = match warm {
+                Some(warm) => match warm.ready_for(&commit).await {
+                    Some((_, started)) => Some(started),
+                    None => {
+                        ensure(&checkout, &commit)?;
+                        None
+                    }
+                },
+                None => None,
+            };
+            review::review(&ctx, &text, (&base, &commit), &checkout, &reviewers, started).await
+        });
+        Ok(EarlyReview {
+            result: result.to_owned(),
+            dir,
+            job,
+        })
+    }
+
+    /// End reviewer sessions and a review that are no longer needed, and remove their checkout.
+    async fn drop_reviews(&mut self) {
+        if let Some(early) = self.early.take() {
+            early.job.abort();
+            let _ = early.job.await;
+        }
+        if let Some(warm) = self.warm.take() {
+            warm.shutdown().await;
+        }
+        let dir = self.review_dir();
+        if dir.exists() {
+            let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        }
+    }
+
+    /// The checkout the reviewer sessions read.
+    fn review_dir(&self) -> PathBuf {
+        check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "reviewers")
+    }
+
+    fn reviewers(&self) -> Reviewers {
+        Reviewers {
+            agent: self.ledger.snapshot().goal.options.agent.clone(),
+            launch: agent_launch(&self.ctx),
+            prices: self.prices.clone(),
+            timeout: self.ctx.settings.turn_timeout,
+        }
     }
 
     /// Compute and record the proof; its status becomes the goal's. Decided again (the proof computed
