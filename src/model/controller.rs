@@ -263,19 +263,6 @@ pub fn warm_reviewers(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> bool {
             .all(|t| t.status != TaskStatus::Pending)
 }
 
-/// The result the review may start on while `next` runs the result's gates: the integrated result, once
-/// every task is settled and integrated, unless its review is recorded already. The review reads only
-/// the result, so it runs beside the gates, the harness check and the base run; it is recorded after them.
-pub fn early_review<'s>(snapshot: &'s Snapshot, next: &Next) -> Option<&'s str> {
-    if !matches!(next, Next::Verify | Next::HarnessCheck | Next::BaseRun) {
-        return None;
-    }
-    let goal = &snapshot.goal;
-    let tip = goal.integration.as_ref()?.commit.as_str();
-    let reviewed = goal.review.as_ref().is_some_and(|r| r.commit == tip);
-    (!reviewed).then_some(tip)
-}
-
 /// A bugfix's fail-to-pass is not shown by the gates on the base and the result (the failing test is
 /// new), the result's tests have not been run against the base code yet, and such a run could count:
 /// no test failed on the base (while some did, only they can show the fix).
@@ -664,7 +651,7 @@ mod tests {
     }
 
     #[test]
-    fn reviewers_start_while_the_last_tasks_run_and_review_beside_the_gates() {
+    fn reviewers_start_while_the_last_tasks_run() {
         let mut g = Goal::new(vec![task("a", &[], &["a.rs"]), task("b", &["a"], &["b.rs"])], 2);
         let active = |names: &[&str]| -> BTreeSet<TaskId> { ids(names).into_iter().collect() };
         assert!(!warm_reviewers(&g.snapshot, &active(&[])), "nothing runs yet");
@@ -704,7 +691,6 @@ mod tests {
             warm_reviewers(&g.snapshot, &active(&["b"])),
             "b is the last task and runs"
         );
-        assert_eq!(early_review(&g.snapshot, &Next::Wait), None);
         g.snapshot
             .tasks
             .get_mut(&ids(&["b"])[0])
@@ -720,21 +706,7 @@ mod tests {
             !warm_reviewers(&g.snapshot, &active(&[])),
             "no agent works any more"
         );
-        let next = g.next(&[]);
-        assert_eq!(next, Next::Verify);
-        assert_eq!(
-            early_review(&g.snapshot, &next),
-            Some("i2"),
-            "the review runs beside the gates"
-        );
-        g.review("i1", &[]);
-        assert_eq!(
-            early_review(&g.snapshot, &next),
-            Some("i2"),
-            "a review of an older tip does not count"
-        );
-        g.review("i2", &[]);
-        assert_eq!(early_review(&g.snapshot, &next), None, "reviewed already");
+        assert_eq!(g.next(&[]), Next::Verify);
     }
 
     #[test]

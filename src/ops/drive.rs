@@ -25,7 +25,7 @@ use super::gc::{after_goal, gc, over_quota};
 use super::harness;
 use super::integrate::{Remover, integrate_tasks, oid};
 use super::planning::{self, Planner};
-use super::review::{self, ReviewOutcome, Reviewers, Warm};
+use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
@@ -35,7 +35,7 @@ use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, early_review, next_step, start, warm_reviewers};
+use crate::model::controller::{Next, next_step, start, warm_reviewers};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
@@ -75,13 +75,6 @@ struct Running {
     cancel: watch::Sender<Option<String>>,
 }
 
-/// The review of `result` running beside the result's gates, in the checkout `dir`.
-struct EarlyReview {
-    result: String,
-    dir: PathBuf,
-    job: tokio::task::JoinHandle<Result<ReviewOutcome, OpsError>>,
-}
-
 /// The controller of one goal.
 struct Driver<'o> {
     ctx: Rc<Context>,
@@ -101,8 +94,6 @@ struct Driver<'o> {
     remover: Remover,
     /// Reviewer sessions started while the last tasks run.
     warm: Option<Warm>,
-    /// The review running beside the result's gates.
-    early: Option<EarlyReview>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -136,7 +127,6 @@ pub async fn drive(
         interrupt: interrupt_on_ctrl_c(),
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
         warm: None,
-        early: None,
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
@@ -195,7 +185,7 @@ impl Driver<'_> {
             }
             let next = next_step(self.ledger.snapshot(), &self.active());
             let phase = next.phase(self.ledger.snapshot());
-            self.overlap(&next);
+            self.warm_up();
             let (label, began) = (next.label(), self.ctx.clock.now());
             let stopped = self.step(next, phase).await?;
             timing(self.goal_id(), label, began, self.ctx.clock.now());
@@ -600,35 +590,45 @@ impl Driver<'_> {
             .await
     }
 
-    /// Scanners plus reviewer and security-reviewer sessions over the integrated change: the review
-    /// started beside the gates when there is one for this result, else one started now.
+    /// Scanners plus reviewer and security-reviewer sessions over the integrated change, both at once:
+    /// the sessions started while the last tasks ran when there are some, else started now. They are
+    /// shown the recorded test evidence, so the review starts once the result's gates are done.
     async fn review(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let Some(result) = self
-            .ledger
-            .snapshot()
-            .goal
-            .integration
-            .as_ref()
-            .map(|i| i.commit.clone())
-        else {
+        let Some((result, base, _)) = self.result_checkout("review") else {
             return Ok(());
         };
-        let mut early = match self.early.take() {
-            Some(early) if early.result == result => early,
-            stale => {
-                if let Some(stale) = stale {
-                    stale.job.abort();
-                }
-                self.start_review(&result)?
-            }
+        let dir = self.review_dir();
+        let warm = self.warm.take();
+        let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
+        let ensure = |commit: &str| {
+            worktree::ensure_detached(&repo_dir, &common_dir, &dir, commit)
+                .map(|_| ())
+                .map_err(infra)
         };
-        let outcome = self.interruptible(&mut early.job).await?;
-        if outcome.is_none() {
-            early.job.abort();
+        if warm.is_none() {
+            ensure(&result)?;
         }
-        let _ = worktree::remove_checkout(&self.repo_dir, &early.dir);
+        let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
+        let snapshot = self.ledger.snapshot().clone();
+        let outcome = self
+            .interruptible(async {
+                let started = match warm {
+                    Some(warm) => match warm.ready_for(&result).await {
+                        Some(started) => Some(started),
+                        None => {
+                            ensure(&result)?;
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let pair = (base.as_str(), result.as_str());
+                review::review(&ctx, &snapshot, pair, &dir, &reviewers, started).await
+            })
+            .await?;
+        let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         let Some(outcome) = outcome else { return Ok(()) };
-        let outcome = outcome.map_err(|e| OpsError::Infrastructure(format!("the review stopped: {e}")))??;
+        let outcome = outcome?;
         let facts = vec![
             EventBody::ReviewRecorded(outcome.review),
             EventBody::UsageAdded(UsageDelta::of_sessions(&outcome.usage, &outcome.cost)),
@@ -637,82 +637,25 @@ impl Driver<'_> {
             .await
     }
 
-    /// Start what can run ahead of its step (until-done runs only): the reviewer sessions while the
-    /// last tasks run, the review beside the result's gates. Failing to start early only means
-    /// starting later, at the review step.
-    fn overlap(&mut self, next: &Next) {
-        if self.mode != Mode::UntilDone {
-            return;
-        }
+    /// Start the reviewer sessions while the last tasks run (until-done runs only), so the agents'
+    /// start-up is off the critical path. Failing to start them early only means starting them at
+    /// the review.
+    fn warm_up(&mut self) {
         let snapshot = self.ledger.snapshot();
-        if self.warm.is_none()
-            && self.early.is_none()
-            && warm_reviewers(snapshot, &self.active())
-            && let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone())
-        {
-            match Warm::start(&self.ctx, self.review_dir(), &commit, &self.reviewers()) {
-                Ok(warm) => self.warm = Some(warm),
-                Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
-            }
+        if self.mode != Mode::UntilDone || self.warm.is_some() || !warm_reviewers(snapshot, &self.active()) {
+            return;
         }
-        let Some(result) = early_review(self.ledger.snapshot(), next).map(str::to_owned) else {
+        let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
             return;
         };
-        if self.early.as_ref().is_some_and(|e| e.result == result) {
-            return;
-        }
-        if let Some(stale) = self.early.take() {
-            stale.job.abort();
-        }
-        match self.start_review(&result) {
-            Ok(early) => self.early = Some(early),
-            Err(e) => tracing::debug!(goal = self.goal_id(), "review not started early: {e}"),
+        match Warm::start(&self.ctx, self.review_dir(), &commit, &self.reviewers()) {
+            Ok(warm) => self.warm = Some(warm),
+            Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
         }
     }
 
-    /// Start the review of `result` in the background, with the warm sessions when there are some.
-    fn start_review(&mut self, result: &str) -> Result<EarlyReview, OpsError> {
-        let dir = self.review_dir();
-        let warm = self.warm.take();
-        let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
-        let ensure = move |dir: &Path, commit: &str| {
-            worktree::ensure_detached(&repo_dir, &common_dir, dir, commit)
-                .map(|_| ())
-                .map_err(infra)
-        };
-        if warm.is_none() {
-            ensure(&dir, result)?;
-        }
-        let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
-        let goal = &self.ledger.snapshot().goal;
-        let (text, base, commit) = (goal.text.clone(), goal.base.commit.clone(), result.to_owned());
-        let checkout = dir.clone();
-        let job = tokio::task::spawn_local(async move {
-            let started = match warm {
-                Some(warm) => match warm.ready_for(&commit).await {
-                    Some((_, started)) => Some(started),
-                    None => {
-                        ensure(&checkout, &commit)?;
-                        None
-                    }
-                },
-                None => None,
-            };
-            review::review(&ctx, &text, (&base, &commit), &checkout, &reviewers, started).await
-        });
-        Ok(EarlyReview {
-            result: result.to_owned(),
-            dir,
-            job,
-        })
-    }
-
-    /// End reviewer sessions and a review that are no longer needed, and remove their checkout.
+    /// End reviewer sessions that are no longer needed, and remove their checkout.
     async fn drop_reviews(&mut self) {
-        if let Some(early) = self.early.take() {
-            early.job.abort();
-            let _ = early.job.await;
-        }
         if let Some(warm) = self.warm.take() {
             warm.shutdown().await;
         }

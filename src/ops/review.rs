@@ -23,7 +23,9 @@ use crate::model::ids::TaskId;
 use crate::model::options::AgentSpec;
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, ReviewRole};
+use crate::model::proof::{prove, test_lines};
 use crate::model::review::{Finding, Review, parse_findings};
+use crate::model::snapshot::Snapshot;
 use crate::model::usage::{Cost, PriceTable, TokenUsage, cost};
 use crate::review::changes::between;
 use crate::review::scanners::{ScanOptions, scan};
@@ -98,14 +100,14 @@ impl Warm {
 
     /// Move the checkout to `result` and hand over the sessions; `None` (the sessions ended) when the
     /// checkout cannot be moved.
-    pub async fn ready_for(self, result: &str) -> Option<(PathBuf, Vec<Started>)> {
+    pub async fn ready_for(self, result: &str) -> Option<Vec<Started>> {
         let moved = git(&self.dir, &["checkout", "--quiet", "--detach", "--force", result]);
         let sessions = self.starting.await.unwrap_or_default();
         if moved.is_err() {
             shut_down(sessions).await;
             return None;
         }
-        Some((self.dir, sessions))
+        Some(sessions)
     }
 
     /// End the sessions (started or still starting).
@@ -133,11 +135,13 @@ async fn start_session(checkout: &Path, reviewers: &Reviewers) -> Started {
 }
 
 /// Review `result` against `base`; `checkout` is a clean checkout of `result` the sessions may read.
-/// `started` are sessions already started there (in [`ROLES`] order), else they start now. Both
-/// sessions review at once.
+/// The reviewer sessions are shown the test evidence of `snapshot` (tests by id, the harness check)
+/// next to the diff, so a test that disappeared or a changed harness is in front of them. `started`
+/// are sessions already started there (in [`ROLES`] order), else they start now. Both sessions review
+/// at once.
 pub async fn review(
     ctx: &Context,
-    goal_text: &str,
+    snapshot: &Snapshot,
     (base, result): (&str, &str),
     checkout: &Path,
     reviewers: &Reviewers,
@@ -150,11 +154,15 @@ pub async fn review(
             .iter()
             .map(harness_finding),
     );
-    let diff = bounded_diff(ctx, base, result);
+    let subject = Subject {
+        goal_text: &snapshot.goal.text,
+        diff: bounded_diff(ctx, base, result),
+        evidence: test_lines(&prove(snapshot, Vec::new())),
+    };
     let mut started = started.unwrap_or_default().into_iter();
     let (first, second) = (started.next(), started.next());
     let review = |role: ReviewRole, session: Option<Started>| {
-        let work = session_findings(role, session, goal_text, &diff, checkout, reviewers);
+        let work = session_findings(role, session, &subject, checkout, reviewers);
         timed(ctx.clock.as_ref(), role.as_str(), "agent", work)
     };
     let (first, second) = tokio::join!(review(ROLES[0], first), review(ROLES[1], second));
@@ -233,6 +241,13 @@ fn bounded_diff(ctx: &Context, base: &str, result: &str) -> String {
     format!("{stat}\n\n{diff}")
 }
 
+/// What the reviewer sessions are asked about.
+struct Subject<'a> {
+    goal_text: &'a str,
+    diff: String,
+    evidence: Vec<String>,
+}
+
 /// What one reviewer session produced: its findings (or why there are none to trust), and what it cost.
 struct Part {
     answer: Result<Vec<Finding>, String>,
@@ -245,8 +260,7 @@ struct Part {
 async fn session_findings(
     role: ReviewRole,
     session: Option<Started>,
-    goal_text: &str,
-    diff: &str,
+    subject: &Subject<'_>,
     checkout: &Path,
     reviewers: &Reviewers,
 ) -> Part {
@@ -267,7 +281,7 @@ async fn session_findings(
     };
     let first = run_turn(
         &mut session,
-        &prompt::review(role, goal_text, diff),
+        &prompt::review(role, subject.goal_text, &subject.diff, &subject.evidence),
         reviewers.timeout,
     )
     .await;
