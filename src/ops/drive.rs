@@ -21,9 +21,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
+use super::context::oid;
 use super::gc::{after_goal, gc, over_quota};
 use super::harness;
-use super::integrate::{Remover, integrate_tasks, oid};
+use super::integrate::{Remover, integrate_tasks};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
@@ -40,7 +41,7 @@ use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::TaskId;
+use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
@@ -370,7 +371,7 @@ impl Driver<'_> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
         process::kill_processes_in(&dir);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base)?;
         let options = self.ledger.snapshot().goal.options.clone();
         let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
@@ -426,7 +427,7 @@ impl Driver<'_> {
                 )));
             }
             None => {
-                update_branch(&self.repo_dir, &branch, &base, None).map_err(infra)?;
+                update_branch(&self.repo_dir, &branch, &base, None)?;
                 base
             }
         };
@@ -512,7 +513,7 @@ impl Driver<'_> {
     fn result_checkout(&self, what: &str) -> Option<(String, String, PathBuf)> {
         let goal = &self.ledger.snapshot().goal;
         let result = goal.integration.as_ref()?.commit.clone();
-        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", &result[..12]));
+        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", short(&result)));
         Some((result, goal.base.commit.clone(), dir))
     }
 
@@ -600,10 +601,9 @@ impl Driver<'_> {
         let dir = self.review_dir();
         let warm = self.warm.take();
         let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
-        let ensure = |commit: &str| {
-            worktree::ensure_detached(&repo_dir, &common_dir, &dir, commit)
-                .map(|_| ())
-                .map_err(infra)
+        let ensure = |commit: &str| -> Result<(), OpsError> {
+            worktree::ensure_detached(&repo_dir, &common_dir, &dir, commit)?;
+            Ok(())
         };
         if warm.is_none() {
             ensure(&result)?;
@@ -730,10 +730,9 @@ impl Driver<'_> {
         &mut self,
         commit: &str,
     ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
-        let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
+        let id = oid(commit)?;
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
-            .map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)?;
         let options = PlanOptions {
             goal_tip: Some(self.ledger.tip()),
             ..PlanOptions::default()
@@ -806,7 +805,7 @@ impl Driver<'_> {
             tip.clone(),
         )?;
         if step.tip != tip {
-            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip)).map_err(infra)?;
+            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip))?;
         }
         self.record_facts(phase, step.bodies, Vec::new(), step.proves)
             .await?;
@@ -828,15 +827,17 @@ impl Driver<'_> {
     fn integration_tip(&self, branch: &str, recorded: &str) -> Result<String, OpsError> {
         let name = format!("refs/heads/{branch}");
         let Ok(actual) = git(&self.repo_dir, &["rev-parse", "--verify", "--quiet", &name]) else {
-            update_branch(&self.repo_dir, branch, recorded, None).map_err(infra)?;
+            update_branch(&self.repo_dir, branch, recorded, None)?;
             return Ok(recorded.to_owned());
         };
         if actual == recorded || self.contains(&actual, recorded)? {
             Ok(actual)
         } else {
-            Err(OpsError::Infrastructure(format!(
-                "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
-            )))
+            Err(OpsError::BranchRewritten {
+                branch: branch.to_owned(),
+                actual,
+                recorded: recorded.to_owned(),
+            })
         }
     }
 
@@ -911,7 +912,7 @@ impl Driver<'_> {
             "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {goal}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n"
         );
         let fallback = self.ctx.store.repo().committer().is_none();
-        worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+        worktree::commit_all(&checkout, &message, fallback)?;
         Ok(worktree::head(&checkout).ok())
     }
 
@@ -1247,8 +1248,4 @@ fn dimension_name(d: BudgetDimension) -> &'static str {
         BudgetDimension::Tokens => "tokens",
         BudgetDimension::Usd => "usd",
     }
-}
-
-fn infra(e: impl std::fmt::Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

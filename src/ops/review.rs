@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gix::ObjectId;
 use tokio::task::JoinHandle;
 
 use super::attempt::timed;
+use super::context::oid;
 use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
@@ -79,8 +79,7 @@ impl Warm {
             .store
             .workdir()
             .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-        worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)
-            .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+        worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)?;
         let (checkout, reviewers) = (dir.clone(), reviewers.clone());
         let clock = ctx.clock.clone();
         let starting = tokio::task::spawn_local(async move {
@@ -193,7 +192,6 @@ pub async fn review(
 }
 
 fn scanner_findings(ctx: &Context, base: &str, result: &str) -> Result<Vec<Finding>, OpsError> {
-    let oid = |c: &str| ObjectId::from_hex(c.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()));
     let changes = between(&ctx.store, oid(base)?, oid(result)?)?;
     Ok(scan(&changes, &ScanOptions::default())
         .into_iter()
