@@ -480,8 +480,9 @@ fn processes_with(marker: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Wait until `ok` holds: a generous bound (a minute), so a loaded machine is never a failure.
 async fn eventually(what: &str, mut ok: impl FnMut() -> bool) {
-    for _ in 0..200 {
+    for _ in 0..1200 {
         if ok() {
             return;
         }
