@@ -198,9 +198,16 @@ pub struct RunArgs {
     /// Most agents running at once.
     #[arg(long, value_name = "N", value_parser = max_agents_arg, allow_hyphen_values = true)]
     pub max_agents: Option<u16>,
-    /// Agent engine: kimi, kimi-wire, kimi-acp, qwen, acp:<cmd>, exec:<cmd>.
+    /// Agent of task sessions (and of the other roles unless they have their own): kimi, kimi-wire,
+    /// kimi-acp, qwen, acp:<cmd>, exec:<cmd>.
     #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
     pub agent: Option<AgentSpec>,
+    /// Agent of the planner session (default: omk.agent.planner, else --agent).
+    #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
+    pub planner_agent: Option<AgentSpec>,
+    /// Agent of the reviewer and security-reviewer sessions (default: omk.agent.reviewer, else --agent).
+    #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
+    pub reviewer_agent: Option<AgentSpec>,
     /// Delivery policy: local, draft-pr, auto-pr.
     #[arg(long, value_name = "POLICY", value_parser = policy_arg)]
     pub policy: Option<DeliveryPolicy>,

@@ -20,7 +20,7 @@ use super::text;
 use crate::model::budget::BudgetAddition;
 use crate::model::control::ControlRequest;
 use crate::model::goal::Blocker;
-use crate::model::options::RunOptions;
+use crate::model::options::{RoleAgents, RunOptions};
 use crate::model::proof::readiness;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -67,7 +67,12 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
 fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
     let defaults = configured_options(&ctx);
-    let agent = args.agent.unwrap_or_else(|| defaults.agent.clone());
+    let flags = RoleAgents {
+        all: None,
+        task: args.agent,
+        planner: args.planner_agent,
+        reviewer: args.reviewer_agent,
+    };
     let max_agents = args.max_agents.unwrap_or(defaults.max_agents);
     let mut limits = defaults.limits;
     limits.time_secs = args.budget_time.map(|d| d.as_secs().max(1)).or(limits.time_secs);
@@ -76,13 +81,17 @@ fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let options = RunOptions {
         limits,
         max_agents,
-        agent,
+        agent: defaults.agent.clone(),
+        planner_agent: None,
+        reviewer_agent: None,
         delivery: args.policy.unwrap_or(defaults.delivery),
         merge: args.merge_policy.unwrap_or(defaults.merge),
         llm_planner: !args.no_llm_planner,
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
-    };
+        ..defaults
+    }
+    .with_agents(flags, &ctx.settings.agents);
     if args.until_ready {
         let text = goal_text(&args.plan.goal)?;
         let request = PlanRequest {
@@ -118,15 +127,15 @@ fn plan(dir: &Path, args: PlanArgs) -> Result<i32, CliError> {
     plan_with(&ctx, args, options)
 }
 
-/// The options of a goal when the command line gives none: the configured ones (`omk.agent`,
+/// The options of a goal when the command line gives none: the configured ones (`omk.agent…`,
 /// `omk.maxAgents`), else the defaults.
 fn configured_options(ctx: &Context) -> RunOptions {
     let defaults = RunOptions::default();
     RunOptions {
-        agent: ctx.settings.agent.clone().unwrap_or(defaults.agent.clone()),
         max_agents: ctx.settings.max_agents.unwrap_or(defaults.max_agents),
         ..defaults
     }
+    .with_agents(RoleAgents::default(), &ctx.settings.agents)
 }
 
 fn plan_with(ctx: &Context, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {

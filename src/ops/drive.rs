@@ -37,6 +37,7 @@ use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
 use crate::model::ids::TaskId;
 use crate::model::lease::Lease;
+use crate::model::options::Role;
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
@@ -394,7 +395,7 @@ impl Driver<'_> {
         let options = self.snapshot.goal.options.clone();
         let (launch, prices) = (self.launch(), self.prices.clone());
         let planner = Planner {
-            agent: &options.agent,
+            agent: options.agent_of(Role::Planner),
             launch: &launch,
             prices: &prices,
             timeout: self.ctx.settings.turn_timeout,
@@ -591,7 +592,7 @@ impl Driver<'_> {
             .map_err(infra)?;
         let launch = self.launch();
         let reviewers = Reviewers {
-            agent: &self.snapshot.goal.options.agent.clone(),
+            agent: &self.snapshot.goal.options.agent_of(Role::Reviewer).clone(),
             launch: &launch,
             prices: &self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,

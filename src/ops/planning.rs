@@ -19,7 +19,7 @@ use crate::model::decision::DecisionDraft;
 use crate::model::event::{PlannerOutcome, PlannerReport};
 use crate::model::ids::TaskId;
 use crate::model::intake::intake;
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::plan::PlannerInfo;
 use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan};
 use crate::model::planner::task_kind;
@@ -166,7 +166,7 @@ async fn session_plan<'c>(
 ) -> Result<(AgentPlan, bool), String> {
     let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
     let mut config = SessionConfig::new(planner.agent.clone(), policy);
-    config.launch = planner.launch.clone();
+    config.launch = planner.launch.clone().for_role(Role::Planner, None);
     let mut session = Session::start(config)
         .await
         .map_err(|e| format!("the agent could not start: {e}"))?;

@@ -16,7 +16,7 @@ use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
 use crate::model::harness::finding as harness_finding;
 use crate::model::ids::TaskId;
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, ReviewRole};
 use crate::model::review::{Finding, Review, parse_findings};
@@ -151,7 +151,11 @@ async fn session_findings(
 ) -> Result<Vec<Finding>, String> {
     let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
     let mut config = SessionConfig::new(reviewers.agent.clone(), policy);
-    config.launch = reviewers.launch.clone();
+    let role_name = match role {
+        ReviewRole::Reviewer => Role::Reviewer,
+        ReviewRole::SecurityReviewer => Role::SecurityReviewer,
+    };
+    config.launch = reviewers.launch.clone().for_role(role_name, None);
     let mut session = Session::start(config)
         .await
         .map_err(|e| format!("the agent could not start: {e}"))?;

@@ -15,6 +15,7 @@ use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::git::worktree;
 use crate::model::event::{Event, EventBody, UsageDelta};
+use crate::model::options::Role;
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -91,7 +92,7 @@ fn run_review(
     let launch = agent_launch(ctx);
     let prices = settings::price_table(ctx.store.repo())?;
     let reviewers = Reviewers {
-        agent: &snapshot.goal.options.agent,
+        agent: snapshot.goal.options.agent_of(Role::Reviewer),
         launch: &launch,
         prices: &prices,
         timeout: ctx.settings.turn_timeout,
