@@ -202,7 +202,10 @@ fn every_role_s_agent_is_checked_and_a_missing_one_names_its_roles() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("role      reviewer: exec:no-such-reviewer\n"), "{text}");
+    assert!(
+        text.contains("role      reviewer: exec:no-such-reviewer\n"),
+        "{text}"
+    );
     assert!(!text.contains("role      task"), "{text}");
 }
 

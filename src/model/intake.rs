@@ -272,7 +272,10 @@ fn push_part(out: &mut Vec<(String, bool)>, text: &str, after: bool) {
 fn starts_with_action(text: &str) -> bool {
     let first = words(text).into_iter().next().unwrap_or_default();
     KIND_WORDS.iter().any(|(_, ws)| ws.contains(&first.as_str()))
-        || ["update", "remove", "delete", "write", "test", "describe", "explain"].contains(&first.as_str())
+        || [
+            "update", "remove", "delete", "write", "test", "describe", "explain",
+        ]
+        .contains(&first.as_str())
 }
 
 /// Lowercase words of `text` (letters, digits, `-`, `_`).
@@ -379,7 +382,11 @@ fn named_things(text: &str) -> Vec<String> {
     for (i, w) in ws.iter().enumerate() {
         let next = ws.get(i + 1).map(String::as_str);
         if DOC_NAMES.contains(&w.as_str()) || (w == "man" && next == Some("page")) {
-            out.push(if w == "man" { "man page".to_owned() } else { w.clone() });
+            out.push(if w == "man" {
+                "man page".to_owned()
+            } else {
+                w.clone()
+            });
         } else if next.is_some_and(|n| NAMING_WORDS.contains(&n))
             && !is_filler(w)
             && !w.starts_with('-')
@@ -609,13 +616,28 @@ mod tests {
             assert!(i.questions.is_empty(), "{text}: {:?}", i.questions);
         }
         let i = intake("Add a --verbose flag to the CLI and document it", no_files);
-        assert!(i.parts[0].anchors.contains(&"--verbose".to_owned()), "{:?}", i.parts);
-        let i = intake("Add a --verbose flag to the CLI and document it in the README", no_files);
+        assert!(
+            i.parts[0].anchors.contains(&"--verbose".to_owned()),
+            "{:?}",
+            i.parts
+        );
+        let i = intake(
+            "Add a --verbose flag to the CLI and document it in the README",
+            no_files,
+        );
         assert!(i.parts[1].anchors.contains(&"readme".to_owned()), "{:?}", i.parts);
         // A back reference to a vague request is no anchor; vague requests still get questions.
-        assert!(!intake("Make it better and document it", no_files).questions.is_empty());
+        assert!(
+            !intake("Make it better and document it", no_files)
+                .questions
+                .is_empty()
+        );
         assert!(!intake("Improve the docs", no_files).questions.is_empty());
-        assert!(!intake("Fix the bug and add a test for it", no_files).questions.is_empty());
+        assert!(
+            !intake("Fix the bug and add a test for it", no_files)
+                .questions
+                .is_empty()
+        );
     }
 
     #[test]
