@@ -81,7 +81,7 @@ fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let options = RunOptions {
         limits,
         max_agents,
-        agent: defaults.agent.clone(),
+        agent: defaults.agent,
         planner_agent: None,
         reviewer_agent: None,
         delivery: args.policy.unwrap_or(defaults.delivery),
@@ -89,7 +89,6 @@ fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
         llm_planner: !args.no_llm_planner,
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
-        ..defaults
     }
     .with_agents(flags, &ctx.settings.agents);
     if args.until_ready {
