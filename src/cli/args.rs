@@ -140,6 +140,9 @@ pub enum GoalCommand {
     Execute(StatusArgs),
     /// Cancel a goal.
     Cancel(ControlArgs),
+    /// Answer the intake questions of a goal blocked on them: recorded, and the same goal is planned
+    /// again (exit 0 when planned, 3 when questions remain).
+    Answer(AnswerArgs),
     /// Record a human integrator's acceptance.
     Accept(AcceptArgs),
     /// Record a human integrator's rejection.
@@ -347,6 +350,20 @@ pub struct AcceptArgs {
     /// What is accepted and why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub summary: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal answer`.
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// Goal id or unique prefix (`latest` for the newest).
+    #[arg(value_name = "GOAL")]
+    pub goal: String,
+    /// The answers, in words (`-` reads them from stdin).
+    #[arg(value_name = "ANSWER", allow_hyphen_values = true)]
+    pub answer: String,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

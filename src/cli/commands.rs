@@ -4,8 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::args::{
-    AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs, ReplayArgs,
-    ResumeArgs, RunArgs, ShowArgs, StatusArgs,
+    AcceptArgs, AnswerArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs,
+    ReplayArgs, ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
 use super::deliver;
 use super::drive;
@@ -27,6 +27,7 @@ use crate::model::status::GoalStatus;
 use crate::model::task::TaskStatus;
 use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
 use crate::ops::Context;
+use crate::ops::answer::answer as answer_questions;
 use crate::ops::control::{Controlled, control};
 use crate::ops::deliver::proof_commit;
 use crate::ops::gc as ops_gc;
@@ -56,6 +57,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Cancel(args) => {
             simple(dir, args, |reason| ControlRequest::Cancel { reason }, "cancelled")
         }
+        GoalCommand::Answer(args) => answer(dir, args),
         GoalCommand::Accept(args) => accept(dir, args),
         GoalCommand::Reject(args) => reject(dir, args),
         GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
@@ -385,6 +387,21 @@ fn simple(
     let ctx = Context::open(dir)?;
     let done = control(&ctx, args.goal.as_deref(), request(reason))?;
     report(&done, args.json, verb)
+}
+
+fn answer(dir: &Path, args: AnswerArgs) -> Result<i32, CliError> {
+    let text = goal_text(&args.answer)?;
+    let ctx = Context::open(dir)?;
+    let done = answer_questions(&ctx, Some(&args.goal), &text)?;
+    let commit = done.commit.to_string();
+    let out = if args.json {
+        let kinds = done.events.iter().map(|e| e.body.kind_name()).collect();
+        json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
+    } else {
+        text::answered(&done.goal, &commit, &done.snapshot)
+    };
+    emit(&out)?;
+    Ok(done.snapshot.goal.status.exit_code())
 }
 
 fn accept(dir: &Path, args: AcceptArgs) -> Result<i32, CliError> {

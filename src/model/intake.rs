@@ -175,7 +175,32 @@ pub fn intake(text: &str, files: &[String]) -> Intake {
         .map(|(t, after)| analyse_part(&t, after, files))
         .collect();
     let kind = overall_kind(&parts);
-    let questions = questions_for(&parts, kind);
+    let questions = part_questions(&parts, kind).concat();
+    Intake {
+        kind,
+        parts,
+        questions,
+    }
+}
+
+/// Intake of a goal that a human clarified (`goal answer`): every request that drew questions is read
+/// again with the answers after it, so an answer naming a file, function, flag or observable result
+/// anchors it. Requests that were clear stay as they were. Without answers this is [`intake`].
+pub fn intake_answered(text: &str, answers: &[String], files: &[String]) -> Intake {
+    let first = intake(text, files);
+    if answers.is_empty() {
+        return first;
+    }
+    let answered = answers.join(" ");
+    let asked = part_questions(&first.parts, first.kind);
+    let parts: Vec<Part> = (first.parts.into_iter().zip(asked))
+        .map(|(part, questions)| match questions.is_empty() {
+            true => part,
+            false => analyse_part(&format!("{} — {answered}", part.text), part.after_previous, files),
+        })
+        .collect();
+    let kind = overall_kind(&parts);
+    let questions = part_questions(&parts, kind).concat();
     Intake {
         kind,
         parts,
@@ -465,12 +490,14 @@ fn numeric_target(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn questions_for(parts: &[Part], kind: GoalKind) -> Vec<String> {
-    let mut questions = Vec::new();
+/// The questions each request raises, in order (empty for a testable one).
+fn part_questions(parts: &[Part], kind: GoalKind) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
     let mut previous_anchored = false;
     for part in parts {
         let anchored = !part.anchors.is_empty() || (previous_anchored && refers_back(part));
         previous_anchored = anchored;
+        let mut questions = Vec::new();
         let ws = words(&part.text);
         let meaningful: Vec<&String> = ws.iter().filter(|w| !STOP_WORDS.contains(&w.as_str())).collect();
         let vague = meaningful
@@ -490,8 +517,9 @@ fn questions_for(parts: &[Part], kind: GoalKind) -> Vec<String> {
                 part.text
             ));
         }
+        all.push(questions);
     }
-    questions
+    all
 }
 
 fn vague_questions(part: &Part) -> Vec<String> {
@@ -637,6 +665,37 @@ mod tests {
             !intake("Fix the bug and add a test for it", no_files)
                 .questions
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn answers_clarify_the_requests_that_drew_questions() {
+        let text = "Fix the bug and add retries to `fetch_url`";
+        let asked = intake(text, &files());
+        assert_eq!(asked.questions.len(), 2, "{:?}", asked.questions);
+        assert_eq!(intake_answered(text, &[], &files()), asked);
+        let vague = intake_answered(text, &["nicer".to_owned()], &files());
+        assert!(
+            !vague.questions.is_empty(),
+            "a vague answer: {:?}",
+            vague.questions
+        );
+        let answers = ["slugify drops the last character; test in tests/slug_test.rs".to_owned()];
+        let answered = intake_answered(text, &answers, &files());
+        assert!(answered.questions.is_empty(), "{:?}", answered.questions);
+        assert_eq!(
+            answered.parts[0].text,
+            format!("Fix the bug — {}", answers[0]),
+            "the answer joins the request it clarifies"
+        );
+        assert_eq!(
+            answered.parts[1], asked.parts[1],
+            "a clear request stays as it was"
+        );
+        assert!(
+            answered.parts[0]
+                .anchors
+                .contains(&"tests/slug_test.rs".to_owned())
         );
     }
 

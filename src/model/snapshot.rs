@@ -118,6 +118,7 @@ impl Snapshot {
                     self.goal.status = self.resume_target();
                 }
             }
+            EventBody::QuestionsAnswered { answer } => self.on_answer(answer),
             EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
             EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
             EventBody::PrOpened(_)
@@ -262,6 +263,16 @@ impl Snapshot {
             self.goal.blockers.push(Blocker::Questions {
                 questions: questions.to_vec(),
             });
+        }
+    }
+
+    /// An answer lifts the questions; the intake recorded with it decides whether new ones stand.
+    fn on_answer(&mut self, answer: &str) {
+        let goal = &mut self.goal;
+        goal.answers.push(answer.to_owned());
+        goal.blockers.retain(|b| !matches!(b, Blocker::Questions { .. }));
+        if goal.status == GoalStatus::BlockedOnHuman && goal.blockers.is_empty() {
+            goal.status = GoalStatus::Planned;
         }
     }
 
@@ -417,6 +428,7 @@ fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState
         id: id.clone(),
         title: title_of(&created.text),
         text: created.text.clone(),
+        answers: Vec::new(),
         kind: None,
         status: GoalStatus::Planned,
         phase: Phase::Intake,

@@ -597,7 +597,7 @@ impl Driver<'_> {
             prices: &self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,
         };
-        let text = self.snapshot.goal.text.clone();
+        let text = self.snapshot.goal.brief_text();
         let ctx = self.ctx.clone();
         let checkout = dir.clone();
         let outcome = self
@@ -878,7 +878,7 @@ impl Driver<'_> {
                 .as_ref()
                 .map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
         };
-        let brief = prompt::task_brief(&goal.text, task, &self.checks);
+        let brief = prompt::task_brief(&goal.brief_text(), task, &self.checks);
         let prompt = match task.attempts.last().map(|a| &a.outcome) {
             None => brief,
             Some(outcome) => {

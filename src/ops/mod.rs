@@ -5,6 +5,7 @@
 //! another writer won the race it starts over, so no update is ever lost. Ops return values; they never
 //! print.
 
+pub mod answer;
 pub mod attempt;
 pub mod base_run;
 pub mod ci;

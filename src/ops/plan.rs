@@ -56,7 +56,7 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
     let id = goal_id(&creation)?;
     let found = intake(&text, &files);
     let mut events = vec![creation];
-    events.extend(intake_events(ctx, &text, &found, &files, &req.options)?);
+    events.extend(intake_events(ctx, (&text, &text), &found, &files, &req.options)?);
     let snapshot = Snapshot::replay(&id, &events).map_err(|e| OpsError::Usage(e.to_string()))?;
     let goal = GoalRef::Local(id);
     let record = Record {
@@ -99,9 +99,12 @@ fn goal_id(creation: &Event) -> Result<GoalId, OpsError> {
     GoalId::new(creation.at, &digest.to_string()).map_err(|e| OpsError::Usage(e.to_string()))
 }
 
-fn intake_events(
+/// The events of intake (and, when it asks nothing, of the heuristic plan) for the goal `found` reads:
+/// `(text, brief)` are its text (which titles it) and what the plan's brief quotes (the text with any
+/// answers).
+pub(super) fn intake_events(
     ctx: &Context,
-    text: &str,
+    (text, brief): (&str, &str),
     found: &Intake,
     files: &[String],
     options: &RunOptions,
@@ -127,7 +130,7 @@ fn intake_events(
     } else {
         "forced by --no-llm-planner"
     };
-    let out = planner::plan(text, found, files, reason)
+    let out = planner::plan(brief, found, files, reason)
         .map_err(|e| OpsError::Usage(format!("the plan is invalid: {e}")))?;
     events.push(ctx.event(EventBody::PlanRecorded {
         plan: out.artifacts,

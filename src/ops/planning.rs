@@ -18,7 +18,7 @@ use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnO
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{PlannerOutcome, PlannerReport};
 use crate::model::ids::TaskId;
-use crate::model::intake::intake;
+use crate::model::intake::intake_answered;
 use crate::model::options::{AgentSpec, Role};
 use crate::model::plan::PlannerInfo;
 use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan};
@@ -74,9 +74,10 @@ pub async fn plan(
     let base = ObjectId::from_hex(snapshot.goal.base.commit.as_bytes())
         .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
     let files = ctx.store.files_at(base)?;
-    let found = intake(&snapshot.goal.text, &files);
+    let found = intake_answered(&snapshot.goal.text, &snapshot.goal.answers, &files);
+    let goal_text = snapshot.goal.brief_text();
     let text = prompt::planning(&PlanningBrief {
-        goal_text: &snapshot.goal.text,
+        goal_text: &goal_text,
         kind: found.kind,
         parts: found
             .parts

@@ -99,7 +99,7 @@ fn run_review(
     };
     block_on(review(
         ctx,
-        &snapshot.goal.text,
+        &snapshot.goal.brief_text(),
         base,
         result,
         checkout,
