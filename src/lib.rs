@@ -8,7 +8,7 @@
 //! - [`cli`]: clap types, thin commands (arguments → options → one `ops` call → render), renderers,
 //!   exit codes. The only module that prints.
 //! - [`ops`]: one use case per file: decide (with `model`) → act (I/O) → record (with `store`). The only
-//!   code that writes goals.
+//!   code that writes goals, and only through the goal transaction (`ops::transaction`).
 //! - [`forge`]: the code host seam (`Forge`) and its GitHub implementation on octocrab: pull requests,
 //!   comments, checks, branch protection and rulesets (read only), merges; tokens stay in memory.
 //! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,
@@ -22,8 +22,9 @@
 //! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
 //!   framing, transcripts and session records. Returns values; never writes goals.
 //! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
-//! - [`process`], [`clock`], [`settings`]: the only places that spawn processes, read the clock, and read
-//!   the environment or configuration. Clippy's `disallowed-methods` enforces this.
+//! - [`process`], [`clock`], [`settings`], [`runtime`]: the only places that spawn processes, read the
+//!   clock, read the environment or configuration, and build an async runtime. Clippy's
+//!   `disallowed-methods` enforces this.
 //!
 //! Decisions (status, readiness, retries, budgets) live in `model`; everything with side effects sits at
 //! the edges and hands values back.
@@ -38,5 +39,6 @@ pub mod model;
 pub mod ops;
 pub mod process;
 pub mod review;
+pub mod runtime;
 pub mod settings;
 pub mod store;

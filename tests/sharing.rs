@@ -3,6 +3,7 @@
 //! of goals, read commands on fetched goals, `sync` (fast-forward, union merges, leased pushes, bounded
 //! retries, refs only moving forward, ten concurrent syncs), and controller leases across machines.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;
@@ -423,20 +424,20 @@ fn sync_through_git_daemon() {
     drop(daemon);
 }
 
-/// Record a controller lease on `goal` in `m`'s repository directly through the store, as a controller
+/// Record a controller lease on `goal` in `m`'s repository directly through the goal transaction, as a controller
 /// on `host` would.
 fn record_lease(m: &Machine, goal: &str, lease: Lease) {
     let ctx = Context::open(&m.path).unwrap();
     let goal = ctx.resolve_local(Some(goal)).unwrap();
-    ctx.append_facts(
-        &goal,
-        vec![EventBody::ControllerStarted {
-            lease,
-            took_over: None,
-        }],
-        Vec::new(),
-    )
-    .unwrap();
+    ctx.transaction(&goal)
+        .commit_blocking(|draft| {
+            draft.record(EventBody::ControllerStarted {
+                lease: lease.clone(),
+                took_over: None,
+            });
+            Ok(())
+        })
+        .unwrap();
 }
 
 fn dead_pid() -> u32 {

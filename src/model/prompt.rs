@@ -98,7 +98,9 @@ may write only the files its write_set matches. Rules:\n\
 - tasks whose write sets may overlap must be ordered: one depends on the other (directly or through others);\n\
 - depends_on names tasks of this plan; no cycles;\n\
 - every task has a one-line title and at least one acceptance criterion that a test or check can confirm;\n\
-- kind is one of implement, fix, test, refactor, docs, review.\n\n\
+- kind is one of implement, fix, test, refactor, docs, review;\n\
+- removes_tests (optional): only when the goal asks to delete tests, the ids or names of the tests the task deletes; \
+any other test that ran before and does not run after refuses ready.\n\n\
 Reply with the plan as one JSON block, and nothing after it:\n```json\n\
 {\"brief\": \"what the goal asks and how it will be done\", \"technical_plan\": \"the approach, file by file\", \
 \"test_spec\": \"which tests show it works\", \"relevant_files\": [\"path/in/repo\"], \"tasks\": [{\"id\": \"fix-add\", \
@@ -150,8 +152,15 @@ impl ReviewRole {
     }
 }
 
-/// The prompt of a reviewer session over `diff` (bounded by the caller).
-pub fn review(role: ReviewRole, goal_text: &str, diff: &str) -> String {
+/// At most this many lines of test evidence are shown to a reviewer.
+const MAX_EVIDENCE_LINES: usize = 60;
+/// At most this many characters of one line of test evidence (test ids come from the agent's tests).
+const MAX_EVIDENCE_LINE: usize = 300;
+
+/// The prompt of a reviewer session over `diff` (bounded by the caller), with `evidence`: what git-omk
+/// measured by running the gates on the base and on the result, one line each (which tests failed on
+/// the base and pass now, which disappeared or broke, what the test harness check found).
+pub fn review(role: ReviewRole, goal_text: &str, diff: &str, evidence: &[String]) -> String {
     let focus = match role {
         ReviewRole::Reviewer => {
             "Review it for correctness: does it do what the goal asks, does it break anything, are there bugs, missing tests or error handling gaps?\n\n\
@@ -168,14 +177,36 @@ pub fn review(role: ReviewRole, goal_text: &str, diff: &str) -> String {
             "Review it for security: injection, unsafe input handling, secrets or credentials, dangerous file or network access, weakened checks, risky dependencies or CI changes."
         }
     };
+    let measured = measured_section(evidence);
     format!(
         "You are the {} for git-omk. Do not modify any file; only read.\n\nGoal: {goal_text}\n\nThe change (a git diff \
-         from the base to the result):\n\n{diff}\n\n{focus}\n\nReply with your findings as one JSON block, and nothing \
+         from the base to the result):\n\n{diff}\n\n{measured}{focus}\n\nReply with your findings as one JSON block, and nothing \
          after it:\n```json\n{{\"findings\": [{{\"severity\": \"high|medium|low|info\", \"file\": \"path/in/repo\", \
          \"line\": 12, \"message\": \"what is wrong and why\"}}]}}\n```\nUse \"high\" only for a defect that makes the \
          change wrong or unsafe to merge. An empty list means you found nothing.\n",
         role.as_str()
     )
+}
+
+/// The test evidence as a prompt section (empty without evidence), bounded in lines and line length.
+fn measured_section(evidence: &[String]) -> String {
+    if evidence.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "What git-omk measured by running the project's gates on the base and on the result (tests by id; \
+         a removed, renamed, skipped or deselected test and a changed test harness are listed here even when the \
+         diff hides them):\n",
+    );
+    for line in evidence.iter().take(MAX_EVIDENCE_LINES) {
+        let shown: String = line.chars().take(MAX_EVIDENCE_LINE).collect();
+        let _ = writeln!(out, "- {}", shown.replace('\n', " "));
+    }
+    if evidence.len() > MAX_EVIDENCE_LINES {
+        let _ = writeln!(out, "- … and {} more", evidence.len() - MAX_EVIDENCE_LINES);
+    }
+    out.push('\n');
+    out
 }
 
 /// The repair prompt after an unusable review answer.
@@ -184,4 +215,48 @@ pub fn review_repair(problem: &str) -> String {
         "Your answer could not be used: {problem}. Reply again with only the JSON block:\n```json\n{{\"findings\": []}}\n```\n\
          with one entry per finding (severity, file, line, message)."
     )
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    #[test]
+    fn the_reviewer_is_asked_whether_tests_were_gamed_and_to_call_it_high() {
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff", &[]);
+        for needle in [
+            "weakened",
+            "removed",
+            "skipped",
+            "made to pass without fixing the behaviour",
+            "conftest.py",
+            "exercise what the goal asks for",
+            "Any of these is a \"high\" finding",
+        ] {
+            assert!(prompt.contains(needle), "{needle}: {prompt}");
+        }
+        assert!(!prompt.contains("What git-omk measured"), "{prompt}");
+    }
+
+    #[test]
+    fn the_reviewer_sees_the_measured_test_evidence_bounded() {
+        let evidence = vec![
+            "removed: tests/test_calc.py::test_add: deleted, renamed or deselected".to_owned(),
+            "test harness added: conftest.py (pytest hooks and fixtures (conftest.py))".to_owned(),
+            format!("broken: {}\nforged line", "x".repeat(1000)),
+        ];
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff", &evidence);
+        assert!(prompt.contains("What git-omk measured"), "{prompt}");
+        assert!(
+            prompt.contains("- removed: tests/test_calc.py::test_add: deleted, renamed or deselected\n"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("- test harness added: conftest.py"), "{prompt}");
+        assert!(!prompt.contains(&"x".repeat(400)), "one line is bounded");
+        assert!(!prompt.contains("\nforged line"), "one line stays one line");
+        let many: Vec<String> = (0..100).map(|i| format!("removed: t{i}")).collect();
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff", &many);
+        assert!(prompt.contains("- removed: t59\n") && !prompt.contains("- removed: t60\n"));
+        assert!(prompt.contains("… and 40 more"), "{prompt}");
+    }
 }

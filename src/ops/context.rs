@@ -1,21 +1,23 @@
 //! What every use case needs: the store, settings, clock and the acting person; the error type of the
-//! ops layer; and the compare-and-swap retry loop.
+//! ops layer; and the crash points the recovery tests ask for. Goals are changed only through
+//! `transaction`.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use gix::ObjectId;
-use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock, random_bytes};
+use crate::clock::{Clock, SystemClock, TestClock, random_from};
 use crate::git::maintenance;
+use crate::git::run::GitError;
 use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
 use crate::ops::deliver::DeliveryError;
+use crate::process;
 use crate::settings::{SettingError, Settings, git_location, host_name};
-use crate::store::write::Record;
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
-use crate::store::{GoalRef, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Everything that can go wrong in a use case.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +37,41 @@ pub enum OpsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// git, a worktree or another part of the machine failed (exit code 6).
-    #[error("{0}")]
-    Infrastructure(String),
+    /// A git command (worktree, branch, config, merge) failed (exit code 6).
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Another part of the machine failed (exit code 6): what was being done, and the cause.
+    #[error("{what}: {source}")]
+    Infrastructure {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A commit id the goal recorded (or git printed) is not one (exit code 2, like a corrupt goal).
+    #[error("{hex:?} is not a commit id: {source}")]
+    BadId {
+        /// The text.
+        hex: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A branch the goal recorded was moved to a commit that does not contain the recorded one
+    /// (exit code 6: restore it and resume).
+    #[error(
+        "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; \
+         restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
+    )]
+    BranchRewritten {
+        /// The branch.
+        branch: String,
+        /// Where it is.
+        actual: String,
+        /// Where the goal recorded it.
+        recorded: String,
+    },
     /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
     #[error(transparent)]
     Delivery(#[from] Box<DeliveryError>),
@@ -46,8 +80,26 @@ pub enum OpsError {
     Contended(String),
 }
 
-/// How many times a write re-reads and retries after losing a compare-and-swap race.
-const MAX_ATTEMPTS: u32 = 200;
+impl OpsError {
+    /// A failure of the machine while doing `what`, keeping its cause.
+    pub fn infrastructure(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> OpsError {
+        OpsError::Infrastructure {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// A commit id from its hex form (ids the goal recorded or git printed): the one parse of `ops`.
+pub fn oid(hex: &str) -> Result<ObjectId, OpsError> {
+    ObjectId::from_hex(hex.as_bytes()).map_err(|source| OpsError::BadId {
+        hex: hex.to_owned(),
+        source: source.into(),
+    })
+}
 
 /// The environment of one command.
 pub struct Context {
@@ -59,6 +111,8 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Who acts (the person at the command line).
     pub actor: Actor,
+    /// How often each crash point was reached (`OMK_FAULT`).
+    faults: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Context {
@@ -70,12 +124,14 @@ impl Context {
             None => Store::discover(dir)?,
         };
         let settings = Settings::load(store.repo())?;
+        let clock = clock_of(&settings);
         let actor = human_actor(store.repo());
         Ok(Context {
             store,
             settings,
-            clock: Arc::new(SystemClock),
+            clock,
             actor,
+            faults: Mutex::default(),
         })
     }
 
@@ -97,31 +153,43 @@ impl Context {
     /// A new event by `actor`, now.
     pub fn event_by(&self, actor: Actor, body: EventBody) -> Event {
         Event {
-            id: EventId::from_random(random_bytes()),
+            id: EventId::from_random(random_from(self.clock.as_ref())),
             at: self.clock.now(),
             actor,
             body,
         }
     }
 
-    /// Run `attempt` until it does not lose a compare-and-swap race, with jittered backoff.
-    pub fn retrying<T>(
-        &self,
-        what: &str,
-        mut attempt: impl FnMut() -> Result<T, OpsError>,
-    ) -> Result<T, OpsError> {
-        for round in 0..MAX_ATTEMPTS {
-            match attempt() {
-                Err(OpsError::Store(StoreError::Conflict { .. })) => {
-                    tracing::debug!(
-                        "lost a compare-and-swap race on goal {what}; re-reading (round {round})"
-                    );
-                    std::thread::sleep(backoff(round));
-                }
-                other => return other,
-            }
+    /// Kill this process at a named point when the crash tests ask for it: `OMK_FAULT=<point>` (the
+    /// first time) or `<point>:<n>` (the n-th time this process reaches it); `panic@<point>` panics
+    /// there instead (the panic tests).
+    pub fn fault(&self, point: &str) {
+        let Some(spec) = self.settings.fault.as_deref() else {
+            return;
+        };
+        let (panics, spec) = match spec.strip_prefix("panic@") {
+            Some(rest) => (true, rest),
+            None => (false, spec),
+        };
+        let (name, nth) = spec
+            .split_once(':')
+            .map_or((spec, 1), |(n, k)| (n, k.parse().unwrap_or(1)));
+        if name != point {
+            return;
         }
-        Err(OpsError::Contended(what.to_owned()))
+        let mut seen = self
+            .faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = seen.entry(point.to_owned()).or_insert(0);
+        *count += 1;
+        let reached = *count == nth;
+        drop(seen);
+        match (reached, panics) {
+            (false, _) => {}
+            (true, false) => process::kill_self(),
+            (true, true) => panic!("fault injected at {point}"),
+        }
     }
 
     /// Keep the repository fast after writes; never fails the command.
@@ -134,10 +202,12 @@ impl Context {
     }
 }
 
-fn backoff(round: u32) -> Duration {
-    let [jitter] = random_bytes::<1>();
-    let base = 1u64 << round.min(6);
-    Duration::from_millis(base + u64::from(jitter % 8))
+/// The system clock, or the test clock the settings ask for.
+fn clock_of(settings: &Settings) -> Arc<dyn Clock> {
+    match settings.test_time {
+        Some(start) => Arc::new(TestClock::new(start, settings.test_seed.unwrap_or(0))),
+        None => Arc::new(SystemClock),
+    }
 }
 
 fn human_actor(repo: &gix::Repository) -> Actor {
@@ -149,38 +219,5 @@ fn human_actor(repo: &gix::Repository) -> Actor {
         kind: ActorKind::Human,
         name,
         host: host_name(),
-    }
-}
-
-impl Context {
-    /// Record facts (events that hold whatever the state) on a local goal, re-applying them on the new
-    /// tip when another writer won the race.
-    pub fn append_facts(
-        &self,
-        goal: &GoalRef,
-        bodies: Vec<EventBody>,
-        proves: Vec<ObjectId>,
-    ) -> Result<ObjectId, OpsError> {
-        let events: Vec<Event> = bodies.into_iter().map(|b| self.event(b)).collect();
-        let commit = self.retrying(goal.id().as_str(), || {
-            let loaded = self.load(goal)?;
-            let mut snapshot = loaded.snapshot;
-            for e in &events {
-                snapshot.apply(e);
-            }
-            let record = Record {
-                goal: goal.clone(),
-                expected: Some(loaded.tip),
-                snapshot: &snapshot,
-                events: &events,
-                attachments: Vec::new(),
-                proves: proves.clone(),
-                merge_parent: None,
-                at: self.clock.now(),
-            };
-            Ok(self.store.record(record)?)
-        })?;
-        self.maintain();
-        Ok(commit)
     }
 }

@@ -8,12 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
+use gix::ObjectId;
 use serde::Serialize;
 
-use super::integrate::oid;
+use super::context::oid;
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
-use crate::git::run::{GitError, git};
+use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::ids::{GoalId, TaskId};
@@ -41,7 +42,7 @@ pub struct GcReport {
 }
 
 /// Collect garbage for every goal of this repository that no live controller drives.
-pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
+pub async fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
     let root = repo_dir(ctx);
     let mut report = GcReport {
         bytes_before: size_of(&root),
@@ -70,7 +71,7 @@ pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
             continue;
         }
         let finished = snapshot.goal.status.is_terminal() && snapshot.goal.status != GoalStatus::Paused;
-        clean_goal(ctx, &work, &goal, finished, finished, &mut report)?;
+        clean_goal(ctx, &work, &goal, finished, finished, &mut report).await?;
     }
     report.bytes_after = size_of(&root);
     ctx.maintain();
@@ -79,7 +80,7 @@ pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
 
 /// Remove the worktrees of one goal (task worktrees only with `tasks`; gate checkouts always) and, with
 /// `branches`, its task branches, saving any work the goal does not reach yet.
-pub fn clean_goal(
+pub async fn clean_goal(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
@@ -89,8 +90,7 @@ pub fn clean_goal(
 ) -> Result<(), OpsError> {
     let task_prefix = format!("omk/{}/tasks/", goal.id());
     let checks = Path::new(goal.id().as_str()).join("checks");
-    let found: Vec<worktree::Worktree> = worktree::list(work)
-        .map_err(infra)?
+    let found: Vec<worktree::Worktree> = worktree::list(work)?
         .into_iter()
         .chain(detached_checkouts(work)?)
         .collect();
@@ -107,15 +107,15 @@ pub fn clean_goal(
         if let Some(task) = wt.branch.strip_prefix(&task_prefix) {
             let Ok(task) = TaskId::parse(task) else { continue };
             if tasks {
-                save_and_remove(ctx, work, goal, &task, &wt.path, report)?;
+                save_and_remove(ctx, work, goal, &task, &wt.path, report).await?;
             }
         } else if wt.branch.is_empty() && wt.path.parent().is_some_and(|p| p.ends_with(&checks)) {
-            worktree::remove_checkout(work, &wt.path).map_err(infra)?;
+            worktree::remove_checkout(work, &wt.path)?;
             report.removed_worktrees.push(wt.path.display().to_string());
         }
     }
     if branches {
-        delete_task_branches(ctx, work, goal, report)?;
+        delete_task_branches(ctx, work, goal, report).await?;
     }
     let base = goal_dir(ctx, goal.id());
     let _ = std::fs::remove_dir(base.join("tasks"));
@@ -125,7 +125,7 @@ pub fn clean_goal(
 }
 
 fn detached_checkouts(work: &Path) -> Result<Vec<worktree::Worktree>, OpsError> {
-    let out = git(work, &["worktree", "list", "--porcelain"]).map_err(infra)?;
+    let out = git(work, &["worktree", "list", "--porcelain"])?;
     let mut found = Vec::new();
     let mut path: Option<PathBuf> = None;
     for line in out.lines() {
@@ -144,7 +144,7 @@ fn detached_checkouts(work: &Path) -> Result<Vec<worktree::Worktree>, OpsError> 
 }
 
 /// Commit what the worktree holds, make sure the goal reaches it, then remove the worktree.
-fn save_and_remove(
+async fn save_and_remove(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
@@ -157,12 +157,12 @@ fn save_and_remove(
         goal.id()
     );
     let fallback = ctx.store.repo().committer().is_none();
-    let checkout = worktree::Checkout::locate(ctx.store.common_dir(), path).map_err(infra)?;
-    let (mut head, dirty) = worktree::state(&checkout).map_err(infra)?;
+    let checkout = worktree::Checkout::locate(ctx.store.common_dir(), path)?;
+    let (mut head, dirty) = worktree::state(&checkout)?;
     let mut committed = None;
     if dirty {
-        committed = worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
-        head = worktree::head(&checkout).map_err(infra)?;
+        committed = worktree::commit_all(&checkout, &message, fallback)?;
+        head = worktree::head(&checkout)?;
     }
     ensure_recorded(
         ctx,
@@ -175,14 +175,15 @@ fn save_and_remove(
             "a commit the goal did not record"
         },
         report,
-    )?;
-    worktree::remove(work, path).map_err(infra)?;
+    )
+    .await?;
+    worktree::remove(work, path)?;
     report.removed_worktrees.push(path.display().to_string());
     Ok(())
 }
 
 /// Record `commit` on the goal (as an `Omk-Proves` parent) unless the goal already reaches it.
-fn ensure_recorded(
+async fn ensure_recorded(
     ctx: &Context,
     goal: &GoalRef,
     task: &TaskId,
@@ -191,23 +192,35 @@ fn ensure_recorded(
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
     let id = oid(commit)?;
+    let reaches = |tip: ObjectId| ctx.store.is_ancestor(id, tip);
     if let Some(tip) = ctx.store.tip(goal)?
-        && ctx.store.is_ancestor(id, tip)?
+        && reaches(tip)?
     {
         return Ok(());
     }
-    let body = EventBody::WorkSaved {
+    let saved = EventBody::WorkSaved {
         task: task.clone(),
         commit: commit.to_owned(),
         reason: reason.to_owned(),
     };
-    ctx.append_facts(goal, vec![body], vec![id])?;
-    report.saved.push((task.to_string(), commit.to_owned()));
+    let done = ctx
+        .transaction(goal)
+        .commit(|draft| {
+            if !reaches(draft.tip())? {
+                draft.record(saved.clone());
+                draft.prove([id]);
+            }
+            Ok(())
+        })
+        .await?;
+    if done.recorded() {
+        report.saved.push((task.to_string(), commit.to_owned()));
+    }
     Ok(())
 }
 
 /// Delete `omk/<goal>/tasks/*` branches whose tips the goal reaches (recording those it does not).
-fn delete_task_branches(
+async fn delete_task_branches(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
@@ -217,10 +230,8 @@ fn delete_task_branches(
     let out = git(
         work,
         &["for-each-ref", "--format=%(refname) %(objectname)", &prefix],
-    )
-    .map_err(infra)?;
-    let checked_out: Vec<String> = worktree::list(work)
-        .map_err(infra)?
+    )?;
+    let checked_out: Vec<String> = worktree::list(work)?
         .into_iter()
         .map(|w| format!("refs/heads/{}", w.branch))
         .collect();
@@ -245,7 +256,8 @@ fn delete_task_branches(
             tip,
             "a task branch the goal did not record",
             report,
-        )?;
+        )
+        .await?;
         if git(work, &["update-ref", "-d", name, tip]).is_ok() {
             report
                 .deleted_branches
@@ -277,7 +289,7 @@ pub fn over_quota(ctx: &Context) -> bool {
 
 /// Remove a goal's worktrees once it reached a terminal status (called by its controller); its task
 /// branches stay until `gc`.
-pub fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
+pub async fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
     let work = ctx
         .store
         .workdir()
@@ -291,10 +303,7 @@ pub fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
         true,
         false,
         &mut report,
-    )?;
+    )
+    .await?;
     Ok(report)
-}
-
-fn infra(e: GitError) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

@@ -4,8 +4,9 @@
 
 use gix::ObjectId;
 
+use super::transaction::create_goal;
 use super::{Context, OpsError};
-use crate::clock::random_bytes;
+use crate::clock::random_from;
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{BaseRef, Event, EventBody, GoalCreated};
 use crate::model::ids::GoalId;
@@ -15,7 +16,6 @@ use crate::model::planner;
 use crate::model::snapshot::Snapshot;
 use crate::model::text::{MAX_GOAL_BYTES, normalise, title_of};
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// What to plan.
 #[derive(Clone, Debug)]
@@ -51,26 +51,16 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
             commit: base.to_string(),
         },
         options: req.options.clone(),
-        nonce: hex(&random_bytes::<8>()),
+        nonce: hex(&random_from::<8>(ctx.clock.as_ref())),
     }));
     let id = goal_id(&creation)?;
     let found = intake(&text, &files);
     let mut events = vec![creation];
-    events.extend(intake_events(ctx, (&text, &text), &found, &files, &req.options)?);
+    let bodies = intake_events((&text, &text), &found, &files, &req.options)?;
+    events.extend(bodies.into_iter().map(|b| ctx.event(b)));
     let snapshot = Snapshot::replay(&id, &events).map_err(|e| OpsError::Usage(e.to_string()))?;
     let goal = GoalRef::Local(id);
-    let record = Record {
-        goal: goal.clone(),
-        expected: None,
-        snapshot: &snapshot,
-        events: &events,
-        attachments: Vec::new(),
-        proves: Vec::new(),
-        merge_parent: None,
-        at: ctx.clock.now(),
-    };
-    let commit = ctx.store.record(record)?;
-    ctx.maintain();
+    let commit = create_goal(ctx, &goal, &snapshot, &events)?;
     Ok(Created {
         goal,
         commit,
@@ -103,18 +93,17 @@ fn goal_id(creation: &Event) -> Result<GoalId, OpsError> {
 /// `(text, brief)` are its text (which titles it) and what the plan's brief quotes (the text with any
 /// answers).
 pub(super) fn intake_events(
-    ctx: &Context,
     (text, brief): (&str, &str),
     found: &Intake,
     files: &[String],
     options: &RunOptions,
-) -> Result<Vec<Event>, OpsError> {
+) -> Result<Vec<EventBody>, OpsError> {
     let title = title_of(text);
-    let mut events = vec![ctx.event(EventBody::IntakeCompleted {
+    let mut events = vec![EventBody::IntakeCompleted {
         kind: found.kind,
         title,
         questions: found.questions.clone(),
-    })];
+    }];
     if !found.questions.is_empty() {
         let decision = DecisionDraft::new(
             "intake",
@@ -122,7 +111,7 @@ pub(super) fn intake_events(
             "success of the goal is not testable as written: a human must answer the questions",
         )
         .with_evidence(found.questions.iter().cloned());
-        events.push(ctx.event(EventBody::DecisionRecorded(decision)));
+        events.push(EventBody::DecisionRecorded(decision));
         return Ok(events);
     }
     let reason = if options.llm_planner {
@@ -132,15 +121,11 @@ pub(super) fn intake_events(
     };
     let out = planner::plan(brief, found, files, reason)
         .map_err(|e| OpsError::Usage(format!("the plan is invalid: {e}")))?;
-    events.push(ctx.event(EventBody::PlanRecorded {
+    events.push(EventBody::PlanRecorded {
         plan: out.artifacts,
         tasks: out.tasks,
-    }));
-    events.extend(
-        out.decisions
-            .into_iter()
-            .map(|d| ctx.event(EventBody::DecisionRecorded(d))),
-    );
+    });
+    events.extend(out.decisions.into_iter().map(EventBody::DecisionRecorded));
     Ok(events)
 }
 

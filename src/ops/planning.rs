@@ -10,9 +10,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gix::ObjectId;
-
 use super::attempt::timed;
+use super::context::oid;
 use super::{Context, OpsError};
 use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::model::decision::DecisionDraft;
@@ -21,7 +20,7 @@ use crate::model::ids::TaskId;
 use crate::model::intake::intake_answered;
 use crate::model::options::{AgentSpec, Role};
 use crate::model::plan::PlannerInfo;
-use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan};
+use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan, removal_decisions};
 use crate::model::planner::task_kind;
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, PlanningBrief};
@@ -71,8 +70,7 @@ pub async fn plan(
         .plan
         .as_ref()
         .ok_or_else(|| OpsError::Usage(format!("goal {} has no plan yet", snapshot.goal.id)))?;
-    let base = ObjectId::from_hex(snapshot.goal.base.commit.as_bytes())
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let base = oid(&snapshot.goal.base.commit)?;
     let files = ctx.store.files_at(base)?;
     let found = intake_answered(&snapshot.goal.text, &snapshot.goal.answers, &files);
     let goal_text = snapshot.goal.brief_text();
@@ -118,6 +116,7 @@ pub async fn plan(
     match answer {
         Ok((plan, repaired)) => {
             out.decisions.push(adopted_decision(&plan, repaired));
+            out.decisions.extend(removal_decisions(&plan.tasks));
             out.report.outcome = PlannerOutcome::Adopted {
                 plan: plan.artifacts,
                 tasks: plan.tasks,

@@ -3,29 +3,30 @@
 //!
 //! The gates come from the checked-in configuration of the commit being tested, never from the goal.
 //! For a local goal that has concluded, the new gate run and the proof recomputed from it are recorded
-//! (compare-and-swap, decided on the current tip). A fetched goal, or one whose controller is still
+//! (one goal transaction, decided on the current tip). A fetched goal, or one whose controller is still
 //! working, is only reported on: nothing is written.
 
 use std::path::Path;
 
 use gix::ObjectId;
 
+use super::context::oid;
 use super::drive::changed_files;
-use super::execute::block_on;
 use super::harness;
+use super::runtime::block_on;
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
 use crate::git::worktree;
-use crate::model::event::{Event, EventBody};
+use crate::model::event::EventBody;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
+use crate::model::ids::short;
 use crate::model::proof::{Proof, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::settings;
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// Goal-tree files to record with a step: path and bytes.
 type Attachments = Vec<(String, Vec<u8>)>;
@@ -64,7 +65,7 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
     let (commit, proven) = target(snapshot)?;
-    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let id = oid(&commit)?;
     if !ctx.store.repo().has_object(id) {
         return Err(OpsError::Usage(format!(
             "commit {commit} of goal {} is not in this repository: fetch the goal again (its proven commits travel with it) and retry",
@@ -81,11 +82,10 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
         harness: &harness,
     };
     let proof = recompute(snapshot, &repo_dir, &fresh);
-    let not_recorded = why_not_recorded(&goal, snapshot, proven);
     let proves = std::iter::once(id).chain(restored).collect();
-    let recorded = match not_recorded {
-        None => Some(record(ctx, &goal, &repo_dir, &fresh, attachments, proves)?),
-        Some(_) => None,
+    let (recorded, not_recorded) = match why_not_recorded(&goal, snapshot, proven) {
+        None => record(ctx, &goal, &repo_dir, &fresh, attachments, proves)?,
+        Some(why) => (None, Some(why)),
     };
     Ok(VerifyReport {
         goal,
@@ -129,7 +129,7 @@ fn run_gates(
     commit: &str,
 ) -> Result<(GateReport, Attachments), OpsError> {
     let dir = check_dir(ctx, &snapshot.goal.id, commit);
-    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit).map_err(infra)?;
+    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)?;
     let options = PlanOptions {
         force: true,
         ..PlanOptions::default()
@@ -173,7 +173,7 @@ fn check_harness(
     if diff.changes.is_empty() {
         return Ok((check, Vec::new(), None));
     }
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", &commit[..12]));
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", short(commit)));
     let prepared = harness::prepare(ctx, &dir, commit, &diff);
     let _ = worktree::remove_checkout(repo_dir, &dir);
     let restored = match prepared? {
@@ -183,7 +183,7 @@ fn check_harness(
             return Ok((check, Vec::new(), None));
         }
     };
-    let id = ObjectId::from_hex(restored.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let id = oid(&restored)?;
     match run_gates(ctx, snapshot, repo_dir, id, &restored) {
         Ok((report, attachments)) => {
             check.restored = Some(report.gate_run(&restored));
@@ -224,7 +224,8 @@ fn why_not_recorded(goal: &GoalRef, snapshot: &Snapshot, proven: bool) -> Option
 }
 
 /// Record the fresh run, the harness check and the proof recomputed on the current tip (the proven
-/// commit, and the restored-harness commit when there is one, are `Omk-Proves` parents).
+/// commit, and the restored-harness commit when there is one, are `Omk-Proves` parents), unless the goal
+/// changed meanwhile so that it is no longer recorded on: then why not.
 fn record(
     ctx: &Context,
     goal: &GoalRef,
@@ -232,35 +233,20 @@ fn record(
     fresh: &Fresh<'_>,
     attachments: Attachments,
     proves: Vec<ObjectId>,
-) -> Result<ObjectId, OpsError> {
-    ctx.retrying(goal.id().as_str(), || {
-        let loaded = ctx.load(goal)?;
-        let proof = recompute(&loaded.snapshot, repo_dir, fresh);
-        let events: Vec<Event> = [
-            EventBody::VerificationRecorded(fresh.run.clone()),
-            EventBody::HarnessChecked(fresh.harness.clone()),
-            EventBody::ProofRecorded(Box::new(proof)),
-        ]
-        .into_iter()
-        .map(|b| ctx.event(b))
-        .collect();
-        let mut snapshot = loaded.snapshot;
-        for e in &events {
-            snapshot.apply(e);
+) -> Result<(Option<ObjectId>, Option<String>), OpsError> {
+    let done = ctx.transaction(goal).commit_blocking(|draft| {
+        let (commit, is_proven) = target(draft.snapshot())?;
+        let proven = is_proven && commit == fresh.run.commit;
+        let why_not = why_not_recorded(goal, draft.snapshot(), proven);
+        if why_not.is_none() {
+            let proof = recompute(draft.snapshot(), repo_dir, fresh);
+            draft.record(EventBody::VerificationRecorded(fresh.run.clone()));
+            draft.record(EventBody::HarnessChecked(fresh.harness.clone()));
+            draft.record(EventBody::ProofRecorded(Box::new(proof)));
+            draft.attach(attachments.clone());
+            draft.prove(proves.iter().copied());
         }
-        Ok(ctx.store.record(Record {
-            goal: goal.clone(),
-            expected: Some(loaded.tip),
-            snapshot: &snapshot,
-            events: &events,
-            attachments: attachments.clone(),
-            proves: proves.clone(),
-            merge_parent: None,
-            at: ctx.clock.now(),
-        })?)
-    })
-}
-
-fn infra(e: impl std::fmt::Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
+        Ok(why_not)
+    })?;
+    Ok((done.recorded().then_some(done.tip), done.value))
 }

@@ -5,9 +5,13 @@
 //! a runner's structural lines are read (`test result:`, pytest's final summary, `--- PASS:`…); when
 //! they are absent the counts are `None` and the verdict fails closed. Pure: lines in, values out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::{Metric, RunnerKind, TestCounts, TestOutcome, TestResult};
+
+mod js;
+
+use js::{JestState, VitestState, agrees, jest_line, vitest_line};
 
 /// At most this many per-test results are kept; the rest are dropped (`tests_truncated`).
 pub const MAX_TESTS: usize = 20_000;
@@ -22,7 +26,8 @@ pub struct ParsedOutput {
     /// Test counts, when the runner printed readable ones.
     pub counts: Option<TestCounts>,
     /// Per-test results, when the runner names its tests (cargo test, pytest `-rA`/`-v`, `go test -v`,
-    /// Node's TAP or spec output), in first-seen order, one per id (the last report wins).
+    /// `jest --verbose`, `vitest --reporter=verbose`, Node's TAP or spec output), in first-seen order,
+    /// one per id (the last report wins).
     pub tests: Vec<TestResult>,
     /// More than [`MAX_TESTS`] tests were reported.
     pub tests_truncated: bool,
@@ -57,22 +62,27 @@ enum State {
         section: PytestSection,
     },
     Go(GoState),
-    Jest(Option<TestCounts>),
-    Vitest(Option<TestCounts>),
+    Jest(JestState),
+    Vitest(VitestState),
     Node(NodeState),
     Uncounted,
 }
 
+/// cargo announces each test binary on stderr (`Running unittests src/lib.rs (…)`, `Doc-tests calc`)
+/// and the binary prints its results on stdout (`running 2 tests` … `test result:`). The two pipes are
+/// read concurrently, so their lines interleave in no fixed order; each stream keeps its own order,
+/// so the n-th announced binary is paired with the n-th block of results.
 #[derive(Debug, Default)]
 struct CargoState {
     sum: Option<TestCounts>,
-    /// The test binary whose results follow (`src/lib.rs`, `tests/it.rs`, `doctest`).
-    target: String,
-    /// Inside a `failures:` block: captured test output, never results.
+    /// Announced test binaries (`src/lib.rs`, `tests/it.rs`, `doctest`) not yet paired with results.
+    targets: VecDeque<String>,
+    /// Finished blocks of results not yet paired with their binary.
+    blocks: VecDeque<Vec<(String, TestOutcome)>>,
+    /// The block being read.
+    current: Option<Vec<(String, TestOutcome)>>,
+    /// Inside a `failures:` section: captured test output, never results.
     in_failures: bool,
-    /// Doctest results of the current target, held until its `test result:` line so that doctests of
-    /// the same item are numbered in source order, not in the order they finished.
-    doctests: Vec<(String, u64, TestOutcome)>,
 }
 
 /// Where in pytest's output a line is: only progress lines (`-v`) and the short summary (`-rA`) carry
@@ -130,8 +140,8 @@ impl OutputParser {
                 section: PytestSection::Progress,
             },
             RunnerKind::Go => State::Go(GoState::default()),
-            RunnerKind::Jest => State::Jest(None),
-            RunnerKind::Vitest => State::Vitest(None),
+            RunnerKind::Jest => State::Jest(JestState::default()),
+            RunnerKind::Vitest => State::Vitest(VitestState::default()),
             RunnerKind::Node => State::Node(NodeState::default()),
             RunnerKind::Benchmark | RunnerKind::Docs | RunnerKind::Generic => State::Uncounted,
         };
@@ -159,8 +169,8 @@ impl OutputParser {
             State::Cargo(cargo) => cargo_line(line, cargo, &mut found),
             State::Pytest { summary, section } => pytest_line(line, summary, section, &mut found),
             State::Go(go) => go_line(line, go, &mut found),
-            State::Jest(counts) => jest_line(line, counts),
-            State::Vitest(counts) => vitest_line(line, counts),
+            State::Jest(jest) => jest_line(line, jest, &mut found),
+            State::Vitest(vitest) => vitest_line(line, vitest, &mut found),
             State::Node(node) => node_line(line, node, &mut found),
             State::Uncounted => {}
         }
@@ -174,7 +184,7 @@ impl OutputParser {
         let counts = match &mut self.state {
             State::Cargo(cargo) => {
                 let mut found = Vec::new();
-                cargo.flush_doctests(&mut found);
+                cargo.finish(&mut found);
                 let sum = cargo.sum;
                 for (id, outcome) in found {
                     self.record(id, outcome);
@@ -190,7 +200,10 @@ impl OutputParser {
                 }
                 counts
             }
-            State::Jest(counts) | State::Vitest(counts) => *counts,
+            State::Jest(JestState { counts, .. }) | State::Vitest(VitestState { counts, .. }) => {
+                let summary = *counts;
+                self.named_like_the_summary(summary)
+            }
             State::Node(node) => node.last,
             State::Uncounted => None,
         };
@@ -200,6 +213,18 @@ impl OutputParser {
             tests_truncated: self.tests_truncated,
             metrics: self.metrics,
         }
+    }
+
+    /// Jest's and Vitest's counts, unless the tests they name disagree with them: then a test printed
+    /// result lines of its own, and neither the counts nor the ids can be trusted (fail closed).
+    fn named_like_the_summary(&mut self, counts: Option<TestCounts>) -> Option<TestCounts> {
+        let summary = counts?;
+        if self.tests_truncated || agrees(&summary, self.tests.iter().map(|t| t.outcome)) {
+            return Some(summary);
+        }
+        self.tests.clear();
+        self.index.clear();
+        None
     }
 
     fn record(&mut self, id: String, outcome: TestOutcome) {
@@ -274,54 +299,99 @@ fn cargo_line(line: &str, cargo: &mut CargoState, found: &mut Vec<(String, TestO
     let trimmed = line.trim_start();
     if let Some(rest) = trimmed.strip_prefix("Running ") {
         let name = rest.split(" (").next().unwrap_or(rest);
-        cargo.flush_doctests(found);
-        cargo.enter(name.strip_prefix("unittests ").unwrap_or(name));
+        let name = name.strip_prefix("unittests ").unwrap_or(name);
+        cargo.targets.push_back(name.to_owned());
     } else if trimmed.starts_with("Doc-tests ") {
-        cargo.flush_doctests(found);
-        cargo.enter("doctest");
+        cargo.targets.push_back("doctest".to_owned());
+    } else if block_start(line) {
+        cargo.close_block();
+        cargo.current = Some(Vec::new());
     } else if let Some(rest) = line.strip_prefix("test result: ") {
-        cargo.flush_doctests(found);
-        cargo.in_failures = false;
         if let Some(counts) = cargo_result(rest) {
             cargo.sum.get_or_insert_with(TestCounts::default).add(counts);
         }
+        cargo.current.get_or_insert_with(Vec::new);
+        cargo.close_block();
     } else if line == "failures:" {
         cargo.in_failures = true;
     } else if let Some((name, outcome)) = cargo_test(line).filter(|_| !cargo.in_failures) {
-        if cargo.target == "doctest" {
-            let (stable, line_no) = without_line_number(name);
-            cargo.doctests.push((stable, line_no, outcome));
-        } else if cargo.target.is_empty() {
-            found.push((name.to_owned(), outcome));
-        } else {
-            found.push((format!("{}::{name}", cargo.target), outcome));
+        cargo
+            .current
+            .get_or_insert_with(Vec::new)
+            .push((name.to_owned(), outcome));
+    }
+    cargo.pair(found);
+}
+
+/// `running 3 tests`, `running 1 test`: a test binary starts printing its results.
+fn block_start(line: &str) -> bool {
+    let Some((n, word)) = line.strip_prefix("running ").and_then(|r| r.split_once(' ')) else {
+        return false;
+    };
+    n.parse::<u64>().is_ok() && (word == "tests" || word == "test")
+}
+
+impl CargoState {
+    fn close_block(&mut self) {
+        if let Some(block) = self.current.take() {
+            self.blocks.push_back(block);
+        }
+        self.in_failures = false;
+    }
+
+    /// Name the results of every block whose binary is known.
+    fn pair(&mut self, found: &mut Vec<(String, TestOutcome)>) {
+        while !self.targets.is_empty() && !self.blocks.is_empty() {
+            let (Some(target), Some(block)) = (self.targets.pop_front(), self.blocks.pop_front()) else {
+                break;
+            };
+            emit_block(&target, block, found);
+        }
+    }
+
+    /// At the end: the last block, and blocks whose binary was never announced (named without one).
+    fn finish(&mut self, found: &mut Vec<(String, TestOutcome)>) {
+        self.close_block();
+        self.pair(found);
+        for block in std::mem::take(&mut self.blocks) {
+            emit_block("", block, found);
         }
     }
 }
 
-impl CargoState {
-    fn enter(&mut self, target: &str) {
-        self.target = target.to_owned();
-        self.in_failures = false;
-    }
-
-    /// Doctest ids without line numbers (`src/lib.rs - add (line 3)` → `doctest::src/lib.rs - add`),
-    /// which move whenever the code above changes; the second doctest of the same item, in source
-    /// order, is `… #2`.
-    fn flush_doctests(&mut self, found: &mut Vec<(String, TestOutcome)>) {
-        let mut doctests = std::mem::take(&mut self.doctests);
-        doctests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-        let mut seen: HashMap<&str, u32> = HashMap::new();
-        for (name, _, outcome) in &doctests {
-            let n = seen.entry(name.as_str()).or_insert(0);
-            *n += 1;
-            let id = if *n == 1 {
-                format!("doctest::{name}")
+/// Ids of one binary's results: `<target>::<name>`; doctests without their line numbers
+/// (`src/lib.rs - add (line 3)` → `doctest::src/lib.rs - add`), which move whenever the code above
+/// changes, the second doctest of the same item, in source order, being `… #2`.
+fn emit_block(target: &str, block: Vec<(String, TestOutcome)>, found: &mut Vec<(String, TestOutcome)>) {
+    if target != "doctest" {
+        for (name, outcome) in block {
+            let id = if target.is_empty() {
+                name
             } else {
-                format!("doctest::{name} #{n}")
+                format!("{target}::{name}")
             };
-            found.push((id, *outcome));
+            found.push((id, outcome));
         }
+        return;
+    }
+    let mut doctests: Vec<(String, u64, TestOutcome)> = block
+        .iter()
+        .map(|(name, outcome)| {
+            let (stable, line) = without_line_number(name);
+            (stable, line, *outcome)
+        })
+        .collect();
+    doctests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for (name, _, outcome) in &doctests {
+        let n = seen.entry(name.as_str()).or_insert(0);
+        *n += 1;
+        let id = if *n == 1 {
+            format!("doctest::{name}")
+        } else {
+            format!("doctest::{name} #{n}")
+        };
+        found.push((id, *outcome));
     }
 }
 
@@ -550,52 +620,6 @@ fn go_counts(go: &GoState) -> Option<TestCounts> {
     }
     let nothing_ran = go.untested_package && !go.tested_package && go.verbose.is_none();
     nothing_ran.then(TestCounts::default)
-}
-
-// ---- Jest and Vitest ----------------------------------------------------------------------------
-
-/// `Tests:       1 failed, 1 skipped, 1 todo, 1 passed, 4 total`; `No tests found, exiting with code 0`.
-fn jest_line(line: &str, counts: &mut Option<TestCounts>) {
-    let trimmed = line.trim();
-    if let Some(rest) = trimmed.strip_prefix("Tests:") {
-        if let Some(items) = tally(rest, ", ")
-            && items.iter().any(|(_, w)| *w == "total")
-        {
-            *counts = Some(js_counts(&items));
-        }
-    } else if trimmed.starts_with("No tests found, exiting with code") && counts.is_none() {
-        *counts = Some(TestCounts::default());
-    }
-}
-
-/// `Tests  1 failed | 1 passed | 1 skipped | 1 todo (4)`; `No test files found, exiting with code 1`.
-fn vitest_line(line: &str, counts: &mut Option<TestCounts>) {
-    let trimmed = line.trim();
-    if let Some(rest) = trimmed.strip_prefix("Tests ") {
-        let items = rest.trim();
-        let items = match items.rfind(" (") {
-            Some(i) if items.ends_with(')') => &items[..i],
-            _ => items,
-        };
-        if let Some(items) = tally(items, " | ") {
-            *counts = Some(js_counts(&items));
-        }
-    } else if trimmed.starts_with("No test files found, exiting with code") && counts.is_none() {
-        *counts = Some(TestCounts::default());
-    }
-}
-
-fn js_counts(items: &[(u64, &str)]) -> TestCounts {
-    let mut counts = TestCounts::default();
-    for &(n, word) in items {
-        match word {
-            "passed" => counts.passed += n,
-            "failed" => counts.failed += n,
-            "skipped" | "todo" | "pending" => counts.skipped += n,
-            _ => {}
-        }
-    }
-    counts
 }
 
 // ---- node --test --------------------------------------------------------------------------------
