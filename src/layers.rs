@@ -97,15 +97,22 @@ fn every_top_level_module_has_a_layer() {
     let lib = include_str!("lib.rs");
     for line in lib.lines() {
         if let Some(name) = line.strip_prefix("pub mod ").and_then(|m| m.strip_suffix(';')) {
-            assert!(LAYERS.contains(&name), "lib.rs declares `{name}`, which has no layer");
+            assert!(
+                LAYERS.contains(&name),
+                "lib.rs declares `{name}`, which has no layer"
+            );
         }
     }
 }
 
 #[test]
 fn an_upward_import_is_found_and_comments_are_not() {
-    let model = LAYERS.iter().position(|m| *m == "model").expect("model is a layer");
-    let source = "//! see crate::ops\nuse crate::clock::Clock;\nuse crate::store::Store;\nuse crate::{clock, git};\n";
+    let model = LAYERS
+        .iter()
+        .position(|m| *m == "model")
+        .expect("model is a layer");
+    let source =
+        "//! see crate::ops\nuse crate::clock::Clock;\nuse crate::store::Store;\nuse crate::{clock, git};\n";
     assert_eq!(
         violations(model, source),
         vec![(3, "store".to_owned()), (4, "git".to_owned())]
