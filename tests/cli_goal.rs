@@ -989,10 +989,9 @@ impl Pinned {
         repo.git(&["add", "-A"]);
         let mut commit = std::process::Command::new("git");
         support::git_repo::hermetic(&mut commit, &repo.home);
+        support::git_repo::fixed_commits(&mut commit, "2026-11-22T09:00:00Z");
         let out = commit
             .current_dir(&repo.path)
-            .env("GIT_AUTHOR_DATE", "2026-11-22T09:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2026-11-22T09:00:00Z")
             .args(["commit", "-q", "-m", "initial"])
             .output()
             .unwrap();
