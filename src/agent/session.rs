@@ -27,7 +27,7 @@ use super::transcript::{DEFAULT_MAX_BYTES, Entry, Transcript};
 use super::wire::{WireEngine, WireStart};
 use crate::git::checkout::Checkout;
 use crate::model::ids::TaskId;
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::{Access, Policy, Violation};
 use crate::model::sandbox::{Breach, refusals};
 use crate::model::shell;
@@ -77,6 +77,20 @@ pub struct Launch {
     pub known_secrets: Vec<String>,
     /// The sandbox the agent and everything it runs are confined in.
     pub sandbox: Sandbox,
+}
+
+impl Launch {
+    /// This launch for a session of `role` (working on `task`): the agent sees them as `OMK_ROLE`
+    /// (`planner`, `task`, `reviewer`, `security-reviewer`) and `OMK_TASK`, so one `exec:` command can
+    /// serve every role.
+    pub fn for_role(mut self, role: Role, task: Option<&TaskId>) -> Launch {
+        self.env.retain(|(k, _)| k != "OMK_ROLE" && k != "OMK_TASK");
+        self.env.push(("OMK_ROLE".to_owned(), role.as_str().to_owned()));
+        if let Some(task) = task {
+            self.env.push(("OMK_TASK".to_owned(), task.to_string()));
+        }
+        self
+    }
 }
 
 /// Everything needed to start a session.
