@@ -5,11 +5,13 @@ pub mod args;
 pub mod ci;
 pub mod commands;
 pub mod deliver;
+pub mod demo;
 pub mod doctor;
 pub mod drive;
 pub mod error;
 pub mod json;
 pub mod list;
+pub mod log;
 pub mod manual;
 pub mod panic;
 pub mod progress;
@@ -60,6 +62,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Sync(args) => sharing::sync(&dir, args),
         Command::Completions(args) => manual::completions(args),
         Command::Man(args) => manual::man(args),
+        Command::Demo(args) => demo::demo(&dir, args, cli.verbose > 0),
         Command::Ci(command) => ci::ci(&dir, command),
     }
 }
