@@ -3,6 +3,7 @@
 //! is missing or the configuration is invalid, 2 for bad input. And the commands that would start a
 //! missing agent (`run --until-ready`, `resume`, `execute`): exit 6 with the same hint, nothing written.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
 
 mod support;

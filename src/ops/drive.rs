@@ -21,9 +21,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
+use super::context::oid;
 use super::gc::{after_goal, gc, over_quota};
 use super::harness;
-use super::integrate::{Remover, integrate_tasks, oid};
+use super::integrate::{Remover, integrate_tasks};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
 use super::transaction::Draft;
@@ -40,7 +41,7 @@ use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::TaskId;
+use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
@@ -365,7 +366,7 @@ impl Driver<'_> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
         process::kill_processes_in(&dir);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base)?;
         let options = self.ledger.snapshot().goal.options.clone();
         let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
@@ -421,7 +422,7 @@ impl Driver<'_> {
                 )));
             }
             None => {
-                update_branch(&self.repo_dir, &branch, &base, None).map_err(infra)?;
+                update_branch(&self.repo_dir, &branch, &base, None)?;
                 base
             }
         };
@@ -507,7 +508,7 @@ impl Driver<'_> {
     fn result_checkout(&self, what: &str) -> Option<(String, String, PathBuf)> {
         let goal = &self.ledger.snapshot().goal;
         let result = goal.integration.as_ref()?.commit.clone();
-        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", &result[..12]));
+        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", short(&result)));
         Some((result, goal.base.commit.clone(), dir))
     }
 
@@ -590,8 +591,7 @@ impl Driver<'_> {
         let Some((result, base, dir)) = self.result_checkout("review") else {
             return Ok(());
         };
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)
-            .map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)?;
         let launch = agent_launch(&self.ctx);
         let reviewers = Reviewers {
             agent: &self.ledger.snapshot().goal.options.agent.clone(),
@@ -599,13 +599,13 @@ impl Driver<'_> {
             prices: &self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,
         };
-        let text = self.ledger.snapshot().goal.text.clone();
+        let snapshot = self.ledger.snapshot().clone();
         let ctx = self.ctx.clone();
         let checkout = dir.clone();
         let outcome = self
-            .interruptible(
-                async move { review::review(&ctx, &text, &base, &result, &checkout, &reviewers).await },
-            )
+            .interruptible(async move {
+                review::review(&ctx, &snapshot, &base, &result, &checkout, &reviewers).await
+            })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         let Some(outcome) = outcome else { return Ok(()) };
@@ -669,10 +669,9 @@ impl Driver<'_> {
         &mut self,
         commit: &str,
     ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
-        let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
+        let id = oid(commit)?;
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
-            .map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)?;
         let options = PlanOptions {
             goal_tip: Some(self.ledger.tip()),
             ..PlanOptions::default()
@@ -745,7 +744,7 @@ impl Driver<'_> {
             tip.clone(),
         )?;
         if step.tip != tip {
-            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip)).map_err(infra)?;
+            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip))?;
         }
         self.record_facts(phase, step.bodies, Vec::new(), step.proves)
             .await?;
@@ -767,15 +766,17 @@ impl Driver<'_> {
     fn integration_tip(&self, branch: &str, recorded: &str) -> Result<String, OpsError> {
         let name = format!("refs/heads/{branch}");
         let Ok(actual) = git(&self.repo_dir, &["rev-parse", "--verify", "--quiet", &name]) else {
-            update_branch(&self.repo_dir, branch, recorded, None).map_err(infra)?;
+            update_branch(&self.repo_dir, branch, recorded, None)?;
             return Ok(recorded.to_owned());
         };
         if actual == recorded || self.contains(&actual, recorded)? {
             Ok(actual)
         } else {
-            Err(OpsError::Infrastructure(format!(
-                "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
-            )))
+            Err(OpsError::BranchRewritten {
+                branch: branch.to_owned(),
+                actual,
+                recorded: recorded.to_owned(),
+            })
         }
     }
 
@@ -850,7 +851,7 @@ impl Driver<'_> {
             "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {goal}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n"
         );
         let fallback = self.ctx.store.repo().committer().is_none();
-        worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+        worktree::commit_all(&checkout, &message, fallback)?;
         Ok(worktree::head(&checkout).ok())
     }
 
@@ -1186,8 +1187,4 @@ fn dimension_name(d: BudgetDimension) -> &'static str {
         BudgetDimension::Tokens => "tokens",
         BudgetDimension::Usd => "usd",
     }
-}
-
-fn infra(e: impl std::fmt::Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

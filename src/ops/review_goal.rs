@@ -15,6 +15,7 @@ use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::git::worktree;
 use crate::model::event::{EventBody, UsageDelta};
+use crate::model::ids::short;
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -43,13 +44,8 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
         .map(Path::to_path_buf)
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
     let base = snapshot.goal.base.commit.clone();
-    let dir = check_dir(
-        ctx,
-        &snapshot.goal.id,
-        &format!("review-{}", &result[..12.min(result.len())]),
-    );
-    worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("review-{}", short(&result)));
+    worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)?;
     let outcome = run_review(ctx, &snapshot, &base, &result, &dir);
     let _ = worktree::remove_checkout(&repo_dir, &dir);
     let outcome = outcome?;
@@ -95,14 +91,7 @@ fn run_review(
         prices: &prices,
         timeout: ctx.settings.turn_timeout,
     };
-    block_on(review(
-        ctx,
-        &snapshot.goal.text,
-        base,
-        result,
-        checkout,
-        &reviewers,
-    ))
+    block_on(review(ctx, snapshot, base, result, checkout, &reviewers))
 }
 
 /// Record the review, its usage and the proof recomputed with it, deciding on the current tip (which
