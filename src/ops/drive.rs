@@ -26,7 +26,7 @@ use super::gc::{after_goal, gc, over_quota};
 use super::harness;
 use super::integrate::{Remover, integrate_tasks};
 use super::planning::{self, Planner};
-use super::review::{self, Reviewers};
+use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
@@ -36,7 +36,7 @@ use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, next_step, start};
+use crate::model::controller::{Next, next_step, start, warm_reviewers};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
@@ -93,6 +93,8 @@ struct Driver<'o> {
     interrupt: watch::Receiver<bool>,
     /// Background removal of integrated tasks' worktrees.
     remover: Remover,
+    /// Reviewer sessions started while the last tasks run.
+    warm: Option<Warm>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -125,11 +127,13 @@ pub async fn drive(
         prices,
         interrupt: interrupt_on_ctrl_c(),
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
+        warm: None,
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
+    driver.drop_reviews().await;
     outcome
 }
 
@@ -182,6 +186,7 @@ impl Driver<'_> {
             }
             let next = next_step(self.ledger.snapshot(), &self.active());
             let phase = next.phase(self.ledger.snapshot());
+            self.warm_up();
             let (label, began) = (next.label(), self.ctx.clock.now());
             let stopped = self.step(next, phase).await?;
             timing(self.goal_id(), label, began, self.ctx.clock.now());
@@ -586,25 +591,39 @@ impl Driver<'_> {
             .await
     }
 
-    /// Scanners plus reviewer and security-reviewer sessions over the integrated change.
+    /// Scanners plus reviewer and security-reviewer sessions over the integrated change, both at once:
+    /// the sessions started while the last tasks ran when there are some, else started now. They are
+    /// shown the recorded test evidence, so the review starts once the result's gates are done.
     async fn review(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let Some((result, base, dir)) = self.result_checkout("review") else {
+        let Some((result, base, _)) = self.result_checkout("review") else {
             return Ok(());
         };
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)?;
-        let launch = agent_launch(&self.ctx);
-        let reviewers = Reviewers {
-            agent: &self.ledger.snapshot().goal.options.agent.clone(),
-            launch: &launch,
-            prices: &self.prices.clone(),
-            timeout: self.ctx.settings.turn_timeout,
+        let dir = self.review_dir();
+        let warm = self.warm.take();
+        let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
+        let ensure = |commit: &str| -> Result<(), OpsError> {
+            worktree::ensure_detached(&repo_dir, &common_dir, &dir, commit)?;
+            Ok(())
         };
+        if warm.is_none() {
+            ensure(&result)?;
+        }
+        let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
         let snapshot = self.ledger.snapshot().clone();
-        let ctx = self.ctx.clone();
-        let checkout = dir.clone();
         let outcome = self
-            .interruptible(async move {
-                review::review(&ctx, &snapshot, &base, &result, &checkout, &reviewers).await
+            .interruptible(async {
+                let started = match warm {
+                    Some(warm) => match warm.ready_for(&result).await {
+                        Some(started) => Some(started),
+                        None => {
+                            ensure(&result)?;
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let pair = (base.as_str(), result.as_str());
+                review::review(&ctx, &snapshot, pair, &dir, &reviewers, started).await
             })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
@@ -616,6 +635,48 @@ impl Driver<'_> {
         ];
         self.record_facts(phase, facts, outcome.attachments, Vec::new())
             .await
+    }
+
+    /// Start the reviewer sessions while the last tasks run (until-done runs only), so the agents'
+    /// start-up is off the critical path. Failing to start them early only means starting them at
+    /// the review.
+    fn warm_up(&mut self) {
+        let snapshot = self.ledger.snapshot();
+        if self.mode != Mode::UntilDone || self.warm.is_some() || !warm_reviewers(snapshot, &self.active()) {
+            return;
+        }
+        let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+            return;
+        };
+        match Warm::start(&self.ctx, self.review_dir(), &commit, &self.reviewers()) {
+            Ok(warm) => self.warm = Some(warm),
+            Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
+        }
+    }
+
+    /// End reviewer sessions that are no longer needed, and remove their checkout.
+    async fn drop_reviews(&mut self) {
+        if let Some(warm) = self.warm.take() {
+            warm.shutdown().await;
+        }
+        let dir = self.review_dir();
+        if dir.exists() {
+            let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        }
+    }
+
+    /// The checkout the reviewer sessions read.
+    fn review_dir(&self) -> PathBuf {
+        check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "reviewers")
+    }
+
+    fn reviewers(&self) -> Reviewers {
+        Reviewers {
+            agent: self.ledger.snapshot().goal.options.agent.clone(),
+            launch: agent_launch(&self.ctx),
+            prices: self.prices.clone(),
+            timeout: self.ctx.settings.turn_timeout,
+        }
     }
 
     /// Compute and record the proof; its status becomes the goal's. Decided again (the proof computed

@@ -83,15 +83,13 @@ fn run_review(
     result: &str,
     checkout: &Path,
 ) -> Result<ReviewOutcome, OpsError> {
-    let launch = agent_launch(ctx);
-    let prices = settings::price_table(ctx.store.repo())?;
     let reviewers = Reviewers {
-        agent: &snapshot.goal.options.agent,
-        launch: &launch,
-        prices: &prices,
+        agent: snapshot.goal.options.agent.clone(),
+        launch: agent_launch(ctx),
+        prices: settings::price_table(ctx.store.repo())?,
         timeout: ctx.settings.turn_timeout,
     };
-    block_on(review(ctx, snapshot, base, result, checkout, &reviewers))
+    block_on(review(ctx, snapshot, (base, result), checkout, &reviewers, None))
 }
 
 /// Record the review, its usage and the proof recomputed with it, deciding on the current tip (which
