@@ -76,7 +76,7 @@ pub fn resume(
 pub(super) fn ensure_agent(ctx: &Context, agent: &AgentSpec) -> Result<(), OpsError> {
     locate(agent, &agent_launch(ctx))
         .map(drop)
-        .map_err(|e| OpsError::Infrastructure(format!("the agent cannot start: {e}")))
+        .map_err(|e| OpsError::infrastructure("the agent cannot start", e))
 }
 
 /// Whether the goal is planned or running now (reopened by someone else).
