@@ -31,30 +31,31 @@ fn position(body: &EventBody) -> usize {
         EventBody::Resumed {} => 7,
         EventBody::Cancelled { .. } => 8,
         EventBody::BudgetAdded(_) => 9,
-        EventBody::Accepted { .. } => 10,
-        EventBody::Rejected { .. } => 11,
-        EventBody::ControllerStarted { .. } => 12,
-        EventBody::LeaseRenewed { .. } => 13,
-        EventBody::ControllerStopped { .. } => 14,
-        EventBody::PhaseStarted { .. } => 15,
-        EventBody::IntegrationStarted { .. } => 16,
-        EventBody::BaselineRecorded(_) => 17,
-        EventBody::TaskDispatched { .. } => 18,
-        EventBody::AttemptFinished(_) => 19,
-        EventBody::TaskIntegrated { .. } => 20,
-        EventBody::TaskBlocked { .. } => 21,
-        EventBody::UsageAdded(_) => 22,
-        EventBody::VerificationRecorded(_) => 23,
-        EventBody::BaseRunRecorded(_) => 24,
-        EventBody::HarnessChecked(_) => 25,
-        EventBody::ReviewRecorded(_) => 26,
-        EventBody::ProofRecorded(_) => 27,
-        EventBody::WorkSaved { .. } => 28,
-        EventBody::GoalStopped { .. } => 29,
-        EventBody::PrOpened(_) => 30,
-        EventBody::MergeRecorded(_) => 31,
-        EventBody::MergeAwaitingHuman(_) => 32,
-        EventBody::DeliveryFailed(_) => 33,
+        EventBody::QuestionsAnswered { .. } => 10,
+        EventBody::Accepted { .. } => 11,
+        EventBody::Rejected { .. } => 12,
+        EventBody::ControllerStarted { .. } => 13,
+        EventBody::LeaseRenewed { .. } => 14,
+        EventBody::ControllerStopped { .. } => 15,
+        EventBody::PhaseStarted { .. } => 16,
+        EventBody::IntegrationStarted { .. } => 17,
+        EventBody::BaselineRecorded(_) => 18,
+        EventBody::TaskDispatched { .. } => 19,
+        EventBody::AttemptFinished(_) => 20,
+        EventBody::TaskIntegrated { .. } => 21,
+        EventBody::TaskBlocked { .. } => 22,
+        EventBody::UsageAdded(_) => 23,
+        EventBody::VerificationRecorded(_) => 24,
+        EventBody::BaseRunRecorded(_) => 25,
+        EventBody::HarnessChecked(_) => 26,
+        EventBody::ReviewRecorded(_) => 27,
+        EventBody::ProofRecorded(_) => 28,
+        EventBody::WorkSaved { .. } => 29,
+        EventBody::GoalStopped { .. } => 30,
+        EventBody::PrOpened(_) => 31,
+        EventBody::MergeRecorded(_) => 32,
+        EventBody::MergeAwaitingHuman(_) => 33,
+        EventBody::DeliveryFailed(_) => 34,
     }
 }
 
@@ -116,6 +117,9 @@ fn one_of_each() -> Vec<EventBody> {
         EventBody::Resumed {},
         EventBody::Cancelled { reason: None },
         EventBody::BudgetAdded(addition),
+        EventBody::QuestionsAnswered {
+            answer: "slugify in src/slug.py".into(),
+        },
         EventBody::Accepted {
             summary: "fine".into(),
         },
@@ -254,5 +258,5 @@ fn every_kind_applies_and_summarises() {
         assert!(!body.summary().is_empty(), "{}", body.kind_name());
         goal.apply(body);
     }
-    assert_eq!(goal.snapshot.goal.event_count, 3 + 33);
+    assert_eq!(goal.snapshot.goal.event_count, 3 + 34);
 }
