@@ -184,7 +184,9 @@ fn recorded_view_with<'a>(
         .blockers
         .iter()
         .flat_map(|b| match b {
-            Blocker::Questions { questions } => questions.iter().map(String::as_str).collect(),
+            Blocker::Questions { questions } | Blocker::ReviewQuestions { questions } => {
+                questions.iter().map(String::as_str).collect()
+            }
             Blocker::Rejected { .. } => Vec::new(),
         })
         .collect();

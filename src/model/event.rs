@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{BudgetAddition, Usd, format_secs};
 use super::decision::DecisionDraft;
+use super::delivery::address::{FeedbackRecorded, RepliesPosted};
 use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
 use super::goal::GateRun;
 use super::graph::TaskGraph;
@@ -226,6 +227,10 @@ pub enum EventBody {
     MergeAwaitingHuman(MergeAwaitingHuman),
     /// A delivery step failed; nothing was lost.
     DeliveryFailed(DeliveryFailed),
+    /// New feedback from the goal's PR was recorded with the fix tasks it became.
+    ReviewFeedback(FeedbackRecorded),
+    /// git-omk answered recorded feedback on the PR.
+    ReviewReplied(RepliesPosted),
 }
 
 /// How an attempt ended, and what it decided for its task.
@@ -348,6 +353,8 @@ impl EventBody {
             EventBody::MergeRecorded(_) => "merge_recorded",
             EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
             EventBody::DeliveryFailed(_) => "delivery_failed",
+            EventBody::ReviewFeedback(_) => "review_feedback",
+            EventBody::ReviewReplied(_) => "review_replied",
         }
     }
 
@@ -420,6 +427,14 @@ impl EventBody {
                 )
             }
             EventBody::ProofRecorded(p) => format!("proof: {} ({} reason(s))", p.status, p.reasons.len()),
+            EventBody::ReviewFeedback(b) => format!(
+                "review round {} on PR #{}: {} comment(s), {} fix task(s)",
+                b.round,
+                b.pr,
+                b.items.len(),
+                b.tasks.len()
+            ),
+            EventBody::ReviewReplied(r) => format!("replied to {} review comment(s)", r.replies.len()),
             _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
         }
     }

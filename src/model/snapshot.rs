@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::Usage;
 use super::decision::Decision;
+use super::delivery::address::{apply_recorded, apply_replies};
 use super::event::{AttemptReport, Event, EventBody, GoalCreated, PlannerOutcome, UsageDelta};
 use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
 use super::graph::TaskGraph;
@@ -118,6 +119,8 @@ impl Snapshot {
                     self.goal.status = self.resume_target();
                 }
             }
+            EventBody::ReviewFeedback(batch) => apply_recorded(self, batch),
+            EventBody::ReviewReplied(replies) => apply_replies(&mut self.goal, replies),
             EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
             EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
             EventBody::PrOpened(_)
@@ -326,7 +329,7 @@ impl Snapshot {
                 .unwrap_or_else(|| self.resume_target());
             self.goal
                 .blockers
-                .retain(|b| !matches!(b, Blocker::Rejected { .. }));
+                .retain(|b| !matches!(b, Blocker::Rejected { .. } | Blocker::ReviewQuestions { .. }));
             self.reopen_blocked_tasks();
         }
     }
