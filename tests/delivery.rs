@@ -145,6 +145,7 @@ impl World {
                 before: GateResult::Failed,
                 after: GateResult::Passed,
             }],
+            tests: vec![],
             tasks: vec![],
             changed_files: vec![ChangedFile {
                 path: "src/slugify.rs".into(),

@@ -71,6 +71,13 @@ pub fn review(snapshot: &Snapshot, from: &TaskId, answer: &str) -> Review {
         } else {
             serde_json::from_value::<RawTask>(value)
                 .map_err(|e| format!("not a task ({e})"))
+                .and_then(|raw| {
+                    if raw.removes_tests.is_empty() {
+                        Ok(raw)
+                    } else {
+                        Err("a follow-up cannot declare that it removes tests: only the plan can".to_owned())
+                    }
+                })
                 .and_then(|raw| to_task(&raw, kind.unwrap_or(TaskKind::Implement)).map_err(|p| p.join("; ")))
                 .and_then(|task| place(snapshot, &out.accepted, from, task))
         };
@@ -225,6 +232,17 @@ mod tests {
         assert!(why[1].contains("leaves the repository"), "{why:?}");
         assert!(why[2].contains("unknown task `zz`"), "{why:?}");
         assert!(why[3].contains("at most 3"), "{why:?}");
+        let removes = r#"{"id": "drop", "title": "d", "write_set": ["t"], "acceptance": ["x"], "removes_tests": ["test_sub"]}"#;
+        let r = review(&s, &a(), &answer(removes));
+        assert!(
+            r.accepted.is_empty(),
+            "the supervised agent cannot excuse its own removals"
+        );
+        assert!(
+            r.decisions[0].why.contains("only the plan can"),
+            "{:?}",
+            r.decisions
+        );
         let r = review(&s, &a(), "```json\n{\"follow_ups\": 3}\n```");
         assert!(r.decisions[0].chosen.contains("reject"), "{:?}", r.decisions);
         let mut broke = s.clone();

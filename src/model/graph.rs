@@ -220,6 +220,7 @@ pub(crate) mod tests {
             session_id: None,
             integrated: None,
             note: None,
+            removes_tests: Vec::new(),
         }
     }
 

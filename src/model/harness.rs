@@ -477,7 +477,7 @@ pub fn finding(change: &HarnessChange) -> Finding {
         file: change.path.clone(),
         line: None,
         message: format!(
-            "test harness {}: {} decides how tests run or report; the result's gates also ran with the base's version restored, and a human must review the change:\n{}",
+            "test harness file {} ({}): it decides how tests run or how their outcomes are reported; the result's gates also ran with the base's version restored, and a human must review the change:\n{}",
             change.change.verb(),
             change.rule.describe(),
             change.diff.trim_end()

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
+use super::decision::DecisionDraft;
 use super::graph::TaskGraph;
 use super::ids::TaskId;
 use super::plan::{PlanArtifacts, PlannerInfo, RelevantFile};
@@ -53,6 +54,9 @@ pub struct RawTask {
     /// Attempts allowed (1..=10).
     #[serde(default)]
     pub retry_limit: Option<u32>,
+    /// Tests the task removes because the goal asks for it (ids or test names).
+    #[serde(default)]
+    pub removes_tests: Vec<String>,
 }
 
 /// The plan an agent answers with.
@@ -217,6 +221,7 @@ pub fn to_task(raw: &RawTask, default_kind: TaskKind) -> Result<Task, Vec<String
             "task `{name}`: kinds integrate and resolve-conflict are the controller's, not the plan's"
         ));
     }
+    let removes_tests = removed_tests(name, &raw.removes_tests, &mut problems);
     let retry_limit = raw.retry_limit.unwrap_or(Task::DEFAULT_RETRY_LIMIT);
     if !(1..=10).contains(&retry_limit) {
         problems.push(format!("task `{name}`: retry_limit must be between 1 and 10"));
@@ -239,9 +244,48 @@ pub fn to_task(raw: &RawTask, default_kind: TaskKind) -> Result<Task, Vec<String
             session_id: None,
             integrated: None,
             note: None,
+            removes_tests,
         }),
         _ => Err(problems),
     }
+}
+
+/// Most tests one task may declare it removes.
+const MAX_REMOVED_TESTS: usize = 64;
+
+fn removed_tests(task: &str, raw: &[String], problems: &mut Vec<String>) -> Vec<String> {
+    if raw.len() > MAX_REMOVED_TESTS {
+        problems.push(format!(
+            "task `{task}`: removes_tests has more than {MAX_REMOVED_TESTS} tests"
+        ));
+    }
+    let tests: Vec<String> = raw.iter().map(|t| t.trim().to_owned()).collect();
+    if tests
+        .iter()
+        .any(|t| t.is_empty() || t.len() > 512 || t.contains('\n'))
+    {
+        problems.push(format!(
+            "task `{task}`: each of removes_tests is one test id or name (at most 512 bytes)"
+        ));
+    }
+    tests
+}
+
+/// One planning decision per task whose plan says it removes tests: the record that makes those
+/// removals expected (`proof::readiness` does not refuse them).
+pub fn removal_decisions(graph: &TaskGraph) -> Vec<DecisionDraft> {
+    graph
+        .tasks
+        .iter()
+        .filter(|t| !t.removes_tests.is_empty())
+        .map(|t| {
+            DecisionDraft::new(
+                "planning",
+                format!("task {} removes tests: {}", t.id, t.removes_tests.join(", ")),
+                "the plan says this task removes them, as the goal asks; their removal does not refuse ready",
+            )
+        })
+        .collect()
 }
 
 fn patterns(task: &str, field: &str, raw: &[String], problems: &mut Vec<String>) -> Vec<PathPattern> {
@@ -337,6 +381,25 @@ mod tests {
         assert_eq!(out.unknown_files, vec!["nope.py".to_owned()]);
         assert!(out.artifacts.test_spec.contains("- [ ] add adds"));
         assert!(out.artifacts.brief.contains("Fix both"));
+    }
+
+    #[test]
+    fn a_task_that_removes_tests_says_so_and_the_plan_records_it_as_a_decision() {
+        let remove = r#"{"id": "drop-zero", "title": "Remove the duplicated zero test", "write_set": ["tests/test_calc.py"], "acceptance": ["gone"], "removes_tests": [" test_add_zero "]}"#;
+        let out = parse(&plan(remove)).unwrap();
+        assert_eq!(out.tasks.tasks[0].removes_tests, ["test_add_zero"]);
+        let decisions = removal_decisions(&out.tasks);
+        assert_eq!(decisions.len(), 1);
+        assert_eq!(decisions[0].chosen, "task drop-zero removes tests: test_add_zero");
+        assert!(removal_decisions(&parse(&plan(A)).unwrap().tasks).is_empty());
+        let blank =
+            r#"{"id": "x", "title": "x", "write_set": ["a"], "acceptance": ["x"], "removes_tests": [""]}"#;
+        assert!(
+            parse(&plan(blank))
+                .unwrap_err()
+                .to_string()
+                .contains("removes_tests")
+        );
     }
 
     #[test]

@@ -197,6 +197,7 @@ fn task_for(
         session_id: None,
         integrated: None,
         note: None,
+        removes_tests: Vec::new(),
     };
     (task, decision)
 }

@@ -98,7 +98,9 @@ may write only the files its write_set matches. Rules:\n\
 - tasks whose write sets may overlap must be ordered: one depends on the other (directly or through others);\n\
 - depends_on names tasks of this plan; no cycles;\n\
 - every task has a one-line title and at least one acceptance criterion that a test or check can confirm;\n\
-- kind is one of implement, fix, test, refactor, docs, review.\n\n\
+- kind is one of implement, fix, test, refactor, docs, review;\n\
+- removes_tests (optional): only when the goal asks to delete tests, the ids or names of the tests the task deletes; \
+any other test that ran before and does not run after refuses ready.\n\n\
 Reply with the plan as one JSON block, and nothing after it:\n```json\n\
 {\"brief\": \"what the goal asks and how it will be done\", \"technical_plan\": \"the approach, file by file\", \
 \"test_spec\": \"which tests show it works\", \"relevant_files\": [\"path/in/repo\"], \"tasks\": [{\"id\": \"fix-add\", \
@@ -184,4 +186,25 @@ pub fn review_repair(problem: &str) -> String {
         "Your answer could not be used: {problem}. Reply again with only the JSON block:\n```json\n{{\"findings\": []}}\n```\n\
          with one entry per finding (severity, file, line, message)."
     )
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+
+    #[test]
+    fn the_reviewer_is_asked_whether_tests_were_gamed_and_to_call_it_high() {
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff");
+        for needle in [
+            "weakened",
+            "removed",
+            "skipped",
+            "made to pass without fixing the behaviour",
+            "conftest.py",
+            "exercise what the goal asks for",
+            "Any of these is a \"high\" finding",
+        ] {
+            assert!(prompt.contains(needle), "{needle}: {prompt}");
+        }
+    }
 }

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use chrono::{DateTime, Utc};
 
 use super::budget::{Limits, Usage};
-use super::gate::compare::{GateChange, compare};
+use super::gate::compare::{GateChange, GateObservation, compare, fail_to_pass};
 use super::gate::identity::{RemovedTest, compare_tests};
+use super::gate::verdict::Outcome;
 use super::goal::{Blocker, GateRun, HumanDecision, Verdict};
-use super::harness::{HarnessCheck, differences};
+use super::harness::{HarnessChange, HarnessCheck, HarnessDifference, differences};
 use super::oracle::{CheckResult, Evidence, evaluate};
 use super::planner::describe_check;
 use super::review::Finding;
@@ -281,7 +282,7 @@ fn gate_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
                 .map(|c| NotReadyReason::Regression { gate: c.name.clone() }),
         );
         if !review_accepted(snapshot) {
-            reasons.extend(removed_tests(base, result));
+            reasons.extend(removed_tests(snapshot, base, result));
         }
     }
     reasons.extend(harness_reasons(goal.harness.as_ref(), result));
@@ -303,20 +304,35 @@ fn harness_reasons(check: Option<&HarnessCheck>, result: &GateRun) -> Vec<NotRea
 }
 
 /// Per gate required on either side, the tests that ran on the base and do not run as well on the
-/// result (a gate gone from the result takes all its tests with it).
-fn removed_tests(base: &GateRun, result: &GateRun) -> Vec<NotReadyReason> {
+/// result (a gate gone from the result takes all its tests with it), except those the plan says a
+/// task removes.
+fn removed_tests(snapshot: &Snapshot, base: &GateRun, result: &GateRun) -> Vec<NotReadyReason> {
     base.gates
         .iter()
         .filter_map(|b| {
             let r = result.gates.iter().find(|r| r.name == b.name);
             let required = b.required || r.is_some_and(|r| r.required);
-            let tests = compare_tests(&b.tests, r.map(|r| r.tests.as_slice())).removed;
+            let mut tests = compare_tests(&b.tests, r.map(|r| r.tests.as_slice())).removed;
+            tests.retain(|t| !planned_removal(snapshot, &t.id));
             (required && !tests.is_empty()).then(|| NotReadyReason::TestsRemoved {
                 gate: b.name.clone(),
                 tests,
             })
         })
         .collect()
+}
+
+/// Whether a task of the plan says it removes the test `id` (by id, or by the name after its last
+/// `::`).
+fn planned_removal(snapshot: &Snapshot, id: &str) -> bool {
+    snapshot.tasks.tasks.iter().any(|t| {
+        t.removes_tests.iter().any(|r| {
+            id == r
+                || id
+                    .strip_suffix(r.as_str())
+                    .is_some_and(|head| head.ends_with("::"))
+        })
+    })
 }
 
 /// A human accepted the result after its review (the review of the current result).
@@ -412,8 +428,9 @@ impl NotReadyReason {
     }
 }
 
-/// The version of `proof.json` this build writes (docs/proof.md).
-pub const PROOF_SCHEMA_VERSION: u32 = 1;
+/// The version of `proof.json` this build writes (docs/proof.md). Version 2 added the per-test
+/// evidence of each gate row and the test harness check.
+pub const PROOF_SCHEMA_VERSION: u32 = 2;
 
 /// A commit and its tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -435,7 +452,7 @@ pub struct FileStat {
     pub removed: Option<u64>,
 }
 
-/// A gate on the base and the result, with where its evidence is.
+/// A gate on the base and the result, with where its evidence is and what its tests did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateRow {
     /// The comparison of the gate across base and result.
@@ -443,6 +460,60 @@ pub struct GateRow {
     pub change: GateChange,
     /// Evidence files in the goal tree (base, result).
     pub evidence: Vec<String>,
+    /// FAIL_TO_PASS: tests that failed on the base tree and pass on the result.
+    #[serde(default)]
+    pub fail_to_pass: Vec<String>,
+    /// Tests of the result that fail on the base code (the base run: the result's test files laid over
+    /// the base) and pass on the result.
+    #[serde(default)]
+    pub base_run_fail_to_pass: Vec<String>,
+    /// PASS_TO_PASS: tests that passed on both.
+    #[serde(default)]
+    pub pass_to_pass: Vec<String>,
+    /// Tests that passed on the base and fail on the result.
+    #[serde(default)]
+    pub broken: Vec<String>,
+    /// Tests that ran on the base and do not run as well on the result.
+    #[serde(default)]
+    pub removed: Vec<RemovedTest>,
+}
+
+/// The test harness check in the proof: what changed, and the result's gates with the base's harness
+/// files restored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarnessRecord {
+    /// The harness files the result changed, with their diffs (empty: none).
+    pub changes: Vec<HarnessChange>,
+    /// The restored run (`None` when nothing changed, or it could not be made).
+    pub restored_run: Option<RestoredRun>,
+    /// Why the restored run could not be made.
+    pub error: Option<String>,
+    /// How the restored run disagrees with the result's own (each one refuses `ready`).
+    pub differences: Vec<HarnessDifference>,
+}
+
+/// The result's gates run with the base's harness files restored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoredRun {
+    /// The commit tested: the result with the base's harness files.
+    pub commit: String,
+    /// Its tree.
+    pub tree: String,
+    /// Each gate's verdict there.
+    pub gates: Vec<RestoredGate>,
+    /// Evidence files in the goal tree.
+    pub evidence: Vec<String>,
+}
+
+/// One gate of the restored run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoredGate {
+    /// The gate.
+    pub name: String,
+    /// Required there.
+    pub required: bool,
+    /// Its verdict.
+    pub outcome: Outcome,
 }
 
 /// What a task did.
@@ -504,6 +575,9 @@ pub struct Proof {
     pub result: Option<Tree>,
     /// Gates on the base and the result.
     pub gates: Vec<GateRow>,
+    /// The test harness check of the result (`None` when none is recorded).
+    #[serde(default)]
+    pub harness: Option<HarnessRecord>,
     /// The oracle checks of the goal's kind.
     pub oracle: Vec<CheckResult>,
     /// Tasks with their attempts.
@@ -555,6 +629,7 @@ pub fn prove(snapshot: &Snapshot, changed_files: Vec<FileStat>) -> Proof {
         },
         result,
         gates: gate_rows(snapshot),
+        harness: harness_record(snapshot),
         oracle: oracle_results(snapshot),
         tasks: snapshot.tasks.tasks.iter().map(task_record).collect(),
         changed_files,
@@ -584,6 +659,11 @@ fn gate_rows(snapshot: &Snapshot) -> Vec<GateRow> {
             .find(|p| p.rsplit('/').next().is_some_and(|f| f == format!("{name}.json")))
             .cloned()
     };
+    let base_run = match (&goal.base_run, &goal.verification) {
+        (Some(b), Some(v)) if b.result == v.commit => b.gates.as_slice(),
+        _ => &[],
+    };
+    let find = |gates: &[GateObservation], name: &str| gates.iter().find(|g| g.name == name).cloned();
     compare(&base, &result)
         .gates
         .into_iter()
@@ -592,9 +672,126 @@ fn gate_rows(snapshot: &Snapshot) -> Vec<GateRow> {
                 .into_iter()
                 .filter_map(|run| evidence_of(run, &change.name))
                 .collect();
-            GateRow { change, evidence }
+            let (b, r) = (find(&base, &change.name), find(&result, &change.name));
+            let tests = compare_tests(
+                b.as_ref().map_or(&[], |g| g.tests.as_slice()),
+                r.as_ref().map(|g| g.tests.as_slice()),
+            );
+            let base_run_fail_to_pass = match (find(base_run, &change.name), &r) {
+                (Some(on_base), Some(r)) => fail_to_pass(&on_base, r).fixed_tests,
+                _ => Vec::new(),
+            };
+            GateRow {
+                change,
+                evidence,
+                fail_to_pass: tests.fail_to_pass,
+                base_run_fail_to_pass,
+                pass_to_pass: tests.pass_to_pass,
+                broken: tests.broken,
+                removed: tests.removed,
+            }
         })
         .collect()
+}
+
+fn harness_record(snapshot: &Snapshot) -> Option<HarnessRecord> {
+    let check = snapshot.goal.harness.as_ref()?;
+    let differences = match &snapshot.goal.verification {
+        Some(v) if v.commit == check.result => differences(v, check),
+        _ => Vec::new(),
+    };
+    let restored_run = check.restored.as_ref().map(|run| RestoredRun {
+        commit: run.commit.clone(),
+        tree: run.tree.clone(),
+        gates: run
+            .gates
+            .iter()
+            .map(|g| RestoredGate {
+                name: g.name.clone(),
+                required: g.required,
+                outcome: g.outcome,
+            })
+            .collect(),
+        evidence: run.evidence.clone(),
+    });
+    Some(HarnessRecord {
+        changes: check.changes.clone(),
+        restored_run,
+        error: check.error.clone(),
+        differences,
+    })
+}
+
+/// The test evidence of a proof in words, one line each: which tests failed on the base and pass now,
+/// which were removed or broke, how many stayed green, and what the harness check found.
+pub fn test_lines(proof: &Proof) -> Vec<String> {
+    let mut lines = Vec::new();
+    for row in &proof.gates {
+        let gate = &row.change.name;
+        lines.extend(
+            row.fail_to_pass
+                .iter()
+                .map(|t| format!("{t}: failed on the base, passes now")),
+        );
+        lines.extend(
+            row.base_run_fail_to_pass
+                .iter()
+                .map(|t| format!("{t}: fails on the base code (the result's test), passes now")),
+        );
+        lines.extend(
+            row.broken
+                .iter()
+                .map(|t| format!("broken: {t}: passed on the base, fails now")),
+        );
+        lines.extend(
+            row.removed
+                .iter()
+                .map(|t| format!("removed: {}: {}", t.id, t.how())),
+        );
+        if !row.pass_to_pass.is_empty() {
+            lines.push(format!(
+                "{} test(s) of gate {gate} passed on the base and pass now",
+                row.pass_to_pass.len()
+            ));
+        }
+    }
+    if let Some(h) = &proof.harness {
+        lines.extend(harness_lines(h));
+    }
+    lines
+}
+
+fn harness_lines(h: &HarnessRecord) -> Vec<String> {
+    if h.changes.is_empty() {
+        return vec!["test harness: unchanged".to_owned()];
+    }
+    let mut lines: Vec<String> = h
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "test harness {}: {} ({})",
+                c.change.verb(),
+                c.path,
+                c.rule.describe()
+            )
+        })
+        .collect();
+    match (&h.restored_run, &h.error) {
+        (_, Some(e)) => lines.push(format!(
+            "the result could not be tested with the base's harness files: {e}"
+        )),
+        (Some(_), None) if h.differences.is_empty() => {
+            lines.push("with the base's harness files restored, the result's gates say the same".to_owned())
+        }
+        _ => lines.extend(h.differences.iter().map(|d| {
+            format!(
+                "with the base's harness files restored, gate {}: {}",
+                d.gate, d.detail
+            )
+        })),
+    }
+    lines
 }
 
 fn task_record(task: &Task) -> TaskRecord {

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::gate::Outcome;
 use super::planner::describe_check;
-use super::proof::Proof;
+use super::proof::{Proof, test_lines};
 
 /// Render a proof as Markdown.
 pub fn render(proof: &Proof) -> String {
@@ -30,6 +30,8 @@ pub fn render(proof: &Proof) -> String {
         }
     }
     gates(&mut out, proof);
+    tests(&mut out, proof);
+    harness(&mut out, proof);
     oracle(&mut out, proof);
     tasks(&mut out, proof);
     files(&mut out, proof);
@@ -76,6 +78,81 @@ fn gates(out: &mut String, proof: &Proof) {
             c.change,
             if c.blocking { " (blocking)" } else { "" }
         );
+    }
+}
+
+/// What the tests did, by id, in words.
+fn tests(out: &mut String, proof: &Proof) {
+    let lines: Vec<String> = test_lines(proof)
+        .into_iter()
+        .filter(|l| !l.starts_with("test harness") && !l.starts_with("with the base's harness"))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("\n## Tests\n\n");
+    for line in lines.iter().take(MAX_TEST_LINES) {
+        let _ = writeln!(out, "- {line}");
+    }
+    if lines.len() > MAX_TEST_LINES {
+        let _ = writeln!(
+            out,
+            "- … and {} more (proof.json lists them all)",
+            lines.len() - MAX_TEST_LINES
+        );
+    }
+}
+
+/// At most this many lines of test evidence in `proof.md`.
+const MAX_TEST_LINES: usize = 200;
+
+/// The harness check: each changed file with its diff, and what the restored run said.
+fn harness(out: &mut String, proof: &Proof) {
+    let Some(h) = &proof.harness else {
+        return;
+    };
+    out.push_str("\n## Test harness\n\n");
+    if h.changes.is_empty() {
+        out.push_str("- unchanged: the result's tests ran with the base's harness files\n");
+        return;
+    }
+    for c in &h.changes {
+        let _ = writeln!(
+            out,
+            "- `{}` {}: {}\n\n```diff\n{}\n```\n",
+            c.path,
+            c.change.verb(),
+            c.rule.describe(),
+            c.diff.trim_end()
+        );
+    }
+    let restored = h
+        .restored_run
+        .as_ref()
+        .map(|r| format!(" (commit `{}`)", &r.commit[..r.commit.len().min(12)]))
+        .unwrap_or_default();
+    match &h.error {
+        Some(e) => {
+            let _ = writeln!(
+                out,
+                "- the result could not be tested with the base's harness files: {e}"
+            );
+        }
+        None if h.differences.is_empty() => {
+            let _ = writeln!(
+                out,
+                "- with the base's harness files restored{restored}, the result's gates say the same"
+            );
+        }
+        None => {
+            for d in &h.differences {
+                let _ = writeln!(
+                    out,
+                    "- with the base's harness files restored{restored}, gate {}: {}",
+                    d.gate, d.detail
+                );
+            }
+        }
     }
 }
 
@@ -136,12 +213,14 @@ fn findings(out: &mut String, proof: &Proof) {
             .finding
             .line
             .map_or_else(|| f.finding.file.clone(), |l| format!("{}:{l}", f.finding.file));
+        // A message's first line: a harness finding's diff is shown under "Test harness".
+        let message = f.finding.message.lines().next().unwrap_or_default();
         let _ = writeln!(
             out,
             "- {} `{at}` ({}): {}{}",
             f.finding.severity.as_str(),
             f.finding.source,
-            f.finding.message,
+            message,
             if f.accepted {
                 " — accepted by a human"
             } else {

@@ -151,6 +151,10 @@ pub struct Task {
     /// Why the task is blocked or failed, in words.
     #[serde(default)]
     pub note: Option<String>,
+    /// Tests the plan says this task removes (ids, or names matching an id's last `::` part): their
+    /// removal is a recorded planning decision, not a reason to refuse `ready`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removes_tests: Vec<String>,
 }
 
 impl Task {

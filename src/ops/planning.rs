@@ -21,7 +21,7 @@ use crate::model::ids::TaskId;
 use crate::model::intake::intake;
 use crate::model::options::AgentSpec;
 use crate::model::plan::PlannerInfo;
-use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan};
+use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan, removal_decisions};
 use crate::model::planner::task_kind;
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, PlanningBrief};
@@ -117,6 +117,7 @@ pub async fn plan(
     match answer {
         Ok((plan, repaired)) => {
             out.decisions.push(adopted_decision(&plan, repaired));
+            out.decisions.extend(removal_decisions(&plan.tasks));
             out.report.outcome = PlannerOutcome::Adopted {
                 plan: plan.artifacts,
                 tasks: plan.tasks,

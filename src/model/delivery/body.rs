@@ -56,6 +56,9 @@ pub fn pr_body(ctx: &PrContext<'_>) -> String {
     summary(&mut out, ctx);
     verdict(&mut out, ctx);
     gates(&mut out, ctx.facts);
+    if !ctx.facts.tests.is_empty() {
+        bullets(&mut out, "Tests", &ctx.facts.tests, "");
+    }
     tasks(&mut out, &ctx.facts.tasks);
     changed_files(&mut out, ctx.facts);
     bullets(&mut out, "Known gaps", &ctx.facts.gaps, "none recorded");
@@ -243,6 +246,7 @@ mod tests {
             proven_commit: Some("b".repeat(40)),
             proven_tree: Some("c".repeat(40)),
             base_commit: "d".repeat(40),
+            tests: vec!["tests/test_calc.py::test_add: failed on the base, passes now".into(), "removed: tests/test_calc.py::test_add_zero: did not run (deleted, renamed, deselected or filtered out)".into()],
             gates: vec![GateRow {
                 name: "cargo test".into(),
                 required: true,
@@ -283,6 +287,7 @@ mod tests {
         for section in [
             "## Summary",
             "## Gates",
+            "## Tests",
             "## Tasks",
             "## Changed files",
             "## Known gaps",
@@ -295,6 +300,14 @@ mod tests {
         assert!(body.contains(&link), "{body}");
         assert!(body.contains("| cargo test | yes | FAIL | pass |"), "{body}");
         assert!(body.contains("Fix \\| the bug"), "pipes are escaped: {body}");
+        assert!(
+            body.contains("- tests/test_calc.py::test_add: failed on the base, passes now\n"),
+            "the tests in words: {body}"
+        );
+        assert!(
+            body.contains("- removed: tests/test_calc.py::test_add_zero: "),
+            "{body}"
+        );
         assert!(body.contains(
             "git fetch https://github.com/o/r.git 'refs/omk/goals/20261122-031142-3fa9c01b:refs/omk/goals/20261122-031142-3fa9c01b'"
         ));

@@ -158,6 +158,7 @@ mod tests {
             proven_commit: Some("2".repeat(40)),
             proven_tree: None,
             base_commit: "3".repeat(40),
+            tests: Vec::new(),
             gates: vec![GateRow {
                 name: "test".into(),
                 required: true,

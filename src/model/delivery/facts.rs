@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::gate::compare::GateObservation;
 use crate::model::gate::verdict::Outcome;
 use crate::model::goal::GateRun;
-use crate::model::proof::{Proof, Readiness};
+use crate::model::proof::{Proof, Readiness, test_lines};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 
@@ -96,6 +96,10 @@ pub struct ProofFacts {
     pub base_commit: String,
     /// Gates before/after.
     pub gates: Vec<GateRow>,
+    /// What the tests did, by id, in words (`test_add: failed on the base, passes now`, `removed:
+    /// test_add_zero: …`), and the test harness check; empty without a proof.
+    #[serde(default)]
+    pub tests: Vec<String>,
     /// Tasks and how they ended.
     pub tasks: Vec<TaskRow>,
     /// Changed files with diff stats.
@@ -156,6 +160,7 @@ impl ProofFacts {
             proven_tree: verified.map(|v| v.tree.clone()),
             base_commit: goal.base.commit.clone(),
             gates: gate_rows(goal.baseline.as_ref(), verified),
+            tests: Vec::new(),
             tasks,
             changed_files: Vec::new(),
             gaps: Vec::new(),
@@ -188,6 +193,7 @@ impl ProofFacts {
                 after: result_of(g.change.result),
             })
             .collect();
+        facts.tests = test_lines(proof);
         facts.tasks = proof
             .tasks
             .iter()

@@ -373,6 +373,7 @@ mod tests {
             proven_commit: Some(PROVEN.into()),
             proven_tree: None,
             base_commit: "0".repeat(40),
+            tests: Vec::new(),
             gates: vec![],
             tasks: vec![],
             changed_files: vec![],

@@ -5,7 +5,7 @@
 //! a runner's structural lines are read (`test result:`, pytest's final summary, `--- PASS:`…); when
 //! they are absent the counts are `None` and the verdict fails closed. Pure: lines in, values out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::{Metric, RunnerKind, TestCounts, TestOutcome, TestResult};
 
@@ -63,16 +63,21 @@ enum State {
     Uncounted,
 }
 
+/// cargo announces each test binary on stderr (`Running unittests src/lib.rs (…)`, `Doc-tests calc`)
+/// and the binary prints its results on stdout (`running 2 tests` … `test result:`). The two pipes are
+/// read concurrently, so their lines interleave in no fixed order; each stream keeps its own order,
+/// so the n-th announced binary is paired with the n-th block of results.
 #[derive(Debug, Default)]
 struct CargoState {
     sum: Option<TestCounts>,
-    /// The test binary whose results follow (`src/lib.rs`, `tests/it.rs`, `doctest`).
-    target: String,
-    /// Inside a `failures:` block: captured test output, never results.
+    /// Announced test binaries (`src/lib.rs`, `tests/it.rs`, `doctest`) not yet paired with results.
+    targets: VecDeque<String>,
+    /// Finished blocks of results not yet paired with their binary.
+    blocks: VecDeque<Vec<(String, TestOutcome)>>,
+    /// The block being read.
+    current: Option<Vec<(String, TestOutcome)>>,
+    /// Inside a `failures:` section: captured test output, never results.
     in_failures: bool,
-    /// Doctest results of the current target, held until its `test result:` line so that doctests of
-    /// the same item are numbered in source order, not in the order they finished.
-    doctests: Vec<(String, u64, TestOutcome)>,
 }
 
 /// Where in pytest's output a line is: only progress lines (`-v`) and the short summary (`-rA`) carry
@@ -174,7 +179,7 @@ impl OutputParser {
         let counts = match &mut self.state {
             State::Cargo(cargo) => {
                 let mut found = Vec::new();
-                cargo.flush_doctests(&mut found);
+                cargo.finish(&mut found);
                 let sum = cargo.sum;
                 for (id, outcome) in found {
                     self.record(id, outcome);
@@ -274,54 +279,99 @@ fn cargo_line(line: &str, cargo: &mut CargoState, found: &mut Vec<(String, TestO
     let trimmed = line.trim_start();
     if let Some(rest) = trimmed.strip_prefix("Running ") {
         let name = rest.split(" (").next().unwrap_or(rest);
-        cargo.flush_doctests(found);
-        cargo.enter(name.strip_prefix("unittests ").unwrap_or(name));
+        let name = name.strip_prefix("unittests ").unwrap_or(name);
+        cargo.targets.push_back(name.to_owned());
     } else if trimmed.starts_with("Doc-tests ") {
-        cargo.flush_doctests(found);
-        cargo.enter("doctest");
+        cargo.targets.push_back("doctest".to_owned());
+    } else if block_start(line) {
+        cargo.close_block();
+        cargo.current = Some(Vec::new());
     } else if let Some(rest) = line.strip_prefix("test result: ") {
-        cargo.flush_doctests(found);
-        cargo.in_failures = false;
         if let Some(counts) = cargo_result(rest) {
             cargo.sum.get_or_insert_with(TestCounts::default).add(counts);
         }
+        cargo.current.get_or_insert_with(Vec::new);
+        cargo.close_block();
     } else if line == "failures:" {
         cargo.in_failures = true;
     } else if let Some((name, outcome)) = cargo_test(line).filter(|_| !cargo.in_failures) {
-        if cargo.target == "doctest" {
-            let (stable, line_no) = without_line_number(name);
-            cargo.doctests.push((stable, line_no, outcome));
-        } else if cargo.target.is_empty() {
-            found.push((name.to_owned(), outcome));
-        } else {
-            found.push((format!("{}::{name}", cargo.target), outcome));
+        cargo
+            .current
+            .get_or_insert_with(Vec::new)
+            .push((name.to_owned(), outcome));
+    }
+    cargo.pair(found);
+}
+
+/// `running 3 tests`, `running 1 test`: a test binary starts printing its results.
+fn block_start(line: &str) -> bool {
+    let Some((n, word)) = line.strip_prefix("running ").and_then(|r| r.split_once(' ')) else {
+        return false;
+    };
+    n.parse::<u64>().is_ok() && (word == "tests" || word == "test")
+}
+
+impl CargoState {
+    fn close_block(&mut self) {
+        if let Some(block) = self.current.take() {
+            self.blocks.push_back(block);
+        }
+        self.in_failures = false;
+    }
+
+    /// Name the results of every block whose binary is known.
+    fn pair(&mut self, found: &mut Vec<(String, TestOutcome)>) {
+        while !self.targets.is_empty() && !self.blocks.is_empty() {
+            let (Some(target), Some(block)) = (self.targets.pop_front(), self.blocks.pop_front()) else {
+                break;
+            };
+            emit_block(&target, block, found);
+        }
+    }
+
+    /// At the end: the last block, and blocks whose binary was never announced (named without one).
+    fn finish(&mut self, found: &mut Vec<(String, TestOutcome)>) {
+        self.close_block();
+        self.pair(found);
+        for block in std::mem::take(&mut self.blocks) {
+            emit_block("", block, found);
         }
     }
 }
 
-impl CargoState {
-    fn enter(&mut self, target: &str) {
-        self.target = target.to_owned();
-        self.in_failures = false;
-    }
-
-    /// Doctest ids without line numbers (`src/lib.rs - add (line 3)` → `doctest::src/lib.rs - add`),
-    /// which move whenever the code above changes; the second doctest of the same item, in source
-    /// order, is `… #2`.
-    fn flush_doctests(&mut self, found: &mut Vec<(String, TestOutcome)>) {
-        let mut doctests = std::mem::take(&mut self.doctests);
-        doctests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
-        let mut seen: HashMap<&str, u32> = HashMap::new();
-        for (name, _, outcome) in &doctests {
-            let n = seen.entry(name.as_str()).or_insert(0);
-            *n += 1;
-            let id = if *n == 1 {
-                format!("doctest::{name}")
+/// Ids of one binary's results: `<target>::<name>`; doctests without their line numbers
+/// (`src/lib.rs - add (line 3)` → `doctest::src/lib.rs - add`), which move whenever the code above
+/// changes, the second doctest of the same item, in source order, being `… #2`.
+fn emit_block(target: &str, block: Vec<(String, TestOutcome)>, found: &mut Vec<(String, TestOutcome)>) {
+    if target != "doctest" {
+        for (name, outcome) in block {
+            let id = if target.is_empty() {
+                name
             } else {
-                format!("doctest::{name} #{n}")
+                format!("{target}::{name}")
             };
-            found.push((id, *outcome));
+            found.push((id, outcome));
         }
+        return;
+    }
+    let mut doctests: Vec<(String, u64, TestOutcome)> = block
+        .iter()
+        .map(|(name, outcome)| {
+            let (stable, line) = without_line_number(name);
+            (stable, line, *outcome)
+        })
+        .collect();
+    doctests.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    for (name, _, outcome) in &doctests {
+        let n = seen.entry(name.as_str()).or_insert(0);
+        *n += 1;
+        let id = if *n == 1 {
+            format!("doctest::{name}")
+        } else {
+            format!("doctest::{name} #{n}")
+        };
+        found.push((id, *outcome));
     }
 }
 

@@ -619,6 +619,27 @@ fn removed_tests_of_an_optional_gate_do_not_refuse_ready() {
 }
 
 #[test]
+fn a_test_the_plan_says_a_task_removes_does_not_refuse_ready() {
+    use TestOutcome::Passed;
+    let mut g = with_tests(
+        &[
+            ("tests/test_calc.py::test_add", Passed),
+            ("tests/test_calc.py::test_add_zero", Passed),
+        ],
+        &[("tests/test_calc.py::test_add", Passed)],
+    );
+    assert_eq!(g.readiness().status, GoalStatus::NotReady);
+    g.snapshot.tasks.tasks[0].removes_tests = vec!["test_add_zero".into()];
+    assert_ready(&g.readiness());
+    g.snapshot.tasks.tasks[0].removes_tests = vec!["add_zero".into()];
+    assert_eq!(
+        g.readiness().status,
+        GoalStatus::NotReady,
+        "a name matches an id's last part, never a fragment of it"
+    );
+}
+
+#[test]
 fn a_human_accept_after_the_review_clears_removed_tests_and_one_before_does_not() {
     use TestOutcome::Passed;
     let mut g = Goal::integrated(
@@ -734,6 +755,106 @@ fn a_restored_run_that_could_not_be_made_refuses_ready() {
         "{:?}",
         r.reasons
     );
+}
+
+#[test]
+fn the_proof_lists_each_gate_s_tests_by_id_and_says_it_in_words() {
+    use TestOutcome::{Failed, Passed};
+    let mut g = Goal::integrated(
+        GoalKind::Bugfix,
+        vec![tested(
+            Outcome::Failed,
+            &[("t::add", Failed), ("t::sub", Passed), ("t::add_zero", Passed)],
+        )],
+    );
+    g.verify(vec![tested(
+        Outcome::Passed,
+        &[("t::add", Passed), ("t::sub", Passed)],
+    )]);
+    g.review(Vec::new());
+    let proof = prove(&g.snapshot, changed());
+    let row = &proof.gates[0];
+    assert_eq!(row.fail_to_pass, ["t::add"]);
+    assert_eq!(row.pass_to_pass, ["t::sub"]);
+    assert_eq!(row.removed, [removed("t::add_zero", Passed, None)]);
+    assert!(row.broken.is_empty() && row.base_run_fail_to_pass.is_empty());
+    let lines = test_lines(&proof);
+    assert_eq!(
+        lines,
+        [
+            "t::add: failed on the base, passes now",
+            "removed: t::add_zero: did not run (deleted, renamed, deselected or filtered out)",
+            "1 test(s) of gate test passed on the base and pass now",
+            "test harness: unchanged",
+        ]
+    );
+    let json = serde_json::to_value(&proof).expect("serialisable");
+    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["gates"][0]["fail_to_pass"][0], "t::add");
+    assert_eq!(json["gates"][0]["removed"][0]["id"], "t::add_zero");
+    assert_eq!(json["gates"][0]["removed"][0]["result"], serde_json::Value::Null);
+    assert_eq!(json["harness"]["changes"], serde_json::json!([]));
+    let md = crate::model::proof_md::render(&proof);
+    assert!(
+        md.contains("## Tests\n\n- t::add: failed on the base, passes now\n"),
+        "{md}"
+    );
+    assert!(md.contains("- removed: t::add_zero: did not run"), "{md}");
+}
+
+#[test]
+fn the_proof_shows_the_harness_diff_and_what_the_restored_run_said() {
+    use TestOutcome::{Failed, Passed};
+    let hooked = vec![tested(Outcome::Passed, &[("t::add", Passed)])];
+    let honest = vec![tested(Outcome::Failed, &[("t::add", Failed)])];
+    let g = harness_goal(hooked, Some(honest));
+    let proof = prove(&g.snapshot, changed());
+    let h = proof.harness.as_ref().expect("a harness check");
+    assert_eq!(h.changes[0].path, "conftest.py");
+    assert_eq!(
+        h.restored_run.as_ref().map(|r| r.commit.as_str()),
+        Some("restored")
+    );
+    assert_eq!(h.differences.len(), 1);
+    let md = crate::model::proof_md::render(&proof);
+    assert!(
+        md.contains("## Test harness\n\n- `conftest.py` added: pytest hooks and fixtures (conftest.py)\n\n```diff\n@@ line 1 @@\n+def pytest_runtest_makereport"),
+        "{md}"
+    );
+    assert!(
+        md.contains("gate test: fails with the base's harness, passes with the result's"),
+        "{md}"
+    );
+    assert!(
+        test_lines(&proof).contains(
+            &"test harness added: conftest.py (pytest hooks and fixtures (conftest.py))".to_owned()
+        ),
+        "{:?}",
+        test_lines(&proof)
+    );
+}
+
+#[test]
+fn a_version_1_proof_reads_back() {
+    let mut v1 = serde_json::to_value(prove(&Goal::evidenced().snapshot, changed())).expect("json");
+    v1["schema_version"] = 1.into();
+    let object = v1.as_object_mut().expect("an object");
+    object.remove("harness");
+    for row in object["gates"].as_array_mut().expect("rows") {
+        let row = row.as_object_mut().expect("a row");
+        for key in [
+            "fail_to_pass",
+            "base_run_fail_to_pass",
+            "pass_to_pass",
+            "broken",
+            "removed",
+        ] {
+            row.remove(key);
+        }
+    }
+    let back: Proof = serde_json::from_value(v1).expect("a version 1 proof reads");
+    assert_eq!(back.harness, None);
+    assert!(back.gates[0].fail_to_pass.is_empty());
 }
 
 fn bugfix(base_run: Vec<GateObservation>) -> Goal {

@@ -234,6 +234,25 @@ fn cargo_doctest_ids_survive_moved_lines_and_failure_output_is_not_results() {
 }
 
 #[test]
+fn cargo_ids_do_not_depend_on_how_stderr_and_stdout_interleave() {
+    // cargo's `Running …` headers come on stderr, the results on stdout, read by two readers: a
+    // header may arrive after the results it announces. Each stream keeps its order.
+    let text = sample!("cargo-mixed.txt");
+    let is_header = |l: &&str| {
+        let t = l.trim_start();
+        t.starts_with("Running ") || t.starts_with("Doc-tests ")
+    };
+    let headers: Vec<&str> = text.lines().filter(is_header).collect();
+    let results: Vec<&str> = text.lines().filter(|l| !is_header(l)).collect();
+    let late: String = results.iter().chain(&headers).map(|l| format!("{l}\n")).collect();
+    let early: String = headers.iter().chain(&results).map(|l| format!("{l}\n")).collect();
+    let expected = outcomes(RunnerKind::Cargo, text);
+    assert_eq!(expected.len(), 5);
+    assert_eq!(outcomes(RunnerKind::Cargo, &late), expected, "headers last");
+    assert_eq!(outcomes(RunnerKind::Cargo, &early), expected, "headers first");
+}
+
+#[test]
 fn node_names_skips_todos_and_same_named_tests_of_other_files() {
     use TestOutcome::*;
     let expected = vec![
