@@ -263,6 +263,7 @@ impl Planner<'_> {
             session_id: None,
             integrated: None,
             note: None,
+            removes_tests: Vec::new(),
         };
         let mut all = self.snapshot.tasks.tasks.clone();
         all.extend(self.tasks.iter().cloned());
