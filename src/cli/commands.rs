@@ -60,6 +60,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Reject(args) => reject(dir, args),
         GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
         GoalCommand::Merge(args) => deliver::merge(dir, args),
+        GoalCommand::AddressReviews(args) => deliver::address_reviews(dir, args, verbose),
         GoalCommand::Release(args) => sharing::release(dir, args),
     }
 }

@@ -6,6 +6,7 @@
 //! problem) and returned as an error; nothing is lost and re-running continues. The proof facts are an
 //! explicit input: until the proof is wired in, they are derived from the snapshot with the gaps named.
 
+mod address;
 mod merge;
 mod open_pr;
 
@@ -27,6 +28,7 @@ use crate::store::GoalRef;
 use crate::store::read::Loaded;
 use crate::store::write::Record;
 
+pub use address::{AddressReport, AddressRequest, address_reviews};
 pub use merge::{MergeReport, MergeRequest, merge};
 pub use open_pr::{OpenPrOutcome, OpenPrRequest, PrResult, open_pr};
 
