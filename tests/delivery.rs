@@ -1649,25 +1649,50 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
         .args(["goal", "address-reviews", "--json"])
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
     let report = json_of(&out.stdout);
     assert_eq!(report["status"], "ready", "{report}");
-    assert_eq!(report["recorded"].as_array().map(Vec::len), Some(3), "the review and its two comments: {report}");
+    assert_eq!(
+        report["recorded"].as_array().map(Vec::len),
+        Some(3),
+        "the review and its two comments: {report}"
+    );
     assert_eq!(report["delivered"], true);
 
     // The fix is the new proven head of the PR.
     let show = show(&d.repo);
-    let head = show["goal"]["integration"]["commit"].as_str().expect("tip").to_owned();
+    let head = show["goal"]["integration"]["commit"]
+        .as_str()
+        .expect("tip")
+        .to_owned();
     assert_ne!(head, delivered);
     // The emulator keeps an open PR's head where it was created (GitHub moves it with the branch):
     // the branch itself shows the push.
     let branch = doc["delivery"]["branch"].as_str().expect("branch");
-    let (_, on_github) = d.emulator.get(&d.emulator.repo_path(&format!("/branches/{branch}")));
-    assert_eq!(on_github["commit"]["sha"], head.as_str(), "the new result was pushed: {on_github}");
-    assert_eq!(d.remote.ref_value(&d.repo, &format!("refs/heads/{branch}")), Some(head.clone()));
+    let (_, on_github) = d
+        .emulator
+        .get(&d.emulator.repo_path(&format!("/branches/{branch}")));
+    assert_eq!(
+        on_github["commit"]["sha"],
+        head.as_str(),
+        "the new result was pushed: {on_github}"
+    );
+    assert_eq!(
+        d.remote.ref_value(&d.repo, &format!("refs/heads/{branch}")),
+        Some(head.clone())
+    );
     let pr = d.emulator.pull(number);
     let calc = d.repo.git(&["show", &format!("{head}:calc.py")]);
-    assert!(calc.contains("# The sum of a and b.") && calc.contains("def mul"), "{calc}");
+    assert!(
+        calc.contains("# The sum of a and b.") && calc.contains("def mul"),
+        "{calc}"
+    );
     let fix = show["tasks"]
         .as_array()
         .expect("tasks")
@@ -1677,32 +1702,52 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
     assert_eq!(fix["kind"], "fix");
     assert_eq!(fix["write_set"], json!(["calc.py"]));
     let proof = json_of(
-        &d.omk().args(["goal", "proof", "-f", "json"]).output().expect("runs").stdout,
+        &d.omk()
+            .args(["goal", "proof", "-f", "json"])
+            .output()
+            .expect("runs")
+            .stdout,
     );
     assert_eq!(proof["proof"]["status"], "ready", "{proof}");
     assert_eq!(proof["proof"]["result"]["commit"], head.as_str());
     let proof_commit = proof["proof_commit"].as_str().expect("proof commit");
     let body = pr["body"].as_str().expect("body");
-    assert!(body.contains("**Proof:** `ready`") && body.contains(proof_commit), "{body}");
+    assert!(
+        body.contains("**Proof:** `ready`") && body.contains(proof_commit),
+        "{body}"
+    );
     let sticky: Vec<Value> = d
         .emulator
         .comments(number)
         .into_iter()
-        .filter(|c| c["body"].as_str().is_some_and(|b| b.contains("git-omk:proof-summary")))
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("git-omk:proof-summary"))
+        })
         .collect();
     assert_eq!(sticky.len(), 1, "one sticky comment");
-    assert!(sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])), "{}", sticky[0]);
+    assert!(
+        sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])),
+        "{}",
+        sticky[0]
+    );
 
     // Each comment is answered in its thread with the fixing commit.
     for id in &comments {
         let replies = replies_to(&d.emulator, number, *id);
         assert_eq!(replies.len(), 1, "one reply to {id}");
         let text = replies[0]["body"].as_str().unwrap_or_default();
-        assert!(text.starts_with(REPLY_MARKER) && text.contains(&format!("/commit/{head}")), "{text}");
+        assert!(
+            text.starts_with(REPLY_MARKER) && text.contains(&format!("/commit/{head}")),
+            "{text}"
+        );
     }
     let recorded = &show["goal"]["delivery"]["feedback"];
     assert!(
-        recorded.as_array().is_some_and(|f| f.iter().all(|f| f["reply"]["reply_id"].is_u64())),
+        recorded
+            .as_array()
+            .is_some_and(|f| f.iter().all(|f| f["reply"]["reply_id"].is_u64())),
         "{recorded}"
     );
     d.assert_requests_fit_github();
@@ -1711,23 +1756,31 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
     let tip = d.repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]);
     let on_github = (
         d.emulator.comments(number).len(),
-        d.emulator.get(&d.emulator.repo_path(&format!("/pulls/{number}/comments"))).1,
+        d.emulator
+            .get(&d.emulator.repo_path(&format!("/pulls/{number}/comments")))
+            .1,
     );
-    let again = d
-        .omk()
-        .args(["goal", "address-reviews"])
-        .output()
-        .expect("runs");
+    let again = d.omk().args(["goal", "address-reviews"]).output().expect("runs");
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing new"), "{}", String::from_utf8_lossy(&again.stdout));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("nothing new"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     assert_eq!(d.repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]), tip);
     assert_eq!(
         (
             d.emulator.comments(number).len(),
-            d.emulator.get(&d.emulator.repo_path(&format!("/pulls/{number}/comments"))).1,
+            d.emulator
+                .get(&d.emulator.repo_path(&format!("/pulls/{number}/comments")))
+                .1,
         ),
         on_github
     );
-    let replay = d.omk().args(["goal", "replay", "--verify"]).output().expect("runs");
+    let replay = d
+        .omk()
+        .args(["goal", "replay", "--verify"])
+        .output()
+        .expect("runs");
     assert!(replay.status.success(), "{}", stderr(&replay));
 }

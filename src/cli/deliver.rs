@@ -22,7 +22,8 @@ use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::ops::Context;
 use crate::ops::deliver::{
-    self, AddressReport, AddressRequest, DeliveryError, DeliveryErrorKind, MergeReport, MergeRequest, OpenPrOutcome, OpenPrRequest,
+    self, AddressReport, AddressRequest, DeliveryError, DeliveryErrorKind, MergeReport, MergeRequest,
+    OpenPrOutcome, OpenPrRequest,
 };
 
 /// Exit code of a delivery failure: setup problems are usage errors (2), what needs a human is

@@ -139,8 +139,10 @@ fn blockers_text(g: &GoalState) -> String {
                 let _ = writeln!(out, "rejected by a human: {reason}");
             }
             Blocker::ReviewQuestions { questions } => {
-                out.push_str("blocked: a reviewer asked on the PR; answer there, then `git omk goal resume`:
-");
+                out.push_str(
+                    "blocked: a reviewer asked on the PR; answer there, then `git omk goal resume`:
+",
+                );
                 for q in questions {
                     let _ = writeln!(out, "  - {q}");
                 }

@@ -296,9 +296,7 @@ fn review_texts(items: &[Addressed], on_file: &[usize]) -> ReviewTexts {
     let mut out = ReviewTexts::default();
     for (i, item) in items.iter().enumerate() {
         let f = &item.feedback;
-        let has_inline = on_file
-            .iter()
-            .any(|&c| items[c].feedback.review_id == Some(f.id));
+        let has_inline = on_file.iter().any(|&c| items[c].feedback.review_id == Some(f.id));
         if f.kind == FeedbackKind::Review && has_inline {
             out.indices.push(i);
             out.texts.push(format!("{} (review): {}", f.source, f.body));
@@ -328,7 +326,10 @@ fn describe(comments: &[&Feedback], reviews: &ReviewTexts) -> String {
 }
 
 fn quote(text: &str) -> String {
-    text.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("> {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Apply a recorded batch: the feedback joins the goal, the fix tasks join the graph (when it stays
@@ -337,11 +338,10 @@ pub fn apply_recorded(snapshot: &mut Snapshot, batch: &FeedbackRecorded) {
     let goal = &mut snapshot.goal;
     goal.delivery.review_rounds = goal.delivery.review_rounds.max(batch.round);
     for item in &batch.items {
-        let known = goal
-            .delivery
-            .feedback
-            .iter()
-            .any(|f| f.item.feedback.kind == item.feedback.kind && f.item.feedback.id == item.feedback.id);
+        let known =
+            goal.delivery.feedback.iter().any(|f| {
+                f.item.feedback.kind == item.feedback.kind && f.item.feedback.id == item.feedback.id
+            });
         if !known {
             goal.delivery.feedback.push(FeedbackState {
                 pr: batch.pr,
@@ -473,11 +473,7 @@ pub fn reply_text(
                 "Addressed in {html_url}/commit/{commit} (task `{}`).",
                 state.item.task.as_ref().map(TaskId::as_str).unwrap_or_default()
             );
-            let _ = write!(
-                out,
-                " The goal's proof is now `{}`.",
-                goal.status.as_str()
-            );
+            let _ = write!(out, " The goal's proof is now `{}`.", goal.status.as_str());
         }
         Resolution::NotFixed { why } => {
             let _ = write!(out, "Not addressed by git-omk: {why}.");

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use super::{Connection, Connector, DeliveryError, failed, open_pr, record};
 use crate::forge::Forge;
 use crate::model::delivery::address::{
-    AddressStep, Addressed, FeedbackState, ReplyPosted, RepliesPosted, Resolution, next, plan_fixes,
+    AddressStep, Addressed, FeedbackState, RepliesPosted, ReplyPosted, Resolution, next, plan_fixes,
     reply_text, reply_to_marker, resolution,
 };
 use crate::model::delivery::merge::PullState;
@@ -141,7 +141,12 @@ impl Run<'_> {
             let snapshot = self.ctx.load(&self.goal)?.snapshot;
             match next(&snapshot) {
                 AddressStep::Drive => {
-                    let status = block_on(drive(self.ctx.clone(), self.goal.clone(), Mode::UntilDone, observe))?;
+                    let status = block_on(drive(
+                        self.ctx.clone(),
+                        self.goal.clone(),
+                        Mode::UntilDone,
+                        observe,
+                    ))?;
                     self.report.drove = true;
                     if !concluded(status) {
                         return Ok(());
@@ -164,13 +169,11 @@ impl Run<'_> {
             ..OpenPrRequest::default()
         };
         let first = open_pr(&self.ctx, request.clone(), self.connect)?;
-        let reproved = record(&self.ctx, &self.goal, |s| {
-            match (after_verdict(s), &s.proof) {
-                (Some(fresh), Some(old)) if fresh.status != old.status || fresh.reasons != old.reasons => {
-                    vec![EventBody::ProofRecorded(Box::new(fresh))]
-                }
-                _ => Vec::new(),
+        let reproved = record(&self.ctx, &self.goal, |s| match (after_verdict(s), &s.proof) {
+            (Some(fresh), Some(old)) if fresh.status != old.status || fresh.reasons != old.reasons => {
+                vec![EventBody::ProofRecorded(Box::new(fresh))]
             }
+            _ => Vec::new(),
         })?;
         let again = match reproved {
             Some(_) => Some(open_pr(&self.ctx, request, self.connect)?),
@@ -215,7 +218,9 @@ impl Run<'_> {
             let replies = RepliesPosted {
                 replies: posted.clone(),
             };
-            record(&self.ctx, &self.goal, |_| vec![EventBody::ReviewReplied(replies.clone())])?;
+            record(&self.ctx, &self.goal, |_| {
+                vec![EventBody::ReviewReplied(replies.clone())]
+            })?;
             self.report.replies.extend(posted);
         }
         outcome
@@ -288,9 +293,10 @@ fn read_feedback(forge: &dyn Forge, pr: u64) -> Result<PrFeedback, crate::forge:
 fn post_reply(forge: &dyn Forge, state: &FeedbackState, text: &str) -> Result<u64, DeliveryError> {
     let f = &state.item.feedback;
     if f.kind == FeedbackKind::ReviewComment {
-        let existing = forge.review_comments(state.pr)?.into_iter().find(|c| {
-            c.in_reply_to == Some(f.id) && c.body.trim_start().starts_with(REPLY_MARKER)
-        });
+        let existing = forge
+            .review_comments(state.pr)?
+            .into_iter()
+            .find(|c| c.in_reply_to == Some(f.id) && c.body.trim_start().starts_with(REPLY_MARKER));
         return match existing {
             Some(c) => Ok(c.id),
             None => Ok(forge.reply_to_review_comment(state.pr, f.id, text)?),

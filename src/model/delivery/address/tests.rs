@@ -108,13 +108,26 @@ fn inline_comments_become_one_fix_task_per_file_starting_from_the_result() {
     assert_eq!(calc.write_set, [PathPattern::parse("calc.py").expect("valid")]);
     assert_eq!(calc.depends_on, [TaskId::parse("t1-fix-add").expect("valid")]);
     assert_eq!(calc.kind, TaskKind::Fix);
-    for text in ["Two things.", "> Please add a docstring.", "> Please name the arguments"] {
+    for text in [
+        "Two things.",
+        "> Please add a docstring.",
+        "> Please name the arguments",
+    ] {
         assert!(calc.description.contains(text), "{text}: {}", calc.description);
     }
-    let tasks: Vec<Option<&str>> = batch.items.iter().map(|i| i.task.as_ref().map(TaskId::as_str)).collect();
+    let tasks: Vec<Option<&str>> = batch
+        .items
+        .iter()
+        .map(|i| i.task.as_ref().map(TaskId::as_str))
+        .collect();
     assert_eq!(
         tasks,
-        [Some("review-1-1"), Some("review-1-1"), Some("review-1-1"), Some("review-1-2")],
+        [
+            Some("review-1-1"),
+            Some("review-1-1"),
+            Some("review-1-1"),
+            Some("review-1-2")
+        ],
         "the review's own text is context of the file task of its comments"
     );
 }
@@ -125,11 +138,17 @@ fn a_recorded_batch_reopens_the_goal_and_the_loop_drives_then_delivers_then_repl
     assert_eq!(next(&s), AddressStep::Read);
     let batch = plan_fixes(&s, 7, vec![inline(10, "calc.py", "Please add a docstring.")]);
     s.apply(&event(2, EventBody::ReviewFeedback(batch)));
-    assert_eq!((s.goal.status, s.goal.phase), (GoalStatus::Running, Phase::Execution));
+    assert_eq!(
+        (s.goal.status, s.goal.phase),
+        (GoalStatus::Running, Phase::Execution)
+    );
     assert_eq!(s.goal.delivery.review_rounds, 1);
     assert_eq!(next(&s), AddressStep::Drive);
 
-    let fix = s.tasks.get_mut(&TaskId::parse("review-1-1").expect("valid")).expect("joined");
+    let fix = s
+        .tasks
+        .get_mut(&TaskId::parse("review-1-1").expect("valid"))
+        .expect("joined");
     fix.status = TaskStatus::Done;
     fix.integrated = Some("2".repeat(40));
     if let Some(i) = s.goal.integration.as_mut() {
@@ -172,20 +191,25 @@ fn a_question_alone_blocks_the_goal_on_a_human_and_resume_clears_it() {
     let mut s = delivered();
     let batch = plan_fixes(&s, 7, vec![inline(11, "calc.py", "Why subtract here?")]);
     assert!(batch.tasks.is_empty());
-    assert!(batch.items[0].note.as_deref().is_some_and(|n| n.contains("question")));
+    assert!(
+        batch.items[0]
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("question"))
+    );
     s.apply(&event(2, EventBody::ReviewFeedback(batch)));
     assert_eq!(s.goal.status, GoalStatus::BlockedOnHuman);
-    assert!(
-        s.goal
-            .blockers
-            .iter()
-            .any(|b| matches!(b, Blocker::ReviewQuestions { questions } if questions[0].contains("Why subtract")))
-    );
+    assert!(s.goal.blockers.iter().any(
+        |b| matches!(b, Blocker::ReviewQuestions { questions } if questions[0].contains("Why subtract"))
+    ));
     let AddressStep::Reply(waiting) = next(&s) else {
         panic!("the question waits for its reply")
     };
     let text = reply_text(&waiting[0], &resolution(&s, &waiting[0]), "https://x", &s.goal);
-    assert!(text.contains("Not addressed by git-omk: it asks a question"), "{text}");
+    assert!(
+        text.contains("Not addressed by git-omk: it asks a question"),
+        "{text}"
+    );
     s.apply(&event(3, EventBody::Resumed {}));
     assert!(s.goal.blockers.is_empty());
 }
@@ -196,7 +220,10 @@ fn feedback_whose_task_would_not_validate_is_recorded_with_why() {
     let batch = plan_fixes(&s, 7, vec![inline(10, "../outside.py", "Please fix.")]);
     assert!(batch.tasks.is_empty());
     assert!(batch.items[0].task.is_none());
-    assert!(batch.items[0].note.as_deref().is_some_and(|n| n.contains("..")), "{batch:?}");
+    assert!(
+        batch.items[0].note.as_deref().is_some_and(|n| n.contains("..")),
+        "{batch:?}"
+    );
 }
 
 #[test]
@@ -204,7 +231,11 @@ fn a_conversation_comment_becomes_a_task_over_the_goals_files_after_the_file_tas
     let s = delivered();
     let mut talk = review(20, "Please also handle floats.");
     talk.kind = FeedbackKind::Conversation;
-    let batch = plan_fixes(&s, 7, vec![inline(10, "calc.py", "Please add a docstring."), talk]);
+    let batch = plan_fixes(
+        &s,
+        7,
+        vec![inline(10, "calc.py", "Please add a docstring."), talk],
+    );
     assert_eq!(batch.tasks.len(), 2);
     let general = &batch.tasks[1];
     assert_eq!(general.write_set, [PathPattern::parse("calc.py").expect("valid")]);
@@ -218,5 +249,9 @@ fn the_same_feedback_recorded_twice_is_kept_once() {
     s.apply(&event(2, EventBody::ReviewFeedback(batch.clone())));
     s.apply(&event(3, EventBody::ReviewFeedback(batch)));
     assert_eq!(s.goal.delivery.feedback.len(), 1);
-    assert_eq!(s.tasks.tasks.len(), 2, "the second copy's task does not validate (same id)");
+    assert_eq!(
+        s.tasks.tasks.len(),
+        2,
+        "the second copy's task does not validate (same id)"
+    );
 }
