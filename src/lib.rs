@@ -8,7 +8,7 @@
 //! - [`cli`]: clap types, thin commands (arguments → options → one `ops` call → render), renderers,
 //!   exit codes. The only module that prints.
 //! - [`ops`]: one use case per file: decide (with `model`) → act (I/O) → record (with `store`). The only
-//!   code that writes goals.
+//!   code that writes goals, and only through the goal transaction (`ops::transaction`).
 //! - [`forge`]: the code host seam (`Forge`) and its GitHub implementation on octocrab: pull requests,
 //!   comments, checks, branch protection and rulesets (read only), merges; tokens stay in memory.
 //! - [`store`]: the goal store over gix: ref layout, snapshot codec, compare-and-swap commits, listing,

@@ -5,8 +5,9 @@
 //!   what the model reported; the transcript shows every call with its input, every result, the usage;
 //! - forbidden writes are refused by the task's policy — an absolute path outside, a `../` escape, the
 //!   user's checkout (the session runs in a linked worktree of it), a file outside the write set — and
-//!   so is a `git push`; an agent that ends its turn on a refusal (Qwen Code) is told what was refused
-//!   and why in its next prompt;
+//!   so are a `git push` and reading a credential (`cat ~/.ssh/id_rsa`, a command Qwen Code would run
+//!   without asking were it not for git-omk's defaults layer); an agent that ends its turn on a
+//!   refusal (Qwen Code) is told what was refused and why in its next prompt;
 //! - cancel mid-tool with no orphan, then the same session goes on; cancel while the model streams;
 //! - a turn crossing a token budget is cancelled on its usage;
 //! - a session resumes in a new process with its history (pause and resume);
@@ -362,6 +363,16 @@ fn assert_transcript_is_complete(kind: Agent, session: &mut Session) {
     assert_eq!(record["usage"]["estimated"], 0);
 }
 
+/// What [`forbidden_writes_are_refused_by_the_policy`] tries, in order, as the refusals name it.
+const REFUSED: [&str; 6] = [
+    "evil.txt",
+    "escape.txt",
+    "injected.txt",
+    "notes.txt",
+    "git push",
+    "id_rsa",
+];
+
 async fn forbidden_writes_are_refused_by_the_policy(kind: Agent) {
     // The paths must be known before the script: build the case first, then script the model.
     let Some(case) = Case::in_worktree(kind, |_| Vec::new()) else {
@@ -389,6 +400,7 @@ async fn forbidden_writes_are_refused_by_the_policy(kind: Agent) {
         ),
         kind.write(root, "notes.txt", "outside the write set\n"),
         kind.shell("git push origin main"),
+        kind.shell("cat ~/.ssh/id_rsa"),
         Turn::text("ok, I stay inside"),
     ]);
     let mut session = case.start(&["hello.txt"]).await;
@@ -417,14 +429,14 @@ async fn forbidden_writes_are_refused_by_the_policy(kind: Agent) {
             .iter()
             .any(|d| d.target.contains(needle) && !d.reason.is_empty())
     };
-    for needle in ["evil.txt", "escape.txt", "injected.txt", "notes.txt", "git push"] {
+    for needle in REFUSED {
         assert!(
             refused(needle),
             "{kind:?}: {needle} was not refused: {denials:#?}"
         );
     }
     let results = tool_results(&events);
-    assert_eq!(results.len(), 5, "{events:#?}");
+    assert_eq!(results.len(), REFUSED.len(), "{events:#?}");
     assert!(
         results.iter().all(|(ok, _)| !ok),
         "every refused call failed: {results:?}"
@@ -436,13 +448,10 @@ async fn forbidden_writes_are_refused_by_the_policy(kind: Agent) {
         Agent::Qwen => {
             assert_eq!(
                 outcomes.len(),
-                6,
+                REFUSED.len() + 1,
                 "one turn per refusal, then the answer: {outcomes:#?}"
             );
-            for (refusal, next) in ["evil.txt", "escape.txt", "injected.txt", "notes.txt", "git push"]
-                .iter()
-                .zip(&asked[1..])
-            {
+            for (refusal, next) in REFUSED.iter().zip(&asked[1..]) {
                 assert!(
                     next.contains("git-omk refused") && next.contains(refusal),
                     "the prompt after refusing {refusal} says so: {next}"

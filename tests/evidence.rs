@@ -29,6 +29,29 @@ esac
 cp -R "$CHEAT_DIR"/. .
 "##;
 
+/// An agent whose reviewer reads the test evidence git-omk puts in its prompt: it reports a removed
+/// test and a changed harness file as `high` findings, quoting the evidence lines it was shown.
+const WATCHFUL_AGENT: &str = r##"#!/bin/sh
+finding() {
+  printf '{"severity": "high", "file": "%s", "line": 1, "message": "%s"}' "$1" "$2"
+}
+case "$OMK_PROMPT" in
+  "You are the reviewer for git-omk"*)
+    found=""
+    case "$OMK_PROMPT" in
+      *"- removed: tests/test_calc.py::test_add: did not run"*)
+        found="$(finding tests/test_calc.py "shown: test_add removed")" ;;
+    esac
+    case "$OMK_PROMPT" in
+      *"- test harness changed: tests/conftest.py"*)
+        found="$found${found:+, }$(finding tests/conftest.py "shown: conftest.py changed")" ;;
+    esac
+    printf '```json\n{"findings": [%s]}\n```\n' "$found"; exit 0 ;;
+  *"reviewer for git-omk"*) printf '```json\n{"findings": []}\n```\n'; exit 0 ;;
+esac
+cp -R "$CHEAT_DIR"/. .
+"##;
+
 // ---- projects -----------------------------------------------------------------------------------
 
 const PY_IGNORE: &str = "__pycache__/\n.pytest_cache/\n";
@@ -228,11 +251,22 @@ fn run_goal(
     goal: &str,
     edits: &[(&str, String)],
 ) -> Option<Ended> {
+    run_goal_with(AGENT, runner, project, goal, edits)
+}
+
+/// [`run_goal`] with another agent script.
+fn run_goal_with(
+    script: &str,
+    runner: Runner,
+    project: &[(&str, String)],
+    goal: &str,
+    edits: &[(&str, String)],
+) -> Option<Ended> {
     let tools = tool_env(runner)?;
     let files: Vec<(&str, &str)> = project.iter().map(|(p, c)| (*p, c.as_str())).collect();
     let repo = TestRepo::with_files(&files);
     let agent = repo.home.join("agent.sh");
-    std::fs::write(&agent, AGENT).unwrap();
+    std::fs::write(&agent, script).unwrap();
     std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let cheat_dir = repo.home.join("cheat");
     write_tree(&cheat_dir, edits);
@@ -627,6 +661,34 @@ fn pytest_an_honest_fix_that_also_edits_conftest_is_a_high_finding_an_accept_cle
         let harness = &proof["proof"]["harness"];
         assert_eq!(harness["changes"][0]["path"], "tests/conftest.py", "{proof}");
         assert!(harness["restored_run"]["gates"].is_array(), "{proof}");
+    }
+}
+
+#[test]
+fn the_reviewer_is_shown_the_removed_test_and_the_changed_harness() {
+    let mut edits = py_swap();
+    edits.push(("tests/conftest.py", format!("# Fixtures.\n{PY_CONFTEST}")));
+    let Some(ended) = run_goal_with(
+        WATCHFUL_AGENT,
+        Runner::Pytest,
+        &python_bug(),
+        VAGUE_FIX.text(),
+        &edits,
+    ) else {
+        return;
+    };
+    assert_eq!(ended.code, Some(1), "{}", ended.describe());
+    for (file, message) in [
+        ("tests/test_calc.py", "shown: test_add removed"),
+        ("tests/conftest.py", "shown: conftest.py changed"),
+    ] {
+        let flagged = ended.reasons.iter().any(|r| {
+            r["code"] == "blocking_finding"
+                && r["source"] == "reviewer"
+                && r["file"] == file
+                && r["message"] == message
+        });
+        assert!(flagged, "the reviewer flags {file}: {}", ended.describe());
     }
 }
 

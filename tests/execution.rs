@@ -511,6 +511,62 @@ fn a_second_controller_is_refused_while_the_lease_is_live() {
     assert_eq!(wait_exit(child).status.code(), Some(5));
 }
 
+/// Two `goal resume`s started at the same moment on a goal whose controller was killed: exactly one of
+/// them takes the goal over; the other refuses (exit 2) naming the holder. Repeated, because the race is
+/// not won the same way every time.
+#[test]
+fn two_resumes_at_once_after_a_crash_start_exactly_one_controller() {
+    for trial in 0..10 {
+        let Some(fx) = Fixture::new() else { return };
+        let killed = fx.run(BOTH, &[], &[("OMK_FAULT", "dispatch")]);
+        assert_eq!(
+            killed.status.code(),
+            None,
+            "trial {trial}: the controller was killed"
+        );
+        let first = fx.spawn(&["goal", "resume", "--json"], &[]);
+        let second = fx.spawn(&["goal", "resume", "--json"], &[]);
+        let pids = [first.id(), second.id()];
+        let outs = [wait_exit(first), wait_exit(second)];
+        let codes: Vec<Option<i32>> = outs.iter().map(|o| o.status.code()).collect();
+        let stderr = |i: usize| String::from_utf8_lossy(&outs[i].stderr).into_owned();
+        let Some(winner) = codes.iter().position(|c| *c == Some(0)) else {
+            panic!(
+                "trial {trial}: no resume finished: {codes:?}\n{}\n{}",
+                stderr(0),
+                stderr(1)
+            );
+        };
+        let loser = 1 - winner;
+        assert_eq!(
+            codes[loser],
+            Some(2),
+            "trial {trial}: the other refuses: {}",
+            stderr(loser)
+        );
+        assert!(
+            stderr(loser).contains("is driven by the controller")
+                && stderr(loser).contains(&format!("pid {} ", pids[winner])),
+            "trial {trial}: the refusal names the holder (pid {}): {}",
+            pids[winner],
+            stderr(loser)
+        );
+        assert_eq!(json(&outs[winner])["status"], "ready", "trial {trial}");
+        let replay = json(&fx.omk(&["goal", "replay", "-f", "json"], &[]));
+        let started = replay["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["kind"] == "controller_started")
+            .count();
+        assert_eq!(
+            started, 2,
+            "trial {trial}: the killed controller and exactly one after it"
+        );
+        fx.verify_history();
+    }
+}
+
 #[test]
 fn an_exhausted_time_budget_stops_then_budget_add_finishes() {
     let Some(fx) = Fixture::new() else { return };

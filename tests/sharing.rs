@@ -423,20 +423,20 @@ fn sync_through_git_daemon() {
     drop(daemon);
 }
 
-/// Record a controller lease on `goal` in `m`'s repository directly through the store, as a controller
+/// Record a controller lease on `goal` in `m`'s repository directly through the goal transaction, as a controller
 /// on `host` would.
 fn record_lease(m: &Machine, goal: &str, lease: Lease) {
     let ctx = Context::open(&m.path).unwrap();
     let goal = ctx.resolve_local(Some(goal)).unwrap();
-    ctx.append_facts(
-        &goal,
-        vec![EventBody::ControllerStarted {
-            lease,
-            took_over: None,
-        }],
-        Vec::new(),
-    )
-    .unwrap();
+    ctx.transaction(&goal)
+        .commit_blocking(|draft| {
+            draft.record(EventBody::ControllerStarted {
+                lease: lease.clone(),
+                took_over: None,
+            });
+            Ok(())
+        })
+        .unwrap();
 }
 
 fn dead_pid() -> u32 {

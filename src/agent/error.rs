@@ -65,6 +65,14 @@ pub enum AgentError {
         /// Why.
         source: io::Error,
     },
+    /// A file the agent needs could not be prepared.
+    #[error("cannot prepare {what}: {source}")]
+    Setup {
+        /// What, and where.
+        what: String,
+        /// Why.
+        source: io::Error,
+    },
     /// The worktree's changes could not be listed after a turn.
     #[error("cannot list the worktree's changes: {0}")]
     DiffCheck(String),

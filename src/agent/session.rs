@@ -431,7 +431,11 @@ async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box
         AgentSpec::Qwen => {
             let program = qwen::program(config.launch.qwen_program.as_ref())?;
             let args = qwen::args(&extra);
-            let start = acp_start(config, policy, EngineKind::Qwen, program.into(), args, None);
+            let mut start = acp_start(config, policy, EngineKind::Qwen, program.into(), args, None);
+            if agent_var(&config.launch, qwen::DEFAULTS_VAR).is_none() {
+                let file = qwen::defaults_file(&cache_dir(&config.launch))?;
+                start.env.push((qwen::DEFAULTS_VAR.into(), file.into()));
+            }
             Ok(Box::new(AcpEngine::start(start).await?))
         }
         AgentSpec::KimiAcp => start_kimi(config, policy, KimiGeneration::Acp).await,
@@ -507,20 +511,34 @@ fn kimi_program(launch: &Launch) -> Result<PathBuf, AgentError> {
     }
 }
 
+/// A variable as the agent will see it: from the launch environment, else inherited.
+fn agent_var(launch: &Launch, name: &str) -> Option<String> {
+    launch
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .or_else(|| settings::env(name))
+}
+
 /// Kimi Code's data directory as the agent will see it: `KIMI_CODE_HOME`, else `$HOME/.kimi-code`.
 fn kimi_code_home(launch: &Launch) -> Option<PathBuf> {
-    let var = |name: &str| {
-        launch
-            .env
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| settings::env(name))
-    };
+    let var = |name: &str| agent_var(launch, name);
     var("KIMI_CODE_HOME")
         .map(PathBuf::from)
         .or_else(|| var("HOME").map(|h| Path::new(&h).join(".kimi-code")))
+}
+
+/// git-omk's cache directory as seen from the agent's environment (`$XDG_CACHE_HOME/git-omk`, else
+/// `$HOME/.cache/git-omk`, else under the temporary directory): files made for the agent go there.
+fn cache_dir(launch: &Launch) -> PathBuf {
+    let var = |name: &str| agent_var(launch, name);
+    var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("git-omk")
 }
 
 /// Split an `acp:` command into program and arguments: one simple command, no expansions.

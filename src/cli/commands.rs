@@ -33,6 +33,7 @@ use crate::ops::gc as ops_gc;
 use crate::ops::plan::{PlanRequest, create};
 use crate::ops::replay;
 use crate::ops::review_goal::review_goal;
+use crate::ops::runtime::block_on;
 use crate::ops::verify as ops_verify;
 use crate::store::GoalRef;
 
@@ -415,7 +416,7 @@ fn report(done: &Controlled, as_json: bool, verb: &str) -> Result<i32, CliError>
 /// `git omk gc`.
 pub fn gc(dir: &Path, as_json: bool) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
-    let report = ops_gc::gc(&ctx)?;
+    let report = block_on(ops_gc::gc(&ctx))?;
     let out = if as_json {
         json::document(&report)
     } else {

@@ -11,7 +11,7 @@ use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use super::config::{DEFAULT_TIMEOUT, Gate, GateCommand, GateName};
-use crate::model::gate::RunnerKind;
+use crate::model::gate::{RunnerKind, npm_naming_args};
 use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
 
@@ -187,9 +187,14 @@ fn node(tree: &TreeSample) -> Vec<Detected> {
         });
     }
     let words: Vec<&str> = script.split_whitespace().collect();
+    let runner = RunnerKind::infer(&words);
+    let mut argv = vec![tool, "test"];
+    if tool == "npm" {
+        argv.extend(npm_naming_args(runner));
+    }
     let name = format!("{tool}-test");
     found.push(Detected {
-        gate: gate(&name, &[tool, "test"], RunnerKind::infer(&words), true),
+        gate: gate(&name, &argv, runner, true),
         detector,
         because,
     });
@@ -363,8 +368,13 @@ mod tests {
                 "yarn test",
                 Detector::Yarn,
             ),
-            ("package-lock.json", "npm ci", "npm test", Detector::Npm),
-            ("README.md", "npm install", "npm test", Detector::Npm),
+            (
+                "package-lock.json",
+                "npm ci",
+                "npm test -- --verbose",
+                Detector::Npm,
+            ),
+            ("README.md", "npm install", "npm test -- --verbose", Detector::Npm),
         ];
         for (lock, install, test, detector) in cases {
             let got = found(&tree(&[("package.json", pkg), (lock, "")]));
@@ -394,7 +404,17 @@ mod tests {
             vec![row("npm-test", "npm test", RunnerKind::Node, true, Detector::Npm)]
         );
         let vitest = tree(&[("package.json", r#"{"scripts":{"test":"vitest run"}}"#)]);
-        assert_eq!(found(&vitest)[0].2, RunnerKind::Vitest);
+        assert_eq!(
+            found(&vitest),
+            vec![row(
+                "npm-test",
+                "npm test -- --reporter=verbose",
+                RunnerKind::Vitest,
+                true,
+                Detector::Npm
+            )],
+            "npm passes the reporter that names every test to the script"
+        );
         let none = tree(&[("package.json", r#"{"scripts":{"build":"tsc"}}"#)]);
         assert!(found(&none).is_empty());
         let broken = tree(&[("package.json", "{not json")]);

@@ -152,8 +152,15 @@ impl ReviewRole {
     }
 }
 
-/// The prompt of a reviewer session over `diff` (bounded by the caller).
-pub fn review(role: ReviewRole, goal_text: &str, diff: &str) -> String {
+/// At most this many lines of test evidence are shown to a reviewer.
+const MAX_EVIDENCE_LINES: usize = 60;
+/// At most this many characters of one line of test evidence (test ids come from the agent's tests).
+const MAX_EVIDENCE_LINE: usize = 300;
+
+/// The prompt of a reviewer session over `diff` (bounded by the caller), with `evidence`: what git-omk
+/// measured by running the gates on the base and on the result, one line each (which tests failed on
+/// the base and pass now, which disappeared or broke, what the test harness check found).
+pub fn review(role: ReviewRole, goal_text: &str, diff: &str, evidence: &[String]) -> String {
     let focus = match role {
         ReviewRole::Reviewer => {
             "Review it for correctness: does it do what the goal asks, does it break anything, are there bugs, missing tests or error handling gaps?\n\n\
@@ -170,14 +177,36 @@ pub fn review(role: ReviewRole, goal_text: &str, diff: &str) -> String {
             "Review it for security: injection, unsafe input handling, secrets or credentials, dangerous file or network access, weakened checks, risky dependencies or CI changes."
         }
     };
+    let measured = measured_section(evidence);
     format!(
         "You are the {} for git-omk. Do not modify any file; only read.\n\nGoal: {goal_text}\n\nThe change (a git diff \
-         from the base to the result):\n\n{diff}\n\n{focus}\n\nReply with your findings as one JSON block, and nothing \
+         from the base to the result):\n\n{diff}\n\n{measured}{focus}\n\nReply with your findings as one JSON block, and nothing \
          after it:\n```json\n{{\"findings\": [{{\"severity\": \"high|medium|low|info\", \"file\": \"path/in/repo\", \
          \"line\": 12, \"message\": \"what is wrong and why\"}}]}}\n```\nUse \"high\" only for a defect that makes the \
          change wrong or unsafe to merge. An empty list means you found nothing.\n",
         role.as_str()
     )
+}
+
+/// The test evidence as a prompt section (empty without evidence), bounded in lines and line length.
+fn measured_section(evidence: &[String]) -> String {
+    if evidence.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "What git-omk measured by running the project's gates on the base and on the result (tests by id; \
+         a removed, renamed, skipped or deselected test and a changed test harness are listed here even when the \
+         diff hides them):\n",
+    );
+    for line in evidence.iter().take(MAX_EVIDENCE_LINES) {
+        let shown: String = line.chars().take(MAX_EVIDENCE_LINE).collect();
+        let _ = writeln!(out, "- {}", shown.replace('\n', " "));
+    }
+    if evidence.len() > MAX_EVIDENCE_LINES {
+        let _ = writeln!(out, "- … and {} more", evidence.len() - MAX_EVIDENCE_LINES);
+    }
+    out.push('\n');
+    out
 }
 
 /// The repair prompt after an unusable review answer.
@@ -194,7 +223,7 @@ mod review_tests {
 
     #[test]
     fn the_reviewer_is_asked_whether_tests_were_gamed_and_to_call_it_high() {
-        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff");
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff", &[]);
         for needle in [
             "weakened",
             "removed",
@@ -206,5 +235,28 @@ mod review_tests {
         ] {
             assert!(prompt.contains(needle), "{needle}: {prompt}");
         }
+        assert!(!prompt.contains("What git-omk measured"), "{prompt}");
+    }
+
+    #[test]
+    fn the_reviewer_sees_the_measured_test_evidence_bounded() {
+        let evidence = vec![
+            "removed: tests/test_calc.py::test_add: deleted, renamed or deselected".to_owned(),
+            "test harness added: conftest.py (pytest hooks and fixtures (conftest.py))".to_owned(),
+            format!("broken: {}\nforged line", "x".repeat(1000)),
+        ];
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff", &evidence);
+        assert!(prompt.contains("What git-omk measured"), "{prompt}");
+        assert!(
+            prompt.contains("- removed: tests/test_calc.py::test_add: deleted, renamed or deselected\n"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("- test harness added: conftest.py"), "{prompt}");
+        assert!(!prompt.contains(&"x".repeat(400)), "one line is bounded");
+        assert!(!prompt.contains("\nforged line"), "one line stays one line");
+        let many: Vec<String> = (0..100).map(|i| format!("removed: t{i}")).collect();
+        let prompt = review(ReviewRole::Reviewer, "Fix add", "diff", &many);
+        assert!(prompt.contains("- removed: t59\n") && !prompt.contains("- removed: t60\n"));
+        assert!(prompt.contains("… and 40 more"), "{prompt}");
     }
 }

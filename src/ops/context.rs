@@ -1,10 +1,9 @@
 //! What every use case needs: the store, settings, clock and the acting person; the error type of the
-//! ops layer; and the compare-and-swap retry loop.
+//! ops layer; and the crash points the recovery tests ask for. Goals are changed only through
+//! `transaction`.
 
-use std::sync::Arc;
-
-use gix::ObjectId;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use crate::clock::{Clock, SystemClock, random_bytes};
 use crate::git::maintenance;
@@ -12,10 +11,10 @@ use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
 use crate::ops::deliver::DeliveryError;
+use crate::process;
 use crate::settings::{SettingError, Settings, git_location, host_name};
-use crate::store::write::Record;
 use crate::store::write::{FALLBACK_EMAIL, FALLBACK_NAME};
-use crate::store::{GoalRef, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Everything that can go wrong in a use case.
 #[derive(Debug, thiserror::Error)]
@@ -46,9 +45,6 @@ pub enum OpsError {
     Contended(String),
 }
 
-/// How many times a write re-reads and retries after losing a compare-and-swap race.
-const MAX_ATTEMPTS: u32 = 200;
-
 /// The environment of one command.
 pub struct Context {
     /// The repository's goal store.
@@ -59,6 +55,8 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Who acts (the person at the command line).
     pub actor: Actor,
+    /// How often each crash point was reached (`OMK_FAULT`).
+    faults: Mutex<BTreeMap<String, u32>>,
 }
 
 impl Context {
@@ -76,6 +74,7 @@ impl Context {
             settings,
             clock: Arc::new(SystemClock),
             actor,
+            faults: Mutex::default(),
         })
     }
 
@@ -104,24 +103,27 @@ impl Context {
         }
     }
 
-    /// Run `attempt` until it does not lose a compare-and-swap race, with jittered backoff.
-    pub fn retrying<T>(
-        &self,
-        what: &str,
-        mut attempt: impl FnMut() -> Result<T, OpsError>,
-    ) -> Result<T, OpsError> {
-        for round in 0..MAX_ATTEMPTS {
-            match attempt() {
-                Err(OpsError::Store(StoreError::Conflict { .. })) => {
-                    tracing::debug!(
-                        "lost a compare-and-swap race on goal {what}; re-reading (round {round})"
-                    );
-                    std::thread::sleep(backoff(round));
-                }
-                other => return other,
-            }
+    /// Kill this process at a named point when the crash tests ask for it: `OMK_FAULT=<point>` (the
+    /// first time) or `<point>:<n>` (the n-th time this process reaches it).
+    pub fn fault(&self, point: &str) {
+        let Some(spec) = self.settings.fault.as_deref() else {
+            return;
+        };
+        let (name, nth) = spec
+            .split_once(':')
+            .map_or((spec, 1), |(n, k)| (n, k.parse().unwrap_or(1)));
+        if name != point {
+            return;
         }
-        Err(OpsError::Contended(what.to_owned()))
+        let mut seen = self
+            .faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = seen.entry(point.to_owned()).or_insert(0);
+        *count += 1;
+        if *count == nth {
+            process::kill_self();
+        }
     }
 
     /// Keep the repository fast after writes; never fails the command.
@@ -134,12 +136,6 @@ impl Context {
     }
 }
 
-fn backoff(round: u32) -> Duration {
-    let [jitter] = random_bytes::<1>();
-    let base = 1u64 << round.min(6);
-    Duration::from_millis(base + u64::from(jitter % 8))
-}
-
 fn human_actor(repo: &gix::Repository) -> Actor {
     let name = match repo.committer().and_then(Result::ok) {
         Some(sig) => format!("{} <{}>", sig.name, sig.email),
@@ -149,38 +145,5 @@ fn human_actor(repo: &gix::Repository) -> Actor {
         kind: ActorKind::Human,
         name,
         host: host_name(),
-    }
-}
-
-impl Context {
-    /// Record facts (events that hold whatever the state) on a local goal, re-applying them on the new
-    /// tip when another writer won the race.
-    pub fn append_facts(
-        &self,
-        goal: &GoalRef,
-        bodies: Vec<EventBody>,
-        proves: Vec<ObjectId>,
-    ) -> Result<ObjectId, OpsError> {
-        let events: Vec<Event> = bodies.into_iter().map(|b| self.event(b)).collect();
-        let commit = self.retrying(goal.id().as_str(), || {
-            let loaded = self.load(goal)?;
-            let mut snapshot = loaded.snapshot;
-            for e in &events {
-                snapshot.apply(e);
-            }
-            let record = Record {
-                goal: goal.clone(),
-                expected: Some(loaded.tip),
-                snapshot: &snapshot,
-                events: &events,
-                attachments: Vec::new(),
-                proves: proves.clone(),
-                merge_parent: None,
-                at: self.clock.now(),
-            };
-            Ok(self.store.record(record)?)
-        })?;
-        self.maintain();
-        Ok(commit)
     }
 }

@@ -1,5 +1,5 @@
-//! `pause`, `resume`, `cancel`, `budget-add`, `accept`, `reject`: decide on the current tip, record one
-//! commit, retry on a lost race.
+//! `pause`, `resume`, `cancel`, `budget-add`, `accept`, `reject`: one goal transaction each, decided by
+//! `model::control::decide` (again on the new tip after a lost race).
 
 use gix::ObjectId;
 
@@ -9,7 +9,6 @@ use crate::model::event::{Event, EventBody};
 use crate::model::proof::after_verdict;
 use crate::model::snapshot::Snapshot;
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// A recorded control request.
 #[derive(Clone, Debug)]
@@ -27,41 +26,21 @@ pub struct Controlled {
 /// Apply `request` to the goal `query` names.
 pub fn control(ctx: &Context, query: Option<&str>, request: ControlRequest) -> Result<Controlled, OpsError> {
     let goal = ctx.resolve_local(query)?;
-    let done = ctx.retrying(goal.id().as_str(), || {
-        let loaded = ctx.load(&goal)?;
-        let bodies = decide(&loaded.snapshot, request.clone())?;
-        let mut events: Vec<Event> = bodies.into_iter().map(|b| ctx.event(b)).collect();
-        let mut snapshot = loaded.snapshot;
-        for event in &events {
-            snapshot.apply(event);
+    let verdict = matches!(
+        request,
+        ControlRequest::Accept { .. } | ControlRequest::Reject { .. }
+    );
+    let done = ctx.transaction(&goal).commit_blocking(|draft| {
+        draft.record_all(decide(draft.snapshot(), request.clone())?);
+        if let Some(proof) = after_verdict(draft.snapshot()).filter(|_| verdict) {
+            draft.record(EventBody::ProofRecorded(Box::new(proof)));
         }
-        let verdict = matches!(
-            request,
-            ControlRequest::Accept { .. } | ControlRequest::Reject { .. }
-        );
-        if let Some(proof) = after_verdict(&snapshot).filter(|_| verdict) {
-            let event = ctx.event(EventBody::ProofRecorded(Box::new(proof)));
-            snapshot.apply(&event);
-            events.push(event);
-        }
-        let record = Record {
-            goal: goal.clone(),
-            expected: Some(loaded.tip),
-            snapshot: &snapshot,
-            events: &events,
-            attachments: Vec::new(),
-            proves: Vec::new(),
-            merge_parent: None,
-            at: ctx.clock.now(),
-        };
-        let commit = ctx.store.record(record)?;
-        Ok(Controlled {
-            goal: goal.clone(),
-            commit,
-            snapshot,
-            events,
-        })
+        Ok(())
     })?;
-    ctx.maintain();
-    Ok(done)
+    Ok(Controlled {
+        goal,
+        commit: done.tip,
+        snapshot: done.snapshot,
+        events: done.events,
+    })
 }

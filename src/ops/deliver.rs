@@ -1,7 +1,8 @@
 //! `goal open-pr` and `goal merge`: deliver a goal as one GitHub pull request that links to its proof,
 //! and merge it when the merge policy and the evidence allow (DESIGN §9).
 //!
-//! Decide with `model::delivery`, act through `git::push` and the `Forge`, record with compare-and-swap.
+//! Decide with `model::delivery`, act through `git::push` and the `Forge`, record through the goal
+//! transaction.
 //! Every failure after the goal is resolved is recorded as a `delivery_failed` event (once per distinct
 //! problem) and returned as an error; nothing is lost and re-running continues. The proof facts are an
 //! explicit input: until the proof is wired in, they are derived from the snapshot with the gaps named.
@@ -20,13 +21,11 @@ use crate::git::push::PushError;
 use crate::model::delivery::after_run::after_run;
 use crate::model::delivery::facts::ProofFacts;
 use crate::model::delivery::record::{DeliveryFailed, DeliveryStage};
-use crate::model::event::{Event, EventBody};
+use crate::model::event::EventBody;
 use crate::model::proof::readiness;
 use crate::model::snapshot::Snapshot;
 use crate::settings;
 use crate::store::GoalRef;
-use crate::store::read::Loaded;
-use crate::store::write::Record;
 
 pub use address::{AddressReport, AddressRequest, address_reviews};
 pub use merge::{MergeReport, MergeRequest, merge};
@@ -249,43 +248,6 @@ pub fn proof_commit(ctx: &Context, goal: &GoalRef) -> Result<Option<ObjectId>, O
         .map(|(commit, _)| *commit))
 }
 
-/// Record `bodies` on the goal, deciding on its current tip (compare-and-swap, retried on races).
-fn record(
-    ctx: &Context,
-    goal: &GoalRef,
-    bodies: impl Fn(&Snapshot) -> Vec<EventBody>,
-) -> Result<Option<(ObjectId, Snapshot)>, OpsError> {
-    let done = ctx.retrying(goal.id().as_str(), || {
-        let loaded: Loaded = ctx.load(goal)?;
-        let events: Vec<Event> = bodies(&loaded.snapshot)
-            .into_iter()
-            .map(|b| ctx.event(b))
-            .collect();
-        if events.is_empty() {
-            return Ok(None);
-        }
-        let mut snapshot = loaded.snapshot;
-        for event in &events {
-            snapshot.apply(event);
-        }
-        let commit = ctx.store.record(Record {
-            goal: goal.clone(),
-            expected: Some(loaded.tip),
-            snapshot: &snapshot,
-            events: &events,
-            attachments: Vec::new(),
-            proves: Vec::new(),
-            merge_parent: None,
-            at: ctx.clock.now(),
-        })?;
-        Ok(Some((commit, snapshot)))
-    })?;
-    if done.is_some() {
-        ctx.maintain();
-    }
-    Ok(done)
-}
-
 /// Record a failure (unless the same problem is already recorded) and return it as the error.
 fn failed(ctx: &Context, goal: &GoalRef, stage: DeliveryStage, error: DeliveryError) -> OpsError {
     let failure = DeliveryFailed {
@@ -293,12 +255,11 @@ fn failed(ctx: &Context, goal: &GoalRef, stage: DeliveryStage, error: DeliveryEr
         message: error.to_string(),
         next: error.next_step(goal.id().as_str()),
     };
-    let recorded = record(ctx, goal, |s| {
-        if s.goal.delivery.problem.as_ref() == Some(&failure) {
-            Vec::new()
-        } else {
-            vec![EventBody::DeliveryFailed(failure.clone())]
+    let recorded = ctx.transaction(goal).commit_blocking(|draft| {
+        if draft.snapshot().goal.delivery.problem.as_ref() != Some(&failure) {
+            draft.record(EventBody::DeliveryFailed(failure.clone()));
         }
+        Ok(())
     });
     if let Err(e) = recorded {
         tracing::warn!("could not record the delivery failure on goal {goal}: {e}");

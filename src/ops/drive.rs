@@ -1,16 +1,20 @@
 //! The controller loop (DESIGN §3): decide (`model::controller::next_step`, pure) → act (agents, gates,
-//! git) → record (one goal commit, compare-and-swap), until the goal reaches a terminal status, is
-//! paused or cancelled, or runs out of budget.
+//! git) → record (one goal transaction, through the `ledger`), until the goal reaches a terminal status,
+//! is paused or cancelled, or runs out of budget.
 //!
 //! Everything runs on one thread (a tokio `LocalSet`): agents and gates are asynchronous child
 //! processes, so one thread drives them all, and the goal store is never shared across threads.
 //! Acting never changes the goal except through recorded events, so a crash at any point is recovered
-//! by running this loop again on the recorded tip.
+//! by running this loop again on the recorded tip. The driver decides and acts; it never writes a goal
+//! commit itself: every step is recorded by the ledger's transaction, which decides the step again
+//! when another process changed the goal first (a step that no longer makes sense records nothing).
+
+mod ledger;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gix::ObjectId;
 use tokio::sync::{mpsc, watch};
@@ -22,6 +26,7 @@ use super::harness;
 use super::integrate::{Remover, integrate_tasks, oid};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers};
+use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
 use crate::agent::{Launch, Session};
@@ -42,13 +47,13 @@ use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
 use crate::model::retry::after_attempt;
 use crate::model::snapshot::Snapshot;
-use crate::model::status::GoalStatus;
+use crate::model::status::{GoalStatus, Phase};
 use crate::model::task::{AttemptOutcome, Task, TaskStatus};
 use crate::model::usage::PriceTable;
 use crate::process;
 use crate::settings;
-use crate::store::write::Record;
-use crate::store::{GoalRef, StoreError};
+use crate::store::GoalRef;
+use ledger::Ledger;
 
 /// How often the loop looks for pauses, cancels and lease renewals while agents run.
 const POLL: Duration = Duration::from_millis(400);
@@ -73,24 +78,18 @@ struct Running {
 /// The controller of one goal.
 struct Driver<'o> {
     ctx: Rc<Context>,
-    goal: GoalRef,
+    ledger: Ledger<'o>,
     repo_dir: PathBuf,
     mode: Mode,
-    tip: ObjectId,
-    snapshot: Snapshot,
     running: BTreeMap<TaskId, Running>,
     sessions: BTreeMap<TaskId, Session>,
     results_tx: mpsc::UnboundedSender<AttemptResult>,
     results_rx: mpsc::UnboundedReceiver<AttemptResult>,
     budget: Rc<TokenBudget>,
-    since_record: Instant,
-    carried_ms: u128,
     waves: u32,
     checks: Vec<String>,
     prices: PriceTable,
     interrupt: watch::Receiver<bool>,
-    faults: BTreeMap<String, u32>,
-    observer: Observer<'o>,
     /// Background removal of integrated tasks' worktrees.
     remover: Remover,
 }
@@ -107,32 +106,26 @@ pub async fn drive(
         .workdir()
         .map(Path::to_path_buf)
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let loaded = ctx.load(&goal)?;
+    let ledger = Ledger::open(ctx.clone(), goal, observer)?;
     let prices = settings::price_table(ctx.store.repo())?;
     let (results_tx, results_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         ctx: ctx.clone(),
-        goal,
+        ledger,
         repo_dir: repo_dir.clone(),
         mode,
-        tip: loaded.tip,
-        snapshot: loaded.snapshot,
         running: BTreeMap::new(),
         sessions: BTreeMap::new(),
         results_tx,
         results_rx,
         budget: Rc::new(TokenBudget::new(None)),
-        since_record: Instant::now(),
-        carried_ms: 0,
         waves: 0,
         checks: Vec::new(),
         prices,
         interrupt: interrupt_on_ctrl_c(),
-        faults: BTreeMap::new(),
-        observer,
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
     };
-    driver.acquire()?;
+    driver.acquire().await?;
     let outcome = driver.run().await;
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
@@ -151,205 +144,179 @@ fn interrupt_on_ctrl_c() -> watch::Receiver<bool> {
 }
 
 impl Driver<'_> {
-    /// Take the goal's lease (refused while another live controller holds it).
-    fn acquire(&mut self) -> Result<(), OpsError> {
-        let now = self.ctx.clock.now();
-        let me = Lease::new(&self.ctx.actor.host, process::own_pid(), now);
-        let holder_dead = self
-            .snapshot
-            .goal
-            .lease
-            .as_ref()
-            .is_some_and(|l| l.host == self.ctx.actor.host && !process::pid_alive(l.pid));
-        let bodies = start(&self.snapshot, &me, now, holder_dead)?;
-        self.record(bodies, Vec::new(), Vec::new())
+    /// Take the goal's lease. Refused while another live controller holds it, also when that controller
+    /// took it after this one read the goal: the transaction then decides again on its lease.
+    async fn acquire(&mut self) -> Result<(), OpsError> {
+        let ctx = self.ctx.clone();
+        self.ledger
+            .record(|draft| {
+                let now = ctx.clock.now();
+                let host = ctx.actor.host.as_str();
+                let me = Lease::new(host, process::own_pid(), now);
+                let holder_dead = draft
+                    .snapshot()
+                    .goal
+                    .lease
+                    .as_ref()
+                    .is_some_and(|l| l.host == host && !process::pid_alive(l.pid));
+                draft.record_all(start(draft.snapshot(), &me, now, holder_dead)?);
+                Ok(())
+            })
+            .await
     }
 
     async fn run(&mut self) -> Result<GoalStatus, OpsError> {
         loop {
-            if *self.interrupt.borrow() && self.snapshot.goal.status == GoalStatus::Running {
-                self.record(
-                    vec![EventBody::Paused {
-                        reason: Some("interrupted from the terminal (Ctrl-C)".to_owned()),
-                    }],
-                    Vec::new(),
-                    Vec::new(),
-                )?;
+            if *self.interrupt.borrow() {
+                self.ledger
+                    .record(|draft| {
+                        if draft.snapshot().goal.status == GoalStatus::Running {
+                            draft.record(EventBody::Paused {
+                                reason: Some("interrupted from the terminal (Ctrl-C)".to_owned()),
+                            });
+                        }
+                        Ok(())
+                    })
+                    .await?;
             }
-            let active: BTreeSet<TaskId> = self.running.keys().cloned().collect();
-            let next = next_step(&self.snapshot, &active);
-            let bodies: Vec<EventBody> = next
-                .phase(&self.snapshot)
-                .filter(|p| *p != self.snapshot.goal.phase)
-                .map(|phase| EventBody::PhaseStarted { phase })
-                .into_iter()
-                .collect();
+            let next = next_step(self.ledger.snapshot(), &self.active());
+            let phase = next.phase(self.ledger.snapshot());
             let (label, began) = (next.label(), self.ctx.clock.now());
-            let stopped = self.step(next, bodies).await?;
-            timing(self.snapshot.goal.id.as_str(), label, began, self.ctx.clock.now());
+            let stopped = self.step(next, phase).await?;
+            timing(self.goal_id(), label, began, self.ctx.clock.now());
             if let Some(status) = stopped {
                 return Ok(status);
             }
         }
     }
 
-    /// Take one step; the status to exit with when the loop ends here.
-    async fn step(&mut self, next: Next, mut bodies: Vec<EventBody>) -> Result<Option<GoalStatus>, OpsError> {
+    /// The tasks whose attempts run in this process.
+    fn active(&self) -> BTreeSet<TaskId> {
+        self.running.keys().cloned().collect()
+    }
+
+    fn goal_id(&self) -> &str {
+        self.ledger.snapshot().goal.id.as_str()
+    }
+
+    /// Take one step (`phase`: the phase it belongs to); the status to exit with when the loop ends
+    /// here.
+    async fn step(&mut self, next: Next, phase: Option<Phase>) -> Result<Option<GoalStatus>, OpsError> {
         match next {
             Next::Halt { status } => {
                 self.stop_all(status.as_str()).await?;
-                self.release(&format!("the goal was {status}"))?;
+                self.release(&format!("the goal was {status}")).await?;
                 return Ok(Some(status));
             }
             Next::Finished(status) => {
                 self.remover.settle().await;
-                self.clean_up(status)?;
-                self.release(&format!("the goal is {status}"))?;
+                self.clean_up(status).await?;
+                self.release(&format!("the goal is {status}")).await?;
                 return Ok(Some(status));
             }
-            Next::OutOfBudget(dims) => {
+            Next::OutOfBudget(_) => {
                 self.stop_all("the budget is exhausted").await?;
-                let names: Vec<&str> = dims.iter().map(|d| dimension_name(*d)).collect();
-                let reason = format!(
-                    "the {} budget is exhausted; raise it with `git omk goal budget-add`",
-                    names.join(" and ")
-                );
-                bodies.push(EventBody::GoalStopped {
-                    status: GoalStatus::NeedsMoreBudget,
-                    reason,
-                });
-                self.record(bodies, Vec::new(), Vec::new())?;
+                self.out_of_budget(phase).await?;
             }
-            Next::Recover(tasks) => self.recover(tasks, bodies)?,
-            Next::Plan => self.plan(bodies).await?,
-            Next::StartIntegration => self.start_integration(bodies)?,
-            Next::Baseline => self.baseline(bodies).await?,
-            Next::Integrate(tasks) => self.integrate(&tasks, bodies)?,
-            Next::Block(list) => {
-                bodies.extend(
-                    list.into_iter()
-                        .map(|(task, reason)| EventBody::TaskBlocked { task, reason }),
-                );
-                self.record(bodies, Vec::new(), Vec::new())?;
-            }
+            Next::Recover(tasks) => self.recover(tasks, phase).await?,
+            Next::Plan => self.plan(phase).await?,
+            Next::StartIntegration => self.start_integration(phase).await?,
+            Next::Baseline => self.baseline(phase).await?,
+            Next::Integrate(tasks) => self.integrate(&tasks, phase).await?,
+            Next::Block(list) => self.block(list, phase).await?,
             Next::Dispatch(tasks) => {
                 if self.mode == Mode::OneWave && self.waves > 0 {
                     if self.running.is_empty() {
-                        self.release("one wave done")?;
-                        return Ok(Some(self.snapshot.goal.status));
+                        self.release("one wave done").await?;
+                        return Ok(Some(self.ledger.snapshot().goal.status));
                     }
                     self.wait().await?;
                 } else if let Some(reason) = self.quota_problem().await {
-                    bodies.push(EventBody::GoalStopped {
-                        status: GoalStatus::Failed,
-                        reason,
-                    });
-                    self.record(bodies, Vec::new(), Vec::new())?;
+                    self.stop(GoalStatus::Failed, reason, phase).await?;
                 } else {
                     self.waves += 1;
-                    self.dispatch(tasks, bodies)?;
+                    self.dispatch(tasks, phase).await?;
                 }
             }
             Next::Wait => self.wait().await?,
-            Next::Verify => self.verify(bodies).await?,
-            Next::HarnessCheck => self.harness_check(bodies).await?,
-            Next::BaseRun => self.base_run(bodies).await?,
-            Next::Review => self.review(bodies).await?,
-            Next::Conclude => self.conclude(bodies)?,
+            Next::Verify => self.verify(phase).await?,
+            Next::HarnessCheck => self.harness_check(phase).await?,
+            Next::BaseRun => self.base_run(phase).await?,
+            Next::Review => self.review(phase).await?,
+            Next::Conclude => self.conclude(phase).await?,
         }
         Ok(None)
     }
 
-    /// Record `bodies` as one goal commit on the current tip. They are facts, so when another writer
-    /// moved the tip first they are applied again on the new tip.
-    fn record(
+    /// Stop the goal with `status` for `reason`, unless it is no longer running.
+    async fn stop(
         &mut self,
-        mut bodies: Vec<EventBody>,
-        attachments: Vec<(String, Vec<u8>)>,
-        proves: Vec<ObjectId>,
+        status: GoalStatus,
+        reason: String,
+        phase: Option<Phase>,
     ) -> Result<(), OpsError> {
-        if let Some(delta) = self.active_time() {
-            bodies.push(EventBody::UsageAdded(delta));
-        }
-        if bodies.is_empty() {
-            return Ok(());
-        }
-        let events: Vec<Event> = bodies.into_iter().map(|b| self.ctx.controller_event(b)).collect();
-        for _ in 0..200 {
-            let mut snapshot = self.snapshot.clone();
-            for e in &events {
-                snapshot.apply(e);
-            }
-            let record = Record {
-                goal: self.goal.clone(),
-                expected: Some(self.tip),
-                snapshot: &snapshot,
-                events: &events,
-                attachments: attachments.clone(),
-                proves: proves.clone(),
-                merge_parent: None,
-                at: self.ctx.clock.now(),
-            };
-            let (id, message) = self.ctx.store.write_step(record)?;
-            self.fault("before-ref-update");
-            match self.ctx.store.move_ref(&self.goal, Some(self.tip), id, &message) {
-                Ok(()) => {
-                    self.tip = id;
-                    self.snapshot = snapshot;
-                    (self.observer)(&self.snapshot, &events);
-                    self.ctx.maintain();
-                    return Ok(());
+        self.ledger
+            .record(|draft| {
+                if draft.snapshot().goal.status == GoalStatus::Running {
+                    enter(draft, phase);
+                    draft.record(EventBody::GoalStopped {
+                        status,
+                        reason: reason.clone(),
+                    });
                 }
-                Err(StoreError::Conflict { .. }) => self.reload()?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(OpsError::Contended(self.goal.to_string()))
+                Ok(())
+            })
+            .await
     }
 
-    /// Active wall time since the previous record, in whole seconds (the remainder carries over).
-    fn active_time(&mut self) -> Option<UsageDelta> {
-        let elapsed = self.since_record.elapsed().as_millis() + self.carried_ms;
-        self.since_record = Instant::now();
-        self.carried_ms = elapsed % 1000;
-        let secs = u64::try_from(elapsed / 1000).unwrap_or(u64::MAX);
-        (secs > 0).then(|| UsageDelta {
-            active_secs: secs,
-            ..UsageDelta::default()
-        })
+    /// End `needs_more_budget` naming what is exhausted, as long as something still is (a budget added
+    /// meanwhile lets the loop go on).
+    async fn out_of_budget(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let active = self.active();
+        self.ledger
+            .record(|draft| {
+                let Next::OutOfBudget(dims) = next_step(draft.snapshot(), &active) else {
+                    return Ok(());
+                };
+                let names: Vec<&str> = dims.iter().map(|d| dimension_name(*d)).collect();
+                enter(draft, phase);
+                draft.record(EventBody::GoalStopped {
+                    status: GoalStatus::NeedsMoreBudget,
+                    reason: format!(
+                        "the {} budget is exhausted; raise it with `git omk goal budget-add`",
+                        names.join(" and ")
+                    ),
+                });
+                Ok(())
+            })
+            .await
     }
 
-    fn reload(&mut self) -> Result<(), OpsError> {
-        let loaded = self.ctx.load(&self.goal)?;
-        self.tip = loaded.tip;
-        self.snapshot = loaded.snapshot;
-        Ok(())
-    }
-
-    /// Kill ourselves at a named point when the crash tests ask for it: `OMK_FAULT=<point>` (the first
-    /// time) or `<point>:<n>` (the n-th time this process reaches it).
-    fn fault(&mut self, point: &str) {
-        let Some(spec) = self.ctx.settings.fault.as_deref() else {
-            return;
-        };
-        let (name, nth) = spec
-            .split_once(':')
-            .map_or((spec, 1), |(n, k)| (n, k.parse().unwrap_or(1)));
-        if name == point {
-            let seen = self.faults.entry(point.to_owned()).or_insert(0);
-            *seen += 1;
-            if *seen == nth {
-                process::kill_self();
-            }
-        }
+    /// Record tasks that can never run because a dependency did not finish, as long as they still
+    /// cannot.
+    async fn block(&mut self, list: Vec<(TaskId, String)>, phase: Option<Phase>) -> Result<(), OpsError> {
+        let active = self.active();
+        let expected = Next::Block(list.clone());
+        self.ledger
+            .record(|draft| {
+                if next_step(draft.snapshot(), &active) == expected {
+                    enter(draft, phase);
+                    draft.record_all(list.iter().map(|(task, reason)| EventBody::TaskBlocked {
+                        task: task.clone(),
+                        reason: reason.clone(),
+                    }));
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Remove the goal's worktrees once its work is recorded (terminal statuses other than a failure,
     /// whose worktrees are kept for inspection until `gc`).
-    fn clean_up(&mut self, status: GoalStatus) -> Result<(), OpsError> {
+    async fn clean_up(&mut self, status: GoalStatus) -> Result<(), OpsError> {
         if status != GoalStatus::Failed {
-            after_goal(&self.ctx, &self.snapshot.goal.id)?;
-            self.reload()?;
+            after_goal(&self.ctx, &self.ledger.snapshot().goal.id).await?;
+            self.ledger.reload()?;
         }
         Ok(())
     }
@@ -360,8 +327,8 @@ impl Driver<'_> {
             return None;
         }
         self.remover.settle().await;
-        let _ = gc(&self.ctx);
-        let _ = self.reload();
+        let _ = gc(&self.ctx).await;
+        let _ = self.ledger.reload();
         over_quota(&self.ctx).then(|| {
             format!(
                 "the worktrees of this repository exceed omk.worktreeQuota ({} bytes) even after `git omk gc`; raise the quota or free space, then resume",
@@ -370,60 +337,72 @@ impl Driver<'_> {
         })
     }
 
-    fn release(&mut self, reason: &str) -> Result<(), OpsError> {
-        if self.snapshot.goal.lease.is_some() {
-            self.record(
-                vec![EventBody::ControllerStopped {
-                    reason: reason.to_owned(),
-                }],
-                Vec::new(),
-                Vec::new(),
-            )?;
-        }
-        Ok(())
+    /// Give the lease up, if this controller still holds it.
+    async fn release(&mut self, reason: &str) -> Result<(), OpsError> {
+        let host = self.ctx.actor.host.clone();
+        self.ledger
+            .record(|draft| {
+                if draft
+                    .snapshot()
+                    .goal
+                    .lease
+                    .as_ref()
+                    .is_some_and(|l| is_ours(l, &host))
+                {
+                    draft.record(EventBody::ControllerStopped {
+                        reason: reason.to_owned(),
+                    });
+                }
+                Ok(())
+            })
+            .await
     }
 
     /// Ask the planner agent for a plan, over a clean checkout of the base, and record what became of
     /// it (its plan, or the heuristic one kept with the reason) with its usage. A planner left running by
     /// a crashed controller is stopped first.
-    async fn plan(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let base = self.snapshot.goal.base.commit.clone();
-        let dir = check_dir(&self.ctx, &self.snapshot.goal.id, "planner");
+    async fn plan(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let base = self.ledger.snapshot().goal.base.commit.clone();
+        let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
         process::kill_processes_in(&dir);
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base).map_err(infra)?;
-        let options = self.snapshot.goal.options.clone();
-        let (launch, prices) = (self.launch(), self.prices.clone());
+        let options = self.ledger.snapshot().goal.options.clone();
+        let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
             agent: &options.agent,
             launch: &launch,
             prices: &prices,
             timeout: self.ctx.settings.turn_timeout,
-            tokens: [options.planner_token_budget, self.tokens_left()]
+            tokens: [options.planner_token_budget, tokens_left(self.ledger.snapshot())]
                 .into_iter()
                 .flatten()
                 .min(),
         };
-        let (ctx, snapshot, checkout) = (self.ctx.clone(), self.snapshot.clone(), dir.clone());
+        let (ctx, snapshot, checkout) = (self.ctx.clone(), self.ledger.snapshot().clone(), dir.clone());
         let outcome = self
             .interruptible(async move { planning::plan(&ctx, &snapshot, &checkout, &planner).await })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         let Some(outcome) = outcome else { return Ok(()) };
         let outcome = outcome?;
-        self.fault("planning");
-        bodies.push(EventBody::PlannerFinished(Box::new(outcome.report)));
-        bodies.extend(outcome.decisions.into_iter().map(EventBody::DecisionRecorded));
-        bodies.push(EventBody::UsageAdded(UsageDelta::of_sessions(
-            &outcome.usage,
-            &outcome.cost,
-        )));
-        self.record(bodies, outcome.attachments, Vec::new())
+        self.ctx.fault("planning");
+        let usage = UsageDelta::of_sessions(&outcome.usage, &outcome.cost);
+        self.ledger
+            .record(|draft| {
+                enter(draft, phase);
+                draft.record(EventBody::PlannerFinished(Box::new(outcome.report.clone())));
+                draft.record_all(outcome.decisions.iter().cloned().map(EventBody::DecisionRecorded));
+                draft.record(EventBody::UsageAdded(usage));
+                draft.attach(outcome.attachments.clone());
+                Ok(())
+            })
+            .await
     }
 
     /// Create (or adopt, after a crash) the integration branch at the base commit.
-    fn start_integration(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let branch = integration_branch(&self.snapshot.goal.id);
-        let base = self.snapshot.goal.base.commit.clone();
+    async fn start_integration(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let branch = integration_branch(&self.ledger.snapshot().goal.id);
+        let base = self.ledger.snapshot().goal.base.commit.clone();
         let existing = git(
             &self.repo_dir,
             &[
@@ -446,58 +425,99 @@ impl Driver<'_> {
                 base
             }
         };
-        bodies.push(EventBody::IntegrationStarted { branch, commit });
-        self.record(bodies, Vec::new(), Vec::new())
+        self.ledger
+            .record(|draft| {
+                if draft.snapshot().goal.integration.is_none() {
+                    enter(draft, phase);
+                    draft.record(EventBody::IntegrationStarted {
+                        branch: branch.clone(),
+                        commit: commit.clone(),
+                    });
+                }
+                Ok(())
+            })
+            .await
     }
 
-    async fn baseline(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let base = self.snapshot.goal.base.commit.clone();
-        match self.gate_run(&base).await? {
-            Some((run, attachments)) => {
-                self.checks = run_commands(&self.ctx, &base);
-                bodies.push(EventBody::BaselineRecorded(run));
-                self.record(bodies, attachments, Vec::new())
-            }
-            None => Ok(()),
-        }
-    }
-
-    async fn verify(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(integration) = self.snapshot.goal.integration.clone() else {
+    async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let base = self.ledger.snapshot().goal.base.commit.clone();
+        let Some((run, attachments)) = self.gate_run(&base).await? else {
             return Ok(());
         };
-        if let Some((run, attachments)) = self.gate_run(&integration.commit).await? {
-            bodies.push(EventBody::VerificationRecorded(run));
-            // With the base's harness files in place, the check is done with the run (no extra step).
-            let base = self.snapshot.goal.base.commit.clone();
-            if harness::compare(&self.ctx, &base, &integration.commit)?
-                .changes
-                .is_empty()
-            {
-                bodies.push(EventBody::HarnessChecked(HarnessCheck {
-                    result: integration.commit.clone(),
-                    changes: Vec::new(),
-                    restored: None,
-                    error: None,
-                }));
-            }
-            let proves = ObjectId::from_hex(integration.commit.as_bytes())
-                .ok()
-                .into_iter()
-                .collect();
-            self.record(bodies, attachments, proves)?;
+        self.checks = run_commands(&self.ctx, &base);
+        self.record_facts(
+            phase,
+            vec![EventBody::BaselineRecorded(run)],
+            attachments,
+            Vec::new(),
+        )
+        .await
+    }
+
+    async fn verify(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let Some(integration) = self.ledger.snapshot().goal.integration.clone() else {
+            return Ok(());
+        };
+        let Some((run, attachments)) = self.gate_run(&integration.commit).await? else {
+            return Ok(());
+        };
+        let mut facts = vec![EventBody::VerificationRecorded(run)];
+        // With the base's harness files in place, the check is done with the run (no extra step).
+        let base = self.ledger.snapshot().goal.base.commit.clone();
+        if harness::compare(&self.ctx, &base, &integration.commit)?
+            .changes
+            .is_empty()
+        {
+            facts.push(EventBody::HarnessChecked(HarnessCheck {
+                result: integration.commit.clone(),
+                changes: Vec::new(),
+                restored: None,
+                error: None,
+            }));
         }
-        Ok(())
+        let proves = ObjectId::from_hex(integration.commit.as_bytes())
+            .ok()
+            .into_iter()
+            .collect();
+        self.record_facts(phase, facts, attachments, proves).await
+    }
+
+    /// Record what acting established (gate runs, reviews, merges): facts hold whatever else happened
+    /// meanwhile, so they are recorded on whichever tip the transaction finds.
+    async fn record_facts(
+        &mut self,
+        phase: Option<Phase>,
+        facts: Vec<EventBody>,
+        attachments: Vec<(String, Vec<u8>)>,
+        proves: Vec<ObjectId>,
+    ) -> Result<(), OpsError> {
+        self.ledger
+            .record(|draft| {
+                enter(draft, phase);
+                draft.record_all(facts.iter().cloned());
+                draft.attach(attachments.iter().cloned());
+                draft.prove(proves.iter().copied());
+                Ok(())
+            })
+            .await
+    }
+
+    /// The integrated result, the base, and a checkout directory `<what>-<result>` for work on them;
+    /// `None` before integration started.
+    fn result_checkout(&self, what: &str) -> Option<(String, String, PathBuf)> {
+        let goal = &self.ledger.snapshot().goal;
+        let result = goal.integration.as_ref()?.commit.clone();
+        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", &result[..12]));
+        Some((result, goal.base.commit.clone(), dir))
     }
 
     /// Compare the result's test harness files with the base's; when they changed, run the result's
     /// gates again with the base's versions restored (the restored commit becomes an `Omk-Proves`
     /// parent, so the evidence stays reachable).
-    async fn harness_check(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(result) = self.snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+    async fn harness_check(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let Some((result, base, dir)) = self.result_checkout("harness") else {
             return Ok(());
         };
-        let base = self.snapshot.goal.base.commit.clone();
         let diff = harness::compare(&self.ctx, &base, &result)?;
         let mut check = HarnessCheck {
             result: result.clone(),
@@ -507,11 +527,6 @@ impl Driver<'_> {
         };
         let (mut attachments, mut proves) = (Vec::new(), Vec::new());
         if !diff.changes.is_empty() {
-            let dir = check_dir(
-                &self.ctx,
-                &self.snapshot.goal.id,
-                &format!("harness-{}", &result[..12]),
-            );
             let prepared = harness::prepare(&self.ctx, &dir, &result, &diff);
             let _ = worktree::remove_checkout(&self.repo_dir, &dir);
             match prepared? {
@@ -527,21 +542,15 @@ impl Driver<'_> {
                 },
             }
         }
-        bodies.push(EventBody::HarnessChecked(check));
-        self.record(bodies, attachments, proves)
+        self.record_facts(phase, vec![EventBody::HarnessChecked(check)], attachments, proves)
+            .await
     }
 
     /// Lay the result's changed tests over the base code and run the gates there (bugfix oracle).
-    async fn base_run(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(result) = self.snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+    async fn base_run(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let Some((result, base, dir)) = self.result_checkout("base-run") else {
             return Ok(());
         };
-        let base = self.snapshot.goal.base.commit.clone();
-        let dir = check_dir(
-            &self.ctx,
-            &self.snapshot.goal.id,
-            &format!("base-run-{}", &result[..12]),
-        );
         let prepared = base_run::prepare(&self.ctx, &dir, &base, &result)?;
         let (run, attachments, proves) = match prepared {
             None => (
@@ -572,69 +581,73 @@ impl Driver<'_> {
                 )
             }
         };
-        bodies.push(EventBody::BaseRunRecorded(run));
-        self.record(bodies, attachments, proves)
+        self.record_facts(phase, vec![EventBody::BaseRunRecorded(run)], attachments, proves)
+            .await
     }
 
     /// Scanners plus reviewer and security-reviewer sessions over the integrated change.
-    async fn review(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(result) = self.snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+    async fn review(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let Some((result, base, dir)) = self.result_checkout("review") else {
             return Ok(());
         };
-        let base = self.snapshot.goal.base.commit.clone();
-        let dir = check_dir(
-            &self.ctx,
-            &self.snapshot.goal.id,
-            &format!("review-{}", &result[..12]),
-        );
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)
             .map_err(infra)?;
-        let launch = self.launch();
+        let launch = agent_launch(&self.ctx);
         let reviewers = Reviewers {
-            agent: &self.snapshot.goal.options.agent.clone(),
+            agent: &self.ledger.snapshot().goal.options.agent.clone(),
             launch: &launch,
             prices: &self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,
         };
-        let text = self.snapshot.goal.text.clone();
+        let snapshot = self.ledger.snapshot().clone();
         let ctx = self.ctx.clone();
         let checkout = dir.clone();
         let outcome = self
-            .interruptible(
-                async move { review::review(&ctx, &text, &base, &result, &checkout, &reviewers).await },
-            )
+            .interruptible(async move {
+                review::review(&ctx, &snapshot, &base, &result, &checkout, &reviewers).await
+            })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
         let Some(outcome) = outcome else { return Ok(()) };
         let outcome = outcome?;
-        bodies.push(EventBody::ReviewRecorded(outcome.review));
-        bodies.push(EventBody::UsageAdded(UsageDelta::of_sessions(
-            &outcome.usage,
-            &outcome.cost,
-        )));
-        self.record(bodies, outcome.attachments, Vec::new())
+        let facts = vec![
+            EventBody::ReviewRecorded(outcome.review),
+            EventBody::UsageAdded(UsageDelta::of_sessions(&outcome.usage, &outcome.cost)),
+        ];
+        self.record_facts(phase, facts, outcome.attachments, Vec::new())
+            .await
     }
 
-    /// Compute and record the proof; its status becomes the goal's.
-    fn conclude(&mut self, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let base = self.snapshot.goal.base.commit.clone();
-        let result = self
-            .snapshot
-            .goal
+    /// Compute and record the proof; its status becomes the goal's. Decided again (the proof computed
+    /// again) on whatever tip the transaction finds, and only while concluding is still the next step.
+    async fn conclude(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
+        let goal = &self.ledger.snapshot().goal;
+        let base = goal.base.commit.clone();
+        let result = goal
             .integration
             .as_ref()
             .map(|i| i.commit.clone())
             .unwrap_or_else(|| base.clone());
         let changed = changed_files(&self.repo_dir, &base, &result);
-        let proof = prove(&self.snapshot, changed);
-        bodies.push(EventBody::ProofRecorded(Box::new(proof)));
         // The proven commit is an `Omk-Proves` parent of the proof commit: fetching the goal brings it.
-        let proves = ObjectId::from_hex(result.as_bytes())
+        let proves: Vec<ObjectId> = ObjectId::from_hex(result.as_bytes())
             .ok()
             .filter(|_| result != base)
             .into_iter()
             .collect();
-        self.record(bodies, Vec::new(), proves)
+        let active = self.active();
+        self.ledger
+            .record(|draft| {
+                if next_step(draft.snapshot(), &active) != Next::Conclude {
+                    return Ok(());
+                }
+                let proof = prove(draft.snapshot(), changed.clone());
+                enter(draft, phase);
+                draft.record(EventBody::ProofRecorded(Box::new(proof)));
+                draft.prove(proves.iter().copied());
+                Ok(())
+            })
+            .await
     }
 
     /// Run the gates of `commit` in a clean detached checkout. `None` when a pause or cancel
@@ -646,7 +659,7 @@ impl Driver<'_> {
     ) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
         match self.run_gates_of(commit).await? {
             Ok(run) => Ok(run),
-            Err(e) => self.gate_config_problem(e).map(|()| None),
+            Err(e) => self.gate_config_problem(e).await.map(|()| None),
         }
     }
 
@@ -657,11 +670,11 @@ impl Driver<'_> {
         commit: &str,
     ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
         let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
-        let dir = check_dir(&self.ctx, &self.snapshot.goal.id, commit);
+        let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
             .map_err(infra)?;
         let options = PlanOptions {
-            goal_tip: Some(self.tip),
+            goal_tip: Some(self.ledger.tip()),
             ..PlanOptions::default()
         };
         let plan = match gate::plan(&self.ctx.store, id, &dir, &options) {
@@ -685,18 +698,14 @@ impl Driver<'_> {
         ))
     }
 
-    fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {
+    async fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {
         let reason = format!("the gates cannot be run: {error}");
         let status = if matches!(error, GateError::Config { .. }) {
             GoalStatus::BlockedOnHuman
         } else {
             GoalStatus::Failed
         };
-        self.record(
-            vec![EventBody::GoalStopped { status, reason }],
-            Vec::new(),
-            Vec::new(),
-        )
+        self.stop(status, reason, None).await
     }
 
     /// Run `work` unless the goal is paused or cancelled meanwhile (checked every poll); `None` then.
@@ -709,8 +718,8 @@ impl Driver<'_> {
             tokio::select! {
                 out = &mut work => return Ok(Some(out)),
                 () = tokio::time::sleep(POLL) => {
-                    self.tick()?;
-                    if matches!(self.snapshot.goal.status, GoalStatus::Paused | GoalStatus::Cancelled) || *self.interrupt.borrow() {
+                    self.tick().await?;
+                    if matches!(self.ledger.snapshot().goal.status, GoalStatus::Paused | GoalStatus::Cancelled) || *self.interrupt.borrow() {
                         return Ok(None);
                     }
                 }
@@ -721,16 +730,16 @@ impl Driver<'_> {
     /// Merge done tasks into the integration branch (in dependency order), move the branch once, and
     /// record the step as one goal commit. A crash after the branch moved is recovered by
     /// `integration_tip`, which adopts the branch: the merges are then found already in.
-    fn integrate(&mut self, tasks: &[TaskId], mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let Some(integration) = self.snapshot.goal.integration.clone() else {
+    async fn integrate(&mut self, tasks: &[TaskId], phase: Option<Phase>) -> Result<(), OpsError> {
+        let Some(integration) = self.ledger.snapshot().goal.integration.clone() else {
             return Ok(());
         };
         let tip = self.integration_tip(&integration.branch, &integration.commit)?;
-        self.fault("integration");
+        self.ctx.fault("integration");
         let step = integrate_tasks(
             &self.ctx,
             &self.repo_dir,
-            &self.snapshot,
+            self.ledger.snapshot(),
             &integration.branch,
             tasks,
             tip.clone(),
@@ -738,9 +747,9 @@ impl Driver<'_> {
         if step.tip != tip {
             update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip)).map_err(infra)?;
         }
-        bodies.extend(step.bodies);
-        self.record(bodies, Vec::new(), step.proves)?;
-        let goal = self.snapshot.goal.id.clone();
+        self.record_facts(phase, step.bodies, Vec::new(), step.proves)
+            .await?;
+        let goal = self.ledger.snapshot().goal.id.clone();
         let done: Vec<(PathBuf, String)> = step
             .merged
             .into_iter()
@@ -776,72 +785,112 @@ impl Driver<'_> {
     }
 
     /// Record tasks whose attempts died with a previous controller: save what their worktree holds on
-    /// the task branch, and mark them to run again.
-    fn recover(&mut self, tasks: Vec<TaskId>, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let mut proves = Vec::new();
+    /// the task branch, and mark them to run again (judged on the tip the transaction finds, for the
+    /// tasks whose attempt is still recorded as running there).
+    async fn recover(&mut self, tasks: Vec<TaskId>, phase: Option<Phase>) -> Result<(), OpsError> {
+        let mut saved = Vec::new();
         for id in tasks {
-            let Some(task) = self.snapshot.tasks.get(&id).cloned() else {
+            let Some(task) = self.ledger.snapshot().tasks.get(&id).cloned() else {
                 continue;
             };
             let attempt = task.running_attempt().map_or(0, |a| a.number);
-            let path = find_task_dir(&self.ctx, &self.snapshot.goal.id, &id);
-            process::kill_processes_in(&path);
-            let checkout = worktree::Checkout::locate(self.ctx.store.common_dir(), &path).ok();
-            let commit = if let Some(checkout) = checkout {
-                let message = format!(
-                    "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n",
-                    self.snapshot.goal.id
-                );
-                let fallback = self.ctx.store.repo().committer().is_none();
-                worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
-                worktree::head(&checkout).ok()
-            } else {
-                None
-            };
+            let commit = self.save_interrupted(&id, attempt)?;
             let tree = commit.as_deref().and_then(|c| tree_of(&self.repo_dir, c).ok());
-            proves.extend(
-                commit
-                    .as_deref()
-                    .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok()),
-            );
-            let outcome = AttemptOutcome::Interrupted {
-                reason: "the controller running it stopped".to_owned(),
-            };
-            let (next, note) = after_attempt(&task, &outcome, tree.as_deref());
-            bodies.push(EventBody::AttemptFinished(AttemptReport {
-                task: id,
-                attempt,
-                outcome,
-                commit,
-                tree,
-                tokens: 0,
-                session_id: task.session_id.clone(),
-                next,
-                note,
-            }));
+            saved.push((id, attempt, commit, tree));
         }
-        self.record(bodies, Vec::new(), proves)
+        let proves: Vec<ObjectId> = saved
+            .iter()
+            .filter_map(|(_, _, commit, _)| commit.as_deref())
+            .filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok())
+            .collect();
+        self.ledger
+            .record(|draft| {
+                enter(draft, phase);
+                for (id, attempt, commit, tree) in &saved {
+                    let Some(task) = draft.snapshot().tasks.get(id) else {
+                        continue;
+                    };
+                    let running = task.running_attempt().map_or(0, |a| a.number);
+                    if task.status != TaskStatus::Running || running != *attempt {
+                        continue;
+                    }
+                    let outcome = AttemptOutcome::Interrupted {
+                        reason: "the controller running it stopped".to_owned(),
+                    };
+                    let (next, note) = after_attempt(task, &outcome, tree.as_deref());
+                    let report = AttemptReport {
+                        task: id.clone(),
+                        attempt: *attempt,
+                        outcome,
+                        commit: commit.clone(),
+                        tree: tree.clone(),
+                        tokens: 0,
+                        session_id: task.session_id.clone(),
+                        next,
+                        note,
+                    };
+                    draft.record(EventBody::AttemptFinished(report));
+                }
+                draft.prove(proves.iter().copied());
+                Ok(())
+            })
+            .await
     }
 
-    /// Start attempts at `tasks`.
-    fn dispatch(&mut self, tasks: Vec<TaskId>, mut bodies: Vec<EventBody>) -> Result<(), OpsError> {
-        let mut specs = Vec::new();
-        for id in tasks {
-            let Some(task) = self.snapshot.tasks.get(&id).cloned() else {
-                continue;
-            };
-            let spec = self.attempt_spec(&task);
-            bodies.push(EventBody::TaskDispatched {
-                task: id.clone(),
-                attempt: spec.attempt,
-                branch: spec.branch.clone(),
-                start_commit: spec.start_commit.clone(),
-            });
-            specs.push(spec);
+    /// Stop what an interrupted attempt left running in its worktree and commit what it holds on the
+    /// task branch; the commit, if the worktree exists.
+    fn save_interrupted(&self, id: &TaskId, attempt: u32) -> Result<Option<String>, OpsError> {
+        let goal = &self.ledger.snapshot().goal.id;
+        let path = find_task_dir(&self.ctx, goal, id);
+        process::kill_processes_in(&path);
+        let Ok(checkout) = worktree::Checkout::locate(self.ctx.store.common_dir(), &path) else {
+            return Ok(None);
+        };
+        let message = format!(
+            "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {goal}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n"
+        );
+        let fallback = self.ctx.store.repo().committer().is_none();
+        worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+        Ok(worktree::head(&checkout).ok())
+    }
+
+    /// Start attempts at `tasks`, as long as dispatching them is still what the recorded state calls
+    /// for (a pause or a cancel recorded meanwhile wins: nothing starts).
+    async fn dispatch(&mut self, tasks: Vec<TaskId>, phase: Option<Phase>) -> Result<(), OpsError> {
+        let active = self.active();
+        let expected = Next::Dispatch(tasks.clone());
+        let env = SpecEnv {
+            ctx: &self.ctx,
+            checks: &self.checks,
+            sessions: &self.sessions,
+            prices: &self.prices,
+        };
+        let specs = self
+            .ledger
+            .record(|draft| {
+                if next_step(draft.snapshot(), &active) != expected {
+                    return Ok(Vec::new());
+                }
+                let specs: Vec<AttemptSpec> = tasks
+                    .iter()
+                    .filter_map(|id| draft.snapshot().tasks.get(id))
+                    .map(|task| attempt_spec(&env, draft.snapshot(), draft.tip(), task))
+                    .collect();
+                enter(draft, phase);
+                draft.record_all(specs.iter().map(|spec| EventBody::TaskDispatched {
+                    task: spec.task.id.clone(),
+                    attempt: spec.attempt,
+                    branch: spec.branch.clone(),
+                    start_commit: spec.start_commit.clone(),
+                }));
+                Ok(specs)
+            })
+            .await?;
+        if specs.is_empty() {
+            return Ok(());
         }
-        self.record(bodies, Vec::new(), Vec::new())?;
-        self.fault("dispatch");
-        self.budget = Rc::new(TokenBudget::new(self.tokens_left()));
+        self.ctx.fault("dispatch");
+        self.budget = Rc::new(TokenBudget::new(tokens_left(self.ledger.snapshot())));
         for spec in specs {
             let session = self.sessions.remove(&spec.task.id);
             let (tx, rx) = watch::channel(None);
@@ -855,67 +904,6 @@ impl Driver<'_> {
         Ok(())
     }
 
-    fn tokens_left(&self) -> Option<u64> {
-        let goal = &self.snapshot.goal;
-        goal.limits.tokens.map(|l| l.saturating_sub(goal.usage.tokens))
-    }
-
-    /// How agents are launched (settings, with git-omk's secrets redacted from transcripts).
-    fn launch(&self) -> Launch {
-        agent_launch(&self.ctx)
-    }
-
-    fn attempt_spec(&self, task: &Task) -> AttemptSpec {
-        let goal = &self.snapshot.goal;
-        let attempt = u32::try_from(task.attempts.len())
-            .unwrap_or(u32::MAX)
-            .saturating_add(1);
-        let start_commit = if task.depends_on.is_empty() {
-            goal.base.commit.clone()
-        } else {
-            goal.integration
-                .as_ref()
-                .map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
-        };
-        let brief = prompt::task_brief(&goal.text, task, &self.checks);
-        let prompt = match task.attempts.last().map(|a| &a.outcome) {
-            None => brief,
-            Some(outcome) => {
-                let feedback = match outcome {
-                    AttemptOutcome::Failed { evidence } => prompt::retry(evidence),
-                    AttemptOutcome::Interrupted { reason } => prompt::resume_after_interruption(reason),
-                    _ => String::new(),
-                };
-                if self.sessions.contains_key(&task.id) {
-                    feedback
-                } else {
-                    format!("{brief}\n{feedback}")
-                }
-            }
-        };
-        let settings = &self.ctx.settings;
-        AttemptSpec {
-            goal: goal.id.clone(),
-            task: task.clone(),
-            attempt,
-            worktree: task_dir(&self.ctx, &goal.id, &task.id),
-            branch: task_branch(&goal.id, &task.id),
-            start_commit,
-            prompt,
-            baseline: goal
-                .baseline
-                .as_ref()
-                .map(|b| b.gates.clone())
-                .unwrap_or_default(),
-            agent: goal.options.agent.clone(),
-            launch: self.launch(),
-            turn_timeout: settings.turn_timeout,
-            fallback_identity: self.ctx.store.repo().committer().is_none(),
-            goal_tip: self.tip,
-            prices: self.prices.clone(),
-        }
-    }
-
     /// Wait for an attempt to finish, or for the next poll.
     async fn wait(&mut self) -> Result<(), OpsError> {
         tokio::select! {
@@ -925,18 +913,16 @@ impl Driver<'_> {
                 while let Ok(more) = self.results_rx.try_recv() {
                     results.push(more);
                 }
-                self.finish_attempts(results)
+                self.finish_attempts(results).await
             }
-            () = tokio::time::sleep(POLL) => self.tick(),
+            () = tokio::time::sleep(POLL) => self.tick().await,
         }
     }
 
     /// Between steps: see what other processes recorded, renew the lease, enforce budgets and Ctrl-C.
-    fn tick(&mut self) -> Result<(), OpsError> {
-        if self.ctx.store.tip(&self.goal)? != Some(self.tip) {
-            self.reload()?;
-        }
-        let goal = &self.snapshot.goal;
+    async fn tick(&mut self) -> Result<(), OpsError> {
+        self.ledger.refresh()?;
+        let goal = &self.ledger.snapshot().goal;
         let stopping = match goal.status {
             GoalStatus::Paused | GoalStatus::Cancelled => Some(goal.status.as_str().to_owned()),
             _ if *self.interrupt.borrow() => Some("interrupted from the terminal".to_owned()),
@@ -949,90 +935,76 @@ impl Driver<'_> {
                 running.cancel.send_replace(Some(reason.clone()));
             }
         }
-        let now = self.ctx.clock.now();
-        if goal.lease.as_ref().is_some_and(|l| l.needs_renewal(now)) {
-            self.record(
-                vec![EventBody::LeaseRenewed {
-                    expires_at: Lease::renewed_expiry(now),
-                }],
-                Vec::new(),
-                Vec::new(),
-            )?;
+        let (clock, host) = (self.ctx.clock.clone(), self.ctx.actor.host.clone());
+        let renewal_due = |snapshot: &Snapshot| {
+            let lease = snapshot.goal.lease.as_ref();
+            lease.is_some_and(|l| is_ours(l, &host) && l.needs_renewal(clock.now()))
+        };
+        if !renewal_due(self.ledger.snapshot()) {
+            return Ok(());
         }
-        Ok(())
+        self.ledger
+            .record(|draft| {
+                if renewal_due(draft.snapshot()) {
+                    draft.record(EventBody::LeaseRenewed {
+                        expires_at: Lease::renewed_expiry(clock.now()),
+                    });
+                }
+                Ok(())
+            })
+            .await
     }
 
     fn time_exhausted(&self) -> bool {
-        let goal = &self.snapshot.goal;
-        let pending = self.since_record.elapsed().as_secs();
+        let goal = &self.ledger.snapshot().goal;
+        let pending = self.ledger.pending_secs();
         goal.limits
             .time_secs
             .is_some_and(|l| goal.usage.active_secs.saturating_add(pending) >= l)
     }
 
     /// Record finished attempts in one goal commit: each one's outcome, what it decides for its task,
-    /// its usage and files. Each attempt is judged on the snapshot with the attempts before it applied.
-    fn finish_attempts(&mut self, results: Vec<AttemptResult>) -> Result<(), OpsError> {
-        let mut view = self.snapshot.clone();
-        let (mut bodies, mut attachments, mut proves) = (Vec::new(), Vec::new(), Vec::new());
-        for mut result in results {
-            let Some(mut finished) = self.finished(&view, &mut result) else {
+    /// its usage and files. Each attempt is judged on the tip the transaction finds, with the attempts
+    /// before it applied; then each agent session is kept for a retry or ended.
+    async fn finish_attempts(&mut self, mut results: Vec<AttemptResult>) -> Result<(), OpsError> {
+        for result in &results {
+            self.running.remove(&result.task);
+        }
+        let attachments: Vec<(String, Vec<u8>)> = results
+            .iter_mut()
+            .flat_map(|r| std::mem::take(&mut r.attachments))
+            .collect();
+        let proves: Vec<ObjectId> = results
+            .iter()
+            .filter_map(|r| r.commit.as_deref())
+            .filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok())
+            .collect();
+        let next = self
+            .ledger
+            .record(|draft| {
+                let mut next = BTreeMap::new();
+                for result in &results {
+                    if let Some((status, bodies)) = finished(draft.snapshot(), result) {
+                        next.insert(result.task.clone(), status);
+                        draft.record_all(bodies);
+                    }
+                }
+                draft.attach(attachments.iter().cloned());
+                draft.prove(proves.iter().copied());
+                Ok(next)
+            })
+            .await?;
+        for result in &mut results {
+            let Some(session) = result.session.take() else {
                 continue;
             };
-            for body in &finished {
-                view.apply(&self.ctx.controller_event(body.clone()));
-            }
-            bodies.append(&mut finished);
-            attachments.append(&mut result.attachments);
-            proves.extend(
-                result
-                    .commit
-                    .as_deref()
-                    .and_then(|c| ObjectId::from_hex(c.as_bytes()).ok()),
-            );
-        }
-        self.record(bodies, attachments, proves)
-    }
-
-    /// The events recording one finished attempt, judged on `view`; keeps or ends its agent session.
-    fn finished(&mut self, view: &Snapshot, result: &mut AttemptResult) -> Option<Vec<EventBody>> {
-        self.running.remove(&result.task);
-        let task = view.tasks.get(&result.task)?;
-        let (next, note) = after_attempt(task, &result.outcome, result.tree.as_deref());
-        if let Some(session) = result.session.take() {
-            if next == TaskStatus::Pending {
+            if next.get(&result.task) == Some(&TaskStatus::Pending) {
                 self.sessions.insert(result.task.clone(), session);
             } else {
                 tokio::task::spawn_local(session.shutdown());
             }
         }
-        let follow_ups = if next == TaskStatus::Done {
-            follow_up::review(view, &result.task, &result.answer)
-        } else {
-            follow_up::Review::default()
-        };
-        let mut bodies = vec![
-            EventBody::AttemptFinished(AttemptReport {
-                task: result.task.clone(),
-                attempt: result.attempt,
-                outcome: result.outcome.clone(),
-                commit: result.commit.clone(),
-                tree: result.tree.clone(),
-                tokens: result.usage.total(),
-                session_id: result.session_id.clone(),
-                next,
-                note,
-            }),
-            EventBody::UsageAdded(UsageDelta::of_sessions(&result.usage, &result.cost)),
-        ];
-        if !follow_ups.accepted.is_empty() {
-            bodies.push(EventBody::FollowUpsAdded {
-                from: result.task.clone(),
-                tasks: follow_ups.accepted,
-            });
-        }
-        bodies.extend(follow_ups.decisions.into_iter().map(EventBody::DecisionRecorded));
-        Some(bodies)
+        Ok(())
     }
 
     /// Ask every running attempt to stop and record each as it ends.
@@ -1042,7 +1014,7 @@ impl Driver<'_> {
         }
         while !self.running.is_empty() {
             match self.results_rx.recv().await {
-                Some(result) => self.finish_attempts(vec![result])?,
+                Some(result) => self.finish_attempts(vec![result]).await?,
                 None => break,
             }
         }
@@ -1053,6 +1025,117 @@ impl Driver<'_> {
         for (_, session) in std::mem::take(&mut self.sessions) {
             session.shutdown().await;
         }
+    }
+}
+
+/// Record the start of `phase` unless the goal is in it already.
+fn enter(draft: &mut Draft<'_>, phase: Option<Phase>) {
+    if let Some(phase) = phase.filter(|p| *p != draft.snapshot().goal.phase) {
+        draft.record(EventBody::PhaseStarted { phase });
+    }
+}
+
+/// Whether `lease` is held by this process.
+fn is_ours(lease: &Lease, host: &str) -> bool {
+    lease.host == host && lease.pid == process::own_pid()
+}
+
+fn tokens_left(snapshot: &Snapshot) -> Option<u64> {
+    let goal = &snapshot.goal;
+    goal.limits.tokens.map(|l| l.saturating_sub(goal.usage.tokens))
+}
+
+/// The task status a finished attempt leads to on `view`, and the events recording it: its outcome,
+/// its usage, the follow-up tasks it proposed that are accepted, and the decisions about them.
+fn finished(view: &Snapshot, result: &AttemptResult) -> Option<(TaskStatus, Vec<EventBody>)> {
+    let task = view.tasks.get(&result.task)?;
+    let (next, note) = after_attempt(task, &result.outcome, result.tree.as_deref());
+    let follow_ups = if next == TaskStatus::Done {
+        follow_up::review(view, &result.task, &result.answer)
+    } else {
+        follow_up::Review::default()
+    };
+    let mut bodies = vec![
+        EventBody::AttemptFinished(AttemptReport {
+            task: result.task.clone(),
+            attempt: result.attempt,
+            outcome: result.outcome.clone(),
+            commit: result.commit.clone(),
+            tree: result.tree.clone(),
+            tokens: result.usage.total(),
+            session_id: result.session_id.clone(),
+            next,
+            note,
+        }),
+        EventBody::UsageAdded(UsageDelta::of_sessions(&result.usage, &result.cost)),
+    ];
+    if !follow_ups.accepted.is_empty() {
+        bodies.push(EventBody::FollowUpsAdded {
+            from: result.task.clone(),
+            tasks: follow_ups.accepted,
+        });
+    }
+    bodies.extend(follow_ups.decisions.into_iter().map(EventBody::DecisionRecorded));
+    Some((next, bodies))
+}
+
+/// What an attempt's spec needs besides the goal's state: the controller's settings and sessions.
+struct SpecEnv<'a> {
+    ctx: &'a Context,
+    checks: &'a [String],
+    sessions: &'a BTreeMap<TaskId, Session>,
+    prices: &'a PriceTable,
+}
+
+/// The next attempt at `task` on `snapshot` (recorded at `goal_tip`).
+fn attempt_spec(env: &SpecEnv<'_>, snapshot: &Snapshot, goal_tip: ObjectId, task: &Task) -> AttemptSpec {
+    let goal = &snapshot.goal;
+    let attempt = u32::try_from(task.attempts.len())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    let start_commit = if task.depends_on.is_empty() {
+        goal.base.commit.clone()
+    } else {
+        goal.integration
+            .as_ref()
+            .map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
+    };
+    let brief = prompt::task_brief(&goal.text, task, env.checks);
+    let prompt = match task.attempts.last().map(|a| &a.outcome) {
+        None => brief,
+        Some(outcome) => {
+            let feedback = match outcome {
+                AttemptOutcome::Failed { evidence } => prompt::retry(evidence),
+                AttemptOutcome::Interrupted { reason } => prompt::resume_after_interruption(reason),
+                _ => String::new(),
+            };
+            if env.sessions.contains_key(&task.id) {
+                feedback
+            } else {
+                format!("{brief}\n{feedback}")
+            }
+        }
+    };
+    let settings = &env.ctx.settings;
+    AttemptSpec {
+        goal: goal.id.clone(),
+        task: task.clone(),
+        attempt,
+        worktree: task_dir(env.ctx, &goal.id, &task.id),
+        branch: task_branch(&goal.id, &task.id),
+        start_commit,
+        prompt,
+        baseline: goal
+            .baseline
+            .as_ref()
+            .map(|b| b.gates.clone())
+            .unwrap_or_default(),
+        agent: goal.options.agent.clone(),
+        launch: agent_launch(env.ctx),
+        turn_timeout: settings.turn_timeout,
+        fallback_identity: env.ctx.store.repo().committer().is_none(),
+        goal_tip,
+        prices: env.prices.clone(),
     }
 }
 

@@ -7,22 +7,12 @@ use std::rc::Rc;
 use super::control::control;
 use super::drive::{Mode, Observer, drive};
 use super::plan::{PlanRequest, create};
+use super::runtime::block_on;
 use super::{Context, OpsError};
 use crate::model::control::ControlRequest;
 use crate::model::status::GoalStatus;
 use crate::process;
 use crate::store::GoalRef;
-
-/// Run `work` on a single-threaded runtime with a local task set (the driver's threading model).
-pub(super) fn block_on<T>(
-    work: impl std::future::Future<Output = Result<T, OpsError>>,
-) -> Result<T, OpsError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| OpsError::Infrastructure(format!("starting the async runtime: {e}")))?;
-    runtime.block_on(tokio::task::LocalSet::new().run_until(work))
-}
 
 /// Create a goal and drive it to a terminal status.
 pub fn run_until_ready(
@@ -60,11 +50,22 @@ pub fn resume(
     let goal = ctx.resolve_local(query)?;
     let status = ctx.load(&goal)?.snapshot.goal.status;
     if !matches!(status, GoalStatus::Planned | GoalStatus::Running) {
-        let reopened = control(&ctx, Some(goal.id().as_str()), ControlRequest::Resume)?;
-        observer(&reopened.snapshot, &reopened.events);
+        match control(&ctx, Some(goal.id().as_str()), ControlRequest::Resume) {
+            Ok(reopened) => observer(&reopened.snapshot, &reopened.events),
+            // Another `resume` reopened it first: driving it is decided (and refused while that one
+            // holds the lease) below.
+            Err(OpsError::Refused(_)) if reopened_meanwhile(&ctx, &goal)? => {}
+            Err(e) => return Err(e),
+        }
     }
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::UntilDone, observer))?;
     Ok((goal, status))
+}
+
+/// Whether the goal is planned or running now (reopened by someone else).
+fn reopened_meanwhile(ctx: &Context, goal: &GoalRef) -> Result<bool, OpsError> {
+    let status = ctx.load(goal)?.snapshot.goal.status;
+    Ok(matches!(status, GoalStatus::Planned | GoalStatus::Running))
 }
 
 /// Goals of this repository that a controller on this host was driving and that died: running, with a

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use gix::ObjectId;
 use serde::Serialize;
 
 use super::integrate::oid;
@@ -41,7 +42,7 @@ pub struct GcReport {
 }
 
 /// Collect garbage for every goal of this repository that no live controller drives.
-pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
+pub async fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
     let root = repo_dir(ctx);
     let mut report = GcReport {
         bytes_before: size_of(&root),
@@ -70,7 +71,7 @@ pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
             continue;
         }
         let finished = snapshot.goal.status.is_terminal() && snapshot.goal.status != GoalStatus::Paused;
-        clean_goal(ctx, &work, &goal, finished, finished, &mut report)?;
+        clean_goal(ctx, &work, &goal, finished, finished, &mut report).await?;
     }
     report.bytes_after = size_of(&root);
     ctx.maintain();
@@ -79,7 +80,7 @@ pub fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
 
 /// Remove the worktrees of one goal (task worktrees only with `tasks`; gate checkouts always) and, with
 /// `branches`, its task branches, saving any work the goal does not reach yet.
-pub fn clean_goal(
+pub async fn clean_goal(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
@@ -107,7 +108,7 @@ pub fn clean_goal(
         if let Some(task) = wt.branch.strip_prefix(&task_prefix) {
             let Ok(task) = TaskId::parse(task) else { continue };
             if tasks {
-                save_and_remove(ctx, work, goal, &task, &wt.path, report)?;
+                save_and_remove(ctx, work, goal, &task, &wt.path, report).await?;
             }
         } else if wt.branch.is_empty() && wt.path.parent().is_some_and(|p| p.ends_with(&checks)) {
             worktree::remove_checkout(work, &wt.path).map_err(infra)?;
@@ -115,7 +116,7 @@ pub fn clean_goal(
         }
     }
     if branches {
-        delete_task_branches(ctx, work, goal, report)?;
+        delete_task_branches(ctx, work, goal, report).await?;
     }
     let base = goal_dir(ctx, goal.id());
     let _ = std::fs::remove_dir(base.join("tasks"));
@@ -144,7 +145,7 @@ fn detached_checkouts(work: &Path) -> Result<Vec<worktree::Worktree>, OpsError> 
 }
 
 /// Commit what the worktree holds, make sure the goal reaches it, then remove the worktree.
-fn save_and_remove(
+async fn save_and_remove(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
@@ -175,14 +176,15 @@ fn save_and_remove(
             "a commit the goal did not record"
         },
         report,
-    )?;
+    )
+    .await?;
     worktree::remove(work, path).map_err(infra)?;
     report.removed_worktrees.push(path.display().to_string());
     Ok(())
 }
 
 /// Record `commit` on the goal (as an `Omk-Proves` parent) unless the goal already reaches it.
-fn ensure_recorded(
+async fn ensure_recorded(
     ctx: &Context,
     goal: &GoalRef,
     task: &TaskId,
@@ -191,23 +193,35 @@ fn ensure_recorded(
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
     let id = oid(commit)?;
+    let reaches = |tip: ObjectId| ctx.store.is_ancestor(id, tip);
     if let Some(tip) = ctx.store.tip(goal)?
-        && ctx.store.is_ancestor(id, tip)?
+        && reaches(tip)?
     {
         return Ok(());
     }
-    let body = EventBody::WorkSaved {
+    let saved = EventBody::WorkSaved {
         task: task.clone(),
         commit: commit.to_owned(),
         reason: reason.to_owned(),
     };
-    ctx.append_facts(goal, vec![body], vec![id])?;
-    report.saved.push((task.to_string(), commit.to_owned()));
+    let done = ctx
+        .transaction(goal)
+        .commit(|draft| {
+            if !reaches(draft.tip())? {
+                draft.record(saved.clone());
+                draft.prove([id]);
+            }
+            Ok(())
+        })
+        .await?;
+    if done.recorded() {
+        report.saved.push((task.to_string(), commit.to_owned()));
+    }
     Ok(())
 }
 
 /// Delete `omk/<goal>/tasks/*` branches whose tips the goal reaches (recording those it does not).
-fn delete_task_branches(
+async fn delete_task_branches(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
@@ -245,7 +259,8 @@ fn delete_task_branches(
             tip,
             "a task branch the goal did not record",
             report,
-        )?;
+        )
+        .await?;
         if git(work, &["update-ref", "-d", name, tip]).is_ok() {
             report
                 .deleted_branches
@@ -277,7 +292,7 @@ pub fn over_quota(ctx: &Context) -> bool {
 
 /// Remove a goal's worktrees once it reached a terminal status (called by its controller); its task
 /// branches stay until `gc`.
-pub fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
+pub async fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
     let work = ctx
         .store
         .workdir()
@@ -291,7 +306,8 @@ pub fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsError> {
         true,
         false,
         &mut report,
-    )?;
+    )
+    .await?;
     Ok(report)
 }
 

@@ -1,9 +1,10 @@
 //! Use cases, one per file: decide (with `model`) → act (I/O) → record (with `store`). The only code that
 //! writes goals.
 //!
-//! Every write re-reads the goal tip, decides on that state and records with compare-and-swap; when
-//! another writer won the race it starts over, so no update is ever lost. Ops return values; they never
-//! print.
+//! Every change to a goal goes through the goal transaction (`transaction`): load the tip, decide on
+//! that state, record one commit with compare-and-swap; when another writer won the race it reloads and
+//! decides again, so no update is ever lost and no decision is applied to a state it was not made on.
+//! Ops return values; they never print.
 
 pub mod attempt;
 pub mod base_run;
@@ -25,7 +26,9 @@ pub mod remote;
 pub mod replay;
 pub mod review;
 pub mod review_goal;
+pub mod runtime;
 pub mod sync;
+pub mod transaction;
 pub mod verify;
 pub mod worktrees;
 

@@ -4,6 +4,7 @@
 
 use gix::ObjectId;
 
+use super::transaction::create_goal;
 use super::{Context, OpsError};
 use crate::clock::random_bytes;
 use crate::model::decision::DecisionDraft;
@@ -15,7 +16,6 @@ use crate::model::planner;
 use crate::model::snapshot::Snapshot;
 use crate::model::text::{MAX_GOAL_BYTES, normalise, title_of};
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// What to plan.
 #[derive(Clone, Debug)]
@@ -59,18 +59,7 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
     events.extend(intake_events(ctx, &text, &found, &files, &req.options)?);
     let snapshot = Snapshot::replay(&id, &events).map_err(|e| OpsError::Usage(e.to_string()))?;
     let goal = GoalRef::Local(id);
-    let record = Record {
-        goal: goal.clone(),
-        expected: None,
-        snapshot: &snapshot,
-        events: &events,
-        attachments: Vec::new(),
-        proves: Vec::new(),
-        merge_parent: None,
-        at: ctx.clock.now(),
-    };
-    let commit = ctx.store.record(record)?;
-    ctx.maintain();
+    let commit = create_goal(ctx, &goal, &snapshot, &events)?;
     Ok(Created {
         goal,
         commit,

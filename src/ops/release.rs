@@ -5,12 +5,10 @@
 use gix::ObjectId;
 
 use super::{Context, OpsError};
-use crate::model::event::Event;
 use crate::model::lease::Lease;
 use crate::model::release::{Release, release as decide};
 use crate::process;
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// The result of `goal release`.
 #[derive(Clone, Debug)]
@@ -26,46 +24,25 @@ pub struct Released {
 /// Release the lease of the goal `query` names.
 pub fn release(ctx: &Context, query: Option<&str>) -> Result<Released, OpsError> {
     let goal = ctx.resolve_local(query)?;
-    let done = ctx.retrying(goal.id().as_str(), || {
-        let loaded = ctx.load(&goal)?;
-        let host = ctx.actor.host.as_str();
-        let alive = loaded
-            .snapshot
+    let host = ctx.actor.host.as_str();
+    let done = ctx.transaction(&goal).commit_blocking(|draft| {
+        let alive = draft
+            .snapshot()
             .goal
             .lease
             .as_ref()
             .is_some_and(|l| l.host == host && process::pid_alive(l.pid));
-        let (lease, bodies) = match decide(&loaded.snapshot, host, alive, ctx.clock.now())? {
-            Release::NotHeld => {
-                return Ok(Released {
-                    goal: goal.clone(),
-                    lease: None,
-                    commit: None,
-                });
+        match decide(draft.snapshot(), host, alive, ctx.clock.now())? {
+            Release::NotHeld => Ok(None),
+            Release::Free { lease, events } => {
+                draft.record_all(events);
+                Ok(Some(lease))
             }
-            Release::Free { lease, events } => (lease, events),
-        };
-        let events: Vec<Event> = bodies.into_iter().map(|b| ctx.event(b)).collect();
-        let mut snapshot = loaded.snapshot;
-        for event in &events {
-            snapshot.apply(event);
         }
-        let commit = ctx.store.record(Record {
-            goal: goal.clone(),
-            expected: Some(loaded.tip),
-            snapshot: &snapshot,
-            events: &events,
-            attachments: Vec::new(),
-            proves: Vec::new(),
-            merge_parent: None,
-            at: ctx.clock.now(),
-        })?;
-        Ok(Released {
-            goal: goal.clone(),
-            lease: Some(lease),
-            commit: Some(commit),
-        })
     })?;
-    ctx.maintain();
-    Ok(done)
+    Ok(Released {
+        goal,
+        commit: done.recorded().then_some(done.tip),
+        lease: done.value,
+    })
 }

@@ -19,7 +19,9 @@ use crate::model::ids::TaskId;
 use crate::model::options::AgentSpec;
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, ReviewRole};
+use crate::model::proof::{prove, test_lines};
 use crate::model::review::{Finding, Review, parse_findings};
+use crate::model::snapshot::Snapshot;
 use crate::model::usage::{Cost, PriceTable, TokenUsage, cost};
 use crate::review::changes::between;
 use crate::review::scanners::{ScanOptions, scan};
@@ -52,9 +54,11 @@ pub struct Reviewers<'a> {
 }
 
 /// Review `result` against `base`; `checkout` is a clean checkout of `result` the sessions may read.
+/// The reviewer sessions are shown the test evidence of `snapshot` (tests by id, the harness check)
+/// next to the diff, so a test that disappeared or a changed harness is in front of them.
 pub async fn review(
     ctx: &Context,
-    goal_text: &str,
+    snapshot: &Snapshot,
     base: &str,
     result: &str,
     checkout: &Path,
@@ -67,7 +71,11 @@ pub async fn review(
             .iter()
             .map(harness_finding),
     );
-    let diff = bounded_diff(ctx, base, result);
+    let subject = Subject {
+        goal_text: &snapshot.goal.text,
+        diff: bounded_diff(ctx, base, result),
+        evidence: test_lines(&prove(snapshot, Vec::new())),
+    };
     let mut outcome = ReviewOutcome {
         review: Review {
             commit: result.to_owned(),
@@ -80,7 +88,7 @@ pub async fn review(
         attachments: Vec::new(),
     };
     for role in [ReviewRole::Reviewer, ReviewRole::SecurityReviewer] {
-        let session = session_findings(role, goal_text, &diff, checkout, reviewers, &mut outcome);
+        let session = session_findings(role, &subject, checkout, reviewers, &mut outcome);
         match timed(ctx.clock.as_ref(), role.as_str(), "agent", session).await {
             Ok(found) => findings.extend(found),
             Err(gap) => outcome.review.gaps.push(format!("{}: {gap}", role.as_str())),
@@ -140,11 +148,17 @@ fn bounded_diff(ctx: &Context, base: &str, result: &str) -> String {
     format!("{stat}\n\n{diff}")
 }
 
+/// What the reviewer sessions are asked about.
+struct Subject<'a> {
+    goal_text: &'a str,
+    diff: String,
+    evidence: Vec<String>,
+}
+
 /// One reviewer session: its findings, or why there are none to trust.
 async fn session_findings(
     role: ReviewRole,
-    goal_text: &str,
-    diff: &str,
+    subject: &Subject<'_>,
     checkout: &Path,
     reviewers: &Reviewers<'_>,
     outcome: &mut ReviewOutcome,
@@ -157,7 +171,7 @@ async fn session_findings(
         .map_err(|e| format!("the agent could not start: {e}"))?;
     let first = run_turn(
         &mut session,
-        &prompt::review(role, goal_text, diff),
+        &prompt::review(role, subject.goal_text, &subject.diff, &subject.evidence),
         reviewers.timeout,
     )
     .await;

@@ -9,18 +9,17 @@ use std::path::Path;
 use gix::ObjectId;
 
 use super::drive::{agent_launch, changed_files};
-use super::execute::block_on;
 use super::review::{ReviewOutcome, Reviewers, review};
+use super::runtime::block_on;
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::git::worktree;
-use crate::model::event::{Event, EventBody, UsageDelta};
+use crate::model::event::{EventBody, UsageDelta};
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::settings;
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// What `goal review` recorded.
 #[derive(Clone, Debug)]
@@ -55,7 +54,7 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
     let _ = worktree::remove_checkout(&repo_dir, &dir);
     let outcome = outcome?;
     let changed = changed_files(&repo_dir, &base, &result);
-    let (commit, snapshot) = record(ctx, &goal, outcome, changed)?;
+    let (commit, snapshot) = record(ctx, &goal, &result, outcome, changed)?;
     Ok(Reviewed {
         goal,
         commit,
@@ -96,52 +95,34 @@ fn run_review(
         prices: &prices,
         timeout: ctx.settings.turn_timeout,
     };
-    block_on(review(
-        ctx,
-        &snapshot.goal.text,
-        base,
-        result,
-        checkout,
-        &reviewers,
-    ))
+    block_on(review(ctx, snapshot, base, result, checkout, &reviewers))
 }
 
-/// Record the review, its usage and the proof recomputed with it, on the current tip.
+/// Record the review, its usage and the proof recomputed with it, deciding on the current tip (which
+/// must still be the concluded goal with the result reviewed).
 fn record(
     ctx: &Context,
     goal: &GoalRef,
+    result: &str,
     outcome: ReviewOutcome,
     changed: Vec<FileStat>,
 ) -> Result<(ObjectId, Snapshot), OpsError> {
-    ctx.retrying(goal.id().as_str(), || {
-        let loaded = ctx.load(goal)?;
-        let mut snapshot = loaded.snapshot;
-        let mut events: Vec<Event> = vec![
-            ctx.event(EventBody::ReviewRecorded(outcome.review.clone())),
-            ctx.event(EventBody::UsageAdded(UsageDelta::of_sessions(
-                &outcome.usage,
-                &outcome.cost,
-            ))),
-        ];
-        for e in &events {
-            snapshot.apply(e);
+    let done = ctx.transaction(goal).commit_blocking(|draft| {
+        if reviewable(draft.snapshot())? != result {
+            return Err(OpsError::Usage(format!(
+                "goal {} changed its result while it was reviewed; run `git omk goal review` again",
+                goal.id()
+            )));
         }
-        let proof = ctx.event(EventBody::ProofRecorded(Box::new(prove(
-            &snapshot,
-            changed.clone(),
-        ))));
-        snapshot.apply(&proof);
-        events.push(proof);
-        let commit = ctx.store.record(Record {
-            goal: goal.clone(),
-            expected: Some(loaded.tip),
-            snapshot: &snapshot,
-            events: &events,
-            attachments: outcome.attachments.clone(),
-            proves: Vec::new(),
-            merge_parent: None,
-            at: ctx.clock.now(),
-        })?;
-        Ok((commit, snapshot))
-    })
+        draft.record(EventBody::ReviewRecorded(outcome.review.clone()));
+        draft.record(EventBody::UsageAdded(UsageDelta::of_sessions(
+            &outcome.usage,
+            &outcome.cost,
+        )));
+        let proof = prove(draft.snapshot(), changed.clone());
+        draft.record(EventBody::ProofRecorded(Box::new(proof)));
+        draft.attach(outcome.attachments.clone());
+        Ok(())
+    })?;
+    Ok((done.tip, done.snapshot))
 }

@@ -13,13 +13,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::Path;
-use std::time::Duration;
 
 use gix::ObjectId;
 
 use super::remote::choose_remote;
+use super::runtime::block_on;
+use super::transaction::{Backoff, until_won};
 use super::{Context, OpsError};
-use crate::clock::random_bytes;
 use crate::git::fetch::fetch;
 use crate::git::push::{PushError, PushSpec, RefOutcome, push_leased};
 use crate::model::ids::GoalId;
@@ -102,39 +102,49 @@ type Pairs = BTreeMap<GoalId, (Option<ObjectId>, Option<ObjectId>)>;
 /// Fetch, reconcile and push the goals of `request.remote`.
 pub fn sync(ctx: &Context, request: &SyncRequest) -> Result<SyncReport, OpsError> {
     let remote = choose_remote(ctx, request.remote.as_deref())?;
+    block_on(rounds(ctx, remote))
+}
+
+/// Rounds of fetch → reconcile → push until the push goes through or fails for good.
+async fn rounds(ctx: &Context, remote: String) -> Result<SyncReport, OpsError> {
     let dir = ctx
         .store
         .workdir()
         .unwrap_or_else(|| ctx.store.common_dir())
         .to_path_buf();
     let mut changes: BTreeMap<GoalId, GoalSync> = BTreeMap::new();
-    let mut round = 0;
+    let mut backoff = Backoff::new(MAX_ROUNDS - 1, 10, 64);
     let (goals, problems, push_error) = loop {
-        round += 1;
         fetch(&dir, &remote, &[fetch_refspec(&remote)]).map_err(infra)?;
         let pairs = goal_pairs(ctx, &remote)?;
-        let (pushes, problems) = reconcile_all(ctx, &remote, &pairs, &mut changes);
+        let (pushes, problems) = reconcile_all(ctx, &remote, &pairs, &mut changes).await;
         if pushes.is_empty() {
             break (pairs.len(), problems, None);
         }
-        match push_goals(ctx, &dir, &remote, &pushes) {
+        let failed = match push_goals(ctx, &dir, &remote, &pushes) {
             Ok(outcomes) => {
                 for (id, tip, outcome) in outcomes {
                     entry(ctx, &mut changes, &id, tip).pushed = Some(outcome);
                 }
                 break (pairs.len(), problems, None);
             }
-            Err(e) if retryable(&e) && round < MAX_ROUNDS => {
-                tracing::debug!("sync round {round}: {e}; fetching again");
-                std::thread::sleep(backoff(round));
+            Err(e) => e,
+        };
+        match Some(&failed)
+            .filter(|e| retryable(e))
+            .and_then(|_| backoff.next_delay())
+        {
+            Some(delay) => {
+                tracing::debug!("sync round {}: {failed}; fetching again", backoff.waited());
+                tokio::time::sleep(delay).await;
             }
-            Err(e) => break (pairs.len(), problems, Some(e.to_string())),
+            None => break (pairs.len(), problems, Some(failed.to_string())),
         }
     };
     ctx.maintain();
     Ok(SyncReport {
         remote,
-        rounds: round,
+        rounds: backoff.waited() + 1,
         goals,
         changed: changes.into_values().collect(),
         problems,
@@ -156,7 +166,7 @@ fn goal_pairs(ctx: &Context, remote: &str) -> Result<Pairs, OpsError> {
 }
 
 /// Reconcile every goal whose local and fetched tips differ; return what to push and the problems.
-fn reconcile_all(
+async fn reconcile_all(
     ctx: &Context,
     remote: &str,
     pairs: &Pairs,
@@ -168,7 +178,7 @@ fn reconcile_all(
         if local.is_some() && local == fetched {
             continue;
         }
-        match reconcile(ctx, remote, id, *fetched) {
+        match reconcile(ctx, remote, id, *fetched).await {
             Ok((change, tip)) => {
                 if let Some(change) = change {
                     let e = entry(ctx, changes, id, tip);
@@ -189,32 +199,46 @@ fn reconcile_all(
 
 /// Bring the local copy of `id` up to date with `fetched`: create, fast-forward or merge. Returns what
 /// changed and the local tip.
-fn reconcile(
+async fn reconcile(
     ctx: &Context,
     remote: &str,
     id: &GoalId,
     fetched: Option<ObjectId>,
 ) -> Result<(Option<LocalChange>, ObjectId), OpsError> {
     let goal = GoalRef::Local(id.clone());
-    ctx.retrying(id.as_str(), || {
-        let local = ctx.store.tip(&goal)?;
-        match (local, fetched) {
-            (None, Some(theirs)) => {
-                let message = format!("sync: goal fetched from {remote}");
-                ctx.store.move_ref(&goal, None, theirs, &message)?;
-                Ok((Some(LocalChange::Created), theirs))
-            }
-            (Some(ours), Some(theirs)) => match ctx.store.merge_into(&goal, ours, theirs, ctx.clock.now()) {
-                Ok(MergeOutcome::UpToDate) => Ok((None, ours)),
-                Ok(MergeOutcome::FastForward(tip)) => Ok((Some(LocalChange::FastForwarded), tip)),
-                Ok(MergeOutcome::Merged(tip)) => Ok((Some(LocalChange::Merged), tip)),
-                Err(MergeError::Store(e)) => Err(e.into()),
-                Err(e @ MergeError::Unrelated(_)) => Err(OpsError::Usage(e.to_string())),
-            },
-            (Some(ours), None) => Ok((None, ours)),
-            (None, None) => Err(StoreError::NotFound(goal.clone()).into()),
+    until_won(&goal, Backoff::goal_writes(), || {
+        match reconcile_once(ctx, remote, &goal, fetched) {
+            Err(OpsError::Store(StoreError::Conflict { .. })) => Ok(None),
+            other => other.map(Some),
         }
     })
+    .await
+}
+
+/// One attempt at [`reconcile`], on the local tip as it is now.
+fn reconcile_once(
+    ctx: &Context,
+    remote: &str,
+    goal: &GoalRef,
+    fetched: Option<ObjectId>,
+) -> Result<(Option<LocalChange>, ObjectId), OpsError> {
+    let local = ctx.store.tip(goal)?;
+    match (local, fetched) {
+        (None, Some(theirs)) => {
+            let message = format!("sync: goal fetched from {remote}");
+            ctx.store.move_ref(goal, None, theirs, &message)?;
+            Ok((Some(LocalChange::Created), theirs))
+        }
+        (Some(ours), Some(theirs)) => match ctx.store.merge_into(goal, ours, theirs, ctx.clock.now()) {
+            Ok(MergeOutcome::UpToDate) => Ok((None, ours)),
+            Ok(MergeOutcome::FastForward(tip)) => Ok((Some(LocalChange::FastForwarded), tip)),
+            Ok(MergeOutcome::Merged(tip)) => Ok((Some(LocalChange::Merged), tip)),
+            Err(MergeError::Store(e)) => Err(e.into()),
+            Err(e @ MergeError::Unrelated(_)) => Err(OpsError::Usage(e.to_string())),
+        },
+        (Some(ours), None) => Ok((None, ours)),
+        (None, None) => Err(StoreError::NotFound(goal.clone()).into()),
+    }
 }
 
 /// Push `pushes` in one atomic push, each leased on its fetched tip, after checking each is a creation
@@ -293,12 +317,6 @@ fn retryable(error: &PushError) -> bool {
         PushError::Failed { message, .. } => MOVED.iter().any(|m| message.contains(m)),
         PushError::Spawn(_) | PushError::Remote { .. } => false,
     }
-}
-
-/// Jittered exponential backoff between rounds: 10 ms doubling up to 640 ms, plus up to 63 ms.
-fn backoff(round: u32) -> Duration {
-    let [jitter] = random_bytes::<1>();
-    Duration::from_millis((10u64 << round.min(6)) + u64::from(jitter % 64))
 }
 
 /// The more telling of two changes seen over several rounds.

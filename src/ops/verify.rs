@@ -3,7 +3,7 @@
 //!
 //! The gates come from the checked-in configuration of the commit being tested, never from the goal.
 //! For a local goal that has concluded, the new gate run and the proof recomputed from it are recorded
-//! (compare-and-swap, decided on the current tip). A fetched goal, or one whose controller is still
+//! (one goal transaction, decided on the current tip). A fetched goal, or one whose controller is still
 //! working, is only reported on: nothing is written.
 
 use std::path::Path;
@@ -11,13 +11,13 @@ use std::path::Path;
 use gix::ObjectId;
 
 use super::drive::changed_files;
-use super::execute::block_on;
 use super::harness;
+use super::runtime::block_on;
 use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
 use crate::git::worktree;
-use crate::model::event::{Event, EventBody};
+use crate::model::event::EventBody;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
 use crate::model::proof::{Proof, prove};
@@ -25,7 +25,6 @@ use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::settings;
 use crate::store::GoalRef;
-use crate::store::write::Record;
 
 /// Goal-tree files to record with a step: path and bytes.
 type Attachments = Vec<(String, Vec<u8>)>;
@@ -81,11 +80,10 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
         harness: &harness,
     };
     let proof = recompute(snapshot, &repo_dir, &fresh);
-    let not_recorded = why_not_recorded(&goal, snapshot, proven);
     let proves = std::iter::once(id).chain(restored).collect();
-    let recorded = match not_recorded {
-        None => Some(record(ctx, &goal, &repo_dir, &fresh, attachments, proves)?),
-        Some(_) => None,
+    let (recorded, not_recorded) = match why_not_recorded(&goal, snapshot, proven) {
+        None => record(ctx, &goal, &repo_dir, &fresh, attachments, proves)?,
+        Some(why) => (None, Some(why)),
     };
     Ok(VerifyReport {
         goal,
@@ -224,7 +222,8 @@ fn why_not_recorded(goal: &GoalRef, snapshot: &Snapshot, proven: bool) -> Option
 }
 
 /// Record the fresh run, the harness check and the proof recomputed on the current tip (the proven
-/// commit, and the restored-harness commit when there is one, are `Omk-Proves` parents).
+/// commit, and the restored-harness commit when there is one, are `Omk-Proves` parents), unless the goal
+/// changed meanwhile so that it is no longer recorded on: then why not.
 fn record(
     ctx: &Context,
     goal: &GoalRef,
@@ -232,33 +231,22 @@ fn record(
     fresh: &Fresh<'_>,
     attachments: Attachments,
     proves: Vec<ObjectId>,
-) -> Result<ObjectId, OpsError> {
-    ctx.retrying(goal.id().as_str(), || {
-        let loaded = ctx.load(goal)?;
-        let proof = recompute(&loaded.snapshot, repo_dir, fresh);
-        let events: Vec<Event> = [
-            EventBody::VerificationRecorded(fresh.run.clone()),
-            EventBody::HarnessChecked(fresh.harness.clone()),
-            EventBody::ProofRecorded(Box::new(proof)),
-        ]
-        .into_iter()
-        .map(|b| ctx.event(b))
-        .collect();
-        let mut snapshot = loaded.snapshot;
-        for e in &events {
-            snapshot.apply(e);
+) -> Result<(Option<ObjectId>, Option<String>), OpsError> {
+    let done = ctx.transaction(goal).commit_blocking(|draft| {
+        let (commit, is_proven) = target(draft.snapshot())?;
+        let proven = is_proven && commit == fresh.run.commit;
+        let why_not = why_not_recorded(goal, draft.snapshot(), proven);
+        if why_not.is_none() {
+            let proof = recompute(draft.snapshot(), repo_dir, fresh);
+            draft.record(EventBody::VerificationRecorded(fresh.run.clone()));
+            draft.record(EventBody::HarnessChecked(fresh.harness.clone()));
+            draft.record(EventBody::ProofRecorded(Box::new(proof)));
+            draft.attach(attachments.clone());
+            draft.prove(proves.iter().copied());
         }
-        Ok(ctx.store.record(Record {
-            goal: goal.clone(),
-            expected: Some(loaded.tip),
-            snapshot: &snapshot,
-            events: &events,
-            attachments: attachments.clone(),
-            proves: proves.clone(),
-            merge_parent: None,
-            at: ctx.clock.now(),
-        })?)
-    })
+        Ok(why_not)
+    })?;
+    Ok((done.recorded().then_some(done.tip), done.value))
 }
 
 fn infra(e: impl std::fmt::Display) -> OpsError {

@@ -250,11 +250,15 @@ pub fn parse_message(message: &str) -> CommitMessage {
 /// Split a raw commit object into its committer time (seconds) and its message, without decoding the
 /// rest of the header. `None` when it has no header end or no committer line.
 pub fn split_commit(raw: &[u8]) -> Option<(i64, &[u8])> {
-    let end = raw.windows(2).position(|w| w == b"\n\n")?;
+    use gix::bstr::ByteSlice;
+    let end = raw.find(b"\n\n")?;
     let (header, message) = (&raw[..end], &raw[end + 2..]);
-    let committer = header
-        .split(|b| *b == b'\n')
-        .find(|line| line.starts_with(b"committer "))?;
+    let start = if header.starts_with(b"committer ") {
+        0
+    } else {
+        header.find(b"\ncommitter ")? + 1
+    };
+    let committer = header[start..].lines().next()?;
     let mut fields = committer.rsplit(|b| *b == b' ');
     let _zone = fields.next()?;
     let seconds = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;

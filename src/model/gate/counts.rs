@@ -9,6 +9,10 @@ use std::collections::{HashMap, VecDeque};
 
 use super::{Metric, RunnerKind, TestCounts, TestOutcome, TestResult};
 
+mod js;
+
+use js::{JestState, VitestState, agrees, jest_line, vitest_line};
+
 /// At most this many per-test results are kept; the rest are dropped (`tests_truncated`).
 pub const MAX_TESTS: usize = 20_000;
 /// At most this many metrics are kept.
@@ -22,7 +26,8 @@ pub struct ParsedOutput {
     /// Test counts, when the runner printed readable ones.
     pub counts: Option<TestCounts>,
     /// Per-test results, when the runner names its tests (cargo test, pytest `-rA`/`-v`, `go test -v`,
-    /// Node's TAP or spec output), in first-seen order, one per id (the last report wins).
+    /// `jest --verbose`, `vitest --reporter=verbose`, Node's TAP or spec output), in first-seen order,
+    /// one per id (the last report wins).
     pub tests: Vec<TestResult>,
     /// More than [`MAX_TESTS`] tests were reported.
     pub tests_truncated: bool,
@@ -57,8 +62,8 @@ enum State {
         section: PytestSection,
     },
     Go(GoState),
-    Jest(Option<TestCounts>),
-    Vitest(Option<TestCounts>),
+    Jest(JestState),
+    Vitest(VitestState),
     Node(NodeState),
     Uncounted,
 }
@@ -135,8 +140,8 @@ impl OutputParser {
                 section: PytestSection::Progress,
             },
             RunnerKind::Go => State::Go(GoState::default()),
-            RunnerKind::Jest => State::Jest(None),
-            RunnerKind::Vitest => State::Vitest(None),
+            RunnerKind::Jest => State::Jest(JestState::default()),
+            RunnerKind::Vitest => State::Vitest(VitestState::default()),
             RunnerKind::Node => State::Node(NodeState::default()),
             RunnerKind::Benchmark | RunnerKind::Docs | RunnerKind::Generic => State::Uncounted,
         };
@@ -164,8 +169,8 @@ impl OutputParser {
             State::Cargo(cargo) => cargo_line(line, cargo, &mut found),
             State::Pytest { summary, section } => pytest_line(line, summary, section, &mut found),
             State::Go(go) => go_line(line, go, &mut found),
-            State::Jest(counts) => jest_line(line, counts),
-            State::Vitest(counts) => vitest_line(line, counts),
+            State::Jest(jest) => jest_line(line, jest, &mut found),
+            State::Vitest(vitest) => vitest_line(line, vitest, &mut found),
             State::Node(node) => node_line(line, node, &mut found),
             State::Uncounted => {}
         }
@@ -195,7 +200,10 @@ impl OutputParser {
                 }
                 counts
             }
-            State::Jest(counts) | State::Vitest(counts) => *counts,
+            State::Jest(JestState { counts, .. }) | State::Vitest(VitestState { counts, .. }) => {
+                let summary = *counts;
+                self.named_like_the_summary(summary)
+            }
             State::Node(node) => node.last,
             State::Uncounted => None,
         };
@@ -205,6 +213,18 @@ impl OutputParser {
             tests_truncated: self.tests_truncated,
             metrics: self.metrics,
         }
+    }
+
+    /// Jest's and Vitest's counts, unless the tests they name disagree with them: then a test printed
+    /// result lines of its own, and neither the counts nor the ids can be trusted (fail closed).
+    fn named_like_the_summary(&mut self, counts: Option<TestCounts>) -> Option<TestCounts> {
+        let summary = counts?;
+        if self.tests_truncated || agrees(&summary, self.tests.iter().map(|t| t.outcome)) {
+            return Some(summary);
+        }
+        self.tests.clear();
+        self.index.clear();
+        None
     }
 
     fn record(&mut self, id: String, outcome: TestOutcome) {
@@ -600,52 +620,6 @@ fn go_counts(go: &GoState) -> Option<TestCounts> {
     }
     let nothing_ran = go.untested_package && !go.tested_package && go.verbose.is_none();
     nothing_ran.then(TestCounts::default)
-}
-
-// ---- Jest and Vitest ----------------------------------------------------------------------------
-
-/// `Tests:       1 failed, 1 skipped, 1 todo, 1 passed, 4 total`; `No tests found, exiting with code 0`.
-fn jest_line(line: &str, counts: &mut Option<TestCounts>) {
-    let trimmed = line.trim();
-    if let Some(rest) = trimmed.strip_prefix("Tests:") {
-        if let Some(items) = tally(rest, ", ")
-            && items.iter().any(|(_, w)| *w == "total")
-        {
-            *counts = Some(js_counts(&items));
-        }
-    } else if trimmed.starts_with("No tests found, exiting with code") && counts.is_none() {
-        *counts = Some(TestCounts::default());
-    }
-}
-
-/// `Tests  1 failed | 1 passed | 1 skipped | 1 todo (4)`; `No test files found, exiting with code 1`.
-fn vitest_line(line: &str, counts: &mut Option<TestCounts>) {
-    let trimmed = line.trim();
-    if let Some(rest) = trimmed.strip_prefix("Tests ") {
-        let items = rest.trim();
-        let items = match items.rfind(" (") {
-            Some(i) if items.ends_with(')') => &items[..i],
-            _ => items,
-        };
-        if let Some(items) = tally(items, " | ") {
-            *counts = Some(js_counts(&items));
-        }
-    } else if trimmed.starts_with("No test files found, exiting with code") && counts.is_none() {
-        *counts = Some(TestCounts::default());
-    }
-}
-
-fn js_counts(items: &[(u64, &str)]) -> TestCounts {
-    let mut counts = TestCounts::default();
-    for &(n, word) in items {
-        match word {
-            "passed" => counts.passed += n,
-            "failed" => counts.failed += n,
-            "skipped" | "todo" | "pending" => counts.skipped += n,
-            _ => {}
-        }
-    }
-    counts
 }
 
 // ---- node --test --------------------------------------------------------------------------------

@@ -126,6 +126,16 @@ impl RunnerKind {
     }
 }
 
+/// Arguments a detected `npm test` passes (after `--`) to the project's test script so its runner
+/// names every test: Jest's and Vitest's verbose reporters. Other runners name tests already.
+pub fn npm_naming_args(runner: RunnerKind) -> &'static [&'static str] {
+    match runner {
+        RunnerKind::Jest => &["--", "--verbose"],
+        RunnerKind::Vitest => &["--", "--reporter=verbose"],
+        _ => &[],
+    }
+}
+
 /// What git-omk adds to `PYTEST_ADDOPTS` for every pytest gate: `-rA` names every test in the short
 /// summary, `-v` names skipped ones too (the summary gives only their location).
 pub const PYTEST_NAMING_OPTIONS: &str = "-rA -v";

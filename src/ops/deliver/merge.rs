@@ -4,7 +4,7 @@
 
 use gix::ObjectId;
 
-use super::{Connector, DeliveryError, facts_for, failed, record};
+use super::{Connector, DeliveryError, facts_for, failed};
 use crate::forge::target;
 use crate::forge::{Forge, MergeOutcome};
 use crate::model::ci;
@@ -159,22 +159,21 @@ fn record_awaiting(
     let MergeDecision::Manual { command } = decision else {
         return Ok(None);
     };
-    let recorded = record(ctx, goal, |s| {
-        let d = &s.goal.delivery;
+    let done = ctx.transaction(goal).commit_blocking(|draft| {
+        let d = &draft.snapshot().goal.delivery;
         let same = d
             .awaiting_human
             .as_ref()
             .is_some_and(|a| a.command == *command && a.number == pr);
-        if d.merged.is_some() || same {
-            Vec::new()
-        } else {
-            vec![EventBody::MergeAwaitingHuman(MergeAwaitingHuman {
+        if d.merged.is_none() && !same {
+            draft.record(EventBody::MergeAwaitingHuman(MergeAwaitingHuman {
                 number: pr,
                 command: command.clone(),
-            })]
+            }));
         }
+        Ok(())
     })?;
-    Ok(recorded.map(|(c, _)| c))
+    Ok(done.recorded().then_some(done.tip))
 }
 
 fn record_merge(ctx: &Context, goal: &GoalRef, report: &MergeReport) -> Result<Option<ObjectId>, OpsError> {
@@ -182,16 +181,16 @@ fn record_merge(ctx: &Context, goal: &GoalRef, report: &MergeReport) -> Result<O
         return Ok(None);
     };
     let by = if report.merged_now { "gated" } else { "external" };
-    let recorded = record(ctx, goal, |s| {
-        if s.goal.delivery.merged.is_some() {
-            return Vec::new();
+    let done = ctx.transaction(goal).commit_blocking(|draft| {
+        if draft.snapshot().goal.delivery.merged.is_none() {
+            draft.record(EventBody::MergeRecorded(MergeRecorded {
+                number: pull.number,
+                head_sha: pull.head_sha.clone(),
+                merge_commit: merge_commit.clone(),
+                by: by.to_owned(),
+            }));
         }
-        vec![EventBody::MergeRecorded(MergeRecorded {
-            number: pull.number,
-            head_sha: pull.head_sha.clone(),
-            merge_commit: merge_commit.clone(),
-            by: by.to_owned(),
-        })]
+        Ok(())
     })?;
-    Ok(recorded.map(|(c, _)| c))
+    Ok(done.recorded().then_some(done.tip))
 }

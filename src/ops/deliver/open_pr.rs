@@ -4,7 +4,7 @@
 
 use gix::ObjectId;
 
-use super::{Connector, DeliveryError, facts_for, failed, record};
+use super::{Connector, DeliveryError, facts_for, failed};
 use crate::forge::target::{self, guess_html_url};
 use crate::forge::{Forge, NewPull, PullRequest, RepoInfo};
 use crate::git::push::{self, PushSpec, RefOutcome};
@@ -323,40 +323,43 @@ fn record_pr(
     outcome: &OpenPrOutcome,
     pr: &PrResult,
 ) -> Result<Option<ObjectId>, OpsError> {
+    let done = ctx.transaction(goal).commit_blocking(|draft| {
+        draft.record_all(pr_event(draft.snapshot(), outcome, pr));
+        Ok(())
+    })?;
+    Ok(done.recorded().then_some(done.tip))
+}
+
+/// The event recording `pr` on `snapshot`, unless the goal already says the same.
+fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Option<EventBody> {
     let head_sha = outcome.head_sha.clone().unwrap_or_default();
     let base = outcome.base.clone().unwrap_or_default();
-    let recorded = record(ctx, goal, |s| {
-        let d = &s.goal.delivery;
-        if pr.merged {
-            return if d.merged.is_some() {
-                Vec::new()
-            } else {
-                vec![EventBody::MergeRecorded(MergeRecorded {
-                    number: pr.number,
-                    head_sha: head_sha.clone(),
-                    merge_commit: None,
-                    by: "external".to_owned(),
-                })]
-            };
-        }
-        let same =
-            d.pr.as_ref()
-                .is_some_and(|p| p.number == pr.number && p.url == pr.url)
-                && d.pr_head.as_deref() == Some(head_sha.as_str())
-                && d.pr_base.as_deref() == Some(base.as_str())
-                && d.problem.is_none();
-        if same && !pr.created {
-            return Vec::new();
-        }
-        vec![EventBody::PrOpened(PrOpened {
+    let d = &snapshot.goal.delivery;
+    if pr.merged {
+        return d.merged.is_none().then(|| {
+            EventBody::MergeRecorded(MergeRecorded {
+                number: pr.number,
+                head_sha,
+                merge_commit: None,
+                by: "external".to_owned(),
+            })
+        });
+    }
+    let same =
+        d.pr.as_ref()
+            .is_some_and(|p| p.number == pr.number && p.url == pr.url)
+            && d.pr_head.as_deref() == Some(head_sha.as_str())
+            && d.pr_base.as_deref() == Some(base.as_str())
+            && d.problem.is_none();
+    (!same || pr.created).then(|| {
+        EventBody::PrOpened(PrOpened {
             number: pr.number,
             url: pr.url.clone(),
             head: outcome.head_branch.clone(),
-            head_sha: head_sha.clone(),
-            base: base.clone(),
+            head_sha,
+            base,
             draft: outcome.draft,
             created: pr.created,
-        })]
-    })?;
-    Ok(recorded.map(|(commit, _)| commit))
+        })
+    })
 }

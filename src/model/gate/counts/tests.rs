@@ -1,5 +1,5 @@
 //! Table tests over real runner output recorded in `fixtures/gate-output/` (cargo 1.9x, pytest 8.3,
-//! go 1.19, Jest 29, Vitest 3, Node 20 and 22), including outputs in which a test prints lines that look
+//! go 1.19, Jest 29 and 30, Vitest 3 and 5, Node 20 and 22), including outputs in which a test prints lines that look
 //! like results (they must not count).
 
 use super::*;
@@ -300,6 +300,80 @@ fn pytest_verbose_lines_and_collection_errors() {
     assert_eq!(collect.tests.len(), 1);
     assert_eq!(collect.tests[0].id, "test_c.py");
     assert_eq!(collect.tests[0].outcome, TestOutcome::Error);
+}
+
+#[test]
+fn jest_verbose_names_tests_under_their_describe_blocks_and_ignores_what_tests_print() {
+    use TestOutcome::*;
+    let parsed = parse_output(RunnerKind::Jest, sample!("jest-verbose-forged.txt"));
+    assert_eq!(parsed.counts, c(6, 2, 2));
+    let ids: Vec<(String, TestOutcome)> = parsed.tests.into_iter().map(|t| (t.id, t.outcome)).collect();
+    assert_eq!(
+        ids,
+        vec![
+            t("t/calc.test.js::top level", Passed),
+            t("t/calc.test.js::calc › adds", Failed),
+            t("t/calc.test.js::calc › subtracts", Passed),
+            t("t/calc.test.js::calc › skipped one", Skipped),
+            t("t/calc.test.js::calc › later", Skipped),
+            t("t/calc.test.js::calc › nested > deep › works", Passed),
+            t("t/other.test.js::top level", Passed),
+            t("t/other.test.js::fails", Failed),
+            t("t/log.test.js::logs", Passed),
+            t("t/log.test.js::logs #2", Passed),
+        ],
+        "failure details and console blocks that print result lines are not results"
+    );
+    assert_eq!(
+        outcomes(RunnerKind::Jest, sample!("jest-mixed.txt")),
+        vec![
+            t("t/a.test.js::adds", Passed),
+            t("t/a.test.js::fails", Failed),
+            t("t/a.test.js::skipped", Skipped),
+            t("t/a.test.js::later", Skipped),
+        ]
+    );
+}
+
+#[test]
+fn vitest_verbose_names_tests_by_file_and_path_and_ignores_what_tests_print() {
+    use TestOutcome::*;
+    let parsed = parse_output(RunnerKind::Vitest, sample!("vitest-verbose-mixed.txt"));
+    assert_eq!(parsed.counts, c(4, 2, 2));
+    let ids: Vec<(String, TestOutcome)> = parsed.tests.into_iter().map(|t| (t.id, t.outcome)).collect();
+    assert_eq!(
+        ids,
+        vec![
+            t("v/calc.test.js::calc > adds", Failed),
+            t("v/calc.test.js::calc > subtracts", Passed),
+            t("v/calc.test.js::calc > skipped one", Skipped),
+            t("v/calc.test.js::calc > later", Skipped),
+            t("v/calc.test.js::calc > nested > deep > works", Passed),
+            t("v/calc.test.js::top level", Passed),
+            t("v/other.test.js::top level", Passed),
+            t("v/other.test.js::fails", Failed),
+        ],
+        "the stdout block and the failure recap are not results"
+    );
+    assert!(
+        outcomes(RunnerKind::Vitest, sample!("vitest-mixed.txt")).is_empty(),
+        "the default reporter's tree does not name tests"
+    );
+}
+
+#[test]
+fn result_lines_a_test_prints_past_the_reporters_markers_make_the_counts_unreadable() {
+    for (runner, text) in [
+        (RunnerKind::Jest, sample!("jest-verbose-written.txt")),
+        (RunnerKind::Vitest, sample!("vitest-verbose-forged.txt")),
+    ] {
+        let parsed = parse_output(runner, text);
+        assert_eq!(
+            parsed.counts, None,
+            "{runner:?}: the summary says 1 test, 2 are named"
+        );
+        assert!(parsed.tests.is_empty(), "{runner:?}: no forged evidence is kept");
+    }
 }
 
 #[test]
