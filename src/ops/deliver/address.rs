@@ -7,11 +7,12 @@
 //! What to do next is decided on the recorded state (`model::delivery::address::next`), so a run that
 //! crashed anywhere continues where it stopped, and a second run finds nothing new and changes nothing:
 //! recorded feedback is never selected again, and a reply already on GitHub (found by its marker) is
-//! recorded instead of posted twice.
+//! recorded instead of posted twice. Every goal write goes through the goal transaction, deciding on the
+//! tip (a batch of feedback is selected again on the state it is recorded on).
 
 use std::rc::Rc;
 
-use super::{Connection, Connector, DeliveryError, failed, open_pr, record};
+use super::{Connection, Connector, DeliveryError, failed, open_pr};
 use crate::forge::Forge;
 use crate::model::delivery::address::{
     AddressStep, Addressed, FeedbackState, RepliesPosted, ReplyPosted, Resolution, next, plan_fixes,
@@ -26,7 +27,7 @@ use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::ops::deliver::OpenPrRequest;
 use crate::ops::drive::{Mode, Observer, drive};
-use crate::ops::execute::block_on;
+use crate::ops::runtime::block_on;
 use crate::ops::{Context, OpsError};
 use crate::store::GoalRef;
 
@@ -169,15 +170,19 @@ impl Run<'_> {
             ..OpenPrRequest::default()
         };
         let first = open_pr(&self.ctx, request.clone(), self.connect)?;
-        let reproved = record(&self.ctx, &self.goal, |s| match (after_verdict(s), &s.proof) {
-            (Some(fresh), Some(old)) if fresh.status != old.status || fresh.reasons != old.reasons => {
-                vec![EventBody::ProofRecorded(Box::new(fresh))]
+        let reproved = self.ctx.transaction(&self.goal).commit_blocking(|draft| {
+            let s = draft.snapshot();
+            if let (Some(fresh), Some(old)) = (after_verdict(s), &s.proof)
+                && (fresh.status != old.status || fresh.reasons != old.reasons)
+            {
+                draft.record(EventBody::ProofRecorded(Box::new(fresh)));
             }
-            _ => Vec::new(),
+            Ok(())
         })?;
-        let again = match reproved {
-            Some(_) => Some(open_pr(&self.ctx, request, self.connect)?),
-            None => None,
+        let again = if reproved.recorded() {
+            Some(open_pr(&self.ctx, request, self.connect)?)
+        } else {
+            None
         };
         let changed = |o: &super::OpenPrOutcome| {
             o.recorded.is_some() || o.pr.as_ref().is_some_and(|p| p.created || p.updated)
@@ -218,8 +223,9 @@ impl Run<'_> {
             let replies = RepliesPosted {
                 replies: posted.clone(),
             };
-            record(&self.ctx, &self.goal, |_| {
-                vec![EventBody::ReviewReplied(replies.clone())]
+            self.ctx.transaction(&self.goal).commit_blocking(|draft| {
+                draft.record(EventBody::ReviewReplied(replies.clone()));
+                Ok(())
             })?;
             self.report.replies.extend(posted);
         }
@@ -238,7 +244,8 @@ impl Run<'_> {
         }
         let feedback = read_feedback(forge, pr).map_err(|e| fail(e.into()))?;
         let own = forge.viewer_login().map_err(|e| fail(e.into()))?;
-        let batch = record(&self.ctx, &self.goal, |s| {
+        let batch = self.ctx.transaction(&self.goal).commit_blocking(|draft| {
+            let s = draft.snapshot();
             let recorded: Vec<(FeedbackKind, u64)> = s
                 .goal
                 .delivery
@@ -252,14 +259,16 @@ impl Run<'_> {
                 recorded: &recorded,
             };
             let new = select(&feedback, &seen);
-            if new.is_empty() {
-                return Vec::new();
+            if !new.is_empty() {
+                let planned = plan_fixes(s, pr, new);
+                draft.record(EventBody::ReviewFeedback(planned));
             }
-            vec![EventBody::ReviewFeedback(plan_fixes(s, pr, new))]
+            Ok(())
         })?;
-        let Some((_, snapshot)) = batch else {
+        if !batch.recorded() {
             return Ok(false);
-        };
+        }
+        let snapshot = batch.snapshot;
         let round = snapshot.goal.delivery.review_rounds;
         self.report.recorded = snapshot
             .goal
