@@ -26,7 +26,7 @@ use git_omk::settings;
 use serde_json::{Value, json};
 use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
-use support::http::{Front, Reply, call_as};
+use support::http::{Front, Reply};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -1462,37 +1462,6 @@ fn the_omk_verify_step_publishes_the_proof_check_and_gated_merge_waits_for_it() 
     d.assert_requests_fit_github();
 }
 
-/// The emulator has no `POST …/pulls/{n}/comments/{id}/replies` (GitHub's endpoint for answering in a
-/// review thread); it takes `in_reply_to_id` on `POST …/pulls/{n}/comments` instead. The front answers
-/// the real endpoint by making that call, so git-omk speaks GitHub's API.
-fn bridge_replies(front: &Front, emulator: &Emulator) {
-    let addr = emulator.addr;
-    front.set_rule(move |req| {
-        let parts: Vec<&str> = req.path().split('/').collect();
-        let is_reply =
-            req.method == "POST" && parts.len() == 9 && parts[4] == "pulls" && parts[8] == "replies";
-        if !is_reply {
-            return Reply::Forward;
-        }
-        let id: u64 = parts[7].parse().unwrap_or_default();
-        let body = req
-            .body
-            .as_ref()
-            .and_then(|b| b["body"].as_str())
-            .unwrap_or("")
-            .to_owned();
-        let path = format!("/repos/{}/{}/pulls/{}/comments", parts[2], parts[3], parts[5]);
-        let (status, answer) = call_as(
-            addr,
-            TOKEN,
-            "POST",
-            &path,
-            Some(&json!({ "body": body, "in_reply_to_id": id })),
-        );
-        Reply::json(status, &answer)
-    });
-}
-
 #[test]
 fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     let Some(w) = World::new(&["--policy", "draft-pr"]) else {
@@ -1573,7 +1542,7 @@ fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     assert_eq!((inline[0].ask, inline[1].ask), (Ask::Change, Ask::Question));
 
     // git-omk answers in the thread; its reply is never feedback itself.
-    bridge_replies(&w.front, &w.emulator);
+    w.emulator.bridge_replies(&w.front);
     let reply = format!("{REPLY_MARKER}\nAddressed in abc1234.");
     let reply_id = forge
         .reply_to_review_comment(number, inline[0].id, &reply)
@@ -1588,40 +1557,6 @@ fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     };
     assert_eq!(select(&feedback, &seen).len(), 4, "the reply adds no feedback");
     w.assert_requests_fit_github();
-}
-
-/// A human's `CHANGES_REQUESTED` review with two inline comments on a delivered goal's PR.
-fn request_changes(emulator: &Emulator, number: u64, path: &str) -> Vec<u64> {
-    let review = json!({
-        "event": "REQUEST_CHANGES",
-        "body": "Two things before this can go in.",
-        "comments": [
-            { "path": path, "position": 1, "body": "Please say what add returns in a comment." },
-            { "path": path, "position": 2, "body": "Please add a mul function next to add." },
-        ],
-    });
-    let reviews_path = emulator.repo_path(&format!("/pulls/{number}/reviews"));
-    let (status, answer) = emulator.send_as(REVIEWER_TOKEN, "POST", &reviews_path, &review);
-    assert_eq!(status, 201, "{answer}");
-    let (_, comments) = emulator.get(&emulator.repo_path(&format!("/pulls/{number}/comments")));
-    comments
-        .as_array()
-        .expect("review comments")
-        .iter()
-        .filter_map(|c| c["id"].as_u64())
-        .collect()
-}
-
-/// Review comments on PR `number` that answer comment `id`.
-fn replies_to(emulator: &Emulator, number: u64, id: u64) -> Vec<Value> {
-    let (_, comments) = emulator.get(&emulator.repo_path(&format!("/pulls/{number}/comments")));
-    comments
-        .as_array()
-        .expect("review comments")
-        .iter()
-        .filter(|c| c["in_reply_to_id"].as_u64() == Some(id))
-        .cloned()
-        .collect()
 }
 
 #[test]
@@ -1640,9 +1575,9 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
         .as_str()
         .expect("head")
         .to_owned();
-    let comments = request_changes(&d.emulator, number, "calc.py");
+    let comments = d.emulator.request_changes(number, "calc.py");
     assert_eq!(comments.len(), 2);
-    bridge_replies(&d.front, &d.emulator);
+    d.emulator.bridge_replies(&d.front);
 
     let out = d
         .omk()
@@ -1735,7 +1670,7 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
 
     // Each comment is answered in its thread with the fixing commit.
     for id in &comments {
-        let replies = replies_to(&d.emulator, number, *id);
+        let replies = d.emulator.replies_to(number, *id);
         assert_eq!(replies.len(), 1, "one reply to {id}");
         let text = replies[0]["body"].as_str().unwrap_or_default();
         assert!(
