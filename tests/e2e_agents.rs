@@ -880,9 +880,18 @@ fn a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered(kind: Agent) {
     let sticky: Vec<Value> = emulator
         .comments(number)
         .into_iter()
-        .filter(|c| c["body"].as_str().is_some_and(|b| b.contains(&head[..7])))
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("git-omk:proof-summary"))
+        })
         .collect();
-    assert_eq!(sticky.len(), 1, "the sticky comment shows the new head");
+    assert_eq!(sticky.len(), 1, "one sticky comment");
+    assert!(
+        sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])),
+        "the sticky comment shows the new head: {}",
+        sticky[0]
+    );
     for id in &comments {
         let replies = emulator.replies_to(number, *id);
         assert_eq!(replies.len(), 1, "one reply to {id}");
