@@ -10,6 +10,7 @@
 //! Run: `scripts/bench-agents.sh` (installs the agents, builds in release mode). Figures go to
 //! docs/performance.md.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns processes, reads the clock and its environment
 
 #[path = "../tests/support/model_server.rs"]

@@ -12,6 +12,7 @@
 //! Run: `scripts/bench-controller.sh` (builds in release mode; `BENCH_RUNS`, default 5, consecutive runs:
 //! the last one in detail, then all side by side with their medians). Figures go to docs/performance.md.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns processes and reads the clock
 
 use std::path::{Path, PathBuf};

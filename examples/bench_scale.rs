@@ -10,6 +10,7 @@
 //!
 //! Usage: bench_scale [GOALS]   (default 100000). `OMK_BENCH_KEEP=<dir>` keeps the repository there.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns git and reads the clock
 
 use std::io::{BufWriter, Write};

@@ -3,6 +3,7 @@
 //! Run through `scripts/bench-store.sh` (release build). Figures go to docs/performance.md.
 //! Usage: bench_store [GOALS]   (default 10000)
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns git and reads the clock
 
 use std::path::{Path, PathBuf};

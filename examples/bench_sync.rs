@@ -9,6 +9,7 @@
 //! (sync pushes it; git fetches into the remote-tracking refs), and the goal changed on A and was pushed
 //! there (sync fetches and fast-forwards it; git fetches straight into the local goal refs).
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns git and reads the clock
 
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 //! (`{"last_message_contains", "any_message_contains", "tools_include"}`). Failed expectations and
 //! every request's reported usage are printed when it stops.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a development tool: reads its arguments, prints
 
 #[path = "../tests/support/model_server.rs"]

@@ -22,8 +22,9 @@
 //! - [`agent`]: agent sessions over engines (Wire, ACP, exec) under the pure policy of `model`; JSON-RPC
 //!   framing, transcripts and session records. Returns values; never writes goals.
 //! - [`model`]: the pure domain. No I/O, no clock, no environment, no async.
-//! - [`process`], [`clock`], [`settings`]: the only places that spawn processes, read the clock, and read
-//!   the environment or configuration. Clippy's `disallowed-methods` enforces this.
+//! - [`process`], [`clock`], [`settings`], [`runtime`]: the only places that spawn processes, read the
+//!   clock, read the environment or configuration, and build an async runtime. Clippy's
+//!   `disallowed-methods` enforces this.
 //!
 //! Decisions (status, readiness, retries, budgets) live in `model`; everything with side effects sits at
 //! the edges and hands values back.
@@ -38,5 +39,6 @@ pub mod model;
 pub mod ops;
 pub mod process;
 pub mod review;
+pub mod runtime;
 pub mod settings;
 pub mod store;

@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::budget;
 use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, parse_max_agents};
 use crate::model::usage::{Price, PriceTable, parse_price};
@@ -176,6 +178,10 @@ pub struct Settings {
     pub agent_model: Option<String>,
     /// Fault injection for crash tests (`OMK_FAULT=<point>`): the controller kills itself there.
     pub fault: Option<String>,
+    /// Output-pinning tests: the clock starts here and moves a second per read (`OMK_TEST_TIME`, RFC 3339).
+    pub test_time: Option<DateTime<Utc>>,
+    /// Output-pinning tests: the seed of the random bytes ids are made of (`OMK_TEST_SEED`).
+    pub test_seed: Option<u64>,
 }
 
 impl Settings {
@@ -238,6 +244,18 @@ impl Settings {
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
             fault: env("OMK_FAULT"),
+            test_time: env("OMK_TEST_TIME")
+                .map(|v| parse_time("OMK_TEST_TIME", &v))
+                .transpose()?,
+            test_seed: env("OMK_TEST_SEED")
+                .map(|v| {
+                    v.parse().map_err(|_| SettingError {
+                        key: "OMK_TEST_SEED".to_owned(),
+                        value: v,
+                        expected: "a whole number".to_owned(),
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -292,6 +310,16 @@ fn parse_duration(key: &str, value: &str) -> Result<Duration, SettingError> {
         value: value.to_owned(),
         expected: "a duration like 30m or 2h".to_owned(),
     })
+}
+
+fn parse_time(key: &str, value: &str) -> Result<DateTime<Utc>, SettingError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| SettingError {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            expected: "an RFC 3339 time like 2026-11-22T10:00:00Z".to_owned(),
+        })
 }
 
 /// An agent setting (`omk.agent`, `omk.agent.<role>`).

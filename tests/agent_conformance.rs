@@ -17,6 +17,7 @@
 //! start-ups, the slow part, few. Agents come from `scripts/install-agents.sh` (`OMK_TEST_KIMI_WIRE`,
 //! `OMK_TEST_KIMI_ACP`, `OMK_TEST_QWEN`); a missing agent fails on CI and is skipped loudly elsewhere.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn agents, read /proc and their environment
 
 mod support;

@@ -3,6 +3,7 @@
 //! `exec:` engine (writes checked after the turn, failures, cancel without orphans). Also: agents never
 //! inherit git-omk's secrets, and stored transcripts are redacted.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn processes, read /proc and their environment
 
 mod support;

@@ -1,5 +1,6 @@
 //! Bad input: each case gets a clear message, exit code 2, and changes nothing (no ref, no object).
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;

@@ -2,6 +2,7 @@
 //! the install hint; configuration problems; JSON; exit 0 when goals can run, 1 when a required piece
 //! is missing or the configuration is invalid, 2 for bad input.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
 
 mod support;

@@ -3,6 +3,7 @@
 //! that reason, shell completions (also through git's own bash completion), man pages that
 //! `git omk --help` shows, colour choices and a status line that fits the terminal.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read their environment
 
 mod support;

@@ -1,6 +1,7 @@
 //! End-to-end tests of the goal commands on real repositories: planning, inspection, control, output
 //! formats, exit codes, and that the user's repository is never touched.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;
@@ -539,6 +540,49 @@ fn fetched_goals_are_readable_and_marked_with_their_remote() {
     );
 }
 
+/// A panic is an internal error: exit 70 with one short message saying it is a bug and where to report
+/// it (no Rust backtrace hint), and the goal is exactly as before (its ref had not moved yet).
+#[test]
+fn a_panic_exits_70_with_a_short_report_and_changes_nothing() {
+    let repo = TestRepo::new();
+    let id = plan(&repo, "Fix the off-by-one in slugify");
+    let ref_name = format!("refs/omk/goals/{id}");
+    let before = repo.git(&["rev-parse", &ref_name]);
+    let out = repo
+        .omk()
+        .env("OMK_FAULT", "panic@before-ref-update")
+        .env_remove("RUST_BACKTRACE")
+        .args(["goal", "pause"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(
+        stderr.contains("internal error: fault injected at before-ref-update")
+            && stderr.contains("This is a bug in git-omk")
+            && stderr.contains("please report it"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked at"),
+        "no default panic report: {stderr}"
+    );
+    assert_eq!(
+        repo.git(&["rev-parse", &ref_name]),
+        before,
+        "the goal did not move"
+    );
+    let show = json_of(
+        &repo
+            .omk()
+            .args(["goal", "show", "-f", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(show["goal"]["status"], "planned");
+}
+
 #[test]
 fn a_closed_pipe_is_not_an_error() {
     let repo = TestRepo::new();
@@ -824,4 +868,115 @@ fn a_closed_pipe_ends_list_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A goal whose every id, time and commit is the same run after run: a repository committed at a fixed
+/// time, and each command given its own test clock and id seed (`OMK_TEST_TIME`, `OMK_TEST_SEED`) and
+/// host name. Planned, paused, resumed and given more time.
+struct Pinned {
+    repo: TestRepo,
+    commands: u32,
+}
+
+impl Pinned {
+    fn new() -> Pinned {
+        let repo = TestRepo::empty();
+        repo.write_files(&[
+            (
+                "src/slugify.rs",
+                "pub fn slugify(s: &str) -> String { s.to_lowercase() }\n",
+            ),
+            ("tests/slugify.rs", "#[test] fn t() {}\n"),
+            ("README.md", "# demo\n"),
+        ]);
+        repo.git(&["add", "-A"]);
+        let mut commit = std::process::Command::new("git");
+        support::git_repo::hermetic(&mut commit, &repo.home);
+        let out = commit
+            .current_dir(&repo.path)
+            .env("GIT_AUTHOR_DATE", "2026-11-22T09:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2026-11-22T09:00:00Z")
+            .args(["commit", "-q", "-m", "initial"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut pinned = Pinned { repo, commands: 0 };
+        for args in [
+            &["goal", "plan", "Fix the off-by-one in slugify"][..],
+            &["goal", "pause", "--reason", "lunch"],
+            &["goal", "resume", "--no-run"],
+            &["goal", "budget-add", "--time", "1h", "--tokens", "5000"],
+        ] {
+            let out = pinned.omk(args);
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        pinned
+    }
+
+    /// Run `git omk args…` as the next command: ten minutes after the previous one, its own seed.
+    fn omk(&mut self, args: &[&str]) -> std::process::Output {
+        self.commands += 1;
+        let n = self.commands;
+        self.repo
+            .omk()
+            .env(
+                "OMK_TEST_TIME",
+                format!("2026-11-22T{:02}:{:02}:00Z", 10 + n / 6, n % 6 * 10),
+            )
+            .env("OMK_TEST_SEED", n.to_string())
+            .env("OMK_HOST", "test-host")
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// What `git omk args…` printed, with the temporary repository's path replaced. It must succeed
+    /// (or say "not ready", exit 1) and print nothing on stderr.
+    fn printed(&mut self, args: &[&str]) -> String {
+        let out = self.omk(args);
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)) && out.stderr.is_empty(),
+            "{args:?} exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = self.repo.path.to_string_lossy().into_owned();
+        String::from_utf8_lossy(&out.stdout).replace(&path, "[repo]")
+    }
+}
+
+/// The output contract, pinned whole: every rendering of show, list, status, budget, proof and replay
+/// of one goal. A change to any of them shows up as a snapshot diff to review.
+#[test]
+fn the_output_of_every_reading_command_is_pinned() {
+    let mut goal = Pinned::new();
+    for (name, args) in [
+        ("show_text", &["goal", "show"][..]),
+        ("show_md", &["goal", "show", "-f", "md"]),
+        ("show_json", &["goal", "show", "-f", "json"]),
+        ("list_text", &["goal", "list"]),
+        ("list_json", &["goal", "list", "--json"]),
+        ("status_text", &["goal", "status"]),
+        ("status_json", &["goal", "status", "--json"]),
+        ("budget_text", &["goal", "budget"]),
+        ("budget_json", &["goal", "budget", "-f", "json"]),
+        ("proof_md", &["goal", "proof", "-f", "md"]),
+        ("proof_json", &["goal", "proof", "-f", "json"]),
+        ("replay_text", &["goal", "replay"]),
+        ("replay_json", &["goal", "replay", "-f", "json"]),
+    ] {
+        insta::assert_snapshot!(name, goal.printed(args));
+    }
+}
+
+/// The same commands give the same goal, ids, times and commits every time (what the snapshots rely on).
+#[test]
+fn pinned_goals_are_the_same_run_after_run() {
+    let tip = |goal: &mut Pinned| goal.printed(&["goal", "list", "--json"]);
+    assert_eq!(tip(&mut Pinned::new()), tip(&mut Pinned::new()));
 }

@@ -3,6 +3,7 @@
 //! property: any interleaving of writers through the goal transaction yields the history of some serial
 //! order, each decision made on the state it was recorded on.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;

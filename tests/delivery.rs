@@ -7,6 +7,7 @@
 //! gated merge; the merge-gate edge cases run the use cases in-process with explicit proof facts of
 //! hand-made integration commits; everything else runs the real `git-omk` binary.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn processes and read the environment
 
 mod support;

@@ -19,6 +19,7 @@
 //! `OMK_TEST_QWEN`), pytest from
 //! `scripts/install-pytest.sh`; missing tools fail on CI and are skipped loudly elsewhere.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk
 
 mod support;

@@ -9,6 +9,7 @@
 //!
 //! Each scenario runs whole goals (`goal run --until-ready`) in its own temporary repository.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the environment
 
 mod support;

@@ -2,6 +2,7 @@
 //! against GitHub's official OpenAPI description, GitHub's own example responses must parse into the
 //! project's types, and refusals (401, 403, 429, 5xx) become errors that say what to do.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn processes and read the environment
 
 mod support;

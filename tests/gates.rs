@@ -4,6 +4,9 @@
 //! pytest and Node come from the tools cache (`scripts/install-pytest.sh`, `scripts/install-node.sh`);
 //! without them these tests fail when `CI=true` and skip loudly otherwise.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
+#![allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

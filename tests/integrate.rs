@@ -3,6 +3,7 @@
 //! background removal of integrated worktrees, which removes only clean worktrees still at their
 //! integrated commit.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and processes
 
 mod support;

@@ -1,6 +1,7 @@
 //! The scripted model server itself: streaming and whole answers, tool calls, usage, errors,
 //! expectations, the request log, and stopping when dropped. (The agent tests rely on all of it.)
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // the shared test support spawns git
 
 mod support;

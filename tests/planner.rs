@@ -4,6 +4,7 @@
 //! recorded decision, a controller killed during planning resumes, and follow-ups proposed by a task's
 //! agent are validated, recorded and run.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;

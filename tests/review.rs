@@ -1,5 +1,8 @@
 //! The security scanners over a real change between two commits of a real repository.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
+#![allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
+
 use std::fs;
 use std::path::Path;
 

@@ -3,6 +3,7 @@
 //! of goals, read commands on fetched goals, `sync` (fast-forward, union merges, leased pushes, bounded
 //! retries, refs only moving forward, ten concurrent syncs), and controller leases across machines.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk, and read the clock
 
 mod support;

@@ -2,6 +2,7 @@
 //! on its scripts), and `git omk ci install` writes the user workflows exactly as shipped, never
 //! overwriting a changed file without `--force`, with bad input refused and nothing written.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn processes and read the environment
 
 mod support;

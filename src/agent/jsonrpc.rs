@@ -214,6 +214,7 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INTERNAL_ERROR: i64 = -32603;
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
 mod tests {
     use super::*;
     use tokio::io::BufReader;

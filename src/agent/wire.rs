@@ -22,7 +22,7 @@ use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
 use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
-use crate::clock::random_bytes;
+use crate::clock::{monotonic, random_bytes};
 use crate::model::policy::{Access, Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
 use crate::process::{self, GroupSpec};
@@ -186,7 +186,7 @@ impl WireEngine {
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         let id = self.new_id();
         self.conn.send(jsonrpc::request(&id, method, params))?;
-        let deadline = Instant::now() + self.limits.start_timeout;
+        let deadline = monotonic() + self.limits.start_timeout;
         loop {
             let item = timeout_at(deadline, self.conn.recv())
                 .await
@@ -233,10 +233,10 @@ impl WireEngine {
             tokio::select! {
                 biased;
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
-                    self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
+                    self.cancel_deadline = Some(monotonic() + self.limits.cancel_grace);
                     self.send_cancel()?;
                 }
-                _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
+                _ = sleep_until(forced.unwrap_or_else(monotonic)), if forced.is_some() => {
                     self.conn.kill();
                     self.end_turn(StopReason::Cancelled, true);
                 }

@@ -32,10 +32,15 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Io(_) => EXIT_FAILED,
             CliError::Ops(e) => match e {
-                OpsError::Usage(_) | OpsError::Refused(_) | OpsError::Resolve(_) | OpsError::Setting(_) => {
-                    EXIT_USAGE
-                }
-                OpsError::Contended(_) | OpsError::Infrastructure(_) => EXIT_FAILED,
+                OpsError::Usage(_)
+                | OpsError::Refused(_)
+                | OpsError::Resolve(_)
+                | OpsError::Setting(_)
+                | OpsError::BadId { .. } => EXIT_USAGE,
+                OpsError::Contended(_)
+                | OpsError::Git(_)
+                | OpsError::Infrastructure { .. }
+                | OpsError::BranchRewritten { .. } => EXIT_FAILED,
                 OpsError::Delivery(d) => delivery_exit_code(d),
                 OpsError::Store(s) => match s {
                     StoreError::NotARepository(_)

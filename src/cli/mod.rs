@@ -1,4 +1,5 @@
 //! The command line: clap types, thin commands, renderers, exit codes. The only module that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // the one module that prints
 
 pub mod args;
 pub mod ci;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod json;
 pub mod list;
 pub mod manual;
+pub mod panic;
 pub mod progress;
 pub mod render;
 pub mod sharing;

@@ -33,10 +33,7 @@ pub fn age(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The first 12 hex digits of an object id.
-pub fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
-}
+pub use crate::model::ids::short;
 
 /// `time 1h of 8h · tokens 1200 of 200000 · usd $0.10 (no limit)`.
 pub fn budget_line(limits: &Limits, usage: &Usage) -> String {

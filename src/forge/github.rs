@@ -24,6 +24,7 @@ use super::{Forge, ForgeError, MergeOutcome, NewCheckRun, NewPull, PullRequest, 
 use crate::model::delivery::comment::ExistingComment;
 use crate::model::delivery::merge::{BaseRequirements, CheckView, PullState, latest_per_name};
 use crate::model::delivery::reviews::{ConversationCommentView, ReviewCommentView, ReviewView};
+use crate::runtime;
 
 /// Retries of 5xx and 429 answers octocrab makes before giving up (immediately, without waiting for a
 /// rate-limit reset: a command must not hang for an hour).
@@ -89,10 +90,7 @@ impl GitHub {
             what: "setting up the HTTP client".to_owned(),
             message,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| transport(e.to_string()))?;
+        let runtime = runtime::current_thread().map_err(|e| transport(e.to_string()))?;
         let _entered = runtime.enter();
         let octo = Octocrab::builder()
             .base_uri(api_url)

@@ -17,9 +17,10 @@ use std::time::Duration;
 use std::ffi::OsString;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, timeout};
+use tokio::time::timeout;
 
 use super::config::{Gate, GateCommand};
+use crate::clock::monotonic;
 use crate::model::gate::{
     ExitStatus, OutputParser, ParsedOutput, RunFacts, RunnerKind, SpawnErrorKind, Verdict, pytest_addopts,
     verdict,
@@ -109,7 +110,7 @@ pub async fn run_gate(
         stdin: false,
     };
     let capture = Arc::new(Mutex::new(Capture::new(gate, limits)));
-    let started = Instant::now();
+    let started = monotonic();
     let (exit, timed_out, spawn_error) = match spawn_group(&spec) {
         Err(e) => (None, false, Some(spawn_error_kind(&e))),
         Ok(child) => {

@@ -248,6 +248,21 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
     }
 }
 
+/// Whether to start the reviewer sessions now, ahead of the review (DESIGN §6): the goal runs, some
+/// agent is working and no task waits to be dispatched, so once the running tasks end (and are
+/// integrated and verified) the review is next. Starting an agent takes seconds; this takes it off the
+/// critical path.
+pub fn warm_reviewers(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> bool {
+    snapshot.goal.status == GoalStatus::Running
+        && snapshot.goal.integration.is_some()
+        && !active.is_empty()
+        && snapshot
+            .tasks
+            .tasks
+            .iter()
+            .all(|t| t.status != TaskStatus::Pending)
+}
+
 /// A bugfix's fail-to-pass is not shown by the gates on the base and the result (the failing test is
 /// new), the result's tests have not been run against the base code yet, and such a run could count:
 /// no test failed on the base (while some did, only they can show the fix).
@@ -633,6 +648,65 @@ mod tests {
         let (status, reason) = conclude(&g.snapshot);
         g.apply(EventBody::GoalStopped { status, reason });
         assert_eq!(g.next(&[]), Next::Finished(GoalStatus::Ready));
+    }
+
+    #[test]
+    fn reviewers_start_while_the_last_tasks_run() {
+        let mut g = Goal::new(vec![task("a", &[], &["a.rs"]), task("b", &["a"], &["b.rs"])], 2);
+        let active = |names: &[&str]| -> BTreeSet<TaskId> { ids(names).into_iter().collect() };
+        assert!(!warm_reviewers(&g.snapshot, &active(&[])), "nothing runs yet");
+        g.apply(EventBody::IntegrationStarted {
+            branch: "omk/x/integration".into(),
+            commit: "base".into(),
+        });
+        g.gates(true, "base", true);
+        g.apply(EventBody::TaskDispatched {
+            task: ids(&["a"])[0].clone(),
+            attempt: 1,
+            branch: "b".into(),
+            start_commit: "base".into(),
+        });
+        assert!(
+            !warm_reviewers(&g.snapshot, &active(&["a"])),
+            "b waits to be dispatched: the review is not next"
+        );
+        g.snapshot
+            .tasks
+            .get_mut(&ids(&["a"])[0])
+            .unwrap()
+            .attempts
+            .clear();
+        g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["a"])[0].clone(),
+            commit: "i1".into(),
+        });
+        g.apply(EventBody::TaskDispatched {
+            task: ids(&["b"])[0].clone(),
+            attempt: 1,
+            branch: "b".into(),
+            start_commit: "i1".into(),
+        });
+        assert!(
+            warm_reviewers(&g.snapshot, &active(&["b"])),
+            "b is the last task and runs"
+        );
+        g.snapshot
+            .tasks
+            .get_mut(&ids(&["b"])[0])
+            .unwrap()
+            .attempts
+            .clear();
+        g.attempt("b", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
+        g.apply(EventBody::TaskIntegrated {
+            task: ids(&["b"])[0].clone(),
+            commit: "i2".into(),
+        });
+        assert!(
+            !warm_reviewers(&g.snapshot, &active(&[])),
+            "no agent works any more"
+        );
+        assert_eq!(g.next(&[]), Next::Verify);
     }
 
     #[test]

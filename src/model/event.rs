@@ -15,7 +15,7 @@ use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman,
 use super::goal::GateRun;
 use super::graph::TaskGraph;
 use super::harness::HarnessCheck;
-use super::ids::{EventId, TaskId};
+use super::ids::{EventId, TaskId, short};
 use super::lease::Lease;
 use super::options::RunOptions;
 use super::oracle::BaseRun;
@@ -435,18 +435,10 @@ impl EventBody {
                 b.tasks.len()
             ),
             EventBody::ReviewReplied(r) => format!("replied to {} review comment(s)", r.replies.len()),
-            _ => self.delivery().map(|d| d.summary()).unwrap_or_default(),
-        }
-    }
-
-    /// The delivery event this is, if it is one.
-    pub fn delivery(&self) -> Option<DeliveryEvent<'_>> {
-        match self {
-            EventBody::PrOpened(p) => Some(DeliveryEvent::PrOpened(p)),
-            EventBody::MergeRecorded(m) => Some(DeliveryEvent::MergeRecorded(m)),
-            EventBody::MergeAwaitingHuman(m) => Some(DeliveryEvent::MergeAwaitingHuman(m)),
-            EventBody::DeliveryFailed(f) => Some(DeliveryEvent::DeliveryFailed(f)),
-            _ => None,
+            EventBody::PrOpened(p) => DeliveryEvent::PrOpened(p).summary(),
+            EventBody::MergeRecorded(m) => DeliveryEvent::MergeRecorded(m).summary(),
+            EventBody::MergeAwaitingHuman(m) => DeliveryEvent::MergeAwaitingHuman(m).summary(),
+            EventBody::DeliveryFailed(f) => DeliveryEvent::DeliveryFailed(f).summary(),
         }
     }
 }
@@ -497,10 +489,6 @@ fn attempt_summary(r: &AttemptReport) -> String {
     )
 }
 
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(12)]
-}
-
 fn with_reason(what: &str, reason: Option<&str>) -> String {
     match reason {
         Some(r) => format!("{what}: {r}"),
@@ -543,6 +531,9 @@ impl Event {
         self.at.cmp(&other.at).then_with(|| self.id.cmp(&other.id))
     }
 }
+
+#[cfg(test)]
+mod kinds;
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,15 @@ pub enum IdError {
     Event(String),
 }
 
+/// How a commit or tree id is shown: its first 12 characters, or all of a shorter text. The one
+/// place ids are shortened; never splits a character, whatever a goal recorded.
+pub fn short(id: &str) -> &str {
+    match id.char_indices().nth(12) {
+        Some((end, _)) => &id[..end],
+        None => id,
+    }
+}
+
 /// The id of a goal: creation time (UTC, to the second) and 8 hex digits of the hash of its creation event.
 ///
 /// Ids sort by creation time, and two machines creating goals in the same second still differ by the hash.
@@ -336,6 +345,18 @@ mod tests {
 
     fn id(s: &str) -> GoalId {
         GoalId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn ids_are_shown_by_their_first_twelve_characters_whatever_was_recorded() {
+        assert_eq!(short("0123456789abcdef0123"), "0123456789ab");
+        assert_eq!(short("abc"), "abc");
+        assert_eq!(short(""), "");
+        assert_eq!(
+            short("ééééééééééééé"),
+            "éééééééééééé",
+            "a character is never split"
+        );
     }
 
     #[test]

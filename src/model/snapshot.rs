@@ -5,20 +5,24 @@
 //! produced, and replaying them must still be deterministic. Whether a command is *allowed* is decided
 //! beforehand in `control`. Pure.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::budget::Usage;
-use super::decision::Decision;
+use super::budget::{BudgetAddition, Usage};
+use super::decision::{Decision, DecisionDraft};
 use super::delivery::address::{apply_recorded, apply_replies};
 use super::event::{AttemptReport, Event, EventBody, GoalCreated, PlannerOutcome, UsageDelta};
 use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
 use super::graph::TaskGraph;
-use super::ids::GoalId;
+use super::ids::{GoalId, TaskId};
+use super::lease::Lease;
 use super::plan::{PlanArtifacts, PlannerInfo};
 use super::proof::Proof;
 use super::status::{GoalKind, GoalStatus, Phase};
 use super::task::{Attempt, AttemptOutcome, Task, TaskStatus};
 use super::text::title_of;
+
+mod delivery;
 
 /// Everything a goal commit records about the goal, besides attachments (gate logs, transcripts).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +92,9 @@ impl Snapshot {
 
     /// Apply one event. Total: an event that makes no sense in the current state changes nothing but the
     /// bookkeeping (last event, count), so replays of merged logs stay deterministic.
+    ///
+    /// Every event kind is matched by name (no catch-all), so a new kind does not compile until it says
+    /// what it changes; this is the only place goal status changes.
     pub fn apply(&mut self, event: &Event) {
         match &event.body {
             EventBody::GoalCreated(_) => {}
@@ -99,128 +106,124 @@ impl Snapshot {
             EventBody::PlanRecorded { plan, tasks } => self.on_plan(plan, tasks),
             EventBody::PlannerFinished(report) => self.on_planner(&report.outcome),
             EventBody::FollowUpsAdded { tasks, .. } => self.on_follow_ups(tasks),
-            EventBody::DecisionRecorded(d) => self.decisions.push(Decision {
-                id: event.id.clone(),
-                at: event.at,
-                step: d.step.clone(),
-                chosen: d.chosen.clone(),
-                why: d.why.clone(),
-                evidence: d.evidence.clone(),
-            }),
+            EventBody::DecisionRecorded(d) => self.decisions.push(recorded(event, d)),
             EventBody::Paused { .. } => self.on_pause(),
             EventBody::Resumed {} => self.on_resume(),
-            EventBody::Cancelled { .. } => {
-                self.goal.status = GoalStatus::Cancelled;
-                self.goal.paused_from = None;
-            }
-            EventBody::BudgetAdded(add) => {
-                self.goal.limits = self.goal.limits.raised(add);
-                if self.goal.status == GoalStatus::NeedsMoreBudget {
-                    self.goal.status = self.resume_target();
-                }
-            }
+            EventBody::Cancelled { .. } => self.on_cancel(),
+            EventBody::BudgetAdded(add) => self.on_budget_added(add),
             EventBody::ReviewFeedback(batch) => apply_recorded(self, batch),
             EventBody::ReviewReplied(replies) => apply_replies(&mut self.goal, replies),
             EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
             EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
-            EventBody::PrOpened(_)
-            | EventBody::MergeRecorded(_)
-            | EventBody::MergeAwaitingHuman(_)
-            | EventBody::DeliveryFailed(_) => {
-                if let Some(delivery) = event.body.delivery() {
-                    delivery.apply(&mut self.goal);
-                }
-            }
-            other => self.apply_controller(event, other),
-        }
-        self.touch(event);
-    }
-
-    /// Events recorded by the controller.
-    fn apply_controller(&mut self, event: &Event, body: &EventBody) {
-        let goal = &mut self.goal;
-        match body {
-            EventBody::ControllerStarted { lease, .. } => {
-                goal.lease = Some(lease.clone());
-                goal.stop_reason = None;
-                if goal.status != GoalStatus::Cancelled {
-                    goal.status = GoalStatus::Running;
-                    goal.paused_from = None;
-                }
-            }
-            EventBody::LeaseRenewed { expires_at } => {
-                if let Some(lease) = goal.lease.as_mut() {
-                    lease.expires_at = *expires_at;
-                }
-            }
-            EventBody::ControllerStopped { .. } => goal.lease = None,
-            EventBody::PhaseStarted { phase } => goal.phase = *phase,
-            EventBody::IntegrationStarted { branch, commit } => {
-                goal.integration = Some(Integration {
-                    branch: branch.clone(),
-                    commit: commit.clone(),
-                });
-                goal.delivery.branch = Some(branch.clone());
-            }
-            EventBody::BaselineRecorded(run) => goal.baseline = Some(run.clone()),
-            EventBody::VerificationRecorded(run) => goal.verification = Some(run.clone()),
-            EventBody::BaseRunRecorded(run) => goal.base_run = Some(run.clone()),
-            EventBody::HarnessChecked(check) => goal.harness = Some(check.clone()),
-            EventBody::ReviewRecorded(review) => goal.review = Some(review.clone()),
-            EventBody::ProofRecorded(proof) => {
-                goal.status = proof.status;
-                goal.stop_reason = Some(proof_reason(proof));
-                self.proof = Some((**proof).clone());
-            }
-            EventBody::UsageAdded(delta) => add_usage(&mut goal.usage, delta),
-            EventBody::GoalStopped { status, reason } => {
-                goal.status = *status;
-                goal.stop_reason = Some(reason.clone());
-            }
-            EventBody::TaskIntegrated { task, commit } => {
-                if let Some(integration) = goal.integration.as_mut() {
-                    integration.commit = commit.clone();
-                }
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.integrated = Some(commit.clone());
-                }
-            }
-            _ => self.apply_task(event, body),
-        }
-    }
-
-    /// Events about one task.
-    fn apply_task(&mut self, event: &Event, body: &EventBody) {
-        match body {
+            EventBody::ControllerStarted { lease, .. } => self.on_controller_started(lease),
+            EventBody::LeaseRenewed { expires_at } => self.on_lease_renewed(*expires_at),
+            EventBody::ControllerStopped { .. } => self.goal.lease = None,
+            EventBody::PhaseStarted { phase } => self.goal.phase = *phase,
+            EventBody::IntegrationStarted { branch, commit } => self.on_integration_started(branch, commit),
+            EventBody::BaselineRecorded(run) => self.goal.baseline = Some(run.clone()),
             EventBody::TaskDispatched {
                 task,
                 attempt,
                 branch,
                 start_commit,
-            } => {
-                let Some(t) = self.tasks.get_mut(task) else { return };
-                t.status = TaskStatus::Running;
-                t.branch = Some(branch.clone());
-                t.attempts.push(Attempt {
-                    number: *attempt,
-                    started_at: event.at,
-                    ended_at: None,
-                    session_id: t.session_id.clone(),
-                    tokens: 0,
-                    commit: None,
-                    start_commit: Some(start_commit.clone()),
-                    tree: None,
-                    outcome: AttemptOutcome::Running,
-                });
-            }
+            } => self.on_dispatched(event, task, *attempt, branch, start_commit),
             EventBody::AttemptFinished(report) => self.on_attempt_finished(event, report),
-            EventBody::TaskBlocked { task, reason } => {
-                if let Some(t) = self.tasks.get_mut(task) {
-                    t.status = TaskStatus::Blocked;
-                    t.note = Some(reason.clone());
-                }
-            }
-            _ => {}
+            EventBody::TaskIntegrated { task, commit } => self.on_task_integrated(task, commit),
+            EventBody::TaskBlocked { task, reason } => self.on_task_blocked(task, reason),
+            EventBody::UsageAdded(delta) => add_usage(&mut self.goal.usage, delta),
+            EventBody::VerificationRecorded(run) => self.goal.verification = Some(run.clone()),
+            EventBody::BaseRunRecorded(run) => self.goal.base_run = Some(run.clone()),
+            EventBody::HarnessChecked(check) => self.goal.harness = Some(check.clone()),
+            EventBody::ReviewRecorded(review) => self.goal.review = Some(review.clone()),
+            EventBody::ProofRecorded(proof) => self.on_proof(proof),
+            // The saved work is an `Omk-Proves` parent of the recording commit: reachable, not state.
+            EventBody::WorkSaved { .. } => {}
+            EventBody::GoalStopped { status, reason } => self.on_stopped(*status, reason),
+            EventBody::PrOpened(pr) => self.on_pr_opened(pr),
+            EventBody::MergeRecorded(merge) => self.on_merge_recorded(merge),
+            EventBody::MergeAwaitingHuman(waiting) => self.on_merge_awaiting_human(waiting),
+            EventBody::DeliveryFailed(failure) => self.on_delivery_failed(failure),
+        }
+        self.touch(event);
+    }
+
+    fn on_cancel(&mut self) {
+        self.goal.status = GoalStatus::Cancelled;
+        self.goal.paused_from = None;
+    }
+
+    fn on_budget_added(&mut self, add: &BudgetAddition) {
+        self.goal.limits = self.goal.limits.raised(add);
+        if self.goal.status == GoalStatus::NeedsMoreBudget {
+            self.goal.status = self.resume_target();
+        }
+    }
+
+    fn on_controller_started(&mut self, lease: &Lease) {
+        let goal = &mut self.goal;
+        goal.lease = Some(lease.clone());
+        goal.stop_reason = None;
+        if goal.status != GoalStatus::Cancelled {
+            goal.status = GoalStatus::Running;
+            goal.paused_from = None;
+        }
+    }
+
+    fn on_lease_renewed(&mut self, expires_at: DateTime<Utc>) {
+        if let Some(lease) = self.goal.lease.as_mut() {
+            lease.expires_at = expires_at;
+        }
+    }
+
+    fn on_integration_started(&mut self, branch: &str, commit: &str) {
+        self.goal.integration = Some(Integration {
+            branch: branch.to_owned(),
+            commit: commit.to_owned(),
+        });
+        self.goal.delivery.branch = Some(branch.to_owned());
+    }
+
+    fn on_proof(&mut self, proof: &Proof) {
+        self.goal.status = proof.status;
+        self.goal.stop_reason = Some(proof_reason(proof));
+        self.proof = Some(proof.clone());
+    }
+
+    fn on_stopped(&mut self, status: GoalStatus, reason: &str) {
+        self.goal.status = status;
+        self.goal.stop_reason = Some(reason.to_owned());
+    }
+
+    fn on_dispatched(&mut self, event: &Event, task: &TaskId, attempt: u32, branch: &str, start: &str) {
+        let Some(t) = self.tasks.get_mut(task) else { return };
+        t.status = TaskStatus::Running;
+        t.branch = Some(branch.to_owned());
+        t.attempts.push(Attempt {
+            number: attempt,
+            started_at: event.at,
+            ended_at: None,
+            session_id: t.session_id.clone(),
+            tokens: 0,
+            commit: None,
+            start_commit: Some(start.to_owned()),
+            tree: None,
+            outcome: AttemptOutcome::Running,
+        });
+    }
+
+    fn on_task_integrated(&mut self, task: &TaskId, commit: &str) {
+        if let Some(integration) = self.goal.integration.as_mut() {
+            integration.commit = commit.to_owned();
+        }
+        if let Some(t) = self.tasks.get_mut(task) {
+            t.integrated = Some(commit.to_owned());
+        }
+    }
+
+    fn on_task_blocked(&mut self, task: &TaskId, reason: &str) {
+        if let Some(t) = self.tasks.get_mut(task) {
+            t.status = TaskStatus::Blocked;
+            t.note = Some(reason.to_owned());
         }
     }
 
@@ -403,6 +406,18 @@ fn proof_reason(proof: &Proof) -> String {
             .map(|r| r.describe())
             .collect::<Vec<_>>()
             .join("; ")
+    }
+}
+
+/// A decision as the event that recorded it dates it.
+fn recorded(event: &Event, draft: &DecisionDraft) -> Decision {
+    Decision {
+        id: event.id.clone(),
+        at: event.at,
+        step: draft.step.clone(),
+        chosen: draft.chosen.clone(),
+        why: draft.why.clone(),
+        evidence: draft.evidence.clone(),
     }
 }
 

@@ -57,23 +57,19 @@ pub fn prepare(
         .store
         .workdir()
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let tests = changed_tests(repo, base, result).map_err(infra)?;
+    let tests = changed_tests(repo, base, result)?;
     if tests.is_empty() {
         return Ok(None);
     }
-    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, base).map_err(infra)?;
+    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, base)?;
     let mut args = vec!["checkout", result, "--"];
     args.extend(tests.iter().map(String::as_str));
-    checkout.git(&args).map_err(infra)?;
+    checkout.git(&args)?;
     let message = format!("omk: the result's tests on the base code\n\nOmk-Result: {result}\n");
     let fallback = ctx.store.repo().committer().is_none();
-    worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
-    let commit = worktree::head(&checkout).map_err(infra)?;
+    worktree::commit_all(&checkout, &message, fallback)?;
+    let commit = worktree::head(&checkout)?;
     Ok(Some((commit, tests)))
-}
-
-fn infra(e: GitError) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }
 
 #[cfg(test)]

@@ -76,16 +76,16 @@ fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, OpsError> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(OpsError::Infrastructure(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(OpsError::infrastructure(
+            format!("cannot read {}", path.display()),
+            e,
+        )),
     }
 }
 
 /// Write through a temporary file and a rename, so a file is never left half written.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OpsError> {
-    let fail = |e: std::io::Error| OpsError::Infrastructure(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| OpsError::infrastructure(format!("cannot write {}", path.display()), e);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }

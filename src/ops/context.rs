@@ -5,8 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use crate::clock::{Clock, SystemClock, random_bytes};
+use gix::ObjectId;
+
+use crate::clock::{Clock, SystemClock, TestClock, random_from};
 use crate::git::maintenance;
+use crate::git::run::GitError;
 use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
 use crate::model::ids::{EventId, ResolveError};
@@ -34,15 +37,68 @@ pub enum OpsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// git, a worktree or another part of the machine failed (exit code 6).
-    #[error("{0}")]
-    Infrastructure(String),
+    /// A git command (worktree, branch, config, merge) failed (exit code 6).
+    #[error(transparent)]
+    Git(#[from] GitError),
+    /// Another part of the machine failed (exit code 6): what was being done, and the cause.
+    #[error("{what}: {source}")]
+    Infrastructure {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A commit id the goal recorded (or git printed) is not one (exit code 2, like a corrupt goal).
+    #[error("{hex:?} is not a commit id: {source}")]
+    BadId {
+        /// The text.
+        hex: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A branch the goal recorded was moved to a commit that does not contain the recorded one
+    /// (exit code 6: restore it and resume).
+    #[error(
+        "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; \
+         restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
+    )]
+    BranchRewritten {
+        /// The branch.
+        branch: String,
+        /// Where it is.
+        actual: String,
+        /// Where the goal recorded it.
+        recorded: String,
+    },
     /// Delivery to the forge failed (recorded in the goal as `delivery_failed`).
     #[error(transparent)]
     Delivery(#[from] Box<DeliveryError>),
     /// Gave up after too many lost races.
     #[error("goal {0} kept changing under this command; try again")]
     Contended(String),
+}
+
+impl OpsError {
+    /// A failure of the machine while doing `what`, keeping its cause.
+    pub fn infrastructure(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> OpsError {
+        OpsError::Infrastructure {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// A commit id from its hex form (ids the goal recorded or git printed): the one parse of `ops`.
+pub fn oid(hex: &str) -> Result<ObjectId, OpsError> {
+    ObjectId::from_hex(hex.as_bytes()).map_err(|source| OpsError::BadId {
+        hex: hex.to_owned(),
+        source: source.into(),
+    })
 }
 
 /// The environment of one command.
@@ -68,11 +124,12 @@ impl Context {
             None => Store::discover(dir)?,
         };
         let settings = Settings::load(store.repo())?;
+        let clock = clock_of(&settings);
         let actor = human_actor(store.repo());
         Ok(Context {
             store,
             settings,
-            clock: Arc::new(SystemClock),
+            clock,
             actor,
             faults: Mutex::default(),
         })
@@ -96,7 +153,7 @@ impl Context {
     /// A new event by `actor`, now.
     pub fn event_by(&self, actor: Actor, body: EventBody) -> Event {
         Event {
-            id: EventId::from_random(random_bytes()),
+            id: EventId::from_random(random_from(self.clock.as_ref())),
             at: self.clock.now(),
             actor,
             body,
@@ -104,10 +161,15 @@ impl Context {
     }
 
     /// Kill this process at a named point when the crash tests ask for it: `OMK_FAULT=<point>` (the
-    /// first time) or `<point>:<n>` (the n-th time this process reaches it).
+    /// first time) or `<point>:<n>` (the n-th time this process reaches it); `panic@<point>` panics
+    /// there instead (the panic tests).
     pub fn fault(&self, point: &str) {
         let Some(spec) = self.settings.fault.as_deref() else {
             return;
+        };
+        let (panics, spec) = match spec.strip_prefix("panic@") {
+            Some(rest) => (true, rest),
+            None => (false, spec),
         };
         let (name, nth) = spec
             .split_once(':')
@@ -121,8 +183,12 @@ impl Context {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = seen.entry(point.to_owned()).or_insert(0);
         *count += 1;
-        if *count == nth {
-            process::kill_self();
+        let reached = *count == nth;
+        drop(seen);
+        match (reached, panics) {
+            (false, _) => {}
+            (true, false) => process::kill_self(),
+            (true, true) => panic!("fault injected at {point}"),
         }
     }
 
@@ -133,6 +199,14 @@ impl Context {
         {
             tracing::warn!("git maintenance failed (goals are safe; reads may get slower): {e}");
         }
+    }
+}
+
+/// The system clock, or the test clock the settings ask for.
+fn clock_of(settings: &Settings) -> Arc<dyn Clock> {
+    match settings.test_time {
+        Some(start) => Arc::new(TestClock::new(start, settings.test_seed.unwrap_or(0))),
+        None => Arc::new(SystemClock),
     }
 }
 

@@ -15,6 +15,7 @@ use crate::forge::target;
 use crate::model::options::AgentSpec;
 use crate::model::shell;
 use crate::process;
+use crate::runtime;
 use crate::settings::{self, Settings};
 use crate::store::Store;
 
@@ -132,7 +133,9 @@ fn find_agents(agent: &AgentSpec, settings: Option<&Settings>) -> Vec<AgentFound
 /// `--version` does not answer like Qwen Code.
 fn find_qwen(configured: Option<&PathBuf>) -> Option<AgentFound> {
     let path = qwen::program(configured).ok()?;
-    let version = runtime().and_then(|rt| rt.block_on(qwen::version(path.as_os_str())).ok());
+    let version = runtime::block_on(qwen::version(path.as_os_str()))
+        .ok()
+        .and_then(Result::ok);
     Some(AgentFound {
         spec: "qwen".to_owned(),
         engine: if version.is_some() { "qwen" } else { "unknown" }.to_owned(),
@@ -145,7 +148,9 @@ fn find_qwen(configured: Option<&PathBuf>) -> Option<AgentFound> {
 /// `kimi` on PATH, its generation detected.
 fn find_kimi() -> Option<AgentFound> {
     let path = which("kimi")?;
-    let detected = runtime().and_then(|rt| rt.block_on(kimi_version(path.as_os_str())).ok());
+    let detected = runtime::block_on(kimi_version(path.as_os_str()))
+        .ok()
+        .and_then(Result::ok);
     let (engine, protocol) = match detected.as_ref().map(|d| d.generation) {
         Some(KimiGeneration::Wire) => ("kimi-wire", "wire/1.10"),
         Some(KimiGeneration::Acp) => ("kimi-acp", "acp/1"),
@@ -158,13 +163,6 @@ fn find_kimi() -> Option<AgentFound> {
         version: detected.map(|d| d.version),
         protocol: protocol.to_owned(),
     })
-}
-
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()
 }
 
 /// The program of a command line (its first word).

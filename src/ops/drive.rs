@@ -21,11 +21,12 @@ use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
 use super::base_run;
+use super::context::oid;
 use super::gc::{after_goal, gc, over_quota};
 use super::harness;
-use super::integrate::{Remover, integrate_tasks, oid};
+use super::integrate::{Remover, integrate_tasks};
 use super::planning::{self, Planner};
-use super::review::{self, Reviewers};
+use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
@@ -35,12 +36,12 @@ use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, next_step, start};
+use crate::model::controller::{Next, next_step, start, warm_reviewers};
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::TaskId;
+use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
@@ -92,6 +93,8 @@ struct Driver<'o> {
     interrupt: watch::Receiver<bool>,
     /// Background removal of integrated tasks' worktrees.
     remover: Remover,
+    /// Reviewer sessions started while the last tasks run.
+    warm: Option<Warm>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -124,11 +127,13 @@ pub async fn drive(
         prices,
         interrupt: interrupt_on_ctrl_c(),
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
+        warm: None,
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
+    driver.drop_reviews().await;
     outcome
 }
 
@@ -181,6 +186,7 @@ impl Driver<'_> {
             }
             let next = next_step(self.ledger.snapshot(), &self.active());
             let phase = next.phase(self.ledger.snapshot());
+            self.warm_up();
             let (label, began) = (next.label(), self.ctx.clock.now());
             let stopped = self.step(next, phase).await?;
             timing(self.goal_id(), label, began, self.ctx.clock.now());
@@ -365,7 +371,7 @@ impl Driver<'_> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
         process::kill_processes_in(&dir);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base).map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base)?;
         let options = self.ledger.snapshot().goal.options.clone();
         let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
@@ -421,7 +427,7 @@ impl Driver<'_> {
                 )));
             }
             None => {
-                update_branch(&self.repo_dir, &branch, &base, None).map_err(infra)?;
+                update_branch(&self.repo_dir, &branch, &base, None)?;
                 base
             }
         };
@@ -507,7 +513,7 @@ impl Driver<'_> {
     fn result_checkout(&self, what: &str) -> Option<(String, String, PathBuf)> {
         let goal = &self.ledger.snapshot().goal;
         let result = goal.integration.as_ref()?.commit.clone();
-        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", &result[..12]));
+        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", short(&result)));
         Some((result, goal.base.commit.clone(), dir))
     }
 
@@ -585,26 +591,39 @@ impl Driver<'_> {
             .await
     }
 
-    /// Scanners plus reviewer and security-reviewer sessions over the integrated change.
+    /// Scanners plus reviewer and security-reviewer sessions over the integrated change, both at once:
+    /// the sessions started while the last tasks ran when there are some, else started now. They are
+    /// shown the recorded test evidence, so the review starts once the result's gates are done.
     async fn review(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let Some((result, base, dir)) = self.result_checkout("review") else {
+        let Some((result, base, _)) = self.result_checkout("review") else {
             return Ok(());
         };
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &result)
-            .map_err(infra)?;
-        let launch = agent_launch(&self.ctx);
-        let reviewers = Reviewers {
-            agent: &self.ledger.snapshot().goal.options.agent.clone(),
-            launch: &launch,
-            prices: &self.prices.clone(),
-            timeout: self.ctx.settings.turn_timeout,
+        let dir = self.review_dir();
+        let warm = self.warm.take();
+        let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
+        let ensure = |commit: &str| -> Result<(), OpsError> {
+            worktree::ensure_detached(&repo_dir, &common_dir, &dir, commit)?;
+            Ok(())
         };
+        if warm.is_none() {
+            ensure(&result)?;
+        }
+        let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
         let snapshot = self.ledger.snapshot().clone();
-        let ctx = self.ctx.clone();
-        let checkout = dir.clone();
         let outcome = self
-            .interruptible(async move {
-                review::review(&ctx, &snapshot, &base, &result, &checkout, &reviewers).await
+            .interruptible(async {
+                let started = match warm {
+                    Some(warm) => match warm.ready_for(&result).await {
+                        Some(started) => Some(started),
+                        None => {
+                            ensure(&result)?;
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let pair = (base.as_str(), result.as_str());
+                review::review(&ctx, &snapshot, pair, &dir, &reviewers, started).await
             })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
@@ -616,6 +635,48 @@ impl Driver<'_> {
         ];
         self.record_facts(phase, facts, outcome.attachments, Vec::new())
             .await
+    }
+
+    /// Start the reviewer sessions while the last tasks run (until-done runs only), so the agents'
+    /// start-up is off the critical path. Failing to start them early only means starting them at
+    /// the review.
+    fn warm_up(&mut self) {
+        let snapshot = self.ledger.snapshot();
+        if self.mode != Mode::UntilDone || self.warm.is_some() || !warm_reviewers(snapshot, &self.active()) {
+            return;
+        }
+        let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+            return;
+        };
+        match Warm::start(&self.ctx, self.review_dir(), &commit, &self.reviewers()) {
+            Ok(warm) => self.warm = Some(warm),
+            Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
+        }
+    }
+
+    /// End reviewer sessions that are no longer needed, and remove their checkout.
+    async fn drop_reviews(&mut self) {
+        if let Some(warm) = self.warm.take() {
+            warm.shutdown().await;
+        }
+        let dir = self.review_dir();
+        if dir.exists() {
+            let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        }
+    }
+
+    /// The checkout the reviewer sessions read.
+    fn review_dir(&self) -> PathBuf {
+        check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "reviewers")
+    }
+
+    fn reviewers(&self) -> Reviewers {
+        Reviewers {
+            agent: self.ledger.snapshot().goal.options.agent.clone(),
+            launch: agent_launch(&self.ctx),
+            prices: self.prices.clone(),
+            timeout: self.ctx.settings.turn_timeout,
+        }
     }
 
     /// Compute and record the proof; its status becomes the goal's. Decided again (the proof computed
@@ -669,10 +730,9 @@ impl Driver<'_> {
         &mut self,
         commit: &str,
     ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
-        let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
+        let id = oid(commit)?;
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)
-            .map_err(infra)?;
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)?;
         let options = PlanOptions {
             goal_tip: Some(self.ledger.tip()),
             ..PlanOptions::default()
@@ -745,7 +805,7 @@ impl Driver<'_> {
             tip.clone(),
         )?;
         if step.tip != tip {
-            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip)).map_err(infra)?;
+            update_branch(&self.repo_dir, &integration.branch, &step.tip, Some(&tip))?;
         }
         self.record_facts(phase, step.bodies, Vec::new(), step.proves)
             .await?;
@@ -767,15 +827,17 @@ impl Driver<'_> {
     fn integration_tip(&self, branch: &str, recorded: &str) -> Result<String, OpsError> {
         let name = format!("refs/heads/{branch}");
         let Ok(actual) = git(&self.repo_dir, &["rev-parse", "--verify", "--quiet", &name]) else {
-            update_branch(&self.repo_dir, branch, recorded, None).map_err(infra)?;
+            update_branch(&self.repo_dir, branch, recorded, None)?;
             return Ok(recorded.to_owned());
         };
         if actual == recorded || self.contains(&actual, recorded)? {
             Ok(actual)
         } else {
-            Err(OpsError::Infrastructure(format!(
-                "branch {branch} was rewritten: it is at {actual}, which does not contain the recorded {recorded}; restore it with `git update-ref refs/heads/{branch} {recorded}` and resume"
-            )))
+            Err(OpsError::BranchRewritten {
+                branch: branch.to_owned(),
+                actual,
+                recorded: recorded.to_owned(),
+            })
         }
     }
 
@@ -850,7 +912,7 @@ impl Driver<'_> {
             "omk: snapshot of interrupted attempt {attempt} of {id}\n\nOmk-Goal: {goal}\nOmk-Task: {id}\nOmk-Attempt: {attempt}\n"
         );
         let fallback = self.ctx.store.repo().committer().is_none();
-        worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
+        worktree::commit_all(&checkout, &message, fallback)?;
         Ok(worktree::head(&checkout).ok())
     }
 
@@ -1186,8 +1248,4 @@ fn dimension_name(d: BudgetDimension) -> &'static str {
         BudgetDimension::Tokens => "tokens",
         BudgetDimension::Usd => "usd",
     }
-}
-
-fn infra(e: impl std::fmt::Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use super::integrate::oid;
+use super::context::oid;
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
-use crate::git::run::{GitError, git};
+use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::ids::{GoalId, TaskId};
@@ -90,8 +90,7 @@ pub async fn clean_goal(
 ) -> Result<(), OpsError> {
     let task_prefix = format!("omk/{}/tasks/", goal.id());
     let checks = Path::new(goal.id().as_str()).join("checks");
-    let found: Vec<worktree::Worktree> = worktree::list(work)
-        .map_err(infra)?
+    let found: Vec<worktree::Worktree> = worktree::list(work)?
         .into_iter()
         .chain(detached_checkouts(work)?)
         .collect();
@@ -111,7 +110,7 @@ pub async fn clean_goal(
                 save_and_remove(ctx, work, goal, &task, &wt.path, report).await?;
             }
         } else if wt.branch.is_empty() && wt.path.parent().is_some_and(|p| p.ends_with(&checks)) {
-            worktree::remove_checkout(work, &wt.path).map_err(infra)?;
+            worktree::remove_checkout(work, &wt.path)?;
             report.removed_worktrees.push(wt.path.display().to_string());
         }
     }
@@ -126,7 +125,7 @@ pub async fn clean_goal(
 }
 
 fn detached_checkouts(work: &Path) -> Result<Vec<worktree::Worktree>, OpsError> {
-    let out = git(work, &["worktree", "list", "--porcelain"]).map_err(infra)?;
+    let out = git(work, &["worktree", "list", "--porcelain"])?;
     let mut found = Vec::new();
     let mut path: Option<PathBuf> = None;
     for line in out.lines() {
@@ -158,12 +157,12 @@ async fn save_and_remove(
         goal.id()
     );
     let fallback = ctx.store.repo().committer().is_none();
-    let checkout = worktree::Checkout::locate(ctx.store.common_dir(), path).map_err(infra)?;
-    let (mut head, dirty) = worktree::state(&checkout).map_err(infra)?;
+    let checkout = worktree::Checkout::locate(ctx.store.common_dir(), path)?;
+    let (mut head, dirty) = worktree::state(&checkout)?;
     let mut committed = None;
     if dirty {
-        committed = worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
-        head = worktree::head(&checkout).map_err(infra)?;
+        committed = worktree::commit_all(&checkout, &message, fallback)?;
+        head = worktree::head(&checkout)?;
     }
     ensure_recorded(
         ctx,
@@ -178,7 +177,7 @@ async fn save_and_remove(
         report,
     )
     .await?;
-    worktree::remove(work, path).map_err(infra)?;
+    worktree::remove(work, path)?;
     report.removed_worktrees.push(path.display().to_string());
     Ok(())
 }
@@ -231,10 +230,8 @@ async fn delete_task_branches(
     let out = git(
         work,
         &["for-each-ref", "--format=%(refname) %(objectname)", &prefix],
-    )
-    .map_err(infra)?;
-    let checked_out: Vec<String> = worktree::list(work)
-        .map_err(infra)?
+    )?;
+    let checked_out: Vec<String> = worktree::list(work)?
         .into_iter()
         .map(|w| format!("refs/heads/{}", w.branch))
         .collect();
@@ -309,8 +306,4 @@ pub async fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsErr
     )
     .await?;
     Ok(report)
-}
-
-fn infra(e: GitError) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

@@ -10,10 +10,10 @@ use std::path::{Component, Path};
 
 use gix::ObjectId;
 
+use super::context::oid;
 use super::{Context, OpsError};
 use crate::gate::config::GateCommand;
 use crate::gate::load_gates;
-use crate::git::run::GitError;
 use crate::git::worktree;
 use crate::model::harness::{
     ChangedText, GateFiles, HarnessChange, harness_changes, may_be_harness, restore,
@@ -103,7 +103,7 @@ pub fn prepare(
         .store
         .workdir()
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, result).map_err(infra)?;
+    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, result)?;
     for (path, contents) in &diff.restorations {
         if let Err(why) = put(dir, path, contents.as_deref())? {
             return Ok(Err(why));
@@ -111,8 +111,8 @@ pub fn prepare(
     }
     let message = format!("omk: the result with the base's test harness files\n\nOmk-Result: {result}\n");
     let fallback = ctx.store.repo().committer().is_none();
-    worktree::commit_all(&checkout, &message, fallback).map_err(infra)?;
-    worktree::head(&checkout).map(Ok).map_err(infra)
+    worktree::commit_all(&checkout, &message, fallback)?;
+    worktree::head(&checkout).map(Ok).map_err(OpsError::from)
 }
 
 /// Write (or, with `None`, remove) `path` under `dir`, refusing to follow a symbolic link the result
@@ -146,14 +146,6 @@ fn put(dir: &Path, path: &str, contents: Option<&[u8]>) -> Result<Result<(), Str
     Ok(Ok(()))
 }
 
-fn oid(hex: &str) -> Result<ObjectId, OpsError> {
-    ObjectId::from_hex(hex.as_bytes()).map_err(|e| OpsError::Infrastructure(format!("{hex}: {e}")))
-}
-
 fn io(path: &Path, e: std::io::Error) -> OpsError {
-    OpsError::Infrastructure(format!("{}: {e}", path.display()))
-}
-
-fn infra(e: GitError) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
+    OpsError::infrastructure(path.display().to_string(), e)
 }

@@ -12,6 +12,7 @@ use gix::ObjectId;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::context::oid;
 use super::{Context, OpsError};
 use crate::git::integrate::{Merged, merge_commit};
 use crate::git::worktree;
@@ -145,14 +146,7 @@ fn merge_one(
     if ctx.store.is_ancestor(tip_id, commit_id)? {
         return Ok(Merged::Tip(commit.to_owned()));
     }
-    merge_commit(repo_dir, tip, commit, message, fallback_identity)
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))
-}
-
-/// A commit id from its hex form (ids the goal recorded or git printed).
-pub(super) fn oid(hex: &str) -> Result<ObjectId, OpsError> {
-    ObjectId::from_hex(hex.as_bytes())
-        .map_err(|e| OpsError::Infrastructure(format!("{hex} is not a commit id: {e}")))
+    Ok(merge_commit(repo_dir, tip, commit, message, fallback_identity)?)
 }
 
 /// A batch for [`remove_integrated`]: (worktree, integrated commit) pairs.

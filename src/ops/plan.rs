@@ -6,7 +6,7 @@ use gix::ObjectId;
 
 use super::transaction::create_goal;
 use super::{Context, OpsError};
-use crate::clock::random_bytes;
+use crate::clock::random_from;
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{BaseRef, Event, EventBody, GoalCreated};
 use crate::model::ids::GoalId;
@@ -51,7 +51,7 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
             commit: base.to_string(),
         },
         options: req.options.clone(),
-        nonce: hex(&random_bytes::<8>()),
+        nonce: hex(&random_from::<8>(ctx.clock.as_ref())),
     }));
     let id = goal_id(&creation)?;
     let found = intake(&text, &files);

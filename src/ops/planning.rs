@@ -10,9 +10,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use gix::ObjectId;
-
 use super::attempt::timed;
+use super::context::oid;
 use super::{Context, OpsError};
 use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::model::decision::DecisionDraft;
@@ -71,8 +70,7 @@ pub async fn plan(
         .plan
         .as_ref()
         .ok_or_else(|| OpsError::Usage(format!("goal {} has no plan yet", snapshot.goal.id)))?;
-    let base = ObjectId::from_hex(snapshot.goal.base.commit.as_bytes())
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let base = oid(&snapshot.goal.base.commit)?;
     let files = ctx.store.files_at(base)?;
     let found = intake(&snapshot.goal.text, &files);
     let text = prompt::planning(&PlanningBrief {

@@ -6,7 +6,6 @@
 //! Every value added is recorded under `omk.remote.<remote>.addedFetch` / `addedPush`, so `--undo`
 //! removes exactly those values and nothing the user configured.
 
-use std::fmt::Display;
 use std::path::Path;
 
 use super::{Context, OpsError};
@@ -77,8 +76,8 @@ pub fn setup(ctx: &Context, request: &SetupRequest) -> Result<SetupReport, OpsEr
     if request.undo {
         let removed = plan_undo(&configured);
         for refspec in &removed {
-            remove_value(dir, &config_key(&remote, refspec.kind), &refspec.value).map_err(infra)?;
-            remove_value(dir, &record_key(&remote, refspec.kind), &refspec.value).map_err(infra)?;
+            remove_value(dir, &config_key(&remote, refspec.kind), &refspec.value)?;
+            remove_value(dir, &record_key(&remote, refspec.kind), &refspec.value)?;
         }
         return Ok(SetupReport {
             remote,
@@ -96,8 +95,8 @@ pub fn setup(ctx: &Context, request: &SetupRequest) -> Result<SetupReport, OpsEr
         !request.fetch_only,
     );
     for refspec in &plan.add {
-        add_value(dir, &record_key(&remote, refspec.kind), &refspec.value).map_err(infra)?;
-        add_value(dir, &config_key(&remote, refspec.kind), &refspec.value).map_err(infra)?;
+        add_value(dir, &record_key(&remote, refspec.kind), &refspec.value)?;
+        add_value(dir, &config_key(&remote, refspec.kind), &refspec.value)?;
     }
     Ok(SetupReport {
         remote,
@@ -127,8 +126,4 @@ fn record_key(remote: &str, kind: RefspecKind) -> String {
 /// A directory git can run in for this repository.
 fn config_dir(ctx: &Context) -> &Path {
     ctx.store.workdir().unwrap_or_else(|| ctx.store.common_dir())
-}
-
-fn infra(e: impl Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

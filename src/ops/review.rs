@@ -1,19 +1,23 @@
 //! Review of the integrated result (DESIGN §6): the built-in security scanners, then a reviewer and a
-//! security-reviewer agent session, read-only, over the diff. Each session's answer must be a findings
-//! JSON block; an unusable answer gets one repair round, then becomes a gap (missing evidence, which
-//! blocks `ready`), never an empty pass.
+//! security-reviewer agent session, read-only, over the diff, both at once. Each session's answer must
+//! be a findings JSON block; an unusable answer gets one repair round, then becomes a gap (missing
+//! evidence, which blocks `ready`), never an empty pass.
 //!
-//! Returns the review; the driver records it.
+//! The sessions can be started ahead of the review ([`Warm`]: the controller starts them while the last
+//! task runs, in a checkout it moves to the result when the review begins), so the agents' start-up is
+//! off the critical path. Returns the review; the caller records it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use gix::ObjectId;
+use tokio::task::JoinHandle;
 
 use super::attempt::timed;
+use super::context::oid;
 use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
+use crate::git::worktree;
 use crate::model::harness::finding as harness_finding;
 use crate::model::ids::TaskId;
 use crate::model::options::AgentSpec;
@@ -29,6 +33,9 @@ use crate::review::scanners::{ScanOptions, scan};
 /// Most bytes of the diff shown to a reviewer.
 const MAX_DIFF: usize = 96 * 1024;
 
+/// The two reviewer roles, in the order their findings are recorded.
+const ROLES: [ReviewRole; 2] = [ReviewRole::Reviewer, ReviewRole::SecurityReviewer];
+
 /// What a review produced besides the review itself.
 pub struct ReviewOutcome {
     /// The review.
@@ -42,27 +49,102 @@ pub struct ReviewOutcome {
 }
 
 /// How to run reviewer sessions.
-pub struct Reviewers<'a> {
+#[derive(Clone)]
+pub struct Reviewers {
     /// The goal's agent.
-    pub agent: &'a AgentSpec,
+    pub agent: AgentSpec,
     /// Launch details.
-    pub launch: &'a Launch,
+    pub launch: Launch,
     /// Prices for session records.
-    pub prices: &'a PriceTable,
+    pub prices: PriceTable,
     /// Longest turn.
     pub timeout: Duration,
 }
 
+/// A started reviewer session, or why it could not start.
+type Started = Result<Session, String>;
+
+/// Reviewer sessions started ahead of the review, in a detached checkout of their own.
+pub struct Warm {
+    /// The checkout the sessions read.
+    pub dir: PathBuf,
+    starting: JoinHandle<Vec<Started>>,
+}
+
+impl Warm {
+    /// Check out `commit` at `dir` and start the reviewer and the security-reviewer sessions there, in
+    /// the background (on the current `LocalSet`).
+    pub fn start(ctx: &Context, dir: PathBuf, commit: &str, reviewers: &Reviewers) -> Result<Warm, OpsError> {
+        let repo_dir = ctx
+            .store
+            .workdir()
+            .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+        worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)?;
+        let (checkout, reviewers) = (dir.clone(), reviewers.clone());
+        let clock = ctx.clock.clone();
+        let starting = tokio::task::spawn_local(async move {
+            let start = |role: ReviewRole| {
+                timed(
+                    clock.as_ref(),
+                    role.as_str(),
+                    "agent-start",
+                    start_session(&checkout, &reviewers),
+                )
+            };
+            let (first, second) = tokio::join!(start(ROLES[0]), start(ROLES[1]));
+            vec![first, second]
+        });
+        Ok(Warm { dir, starting })
+    }
+
+    /// Move the checkout to `result` and hand over the sessions; `None` (the sessions ended) when the
+    /// checkout cannot be moved.
+    pub async fn ready_for(self, result: &str) -> Option<Vec<Started>> {
+        let moved = git(&self.dir, &["checkout", "--quiet", "--detach", "--force", result]);
+        let sessions = self.starting.await.unwrap_or_default();
+        if moved.is_err() {
+            shut_down(sessions).await;
+            return None;
+        }
+        Some(sessions)
+    }
+
+    /// End the sessions (started or still starting).
+    pub async fn shutdown(self) {
+        self.starting.abort();
+        if let Ok(sessions) = self.starting.await {
+            shut_down(sessions).await;
+        }
+    }
+}
+
+async fn shut_down(sessions: Vec<Started>) {
+    for session in sessions.into_iter().flatten() {
+        session.shutdown().await;
+    }
+}
+
+async fn start_session(checkout: &Path, reviewers: &Reviewers) -> Started {
+    let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
+    let mut config = SessionConfig::new(reviewers.agent.clone(), policy);
+    config.launch = reviewers.launch.clone();
+    Session::start(config)
+        .await
+        .map_err(|e| format!("the agent could not start: {e}"))
+}
+
 /// Review `result` against `base`; `checkout` is a clean checkout of `result` the sessions may read.
 /// The reviewer sessions are shown the test evidence of `snapshot` (tests by id, the harness check)
-/// next to the diff, so a test that disappeared or a changed harness is in front of them.
+/// next to the diff, so a test that disappeared or a changed harness is in front of them. `started`
+/// are sessions already started there (in [`ROLES`] order), else they start now. Both sessions review
+/// at once.
 pub async fn review(
     ctx: &Context,
     snapshot: &Snapshot,
-    base: &str,
-    result: &str,
+    (base, result): (&str, &str),
     checkout: &Path,
-    reviewers: &Reviewers<'_>,
+    reviewers: &Reviewers,
+    started: Option<Vec<Started>>,
 ) -> Result<ReviewOutcome, OpsError> {
     let mut findings = scanner_findings(ctx, base, result)?;
     findings.extend(
@@ -76,6 +158,13 @@ pub async fn review(
         diff: bounded_diff(ctx, base, result),
         evidence: test_lines(&prove(snapshot, Vec::new())),
     };
+    let mut started = started.unwrap_or_default().into_iter();
+    let (first, second) = (started.next(), started.next());
+    let review = |role: ReviewRole, session: Option<Started>| {
+        let work = session_findings(role, session, &subject, checkout, reviewers);
+        timed(ctx.clock.as_ref(), role.as_str(), "agent", work)
+    };
+    let (first, second) = tokio::join!(review(ROLES[0], first), review(ROLES[1], second));
     let mut outcome = ReviewOutcome {
         review: Review {
             commit: result.to_owned(),
@@ -87,12 +176,15 @@ pub async fn review(
         cost: Cost::default(),
         attachments: Vec::new(),
     };
-    for role in [ReviewRole::Reviewer, ReviewRole::SecurityReviewer] {
-        let session = session_findings(role, &subject, checkout, reviewers, &mut outcome);
-        match timed(ctx.clock.as_ref(), role.as_str(), "agent", session).await {
+    for (role, part) in ROLES.into_iter().zip([first, second]) {
+        match part.answer {
             Ok(found) => findings.extend(found),
             Err(gap) => outcome.review.gaps.push(format!("{}: {gap}", role.as_str())),
         }
+        outcome.usage += part.usage;
+        outcome.cost.usd = outcome.cost.usd.saturating_add(part.cost.usd);
+        outcome.cost.unpriced_tokens += part.cost.unpriced_tokens;
+        outcome.attachments.extend(part.attachments);
     }
     outcome.review.findings = findings;
     outcome.review.at = ctx.clock.now();
@@ -100,7 +192,6 @@ pub async fn review(
 }
 
 fn scanner_findings(ctx: &Context, base: &str, result: &str) -> Result<Vec<Finding>, OpsError> {
-    let oid = |c: &str| ObjectId::from_hex(c.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()));
     let changes = between(&ctx.store, oid(base)?, oid(result)?)?;
     Ok(scan(&changes, &ScanOptions::default())
         .into_iter()
@@ -155,20 +246,37 @@ struct Subject<'a> {
     evidence: Vec<String>,
 }
 
-/// One reviewer session: its findings, or why there are none to trust.
+/// What one reviewer session produced: its findings (or why there are none to trust), and what it cost.
+struct Part {
+    answer: Result<Vec<Finding>, String>,
+    usage: TokenUsage,
+    cost: Cost,
+    attachments: Vec<(String, Vec<u8>)>,
+}
+
+/// One reviewer session (`session` when it was started ahead, else started now), ended afterwards.
 async fn session_findings(
     role: ReviewRole,
+    session: Option<Started>,
     subject: &Subject<'_>,
     checkout: &Path,
-    reviewers: &Reviewers<'_>,
-    outcome: &mut ReviewOutcome,
-) -> Result<Vec<Finding>, String> {
-    let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
-    let mut config = SessionConfig::new(reviewers.agent.clone(), policy);
-    config.launch = reviewers.launch.clone();
-    let mut session = Session::start(config)
-        .await
-        .map_err(|e| format!("the agent could not start: {e}"))?;
+    reviewers: &Reviewers,
+) -> Part {
+    let session = match session {
+        Some(started) => started,
+        None => start_session(checkout, reviewers).await,
+    };
+    let mut session = match session {
+        Ok(session) => session,
+        Err(why) => {
+            return Part {
+                answer: Err(why),
+                usage: TokenUsage::default(),
+                cost: Cost::default(),
+                attachments: Vec::new(),
+            };
+        }
+    };
     let first = run_turn(
         &mut session,
         &prompt::review(role, subject.goal_text, &subject.diff, &subject.evidence),
@@ -189,22 +297,24 @@ async fn session_findings(
         }),
         Err(e) => Err(e),
     };
-    let task = TaskId::parse(role.as_str()).map_err(|e| e.to_string())?;
-    outcome
-        .attachments
-        .extend(session.attempt_files(&task, 1, reviewers.prices));
+    let attachments = match TaskId::parse(role.as_str()) {
+        Ok(task) => session.attempt_files(&task, 1, &reviewers.prices),
+        Err(_) => Vec::new(),
+    };
     let model = session
         .info()
         .model
         .clone()
         .or_else(|| reviewers.launch.model.clone());
-    let used = session.usage();
-    let priced = cost(reviewers.prices, model.as_deref(), &used);
-    outcome.usage += used;
-    outcome.cost.usd = outcome.cost.usd.saturating_add(priced.usd);
-    outcome.cost.unpriced_tokens += priced.unpriced_tokens;
+    let usage = session.usage();
+    let cost = cost(&reviewers.prices, model.as_deref(), &usage);
     session.shutdown().await;
-    answer
+    Part {
+        answer,
+        usage,
+        cost,
+        attachments,
+    }
 }
 
 async fn run_turn(session: &mut Session, text: &str, limit: Duration) -> Result<TurnOutcome, String> {

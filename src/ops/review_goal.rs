@@ -15,6 +15,7 @@ use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::git::worktree;
 use crate::model::event::{EventBody, UsageDelta};
+use crate::model::ids::short;
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -43,13 +44,8 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
         .map(Path::to_path_buf)
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
     let base = snapshot.goal.base.commit.clone();
-    let dir = check_dir(
-        ctx,
-        &snapshot.goal.id,
-        &format!("review-{}", &result[..12.min(result.len())]),
-    );
-    worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)
-        .map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("review-{}", short(&result)));
+    worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)?;
     let outcome = run_review(ctx, &snapshot, &base, &result, &dir);
     let _ = worktree::remove_checkout(&repo_dir, &dir);
     let outcome = outcome?;
@@ -87,15 +83,13 @@ fn run_review(
     result: &str,
     checkout: &Path,
 ) -> Result<ReviewOutcome, OpsError> {
-    let launch = agent_launch(ctx);
-    let prices = settings::price_table(ctx.store.repo())?;
     let reviewers = Reviewers {
-        agent: &snapshot.goal.options.agent,
-        launch: &launch,
-        prices: &prices,
+        agent: snapshot.goal.options.agent.clone(),
+        launch: agent_launch(ctx),
+        prices: settings::price_table(ctx.store.repo())?,
         timeout: ctx.settings.turn_timeout,
     };
-    block_on(review(ctx, snapshot, base, result, checkout, &reviewers))
+    block_on(review(ctx, snapshot, (base, result), checkout, &reviewers, None))
 }
 
 /// Record the review, its usage and the proof recomputed with it, deciding on the current tip (which

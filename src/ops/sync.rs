@@ -11,7 +11,6 @@
 //! descendant was built on.
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::path::Path;
 
 use gix::ObjectId;
@@ -115,7 +114,7 @@ async fn rounds(ctx: &Context, remote: String) -> Result<SyncReport, OpsError> {
     let mut changes: BTreeMap<GoalId, GoalSync> = BTreeMap::new();
     let mut backoff = Backoff::new(MAX_ROUNDS - 1, 10, 64);
     let (goals, problems, push_error) = loop {
-        fetch(&dir, &remote, &[fetch_refspec(&remote)]).map_err(infra)?;
+        fetch(&dir, &remote, &[fetch_refspec(&remote)]).map_err(|e| OpsError::infrastructure("sync", e))?;
         let pairs = goal_pairs(ctx, &remote)?;
         let (pushes, problems) = reconcile_all(ctx, &remote, &pairs, &mut changes).await;
         if pushes.is_empty() {
@@ -353,8 +352,4 @@ fn entry<'a>(
     e.status = status;
     e.title = title;
     e
-}
-
-fn infra(e: impl Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use gix::ObjectId;
 
+use super::context::oid;
 use super::drive::changed_files;
 use super::harness;
 use super::runtime::block_on;
@@ -20,6 +21,7 @@ use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
+use crate::model::ids::short;
 use crate::model::proof::{Proof, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -63,7 +65,7 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
     let (commit, proven) = target(snapshot)?;
-    let id = ObjectId::from_hex(commit.as_bytes()).map_err(|e| OpsError::Usage(e.to_string()))?;
+    let id = oid(&commit)?;
     if !ctx.store.repo().has_object(id) {
         return Err(OpsError::Usage(format!(
             "commit {commit} of goal {} is not in this repository: fetch the goal again (its proven commits travel with it) and retry",
@@ -127,7 +129,7 @@ fn run_gates(
     commit: &str,
 ) -> Result<(GateReport, Attachments), OpsError> {
     let dir = check_dir(ctx, &snapshot.goal.id, commit);
-    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit).map_err(infra)?;
+    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)?;
     let options = PlanOptions {
         force: true,
         ..PlanOptions::default()
@@ -171,7 +173,7 @@ fn check_harness(
     if diff.changes.is_empty() {
         return Ok((check, Vec::new(), None));
     }
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", &commit[..12]));
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", short(commit)));
     let prepared = harness::prepare(ctx, &dir, commit, &diff);
     let _ = worktree::remove_checkout(repo_dir, &dir);
     let restored = match prepared? {
@@ -181,7 +183,7 @@ fn check_harness(
             return Ok((check, Vec::new(), None));
         }
     };
-    let id = ObjectId::from_hex(restored.as_bytes()).map_err(|e| OpsError::Infrastructure(e.to_string()))?;
+    let id = oid(&restored)?;
     match run_gates(ctx, snapshot, repo_dir, id, &restored) {
         Ok((report, attachments)) => {
             check.restored = Some(report.gate_run(&restored));
@@ -247,8 +249,4 @@ fn record(
         Ok(why_not)
     })?;
     Ok((done.recorded().then_some(done.tip), done.value))
-}
-
-fn infra(e: impl std::fmt::Display) -> OpsError {
-    OpsError::Infrastructure(e.to_string())
 }

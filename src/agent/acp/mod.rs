@@ -33,6 +33,7 @@ use super::error::AgentError;
 use super::event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason};
 use super::jsonrpc::{self, Answer, METHOD_NOT_FOUND, Message, RpcError};
 use super::session::Limits;
+use crate::clock::monotonic;
 use crate::model::policy::{Policy, Verdict};
 use crate::model::usage::{TokenUsage, estimate_tokens};
 use crate::process::GroupSpec;
@@ -225,7 +226,7 @@ impl AcpEngine {
     async fn call(&mut self, method: &str, params: Value) -> Result<Value, AgentError> {
         let id = self.new_id();
         self.conn.send(jsonrpc::request(&id, method, params))?;
-        let deadline = Instant::now() + self.limits.start_timeout;
+        let deadline = monotonic() + self.limits.start_timeout;
         loop {
             let item = timeout_at(deadline, self.conn.recv())
                 .await
@@ -277,26 +278,26 @@ impl AcpEngine {
             if let Some(at) = self.turn.ending.as_ref().map(|(_, at)| *at) {
                 self.poll_usage();
                 let settled = self.usage.as_ref().is_none_or(UsageTail::turn_ended);
-                if settled || Instant::now() >= at {
+                if settled || monotonic() >= at {
                     self.finish_turn(false);
                 }
                 if !self.pending.is_empty() {
                     continue;
                 }
             }
-            let linger = self.turn.ending.as_ref().map(|_| Instant::now() + SETTLE_POLL);
+            let linger = self.turn.ending.as_ref().map(|_| monotonic() + SETTLE_POLL);
             let forced = self.cancel_deadline.filter(|_| linger.is_none());
             tokio::select! {
                 biased;
                 _ = cancel.requested(), if self.cancel_deadline.is_none() && self.prompt_id.is_some() => {
                     self.send_cancel()?;
                 }
-                _ = sleep_until(forced.unwrap_or_else(Instant::now)), if forced.is_some() => {
+                _ = sleep_until(forced.unwrap_or_else(monotonic)), if forced.is_some() => {
                     self.conn.kill();
-                    self.turn.ending = Some((StopReason::Cancelled, Instant::now()));
+                    self.turn.ending = Some((StopReason::Cancelled, monotonic()));
                     self.finish_turn(true);
                 }
-                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
+                _ = sleep_until(linger.unwrap_or_else(monotonic)), if linger.is_some() => {}
                 _ = self.tick.tick() => self.poll_usage(),
                 item = self.conn.recv() => match item {
                     None if self.turn.ending.is_some() => self.finish_turn(false),
@@ -313,7 +314,7 @@ impl AcpEngine {
 
     fn send_cancel(&mut self) -> Result<(), AgentError> {
         self.terminals.kill_all();
-        self.cancel_deadline = Some(Instant::now() + self.limits.cancel_grace);
+        self.cancel_deadline = Some(monotonic() + self.limits.cancel_grace);
         let params = json!({"sessionId": self.session_id()});
         self.conn.send(jsonrpc::notification("session/cancel", params))
     }
@@ -340,7 +341,7 @@ impl AcpEngine {
             },
             Err(e) => StopReason::Failed { message: e.message },
         };
-        self.turn.ending = Some((stop, Instant::now() + SETTLE));
+        self.turn.ending = Some((stop, monotonic() + SETTLE));
     }
 
     /// The turn is over: collect the last usage, estimate what was not reported, stop its terminals.

@@ -338,6 +338,7 @@ fn quote(word: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
 mod tests {
     use super::*;
 

@@ -24,13 +24,7 @@ pub fn code(text: &str) -> String {
     }
 }
 
-/// The first 12 characters of a sha.
-pub fn short(sha: &str) -> &str {
-    match sha.char_indices().nth(12) {
-        Some((i, _)) => &sha[..i],
-        None => sha,
-    }
-}
+pub use crate::model::ids::short;
 
 /// `text` cut to at most `max` characters, with a note when something was cut.
 pub fn truncate_to(text: String, max: usize) -> String {

@@ -1,14 +1,13 @@
-//! What delivery records in the goal: the data of the delivery events and how each changes the goal's
-//! `delivery` state (DESIGN §9).
+//! What delivery records in the goal: the data of the delivery events and the goal's `delivery` state
+//! (DESIGN §9).
 //!
 //! Owns the event payloads (`pr_opened`, `merge_recorded`, `merge_awaiting_human`, `delivery_failed`)
-//! and their effect; `snapshot::Snapshot::apply` calls `apply` here. Total like `apply`: an event never
-//! fails to apply. Pure.
+//! and their summaries; how each changes the goal is `snapshot::Snapshot::apply` (the one place goal
+//! status changes). Pure.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::goal::{GoalState, PullRequestRef};
-use crate::model::status::{GoalStatus, Phase};
+use crate::model::status::GoalStatus;
 
 /// The goal's PR was opened, or found and updated.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,49 +127,6 @@ impl DeliveryEvent<'_> {
             }
         }
     }
-
-    /// Apply to the goal state.
-    pub fn apply(&self, goal: &mut GoalState) {
-        let d = &mut goal.delivery;
-        match self {
-            DeliveryEvent::PrOpened(p) => {
-                d.branch = Some(p.head.clone());
-                d.pr = Some(PullRequestRef {
-                    number: p.number,
-                    url: p.url.clone(),
-                });
-                d.pr_head = Some(p.head_sha.clone());
-                d.pr_base = Some(p.base.clone());
-                d.problem = None;
-                goal.phase = goal.phase.max(Phase::Delivery);
-            }
-            DeliveryEvent::MergeRecorded(m) => {
-                d.merged = Some((*m).clone());
-                d.problem = None;
-                if let Some(waiting) = d.awaiting_human.take()
-                    && goal.status == GoalStatus::BlockedOnHuman
-                {
-                    goal.status = waiting.status_before;
-                }
-            }
-            DeliveryEvent::MergeAwaitingHuman(m) => {
-                if goal.status == GoalStatus::Cancelled {
-                    return;
-                }
-                let status_before = match &d.awaiting_human {
-                    Some(waiting) => waiting.status_before,
-                    None => goal.status,
-                };
-                d.awaiting_human = Some(AwaitingHuman {
-                    number: m.number,
-                    command: m.command.clone(),
-                    status_before,
-                });
-                goal.status = GoalStatus::BlockedOnHuman;
-            }
-            DeliveryEvent::DeliveryFailed(f) => d.problem = Some((*f).clone()),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -182,6 +138,7 @@ mod tests {
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use crate::model::snapshot::Snapshot;
+    use crate::model::status::Phase;
 
     fn event(n: u8, body: EventBody) -> Event {
         Event {

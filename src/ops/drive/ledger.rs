@@ -6,11 +6,12 @@
 //! one). Never acts: the driver acts and hands the facts to `record`.
 
 use std::rc::Rc;
-use std::time::Instant;
 
 use gix::ObjectId;
+use tokio::time::Instant;
 
 use super::Observer;
+use crate::clock::monotonic;
 use crate::model::event::{EventBody, UsageDelta};
 use crate::model::snapshot::Snapshot;
 use crate::ops::transaction::Draft;
@@ -37,7 +38,7 @@ impl<'o> Ledger<'o> {
             goal,
             tip: loaded.tip,
             snapshot: loaded.snapshot,
-            since_record: Instant::now(),
+            since_record: monotonic(),
             carried_ms: 0,
             observer,
         })
@@ -112,7 +113,7 @@ impl<'o> Ledger<'o> {
     /// Active wall time since the previous record, in whole seconds (the remainder carries over).
     fn active_time(&mut self) -> Option<UsageDelta> {
         let elapsed = self.since_record.elapsed().as_millis() + self.carried_ms;
-        self.since_record = Instant::now();
+        self.since_record = monotonic();
         self.carried_ms = elapsed % 1000;
         let secs = u64::try_from(elapsed / 1000).unwrap_or(u64::MAX);
         (secs > 0).then(|| UsageDelta {

@@ -1,0 +1,292 @@
+//! Event kinds have one spelling: `kind_name` agrees with the serde tag of every kind, and
+//! docs/storage.md names and describes each. `one_of_each` has a sample of every kind; `position` is
+//! exhaustive, so a new kind does not compile here until it has a sample, and then the tests below
+//! check it everywhere.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+
+use super::*;
+use crate::model::decision::DecisionDraft;
+use crate::model::delivery::address::{Addressed, ReplyPosted};
+use crate::model::delivery::record::DeliveryStage;
+use crate::model::delivery::reviews::{Ask, Feedback, FeedbackKind};
+use crate::model::gate::Outcome;
+use crate::model::graph::tests::task;
+use crate::model::proof::tests::{Goal, RESULT, gate, run};
+
+/// The documentation every kind must be described in.
+const STORAGE_MD: &str = include_str!("../../../docs/storage.md");
+
+/// Where `body`'s kind sits in [`one_of_each`]. No catch-all arm: a new kind must be placed here.
+fn position(body: &EventBody) -> usize {
+    match body {
+        EventBody::GoalCreated(_) => 0,
+        EventBody::IntakeCompleted { .. } => 1,
+        EventBody::PlanRecorded { .. } => 2,
+        EventBody::PlannerFinished(_) => 3,
+        EventBody::FollowUpsAdded { .. } => 4,
+        EventBody::DecisionRecorded(_) => 5,
+        EventBody::Paused { .. } => 6,
+        EventBody::Resumed {} => 7,
+        EventBody::Cancelled { .. } => 8,
+        EventBody::BudgetAdded(_) => 9,
+        EventBody::Accepted { .. } => 10,
+        EventBody::Rejected { .. } => 11,
+        EventBody::ControllerStarted { .. } => 12,
+        EventBody::LeaseRenewed { .. } => 13,
+        EventBody::ControllerStopped { .. } => 14,
+        EventBody::PhaseStarted { .. } => 15,
+        EventBody::IntegrationStarted { .. } => 16,
+        EventBody::BaselineRecorded(_) => 17,
+        EventBody::TaskDispatched { .. } => 18,
+        EventBody::AttemptFinished(_) => 19,
+        EventBody::TaskIntegrated { .. } => 20,
+        EventBody::TaskBlocked { .. } => 21,
+        EventBody::UsageAdded(_) => 22,
+        EventBody::VerificationRecorded(_) => 23,
+        EventBody::BaseRunRecorded(_) => 24,
+        EventBody::HarnessChecked(_) => 25,
+        EventBody::ReviewRecorded(_) => 26,
+        EventBody::ProofRecorded(_) => 27,
+        EventBody::WorkSaved { .. } => 28,
+        EventBody::GoalStopped { .. } => 29,
+        EventBody::PrOpened(_) => 30,
+        EventBody::MergeRecorded(_) => 31,
+        EventBody::MergeAwaitingHuman(_) => 32,
+        EventBody::DeliveryFailed(_) => 33,
+        EventBody::ReviewFeedback(_) => 34,
+        EventBody::ReviewReplied(_) => 35,
+    }
+}
+
+fn a() -> TaskId {
+    TaskId::parse("a").expect("a valid task id")
+}
+
+/// One event of every kind, in the order of [`position`].
+fn one_of_each() -> Vec<EventBody> {
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 22, 10, 0, 0)
+        .single()
+        .expect("a valid time");
+    let planned = Goal::planned(GoalKind::Bugfix).snapshot;
+    let plan = planned.plan.clone().expect("a planned goal has a plan");
+    let mut evidenced = Goal::evidenced();
+    let proof = evidenced.record_proof();
+    let created = GoalCreated {
+        text: "Fix it".into(),
+        base: BaseRef {
+            rev: "HEAD".into(),
+            commit: "base".into(),
+        },
+        options: RunOptions::default(),
+        nonce: "n".into(),
+    };
+    let lease = Lease::new("h", 7, at);
+    let addition = BudgetAddition::new(Some(Duration::from_secs(60)), None, None).expect("something to add");
+    vec![
+        EventBody::GoalCreated(created),
+        EventBody::IntakeCompleted {
+            kind: GoalKind::Bugfix,
+            title: "Fix it".into(),
+            questions: Vec::new(),
+        },
+        EventBody::PlanRecorded {
+            plan: plan.clone(),
+            tasks: planned.tasks.clone(),
+        },
+        EventBody::PlannerFinished(Box::new(PlannerReport {
+            engine: "exec".into(),
+            session_id: None,
+            tokens: 3,
+            outcome: PlannerOutcome::KeptHeuristic {
+                reason: "no plan".into(),
+            },
+        })),
+        EventBody::FollowUpsAdded {
+            from: a(),
+            tasks: vec![task("b", &["a"], &["docs/**"])],
+        },
+        EventBody::DecisionRecorded(DecisionDraft {
+            step: "execution".into(),
+            chosen: "dispatch a".into(),
+            why: "ready".into(),
+            evidence: Vec::new(),
+        }),
+        EventBody::Paused { reason: None },
+        EventBody::Resumed {},
+        EventBody::Cancelled { reason: None },
+        EventBody::BudgetAdded(addition),
+        EventBody::Accepted {
+            summary: "fine".into(),
+        },
+        EventBody::Rejected { reason: "no".into() },
+        EventBody::ControllerStarted {
+            lease: lease.clone(),
+            took_over: None,
+        },
+        EventBody::LeaseRenewed { expires_at: at },
+        EventBody::ControllerStopped {
+            reason: "done".into(),
+        },
+        EventBody::PhaseStarted {
+            phase: Phase::Execution,
+        },
+        EventBody::IntegrationStarted {
+            branch: "omk/g/integration".into(),
+            commit: "base".into(),
+        },
+        EventBody::BaselineRecorded(run("base", vec![gate("test", true, Outcome::Passed)])),
+        EventBody::TaskDispatched {
+            task: a(),
+            attempt: 1,
+            branch: "omk/g/tasks/a".into(),
+            start_commit: "base".into(),
+        },
+        EventBody::AttemptFinished(AttemptReport {
+            task: a(),
+            attempt: 1,
+            outcome: AttemptOutcome::Succeeded,
+            commit: Some("attempt1".into()),
+            tree: Some("tree1".into()),
+            tokens: 10,
+            session_id: None,
+            next: TaskStatus::Done,
+            note: None,
+        }),
+        EventBody::TaskIntegrated {
+            task: a(),
+            commit: RESULT.into(),
+        },
+        EventBody::TaskBlocked {
+            task: a(),
+            reason: "conflict".into(),
+        },
+        EventBody::UsageAdded(UsageDelta::default()),
+        EventBody::VerificationRecorded(run(RESULT, vec![gate("test", true, Outcome::Passed)])),
+        EventBody::BaseRunRecorded(BaseRun {
+            commit: "overlay".into(),
+            result: RESULT.into(),
+            overlaid: vec!["tests/test_a.py".into()],
+            gates: Vec::new(),
+        }),
+        EventBody::HarnessChecked(HarnessCheck {
+            result: RESULT.into(),
+            changes: Vec::new(),
+            restored: None,
+            error: None,
+        }),
+        EventBody::ReviewRecorded(Review {
+            commit: RESULT.into(),
+            findings: Vec::new(),
+            gaps: Vec::new(),
+            at,
+        }),
+        EventBody::ProofRecorded(Box::new(proof)),
+        EventBody::WorkSaved {
+            task: a(),
+            commit: "saved".into(),
+            reason: "uncommitted work".into(),
+        },
+        EventBody::GoalStopped {
+            status: GoalStatus::Failed,
+            reason: "gave up".into(),
+        },
+        EventBody::PrOpened(PrOpened {
+            number: 7,
+            url: "https://example.com/o/r/pull/7".into(),
+            head: "omk/g/integration".into(),
+            head_sha: RESULT.into(),
+            base: "main".into(),
+            draft: false,
+            created: true,
+        }),
+        EventBody::MergeRecorded(MergeRecorded {
+            number: 7,
+            head_sha: RESULT.into(),
+            merge_commit: None,
+            by: "gated".into(),
+        }),
+        EventBody::MergeAwaitingHuman(MergeAwaitingHuman {
+            number: Some(7),
+            command: "gh pr merge 7".into(),
+        }),
+        EventBody::DeliveryFailed(DeliveryFailed {
+            stage: DeliveryStage::Push,
+            message: "rejected".into(),
+            next: "fetch".into(),
+        }),
+        EventBody::ReviewFeedback(FeedbackRecorded {
+            pr: 7,
+            round: 1,
+            items: vec![Addressed {
+                feedback: Feedback {
+                    kind: FeedbackKind::ReviewComment,
+                    id: 10,
+                    source: "github:alice".into(),
+                    review_id: Some(1),
+                    path: Some("docs/a.md".into()),
+                    line: Some(2),
+                    position: None,
+                    body: "Please fix the typo.".into(),
+                    url: "https://example.com/o/r/pull/7#discussion_r10".into(),
+                    ask: Ask::Change,
+                },
+                task: Some(TaskId::parse("review-1-1").expect("a valid task id")),
+                note: None,
+            }],
+            tasks: vec![task("review-1-1", &["a"], &["docs/a.md"])],
+        }),
+        EventBody::ReviewReplied(RepliesPosted {
+            replies: vec![ReplyPosted {
+                kind: FeedbackKind::ReviewComment,
+                id: 10,
+                reply_id: 11,
+                commit: Some(RESULT.into()),
+                addressed: true,
+            }],
+        }),
+    ]
+}
+
+#[test]
+fn there_is_one_sample_of_every_kind_in_order() {
+    for (i, body) in one_of_each().iter().enumerate() {
+        assert_eq!(position(body), i, "{}", body.kind_name());
+    }
+}
+
+#[test]
+fn kind_names_are_the_serde_tags() {
+    let mut names = BTreeSet::new();
+    for body in one_of_each() {
+        let json = serde_json::to_value(&body).expect("events serialise");
+        assert_eq!(json["kind"], body.kind_name());
+        assert!(names.insert(body.kind_name()), "{} twice", body.kind_name());
+        let back: EventBody = serde_json::from_value(json).expect("and read back");
+        assert_eq!(back, body);
+    }
+}
+
+#[test]
+fn docs_storage_md_describes_every_kind() {
+    let missing: Vec<&str> = one_of_each()
+        .iter()
+        .map(EventBody::kind_name)
+        .filter(|kind| !STORAGE_MD.contains(&format!("| `{kind}` |")))
+        .collect();
+    assert!(missing.is_empty(), "docs/storage.md lacks a row for {missing:?}");
+}
+
+#[test]
+fn every_kind_applies_and_summarises() {
+    let mut goal = Goal::planned(GoalKind::Bugfix);
+    for body in one_of_each().into_iter().skip(1) {
+        assert!(!body.summary().is_empty(), "{}", body.kind_name());
+        goal.apply(body);
+    }
+    assert_eq!(goal.snapshot.goal.event_count, 3 + 35);
+}

@@ -1,0 +1,59 @@
+//! How delivery events change the goal: the pull request, its merge, a merge a human must do, a failed
+//! step. Part of `Snapshot::apply` (the only place goal status changes). Pure.
+
+use super::Snapshot;
+use crate::model::delivery::record::{
+    AwaitingHuman, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened,
+};
+use crate::model::goal::PullRequestRef;
+use crate::model::status::{GoalStatus, Phase};
+
+impl Snapshot {
+    pub(super) fn on_pr_opened(&mut self, pr: &PrOpened) {
+        let d = &mut self.goal.delivery;
+        d.branch = Some(pr.head.clone());
+        d.pr = Some(PullRequestRef {
+            number: pr.number,
+            url: pr.url.clone(),
+        });
+        d.pr_head = Some(pr.head_sha.clone());
+        d.pr_base = Some(pr.base.clone());
+        d.problem = None;
+        self.goal.phase = self.goal.phase.max(Phase::Delivery);
+    }
+
+    /// A merge ends a wait for a human: the goal goes back to the status it had before.
+    pub(super) fn on_merge_recorded(&mut self, merge: &MergeRecorded) {
+        let d = &mut self.goal.delivery;
+        d.merged = Some(merge.clone());
+        d.problem = None;
+        if let Some(waiting) = d.awaiting_human.take()
+            && self.goal.status == GoalStatus::BlockedOnHuman
+        {
+            self.goal.status = waiting.status_before;
+        }
+    }
+
+    /// Waiting for a human to merge blocks the goal (not a cancelled one), remembering the status it
+    /// had before the first wait.
+    pub(super) fn on_merge_awaiting_human(&mut self, waiting: &MergeAwaitingHuman) {
+        if self.goal.status == GoalStatus::Cancelled {
+            return;
+        }
+        let d = &mut self.goal.delivery;
+        let status_before = match &d.awaiting_human {
+            Some(before) => before.status_before,
+            None => self.goal.status,
+        };
+        d.awaiting_human = Some(AwaitingHuman {
+            number: waiting.number,
+            command: waiting.command.clone(),
+            status_before,
+        });
+        self.goal.status = GoalStatus::BlockedOnHuman;
+    }
+
+    pub(super) fn on_delivery_failed(&mut self, failure: &DeliveryFailed) {
+        self.goal.delivery.problem = Some(failure.clone());
+    }
+}
