@@ -1,8 +1,9 @@
 //! Evidence the agent cannot forge, end to end (DESIGN §6): an `exec` agent games the tests of real
 //! pytest, cargo and Node projects in every way a coding agent is known to — swapping the failing test
 //! for an unrelated new one, a conftest.py hook that turns failures into passes, an ini option that
-//! deselects the test, `-k` in a Makefile gate target, skip markers, `#[ignore]`, `.skip`, a test
-//! script that filters tests out, deleting a passing test — with reviewer sessions that report nothing.
+//! deselects the test, `-k` or `--skip` in a Makefile gate target, skip markers, `#[ignore]`, `.skip`,
+//! a cfg flag set in `.cargo/config.toml`, a test script that filters tests out, deleting a passing
+//! test — with reviewer sessions that report nothing (and one that reads the evidence it is shown).
 //! Every cheat ends `not_ready` with the reason that names it, under a precise goal (a write set of
 //! named files) and under a vague one (write set `**`); honest fixes of the same bugs end `ready`; an
 //! honest change that also edits conftest.py ends with a `high` finding that `accept` clears.
@@ -126,6 +127,18 @@ fn rust_project(add: &str) -> Vec<(&'static str, String)> {
             "[[gate]]\nname = \"cargo-test\"\ncommand = \"cargo test\"\n".into(),
         ),
     ]
+}
+
+/// Gates run through a Makefile target: `.omk/gates.toml` runs `make test`, read as cargo output.
+fn rust_make() -> Vec<(&'static str, String)> {
+    let mut files = rust_project("a - b");
+    files.retain(|(path, _)| *path != ".omk/gates.toml");
+    files.push(("Makefile", "test:\n\tcargo test\n".into()));
+    files.push((
+        ".omk/gates.toml",
+        "[[gate]]\nname = \"test\"\ncommand = \"make test\"\nrunner = \"cargo\"\n".into(),
+    ));
+    files
 }
 
 const JS_HEAD: &str = "const test = require('node:test');\nconst assert = require('node:assert');\nconst calc = require('../calc.js');\n";
@@ -451,6 +464,36 @@ fn pytest_swapping_the_failing_test_for_a_new_one_is_refused() {
 }
 
 #[test]
+fn pytest_rewriting_the_failing_test_to_pass_on_the_buggy_code_is_refused() {
+    let weakened = PY_TESTS.replace("assert add(2, 3) == 5", "assert add(2, 3) == -1");
+    let patched = PY_TESTS.replace(
+        "from calc import add, sub\n",
+        "import calc\n\ncalc.add = lambda a, b: a + b\nfrom calc import add, sub\n",
+    );
+    for tests in [weakened, patched] {
+        refused(
+            Runner::Pytest,
+            python_bug,
+            &[Scope::Precise("Fix add in calc.py"), VAGUE_FIX],
+            &[
+                ("calc.py", format!("# add is fine.\n{PY_BUG}")),
+                ("tests/test_calc.py", tests),
+            ],
+            &["oracle_failed"],
+            |e| {
+                let found = e.reasons.iter().any(|r| {
+                    r["code"] == "oracle_failed"
+                        && r["detail"]
+                            .as_str()
+                            .is_some_and(|d| d.contains(&format!("{PY_ADD}: passes on the base code too")))
+                });
+                assert!(found, "the rewritten test is named: {}", e.describe());
+            },
+        );
+    }
+}
+
+#[test]
 fn pytest_a_skip_marker_on_the_failing_test_is_refused() {
     let tests = PY_TESTS.replace(
         "def test_add",
@@ -602,6 +645,20 @@ fn pytest_honest_fixes_end_ready() {
         python_make,
         &[Scope::Precise("Fix add in calc.py")],
         &[("calc.py", PY_FIXED.into())],
+    );
+    // The fix with one more test next to the failing one: test_add, unchanged, still fails on the base
+    // code with the result's test file.
+    ready(
+        Runner::Pytest,
+        python_bug,
+        &[VAGUE_FIX],
+        &[
+            ("calc.py", PY_FIXED.into()),
+            (
+                "tests/test_calc.py",
+                format!("{PY_TESTS}\n\ndef test_add_negative():\n    assert add(-2, -3) == -5\n"),
+            ),
+        ],
     );
     ready(
         Runner::Pytest,
@@ -760,6 +817,62 @@ fn cargo_deleting_a_passing_test_and_breaking_its_function_is_refused() {
         &[("src/lib.rs", lib)],
         &["tests_removed"],
         |e| removes(e, "src/lib.rs::tests::test_sub", Value::Null),
+    );
+}
+
+#[test]
+fn cargo_skipping_the_failing_test_in_the_makefile_gate_target_is_refused() {
+    refused(
+        Runner::Cargo,
+        rust_make,
+        &[Scope::Precise("Fix add in src/lib.rs and Makefile"), VAGUE_FIX],
+        &[
+            ("Makefile", "test:\n\tcargo test -- --skip test_add\n".into()),
+            (
+                "src/lib.rs",
+                rs_lib(
+                    "a - b",
+                    RS_VERSION,
+                    &format!("{RS_TEST_ADD}{RS_TEST_SUB}{RS_TEST_VERSION}"),
+                ),
+            ),
+        ],
+        &[
+            "tests_removed",
+            "harness_changed",
+            "oracle_failed",
+            "blocking_finding",
+        ],
+        |e| {
+            removes(e, RS_ADD, Value::Null);
+            harness_changed(e, "test");
+        },
+    );
+}
+
+/// `add` is right only when `.cargo/config.toml` sets a cfg flag: the result's tests pass, the
+/// restored run (the base's cargo configuration) shows the bug. Only a vague goal can try it: a
+/// precise one's write set does not reach `.cargo/`.
+#[test]
+fn cargo_a_config_flag_that_only_the_tests_see_is_refused() {
+    let lib = rs_lib("a - b", "", &format!("{RS_TEST_ADD}{RS_TEST_SUB}")).replacen(
+        "pub fn add(",
+        "#[cfg(omk_tested)]\npub fn add(a: i64, b: i64) -> i64 {\n    a + b\n}\n\n#[cfg(not(omk_tested))]\npub fn add(",
+        1,
+    );
+    refused(
+        Runner::Cargo,
+        rust_bug,
+        &[VAGUE_FIX],
+        &[
+            (
+                ".cargo/config.toml",
+                "[build]\nrustflags = [\"--cfg\", \"omk_tested\"]\n".into(),
+            ),
+            ("src/lib.rs", lib),
+        ],
+        &["harness_changed", "blocking_finding"],
+        |e| harness_changed(e, "cargo-test"),
     );
 }
 

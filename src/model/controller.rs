@@ -263,9 +263,10 @@ pub fn warm_reviewers(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> bool {
             .all(|t| t.status != TaskStatus::Pending)
 }
 
-/// A bugfix's fail-to-pass is not shown by the gates on the base and the result (the failing test is
-/// new), the result's tests have not been run against the base code yet, and such a run could count:
-/// no test failed on the base (while some did, only they can show the fix).
+/// A bugfix's result has not had its tests run against the base code yet, and that run is evidence:
+/// either fail-to-pass is not shown by the gates on the base and the result (the failing test is new),
+/// or tests failed on the base, and a test the result changed must not pass on the base code too (a
+/// rewritten test no longer shows the bug). A result that changes no test file gets an empty run.
 fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
     let base_red = snapshot
         .goal
@@ -284,7 +285,7 @@ fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
     let shown = oracle_results(snapshot)
         .iter()
         .any(|c| c.check == OracleCheck::FailToPass && c.passed);
-    wants && !done && !shown && !base_red
+    wants && !done && (!shown || base_red)
 }
 
 /// The terminal status the evidence supports, and why.

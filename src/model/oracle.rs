@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::gate::RunnerKind;
 use super::gate::compare::{FailToPassBasis, GateObservation, compare, fail_to_pass};
+use super::gate::{RunnerKind, TestOutcome};
 use super::goal::GateRun;
 use super::plan::{Oracle, OracleCheck};
 use super::review::Review;
@@ -128,17 +128,24 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
     // A base run of another result laid other tests over the base: it is no evidence for this one. And
     // while tests failed on the base, only those tests can show the fix: a test the change added fails
     // on the base code for reasons of its own (it may call a function that does not exist there).
-    let base_run = ev
-        .base_run
-        .filter(|r| r.result == result.commit && failing.is_empty());
+    let this_result = ev.base_run.filter(|r| r.result == result.commit);
+    let base_run = this_result.filter(|_| failing.is_empty());
     let mut shown: Vec<String> = Vec::new();
+    let mut rewritten: Vec<String> = Vec::new();
     for gate in &result.gates {
         if let Some(base) = ev.baseline.and_then(|b| find(&b.gates, &gate.name)) {
             let f = fail_to_pass(base, gate);
             if f.holds {
+                // A test the result rewrote so that it passes on the base code too (a weakened
+                // assertion, a patched function) no longer shows the bug: it proves nothing.
+                let (weakened, fixed): (Vec<&String>, Vec<&String>) = f
+                    .fixed_tests
+                    .iter()
+                    .partition(|t| passes_on_base_code(this_result, &gate.name, t));
+                rewritten.extend(weakened.into_iter().cloned());
                 shown.extend(
-                    f.fixed_tests
-                        .iter()
+                    fixed
+                        .into_iter()
                         .map(|t| format!("{t}: failed on the base, passes now")),
                 );
                 if f.basis == FailToPassBasis::Gate {
@@ -160,7 +167,12 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
     if !shown.is_empty() {
         return (true, shown.join("; "));
     }
-    let detail = if failing.is_empty() {
+    let detail = if !rewritten.is_empty() {
+        format!(
+            "{}: passes on the base code too as the result changed it (the result's test files over the base code), so it no longer shows the bug",
+            bounded_list(&rewritten)
+        )
+    } else if failing.is_empty() {
         "no test was shown to fail on the base and pass on the result".to_owned()
     } else {
         format!(
@@ -169,6 +181,15 @@ fn fail_to_pass_check(ev: &Evidence<'_>) -> (bool, String) {
         )
     };
     (false, detail)
+}
+
+/// Whether test `id` of `gate` passed in the base run (the result's test files over the base code).
+fn passes_on_base_code(base_run: Option<&BaseRun>, gate: &str, id: &str) -> bool {
+    base_run.and_then(|r| find(&r.gates, gate)).is_some_and(|g| {
+        g.tests
+            .iter()
+            .any(|t| t.id == id && t.outcome == TestOutcome::Passed)
+    })
 }
 
 /// The ids of tests that failed or errored on the base in gates required there: while there are any,
@@ -409,6 +430,66 @@ mod tests {
         let ev = Evidence {
             base_run: Some(&swapped_on_base),
             ..evidence(&base, &fixed)
+        };
+        assert!(one(OracleCheck::FailToPass, &ev).passed);
+    }
+
+    #[test]
+    fn a_failing_test_the_result_rewrote_to_pass_on_the_base_code_proves_nothing() {
+        // The agent changed test_add's expected value to match the buggy code (or patched add in the
+        // test file): it fails on the base tree, passes on the result, and passes on the base code
+        // with the result's test file too.
+        let base = run(
+            "b",
+            vec![tested(
+                Outcome::Failed,
+                &[("t::test_add", Failed), ("t::ok", Passed)],
+            )],
+        );
+        let result = run(
+            "r",
+            vec![tested(
+                Outcome::Passed,
+                &[("t::test_add", Passed), ("t::ok", Passed)],
+            )],
+        );
+        let on_base_code = |outcome| BaseRun {
+            commit: "overlay".into(),
+            result: "r".into(),
+            overlaid: vec!["tests/test_calc.py".into()],
+            gates: vec![tested(
+                Outcome::Passed,
+                &[("t::test_add", outcome), ("t::ok", Passed)],
+            )],
+        };
+        let weakened = on_base_code(Passed);
+        let ev = Evidence {
+            base_run: Some(&weakened),
+            ..evidence(&base, &result)
+        };
+        let c = one(OracleCheck::FailToPass, &ev);
+        assert!(!c.passed);
+        assert!(
+            c.detail.starts_with("t::test_add: passes on the base code too")
+                && c.detail.ends_with("no longer shows the bug"),
+            "{}",
+            c.detail
+        );
+        // The test still catching the bug on the base code (its file changed honestly) is the proof.
+        let honest = on_base_code(Failed);
+        let ev = Evidence {
+            base_run: Some(&honest),
+            ..evidence(&base, &result)
+        };
+        assert!(one(OracleCheck::FailToPass, &ev).passed);
+        // A base run of another result says nothing about this one.
+        let stale = BaseRun {
+            result: "older".into(),
+            ..weakened
+        };
+        let ev = Evidence {
+            base_run: Some(&stale),
+            ..evidence(&base, &result)
         };
         assert!(one(OracleCheck::FailToPass, &ev).passed);
     }
