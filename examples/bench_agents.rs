@@ -19,6 +19,9 @@ mod model_server;
 #[path = "../tests/support/agents.rs"]
 mod agents;
 
+#[path = "support/raw_client.rs"]
+mod raw_client;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,8 +31,6 @@ use git_omk::agent::{Session, SessionConfig, StopReason};
 use git_omk::model::policy::Policy;
 use git_omk::model::writeset::PathPattern;
 use model_server::{ModelServer, Turn};
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// The scripted turn (the reference scenario): write a file, show it, edit it, list the directory,
 /// answer — five LLM steps, two file writes, two shell commands.
@@ -123,82 +124,12 @@ async fn omk_turn(omk: &mut Omk, i: usize) -> (Duration, Duration) {
     (t.elapsed(), t.elapsed() - events_done)
 }
 
-/// The minimal client: enough protocol to run the same script, nothing else.
+/// The minimal client with what it needs alive.
 struct Raw {
+    client: raw_client::Raw,
     _server: ModelServer,
     _home: AgentHome,
     _repo: tempfile::TempDir,
-    start: Duration,
-    child: tokio::process::Child,
-    stdin: tokio::process::ChildStdin,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    kind: Agent,
-    next: u64,
-    session: String,
-}
-
-impl Raw {
-    async fn send(&mut self, v: Value) {
-        let mut line = v.to_string();
-        line.push('\n');
-        self.stdin.write_all(line.as_bytes()).await.expect("write");
-    }
-
-    fn id(&mut self) -> Value {
-        self.next += 1;
-        match self.kind {
-            Agent::KimiWire => json!(format!("r{}", self.next)),
-            Agent::KimiAcp | Agent::Qwen => json!(self.next),
-        }
-    }
-
-    /// Send a request and serve the agent until its answer.
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        let id = self.id();
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        loop {
-            let line = self.lines.next_line().await.expect("read").expect("agent alive");
-            let Ok(msg) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if msg.get("method").is_none() && msg.get("id") == Some(&id) {
-                return msg.get("result").cloned().unwrap_or(Value::Null);
-            }
-            if let (Some(rid), Some(m)) = (msg.get("id").cloned(), msg.get("method").and_then(Value::as_str))
-            {
-                let answer = answer(m, &msg["params"]);
-                self.send(json!({"jsonrpc": "2.0", "id": rid, "result": answer}))
-                    .await;
-            }
-        }
-    }
-}
-
-/// Approve everything; serve files without any check.
-fn answer(method: &str, params: &Value) -> Value {
-    match method {
-        "request" => json!({"request_id": params["payload"]["id"], "response": "approve"}),
-        "session/request_permission" => {
-            let options = params["options"].as_array().cloned().unwrap_or_default();
-            let once = options
-                .iter()
-                .find(|o| o["kind"] == "allow_once")
-                .map_or(json!("approve_once"), |o| o["optionId"].clone());
-            json!({"outcome": {"outcome": "selected", "optionId": once}})
-        }
-        "fs/read_text_file" => {
-            json!({"content": std::fs::read_to_string(params["path"].as_str().unwrap_or("")).unwrap_or_default()})
-        }
-        "fs/write_text_file" => {
-            let _ = std::fs::write(
-                params["path"].as_str().unwrap_or(""),
-                params["content"].as_str().unwrap_or(""),
-            );
-            json!({})
-        }
-        _ => json!({}),
-    }
 }
 
 async fn raw_start(kind: Agent, program: &Path, turns: usize) -> Raw {
@@ -206,79 +137,16 @@ async fn raw_start(kind: Agent, program: &Path, turns: usize) -> Raw {
     let server = ModelServer::start(script(kind, &work, turns));
     let home = AgentHome::new();
     let launch = home.launch(kind, program, &server);
-    let mut cmd = tokio::process::Command::new(program);
-    match kind {
-        Agent::KimiWire => {
-            cmd.args(["--wire", "--work-dir"])
-                .arg(&work)
-                .args(["--session", "bench-raw"]);
-            cmd.args(&launch.extra_args);
-        }
-        Agent::KimiAcp => {
-            cmd.arg("acp");
-        }
-        Agent::Qwen => {
-            cmd.args(git_omk::agent::qwen::ARGS);
-        }
-    }
-    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(&work)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    let t = Instant::now();
-    let mut child = cmd.spawn().expect("spawn");
-    let stdin = child.stdin.take().expect("stdin");
-    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut raw = Raw {
+    Raw {
+        client: raw_client::Raw::start(kind, program, &work, &launch).await,
         _server: server,
         _home: home,
         _repo: dir,
-        start: Duration::ZERO,
-        child,
-        stdin,
-        lines,
-        kind,
-        next: 0,
-        session: String::new(),
-    };
-    match kind {
-        Agent::KimiWire => {
-            raw.call(
-                "initialize",
-                json!({"protocol_version": "1.10", "client": {"name": "raw", "version": "0"}}),
-            )
-            .await;
-        }
-        Agent::KimiAcp | Agent::Qwen => {
-            let caps = json!({"fs": {"readTextFile": true, "writeTextFile": true}, "terminal": false});
-            raw.call(
-                "initialize",
-                json!({"protocolVersion": 1, "clientCapabilities": caps}),
-            )
-            .await;
-            let new = raw
-                .call("session/new", json!({"cwd": work, "mcpServers": []}))
-                .await;
-            raw.session = new["sessionId"].as_str().unwrap_or("").to_owned();
-        }
     }
-    raw.start = t.elapsed();
-    raw
 }
 
 async fn raw_turn(raw: &mut Raw, i: usize) -> Duration {
-    let t = Instant::now();
-    let text = format!("work on f{i}.txt");
-    match raw.kind {
-        Agent::KimiWire => raw.call("prompt", json!({"user_input": text})).await,
-        Agent::KimiAcp | Agent::Qwen => {
-            let params = json!({"sessionId": raw.session, "prompt": [{"type": "text", "text": text}]});
-            raw.call("session/prompt", params).await
-        }
-    };
-    t.elapsed()
+    raw.client.prompt(&format!("work on f{i}.txt")).await
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -310,14 +178,14 @@ async fn main() {
         let share = 100.0 * overhead.as_secs_f64() / raw_turn.as_secs_f64();
         println!(
             "| {kind:?} | {} | {} | {} | {} | {} ({share:.1} %) | {} |",
-            ms(raw.start),
+            ms(raw.client.start),
             ms(omk.start),
             ms(raw_turn),
             ms(omk_turn),
             ms(overhead),
             ms(median(checks))
         );
-        let _ = raw.child.kill().await;
+        let _ = raw.client.child.kill().await;
         omk.session.shutdown().await;
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::budget;
-use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, parse_max_agents};
+use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, RoleAgents, parse_max_agents};
 use crate::model::usage::{Price, PriceTable, parse_price};
 
 /// A setting with an unusable value.
@@ -157,8 +157,9 @@ pub struct Settings {
     pub auto_maintenance: bool,
     /// git's `gc.auto` (loose-object threshold of automatic maintenance; 0 disables it).
     pub gc_auto: u64,
-    /// Default `--agent` (`omk.agent`, `OMK_AGENT`).
-    pub agent: Option<AgentSpec>,
+    /// Agents by role: `omk.agent` (`OMK_AGENT`) for all, `omk.agent.task`, `omk.agent.planner`,
+    /// `omk.agent.reviewer` (`OMK_AGENT_TASK`, `OMK_AGENT_PLANNER`, `OMK_AGENT_REVIEWER`).
+    pub agents: RoleAgents,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
     pub max_agents: Option<u16>,
     /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
@@ -193,6 +194,11 @@ impl Settings {
                 .map(|v| (env_name.to_owned(), v))
                 .or_else(|| config.string(key).map(|v| (key.to_owned(), v.to_string())))
         };
+        let agent = |env_name: &str, key: &str| {
+            lookup(env_name, key)
+                .map(|(key, v)| parse_agent(&key, &v))
+                .transpose()
+        };
         let auto_maintenance = match lookup("OMK_AUTO_MAINTENANCE", "omk.autoMaintenance") {
             None => true,
             Some((key, value)) => parse_bool(&key, &value)?,
@@ -224,9 +230,12 @@ impl Settings {
         Ok(Settings {
             auto_maintenance,
             gc_auto,
-            agent: lookup("OMK_AGENT", "omk.agent")
-                .map(|(key, v)| parse_agent(&key, &v))
-                .transpose()?,
+            agents: RoleAgents {
+                all: agent("OMK_AGENT", "omk.agent")?,
+                task: agent("OMK_AGENT_TASK", "omk.agent.task")?,
+                planner: agent("OMK_AGENT_PLANNER", "omk.agent.planner")?,
+                reviewer: agent("OMK_AGENT_REVIEWER", "omk.agent.reviewer")?,
+            },
             max_agents: lookup("OMK_MAX_AGENTS", "omk.maxAgents")
                 .map(|(key, v)| {
                     parse_max_agents(&v).map_err(|_| SettingError {

@@ -163,6 +163,54 @@ fn configured_agents_and_problems() {
 }
 
 #[test]
+fn every_role_s_agent_is_checked_and_a_missing_one_names_its_roles() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "omk.agent.reviewer", "exec:no-such-reviewer"]);
+    let report = doctor_json(&repo, &path_with(None));
+    let roles: Vec<String> = report["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r["role"].as_str().unwrap(), r["agent"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "planner kimi",
+            "task kimi",
+            "reviewer exec:no-such-reviewer",
+            "security-reviewer exec:no-such-reviewer"
+        ]
+    );
+    let missing = report["missing"].as_array().unwrap();
+    let reviewer = missing
+        .iter()
+        .find(|m| m["what"] == "exec:no-such-reviewer")
+        .expect("the reviewer's agent is missing");
+    assert_eq!(reviewer["required"], true);
+    assert!(
+        reviewer["hint"]
+            .as_str()
+            .unwrap()
+            .ends_with("(used by: reviewer, security-reviewer)"),
+        "{reviewer}"
+    );
+    let out = repo
+        .omk()
+        .arg("doctor")
+        .env("PATH", path_with(None))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("role      reviewer: exec:no-such-reviewer\n"),
+        "{text}"
+    );
+    assert!(!text.contains("role      task"), "{text}");
+}
+
+#[test]
 fn bad_input_exits_2() {
     let repo = TestRepo::new();
     let out = repo.omk().args(["doctor", "--bogus"]).output().unwrap();

@@ -216,7 +216,104 @@ fn untestable_goals_stop_blocked_on_human_with_the_questions() {
     );
     let resume = repo.omk().args(["goal", "resume"]).output().unwrap();
     assert_eq!(resume.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&resume.stderr).contains("answer its questions"));
+    let stderr = String::from_utf8_lossy(&resume.stderr);
+    assert!(stderr.contains("git omk goal answer"), "{stderr}");
+}
+
+#[test]
+fn a_compound_goal_naming_a_flag_and_a_doc_is_planned_as_two_tasks() {
+    let repo = TestRepo::new();
+    let out = repo
+        .omk()
+        .args([
+            "goal",
+            "plan",
+            "--json",
+            "Add a --verbose flag to the CLI and document it in the README",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(&out.stdout);
+    assert_eq!(v["status"], "planned");
+    assert!(v["questions"].as_array().is_none_or(Vec::is_empty), "{v}");
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 2, "{v}");
+}
+
+#[test]
+fn goal_answer_turns_a_goal_blocked_on_questions_into_a_planned_one() {
+    let repo = TestRepo::new();
+    let out = repo
+        .omk()
+        .args(["goal", "plan", "--json", "Make it better"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let id = json_of(&out.stdout)["id"].as_str().unwrap().to_owned();
+    let refs_before = repo.git(&["for-each-ref", "refs/omk"]);
+
+    // Bad input changes nothing: an empty answer, an unknown goal.
+    for args in [
+        vec!["goal", "answer", id.as_str(), "  "],
+        vec!["goal", "answer", "nosuchgoal", "slugify in src/slugify.py"],
+    ] {
+        let out = repo.omk().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(repo.git(&["for-each-ref", "refs/omk"]), refs_before);
+    }
+    // A vague answer keeps the goal blocked, with the questions left, on the same goal.
+    let out = repo
+        .omk()
+        .args(["goal", "answer", "--json", &id, "nicer"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "still blocked");
+    assert_eq!(json_of(&out.stdout)["status"], "blocked_on_human");
+
+    let answer = "slugify in src/slugify.py should keep digits; tests/test_slugify.py shows it";
+    let out = repo.omk().args(["goal", "answer", &id, answer]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("git omk goal resume {id}")), "{text}");
+    let show = json_of(
+        &repo
+            .omk()
+            .args(["goal", "show", &id, "-f", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert_eq!(show["goal"]["status"], "planned", "{show}");
+    assert_eq!(show["goal"]["answers"][1], answer);
+    assert!(show["goal"]["blockers"].as_array().unwrap().is_empty());
+    let tasks = show["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1);
+    assert!(
+        tasks[0]["description"].as_str().unwrap().contains(answer),
+        "{}",
+        tasks[0]
+    );
+    assert_eq!(
+        repo.git(&["for-each-ref", "--format=%(refname)", "refs/omk/goals"])
+            .lines()
+            .count(),
+        1,
+        "the same goal, not a new one"
+    );
+    // Answering again is refused: nothing is asked any more.
+    let again = repo.omk().args(["goal", "answer", &id, "x"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("asks no questions"));
 }
 
 #[test]
@@ -892,10 +989,9 @@ impl Pinned {
         repo.git(&["add", "-A"]);
         let mut commit = std::process::Command::new("git");
         support::git_repo::hermetic(&mut commit, &repo.home);
+        support::git_repo::fixed_commits(&mut commit, "2026-11-22T09:00:00Z");
         let out = commit
             .current_dir(&repo.path)
-            .env("GIT_AUTHOR_DATE", "2026-11-22T09:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2026-11-22T09:00:00Z")
             .args(["commit", "-q", "-m", "initial"])
             .output()
             .unwrap();

@@ -1050,3 +1050,82 @@ fn cleaning_up_a_cancelled_goal_keeps_the_uncommitted_work_of_its_worktrees() {
     );
     fx.verify_history();
 }
+
+/// One `exec:` command serving every role through `OMK_ROLE` (and `OMK_TASK`): it logs what it was
+/// asked to be, fixes what its task (`OMK_TASK`) names, answers with no findings as a reviewer, and has
+/// no plan.
+const ROLE_AGENT: &str = r##"#!/bin/sh
+echo "$OMK_ROLE ${OMK_TASK:-}" >> "$ROLE_LOG"
+case "$OMK_ROLE" in
+  task) case "$OMK_TASK" in
+      *add*) sed -i 's/return a - b/return a + b/' calc.py ;;
+      *upper*) sed -i 's/return s.lower()/return s.upper()/' strings.py ;;
+    esac ;;
+  reviewer|security-reviewer) printf 'Looks right.\n```json\n{"findings": []}\n```\n' ;;
+  planner) echo "I leave the plan to you." ;;
+  *) echo "unknown role: $OMK_ROLE" >&2; exit 3 ;;
+esac
+"##;
+
+#[test]
+fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
+    let Some(fx) = Fixture::new() else { return };
+    let script = fx.repo.home.join("role-agent.sh");
+    std::fs::write(&script, ROLE_AGENT).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let log = fx.repo.home.join("roles.log");
+    let agent = format!("exec:{}", script.display());
+    let log_env = log.display().to_string();
+    let out = fx.omk(
+        &["goal", "run", BOTH, "--until-ready", "--agent", &agent, "--json"],
+        &[("ROLE_LOG", log_env.as_str())],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ready: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out)["status"], "ready");
+    let roles = std::fs::read_to_string(&log).unwrap();
+    let task = task(&fx.show(), "t1").to_owned();
+    let task_id = task["id"].as_str().unwrap();
+    for line in [
+        "planner ",
+        &format!("task {task_id}"),
+        "reviewer ",
+        "security-reviewer ",
+    ] {
+        assert!(
+            roles.lines().any(|l| l == line.trim_end() || l == line),
+            "`{line}` in {roles}"
+        );
+    }
+
+    // A reviewer of its own: flags and `omk.agent.reviewer` are recorded per role.
+    fx.repo.git(&["config", "omk.agent.reviewer", &agent]);
+    let plan = fx.omk(&["goal", "plan", "--json", "Fix upper in strings.py"], &[]);
+    assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
+    let options = fx.show()["goal"]["options"].clone();
+    assert_eq!(options["agent"], "kimi", "{options}");
+    assert_eq!(options["reviewer_agent"], agent.as_str(), "{options}");
+    assert!(options.get("planner_agent").is_none(), "{options}");
+    let run = fx.omk(
+        &[
+            "goal",
+            "run",
+            "--json",
+            "Fix upper in strings.py",
+            "--agent",
+            "qwen",
+            "--planner-agent",
+            "kimi-acp",
+        ],
+        &[],
+    );
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let options = fx.show()["goal"]["options"].clone();
+    assert_eq!(options["agent"], "qwen", "{options}");
+    assert_eq!(options["planner_agent"], "kimi-acp", "{options}");
+    assert_eq!(options["reviewer_agent"], agent.as_str(), "{options}");
+}

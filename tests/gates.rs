@@ -7,6 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
 
+#[path = "support/git_repo.rs"]
+mod git_repo;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,18 +61,9 @@ fn git(fx_tmp: &Path, repo: &Path, args: &[&str]) -> String {
     let home = fx_tmp.join("home");
     fs::create_dir_all(&home).unwrap();
     let mut cmd = process::git(repo);
-    cmd.args(args)
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Fixture Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.org")
-        .env("GIT_COMMITTER_NAME", "Fixture Committer")
-        .env("GIT_COMMITTER_EMAIL", "committer@example.org")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C");
+    git_repo::hermetic(&mut cmd, &home);
+    git_repo::fixed_commits(&mut cmd, "2026-01-01T00:00:00Z");
+    cmd.args(args);
     let out = process::output(&mut cmd).unwrap();
     assert!(
         out.status.success(),

@@ -27,7 +27,7 @@ use super::transcript::{DEFAULT_MAX_BYTES, Entry, Transcript};
 use super::wire::{WireEngine, WireStart};
 use crate::git::checkout::Checkout;
 use crate::model::ids::TaskId;
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::{Policy, Violation};
 use crate::model::sandbox::Breach;
 use crate::model::shell;
@@ -74,6 +74,20 @@ pub struct Launch {
     pub model: Option<String>,
     /// Secret values to redact verbatim from transcripts (for example git-omk's GitHub token).
     pub known_secrets: Vec<String>,
+}
+
+impl Launch {
+    /// This launch for a session of `role` (working on `task`): the agent sees them as `OMK_ROLE`
+    /// (`planner`, `task`, `reviewer`, `security-reviewer`) and `OMK_TASK`, so one `exec:` command can
+    /// serve every role.
+    pub fn for_role(mut self, role: Role, task: Option<&TaskId>) -> Launch {
+        self.env.retain(|(k, _)| k != "OMK_ROLE" && k != "OMK_TASK");
+        self.env.push(("OMK_ROLE".to_owned(), role.as_str().to_owned()));
+        if let Some(task) = task {
+            self.env.push(("OMK_TASK".to_owned(), task.to_string()));
+        }
+        self
+    }
 }
 
 /// Everything needed to start a session.

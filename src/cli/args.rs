@@ -140,6 +140,9 @@ pub enum GoalCommand {
     Execute(StatusArgs),
     /// Cancel a goal.
     Cancel(ControlArgs),
+    /// Answer the intake questions of a goal blocked on them: recorded, and the same goal is planned
+    /// again (exit 0 when planned, 3 when questions remain).
+    Answer(AnswerArgs),
     /// Record a human integrator's acceptance.
     Accept(AcceptArgs),
     /// Record a human integrator's rejection.
@@ -200,9 +203,16 @@ pub struct RunArgs {
     /// Most agents running at once.
     #[arg(long, value_name = "N", value_parser = max_agents_arg, allow_hyphen_values = true)]
     pub max_agents: Option<u16>,
-    /// Agent engine: kimi, kimi-wire, kimi-acp, qwen, acp:<cmd>, exec:<cmd>.
+    /// Agent of task sessions (and of the other roles unless they have their own): kimi, kimi-wire,
+    /// kimi-acp, qwen, acp:<cmd>, exec:<cmd>.
     #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
     pub agent: Option<AgentSpec>,
+    /// Agent of the planner session (default: omk.agent.planner, else --agent).
+    #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
+    pub planner_agent: Option<AgentSpec>,
+    /// Agent of the reviewer and security-reviewer sessions (default: omk.agent.reviewer, else --agent).
+    #[arg(long, value_name = "AGENT", value_parser = agent_arg)]
+    pub reviewer_agent: Option<AgentSpec>,
     /// Delivery policy: local, draft-pr, auto-pr.
     #[arg(long, value_name = "POLICY", value_parser = policy_arg)]
     pub policy: Option<DeliveryPolicy>,
@@ -342,6 +352,20 @@ pub struct AcceptArgs {
     /// What is accepted and why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub summary: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal answer`.
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// Goal id or unique prefix (`latest` for the newest).
+    #[arg(value_name = "GOAL")]
+    pub goal: String,
+    /// The answers, in words (`-` reads them from stdin).
+    #[arg(value_name = "ANSWER", allow_hyphen_values = true)]
+    pub answer: String,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -4,8 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::args::{
-    AcceptArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs, ReplayArgs,
-    ResumeArgs, RunArgs, ShowArgs, StatusArgs,
+    AcceptArgs, AnswerArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs,
+    ReplayArgs, ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
 use super::deliver;
 use super::drive;
@@ -20,13 +20,14 @@ use super::text;
 use crate::model::budget::BudgetAddition;
 use crate::model::control::ControlRequest;
 use crate::model::goal::Blocker;
-use crate::model::options::RunOptions;
+use crate::model::options::{RoleAgents, RunOptions};
 use crate::model::proof::readiness;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::model::task::TaskStatus;
 use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
 use crate::ops::Context;
+use crate::ops::answer::answer as answer_questions;
 use crate::ops::control::{Controlled, control};
 use crate::ops::deliver::proof_commit;
 use crate::ops::gc as ops_gc;
@@ -57,6 +58,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Cancel(args) => {
             simple(dir, args, |reason| ControlRequest::Cancel { reason }, "cancelled")
         }
+        GoalCommand::Answer(args) => answer(dir, args),
         GoalCommand::Accept(args) => accept(dir, args),
         GoalCommand::Reject(args) => reject(dir, args),
         GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
@@ -69,7 +71,12 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
 fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
     let defaults = configured_options(&ctx);
-    let agent = args.agent.unwrap_or_else(|| defaults.agent.clone());
+    let flags = RoleAgents {
+        all: None,
+        task: args.agent,
+        planner: args.planner_agent,
+        reviewer: args.reviewer_agent,
+    };
     let max_agents = args.max_agents.unwrap_or(defaults.max_agents);
     let mut limits = defaults.limits;
     limits.time_secs = args.budget_time.map(|d| d.as_secs().max(1)).or(limits.time_secs);
@@ -78,13 +85,16 @@ fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
     let options = RunOptions {
         limits,
         max_agents,
-        agent,
+        agent: defaults.agent,
+        planner_agent: None,
+        reviewer_agent: None,
         delivery: args.policy.unwrap_or(defaults.delivery),
         merge: args.merge_policy.unwrap_or(defaults.merge),
         llm_planner: !args.no_llm_planner,
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
-    };
+    }
+    .with_agents(flags, &ctx.settings.agents);
     if args.until_ready {
         let text = goal_text(&args.plan.goal)?;
         let request = PlanRequest {
@@ -120,15 +130,15 @@ fn plan(dir: &Path, args: PlanArgs) -> Result<i32, CliError> {
     plan_with(&ctx, args, options)
 }
 
-/// The options of a goal when the command line gives none: the configured ones (`omk.agent`,
+/// The options of a goal when the command line gives none: the configured ones (`omk.agent…`,
 /// `omk.maxAgents`), else the defaults.
 fn configured_options(ctx: &Context) -> RunOptions {
     let defaults = RunOptions::default();
     RunOptions {
-        agent: ctx.settings.agent.clone().unwrap_or(defaults.agent.clone()),
         max_agents: ctx.settings.max_agents.unwrap_or(defaults.max_agents),
         ..defaults
     }
+    .with_agents(RoleAgents::default(), &ctx.settings.agents)
 }
 
 fn plan_with(ctx: &Context, args: PlanArgs, options: RunOptions) -> Result<i32, CliError> {
@@ -381,6 +391,21 @@ fn simple(
     let ctx = Context::open(dir)?;
     let done = control(&ctx, args.goal.as_deref(), request(reason))?;
     report(&done, args.json, verb)
+}
+
+fn answer(dir: &Path, args: AnswerArgs) -> Result<i32, CliError> {
+    let text = goal_text(&args.answer)?;
+    let ctx = Context::open(dir)?;
+    let done = answer_questions(&ctx, Some(&args.goal), &text)?;
+    let commit = done.commit.to_string();
+    let out = if args.json {
+        let kinds = done.events.iter().map(|e| e.body.kind_name()).collect();
+        json::document(&recorded_view_with(&done.goal, &commit, &done.snapshot, kinds))
+    } else {
+        text::answered(&done.goal, &commit, &done.snapshot)
+    };
+    emit(&out)?;
+    Ok(done.snapshot.goal.status.exit_code())
 }
 
 fn accept(dir: &Path, args: AcceptArgs) -> Result<i32, CliError> {

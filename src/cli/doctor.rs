@@ -29,6 +29,9 @@ fn text(r: &DoctorReport) -> String {
         out.push_str(&format!("repo      {}\n", repo.display()));
     }
     out.push_str(&format!("agent     {} (configured)\n", r.agent));
+    for role in r.roles.iter().filter(|role| role.agent != r.agent) {
+        out.push_str(&format!("role      {}: {}\n", role.role, role.agent));
+    }
     for a in &r.agents {
         let version = a.version.as_deref().unwrap_or("unknown version");
         out.push_str(&format!(

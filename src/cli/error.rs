@@ -58,3 +58,47 @@ impl CliError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::run::GitError;
+    use crate::ops::context::oid;
+
+    fn code(e: OpsError) -> i32 {
+        CliError::Ops(e).exit_code()
+    }
+
+    #[test]
+    fn a_recorded_id_that_is_not_one_is_bad_input_and_keeps_its_cause() {
+        let e = oid("not-a-commit").expect_err("not hex");
+        assert!(
+            e.to_string().contains("\"not-a-commit\" is not a commit id"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_some(), "the parse error is kept");
+        assert_eq!(code(e), EXIT_USAGE);
+    }
+
+    #[test]
+    fn failures_of_the_machine_keep_their_cause_and_exit_6() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = OpsError::infrastructure("cannot write .github/workflows/omk.yml", io);
+        assert_eq!(e.to_string(), "cannot write .github/workflows/omk.yml: denied");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(code(e), EXIT_FAILED);
+        let git = GitError::Failed {
+            args: "worktree add".into(),
+            code: Some(128),
+            stderr: "fatal: already exists".into(),
+        };
+        assert_eq!(code(OpsError::Git(git)), EXIT_FAILED);
+        let rewritten = OpsError::BranchRewritten {
+            branch: "omk/g/integration".into(),
+            actual: "b".repeat(40),
+            recorded: "a".repeat(40),
+        };
+        assert!(rewritten.to_string().contains("restore it with `git update-ref"));
+        assert_eq!(code(rewritten), EXIT_FAILED);
+    }
+}

@@ -12,6 +12,7 @@ use crate::model::planner::describe_check;
 use crate::model::proof::{Proof, Readiness};
 use crate::model::proof_md::render as render_proof_md;
 use crate::model::snapshot::Snapshot;
+use crate::model::status::GoalStatus;
 use crate::model::task::{Task, TaskStatus};
 use crate::ops::query::{GoalRow, Relation};
 use crate::ops::replay::{TimelineEntry, VerifyReport};
@@ -130,7 +131,9 @@ fn blockers_text(g: &GoalState) -> String {
     for b in &g.blockers {
         match b {
             Blocker::Questions { questions } => {
-                out.push_str("blocked: the goal is not testable as written; answer these in a new goal:\n");
+                out.push_str(
+                    "blocked: the goal is not testable as written; answer these with `git omk goal answer`:\n",
+                );
                 for q in questions {
                     let _ = writeln!(out, "  - {q}");
                 }
@@ -486,6 +489,19 @@ pub fn recorded(goal: &GoalRef, commit: &str, snapshot: &Snapshot, what: &str) -
     let g = &snapshot.goal;
     let mut out = format!("{what} {goal}: {} · {}\n  {}\n", g.status, g.phase, g.title);
     let _ = writeln!(out, "  commit {}", short(commit));
+    out
+}
+
+/// What `goal answer` prints: the goal planned again (with how to drive it), or the questions left.
+pub fn answered(goal: &GoalRef, commit: &str, snapshot: &Snapshot) -> String {
+    let mut out = planned(goal, commit, snapshot);
+    if snapshot.goal.status == GoalStatus::Planned {
+        let _ = writeln!(
+            out,
+            "\nnext: git omk goal resume {}   (drive it to a terminal status)",
+            snapshot.goal.id
+        );
+    }
     out
 }
 

@@ -53,6 +53,24 @@ fn refuse(message: impl Into<String>) -> Refused {
     }
 }
 
+/// Whether the goal of `snapshot` waits for answers to its intake questions (`goal answer`).
+pub fn answerable(snapshot: &Snapshot) -> Result<(), Refused> {
+    let goal = &snapshot.goal;
+    let asks = goal
+        .blockers
+        .iter()
+        .any(|b| matches!(b, Blocker::Questions { .. }));
+    if goal.status == GoalStatus::BlockedOnHuman && asks {
+        Ok(())
+    } else {
+        Err(refuse(format!(
+            "goal {} is {} and asks no questions; `goal answer` answers the intake questions of a goal \
+             blocked on them",
+            goal.id, goal.status
+        )))
+    }
+}
+
 /// Decide whether `request` is allowed on `snapshot` and return the events that record it.
 pub fn decide(snapshot: &Snapshot, request: ControlRequest) -> Result<Vec<EventBody>, Refused> {
     let goal = &snapshot.goal;
@@ -102,8 +120,8 @@ fn decide_resume(snapshot: &Snapshot) -> Result<Vec<EventBody>, Refused> {
             Ok(vec![EventBody::Resumed {}])
         }
         GoalStatus::BlockedOnHuman if has_questions => Err(refuse(format!(
-            "goal {id} is not testable as written; answer its questions (`git omk goal show {id}`) in a new goal: \
-             git omk goal plan \"<goal with the answers>\""
+            "goal {id} is not testable as written; answer its questions (`git omk goal show {id}`) with \
+             git omk goal answer {id} \"<the answers>\""
         ))),
         GoalStatus::BlockedOnHuman => Ok(vec![EventBody::Resumed {}]),
         GoalStatus::NeedsMoreBudget if !exhausted(&goal.limits, &goal.usage).is_empty() => {

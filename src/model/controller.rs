@@ -338,7 +338,7 @@ pub fn start(
                 .any(|b| matches!(b, Blocker::Questions { .. })) =>
         {
             return refuse(format!(
-                "goal {id} is not testable as written; answer its questions in a new goal"
+                "goal {id} is not testable as written; answer its questions with `git omk goal answer {id} \"…\"`"
             ));
         }
         _ => {}

@@ -121,6 +121,12 @@ pub enum EventBody {
     },
     /// A human raised the budget.
     BudgetAdded(BudgetAddition),
+    /// A human answered the intake questions of a goal blocked on them (`goal answer`); intake and
+    /// planning run again on the goal's text with every answer so far.
+    QuestionsAnswered {
+        /// The answer as given.
+        answer: String,
+    },
     /// A human integrator accepted the result.
     Accepted {
         /// What they accepted and why.
@@ -329,6 +335,7 @@ impl EventBody {
             EventBody::Resumed {} => "resumed",
             EventBody::Cancelled { .. } => "cancelled",
             EventBody::BudgetAdded(_) => "budget_added",
+            EventBody::QuestionsAnswered { .. } => "questions_answered",
             EventBody::Accepted { .. } => "accepted",
             EventBody::Rejected { .. } => "rejected",
             EventBody::ControllerStarted { .. } => "controller_started",
@@ -384,6 +391,7 @@ impl EventBody {
             EventBody::Resumed {} => "resumed".to_owned(),
             EventBody::Cancelled { reason } => with_reason("cancelled", reason.as_deref()),
             EventBody::BudgetAdded(a) => format!("budget raised: {}", describe_addition(a)),
+            EventBody::QuestionsAnswered { answer } => format!("questions answered: {answer}"),
             EventBody::Accepted { summary } => format!("accepted: {summary}"),
             EventBody::Rejected { reason } => format!("rejected: {reason}"),
             EventBody::ControllerStarted { lease, took_over } => match took_over {

@@ -136,6 +136,19 @@ pub struct GateRun {
     pub evidence: Vec<String>,
 }
 
+impl GoalState {
+    /// What agents are told the goal is: its text, then the answers a human gave to its intake
+    /// questions.
+    pub fn brief_text(&self) -> String {
+        let mut text = self.text.clone();
+        for answer in &self.answers {
+            text.push_str("\n\nA human clarified: ");
+            text.push_str(answer);
+        }
+        text
+    }
+}
+
 impl GateRun {
     /// Whether every required gate passed.
     pub fn required_pass(&self) -> bool {
@@ -170,6 +183,9 @@ pub struct GoalState {
     pub title: String,
     /// The normalised goal text.
     pub text: String,
+    /// A human's answers to intake questions (`goal answer`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answers: Vec<String>,
     /// Its kind, once intake classified it.
     pub kind: Option<GoalKind>,
     /// Where it stands.

@@ -175,7 +175,32 @@ pub fn intake(text: &str, files: &[String]) -> Intake {
         .map(|(t, after)| analyse_part(&t, after, files))
         .collect();
     let kind = overall_kind(&parts);
-    let questions = questions_for(&parts, kind);
+    let questions = part_questions(&parts, kind).concat();
+    Intake {
+        kind,
+        parts,
+        questions,
+    }
+}
+
+/// Intake of a goal that a human clarified (`goal answer`): every request that drew questions is read
+/// again with the answers after it, so an answer naming a file, function, flag or observable result
+/// anchors it. Requests that were clear stay as they were. Without answers this is [`intake`].
+pub fn intake_answered(text: &str, answers: &[String], files: &[String]) -> Intake {
+    let first = intake(text, files);
+    if answers.is_empty() {
+        return first;
+    }
+    let answered = answers.join(" ");
+    let asked = part_questions(&first.parts, first.kind);
+    let parts: Vec<Part> = (first.parts.into_iter().zip(asked))
+        .map(|(part, questions)| match questions.is_empty() {
+            true => part,
+            false => analyse_part(&format!("{} — {answered}", part.text), part.after_previous, files),
+        })
+        .collect();
+    let kind = overall_kind(&parts);
+    let questions = part_questions(&parts, kind).concat();
     Intake {
         kind,
         parts,
@@ -272,7 +297,10 @@ fn push_part(out: &mut Vec<(String, bool)>, text: &str, after: bool) {
 fn starts_with_action(text: &str) -> bool {
     let first = words(text).into_iter().next().unwrap_or_default();
     KIND_WORDS.iter().any(|(_, ws)| ws.contains(&first.as_str()))
-        || ["update", "remove", "delete", "write", "test"].contains(&first.as_str())
+        || [
+            "update", "remove", "delete", "write", "test", "describe", "explain",
+        ]
+        .contains(&first.as_str())
 }
 
 /// Lowercase words of `text` (letters, digits, `-`, `_`).
@@ -348,7 +376,61 @@ fn anchors_of(text: &str, files: &[String]) -> Vec<String> {
             add(word);
         }
     }
+    for named in named_things(text) {
+        add(named);
+    }
     anchors
+}
+
+/// Documents that a goal can name by their usual name alone (`the README`), existing or not.
+const DOC_NAMES: &[&str] = &["readme", "changelog", "contributing", "license", "manpage"];
+
+/// Words that make the word before them a name: `the list command`, `the verbose option`.
+const NAMING_WORDS: &[&str] = &["command", "subcommand", "flag", "option", "switch", "endpoint"];
+
+/// What a request names without quotes or paths: command-line flags (`--verbose`, `-v`), the usual
+/// documents (`README`, `CHANGELOG`, `man page`), and a word followed by `command`, `flag`, `option`….
+fn named_things(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in text.split_whitespace() {
+        let token = raw.trim_matches(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'));
+        let name = token.trim_start_matches('-');
+        let dashes = token.len() - name.len();
+        let is_flag = matches!(dashes, 1 | 2)
+            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && (dashes == 2 || name.len() == 1);
+        if is_flag {
+            out.push(token.to_owned());
+        }
+    }
+    let ws = words(text);
+    for (i, w) in ws.iter().enumerate() {
+        let next = ws.get(i + 1).map(String::as_str);
+        if DOC_NAMES.contains(&w.as_str()) || (w == "man" && next == Some("page")) {
+            out.push(if w == "man" {
+                "man page".to_owned()
+            } else {
+                w.clone()
+            });
+        } else if next.is_some_and(|n| NAMING_WORDS.contains(&n))
+            && !is_filler(w)
+            && !w.starts_with('-')
+            && w.len() >= 2
+        {
+            out.push(w.clone());
+        }
+    }
+    out
+}
+
+/// Words by which a request points back at the one before it (`… and document it`).
+const BACK_REFERENCES: &[&str] = &["it", "this", "that", "them", "these", "those", "same"];
+
+/// Whether `part` says what it acts on by pointing back at the previous request.
+fn refers_back(part: &Part) -> bool {
+    words(&part.text)
+        .iter()
+        .any(|w| BACK_REFERENCES.contains(&w.as_str()))
 }
 
 /// Words that say what to do rather than where: stop words, the action words of the kind tables, and
@@ -408,9 +490,14 @@ fn numeric_target(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn questions_for(parts: &[Part], kind: GoalKind) -> Vec<String> {
-    let mut questions = Vec::new();
+/// The questions each request raises, in order (empty for a testable one).
+fn part_questions(parts: &[Part], kind: GoalKind) -> Vec<Vec<String>> {
+    let mut all = Vec::new();
+    let mut previous_anchored = false;
     for part in parts {
+        let anchored = !part.anchors.is_empty() || (previous_anchored && refers_back(part));
+        previous_anchored = anchored;
+        let mut questions = Vec::new();
         let ws = words(&part.text);
         let meaningful: Vec<&String> = ws.iter().filter(|w| !STOP_WORDS.contains(&w.as_str())).collect();
         let vague = meaningful
@@ -418,20 +505,21 @@ fn questions_for(parts: &[Part], kind: GoalKind) -> Vec<String> {
             .filter(|w| VAGUE_WORDS.contains(&w.as_str()))
             .count();
         let concrete = meaningful.len() - vague;
-        if part.anchors.is_empty() && (concrete <= 2 || vague * 2 >= meaningful.len()) {
+        if !anchored && (concrete <= 2 || vague * 2 >= meaningful.len()) {
             questions.extend(vague_questions(part));
         } else if part.kind == GoalKind::Performance
             && part.target.is_none()
             && kind == GoalKind::Performance
-            && part.anchors.is_empty()
+            && !anchored
         {
             questions.push(format!(
                 "\"{}\": which operation should get faster, measured by which benchmark or command, and by how much (for example 20% or under 50ms)?",
                 part.text
             ));
         }
+        all.push(questions);
     }
-    questions
+    all
 }
 
 fn vague_questions(part: &Part) -> Vec<String> {
@@ -538,6 +626,76 @@ mod tests {
             intake("Add retries with exponential backoff to `fetch_url`", &[])
                 .questions
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn compound_goals_whose_parts_name_a_flag_command_or_doc_are_testable() {
+        let no_files: &[String] = &[];
+        for text in [
+            "Add a --verbose flag to the CLI and document it in the README",
+            "Add a --verbose flag to the CLI and document it",
+            "Add a -q switch, then update the CHANGELOG",
+            "Add a list command and describe it in the man page",
+            "Fix the off-by-one in slugify and document the fix in README.md",
+        ] {
+            let i = intake(text, no_files);
+            assert!(i.parts.len() >= 2, "{text}: {:?}", i.parts);
+            assert!(i.questions.is_empty(), "{text}: {:?}", i.questions);
+        }
+        let i = intake("Add a --verbose flag to the CLI and document it", no_files);
+        assert!(
+            i.parts[0].anchors.contains(&"--verbose".to_owned()),
+            "{:?}",
+            i.parts
+        );
+        let i = intake(
+            "Add a --verbose flag to the CLI and document it in the README",
+            no_files,
+        );
+        assert!(i.parts[1].anchors.contains(&"readme".to_owned()), "{:?}", i.parts);
+        // A back reference to a vague request is no anchor; vague requests still get questions.
+        assert!(
+            !intake("Make it better and document it", no_files)
+                .questions
+                .is_empty()
+        );
+        assert!(!intake("Improve the docs", no_files).questions.is_empty());
+        assert!(
+            !intake("Fix the bug and add a test for it", no_files)
+                .questions
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn answers_clarify_the_requests_that_drew_questions() {
+        let text = "Fix the bug and add retries to `fetch_url`";
+        let asked = intake(text, &files());
+        assert_eq!(asked.questions.len(), 2, "{:?}", asked.questions);
+        assert_eq!(intake_answered(text, &[], &files()), asked);
+        let vague = intake_answered(text, &["nicer".to_owned()], &files());
+        assert!(
+            !vague.questions.is_empty(),
+            "a vague answer: {:?}",
+            vague.questions
+        );
+        let answers = ["slugify drops the last character; test in tests/slug_test.rs".to_owned()];
+        let answered = intake_answered(text, &answers, &files());
+        assert!(answered.questions.is_empty(), "{:?}", answered.questions);
+        assert_eq!(
+            answered.parts[0].text,
+            format!("Fix the bug — {}", answers[0]),
+            "the answer joins the request it clarifies"
+        );
+        assert_eq!(
+            answered.parts[1], asked.parts[1],
+            "a clear request stays as it was"
+        );
+        assert!(
+            answered.parts[0]
+                .anchors
+                .contains(&"tests/slug_test.rs".to_owned())
         );
     }
 

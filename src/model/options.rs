@@ -193,8 +193,14 @@ pub struct RunOptions {
     pub limits: Limits,
     /// Most agents running at once.
     pub max_agents: u16,
-    /// The agent engine.
+    /// The agent of task sessions (and of the other roles unless they have their own).
     pub agent: AgentSpec,
+    /// The planner's agent when it is not `agent` (`--planner-agent`, `omk.agent.planner`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner_agent: Option<AgentSpec>,
+    /// The reviewers' agent when it is not `agent` (`--reviewer-agent`, `omk.agent.reviewer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer_agent: Option<AgentSpec>,
     /// Delivery policy.
     pub delivery: DeliveryPolicy,
     /// Merge policy.
@@ -207,6 +213,105 @@ pub struct RunOptions {
     pub until_ready: bool,
 }
 
+/// Agents asked for by role, on the command line or in the configuration; each may be unset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoleAgents {
+    /// Every role's agent unless it has its own (`omk.agent`; on the command line `--agent` serves).
+    pub all: Option<AgentSpec>,
+    /// Task sessions (`--agent`, `omk.agent.task`).
+    pub task: Option<AgentSpec>,
+    /// The planner (`--planner-agent`, `omk.agent.planner`).
+    pub planner: Option<AgentSpec>,
+    /// The reviewers (`--reviewer-agent`, `omk.agent.reviewer`).
+    pub reviewer: Option<AgentSpec>,
+}
+
+impl RunOptions {
+    /// These options with each role's agent chosen from the command line (`flags`, whose `task` is
+    /// `--agent`) and the configuration. Tasks: `--agent`, `omk.agent.task`, `omk.agent`, kimi. The
+    /// planner and the reviewers: their own flag, their own key, `--agent`, `omk.agent`, kimi. A role
+    /// is recorded apart only when its agent differs from the tasks' one.
+    pub fn with_agents(self, flags: RoleAgents, configured: &RoleAgents) -> RunOptions {
+        let task = (flags.task.clone())
+            .or_else(|| configured.task.clone())
+            .or_else(|| configured.all.clone())
+            .unwrap_or(AgentSpec::Kimi);
+        let shared = (flags.task.or(flags.all))
+            .or_else(|| configured.all.clone())
+            .unwrap_or(AgentSpec::Kimi);
+        let own = |flag: Option<AgentSpec>, configured: &Option<AgentSpec>| {
+            Some(
+                flag.or_else(|| configured.clone())
+                    .unwrap_or_else(|| shared.clone()),
+            )
+            .filter(|a| *a != task)
+        };
+        RunOptions {
+            planner_agent: own(flags.planner, &configured.planner),
+            reviewer_agent: own(flags.reviewer, &configured.reviewer),
+            agent: task,
+            ..self
+        }
+    }
+
+    /// The agent of `role`'s sessions.
+    pub fn agent_of(&self, role: Role) -> &AgentSpec {
+        let own = match role {
+            Role::Planner => self.planner_agent.as_ref(),
+            Role::Task => None,
+            Role::Reviewer | Role::SecurityReviewer => self.reviewer_agent.as_ref(),
+        };
+        own.unwrap_or(&self.agent)
+    }
+
+    /// Every distinct agent the goal uses, with the roles it serves.
+    pub fn agents(&self) -> Vec<(&AgentSpec, Vec<Role>)> {
+        let mut out: Vec<(&AgentSpec, Vec<Role>)> = Vec::new();
+        for role in Role::ALL {
+            let agent = self.agent_of(role);
+            match out.iter_mut().find(|(a, _)| *a == agent) {
+                Some((_, roles)) => roles.push(role),
+                None => out.push((agent, vec![role])),
+            }
+        }
+        out
+    }
+}
+
+/// What an agent session is for; exec agents see it as `OMK_ROLE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Plans the goal (read-only).
+    Planner,
+    /// Works on one task in its worktree.
+    Task,
+    /// Reviews the integrated change (read-only).
+    Reviewer,
+    /// Reviews the integrated change for security (read-only).
+    SecurityReviewer,
+}
+
+impl Role {
+    /// Every role, in the order a goal uses them.
+    pub const ALL: [Role; 4] = [Role::Planner, Role::Task, Role::Reviewer, Role::SecurityReviewer];
+
+    /// The name agents see (`OMK_ROLE`): `planner`, `task`, `reviewer`, `security-reviewer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Planner => "planner",
+            Role::Task => "task",
+            Role::Reviewer => "reviewer",
+            Role::SecurityReviewer => "security-reviewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
@@ -217,6 +322,8 @@ impl Default for RunOptions {
             },
             max_agents: 2,
             agent: AgentSpec::Kimi,
+            planner_agent: None,
+            reviewer_agent: None,
             delivery: DeliveryPolicy::Local,
             merge: MergePolicy::Disabled,
             llm_planner: true,
@@ -229,6 +336,69 @@ impl Default for RunOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_agents_come_from_flags_then_their_keys_then_the_shared_agent() {
+        let exec = |c: &str| Some(AgentSpec::Exec(c.into()));
+        let configured = RoleAgents {
+            all: Some(AgentSpec::Qwen),
+            task: exec("task.sh"),
+            planner: None,
+            reviewer: exec("review.sh"),
+        };
+        let o = RunOptions::default().with_agents(RoleAgents::default(), &configured);
+        assert_eq!(o.agent.to_string(), "exec:task.sh");
+        assert_eq!(
+            o.agent_of(Role::Planner),
+            &AgentSpec::Qwen,
+            "falls back to omk.agent"
+        );
+        assert_eq!(o.agent_of(Role::SecurityReviewer).to_string(), "exec:review.sh");
+        let flags = RoleAgents {
+            task: Some(AgentSpec::KimiAcp),
+            planner: exec("plan.sh"),
+            ..RoleAgents::default()
+        };
+        let o = RunOptions::default().with_agents(flags, &configured);
+        assert_eq!(o.agent, AgentSpec::KimiAcp);
+        assert_eq!(o.agent_of(Role::Planner).to_string(), "exec:plan.sh");
+        assert_eq!(o.agent_of(Role::Reviewer).to_string(), "exec:review.sh");
+        let flags = RoleAgents {
+            task: Some(AgentSpec::KimiAcp),
+            ..RoleAgents::default()
+        };
+        let o = RunOptions::default().with_agents(flags, &RoleAgents::default());
+        assert_eq!(
+            (o.planner_agent, o.reviewer_agent),
+            (None, None),
+            "--agent serves every role"
+        );
+        let o = RunOptions::default().with_agents(RoleAgents::default(), &RoleAgents::default());
+        assert_eq!(o, RunOptions::default());
+    }
+
+    #[test]
+    fn roles_fall_back_to_the_task_agent() {
+        let mut options = RunOptions::default();
+        assert_eq!(options.agent_of(Role::Reviewer), &AgentSpec::Kimi);
+        assert_eq!(options.agents(), vec![(&AgentSpec::Kimi, Role::ALL.to_vec())]);
+        options.reviewer_agent = Some(AgentSpec::Exec("review.sh".into()));
+        assert_eq!(
+            options.agent_of(Role::SecurityReviewer).to_string(),
+            "exec:review.sh"
+        );
+        assert_eq!(options.agent_of(Role::Planner), &AgentSpec::Kimi);
+        assert_eq!(options.agents().len(), 2);
+        // Goals recorded before roles existed read with every role on the task agent.
+        let old: RunOptions = serde_json::from_value(serde_json::json!({
+            "limits": {"time_secs": 10, "tokens": null, "usd_micros": null}, "max_agents": 1,
+            "agent": "qwen", "delivery": "local", "merge": "disabled", "llm_planner": true,
+            "planner_token_budget": null, "until_ready": false
+        }))
+        .unwrap();
+        assert_eq!(old.agent_of(Role::Planner), &AgentSpec::Qwen);
+        assert!(!serde_json::to_string(&old).unwrap().contains("planner_agent"));
+    }
 
     #[test]
     fn agents_parse_and_print() {

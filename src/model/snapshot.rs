@@ -113,6 +113,7 @@ impl Snapshot {
             EventBody::BudgetAdded(add) => self.on_budget_added(add),
             EventBody::ReviewFeedback(batch) => apply_recorded(self, batch),
             EventBody::ReviewReplied(replies) => apply_replies(&mut self.goal, replies),
+            EventBody::QuestionsAnswered { answer } => self.on_answer(answer),
             EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
             EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
             EventBody::ControllerStarted { lease, .. } => self.on_controller_started(lease),
@@ -268,6 +269,16 @@ impl Snapshot {
             self.goal.blockers.push(Blocker::Questions {
                 questions: questions.to_vec(),
             });
+        }
+    }
+
+    /// An answer lifts the questions; the intake recorded with it decides whether new ones stand.
+    fn on_answer(&mut self, answer: &str) {
+        let goal = &mut self.goal;
+        goal.answers.push(answer.to_owned());
+        goal.blockers.retain(|b| !matches!(b, Blocker::Questions { .. }));
+        if goal.status == GoalStatus::BlockedOnHuman && goal.blockers.is_empty() {
+            goal.status = GoalStatus::Planned;
         }
     }
 
@@ -435,6 +446,7 @@ fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState
         id: id.clone(),
         title: title_of(&created.text),
         text: created.text.clone(),
+        answers: Vec::new(),
         kind: None,
         status: GoalStatus::Planned,
         phase: Phase::Intake,

@@ -23,7 +23,7 @@ use crate::git::run::GitError;
 use crate::git::worktree::{self, Checkout};
 use crate::model::gate::compare::GateObservation;
 use crate::model::ids::{GoalId, TaskId};
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::Policy;
 use crate::model::retry::judge_attempt;
 use crate::model::task::{AttemptOutcome, Task};
@@ -267,7 +267,7 @@ async fn start_session(spec: &AttemptSpec, checkout: &Checkout) -> Result<Sessio
     let mut config = SessionConfig::new(spec.agent.clone(), policy);
     config.checkout = Some(checkout.clone());
     config.resume = spec.task.session_id.clone();
-    config.launch = spec.launch.clone();
+    config.launch = spec.launch.clone().for_role(Role::Task, Some(&spec.task.id));
     match Session::start(config.clone()).await {
         Ok(s) => Ok(s),
         Err(first) if config.resume.is_some() => {

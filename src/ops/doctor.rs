@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::agent::detect::{KIMI_INSTALL_HINT, KimiGeneration, kimi_version, which};
 use crate::agent::qwen;
 use crate::forge::target;
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role, RoleAgents, RunOptions};
 use crate::model::shell;
 use crate::process;
 use crate::runtime;
@@ -46,6 +46,15 @@ pub struct Missing {
     pub required: bool,
 }
 
+/// Which agent a role uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RoleAgent {
+    /// The role (`OMK_ROLE`).
+    pub role: String,
+    /// Its agent.
+    pub agent: String,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DoctorReport {
@@ -53,8 +62,10 @@ pub struct DoctorReport {
     pub git: Option<String>,
     /// The repository of the current directory, when there is one.
     pub repository: Option<PathBuf>,
-    /// The configured agent (`omk.agent` / `OMK_AGENT`), or the default.
+    /// The configured agent of task sessions (`omk.agent.task`, else `omk.agent`), or the default.
     pub agent: String,
+    /// The configured agent of every role (`planner`, `task`, `reviewer`, `security-reviewer`).
+    pub roles: Vec<RoleAgent>,
     /// Agents found.
     pub agents: Vec<AgentFound>,
     /// Where a GitHub token would come from (a variable name or `gh`), never the token.
@@ -86,45 +97,57 @@ pub fn doctor(dir: &Path) -> DoctorReport {
     if let Some(Err(e)) = store.as_ref().map(|s| settings::price_table(s.repo())) {
         problems.push(e.to_string());
     }
-    let agent = configured_agent(settings.as_ref());
+    let options = configured_options(settings.as_ref());
+    let agents: Vec<AgentSpec> = options.agents().into_iter().map(|(a, _)| a.clone()).collect();
     let mut report = DoctorReport {
         git: process::probe(OsStr::new("git"), &["--version"]).map(|v| v.trim().to_owned()),
         repository: store
             .as_ref()
             .and_then(|s| s.repo().workdir().map(Path::to_owned)),
-        agent: agent.to_string(),
-        agents: find_agents(&agent, settings.as_ref()),
+        agent: options.agent.to_string(),
+        roles: Role::ALL
+            .iter()
+            .map(|role| RoleAgent {
+                role: role.as_str().to_owned(),
+                agent: options.agent_of(*role).to_string(),
+            })
+            .collect(),
+        agents: find_agents(&agents, settings.as_ref()),
         github_token_source: github_token_source(store.as_ref()),
         problems,
         missing: Vec::new(),
     };
-    report.missing = missing(&report, &agent);
+    report.missing = missing(&report, &options);
     report
 }
 
-fn configured_agent(settings: Option<&Settings>) -> AgentSpec {
-    settings.and_then(|s| s.agent.clone()).unwrap_or(AgentSpec::Kimi)
+/// The agents goals would use by default here (the roles' configured agents, else kimi).
+fn configured_options(settings: Option<&Settings>) -> RunOptions {
+    let configured = settings.map(|s| s.agents.clone()).unwrap_or_default();
+    RunOptions::default().with_agents(RoleAgents::default(), &configured)
 }
 
 /// `kimi` on PATH (its generation detected), Qwen Code (configured or on PATH), plus the configured
-/// `acp:`/`exec:` program.
-fn find_agents(agent: &AgentSpec, settings: Option<&Settings>) -> Vec<AgentFound> {
+/// `acp:`/`exec:` programs.
+fn find_agents(agents: &[AgentSpec], settings: Option<&Settings>) -> Vec<AgentFound> {
     let mut found = Vec::new();
     found.extend(find_kimi());
     found.extend(find_qwen(settings.and_then(|s| s.qwen_program.as_ref())));
-    let (engine, command) = match agent {
-        AgentSpec::Acp(command) => ("acp", command),
-        AgentSpec::Exec(command) => ("exec", command),
-        _ => return found,
-    };
-    if let Some(path) = program_of(command).and_then(|p| which(&p)) {
-        found.push(AgentFound {
-            spec: agent.to_string(),
-            engine: engine.to_owned(),
-            path,
-            version: None,
-            protocol: if engine == "acp" { "acp/1" } else { "exec" }.to_owned(),
-        });
+    for agent in agents {
+        let (engine, command) = match agent {
+            AgentSpec::Acp(command) => ("acp", command),
+            AgentSpec::Exec(command) => ("exec", command),
+            _ => continue,
+        };
+        if let Some(path) = program_of(command).and_then(|p| which(&p)) {
+            found.push(AgentFound {
+                spec: agent.to_string(),
+                engine: engine.to_owned(),
+                path,
+                version: None,
+                protocol: if engine == "acp" { "acp/1" } else { "exec" }.to_owned(),
+            });
+        }
     }
     found
 }
@@ -182,7 +205,7 @@ fn github_token_source(store: Option<&Store>) -> Option<String> {
         .or_else(|| which("gh").map(|_| "gh auth token".to_owned()))
 }
 
-fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
+fn missing(report: &DoctorReport, options: &RunOptions) -> Vec<Missing> {
     let mut missing = Vec::new();
     if report.git.is_none() {
         missing.push(Missing {
@@ -191,30 +214,9 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
             required: true,
         });
     }
-    let has = |spec: &str| {
-        report
-            .agents
-            .iter()
-            .any(|a| a.spec == spec && a.engine != "unknown")
-    };
-    let needed = match agent {
-        AgentSpec::Kimi | AgentSpec::KimiWire | AgentSpec::KimiAcp => (!has("kimi")).then(|| Missing {
-            what: "kimi".to_owned(),
-            hint: KIMI_INSTALL_HINT.to_owned(),
-            required: true,
-        }),
-        AgentSpec::Qwen => (!has("qwen")).then(|| Missing {
-            what: "qwen".to_owned(),
-            hint: qwen::INSTALL_HINT.to_owned(),
-            required: true,
-        }),
-        AgentSpec::Acp(_) | AgentSpec::Exec(_) => (!has(&agent.to_string())).then(|| Missing {
-            what: agent.to_string(),
-            hint: "the configured agent's program is not on PATH: install it or change omk.agent".to_owned(),
-            required: true,
-        }),
-    };
-    missing.extend(needed);
+    for (agent, roles) in options.agents() {
+        missing.extend(missing_agent(report, agent, &roles));
+    }
     if report.github_token_source.is_none() {
         missing.push(Missing {
             what: "GitHub token".to_owned(),
@@ -223,6 +225,41 @@ fn missing(report: &DoctorReport, agent: &AgentSpec) -> Vec<Missing> {
         });
     }
     missing
+}
+
+/// The agent `agent` when it is not found, with how to get it (naming the roles it serves when it is
+/// not every role's).
+fn missing_agent(report: &DoctorReport, agent: &AgentSpec, roles: &[Role]) -> Option<Missing> {
+    let has = |spec: &str| {
+        report
+            .agents
+            .iter()
+            .any(|a| a.spec == spec && a.engine != "unknown")
+    };
+    let (what, hint) = match agent {
+        AgentSpec::Kimi | AgentSpec::KimiWire | AgentSpec::KimiAcp => {
+            ("kimi".to_owned(), KIMI_INSTALL_HINT.to_owned())
+        }
+        AgentSpec::Qwen => ("qwen".to_owned(), qwen::INSTALL_HINT.to_owned()),
+        AgentSpec::Acp(_) | AgentSpec::Exec(_) => (
+            agent.to_string(),
+            "the configured agent's program is not on PATH: install it or change omk.agent".to_owned(),
+        ),
+    };
+    if has(&what) {
+        return None;
+    }
+    let hint = if roles.len() == Role::ALL.len() {
+        hint
+    } else {
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        format!("{hint} (used by: {})", names.join(", "))
+    };
+    Some(Missing {
+        what,
+        hint,
+        required: true,
+    })
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
 use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
+use crate::model::options::Role;
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
@@ -375,7 +376,7 @@ impl Driver<'_> {
         let options = self.ledger.snapshot().goal.options.clone();
         let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
-            agent: &options.agent,
+            agent: options.agent_of(Role::Planner),
             launch: &launch,
             prices: &prices,
             timeout: self.ctx.settings.turn_timeout,
@@ -672,7 +673,9 @@ impl Driver<'_> {
 
     fn reviewers(&self) -> Reviewers {
         Reviewers {
-            agent: self.ledger.snapshot().goal.options.agent.clone(),
+            agent: (self.ledger.snapshot().goal.options)
+                .agent_of(Role::Reviewer)
+                .clone(),
             launch: agent_launch(&self.ctx),
             prices: self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,
@@ -1162,7 +1165,7 @@ fn attempt_spec(env: &SpecEnv<'_>, snapshot: &Snapshot, goal_tip: ObjectId, task
             .as_ref()
             .map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
     };
-    let brief = prompt::task_brief(&goal.text, task, env.checks);
+    let brief = prompt::task_brief(&goal.brief_text(), task, env.checks);
     let prompt = match task.attempts.last().map(|a| &a.outcome) {
         None => brief,
         Some(outcome) => {

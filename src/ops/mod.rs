@@ -6,6 +6,7 @@
 //! decides again, so no update is ever lost and no decision is applied to a state it was not made on.
 //! Ops return values; they never print.
 
+pub mod answer;
 pub mod attempt;
 pub mod base_run;
 pub mod ci;

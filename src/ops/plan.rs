@@ -56,7 +56,8 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
     let id = goal_id(&creation)?;
     let found = intake(&text, &files);
     let mut events = vec![creation];
-    events.extend(intake_events(ctx, &text, &found, &files, &req.options)?);
+    let bodies = intake_events((&text, &text), &found, &files, &req.options)?;
+    events.extend(bodies.into_iter().map(|b| ctx.event(b)));
     let snapshot = Snapshot::replay(&id, &events).map_err(|e| OpsError::Usage(e.to_string()))?;
     let goal = GoalRef::Local(id);
     let commit = create_goal(ctx, &goal, &snapshot, &events)?;
@@ -88,19 +89,21 @@ fn goal_id(creation: &Event) -> Result<GoalId, OpsError> {
     GoalId::new(creation.at, &digest.to_string()).map_err(|e| OpsError::Usage(e.to_string()))
 }
 
-fn intake_events(
-    ctx: &Context,
-    text: &str,
+/// The events of intake (and, when it asks nothing, of the heuristic plan) for the goal `found` reads:
+/// `(text, brief)` are its text (which titles it) and what the plan's brief quotes (the text with any
+/// answers).
+pub(super) fn intake_events(
+    (text, brief): (&str, &str),
     found: &Intake,
     files: &[String],
     options: &RunOptions,
-) -> Result<Vec<Event>, OpsError> {
+) -> Result<Vec<EventBody>, OpsError> {
     let title = title_of(text);
-    let mut events = vec![ctx.event(EventBody::IntakeCompleted {
+    let mut events = vec![EventBody::IntakeCompleted {
         kind: found.kind,
         title,
         questions: found.questions.clone(),
-    })];
+    }];
     if !found.questions.is_empty() {
         let decision = DecisionDraft::new(
             "intake",
@@ -108,7 +111,7 @@ fn intake_events(
             "success of the goal is not testable as written: a human must answer the questions",
         )
         .with_evidence(found.questions.iter().cloned());
-        events.push(ctx.event(EventBody::DecisionRecorded(decision)));
+        events.push(EventBody::DecisionRecorded(decision));
         return Ok(events);
     }
     let reason = if options.llm_planner {
@@ -116,17 +119,13 @@ fn intake_events(
     } else {
         "forced by --no-llm-planner"
     };
-    let out = planner::plan(text, found, files, reason)
+    let out = planner::plan(brief, found, files, reason)
         .map_err(|e| OpsError::Usage(format!("the plan is invalid: {e}")))?;
-    events.push(ctx.event(EventBody::PlanRecorded {
+    events.push(EventBody::PlanRecorded {
         plan: out.artifacts,
         tasks: out.tasks,
-    }));
-    events.extend(
-        out.decisions
-            .into_iter()
-            .map(|d| ctx.event(EventBody::DecisionRecorded(d))),
-    );
+    });
+    events.extend(out.decisions.into_iter().map(EventBody::DecisionRecorded));
     Ok(events)
 }
 

@@ -17,8 +17,8 @@ use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnO
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{PlannerOutcome, PlannerReport};
 use crate::model::ids::TaskId;
-use crate::model::intake::intake;
-use crate::model::options::AgentSpec;
+use crate::model::intake::intake_answered;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::plan::PlannerInfo;
 use crate::model::plan_answer::{AgentPlan, PlanContext, parse_plan, removal_decisions};
 use crate::model::planner::task_kind;
@@ -72,9 +72,10 @@ pub async fn plan(
         .ok_or_else(|| OpsError::Usage(format!("goal {} has no plan yet", snapshot.goal.id)))?;
     let base = oid(&snapshot.goal.base.commit)?;
     let files = ctx.store.files_at(base)?;
-    let found = intake(&snapshot.goal.text, &files);
+    let found = intake_answered(&snapshot.goal.text, &snapshot.goal.answers, &files);
+    let goal_text = snapshot.goal.brief_text();
     let text = prompt::planning(&PlanningBrief {
-        goal_text: &snapshot.goal.text,
+        goal_text: &goal_text,
         kind: found.kind,
         parts: found
             .parts
@@ -165,7 +166,7 @@ async fn session_plan<'c>(
 ) -> Result<(AgentPlan, bool), String> {
     let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
     let mut config = SessionConfig::new(planner.agent.clone(), policy);
-    config.launch = planner.launch.clone();
+    config.launch = planner.launch.clone().for_role(Role::Planner, None);
     let mut session = Session::start(config)
         .await
         .map_err(|e| format!("the agent could not start: {e}"))?;

@@ -20,7 +20,7 @@ use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::harness::finding as harness_finding;
 use crate::model::ids::TaskId;
-use crate::model::options::AgentSpec;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, ReviewRole};
 use crate::model::proof::{prove, test_lines};
@@ -88,7 +88,7 @@ impl Warm {
                     clock.as_ref(),
                     role.as_str(),
                     "agent-start",
-                    start_session(&checkout, &reviewers),
+                    start_session(&checkout, &reviewers, role),
                 )
             };
             let (first, second) = tokio::join!(start(ROLES[0]), start(ROLES[1]));
@@ -124,10 +124,15 @@ async fn shut_down(sessions: Vec<Started>) {
     }
 }
 
-async fn start_session(checkout: &Path, reviewers: &Reviewers) -> Started {
+/// A reviewer session of `role` (its agent sees the role as `OMK_ROLE`).
+async fn start_session(checkout: &Path, reviewers: &Reviewers, role: ReviewRole) -> Started {
     let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
     let mut config = SessionConfig::new(reviewers.agent.clone(), policy);
-    config.launch = reviewers.launch.clone();
+    let role = match role {
+        ReviewRole::Reviewer => Role::Reviewer,
+        ReviewRole::SecurityReviewer => Role::SecurityReviewer,
+    };
+    config.launch = reviewers.launch.clone().for_role(role, None);
     Session::start(config)
         .await
         .map_err(|e| format!("the agent could not start: {e}"))
@@ -153,8 +158,9 @@ pub async fn review(
             .iter()
             .map(harness_finding),
     );
+    let goal_text = snapshot.goal.brief_text();
     let subject = Subject {
-        goal_text: &snapshot.goal.text,
+        goal_text: &goal_text,
         diff: bounded_diff(ctx, base, result),
         evidence: test_lines(&prove(snapshot, Vec::new())),
     };
@@ -264,7 +270,7 @@ async fn session_findings(
 ) -> Part {
     let session = match session {
         Some(started) => started,
-        None => start_session(checkout, reviewers).await,
+        None => start_session(checkout, reviewers, role).await,
     };
     let mut session = match session {
         Ok(session) => session,

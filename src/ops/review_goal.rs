@@ -16,6 +16,7 @@ use super::{Context, OpsError};
 use crate::git::worktree;
 use crate::model::event::{EventBody, UsageDelta};
 use crate::model::ids::short;
+use crate::model::options::Role;
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -84,7 +85,7 @@ fn run_review(
     checkout: &Path,
 ) -> Result<ReviewOutcome, OpsError> {
     let reviewers = Reviewers {
-        agent: snapshot.goal.options.agent.clone(),
+        agent: snapshot.goal.options.agent_of(Role::Reviewer).clone(),
         launch: agent_launch(ctx),
         prices: settings::price_table(ctx.store.repo())?,
         timeout: ctx.settings.turn_timeout,

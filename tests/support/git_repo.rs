@@ -27,6 +27,17 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env_remove("OMK_MAX_AGENTS");
 }
 
+/// On top of [`hermetic`]: every commit the command makes has this author, committer and date, so its
+/// id is the same run after run (fixtures whose commits must not change).
+pub fn fixed_commits(cmd: &mut Command, date: &str) {
+    cmd.env("GIT_AUTHOR_NAME", "Fixture Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.org")
+        .env("GIT_COMMITTER_NAME", "Fixture Committer")
+        .env("GIT_COMMITTER_EMAIL", "committer@example.org")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date);
+}
+
 /// A temporary repository with a work tree and one initial commit.
 pub struct TestRepo {
     _dir: TempDir,
