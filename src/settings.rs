@@ -177,6 +177,10 @@ pub struct Settings {
     pub agent_args: Vec<String>,
     /// The model name used for pricing when the agent does not tell it (`omk.agentModel`, `OMK_AGENT_MODEL`).
     pub agent_model: Option<String>,
+    /// A command run (with `sh -c`, outside any sandbox) when a driven goal stops ready, not_ready,
+    /// failed, blocked_on_human or needs_more_budget, the event as JSON on stdin (`omk.notify`,
+    /// `OMK_NOTIFY`).
+    pub notify: Option<String>,
     /// Fault injection for crash tests (`OMK_FAULT=<point>`): the controller kills itself there.
     pub fault: Option<String>,
     /// Output-pinning tests: the clock starts here and moves a second per read (`OMK_TEST_TIME`, RFC 3339).
@@ -252,6 +256,9 @@ impl Settings {
             qwen_program: lookup("OMK_QWEN_PROGRAM", "omk.qwenProgram").map(|(_, v)| PathBuf::from(v)),
             agent_args,
             agent_model: lookup("OMK_AGENT_MODEL", "omk.agentModel").map(|(_, v)| v),
+            notify: lookup("OMK_NOTIFY", "omk.notify")
+                .map(|(_, v)| v)
+                .filter(|v| !v.trim().is_empty()),
             fault: env("OMK_FAULT"),
             test_time: env("OMK_TEST_TIME")
                 .map(|v| parse_time("OMK_TEST_TIME", &v))

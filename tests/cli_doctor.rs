@@ -1,6 +1,7 @@
 //! `git omk doctor` end to end: agents found with engine, version and protocol; what is missing with
 //! the install hint; configuration problems; JSON; exit 0 when goals can run, 1 when a required piece
-//! is missing or the configuration is invalid, 2 for bad input.
+//! is missing or the configuration is invalid, 2 for bad input. And the commands that would start a
+//! missing agent (`run --until-ready`, `resume`, `execute`): exit 6 with the same hint, nothing written.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
@@ -215,4 +216,77 @@ fn bad_input_exits_2() {
     let repo = TestRepo::new();
     let out = repo.omk().args(["doctor", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `(exit code, stderr)` of `git omk args` with only git on PATH.
+fn without_agents(repo: &TestRepo, args: &[&str]) -> (Option<i32>, String) {
+    let out = repo
+        .omk()
+        .args(args)
+        .env("PATH", path_with(None))
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn commands_that_would_start_a_missing_agent_exit_6_with_the_fix_and_write_nothing() {
+    let repo = TestRepo::with_files(&[("calc.py", "def add(a, b):\n    return a - b\n")]);
+    let goals = || repo.git(&["for-each-ref", "refs/omk"]);
+    let goal = "Fix add in calc.py";
+    let run = |agent: &str| {
+        without_agents(
+            &repo,
+            &[
+                "goal",
+                "run",
+                goal,
+                "--until-ready",
+                "--no-llm-planner",
+                "--agent",
+                agent,
+            ],
+        )
+    };
+    for (agent, fix) in [
+        ("qwen", "@qwen-code/qwen-code"),
+        ("kimi", "@moonshot-ai/kimi-code"),
+        ("kimi-acp", "@moonshot-ai/kimi-code"),
+        ("acp:no-such-agent-program --stdio", "acp:no-such-agent-program"),
+    ] {
+        let (code, stderr) = run(agent);
+        assert_eq!(code, Some(6), "{agent}: {stderr}");
+        assert!(stderr.contains(fix), "{agent}: names the fix: {stderr}");
+        assert_eq!(goals(), "", "{agent}: no goal was created");
+    }
+    // Bad input is still bad input first.
+    let (code, _) = without_agents(&repo, &["goal", "run", " ", "--until-ready", "--agent", "qwen"]);
+    assert_eq!(code, Some(2));
+
+    // A goal planned without running needs no agent yet; resuming or executing it does.
+    let (code, stderr) = without_agents(
+        &repo,
+        &["goal", "run", goal, "--no-llm-planner", "--agent", "qwen"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let planned = goals();
+    for command in ["resume", "execute"] {
+        let (code, stderr) = without_agents(&repo, &["goal", command]);
+        assert_eq!(code, Some(6), "{command}: {stderr}");
+        assert!(stderr.contains("@qwen-code/qwen-code"), "{command}: {stderr}");
+        assert_eq!(goals(), planned, "{command}: the goal is unchanged");
+    }
+    let (_, stderr) = without_agents(&repo, &["goal", "cancel"]);
+    let cancelled = goals();
+    assert_ne!(cancelled, planned, "cancelled: {stderr}");
+    let (code, stderr) = without_agents(&repo, &["goal", "resume"]);
+    assert_eq!(
+        code,
+        Some(6),
+        "a cancelled goal is not reopened without its agent: {stderr}"
+    );
+    assert_eq!(goals(), cancelled);
 }

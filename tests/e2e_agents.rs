@@ -4,6 +4,9 @@
 //! - two slices fixing two files run concurrently, integrate, and end `ready`, the fix proven by a test
 //!   that fails on the base and passes on the result, the user's branch untouched, the goal's tokens
 //!   exactly what the agents reported, every recorded tool call with its input;
+//! - an agent that first tries a write outside its worktree learns why it was refused — as the tool's
+//!   result (both Kimi generations, which go on), or in the retry's prompt (Qwen Code, which ends its
+//!   turn on a refusal) — then fixes the bug: `ready`, the refusal recorded, nothing written outside;
 //! - an agent whose edits never fix the test ends `not_ready` within its retry limit;
 //! - a token budget crossed during a turn ends `needs_more_budget`; `budget-add` and `resume` finish it;
 //! - `cancel` from another terminal during a long tool call: exit 5, no process left behind.
@@ -24,6 +27,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,6 +56,8 @@ const CORRECTNESS_REVIEWER: &str = "You are the reviewer for git-omk";
 const REVIEW_REPAIR: &str = "Your answer could not be used";
 /// What every reviewer prompt says.
 const REVIEWER: &str = "reviewer for git-omk";
+/// What a prompt says after the agent ended its turn on a refusal.
+const REFUSAL_NOTE: &str = "git-omk refused";
 
 /// The shell command that fixes `add`, and shows the fixed line to the model.
 const FIX_ADD: &str = "sed -i 's/return a - b/return a + b/' calc.py && grep -n 'return' calc.py";
@@ -370,6 +376,7 @@ macro_rules! all_engines {
 
 all_engines!(
     two_slices_run_concurrently_and_end_ready,
+    a_refused_write_is_stated_to_the_agent_which_then_fixes,
     a_gate_that_keeps_failing_ends_not_ready,
     a_budget_crossed_mid_turn_stops_then_budget_add_finishes,
     cancel_during_a_tool_call_leaves_no_process,
@@ -685,6 +692,79 @@ fn pause_during_a_tool_call_then_resume_finishes(kind: Agent) {
     assert!(file("strings.py").contains("return s.upper()"));
     case.assert_model_satisfied();
     case.assert_no_agent_left();
+}
+
+fn a_refused_write_is_stated_to_the_agent_which_then_fixes(kind: Agent) {
+    // An absolute path outside every worktree: the task's policy refuses it, whatever the agent.
+    let outside = tempfile::tempdir().expect("a temp dir");
+    let evil = outside.path().join("evil.txt");
+    let evil_path = evil.display().to_string();
+    let fix = || small(kind.shell(FIX_ADD));
+    let fixed = || small(Turn::text("Fixed add.").expect_last("return a + b"));
+    let mut routes = vec![
+        // Qwen Code ends its turn on the refusal: the retry's prompt states what was refused and why.
+        Route::when(ADD_TASK)
+            .last_user(REFUSAL_NOTE)
+            .step(0)
+            .reply(fix().expect_last("evil.txt")),
+        Route::when(ADD_TASK)
+            .last_user(REFUSAL_NOTE)
+            .step(1)
+            .reply(fixed()),
+        Route::when(ADD_TASK)
+            .step(0)
+            .reply(small(kind.write(Path::new("/"), &evil_path, "refused\n"))),
+        // Both Kimi generations go on in the same turn, the refusal as the tool's result.
+        Route::when(ADD_TASK).step(1).reply(fix()),
+        Route::when(ADD_TASK).step(2).reply(fixed()),
+    ];
+    // The other slice, so that the goal's gate can pass.
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.push(reviewer_route());
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let out = case.run(BOTH, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ready exits 0: {}",
+        case.context(&out)
+    );
+    assert!(!evil.exists(), "{kind:?}: the refused write happened");
+    let show = case.show();
+    let add = task(&show, "add");
+    assert_eq!(add["status"], "done", "{add}");
+    let attempts = add["attempts"].as_array().map(Vec::len);
+    let requests = case.server.requests();
+    let answered = |route: usize| requests.iter().filter(move |r| r.route == Some(route));
+    if kind.ends_turn_on_refusal() {
+        assert_eq!(attempts, Some(2), "the refusal ended the first attempt: {add}");
+        assert_eq!(case.answered_by(0), 1, "the retry stated the refusal");
+        let retry = answered(0).next().expect("the retry").body["messages"].to_string();
+        assert!(retry.contains(&evil_path), "the retry names the target: {retry}");
+        assert!(retry.contains("outside the task's worktree"), "and why: {retry}");
+    } else {
+        assert_eq!(attempts, Some(1), "the agent went on after the refusal: {add}");
+        assert_eq!(case.answered_by(0), 0);
+        assert_eq!(case.answered_by(3), 1, "the agent fixed after the refusal");
+        let after = answered(3).next().expect("a step after the refusal").body["messages"].to_string();
+        assert!(after.contains("git-omk"), "the model saw who refused it: {after}");
+    }
+    let id = json_of(&out)["id"].as_str().expect("goal id").to_owned();
+    let goal_ref = format!("refs/omk/goals/{id}");
+    let transcript = case.repo.git(&[
+        "show",
+        &format!("{goal_ref}:agents/t1-fix-add-calc-py/1/transcript.jsonl"),
+    ]);
+    let denied = transcript
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|e| e["kind"] == "denied" && e["target"].as_str().is_some_and(|t| t.contains("evil.txt")));
+    assert!(denied, "{kind:?}: the refusal is recorded: {transcript}");
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+    case.assert_usage_counted();
 }
 
 fn a_gate_that_keeps_failing_ends_not_ready(kind: Agent) {

@@ -1076,9 +1076,19 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
     let log = fx.repo.home.join("roles.log");
     let agent = format!("exec:{}", script.display());
     let log_env = log.display().to_string();
+    let notified = fx.repo.home.join("notified.json");
+    let notified_env = notified.display().to_string();
+    fx.repo.git(&[
+        "config",
+        "omk.notify",
+        "cat > \"$NOTIFY_OUT\"; echo \"$OMK_STATUS\" >> \"$NOTIFY_OUT.status\"",
+    ]);
     let out = fx.omk(
         &["goal", "run", BOTH, "--until-ready", "--agent", &agent, "--json"],
-        &[("ROLE_LOG", log_env.as_str())],
+        &[
+            ("ROLE_LOG", log_env.as_str()),
+            ("NOTIFY_OUT", notified_env.as_str()),
+        ],
     );
     assert_eq!(
         out.status.code(),
@@ -1087,6 +1097,13 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(json(&out)["status"], "ready");
+    // omk.notify received the terminal event on stdin.
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(&notified).unwrap()).unwrap();
+    assert_eq!(event["event"], "goal_stopped");
+    assert_eq!(event["status"], "ready");
+    assert_eq!(event["goal"], json(&out)["id"]);
+    let statuses = std::fs::read_to_string(format!("{notified_env}.status")).unwrap();
+    assert_eq!(statuses, "ready\n");
     let roles = std::fs::read_to_string(&log).unwrap();
     let task = task(&fx.show(), "t1").to_owned();
     let task_id = task["id"].as_str().unwrap();
@@ -1101,6 +1118,33 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
             "`{line}` in {roles}"
         );
     }
+
+    // A failing notifier is recorded and changes nothing.
+    fx.repo
+        .git(&["config", "omk.notify", "echo notifier broke >&2; exit 3"]);
+    let out = fx.omk(
+        &["goal", "run", BOTH, "--until-ready", "--agent", &agent, "--json"],
+        &[("ROLE_LOG", log_env.as_str())],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = fx.show();
+    assert_eq!(show["goal"]["status"], "ready");
+    let failed = show["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["step"] == "notify")
+        .expect("the notifier's failure is recorded");
+    assert!(
+        failed["why"].as_str().unwrap().contains("notifier broke"),
+        "{failed}"
+    );
+    fx.repo.git(&["config", "--unset", "omk.notify"]);
 
     // A reviewer of its own: flags and `omk.agent.reviewer` are recorded per role.
     fx.repo.git(&["config", "omk.agent.reviewer", &agent]);

@@ -33,4 +33,4 @@ pub mod wire;
 pub use error::AgentError;
 pub use event::{AgentEvent, Denial, EngineKind, SessionInfo, StopReason, TurnOutcome};
 pub use record::{SessionRecord, TurnSummary};
-pub use session::{Canceller, Launch, Limits, Session, SessionConfig, Turn};
+pub use session::{Canceller, Launch, Limits, Session, SessionConfig, Turn, locate};

@@ -426,6 +426,32 @@ impl Session {
     }
 }
 
+/// Find the program the agent `spec` names without starting it: the configured one, else the one on
+/// `PATH`. A missing program is [`AgentError::NotFound`], saying how to install it, so a command can
+/// refuse before it writes anything; `exec:` commands run through `sh` and need nothing more.
+pub fn locate(spec: &AgentSpec, launch: &Launch) -> Result<Option<PathBuf>, AgentError> {
+    let executable = |program: PathBuf, hint: &str| {
+        let name = program.to_string_lossy().into_owned();
+        which(&name)
+            .ok_or_else(|| AgentError::NotFound(format!("`{name}` is not an executable program: {hint}")))
+    };
+    match spec {
+        AgentSpec::Exec(_) => Ok(None),
+        AgentSpec::Acp(command) => {
+            let (program, _) = split_command(command)?;
+            let hint = format!("install the agent, or correct `acp:{command}` (omk.agent or --agent)");
+            executable(program.into(), &hint).map(Some)
+        }
+        AgentSpec::Qwen => {
+            let program = qwen::program(launch.qwen_program.as_ref())?;
+            executable(program, qwen::INSTALL_HINT).map(Some)
+        }
+        AgentSpec::Kimi | AgentSpec::KimiAcp | AgentSpec::KimiWire => {
+            executable(kimi_program(launch)?, KIMI_INSTALL_HINT).map(Some)
+        }
+    }
+}
+
 /// Start the engine `config.agent` names.
 async fn start_engine(config: &SessionConfig, policy: Arc<Policy>) -> Result<Box<dyn Engine>, AgentError> {
     let env = os_pairs(&config.launch.env);
@@ -585,6 +611,36 @@ mod tests {
         assert!(split_command("a; b").is_err());
         assert!(split_command("agent > log").is_err());
         assert!(split_command("agent $HOME").is_err());
+    }
+
+    #[test]
+    fn a_missing_agent_is_located_with_the_fix() {
+        let missing = |spec: AgentSpec, launch: Launch| match locate(&spec, &launch) {
+            Err(AgentError::NotFound(message)) => message,
+            other => panic!("{spec:?}: {other:?}"),
+        };
+        let nowhere = PathBuf::from("/nonexistent/omk-test/agent");
+        let qwen = Launch {
+            qwen_program: Some(nowhere.clone()),
+            ..Launch::default()
+        };
+        assert!(missing(AgentSpec::Qwen, qwen).contains("@qwen-code/qwen-code"));
+        let kimi = Launch {
+            program: Some(nowhere),
+            ..Launch::default()
+        };
+        assert!(missing(AgentSpec::KimiAcp, kimi).contains("kimi"));
+        let acp = AgentSpec::Acp("/nonexistent/omk-test/agent --stdio".into());
+        assert!(missing(acp, Launch::default()).contains("acp:/nonexistent/omk-test/agent --stdio"));
+        assert_eq!(
+            locate(&AgentSpec::Exec("true".into()), &Launch::default()).unwrap(),
+            None
+        );
+        let sh = AgentSpec::Acp("/bin/sh -c true".into());
+        assert_eq!(
+            locate(&sh, &Launch::default()).unwrap(),
+            Some(PathBuf::from("/bin/sh"))
+        );
     }
 
     #[test]

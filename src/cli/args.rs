@@ -56,6 +56,28 @@ pub enum Command {
     /// Print the manual page, or with --install write one page per command so that `git omk --help`
     /// and `git help omk` show them.
     Man(ManArgs),
+    /// A whole goal on a throwaway sample repository, to `ready`: plan, agent, gates before and after,
+    /// review, proof, the pull request (dry run) and `goal verify`. Uses your Kimi when it is installed
+    /// and configured, else a stand-in agent that says so.
+    Demo(DemoArgs),
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to create the sample repository (a new or empty directory; default: a new directory
+    /// under the system's temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The agent to use instead of your Kimi or the stand-in.
+    #[arg(long, value_name = "AGENT", value_parser = agent_arg, conflicts_with = "stand_in")]
+    pub agent: Option<AgentSpec>,
+    /// Use the stand-in agent even when Kimi is installed.
+    #[arg(long)]
+    pub stand_in: bool,
+    /// One turn of the stand-in agent (the demo runs it as an exec agent).
+    #[arg(long, hide = true)]
+    pub serve_stand_in: bool,
 }
 
 /// `--color`.
@@ -128,6 +150,9 @@ pub enum GoalCommand {
     Review(StatusArgs),
     /// The timeline of a goal from its history; --verify re-derives every snapshot from the events.
     Replay(ReplayArgs),
+    /// A recorded transcript for people: the agent's text, tool calls with their results (edits as
+    /// diffs), refusals; --json prints the recorded lines.
+    Log(LogArgs),
     /// Budget spent and left.
     Budget(ShowArgs),
     /// Raise a goal's budget (a recorded decision); a goal that ran out continues.
@@ -353,6 +378,23 @@ pub struct AcceptArgs {
     #[arg(long, value_name = "TEXT")]
     pub summary: String,
     /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// One task, by id or its `tN` prefix (default: every task).
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+    /// One attempt of each task shown (from 1; default: every attempt).
+    #[arg(long, value_name = "N")]
+    pub attempt: Option<u32>,
+    /// The recorded transcript lines (JSON Lines).
     #[arg(long)]
     pub json: bool,
 }

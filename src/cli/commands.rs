@@ -59,6 +59,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
             simple(dir, args, |reason| ControlRequest::Cancel { reason }, "cancelled")
         }
         GoalCommand::Answer(args) => answer(dir, args),
+        GoalCommand::Log(args) => super::log::log(dir, args),
         GoalCommand::Accept(args) => accept(dir, args),
         GoalCommand::Reject(args) => reject(dir, args),
         GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
@@ -292,7 +293,7 @@ fn proof(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
     Ok(if verdict.status == GoalStatus::Ready { 0 } else { 1 })
 }
 
-fn verify(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
+pub(super) fn verify(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
     let ctx = Context::open(dir)?;
     let report = ops_verify::verify(&ctx, args.goal.as_deref())?;
     let out = if args.json {

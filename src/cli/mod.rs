@@ -5,11 +5,13 @@ pub mod args;
 pub mod ci;
 pub mod commands;
 pub mod deliver;
+pub mod demo;
 pub mod doctor;
 pub mod drive;
 pub mod error;
 pub mod json;
 pub mod list;
+pub mod log;
 pub mod manual;
 pub mod panic;
 pub mod progress;
@@ -35,7 +37,7 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     };
-    apply_color(cli.color);
+    apply_color(honour_dumb(cli.color));
     init_tracing(cli.verbose);
     match dispatch(cli) {
         Ok(code) => code,
@@ -60,6 +62,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
         Command::Sync(args) => sharing::sync(&dir, args),
         Command::Completions(args) => manual::completions(args),
         Command::Man(args) => manual::man(args),
+        Command::Demo(args) => demo::demo(&dir, args, cli.verbose > 0),
         Command::Ci(command) => ci::ci(&dir, command),
     }
 }
@@ -67,7 +70,7 @@ fn dispatch(cli: Cli) -> Result<i32, CliError> {
 /// Parse the command line; a `--color` given on it applies to clap's own help and errors too.
 fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
-    if let Some(when) = color_in(&args) {
+    if let Some(when) = color_in(&args).map(honour_dumb).or_else(honour_dumb_auto) {
         command = command.color(match when {
             ColorWhen::Auto => clap::ColorChoice::Auto,
             ColorWhen::Always => clap::ColorChoice::Always,
@@ -94,6 +97,20 @@ fn color_in(args: &[OsString]) -> Option<ColorWhen> {
         }?;
         clap::ValueEnum::from_str(value, false).ok()
     })
+}
+
+/// `auto` on a `TERM=dumb` terminal is `never`, whatever else the environment says (the terminal
+/// detection of the styling crates turns colours on whenever `CI` is set, dumb terminal or not).
+fn honour_dumb(when: ColorWhen) -> ColorWhen {
+    match when {
+        ColorWhen::Auto if settings::dumb_terminal() => ColorWhen::Never,
+        other => other,
+    }
+}
+
+/// Without `--color`: `never` on a dumb terminal, else clap's own choice.
+fn honour_dumb_auto() -> Option<ColorWhen> {
+    settings::dumb_terminal().then_some(ColorWhen::Never)
 }
 
 /// Make `--color` the choice of every styled stream (the auto choice reads NO_COLOR, CLICOLOR_FORCE,

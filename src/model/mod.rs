@@ -11,6 +11,7 @@ pub mod control;
 pub mod controller;
 pub mod decision;
 pub mod delivery;
+pub mod demo;
 pub mod event;
 pub mod follow_up;
 pub mod gate;

@@ -25,6 +25,7 @@ use super::context::oid;
 use super::gc::{after_goal, gc, over_quota};
 use super::harness;
 use super::integrate::{Remover, integrate_tasks};
+use super::notify::{notification, notifies, run_notifier};
 use super::planning::{self, Planner};
 use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
@@ -37,6 +38,7 @@ use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
 use crate::model::controller::{Next, next_step, start, warm_reviewers};
+use crate::model::decision::DecisionDraft;
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
 use crate::model::goal::GateRun;
@@ -135,7 +137,38 @@ pub async fn drive(
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
     driver.drop_reviews().await;
+    if let Ok(status) = &outcome {
+        driver.notify(*status).await;
+    }
     outcome
+}
+
+impl Driver<'_> {
+    /// Run `omk.notify` when the goal stopped in a status that notifies; a failing notifier is recorded
+    /// as a decision and changes nothing else (a failure to record that is only logged).
+    async fn notify(&mut self, status: GoalStatus) {
+        let Some(command) = self.ctx.settings.notify.clone().filter(|_| notifies(status)) else {
+            return;
+        };
+        let _ = self.ledger.reload();
+        let event = notification(self.ledger.snapshot(), &self.repo_dir);
+        let Err(failure) = run_notifier(&command, &self.repo_dir, &event).await else {
+            return;
+        };
+        let recorded = self
+            .ledger
+            .record(|draft| {
+                draft.record(EventBody::DecisionRecorded(
+                    DecisionDraft::new("notify", "the notifier failed", failure.clone())
+                        .with_evidence([format!("status {status}")]),
+                ));
+                Ok(())
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!("recording the notifier's failure: {e}");
+        }
+    }
 }
 
 /// A flag raised when the user presses Ctrl-C: the controller then pauses the goal.

@@ -5,11 +5,13 @@
 use std::rc::Rc;
 
 use super::control::control;
-use super::drive::{Mode, Observer, drive};
+use super::drive::{Mode, Observer, agent_launch, drive};
 use super::plan::{PlanRequest, create};
 use super::runtime::block_on;
 use super::{Context, OpsError};
-use crate::model::control::ControlRequest;
+use crate::agent::locate;
+use crate::model::control::{ControlRequest, decide};
+use crate::model::options::AgentSpec;
 use crate::model::status::GoalStatus;
 use crate::process;
 use crate::store::GoalRef;
@@ -37,6 +39,7 @@ pub fn execute(
     observer: Observer<'_>,
 ) -> Result<(GoalRef, GoalStatus), OpsError> {
     let goal = ctx.resolve_local(query)?;
+    ensure_agent(&ctx, &ctx.load(&goal)?.snapshot.goal.options.agent)?;
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::OneWave, observer))?;
     Ok((goal, status))
 }
@@ -48,8 +51,14 @@ pub fn resume(
     observer: Observer<'_>,
 ) -> Result<(GoalRef, GoalStatus), OpsError> {
     let goal = ctx.resolve_local(query)?;
-    let status = ctx.load(&goal)?.snapshot.goal.status;
-    if !matches!(status, GoalStatus::Planned | GoalStatus::Running) {
+    let snapshot = ctx.load(&goal)?.snapshot;
+    let status = snapshot.goal.status;
+    let reopen = !matches!(status, GoalStatus::Planned | GoalStatus::Running);
+    // A goal that cannot be reopened says why (bad input) before a missing agent is looked for.
+    if !reopen || decide(&snapshot, ControlRequest::Resume).is_ok() {
+        ensure_agent(&ctx, &snapshot.goal.options.agent)?;
+    }
+    if reopen {
         match control(&ctx, Some(goal.id().as_str()), ControlRequest::Resume) {
             Ok(reopened) => observer(&reopened.snapshot, &reopened.events),
             // Another `resume` reopened it first: driving it is decided (and refused while that one
@@ -60,6 +69,14 @@ pub fn resume(
     }
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::UntilDone, observer))?;
     Ok((goal, status))
+}
+
+/// The goal's agent must be installed before a goal is created to be driven, reopened or driven: a
+/// missing one fails the command (exit 6) with how to install it, instead of failing every attempt.
+pub(super) fn ensure_agent(ctx: &Context, agent: &AgentSpec) -> Result<(), OpsError> {
+    locate(agent, &agent_launch(ctx))
+        .map(drop)
+        .map_err(|e| OpsError::infrastructure("the agent cannot start", e))
 }
 
 /// Whether the goal is planned or running now (reopened by someone else).
@@ -91,6 +108,9 @@ pub fn orphaned(ctx: &Context) -> Result<Vec<GoalRef>, OpsError> {
 /// Resume every orphaned goal of this repository, one after the other.
 pub fn resume_auto(ctx: Context, observer: Observer<'_>) -> Result<Vec<(GoalRef, GoalStatus)>, OpsError> {
     let goals = orphaned(&ctx)?;
+    for goal in &goals {
+        ensure_agent(&ctx, &ctx.load(goal)?.snapshot.goal.options.agent)?;
+    }
     let ctx = Rc::new(ctx);
     let mut done = Vec::new();
     for goal in goals {
