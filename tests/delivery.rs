@@ -27,7 +27,7 @@ use git_omk::settings;
 use serde_json::{Value, json};
 use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
-use support::http::{Front, Reply, call_as};
+use support::http::{Front, Reply};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -1076,6 +1076,9 @@ case "$OMK_PROMPT" in
 esac
 task=$(printf '%s\n' "$OMK_PROMPT" | grep '^Your task' || true)
 case "$task" in
+  *"Address review comments on calc.py"*)
+    sed -i 's/^def add(a, b):$/# The sum of a and b.\ndef add(a, b):/' calc.py
+    printf '\n\ndef mul(a, b):\n    return a * b\n' >> calc.py ;;
   *add*) sed -i 's/return a - b/return a + b/' calc.py ;;
   *upper*) sed -i 's/return s.lower()/return s.upper()/' strings.py ;;
 esac
@@ -1460,37 +1463,6 @@ fn the_omk_verify_step_publishes_the_proof_check_and_gated_merge_waits_for_it() 
     d.assert_requests_fit_github();
 }
 
-/// The emulator has no `POST …/pulls/{n}/comments/{id}/replies` (GitHub's endpoint for answering in a
-/// review thread); it takes `in_reply_to_id` on `POST …/pulls/{n}/comments` instead. The front answers
-/// the real endpoint by making that call, so git-omk speaks GitHub's API.
-fn bridge_replies(front: &Front, emulator: &Emulator) {
-    let addr = emulator.addr;
-    front.set_rule(move |req| {
-        let parts: Vec<&str> = req.path().split('/').collect();
-        let is_reply =
-            req.method == "POST" && parts.len() == 9 && parts[4] == "pulls" && parts[8] == "replies";
-        if !is_reply {
-            return Reply::Forward;
-        }
-        let id: u64 = parts[7].parse().unwrap_or_default();
-        let body = req
-            .body
-            .as_ref()
-            .and_then(|b| b["body"].as_str())
-            .unwrap_or("")
-            .to_owned();
-        let path = format!("/repos/{}/{}/pulls/{}/comments", parts[2], parts[3], parts[5]);
-        let (status, answer) = call_as(
-            addr,
-            TOKEN,
-            "POST",
-            &path,
-            Some(&json!({ "body": body, "in_reply_to_id": id })),
-        );
-        Reply::json(status, &answer)
-    });
-}
-
 #[test]
 fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     let Some(w) = World::new(&["--policy", "draft-pr"]) else {
@@ -1571,7 +1543,7 @@ fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     assert_eq!((inline[0].ask, inline[1].ask), (Ask::Change, Ask::Question));
 
     // git-omk answers in the thread; its reply is never feedback itself.
-    bridge_replies(&w.front, &w.emulator);
+    w.emulator.bridge_replies(&w.front);
     let reply = format!("{REPLY_MARKER}\nAddressed in abc1234.");
     let reply_id = forge
         .reply_to_review_comment(number, inline[0].id, &reply)
@@ -1586,4 +1558,165 @@ fn review_feedback_is_read_selected_and_answered_in_its_thread() {
     };
     assert_eq!(select(&feedback, &seen).len(), 4, "the reply adds no feedback");
     w.assert_requests_fit_github();
+}
+
+#[test]
+fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_run_does_nothing() {
+    let Some(d) = Driven::new(|_| {}) else {
+        return;
+    };
+    let (code, doc) = d.run(
+        "Fix add in calc.py and fix upper in strings.py",
+        &["--policy", "draft-pr"],
+    );
+    assert_eq!(code, Some(0), "{doc}");
+    let goal = doc["id"].as_str().expect("id").to_owned();
+    let number = doc["delivery"]["pr"]["number"].as_u64().expect("a PR");
+    let delivered = d.emulator.pull(number)["head"]["sha"]
+        .as_str()
+        .expect("head")
+        .to_owned();
+    let comments = d.emulator.request_changes(number, "calc.py");
+    assert_eq!(comments.len(), 2);
+    d.emulator.bridge_replies(&d.front);
+
+    let out = d
+        .omk()
+        .args(["goal", "address-reviews", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    let report = json_of(&out.stdout);
+    assert_eq!(report["status"], "ready", "{report}");
+    assert_eq!(
+        report["recorded"].as_array().map(Vec::len),
+        Some(3),
+        "the review and its two comments: {report}"
+    );
+    assert_eq!(report["delivered"], true);
+
+    // The fix is the new proven head of the PR.
+    let show = show(&d.repo);
+    let head = show["goal"]["integration"]["commit"]
+        .as_str()
+        .expect("tip")
+        .to_owned();
+    assert_ne!(head, delivered);
+    // The emulator keeps an open PR's head where it was created (GitHub moves it with the branch):
+    // the branch itself shows the push.
+    let branch = doc["delivery"]["branch"].as_str().expect("branch");
+    let (_, on_github) = d
+        .emulator
+        .get(&d.emulator.repo_path(&format!("/branches/{branch}")));
+    assert_eq!(
+        on_github["commit"]["sha"],
+        head.as_str(),
+        "the new result was pushed: {on_github}"
+    );
+    assert_eq!(
+        d.remote.ref_value(&d.repo, &format!("refs/heads/{branch}")),
+        Some(head.clone())
+    );
+    let pr = d.emulator.pull(number);
+    let calc = d.repo.git(&["show", &format!("{head}:calc.py")]);
+    assert!(
+        calc.contains("# The sum of a and b.") && calc.contains("def mul"),
+        "{calc}"
+    );
+    let fix = show["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .find(|t| t["id"] == "review-1-1")
+        .unwrap_or_else(|| panic!("the fix task: {show}"));
+    assert_eq!(fix["kind"], "fix");
+    assert_eq!(fix["write_set"], json!(["calc.py"]));
+    let proof = json_of(
+        &d.omk()
+            .args(["goal", "proof", "-f", "json"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
+    assert_eq!(proof["proof"]["status"], "ready", "{proof}");
+    assert_eq!(proof["proof"]["result"]["commit"], head.as_str());
+    let proof_commit = proof["proof_commit"].as_str().expect("proof commit");
+    let body = pr["body"].as_str().expect("body");
+    assert!(
+        body.contains("**Proof:** `ready`") && body.contains(proof_commit),
+        "{body}"
+    );
+    let sticky: Vec<Value> = d
+        .emulator
+        .comments(number)
+        .into_iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("git-omk:proof-summary"))
+        })
+        .collect();
+    assert_eq!(sticky.len(), 1, "one sticky comment");
+    assert!(
+        sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])),
+        "{}",
+        sticky[0]
+    );
+
+    // Each comment is answered in its thread with the fixing commit.
+    for id in &comments {
+        let replies = d.emulator.replies_to(number, *id);
+        assert_eq!(replies.len(), 1, "one reply to {id}");
+        let text = replies[0]["body"].as_str().unwrap_or_default();
+        assert!(
+            text.starts_with(REPLY_MARKER) && text.contains(&format!("/commit/{head}")),
+            "{text}"
+        );
+    }
+    let recorded = &show["goal"]["delivery"]["feedback"];
+    assert!(
+        recorded
+            .as_array()
+            .is_some_and(|f| f.iter().all(|f| f["reply"]["reply_id"].is_u64())),
+        "{recorded}"
+    );
+    d.assert_requests_fit_github();
+
+    // A second run finds nothing new and changes nothing, here or on GitHub.
+    let tip = d.repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]);
+    let on_github = (
+        d.emulator.comments(number).len(),
+        d.emulator
+            .get(&d.emulator.repo_path(&format!("/pulls/{number}/comments")))
+            .1,
+    );
+    let again = d.omk().args(["goal", "address-reviews"]).output().expect("runs");
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("nothing new"),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert_eq!(d.repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]), tip);
+    assert_eq!(
+        (
+            d.emulator.comments(number).len(),
+            d.emulator
+                .get(&d.emulator.repo_path(&format!("/pulls/{number}/comments")))
+                .1,
+        ),
+        on_github
+    );
+    let replay = d
+        .omk()
+        .args(["goal", "replay", "--verify"])
+        .output()
+        .expect("runs");
+    assert!(replay.status.success(), "{}", stderr(&replay));
 }

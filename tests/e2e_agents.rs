@@ -33,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::agents::{API_KEY, Agent, AgentHome, installed};
+use support::emulator::{Emulator, Remote, TOKEN};
 use support::git_repo::{TestRepo, hermetic};
+use support::http::Front;
 use support::model_server::{ModelServer, Route, Turn};
 use support::tools::{path_with, pytest_bin};
 
@@ -59,6 +61,10 @@ const REFUSAL_NOTE: &str = "git-omk refused";
 
 /// The shell command that fixes `add`, and shows the fixed line to the model.
 const FIX_ADD: &str = "sed -i 's/return a - b/return a + b/' calc.py && grep -n 'return' calc.py";
+/// What the fix task of the first review round is told (its task line).
+const REVIEW_TASK: &str = "): Address review comments on calc.py";
+/// The shell command that does what the two review comments ask.
+const FIX_REVIEW: &str = "sed -i 's/^def add(a, b):$/# The sum of a and b.\\ndef add(a, b):/' calc.py && printf '\\n\\ndef mul2(a, b):\\n    return a * b\\n' >> calc.py && grep -n 'def \\|#' calc.py";
 /// The shell command that fixes `upper`.
 const FIX_UPPER: &str =
     "sed -i 's/return s.lower()/return s.upper()/' strings.py && grep -n 'return' strings.py";
@@ -382,6 +388,13 @@ mod a_high_review_finding_blocks_ready_until_accepted {
     #[test]
     fn kimi_wire() {
         super::a_high_review_finding_blocks_ready_until_accepted(super::Agent::KimiWire);
+    }
+}
+
+mod a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered {
+    #[test]
+    fn kimi_acp() {
+        super::a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered(super::Agent::KimiAcp);
     }
 }
 
@@ -879,6 +892,102 @@ fn a_budget_crossed_mid_turn_stops_then_budget_add_finishes(kind: Agent) {
         "the interrupted agent session was resumed in the new process: {add}"
     );
     assert_eq!(case.repo.user_state(), before);
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+}
+
+/// The review/fix loop with a real agent: a goal delivered as a draft PR gets a `CHANGES_REQUESTED`
+/// review with two inline comments; `address-reviews` has the agent fix both, proves the new result
+/// `ready`, pushes it, updates the PR body and the sticky comment, and answers both comments in their
+/// threads; a second run changes nothing.
+fn a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered(kind: Agent) {
+    let mut routes = fixing_task(kind, REVIEW_TASK, FIX_REVIEW, "def mul2");
+    routes.extend(fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b"));
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    routes.push(reviewer_route());
+    let Some(mut case) = Case::new(kind, routes) else {
+        return;
+    };
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let front = Front::start(Some(emulator.addr));
+    let remote = Remote::mirroring(&emulator, &case.repo.home);
+    let remote_path = remote.path.display().to_string();
+    case.repo.git(&["remote", "add", "origin", &remote_path]);
+    case.repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
+    case.repo.git(&["config", "omk.github.apiUrl", &front.url()]);
+    case.repo.git(&["push", "-q", "origin", "main"]);
+    case.env.push(("GH_TOKEN".to_owned(), TOKEN.to_owned()));
+
+    let out = case.run(BOTH, &["--max-agents", "2", "--policy", "draft-pr"]);
+    assert_eq!(out.status.code(), Some(0), "{}", case.context(&out));
+    let doc = json_of(&out);
+    let number = doc["delivery"]["pr"]["number"].as_u64().expect("a PR");
+    let comments = emulator.request_changes(number, "calc.py");
+    assert_eq!(comments.len(), 2);
+    emulator.bridge_replies(&front);
+
+    let out = case.omk(&["goal", "address-reviews", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", case.context(&out));
+    let report = json_of(&out);
+    assert_eq!(report["status"], "ready", "{report}");
+    let show = case.show();
+    let head = show["goal"]["integration"]["commit"]
+        .as_str()
+        .expect("the result")
+        .to_owned();
+    let calc = case.repo.git(&["show", &format!("{head}:calc.py")]);
+    assert!(
+        calc.contains("# The sum of a and b.") && calc.contains("def mul2"),
+        "the agent made both changes: {calc}"
+    );
+    let fix = task(&show, "Address review comments on calc.py");
+    assert_eq!(fix["status"], "done", "{fix}");
+    let branch = doc["delivery"]["branch"].as_str().expect("branch");
+    let (_, pushed) = emulator.get(&emulator.repo_path(&format!("/branches/{branch}")));
+    assert_eq!(pushed["commit"]["sha"], head.as_str(), "the new head was pushed");
+    let proof = case.proof();
+    assert_eq!(proof["readiness"]["status"], "ready", "{proof}");
+    let proof_commit = proof["proof_commit"].as_str().expect("proof commit");
+    let body = emulator.pull(number)["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        body.contains("**Proof:** `ready`") && body.contains(proof_commit),
+        "{body}"
+    );
+    let sticky: Vec<Value> = emulator
+        .comments(number)
+        .into_iter()
+        .filter(|c| {
+            c["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("git-omk:proof-summary"))
+        })
+        .collect();
+    assert_eq!(sticky.len(), 1, "one sticky comment");
+    assert!(
+        sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])),
+        "the sticky comment shows the new head: {}",
+        sticky[0]
+    );
+    for id in &comments {
+        let replies = emulator.replies_to(number, *id);
+        assert_eq!(replies.len(), 1, "one reply to {id}");
+        let text = replies[0]["body"].as_str().unwrap_or_default();
+        assert!(text.contains(&format!("/commit/{head}")), "{text}");
+    }
+
+    let goal_ref = format!("refs/omk/goals/{}", doc["id"].as_str().expect("goal id"));
+    let tip = case.repo.git(&["rev-parse", &goal_ref]);
+    let threads = emulator.review_comments(number).len();
+    let again = case.omk(&["goal", "address-reviews"]);
+    assert_eq!(again.status.code(), Some(0), "{}", case.context(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing new"));
+    assert_eq!(case.repo.git(&["rev-parse", &goal_ref]), tip, "nothing recorded");
+    assert_eq!(emulator.review_comments(number).len(), threads);
     case.assert_model_satisfied();
     case.assert_no_agent_left();
 }

@@ -180,6 +180,8 @@ pub enum GoalCommand {
     OpenPr(OpenPrArgs),
     /// Merge the goal's pull request when the merge policy and the evidence allow it.
     Merge(MergeArgs),
+    /// Turn new review comments on the goal's PR into fix tasks, re-prove, push, and reply to each.
+    AddressReviews(MergeArgs),
     /// Release the lease of a goal whose controller is gone, so another machine can drive it.
     Release(ReleaseArgs),
 }

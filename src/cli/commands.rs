@@ -64,6 +64,7 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Reject(args) => reject(dir, args),
         GoalCommand::OpenPr(args) => deliver::open_pr(dir, args),
         GoalCommand::Merge(args) => deliver::merge(dir, args),
+        GoalCommand::AddressReviews(args) => deliver::address_reviews(dir, args, verbose),
         GoalCommand::Release(args) => sharing::release(dir, args),
     }
 }
@@ -196,7 +197,9 @@ fn recorded_view_with<'a>(
         .blockers
         .iter()
         .flat_map(|b| match b {
-            Blocker::Questions { questions } => questions.iter().map(String::as_str).collect(),
+            Blocker::Questions { questions } | Blocker::ReviewQuestions { questions } => {
+                questions.iter().map(String::as_str).collect()
+            }
             Blocker::Rejected { .. } => Vec::new(),
         })
         .collect();

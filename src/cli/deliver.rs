@@ -9,16 +9,21 @@ use serde::Serialize;
 use super::args::{MergeArgs, OpenPrArgs, PrFormat};
 use super::error::{CliError, EXIT_FAILED, EXIT_USAGE};
 use super::json::{self, Location};
+use super::progress::Progress;
 use super::render::{emit, note};
 use crate::git::push::RefOutcome;
+use crate::model::delivery::address::{Addressed, ReplyPosted};
 use crate::model::delivery::comment::StickyAction;
 use crate::model::delivery::facts::ProofFacts;
 use crate::model::delivery::merge::{BaseRequirements, CheckView, MergeDecision, PullView};
+use crate::model::event::Event;
 use crate::model::options::MergePolicy;
+use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::ops::Context;
 use crate::ops::deliver::{
-    self, DeliveryError, DeliveryErrorKind, MergeReport, MergeRequest, OpenPrOutcome, OpenPrRequest,
+    self, AddressReport, AddressRequest, DeliveryError, DeliveryErrorKind, MergeReport, MergeRequest,
+    OpenPrOutcome, OpenPrRequest,
 };
 
 /// Exit code of a delivery failure: setup problems are usage errors (2), what needs a human is
@@ -283,6 +288,85 @@ impl<'a> MergeView<'a> {
             checks: &r.checks,
             requirements: r.requirements.as_ref(),
             recorded: r.recorded.map(|c| c.to_string()),
+        }
+    }
+}
+
+/// `goal address-reviews`: progress on stderr while fixes run, then what was addressed; the goal's
+/// status is the exit code.
+pub fn address_reviews(dir: &Path, args: MergeArgs, verbose: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let mut progress = Progress::new(verbose);
+    let mut observe = |s: &Snapshot, e: &[Event]| progress.observe(s, e);
+    let request = AddressRequest { goal: args.goal };
+    let outcome = deliver::address_reviews(ctx, request, &deliver::connect, &mut observe);
+    progress.finish();
+    let report = outcome?;
+    let out = if args.json {
+        json::document(&AddressView::of(&report))
+    } else {
+        address_text(&report)
+    };
+    emit(&out)?;
+    Ok(report.status.exit_code())
+}
+
+fn address_text(r: &AddressReport) -> String {
+    if r.nothing_new() {
+        return format!(
+            "PR #{}: nothing new to address (goal {} is {})\n",
+            r.pr,
+            r.goal.id(),
+            r.status.as_str()
+        );
+    }
+    let mut out = format!("PR #{}: {} new comment(s)\n", r.pr, r.recorded.len());
+    for a in &r.recorded {
+        let f = &a.feedback;
+        let place = f.path.as_deref().map(|p| format!(" on {p}")).unwrap_or_default();
+        let what = match (&a.task, &a.note) {
+            (Some(t), _) => format!("task {t}"),
+            (None, Some(note)) => format!("not addressed: {note}"),
+            (None, None) => "not addressed".to_owned(),
+        };
+        let _ = writeln!(out, "  {}{place}: {what}", f.source);
+    }
+    if r.delivered {
+        out.push_str("pushed the new head and updated the PR\n");
+    }
+    let _ = writeln!(
+        out,
+        "replied to {} comment(s); goal {} is {}",
+        r.replies.len(),
+        r.goal.id(),
+        r.status.as_str()
+    );
+    out
+}
+
+/// `address-reviews --json`.
+#[derive(Serialize)]
+struct AddressView<'a> {
+    #[serde(flatten)]
+    location: Location,
+    pr: u64,
+    status: &'static str,
+    recorded: &'a [Addressed],
+    drove: bool,
+    delivered: bool,
+    replies: &'a [ReplyPosted],
+}
+
+impl<'a> AddressView<'a> {
+    fn of(r: &'a AddressReport) -> AddressView<'a> {
+        AddressView {
+            location: Location::of(&r.goal),
+            pr: r.pr,
+            status: r.status.as_str(),
+            recorded: &r.recorded,
+            drove: r.drove,
+            delivered: r.delivered,
+            replies: &r.replies,
         }
     }
 }

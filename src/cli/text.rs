@@ -141,6 +141,15 @@ fn blockers_text(g: &GoalState) -> String {
             Blocker::Rejected { reason } => {
                 let _ = writeln!(out, "rejected by a human: {reason}");
             }
+            Blocker::ReviewQuestions { questions } => {
+                out.push_str(
+                    "blocked: a reviewer asked on the PR; answer there, then `git omk goal resume`:
+",
+                );
+                for q in questions {
+                    let _ = writeln!(out, "  - {q}");
+                }
+            }
         }
     }
     out

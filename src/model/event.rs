@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{BudgetAddition, Usd, format_secs};
 use super::decision::DecisionDraft;
+use super::delivery::address::{FeedbackRecorded, RepliesPosted};
 use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened};
 use super::goal::GateRun;
 use super::graph::TaskGraph;
@@ -232,6 +233,10 @@ pub enum EventBody {
     MergeAwaitingHuman(MergeAwaitingHuman),
     /// A delivery step failed; nothing was lost.
     DeliveryFailed(DeliveryFailed),
+    /// New feedback from the goal's PR was recorded with the fix tasks it became.
+    ReviewFeedback(FeedbackRecorded),
+    /// git-omk answered recorded feedback on the PR.
+    ReviewReplied(RepliesPosted),
 }
 
 /// How an attempt ended, and what it decided for its task.
@@ -355,6 +360,8 @@ impl EventBody {
             EventBody::MergeRecorded(_) => "merge_recorded",
             EventBody::MergeAwaitingHuman(_) => "merge_awaiting_human",
             EventBody::DeliveryFailed(_) => "delivery_failed",
+            EventBody::ReviewFeedback(_) => "review_feedback",
+            EventBody::ReviewReplied(_) => "review_replied",
         }
     }
 
@@ -428,6 +435,14 @@ impl EventBody {
                 )
             }
             EventBody::ProofRecorded(p) => format!("proof: {} ({} reason(s))", p.status, p.reasons.len()),
+            EventBody::ReviewFeedback(b) => format!(
+                "review round {} on PR #{}: {} comment(s), {} fix task(s)",
+                b.round,
+                b.pr,
+                b.items.len(),
+                b.tasks.len()
+            ),
+            EventBody::ReviewReplied(r) => format!("replied to {} review comment(s)", r.replies.len()),
             EventBody::PrOpened(p) => DeliveryEvent::PrOpened(p).summary(),
             EventBody::MergeRecorded(m) => DeliveryEvent::MergeRecorded(m).summary(),
             EventBody::MergeAwaitingHuman(m) => DeliveryEvent::MergeAwaitingHuman(m).summary(),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::budget::{Limits, Usage};
+use super::delivery::address::FeedbackState;
 use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeRecorded};
 use super::event::{Actor, BaseRef};
 use super::gate::GateObservation;
@@ -34,6 +35,11 @@ pub enum Blocker {
     Rejected {
         /// Their reason.
         reason: String,
+    },
+    /// A reviewer asked questions on the PR; a human answers them (`resume` continues).
+    ReviewQuestions {
+        /// Each question with who asked it.
+        questions: Vec<String>,
     },
 }
 
@@ -84,6 +90,16 @@ pub struct Delivery {
     /// The last delivery failure, until a later step succeeds.
     #[serde(default)]
     pub problem: Option<DeliveryFailed>,
+    /// Review rounds recorded from the PR (`address-reviews`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub review_rounds: u32,
+    /// Feedback read from the PR, the tasks addressing it and the replies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<FeedbackState>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A pull request.

@@ -227,7 +227,7 @@ fn blocker_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
         .blockers
         .iter()
         .map(|b| match b {
-            Blocker::Questions { .. } => NotReadyReason::OpenQuestions,
+            Blocker::Questions { .. } | Blocker::ReviewQuestions { .. } => NotReadyReason::OpenQuestions,
             Blocker::Rejected { reason } => NotReadyReason::RejectedByHuman {
                 reason: reason.clone(),
             },

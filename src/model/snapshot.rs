@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{BudgetAddition, Usage};
 use super::decision::{Decision, DecisionDraft};
+use super::delivery::address::{apply_recorded, apply_replies};
 use super::event::{AttemptReport, Event, EventBody, GoalCreated, PlannerOutcome, UsageDelta};
 use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
 use super::graph::TaskGraph;
@@ -110,6 +111,8 @@ impl Snapshot {
             EventBody::Resumed {} => self.on_resume(),
             EventBody::Cancelled { .. } => self.on_cancel(),
             EventBody::BudgetAdded(add) => self.on_budget_added(add),
+            EventBody::ReviewFeedback(batch) => apply_recorded(self, batch),
+            EventBody::ReviewReplied(replies) => apply_replies(&mut self.goal, replies),
             EventBody::QuestionsAnswered { answer } => self.on_answer(answer),
             EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
             EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
@@ -340,7 +343,7 @@ impl Snapshot {
                 .unwrap_or_else(|| self.resume_target());
             self.goal
                 .blockers
-                .retain(|b| !matches!(b, Blocker::Rejected { .. }));
+                .retain(|b| !matches!(b, Blocker::Rejected { .. } | Blocker::ReviewQuestions { .. }));
             self.reopen_blocked_tasks();
         }
     }

@@ -7,6 +7,7 @@
 //! problem) and returned as an error; nothing is lost and re-running continues. The proof facts are an
 //! explicit input: until the proof is wired in, they are derived from the snapshot with the gaps named.
 
+mod address;
 mod merge;
 mod open_pr;
 
@@ -26,6 +27,7 @@ use crate::model::snapshot::Snapshot;
 use crate::settings;
 use crate::store::GoalRef;
 
+pub use address::{AddressReport, AddressRequest, address_reviews};
 pub use merge::{MergeReport, MergeRequest, merge};
 pub use open_pr::{OpenPrOutcome, OpenPrRequest, PrResult, open_pr};
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::git_repo::{TestRepo, hermetic};
-use super::http::{call, call_as};
+use super::http::{Front, Reply, call, call_as};
 use super::tools::{Tools, require};
 
 /// The seeded owner, repository and token.
@@ -171,6 +171,66 @@ impl Emulator {
         let body = json!({ "status": "completed", "conclusion": conclusion });
         let (status, answer) = self.send("PATCH", &self.repo_path(&format!("/check-runs/{id}")), &body);
         assert_eq!(status, 200, "{answer}");
+    }
+
+    /// A human's `CHANGES_REQUESTED` review with two inline comments on `path` of PR `number`; the ids
+    /// of the PR's review comments.
+    pub fn request_changes(&self, number: u64, path: &str) -> Vec<u64> {
+        let review = json!({
+            "event": "REQUEST_CHANGES",
+            "body": "Two things before this can go in.",
+            "comments": [
+                { "path": path, "position": 1, "body": "Please say what add returns in a comment." },
+                { "path": path, "position": 2, "body": "Please add a mul function next to add." },
+            ],
+        });
+        let reviews_path = self.repo_path(&format!("/pulls/{number}/reviews"));
+        let (status, answer) = self.send_as(REVIEWER_TOKEN, "POST", &reviews_path, &review);
+        assert_eq!(status, 201, "{answer}");
+        self.review_comments(number)
+            .iter()
+            .filter_map(|c| c["id"].as_u64())
+            .collect()
+    }
+
+    /// The inline review comments of PR `number`.
+    pub fn review_comments(&self, number: u64) -> Vec<Value> {
+        let (_, comments) = self.get(&self.repo_path(&format!("/pulls/{number}/comments")));
+        comments.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Review comments on PR `number` that answer comment `id`.
+    pub fn replies_to(&self, number: u64, id: u64) -> Vec<Value> {
+        self.review_comments(number)
+            .into_iter()
+            .filter(|c| c["in_reply_to_id"].as_u64() == Some(id))
+            .collect()
+    }
+
+    /// The emulator has no `POST …/pulls/{n}/comments/{id}/replies` (GitHub's endpoint for answering in
+    /// a review thread); it takes `in_reply_to_id` on `POST …/pulls/{n}/comments` instead. `front`
+    /// answers the real endpoint by making that call, so git-omk speaks GitHub's API.
+    pub fn bridge_replies(&self, front: &Front) {
+        let addr = self.addr;
+        front.set_rule(move |req| {
+            let parts: Vec<&str> = req.path().split('/').collect();
+            let is_reply =
+                req.method == "POST" && parts.len() == 9 && parts[4] == "pulls" && parts[8] == "replies";
+            if !is_reply {
+                return Reply::Forward;
+            }
+            let id: u64 = parts[7].parse().unwrap_or_default();
+            let body = req
+                .body
+                .as_ref()
+                .and_then(|b| b["body"].as_str())
+                .unwrap_or("")
+                .to_owned();
+            let path = format!("/repos/{}/{}/pulls/{}/comments", parts[2], parts[3], parts[5]);
+            let reply = json!({ "body": body, "in_reply_to_id": id });
+            let (status, answer) = call_as(addr, TOKEN, "POST", &path, Some(&reply));
+            Reply::json(status, &answer)
+        });
     }
 }
 

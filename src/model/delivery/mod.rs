@@ -4,6 +4,7 @@
 //!
 //! No I/O: the forge and the ops layer fill the inputs and act on the outputs.
 
+pub mod address;
 pub mod after_run;
 pub mod body;
 pub mod comment;

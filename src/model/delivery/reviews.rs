@@ -113,6 +113,9 @@ pub struct Feedback {
     pub id: u64,
     /// `github:<login>`.
     pub source: String,
+    /// The review an inline comment belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_id: Option<u64>,
     /// The file, for inline comments.
     pub path: Option<String>,
     /// The line in the file, when GitHub gives it.
@@ -168,6 +171,7 @@ pub fn select(feedback: &PrFeedback, seen: &Seen<'_>) -> Vec<Feedback> {
         if c.in_reply_to.is_none() && counts(&c.author, &c.body, c.created_at, seen) {
             let mut f = feedback_of(FeedbackKind::ReviewComment, c.id, &c.author, &c.body, &c.url);
             f.path = Some(c.path.clone());
+            f.review_id = c.review_id;
             f.line = c.line;
             f.position = if c.line.is_none() { c.position } else { None };
             out.push((c.created_at, f));
@@ -199,6 +203,7 @@ fn feedback_of(kind: FeedbackKind, id: u64, author: &Author, body: &str, url: &s
         kind,
         id,
         source: format!("github:{}", author.login),
+        review_id: None,
         path: None,
         line: None,
         position: None,

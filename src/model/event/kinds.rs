@@ -10,7 +10,9 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::model::decision::DecisionDraft;
+use crate::model::delivery::address::{Addressed, ReplyPosted};
 use crate::model::delivery::record::DeliveryStage;
+use crate::model::delivery::reviews::{Ask, Feedback, FeedbackKind};
 use crate::model::gate::Outcome;
 use crate::model::graph::tests::task;
 use crate::model::proof::tests::{Goal, RESULT, gate, run};
@@ -56,6 +58,8 @@ fn position(body: &EventBody) -> usize {
         EventBody::MergeRecorded(_) => 32,
         EventBody::MergeAwaitingHuman(_) => 33,
         EventBody::DeliveryFailed(_) => 34,
+        EventBody::ReviewFeedback(_) => 35,
+        EventBody::ReviewReplied(_) => 36,
     }
 }
 
@@ -219,6 +223,36 @@ fn one_of_each() -> Vec<EventBody> {
             message: "rejected".into(),
             next: "fetch".into(),
         }),
+        EventBody::ReviewFeedback(FeedbackRecorded {
+            pr: 7,
+            round: 1,
+            items: vec![Addressed {
+                feedback: Feedback {
+                    kind: FeedbackKind::ReviewComment,
+                    id: 10,
+                    source: "github:alice".into(),
+                    review_id: Some(1),
+                    path: Some("docs/a.md".into()),
+                    line: Some(2),
+                    position: None,
+                    body: "Please fix the typo.".into(),
+                    url: "https://example.com/o/r/pull/7#discussion_r10".into(),
+                    ask: Ask::Change,
+                },
+                task: Some(TaskId::parse("review-1-1").expect("a valid task id")),
+                note: None,
+            }],
+            tasks: vec![task("review-1-1", &["a"], &["docs/a.md"])],
+        }),
+        EventBody::ReviewReplied(RepliesPosted {
+            replies: vec![ReplyPosted {
+                kind: FeedbackKind::ReviewComment,
+                id: 10,
+                reply_id: 11,
+                commit: Some(RESULT.into()),
+                addressed: true,
+            }],
+        }),
     ]
 }
 
@@ -258,5 +292,5 @@ fn every_kind_applies_and_summarises() {
         assert!(!body.summary().is_empty(), "{}", body.kind_name());
         goal.apply(body);
     }
-    assert_eq!(goal.snapshot.goal.event_count, 3 + 34);
+    assert_eq!(goal.snapshot.goal.event_count, 3 + 36);
 }
