@@ -231,12 +231,14 @@ fn bad_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// `(exit code, stderr)` of `git omk args` with only git on PATH.
+/// `(exit code, stderr)` of `git omk args` with only git on PATH (and the sandbox named, as on a
+/// healthy machine, so the missing agent is what is reported).
 fn without_agents(repo: &TestRepo, args: &[&str]) -> (Option<i32>, String) {
     let out = repo
         .omk()
         .args(args)
         .env("PATH", path_with(None))
+        .env("OMK_BWRAP", bwrap())
         .output()
         .unwrap();
     (

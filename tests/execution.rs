@@ -1097,7 +1097,12 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
     let script = fx.repo.home.join("role-agent.sh");
     std::fs::write(&script, ROLE_AGENT).unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let log = fx.repo.home.join("roles.log");
+    // The log is written outside the worktree: in the one directory the sandbox lets agents write
+    // besides their worktrees (`omk.sandbox.allowWrite`).
+    let scratch = fx.repo.home.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch_env = scratch.display().to_string();
+    let log = scratch.join("roles.log");
     let agent = format!("exec:{}", script.display());
     let log_env = log.display().to_string();
     let notified = fx.repo.home.join("notified.json");
@@ -1111,6 +1116,7 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
         &["goal", "run", BOTH, "--until-ready", "--agent", &agent, "--json"],
         &[
             ("ROLE_LOG", log_env.as_str()),
+            ("OMK_SANDBOX_ALLOW_WRITE", scratch_env.as_str()),
             ("NOTIFY_OUT", notified_env.as_str()),
         ],
     );
@@ -1148,7 +1154,10 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
         .git(&["config", "omk.notify", "echo notifier broke >&2; exit 3"]);
     let out = fx.omk(
         &["goal", "run", BOTH, "--until-ready", "--agent", &agent, "--json"],
-        &[("ROLE_LOG", log_env.as_str())],
+        &[
+            ("ROLE_LOG", log_env.as_str()),
+            ("OMK_SANDBOX_ALLOW_WRITE", scratch_env.as_str()),
+        ],
     );
     assert_eq!(
         out.status.code(),
