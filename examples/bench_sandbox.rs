@@ -19,9 +19,11 @@ mod model_server;
 #[path = "../tests/support/agents.rs"]
 mod agents;
 
+#[path = "support/scenario.rs"]
+mod scenario;
+
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agents::{Agent, AgentHome};
@@ -31,64 +33,14 @@ use git_omk::model::sandbox::{SandboxMode, SandboxSettings};
 use git_omk::model::writeset::PathPattern;
 use git_omk::process::GroupSpec;
 use git_omk::sandbox::{Sandbox, Scope, mechanism};
-use model_server::{ModelServer, Turn};
-
-/// The scripted turn of `scripts/bench-agents.sh`: write a file, show it, edit it, list the
-/// directory, answer — five LLM steps, two file writes, two shell commands.
-fn script(kind: Agent, work: &Path, turns: usize) -> Vec<Turn> {
-    (0..turns)
-        .flat_map(|i| {
-            let file = format!("f{i}.txt");
-            [
-                kind.write(work, &file, "Hello from the scripted model\n"),
-                kind.shell(&format!("cat {file}")),
-                kind.edit(work, &file, "scripted", "benchmarked"),
-                kind.shell(&format!("cat {file} && ls")),
-                Turn::text("done"),
-            ]
-        })
-        .collect()
-}
-
-/// A temporary repository with one commit: (its owner, the work tree).
-fn repo() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("work");
-    std::fs::create_dir_all(&path).expect("work dir");
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(&path)
-            .env("GIT_AUTHOR_NAME", "b")
-            .env("GIT_AUTHOR_EMAIL", "b@x")
-            .env("GIT_COMMITTER_NAME", "b")
-            .env("GIT_COMMITTER_EMAIL", "b@x")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q"]);
-    std::fs::write(path.join("README.md"), "# bench\n").expect("write");
-    git(&["add", "."]);
-    git(&["commit", "-qm", "init"]);
-    (dir, path)
-}
+use model_server::ModelServer;
+use scenario::{median, ms, repo, script};
 
 fn sandbox(mode: SandboxMode) -> Sandbox {
     Sandbox::new(SandboxSettings {
         mode,
         ..SandboxSettings::default()
     })
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 /// `later - earlier` and its share of `earlier`, signed (noise can make it negative).
