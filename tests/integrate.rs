@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use git_omk::model::event::EventBody;
-use git_omk::model::ids::TaskId;
+use git_omk::model::ids::{CommitId, TaskId};
 use git_omk::model::snapshot::Snapshot;
 use git_omk::model::task::{Attempt, AttemptOutcome, TaskStatus};
 use git_omk::ops::Context;
@@ -60,7 +60,7 @@ fn snapshot_with(repo: &TestRepo, ctx: &Context, tasks: &[(&str, &str)]) -> Snap
                 ended_at: Some(ctx.clock.now()),
                 session_id: None,
                 tokens: 0,
-                commit: Some((*commit).to_owned()),
+                commit: Some(CommitId::parse(commit).unwrap()),
                 start_commit: None,
                 tree: None,
                 outcome: AttemptOutcome::Succeeded,

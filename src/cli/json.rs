@@ -306,7 +306,7 @@ pub struct VerifyGoalView<'a> {
     /// Whether the proof holds.
     pub holds: bool,
     /// The commit whose gates ran.
-    pub commit: &'a str,
+    pub commit: String,
     /// Whether that is the proven commit.
     pub proven: bool,
     /// The recorded proof's status before this run.
@@ -327,7 +327,7 @@ impl<'a> VerifyGoalView<'a> {
         VerifyGoalView {
             location: Location::of(&r.goal),
             holds: r.holds(),
-            commit: &r.commit,
+            commit: r.commit.to_string(),
             proven: r.proven,
             previous_status: r.previous,
             proof: &r.proof,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use super::context::oid;
+use super::context::commit_id;
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
 use crate::git::run::git;
@@ -191,7 +191,8 @@ async fn ensure_recorded(
     reason: &str,
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
-    let id = oid(commit)?;
+    let commit = commit_id(commit)?;
+    let id = commit.object_id();
     let reaches = |tip: ObjectId| ctx.store.is_ancestor(id, tip);
     if let Some(tip) = ctx.store.tip(goal)?
         && reaches(tip)?
@@ -200,7 +201,7 @@ async fn ensure_recorded(
     }
     let saved = EventBody::WorkSaved {
         task: task.clone(),
-        commit: commit.to_owned(),
+        commit,
         reason: reason.to_owned(),
     };
     let done = ctx
@@ -214,7 +215,7 @@ async fn ensure_recorded(
         })
         .await?;
     if done.recorded() {
-        report.saved.push((task.to_string(), commit.to_owned()));
+        report.saved.push((task.to_string(), commit.to_string()));
     }
     Ok(())
 }
