@@ -380,8 +380,8 @@ mod tests {
                 ("lint", false, GateResult::Passed, GateResult::NotRun),
             ]
         );
-        assert_eq!(f.proven_commit.as_deref(), Some("result"));
-        assert_eq!(f.proven_tree.as_deref(), Some("result-tree"));
+        assert_eq!(f.proven_commit, Some(fake::commit("result").to_string()));
+        assert_eq!(f.proven_tree, Some(fake::tree("result-tree").to_string()));
         assert!(
             f.proof_commit.is_none(),
             "no proof is recorded, so none is claimed"

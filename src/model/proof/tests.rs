@@ -409,7 +409,7 @@ fn evidence_for_another_tree_than_the_result_is_stale() {
     assert_not_ready(
         &g,
         &NotReadyReason::StaleGateEvidence {
-            tested: "older000".into(),
+            tested: fake::commit("older000").to_string(),
             result: RESULT.into(),
         },
     );
@@ -426,7 +426,7 @@ fn a_result_integrated_after_verification_makes_the_evidence_stale() {
     assert_eq!(r.status, GoalStatus::NotReady);
     assert!(r.reasons.contains(&NotReadyReason::StaleGateEvidence {
         tested: RESULT.into(),
-        result: "newer000".into(),
+        result: fake::commit("newer000").to_string(),
     }));
     assert!(
         r.reasons.contains(&NotReadyReason::MissingReview),
@@ -812,8 +812,8 @@ fn the_proof_shows_the_harness_diff_and_what_the_restored_run_said() {
     let h = proof.harness.as_ref().expect("a harness check");
     assert_eq!(h.changes[0].path, "conftest.py");
     assert_eq!(
-        h.restored_run.as_ref().map(|r| r.commit.as_str()),
-        Some("restored")
+        h.restored_run.as_ref().map(|r| r.commit.clone()),
+        Some(fake::commit("restored").to_string())
     );
     assert_eq!(h.differences.len(), 1);
     let md = crate::model::proof_md::render(&proof);
@@ -1189,16 +1189,20 @@ fn the_proof_carries_its_evidence() {
     let proof = prove(&g.snapshot, changed());
     assert_eq!(proof.status, GoalStatus::Ready);
     assert_eq!(proof.base.commit, BASE);
-    assert_eq!(proof.base.tree, format!("{BASE}-tree"));
+    let tree_of = |commit: &str| fake::tree(&format!("{commit}-tree")).to_string();
+    assert_eq!(proof.base.tree, tree_of(BASE));
     let result = proof.result.as_ref().expect("a result");
     assert_eq!(
         (result.commit.as_str(), result.tree.as_str()),
-        (RESULT, "result00-tree")
+        (RESULT, tree_of(RESULT).as_str())
     );
     assert_eq!(proof.gates.len(), 1);
     assert_eq!(
         proof.gates[0].evidence,
-        ["gates/base0000-tree/test.json", "gates/result00-tree/test.json"]
+        [
+            format!("gates/{BASE}-tree/test.json"),
+            format!("gates/{RESULT}-tree/test.json")
+        ]
     );
     assert_eq!(proof.tasks[0].attempts[0].outcome, "succeeded");
     assert_eq!(proof.tasks[0].attempts[0].tokens, 1200);
