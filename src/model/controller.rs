@@ -248,6 +248,15 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
     }
 }
 
+/// The tasks the first dispatch will start once the baseline is recorded (their agents can start
+/// while the base's gates run): what [`next_step`] would dispatch with no agent running.
+pub fn first_wave(snapshot: &Snapshot) -> Vec<TaskId> {
+    match execution_step(snapshot, &BTreeSet::new()) {
+        Some(Next::Dispatch(tasks)) => tasks,
+        _ => Vec::new(),
+    }
+}
+
 /// Whether to start the reviewer sessions now, ahead of the review (DESIGN §6): the goal runs, some
 /// agent is working and no task waits to be dispatched, so once the running tasks end (and are
 /// integrated and verified) the review is next. Starting an agent takes seconds; this takes it off the
