@@ -562,10 +562,11 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
         reviewer_route(),
     ];
     routes.extend(fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b"));
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
     let Some(case) = Case::new(kind, routes) else {
         return;
     };
-    let out = case.run(ADD, &[]);
+    let out = case.run(BOTH, &[]);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -37,7 +37,9 @@ use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, first_wave, next_step, start, warm_reviewers};
+use crate::model::controller::{
+    Next, first_wave, next_step, start, warm_reviewers, warm_reviewers_with_first_wave,
+};
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
@@ -494,6 +496,9 @@ impl Driver<'_> {
     async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
         let early = self.start_first_wave();
+        if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
+            self.warm_up_now();
+        }
         let ran = self.gate_run(&base).await;
         for handle in early {
             if let Ok(Some((task, session))) = handle.await {
@@ -696,7 +701,15 @@ impl Driver<'_> {
     /// the review.
     fn warm_up(&mut self) {
         let snapshot = self.ledger.snapshot();
-        if self.mode != Mode::UntilDone || self.warm.is_some() || !warm_reviewers(snapshot, &self.active()) {
+        if self.mode == Mode::UntilDone && warm_reviewers(snapshot, &self.active()) {
+            self.warm_up_now();
+        }
+    }
+
+    /// Start the reviewer sessions in the background now, unless they were started already.
+    fn warm_up_now(&mut self) {
+        let snapshot = self.ledger.snapshot();
+        if self.warm.is_some() {
             return;
         }
         let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
