@@ -689,7 +689,10 @@ mod tests {
             g
         };
         let both = started(vec![task("a", &[], &["a.rs"]), task("b", &[], &["b.rs"])]);
-        assert!(warm_reviewers_with_first_wave(&both.snapshot), "both tasks start at once");
+        assert!(
+            warm_reviewers_with_first_wave(&both.snapshot),
+            "both tasks start at once"
+        );
         let chain = started(vec![task("a", &[], &["a.rs"]), task("b", &["a"], &["b.rs"])]);
         assert!(!warm_reviewers_with_first_wave(&chain.snapshot), "b waits for a");
     }
