@@ -168,7 +168,7 @@ fn omk(kind: Agent, program: &Path, pytest: &Path) -> (Duration, BTreeMap<String
     (wall, steps(&stderr))
 }
 
-/// Total time per step of the timing events (`step=… micros=…`); the task's and the reviewers'
+/// Total time per step of the timing events (`step=… micros=…`); the task's and each reviewer's
 /// agent sessions are told apart by their subject.
 fn steps(stderr: &str) -> BTreeMap<String, Duration> {
     let mut totals = BTreeMap::new();
@@ -183,7 +183,7 @@ fn steps(stderr: &str) -> BTreeMap<String, Duration> {
         };
         let subject = field("subject").unwrap_or_default();
         let name = match step.as_str() {
-            "agent" | "agent-start" if subject.contains("reviewer") => format!("{step} (reviewers)"),
+            "agent" | "agent-start" if subject.contains("reviewer") => format!("{step} ({subject})"),
             "agent" => "agent (task)".to_owned(),
             _ => step,
         };

@@ -101,8 +101,8 @@ struct Driver<'o> {
     remover: Remover,
     /// Reviewer sessions started while the last tasks run.
     warm: Option<Warm>,
-    /// Finished tasks' agents kept to host the reviewer sessions (`review::hosts_reviewers`).
-    spares: Vec<Session>,
+    /// Finished tasks' agents kept to host the reviewer sessions (`review::hosts_reviewers`), by task.
+    spares: Vec<(TaskId, Session)>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -668,7 +668,10 @@ impl Driver<'_> {
         }
         let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
         let snapshot = self.ledger.snapshot().clone();
-        let spares = std::mem::take(&mut self.spares);
+        let spares = std::mem::take(&mut self.spares)
+            .into_iter()
+            .map(|(_, session)| session)
+            .collect();
         let outcome = self
             .interruptible(async {
                 let started = match warm {
@@ -733,7 +736,7 @@ impl Driver<'_> {
         if let Some(warm) = self.warm.take() {
             warm.shutdown().await;
         }
-        for spare in std::mem::take(&mut self.spares) {
+        for (_, spare) in std::mem::take(&mut self.spares) {
             spare.shutdown().await;
         }
         let dir = self.review_dir();
@@ -890,9 +893,12 @@ impl Driver<'_> {
         self.record_facts(phase, step.bodies, Vec::new(), step.proves)
             .await?;
         let goal = self.ledger.snapshot().goal.id.clone();
+        // A task whose agent is kept to host a reviewer keeps its worktree (the agent runs there) until
+        // the end-of-goal clean-up.
         let done: Vec<(PathBuf, String)> = step
             .merged
             .into_iter()
+            .filter(|(task, _)| self.spares.iter().all(|(spare, _)| spare != task))
             .map(|(task, commit)| (task_dir(&self.ctx, &goal, &task), commit))
             .collect();
         self.remover.remove(done);
@@ -1169,7 +1175,7 @@ impl Driver<'_> {
             if next.get(&result.task) == Some(&TaskStatus::Pending) {
                 self.sessions.insert(result.task.clone(), session);
             } else if self.keeps_spare(&session, next.get(&result.task)) {
-                self.spares.push(session);
+                self.spares.push((result.task.clone(), session));
             } else {
                 tokio::task::spawn_local(session.shutdown());
             }
