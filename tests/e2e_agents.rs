@@ -566,12 +566,32 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
     let Some(case) = Case::new(kind, routes) else {
         return;
     };
-    let out = case.run(BOTH, &[]);
+    let agent = case.kind.spec().to_string();
+    let args = [
+        "goal",
+        "run",
+        BOTH,
+        "--until-ready",
+        "--no-llm-planner",
+        "--agent",
+        &agent,
+        "--json",
+    ];
+    let out = case
+        .command(&args)
+        .env("OMK_LOG", "git_omk::ops::review=debug")
+        .output()
+        .expect("git-omk runs");
     assert_eq!(
         out.status.code(),
         Some(0),
         "ready exits 0: {}",
         case.context(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the reviewer session runs in the task agent's process"),
+        "no second agent process for the reviewer: {stderr}"
     );
     let id = json_of(&out)["id"].as_str().expect("goal id").to_owned();
     let goal_ref = format!("refs/omk/goals/{id}");

@@ -334,7 +334,10 @@ async fn session_findings(
         Source::Spare(spare) => {
             let renewed = renew_session(spare, checkout, reviewers, role);
             match renewed.await {
-                Ok(session) => Ok(session),
+                Ok(session) => {
+                    tracing::debug!("the {} session runs in the task agent's process", role.as_str());
+                    Ok(session)
+                }
                 Err(why) => {
                     tracing::debug!("{why}; starting the {} agent", role.as_str());
                     start_session(checkout, reviewers, role).await
