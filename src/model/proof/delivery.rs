@@ -302,7 +302,10 @@ mod tests {
             json["delivery"]["merges"][0]["checks"][0]["name"],
             "git-omk proof"
         );
-        assert_eq!(json["delivery"]["merges"][0]["checks"][0]["state"], "passed");
+        assert_eq!(
+            json["delivery"]["merges"][0]["checks"][0]["state"]["state"],
+            "passed"
+        );
         assert_eq!(json["delivery"]["baseline"], "merge000");
         assert_eq!(json["delivery"]["pull_requests"][0]["role"], "integrator");
     }
