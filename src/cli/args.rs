@@ -157,6 +157,9 @@ pub enum GoalCommand {
     /// A recorded transcript for people: the agent's text, tool calls with their results (edits as
     /// diffs), refusals; --json prints the recorded lines.
     Log(LogArgs),
+    /// Follow a goal from any terminal: its events and, while it runs on this machine, its agents' live
+    /// text and tool calls; exits with the goal's status code once no controller drives it.
+    Watch(WatchArgs),
     /// Budget spent and left.
     Budget(ShowArgs),
     /// Raise a goal's budget (a recorded decision); a goal that ran out continues.
@@ -182,6 +185,10 @@ pub enum GoalCommand {
     Merge(MergeArgs),
     /// Turn new review comments on the goal's PR into fix tasks, re-prove, push, and reply to each.
     AddressReviews(MergeArgs),
+    /// Hide finished goals from `goal list` (a recorded event, shared by sync; `list --all` shows them).
+    Archive(ArchiveArgs),
+    /// List archived goals again.
+    Unarchive(ArchiveArgs),
     /// Release the lease of a goal whose controller is gone, so another machine can drive it.
     Release(ReleaseArgs),
 }
@@ -265,6 +272,9 @@ pub struct ListArgs {
     /// Only the newest N goals (after the status filter).
     #[arg(short = 'n', long, value_name = "N", value_parser = limit_arg)]
     pub limit: Option<usize>,
+    /// Archived goals too (`goal archive` hides finished goals from the list).
+    #[arg(short, long)]
+    pub all: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -399,6 +409,28 @@ pub struct LogArgs {
     #[arg(long, value_name = "N")]
     pub attempt: Option<u32>,
     /// The recorded transcript lines (JSON Lines).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// One JSON object per line (`type`: event, agent, note, end).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal archive`, `goal unarchive`.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Goal ids or unique prefixes (`latest` for the newest).
+    #[arg(value_name = "GOAL", required = true)]
+    pub goals: Vec<String>,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -19,6 +19,10 @@ use super::oracle::BaseRun;
 use super::review::Review;
 use super::status::{GoalKind, GoalStatus, Phase};
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -242,4 +246,7 @@ pub struct GoalState {
     /// The review of the result.
     #[serde(default)]
     pub review: Option<Review>,
+    /// Hidden from `goal list` (`goal archive`); only finished goals are.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archived: bool,
 }

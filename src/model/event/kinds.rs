@@ -60,6 +60,8 @@ fn position(body: &EventBody) -> usize {
         EventBody::DeliveryFailed(_) => 34,
         EventBody::ReviewFeedback(_) => 35,
         EventBody::ReviewReplied(_) => 36,
+        EventBody::Archived {} => 37,
+        EventBody::Unarchived {} => 38,
     }
 }
 
@@ -253,6 +255,8 @@ fn one_of_each() -> Vec<EventBody> {
                 addressed: true,
             }],
         }),
+        EventBody::Archived {},
+        EventBody::Unarchived {},
     ]
 }
 
@@ -292,5 +296,5 @@ fn every_kind_applies_and_summarises() {
         assert!(!body.summary().is_empty(), "{}", body.kind_name());
         goal.apply(body);
     }
-    assert_eq!(goal.snapshot.goal.event_count, 3 + 36);
+    assert_eq!(goal.snapshot.goal.event_count, 3 + 38);
 }
