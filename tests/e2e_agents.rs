@@ -1030,7 +1030,15 @@ fn goal_watch_follows_the_agent_while_it_runs(kind: Agent) {
     let marker = case.repo.home.join("watch-marker");
     let agent = kind.spec().to_string();
     let run = case
-        .command(&["goal", "run", ADD, "--until-ready", "--no-llm-planner", "--agent", &agent])
+        .command(&[
+            "goal",
+            "run",
+            ADD,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ])
         .env("WATCH_MARKER", &marker)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1068,12 +1076,20 @@ fn goal_watch_follows_the_agent_while_it_runs(kind: Agent) {
     let status = watch.wait().expect("watch ends");
     assert_eq!(status.code(), out.status.code(), "{kind:?}: {}", lines.text());
     let text = lines.text();
-    for needle in ["agent: Fixed it; the test passes now.", "proof: ready", " is ready"] {
+    for needle in [
+        "agent: Fixed it; the test passes now.",
+        "proof: ready",
+        " is ready",
+    ] {
         assert!(text.contains(needle), "{kind:?}: `{needle}` in\n{text}");
     }
     let log = case.omk(&["goal", "log"]);
     let log = String::from_utf8_lossy(&log.stdout).into_owned();
-    for needle in ["Watch me: I wait for the marker, then fix add.", "WATCH_MARKER", "Fixed it"] {
+    for needle in [
+        "Watch me: I wait for the marker, then fix add.",
+        "WATCH_MARKER",
+        "Fixed it",
+    ] {
         assert!(log.contains(needle), "{kind:?}: `{needle}` in\n{log}");
     }
     case.assert_model_satisfied();

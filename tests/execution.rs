@@ -1257,11 +1257,24 @@ fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
     fx.wait_until("a controller", |v| !v["goal"]["lease"].is_null());
     let mut watch = fx.spawn(&["goal", "watch"], &[]);
     let mut lines = Follow::stdout_of(&mut watch);
-    assert!(lines.until("watch me: waiting for the marker", guard), "{}", lines.text());
+    assert!(
+        lines.until("watch me: waiting for the marker", guard),
+        "{}",
+        lines.text()
+    );
     let cancel = fx.omk(&["goal", "cancel"], &[]);
-    assert!(cancel.status.success(), "{}", String::from_utf8_lossy(&cancel.stderr));
+    assert!(
+        cancel.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cancel.stderr)
+    );
     let out = wait_exit(run);
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     lines.rest(guard);
     assert_eq!(watch.wait().unwrap().code(), Some(5), "{}", lines.text());
     assert!(lines.text().contains(" is cancelled"), "{}", lines.text());
@@ -1281,7 +1294,12 @@ fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
     // Only now can the agent go on: the line above was printed while the run was still going.
     std::fs::write(&marker, "").unwrap();
     let out = wait_exit(run);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     lines.rest(guard);
     assert_eq!(watch.wait().unwrap().code(), Some(0), "{}", lines.text());
     let text = lines.text();
@@ -1295,9 +1313,17 @@ fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
     ] {
         assert!(text.contains(needle), "`{needle}` in\n{text}");
     }
-    assert!(!text.contains("took a forged line") && !text.contains("[forged"), "{text}");
     assert!(
-        !fx.repo.path.join(".git/omk/live").read_dir().unwrap().any(|_| true),
+        !text.contains("took a forged line") && !text.contains("[forged"),
+        "{text}"
+    );
+    assert!(
+        !fx.repo
+            .path
+            .join(".git/omk/live")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
         "the live spool went with the controller"
     );
 

@@ -308,7 +308,11 @@ fn an_archive_travels_by_sync_and_so_does_its_undo() {
     // Only finished goals can be archived; one bad name archives nothing.
     let refused = a.omk(&["goal", "archive", &done, &kept]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
-    assert!(stderr(&refused).contains("only finished goals"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("only finished goals"),
+        "{}",
+        stderr(&refused)
+    );
     let unknown = a.omk(&["goal", "archive", &done, "20991231-nosuchgoal"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
     assert_eq!(a.goals(), b.goals(), "nothing was written");

@@ -4,8 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::args::{
-    AcceptArgs, AnswerArgs, ArchiveArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs,
-    ReplayArgs, ResumeArgs, RunArgs, ShowArgs, StatusArgs,
+    AcceptArgs, AnswerArgs, ArchiveArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs,
+    RejectArgs, ReplayArgs, ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
 use super::deliver;
 use super::drive;

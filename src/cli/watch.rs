@@ -121,11 +121,7 @@ fn line(mut value: Value) -> String {
 fn text(item: &Seen) -> String {
     match item {
         Seen::Event { event, .. } if matches!(event.body, EventBody::LeaseRenewed { .. }) => String::new(),
-        Seen::Event { event, .. } => format!(
-            "{}  {}\n",
-            event.at.format("%H:%M:%S"),
-            event.body.summary()
-        ),
+        Seen::Event { event, .. } => format!("{}  {}\n", event.at.format("%H:%M:%S"), event.body.summary()),
         Seen::Agent(published) => agent_text(published),
         Seen::Note(message) => format!("note: {message}\n"),
     }
@@ -141,7 +137,9 @@ fn agent_text(published: &Value) -> String {
             let lines = published["text"].as_str().unwrap_or_default().lines().count();
             format!("prompt sent (turn {}, {lines} lines)\n", published["turn"])
         }
-        Some("truncated") => "(more output than the live spool holds: see `goal log` afterwards)\n".to_owned(),
+        Some("truncated") => {
+            "(more output than the live spool holds: see `goal log` afterwards)\n".to_owned()
+        }
         _ => entry_text(published),
     };
     body.lines().map(|l| format!("{label}{l}\n")).collect()
@@ -153,11 +151,15 @@ mod tests {
 
     #[test]
     fn agent_lines_are_labelled_with_their_task_and_attempt() {
-        let text = agent_text(&json!({"task": "t1-fix-add", "attempt": 2, "kind": "text", "turn": 1,
-            "text": "waiting for the marker\nstill\n"}));
+        let text = agent_text(
+            &json!({"task": "t1-fix-add", "attempt": 2, "kind": "text", "turn": 1,
+            "text": "waiting for the marker\nstill\n"}),
+        );
         assert_eq!(text, "  [t1 #2] agent: waiting for the marker\n  [t1 #2] still\n");
-        let call = agent_text(&json!({"task": "t2-x", "attempt": 1, "kind": "tool_call", "turn": 1,
-            "id": "c1", "name": "Bash", "input": {"command": "ls"}}));
+        let call = agent_text(
+            &json!({"task": "t2-x", "attempt": 1, "kind": "tool_call", "turn": 1,
+            "id": "c1", "name": "Bash", "input": {"command": "ls"}}),
+        );
         assert_eq!(call, "  [t2 #1] → Bash {\"command\":\"ls\"}\n");
         assert_eq!(
             agent_text(&json!({"task": "t1-a", "attempt": 1, "kind": "usage", "turn": 1})),
@@ -167,7 +169,9 @@ mod tests {
 
     #[test]
     fn json_lines_carry_their_type_and_the_schema_version() {
-        let agent = json_line(&Seen::Agent(json!({"task": "t1-a", "attempt": 1, "kind": "text"})));
+        let agent = json_line(&Seen::Agent(
+            json!({"task": "t1-a", "attempt": 1, "kind": "text"}),
+        ));
         let v: Value = serde_json::from_str(&agent).unwrap();
         assert_eq!(v["type"], "agent");
         assert_eq!(v["kind"], "text");

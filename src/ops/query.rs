@@ -210,7 +210,8 @@ impl ListFilter {
     /// Whether this filter leaves `entry` out: another status than the one asked for, or archived
     /// when archived goals are hidden.
     fn drops(&self, entry: &ListEntry) -> bool {
-        self.status.is_some_and(|s| entry.message.status != Some(s)) || (!self.archived && entry.message.archived)
+        self.status.is_some_and(|s| entry.message.status != Some(s))
+            || (!self.archived && entry.message.archived)
     }
 }
 

@@ -258,7 +258,9 @@ impl SpoolReader {
     }
 
     fn discover(&mut self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !name.ends_with(".jsonl") || self.files.contains_key(&name) {
@@ -331,7 +333,10 @@ mod tests {
             spool.event(1, &text(&big));
         }
         drop(live);
-        assert!(!live_dir(dir.path(), &goal).exists(), "removed when the controller stops");
+        assert!(
+            !live_dir(dir.path(), &goal).exists(),
+            "removed when the controller stops"
+        );
         let lines = reader.read();
         assert_eq!(lines.last().unwrap()["kind"], "truncated");
         let total: usize = lines.iter().map(|l| l.to_string().len()).sum();

@@ -25,10 +25,7 @@ impl Follow {
                 }
             }
         });
-        Follow {
-            rx,
-            seen: Vec::new(),
-        }
+        Follow { rx, seen: Vec::new() }
     }
 
     /// Read lines until one contains `needle` (true), the output ends (false), or `guard` passes (a hang
