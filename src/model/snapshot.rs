@@ -151,6 +151,17 @@ impl Snapshot {
         if self.goal.status.is_active() {
             self.goal.archived = false;
         }
+        if matches!(
+            event.body,
+            EventBody::ProofRecorded(_)
+                | EventBody::PrOpened(_)
+                | EventBody::MergeRecorded(_)
+                | EventBody::MergeAwaitingHuman(_)
+                | EventBody::ReviewFeedback(_)
+                | EventBody::ReviewReplied(_)
+        ) {
+            self.refresh_proof_delivery();
+        }
         self.touch(event);
     }
 
