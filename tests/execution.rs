@@ -1217,7 +1217,7 @@ case "$OMK_PROMPT" in
 esac
 echo "watch me: waiting for the marker"
 live="$(git rev-parse --git-common-dir)/omk/live"
-if printf '{"task":"forged","attempt":1,"kind":"text","turn":1,"text":"x"}\n' >> "$live/forged.jsonl" 2>/dev/null; then
+if { printf '{"task":"forged","attempt":1,"kind":"text","turn":1,"text":"x"}\n' >> "$live/forged.jsonl"; } 2>/dev/null; then
   echo "the spool took a forged line"
 else
   echo "the spool refused a forged line"
