@@ -255,6 +255,10 @@ pub struct RunArgs {
     /// Merge policy: disabled, manual, gated.
     #[arg(long, value_name = "POLICY", value_parser = merge_policy_arg)]
     pub merge_policy: Option<MergePolicy>,
+    /// Deliver each integrated task as its own PR into the integration branch, listed by the goal's PR
+    /// (default: omk.delivery.slicePrs).
+    #[arg(long)]
+    pub slice_prs: bool,
     /// Plan with the heuristic planner only.
     #[arg(long)]
     pub no_llm_planner: bool,
@@ -488,6 +492,10 @@ pub struct OpenPrArgs {
     /// The branch to merge into (default: the goal's base branch, else the repository's default branch).
     #[arg(long, value_name = "BRANCH")]
     pub base: Option<String>,
+    /// Also open or update one PR per integrated task into the integration branch (kept up to date
+    /// from then on; a goal run with --slice-prs gets them without the flag).
+    #[arg(long)]
+    pub slice_prs: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "markdown")]
     pub format: PrFormat,

@@ -97,6 +97,7 @@ fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
         llm_planner: !args.no_llm_planner,
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
+        slice_prs: args.slice_prs || defaults.slice_prs,
     }
     .with_agents(flags, &ctx.settings.agents);
     if args.until_ready {
@@ -140,6 +141,7 @@ fn configured_options(ctx: &Context) -> RunOptions {
     let defaults = RunOptions::default();
     RunOptions {
         max_agents: ctx.settings.max_agents.unwrap_or(defaults.max_agents),
+        slice_prs: ctx.settings.slice_prs,
         ..defaults
     }
     .with_agents(RoleAgents::default(), &ctx.settings.agents)

@@ -210,6 +210,8 @@ fn one_of_each() -> Vec<EventBody> {
             draft: false,
             created: true,
             proof_commit: None,
+            task: None,
+            merged: false,
         }),
         EventBody::MergeRecorded(MergeRecorded {
             number: 7,
