@@ -685,7 +685,7 @@ mod tests {
             assert!(!warm_reviewers_with_first_wave(&g.snapshot), "no integration yet");
             g.apply(EventBody::IntegrationStarted {
                 branch: "omk/x/integration".into(),
-                commit: "base".into(),
+                commit: fake::commit("base"),
             });
             g
         };

@@ -215,11 +215,7 @@ fn slice_facts(
             .attempts
             .iter()
             .map(|a| {
-                let commit = a
-                    .commit
-                    .as_deref()
-                    .map(|c| format!(" at {c}"))
-                    .unwrap_or_default();
+                let commit = a.commit.map(|c| format!(" at {c}")).unwrap_or_default();
                 format!("attempt {}: {}{commit}", a.number, outcome_word(&a.outcome))
             })
             .collect(),
