@@ -27,6 +27,7 @@ use super::harness;
 use super::integrate::{Remover, integrate_tasks};
 use super::notify::{notification, notifies, run_notifier};
 use super::planning::{self, Planner};
+use super::preflight;
 use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
@@ -47,6 +48,7 @@ use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
 use crate::model::options::Role;
 use crate::model::oracle::BaseRun;
+use crate::model::preflight::InfraStop;
 use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
 use crate::model::retry::after_attempt;
@@ -136,6 +138,9 @@ pub async fn drive(
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
+    if let Err(error) = &outcome {
+        driver.record_failure(error).await;
+    }
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
     driver.drop_reviews().await;
@@ -169,6 +174,50 @@ impl Driver<'_> {
             .await;
         if let Err(e) = recorded {
             tracing::warn!("recording the notifier's failure: {e}");
+        }
+    }
+}
+
+impl Driver<'_> {
+    /// A failure of the machine (git, a worktree, a process) stopped the controller: record the stop
+    /// (`failed`, naming the failure) and release the lease, so the goal never stays `running` under a
+    /// dead holder and `resume` continues once it is fixed. Best effort: when the store itself fails,
+    /// the error is only logged (the lease then expires).
+    async fn record_failure(&mut self, error: &OpsError) {
+        let stops = matches!(
+            error,
+            OpsError::Git(_) | OpsError::Infrastructure { .. } | OpsError::BranchRewritten { .. }
+        );
+        if !stops {
+            return;
+        }
+        let reason = format!("infrastructure: {error}; fix it, then run `git omk goal resume`");
+        let host = self.ctx.actor.host.clone();
+        let recorded = self
+            .ledger
+            .record(|draft| {
+                if draft.snapshot().goal.status == GoalStatus::Running {
+                    draft.record(EventBody::GoalStopped {
+                        status: GoalStatus::Failed,
+                        reason: reason.clone(),
+                    });
+                }
+                let ours = draft
+                    .snapshot()
+                    .goal
+                    .lease
+                    .as_ref()
+                    .is_some_and(|l| is_ours(l, &host));
+                if ours {
+                    draft.record(EventBody::ControllerStopped {
+                        reason: "an infrastructure failure stopped the controller".to_owned(),
+                    });
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(goal = self.goal_id(), "recording the controller's failure: {e}");
         }
     }
 }
@@ -797,9 +846,46 @@ impl Driver<'_> {
             .interruptible(async move { gate::execute(&plan, &options, ctx.clock.as_ref()).await })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        let what = self.tree_label(commit);
+        if let Some(stop) = report.as_ref().and_then(|r| preflight::gate_blocker(&what, r)) {
+            // A gate that cannot run judges nothing: its run is not recorded (nor reused), the goal
+            // stops on the missing tool.
+            self.stop_on_infrastructure(stop).await?;
+            return Ok(Ok(None));
+        }
         Ok(Ok(
             report.map(|report| (report.gate_run(commit), report.attachments()))
         ))
+    }
+
+    /// How a stop reason names the tree `commit`.
+    fn tree_label(&self, commit: &str) -> String {
+        let goal = &self.ledger.snapshot().goal;
+        if goal.base.commit == commit {
+            format!("the base ({})", short(commit))
+        } else if goal.integration.as_ref().is_some_and(|i| i.commit == commit) {
+            format!("the result ({})", short(commit))
+        } else {
+            format!("commit {}", short(commit))
+        }
+    }
+
+    /// Stop the goal `failed` on an infrastructure failure, recording what is missing (the
+    /// `preflight` decision) and the fix, unless it is no longer running. Nothing is counted as an
+    /// attempt's failure; `resume` continues once it is fixed.
+    async fn stop_on_infrastructure(&mut self, stop: InfraStop) -> Result<(), OpsError> {
+        self.ledger
+            .record(|draft| {
+                if draft.snapshot().goal.status == GoalStatus::Running {
+                    draft.record(EventBody::DecisionRecorded(stop.decision.clone()));
+                    draft.record(EventBody::GoalStopped {
+                        status: GoalStatus::Failed,
+                        reason: stop.reason.clone(),
+                    });
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {
@@ -963,6 +1049,12 @@ impl Driver<'_> {
     /// Start attempts at `tasks`, as long as dispatching them is still what the recorded state calls
     /// for (a pause or a cancel recorded meanwhile wins: nothing starts).
     async fn dispatch(&mut self, tasks: Vec<TaskId>, phase: Option<Phase>) -> Result<(), OpsError> {
+        let agent = self.ledger.snapshot().goal.options.agent_of(Role::Task).clone();
+        if let Some(stop) = preflight::agent_blocker(&self.ctx, Role::Task, &agent) {
+            // The agent program went away since the goal started: nothing is dispatched.
+            self.stop_all("the task agent cannot start").await?;
+            return self.stop_on_infrastructure(stop).await;
+        }
         let active = self.active();
         let expected = Next::Dispatch(tasks.clone());
         let env = SpecEnv {
@@ -1019,7 +1111,11 @@ impl Driver<'_> {
                 while let Ok(more) = self.results_rx.try_recv() {
                     results.push(more);
                 }
-                self.finish_attempts(results).await
+                let Some(stop) = self.finish_attempts(results).await? else {
+                    return Ok(());
+                };
+                self.stop_all("an infrastructure failure stopped the goal").await?;
+                self.stop_on_infrastructure(stop).await
             }
             () = tokio::time::sleep(POLL) => self.tick().await,
         }
@@ -1071,11 +1167,16 @@ impl Driver<'_> {
 
     /// Record finished attempts in one goal commit: each one's outcome, what it decides for its task,
     /// its usage and files. Each attempt is judged on the tip the transaction finds, with the attempts
-    /// before it applied; then each agent session is kept for a retry or ended.
-    async fn finish_attempts(&mut self, mut results: Vec<AttemptResult>) -> Result<(), OpsError> {
+    /// before it applied; then each agent session is kept for a retry or ended. The infrastructure
+    /// failure that interrupted one of them, if any: the goal must stop on it.
+    async fn finish_attempts(
+        &mut self,
+        mut results: Vec<AttemptResult>,
+    ) -> Result<Option<InfraStop>, OpsError> {
         for result in &results {
             self.running.remove(&result.task);
         }
+        let infrastructure = results.iter_mut().find_map(|r| r.infrastructure.take());
         let attachments: Vec<(String, Vec<u8>)> = results
             .iter_mut()
             .flat_map(|r| std::mem::take(&mut r.attachments))
@@ -1110,7 +1211,7 @@ impl Driver<'_> {
                 tokio::task::spawn_local(session.shutdown());
             }
         }
-        Ok(())
+        Ok(infrastructure)
     }
 
     /// Ask every running attempt to stop and record each as it ends.
@@ -1120,7 +1221,9 @@ impl Driver<'_> {
         }
         while !self.running.is_empty() {
             match self.results_rx.recv().await {
-                Some(result) => self.finish_attempts(vec![result]).await?,
+                Some(result) => {
+                    self.finish_attempts(vec![result]).await?;
+                }
                 None => break,
             }
         }
