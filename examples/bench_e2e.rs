@@ -13,7 +13,8 @@
 //!
 //! Runs alternate (agent alone, then git-omk) so both see the same machine load; medians are printed.
 //!
-//! Usage: `scripts/bench-e2e.sh [RUNS]` (default 3; installs the agents and pytest, release build).
+//! Usage: `scripts/bench-e2e.sh [RUNS]` (default 3; installs the agents and pytest, release build);
+//! `OMK_BENCH_AGENTS=kimi-acp` (comma-separated `--agent` names) runs only those engines.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // benchmarks print figures
 #![allow(clippy::disallowed_methods)] // a benchmark spawns processes, reads the clock and its environment
@@ -167,7 +168,7 @@ fn omk(kind: Agent, program: &Path, pytest: &Path) -> (Duration, BTreeMap<String
     (wall, steps(&stderr))
 }
 
-/// Total time per step of the timing events (`step=… micros=…`); the task's and the reviewers'
+/// Total time per step of the timing events (`step=… micros=…`); the task's and each reviewer's
 /// agent sessions are told apart by their subject.
 fn steps(stderr: &str) -> BTreeMap<String, Duration> {
     let mut totals = BTreeMap::new();
@@ -182,7 +183,7 @@ fn steps(stderr: &str) -> BTreeMap<String, Duration> {
         };
         let subject = field("subject").unwrap_or_default();
         let name = match step.as_str() {
-            "agent" | "agent-start" if subject.contains("reviewer") => format!("{step} (reviewers)"),
+            "agent" | "agent-start" if subject.contains("reviewer") => format!("{step} ({subject})"),
             "agent" => "agent (task)".to_owned(),
             _ => step,
         };
@@ -230,8 +231,13 @@ async fn main() {
     println!("| engine | agent alone (start + fix turn) | `git omk goal run --until-ready` | difference |");
     println!("|---|---:|---:|---:|");
     let mut details = Vec::new();
+    // `OMK_BENCH_AGENTS=kimi-acp,qwen` limits the run to those engines (`--agent` spellings).
+    let only = std::env::var("OMK_BENCH_AGENTS").ok();
     for kind in Agent::ALL {
-        let Some(program) = agents::installed(kind) else {
+        let wanted = only
+            .as_deref()
+            .is_none_or(|list| list.split(',').any(|a| a.trim() == kind.spec().to_string()));
+        let Some(program) = agents::installed(kind).filter(|_| wanted) else {
             continue;
         };
         // Warm the caches (Python bytecode, Node compile cache) once.

@@ -3,6 +3,7 @@
 # printed beside the same agent doing the same fix alone (its own session time). Release build.
 # Figures go to docs/performance.md.
 # Usage: scripts/bench-e2e.sh [RUNS]   (default 3 runs per engine; run it on a quiet machine)
+#        OMK_BENCH_AGENTS=kimi-acp scripts/bench-e2e.sh   (only those engines, comma-separated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-pytest.sh >/dev/null

@@ -398,6 +398,14 @@ mod a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered {
     }
 }
 
+// Kimi Code serves several sessions in one process: its finished task's agent hosts the reviewer.
+mod a_reviewer_in_the_task_agents_process_reads_only {
+    #[test]
+    fn kimi_acp() {
+        super::a_reviewer_in_the_task_agents_process_reads_only(super::Agent::KimiAcp);
+    }
+}
+
 mod pause_during_a_tool_call_then_resume_finishes {
     #[test]
     fn kimi_acp() {
@@ -533,6 +541,77 @@ fn two_slices_run_concurrently_and_end_ready(kind: Agent) {
         "the goal records the agent's API key: {}",
         String::from_utf8_lossy(&leaks.stdout)
     );
+}
+
+/// The reviewer's session, opened in the process of the task's agent (which could write the task's
+/// worktree), is as read-only as one in a process of its own: its shell write and its file write are
+/// refused, recorded, and change nothing.
+fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
+    let mut routes = vec![
+        Route::when(CORRECTNESS_REVIEWER)
+            .step(0)
+            .reply(small(kind.shell("echo pwned >> calc.py; echo pwned > pwned.txt"))),
+        Route::when(CORRECTNESS_REVIEWER).step(1).reply(small(kind.write(
+            Path::new("/"),
+            "calc.py",
+            "pwned\n",
+        ))),
+        Route::when(CORRECTNESS_REVIEWER).step(2).reply(small(Turn::text(
+            "Nothing to report.\n```json\n{\"findings\": []}\n```",
+        ))),
+        reviewer_route(),
+    ];
+    routes.extend(fixing_task(kind, ADD_TASK, FIX_ADD, "return a + b"));
+    routes.extend(fixing_task(kind, UPPER_TASK, FIX_UPPER, "return s.upper()"));
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let agent = case.kind.spec().to_string();
+    let args = [
+        "goal",
+        "run",
+        BOTH,
+        "--until-ready",
+        "--no-llm-planner",
+        "--agent",
+        &agent,
+        "--json",
+    ];
+    let out = case
+        .command(&args)
+        .env("OMK_LOG", "git_omk::ops::review=debug")
+        .output()
+        .expect("git-omk runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ready exits 0: {}",
+        case.context(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the reviewer session runs in the task agent's process"),
+        "no second agent process for the reviewer: {stderr}"
+    );
+    let id = json_of(&out)["id"].as_str().expect("goal id").to_owned();
+    let goal_ref = format!("refs/omk/goals/{id}");
+    let transcript = case
+        .repo
+        .git(&["show", &format!("{goal_ref}:agents/reviewer/1/transcript.jsonl")]);
+    let denied = transcript
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|e| e["kind"] == "denied" && e["target"].as_str().is_some_and(|t| t.contains("calc.py")));
+    assert!(
+        denied,
+        "the reviewer's write is refused and recorded: {transcript}"
+    );
+    let branch = format!("omk/{id}/integration");
+    let calc = case.repo.git(&["show", &format!("{branch}:calc.py")]);
+    assert!(calc.contains("return a + b") && !calc.contains("pwned"), "{calc}");
+    assert_eq!(case.answered_by(2), 1, "the reviewer answered after the refusals");
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
 }
 
 fn a_high_review_finding_blocks_ready_until_accepted(kind: Agent) {

@@ -5,12 +5,15 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::conn::NoiseCounts;
 use super::error::AgentError;
 use super::event::{AgentEvent, Denial, SessionInfo, StopReason};
+use crate::model::policy::Policy;
+use crate::sandbox::Confined;
 
 /// A boxed, sendable future (the engine trait is used as a trait object).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -53,6 +56,22 @@ pub trait Engine: Send {
 
     /// The process group of the agent, while one runs.
     fn process_group(&self) -> Option<i32>;
+
+    /// Whether [`Engine::renew`] can open a new session in the running agent.
+    fn renewable(&self) -> bool {
+        false
+    }
+
+    /// Open a new session in the running agent, under `policy` (its work dir is the session's), with
+    /// the commands the client runs for it started `confined`; the previous session is left behind.
+    /// Only between turns, and only where [`Engine::renewable`] says so.
+    fn renew(&mut self, _policy: Arc<Policy>, _confined: Confined) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(async {
+            Err(AgentError::Protocol(
+                "this agent cannot open a second session in its process".to_owned(),
+            ))
+        })
+    }
 
     /// Stop the agent: close its input, give it a moment, kill its process group.
     fn shutdown(self: Box<Self>) -> BoxFuture<'static, ()>;

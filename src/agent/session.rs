@@ -166,43 +166,58 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Start the agent in the policy's work dir (or resume `config.resume`).
     pub async fn start(config: SessionConfig) -> Result<Session, AgentError> {
-        let work_dir = config
-            .policy
-            .work_dir()
-            .canonicalize()
-            .map_err(|source| AgentError::WorkDir {
-                path: config.policy.work_dir().display().to_string(),
-                source,
-            })?;
-        let policy = Arc::new(config.policy.clone().rebased(&work_dir)?);
-        let checkout = match &config.checkout {
-            Some(checkout) => checkout.clone(),
-            None => diffcheck::discover(&work_dir).await?,
+        let parts = Parts::of(&config).await?;
+        let confined = confinement(&config, &parts.policy, &parts.checkout);
+        let engine = start_engine(&config, parts.policy.clone(), confined).await?;
+        Ok(Session::around(engine, parts, &config))
+    }
+
+    /// Whether [`Session::renew`] can open another session in this agent's process (Kimi Code).
+    pub fn renewable(&self) -> bool {
+        self.broken.is_none() && self.engine.renewable()
+    }
+
+    /// A new session of the same agent process for `config` (its policy, work dir and checkout; the
+    /// agent and launch are the running ones'): no second start-up. The agent's process keeps the
+    /// sandbox it was started in; the commands the client runs for the new session are confined to
+    /// the new session's scope. On failure the agent is shut down.
+    pub async fn renew(self, config: SessionConfig) -> Result<Session, AgentError> {
+        let renewable = self.renewable();
+        let mut engine = self.engine;
+        let renewed = if renewable {
+            renewed(engine.as_mut(), &config).await
+        } else {
+            Err(AgentError::Protocol(
+                "this agent cannot open a second session in its process".to_owned(),
+            ))
         };
-        let repo = diffcheck::open(&checkout)?;
-        let prefix = diffcheck::prefix(&checkout, &work_dir);
-        let confined = confinement(&config, &policy, &checkout);
-        let hidden = config
-            .launch
-            .sandbox
-            .hidden_spellings(&os_pairs(&config.launch.env));
-        let engine = start_engine(&config, policy.clone(), confined).await?;
+        match renewed {
+            Ok(parts) => Ok(Session::around(engine, parts, &config)),
+            Err(e) => {
+                engine.shutdown().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A session of `engine` with `parts`, before its first turn.
+    fn around(engine: Box<dyn Engine>, parts: Parts, config: &SessionConfig) -> Session {
         let (cancel, _) = watch::channel(false);
-        Ok(Session {
+        Session {
             engine,
-            policy,
-            checkout,
-            repo,
-            prefix,
+            policy: parts.policy,
+            checkout: parts.checkout,
+            repo: parts.repo,
+            prefix: parts.prefix,
             cancel: Arc::new(cancel),
             transcript: Transcript::new(config.limits.transcript_bytes),
             turns: Vec::new(),
             usage: TokenUsage::default(),
             known_secrets: config.launch.known_secrets.clone(),
-            hidden,
+            hidden: parts.hidden,
             broken: None,
             note: None,
-        })
+        }
     }
 
     /// Facts about the session (engine, version, session id to store for resuming).
@@ -301,6 +316,56 @@ impl Session {
     pub async fn shutdown(self) {
         self.engine.shutdown().await;
     }
+}
+
+/// What a session has besides its engine, made from its configuration.
+struct Parts {
+    policy: Arc<Policy>,
+    checkout: Checkout,
+    repo: gix::ThreadSafeRepository,
+    prefix: String,
+    hidden: Vec<String>,
+}
+
+impl Parts {
+    /// The policy rebased on the canonical work dir, its checkout (found by git unless given), and
+    /// the spellings of hidden variables.
+    async fn of(config: &SessionConfig) -> Result<Parts, AgentError> {
+        let work_dir = config
+            .policy
+            .work_dir()
+            .canonicalize()
+            .map_err(|source| AgentError::WorkDir {
+                path: config.policy.work_dir().display().to_string(),
+                source,
+            })?;
+        let policy = Arc::new(config.policy.clone().rebased(&work_dir)?);
+        let checkout = match &config.checkout {
+            Some(checkout) => checkout.clone(),
+            None => diffcheck::discover(&work_dir).await?,
+        };
+        let repo = diffcheck::open(&checkout)?;
+        let prefix = diffcheck::prefix(&checkout, &work_dir);
+        let hidden = config
+            .launch
+            .sandbox
+            .hidden_spellings(&os_pairs(&config.launch.env));
+        Ok(Parts {
+            policy,
+            checkout,
+            repo,
+            prefix,
+            hidden,
+        })
+    }
+}
+
+/// Open the new session of [`Session::renew`] in `engine`.
+async fn renewed(engine: &mut dyn Engine, config: &SessionConfig) -> Result<Parts, AgentError> {
+    let parts = Parts::of(config).await?;
+    let confined = confinement(config, &parts.policy, &parts.checkout);
+    engine.renew(parts.policy.clone(), confined).await?;
+    Ok(parts)
 }
 
 /// One running turn.

@@ -248,6 +248,32 @@ fn conclusion_step(snapshot: &Snapshot) -> Next {
     }
 }
 
+/// The tasks the first dispatch will start once the baseline is recorded (their agents can start
+/// while the base's gates run): what [`next_step`] would dispatch with no agent running.
+pub fn first_wave(snapshot: &Snapshot) -> Vec<TaskId> {
+    match execution_step(snapshot, &BTreeSet::new()) {
+        Some(Next::Dispatch(tasks)) => tasks,
+        _ => Vec::new(),
+    }
+}
+
+/// Whether the reviewers can start with the first wave's agents, before the baseline is recorded: the
+/// first wave is every task there is to do (a small goal), so once it ends the review is next, and the
+/// task's turn may well be shorter than an agent's start-up.
+pub fn warm_reviewers_with_first_wave(snapshot: &Snapshot) -> bool {
+    let wave = first_wave(snapshot);
+    let pending = snapshot
+        .tasks
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Pending)
+        .count();
+    snapshot.goal.status == GoalStatus::Running
+        && snapshot.goal.integration.is_some()
+        && !wave.is_empty()
+        && wave.len() == pending
+}
+
 /// Whether to start the reviewer sessions now, ahead of the review (DESIGN §6): the goal runs, some
 /// agent is working and no task waits to be dispatched, so once the running tasks end (and are
 /// integrated and verified) the review is next. Starting an agent takes seconds; this takes it off the
@@ -649,6 +675,26 @@ mod tests {
         let (status, reason) = conclude(&g.snapshot);
         g.apply(EventBody::GoalStopped { status, reason });
         assert_eq!(g.next(&[]), Next::Finished(GoalStatus::Ready));
+    }
+
+    #[test]
+    fn a_goal_done_in_one_wave_warms_its_reviewers_with_that_wave() {
+        let started = |tasks: Vec<Task>| {
+            let mut g = Goal::new(tasks, 2);
+            assert!(!warm_reviewers_with_first_wave(&g.snapshot), "no integration yet");
+            g.apply(EventBody::IntegrationStarted {
+                branch: "omk/x/integration".into(),
+                commit: "base".into(),
+            });
+            g
+        };
+        let both = started(vec![task("a", &[], &["a.rs"]), task("b", &[], &["b.rs"])]);
+        assert!(
+            warm_reviewers_with_first_wave(&both.snapshot),
+            "both tasks start at once"
+        );
+        let chain = started(vec![task("a", &[], &["a.rs"]), task("b", &["a"], &["b.rs"])]);
+        assert!(!warm_reviewers_with_first_wave(&chain.snapshot), "b waits for a");
     }
 
     #[test]

@@ -220,6 +220,27 @@ async fn attempt(
     judge(ctx, spec, &commit, changed, result).await
 }
 
+/// Create the worktree of the attempt `spec` and start its agent session there, before the attempt
+/// is dispatched (while the base's gates run); `None` when either fails (the attempt then tries
+/// again, and records why).
+pub async fn start_early(ctx: &Context, spec: &AttemptSpec) -> Option<Session> {
+    let repo_dir = repo_dir(ctx).ok()?;
+    let began = ctx.clock.now();
+    let (checkout, _) = prepare_worktree(&repo_dir, ctx.store.common_dir(), spec)
+        .await
+        .ok()?;
+    timing(spec.task.id.as_str(), "worktree", began, ctx.clock.now());
+    let work = start_session(spec, &checkout);
+    let started = timed(ctx.clock.as_ref(), spec.task.id.as_str(), "agent-start", work).await;
+    match started {
+        Ok(session) => Some(session),
+        Err(e) => {
+            tracing::debug!(task = spec.task.id.as_str(), "agent not started early: {e}");
+            None
+        }
+    }
+}
+
 /// A `debug` event on target `omk::timing` with when a step of an attempt (`subject`: the task) or of the
 /// controller loop (the goal) started and how long it took (microseconds), for the controller
 /// benchmark (`OMK_LOG=omk::timing=debug`).

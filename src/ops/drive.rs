@@ -19,7 +19,7 @@ use std::time::Duration;
 use gix::ObjectId;
 use tokio::sync::{mpsc, watch};
 
-use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, timing};
+use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, start_early, timing};
 use super::base_run;
 use super::context::oid;
 use super::gc::{after_goal, gc, over_quota};
@@ -37,7 +37,9 @@ use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
-use crate::model::controller::{Next, next_step, start, warm_reviewers};
+use crate::model::controller::{
+    Next, first_wave, next_step, start, warm_reviewers, warm_reviewers_with_first_wave,
+};
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
@@ -45,7 +47,7 @@ use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
 use crate::model::ids::{TaskId, short};
 use crate::model::lease::Lease;
-use crate::model::options::Role;
+use crate::model::options::{AgentSpec, Role};
 use crate::model::oracle::BaseRun;
 use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
@@ -99,6 +101,8 @@ struct Driver<'o> {
     remover: Remover,
     /// Reviewer sessions started while the last tasks run.
     warm: Option<Warm>,
+    /// Finished tasks' agents kept to host the reviewer sessions (`review::hosts_reviewers`), by task.
+    spares: Vec<(TaskId, Session)>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -133,6 +137,7 @@ pub async fn drive(
         interrupt: interrupt_on_ctrl_c(),
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
         warm: None,
+        spares: Vec::new(),
     };
     driver.acquire().await?;
     let outcome = driver.run().await;
@@ -486,9 +491,21 @@ impl Driver<'_> {
             .await
     }
 
+    /// Run the gates on the base commit, while the first wave's agents start (their start-up takes
+    /// seconds, the base's gates often less: both are off each other's path).
     async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
-        let Some((run, attachments)) = self.gate_run(&base).await? else {
+        let early = self.start_first_wave();
+        if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
+            self.warm_up_now();
+        }
+        let ran = self.gate_run(&base).await;
+        for handle in early {
+            if let Ok(Some((task, session))) = handle.await {
+                self.sessions.insert(task, session);
+            }
+        }
+        let Some((run, attachments)) = ran? else {
             return Ok(());
         };
         self.checks = run_commands(&self.ctx, &base);
@@ -651,6 +668,10 @@ impl Driver<'_> {
         }
         let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
         let snapshot = self.ledger.snapshot().clone();
+        let spares = std::mem::take(&mut self.spares)
+            .into_iter()
+            .map(|(_, session)| session)
+            .collect();
         let outcome = self
             .interruptible(async {
                 let started = match warm {
@@ -664,7 +685,7 @@ impl Driver<'_> {
                     None => None,
                 };
                 let pair = (base.as_str(), result.as_str());
-                review::review(&ctx, &snapshot, pair, &dir, &reviewers, started).await
+                review::review(&ctx, &snapshot, pair, &dir, &reviewers, started, spares).await
             })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
@@ -683,13 +704,28 @@ impl Driver<'_> {
     /// the review.
     fn warm_up(&mut self) {
         let snapshot = self.ledger.snapshot();
-        if self.mode != Mode::UntilDone || self.warm.is_some() || !warm_reviewers(snapshot, &self.active()) {
+        if self.mode == Mode::UntilDone && warm_reviewers(snapshot, &self.active()) {
+            self.warm_up_now();
+        }
+    }
+
+    /// Start the reviewer sessions in the background now, unless they were started already.
+    fn warm_up_now(&mut self) {
+        let snapshot = self.ledger.snapshot();
+        if self.warm.is_some() {
             return;
         }
         let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
             return;
         };
-        match Warm::start(&self.ctx, self.review_dir(), &commit, &self.reviewers()) {
+        // Where the task's agent will host a reviewer session, only the other one starts ahead.
+        let reviewers = self.reviewers();
+        let task_agent = snapshot.goal.options.agent_of(Role::Task);
+        let which = match (&reviewers.agent, task_agent) {
+            (AgentSpec::KimiAcp, AgentSpec::KimiAcp) => [false, true],
+            _ => [true, true],
+        };
+        match Warm::start(&self.ctx, self.review_dir(), &commit, &reviewers, which) {
             Ok(warm) => self.warm = Some(warm),
             Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
         }
@@ -699,6 +735,9 @@ impl Driver<'_> {
     async fn drop_reviews(&mut self) {
         if let Some(warm) = self.warm.take() {
             warm.shutdown().await;
+        }
+        for (_, spare) in std::mem::take(&mut self.spares) {
+            spare.shutdown().await;
         }
         let dir = self.review_dir();
         if dir.exists() {
@@ -854,9 +893,12 @@ impl Driver<'_> {
         self.record_facts(phase, step.bodies, Vec::new(), step.proves)
             .await?;
         let goal = self.ledger.snapshot().goal.id.clone();
+        // A task whose agent is kept to host a reviewer keeps its worktree (the agent runs there) until
+        // the end-of-goal clean-up.
         let done: Vec<(PathBuf, String)> = step
             .merged
             .into_iter()
+            .filter(|(task, _)| self.spares.iter().all(|(spare, _)| spare != task))
             .map(|(task, commit)| (task_dir(&self.ctx, &goal, &task), commit))
             .collect();
         self.remover.remove(done);
@@ -1010,6 +1052,32 @@ impl Driver<'_> {
         Ok(())
     }
 
+    /// Start the agent sessions of the first wave's tasks in their worktrees, in the background: the
+    /// dispatch finds them in `sessions` (as a retry finds its task's session).
+    fn start_first_wave(&self) -> Vec<tokio::task::JoinHandle<Option<(TaskId, Session)>>> {
+        let snapshot = self.ledger.snapshot();
+        let env = SpecEnv {
+            ctx: &self.ctx,
+            checks: &self.checks,
+            sessions: &self.sessions,
+            prices: &self.prices,
+        };
+        first_wave(snapshot)
+            .iter()
+            .filter(|id| !self.sessions.contains_key(*id))
+            .filter_map(|id| snapshot.tasks.get(id))
+            .filter(|task| task.attempts.is_empty())
+            .map(|task| attempt_spec(&env, snapshot, self.ledger.tip(), task))
+            .map(|spec| {
+                let ctx = self.ctx.clone();
+                tokio::task::spawn_local(async move {
+                    let session = start_early(&ctx, &spec).await?;
+                    Some((spec.task.id, session))
+                })
+            })
+            .collect()
+    }
+
     /// Wait for an attempt to finish, or for the next poll.
     async fn wait(&mut self) -> Result<(), OpsError> {
         tokio::select! {
@@ -1106,11 +1174,30 @@ impl Driver<'_> {
             };
             if next.get(&result.task) == Some(&TaskStatus::Pending) {
                 self.sessions.insert(result.task.clone(), session);
+            } else if self.keeps_spare(&session, next.get(&result.task)) {
+                self.spares.push((result.task.clone(), session));
             } else {
                 tokio::task::spawn_local(session.shutdown());
             }
         }
         Ok(())
+    }
+
+    /// Whether to keep a finished task's agent (its task now `status`) to host a reviewer session:
+    /// the goal runs to its end, the task is done, no other task waits to be dispatched, one reviewer
+    /// is left to host, and the agent can host it ([`review::hosts_reviewers`]).
+    fn keeps_spare(&self, session: &Session, status: Option<&TaskStatus>) -> bool {
+        let snapshot = self.ledger.snapshot();
+        let options = &snapshot.goal.options;
+        self.mode == Mode::UntilDone
+            && status == Some(&TaskStatus::Done)
+            && self.spares.is_empty()
+            && snapshot
+                .tasks
+                .tasks
+                .iter()
+                .all(|t| t.status != TaskStatus::Pending)
+            && review::hosts_reviewers(session, &self.reviewers(), options.agent_of(Role::Task))
     }
 
     /// Ask every running attempt to stop and record each as it ends.

@@ -64,17 +64,26 @@ pub struct Reviewers {
 /// A started reviewer session, or why it could not start.
 type Started = Result<Session, String>;
 
+/// The reviewer sessions started ahead of the review, in [`ROLES`] order (`None`: not started ahead).
+pub type Ahead = Vec<Option<Started>>;
+
 /// Reviewer sessions started ahead of the review, in a detached checkout of their own.
 pub struct Warm {
     /// The checkout the sessions read.
     pub dir: PathBuf,
-    starting: JoinHandle<Vec<Started>>,
+    starting: JoinHandle<Ahead>,
 }
 
 impl Warm {
-    /// Check out `commit` at `dir` and start the reviewer and the security-reviewer sessions there, in
-    /// the background (on the current `LocalSet`).
-    pub fn start(ctx: &Context, dir: PathBuf, commit: &str, reviewers: &Reviewers) -> Result<Warm, OpsError> {
+    /// Check out `commit` at `dir` and start the sessions of the roles `which` selects (in [`ROLES`]
+    /// order) there, in the background (on the current `LocalSet`).
+    pub fn start(
+        ctx: &Context,
+        dir: PathBuf,
+        commit: &str,
+        reviewers: &Reviewers,
+        which: [bool; 2],
+    ) -> Result<Warm, OpsError> {
         let repo_dir = ctx
             .store
             .workdir()
@@ -83,15 +92,18 @@ impl Warm {
         let (checkout, reviewers) = (dir.clone(), reviewers.clone());
         let clock = ctx.clock.clone();
         let starting = tokio::task::spawn_local(async move {
-            let start = |role: ReviewRole| {
-                timed(
-                    clock.as_ref(),
-                    role.as_str(),
-                    "agent-start",
-                    start_session(&checkout, &reviewers, role),
-                )
+            let start = |index: usize| {
+                let (role, wanted) = (ROLES[index], which[index]);
+                let (clock, checkout, reviewers) = (&clock, &checkout, &reviewers);
+                async move {
+                    if !wanted {
+                        return None;
+                    }
+                    let started = start_session(checkout, reviewers, role);
+                    Some(timed(clock.as_ref(), role.as_str(), "agent-start", started).await)
+                }
             };
-            let (first, second) = tokio::join!(start(ROLES[0]), start(ROLES[1]));
+            let (first, second) = tokio::join!(start(0), start(1));
             vec![first, second]
         });
         Ok(Warm { dir, starting })
@@ -99,7 +111,7 @@ impl Warm {
 
     /// Move the checkout to `result` and hand over the sessions; `None` (the sessions ended) when the
     /// checkout cannot be moved.
-    pub async fn ready_for(self, result: &str) -> Option<Vec<Started>> {
+    pub async fn ready_for(self, result: &str) -> Option<Ahead> {
         let moved = git(&self.dir, &["checkout", "--quiet", "--detach", "--force", result]);
         let sessions = self.starting.await.unwrap_or_default();
         if moved.is_err() {
@@ -118,14 +130,37 @@ impl Warm {
     }
 }
 
-async fn shut_down(sessions: Vec<Started>) {
-    for session in sessions.into_iter().flatten() {
+async fn shut_down(sessions: Ahead) {
+    for session in sessions.into_iter().flatten().flatten() {
         session.shutdown().await;
     }
 }
 
 /// A reviewer session of `role` (its agent sees the role as `OMK_ROLE`).
 async fn start_session(checkout: &Path, reviewers: &Reviewers, role: ReviewRole) -> Started {
+    let config = session_config(checkout, reviewers, role)?;
+    Session::start(config)
+        .await
+        .map_err(|e| format!("the agent could not start: {e}"))
+}
+
+/// A reviewer session of `role` opened in the running process of `spare` (a finished task's agent):
+/// a new session, read-only on `checkout`, without a second start-up.
+async fn renew_session(spare: Session, checkout: &Path, reviewers: &Reviewers, role: ReviewRole) -> Started {
+    let config = match session_config(checkout, reviewers, role) {
+        Ok(config) => config,
+        Err(why) => {
+            spare.shutdown().await;
+            return Err(why);
+        }
+    };
+    spare
+        .renew(config)
+        .await
+        .map_err(|e| format!("no new session in the task agent's process: {e}"))
+}
+
+fn session_config(checkout: &Path, reviewers: &Reviewers, role: ReviewRole) -> Result<SessionConfig, String> {
     let policy = Policy::read_only(checkout).map_err(|e| e.to_string())?;
     let mut config = SessionConfig::new(reviewers.agent.clone(), policy);
     let role = match role {
@@ -133,23 +168,31 @@ async fn start_session(checkout: &Path, reviewers: &Reviewers, role: ReviewRole)
         ReviewRole::SecurityReviewer => Role::SecurityReviewer,
     };
     config.launch = reviewers.launch.clone().for_role(role, None);
-    Session::start(config)
-        .await
-        .map_err(|e| format!("the agent could not start: {e}"))
+    Ok(config)
+}
+
+/// Whether a finished task's agent process can host a reviewer session of `reviewers` instead of a
+/// new agent process (DESIGN §6; docs/decisions.md): the reviewers are the task's agent, and it is
+/// Kimi Code, which serves several sessions in one process and runs no command itself (files and
+/// commands go through git-omk, under the new session's read-only policy and sandbox scope).
+pub fn hosts_reviewers(session: &Session, reviewers: &Reviewers, task_agent: &AgentSpec) -> bool {
+    session.renewable() && &reviewers.agent == task_agent
 }
 
 /// Review `result` against `base`; `checkout` is a clean checkout of `result` the sessions may read.
 /// The reviewer sessions are shown the test evidence of `snapshot` (tests by id, the harness check)
 /// next to the diff, so a test that disappeared or a changed harness is in front of them. `started`
-/// are sessions already started there (in [`ROLES`] order), else they start now. Both sessions review
-/// at once.
+/// are sessions already started there (in [`ROLES`] order); a role without one opens a new session
+/// in one of the `spares` (finished tasks' agents, see [`hosts_reviewers`]), else starts its agent
+/// now. Both sessions review at once.
 pub async fn review(
     ctx: &Context,
     snapshot: &Snapshot,
     (base, result): (&str, &str),
     checkout: &Path,
     reviewers: &Reviewers,
-    started: Option<Vec<Started>>,
+    started: Option<Ahead>,
+    spares: Vec<Session>,
 ) -> Result<ReviewOutcome, OpsError> {
     let mut findings = scanner_findings(ctx, base, result)?;
     findings.extend(
@@ -165,9 +208,17 @@ pub async fn review(
         evidence: test_lines(&prove(snapshot, Vec::new())),
     };
     let mut started = started.unwrap_or_default().into_iter();
-    let (first, second) = (started.next(), started.next());
-    let review = |role: ReviewRole, session: Option<Started>| {
-        let work = session_findings(role, session, &subject, checkout, reviewers);
+    let mut spares = spares.into_iter();
+    let mut source = || match started.next().flatten() {
+        Some(started) => Source::Started(started),
+        None => spares.next().map_or(Source::Cold, Source::Spare),
+    };
+    let (first, second) = (source(), source());
+    for spare in spares {
+        spare.shutdown().await;
+    }
+    let review = |role: ReviewRole, source: Source| {
+        let work = session_findings(role, source, &subject, checkout, reviewers);
         timed(ctx.clock.as_ref(), role.as_str(), "agent", work)
     };
     let (first, second) = tokio::join!(review(ROLES[0], first), review(ROLES[1], second));
@@ -260,17 +311,40 @@ struct Part {
     attachments: Vec<(String, Vec<u8>)>,
 }
 
-/// One reviewer session (`session` when it was started ahead, else started now), ended afterwards.
+/// Where a reviewer session comes from.
+enum Source {
+    /// Started ahead of the review.
+    Started(Started),
+    /// A new session in a finished task's agent process.
+    Spare(Session),
+    /// A new agent process, started now.
+    Cold,
+}
+
+/// One reviewer session (from `source`), ended afterwards.
 async fn session_findings(
     role: ReviewRole,
-    session: Option<Started>,
+    source: Source,
     subject: &Subject<'_>,
     checkout: &Path,
     reviewers: &Reviewers,
 ) -> Part {
-    let session = match session {
-        Some(started) => started,
-        None => start_session(checkout, reviewers, role).await,
+    let session = match source {
+        Source::Started(started) => started,
+        Source::Spare(spare) => {
+            let renewed = renew_session(spare, checkout, reviewers, role);
+            match renewed.await {
+                Ok(session) => {
+                    tracing::debug!("the {} session runs in the task agent's process", role.as_str());
+                    Ok(session)
+                }
+                Err(why) => {
+                    tracing::debug!("{why}; starting the {} agent", role.as_str());
+                    start_session(checkout, reviewers, role).await
+                }
+            }
+        }
+        Source::Cold => start_session(checkout, reviewers, role).await,
     };
     let mut session = match session {
         Ok(session) => session,

@@ -91,7 +91,15 @@ fn run_review(
         prices: settings::price_table(ctx.store.repo())?,
         timeout: ctx.settings.turn_timeout,
     };
-    block_on(review(ctx, snapshot, (base, result), checkout, &reviewers, None))
+    block_on(review(
+        ctx,
+        snapshot,
+        (base, result),
+        checkout,
+        &reviewers,
+        None,
+        Vec::new(),
+    ))
 }
 
 /// Record the review, its usage and the proof recomputed with it, deciding on the current tip (which

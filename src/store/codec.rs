@@ -251,18 +251,24 @@ pub fn parse_message(message: &str) -> CommitMessage {
 /// rest of the header. `None` when it has no header end or no committer line.
 pub fn split_commit(raw: &[u8]) -> Option<(i64, &[u8])> {
     use gix::bstr::ByteSlice;
-    let end = raw.find(b"\n\n")?;
-    let (header, message) = (&raw[..end], &raw[end + 2..]);
-    let start = if header.starts_with(b"committer ") {
-        0
-    } else {
-        header.find(b"\ncommitter ")? + 1
-    };
-    let committer = header[start..].lines().next()?;
-    let mut fields = committer.rsplit(|b| *b == b' ');
+    // Header lines up to the first empty one (memchr per line: no substring searcher to build).
+    let (mut at, mut committer) = (0, None);
+    loop {
+        let rest = raw.get(at..)?;
+        let len = rest.find_byte(b'\n')?;
+        let line = &rest[..len];
+        at += len + 1;
+        if line.is_empty() {
+            break;
+        }
+        if committer.is_none() && line.starts_with(b"committer ") {
+            committer = Some(line);
+        }
+    }
+    let mut fields = committer?.rsplit(|b| *b == b' ');
     let _zone = fields.next()?;
     let seconds = std::str::from_utf8(fields.next()?).ok()?.parse().ok()?;
-    Some((seconds, message))
+    Some((seconds, &raw[at..]))
 }
 
 /// Like [`parse_message`] without the per-event trailers (`Omk-Event`, `Omk-Proves`): what `list` needs.

@@ -114,6 +114,12 @@ pub struct AcpEngine {
     cancel_deadline: Option<Instant>,
     limits: Limits,
     tick: Interval,
+    /// Environment of the client's terminals (the agent's own).
+    env: Vec<(OsString, OsString)>,
+    /// Kimi Code's data directory, to read exact usage from.
+    kimi_home: Option<PathBuf>,
+    /// Noise counted before the current session (the connection's counters are shared by its sessions).
+    noise_before: NoiseCounts,
 }
 
 impl AcpEngine {
@@ -151,16 +157,48 @@ impl AcpEngine {
             cancel_deadline: None,
             limits: start.limits.clone(),
             tick: usage_interval(),
+            env: start.env.clone(),
+            kimi_home: start.kimi_home.clone(),
+            noise_before: NoiseCounts::default(),
         };
         let capabilities = engine.initialize().await?;
         engine.open_session(start.resume, &capabilities).await?;
         engine.pending.clear();
-        if let (Some(home), Some(id)) = (start.kimi_home, engine.info.session_id.clone()) {
+        engine.tail_usage();
+        Ok(engine)
+    }
+
+    /// Follow Kimi Code's usage records of the current session.
+    fn tail_usage(&mut self) {
+        self.usage = None;
+        if let (Some(home), Some(id)) = (self.kimi_home.clone(), self.info.session_id.clone()) {
             let mut tail = UsageTail::new(home, id);
             tail.poll();
-            engine.usage = Some(tail);
+            self.usage = Some(tail);
         }
-        Ok(engine)
+    }
+
+    /// Open a new session in the running agent (see [`Engine::renew`]): Kimi Code serves several
+    /// sessions, each with its own work directory, so a second session costs a `session/new`
+    /// (about 0.1 s), not the agent's start-up (seconds).
+    async fn renew_session(&mut self, policy: Arc<Policy>, confined: Confined) -> Result<(), AgentError> {
+        if self.in_turn() {
+            return Err(AgentError::Protocol(
+                "a new session was asked for while a turn runs".to_owned(),
+            ));
+        }
+        self.terminals.kill_all();
+        self.terminals = Terminals::new(self.env.clone(), confined);
+        self.policy = policy;
+        self.calls = ToolCalls::default();
+        self.unanswered.clear();
+        self.turn = TurnState::default();
+        self.noise_before = self.conn.noise().counts();
+        self.info.session_id = None;
+        self.open_session(None, &Value::Null).await?;
+        self.pending.clear();
+        self.tail_usage();
+        Ok(())
     }
 
     async fn initialize(&mut self) -> Result<Value, AgentError> {
@@ -445,6 +483,11 @@ impl AcpEngine {
         let Some(update) = params.get("update") else {
             return;
         };
+        // A late update of a session this process served before (see `renew_session`).
+        let session = params.get("sessionId").and_then(Value::as_str);
+        if session.is_some_and(|id| self.info.session_id.as_deref() != Some(id)) {
+            return;
+        }
         let text = || {
             update
                 .pointer("/content/text")
@@ -610,7 +653,20 @@ impl Engine for AcpEngine {
     }
 
     fn noise(&self) -> NoiseCounts {
-        self.conn.noise().counts()
+        let (now, before) = (self.conn.noise().counts(), self.noise_before);
+        NoiseCounts {
+            malformed: now.malformed.saturating_sub(before.malformed),
+            too_long: now.too_long.saturating_sub(before.too_long),
+            unknown: now.unknown.saturating_sub(before.unknown),
+        }
+    }
+
+    fn renewable(&self) -> bool {
+        self.info.engine == EngineKind::KimiAcp
+    }
+
+    fn renew(&mut self, policy: Arc<Policy>, confined: Confined) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(self.renew_session(policy, confined))
     }
 
     fn unanswered_refusals(&mut self) -> Vec<Denial> {
