@@ -1240,6 +1240,28 @@ fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_
         "the body links the proof commit:\n{body}"
     );
     assert!(body.contains("test_calc.py") || body.contains("pytest"), "{body}");
+    // proof.json records the delivery: the PR, the gated merge with the checks it read, the baseline.
+    let delivery = &proof["proof"]["delivery"];
+    let recorded_pr = &delivery["pull_requests"][0];
+    assert_eq!(recorded_pr["role"], "integrator", "{delivery}");
+    assert_eq!(recorded_pr["number"], number);
+    assert_eq!(recorded_pr["url"], pr["html_url"]);
+    assert_eq!(recorded_pr["head"], format!("omk/{goal}/integration"));
+    assert_eq!(recorded_pr["head_sha"], proven.as_str());
+    assert_eq!(recorded_pr["base"], "main");
+    assert_eq!(recorded_pr["state"], "merged");
+    assert_eq!(recorded_pr["proof_commit"], proof_commit.as_str());
+    let merged = emulator.pull(number);
+    let merge_commit = merged["merge_commit_sha"].as_str().expect("merged by GitHub");
+    let decision = &delivery["merges"][0];
+    assert_eq!(decision["decision"], "merged", "{delivery}");
+    assert_eq!(decision["policy"], "gated");
+    assert_eq!(decision["by"], "gated");
+    assert_eq!(decision["head_sha"], proven.as_str());
+    assert!(decision["checks"].is_array(), "{decision}");
+    assert_eq!(decision["merge_commit"], merge_commit);
+    assert_eq!(delivery["baseline"], merge_commit, "the final baseline commit");
+    assert_eq!(proof["proof"]["schema_version"], 3);
     let goal_ref = format!("refs/omk/goals/{goal}");
     let pushed = remote
         .ref_value(repo, &goal_ref)
@@ -1647,6 +1669,27 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
     assert_eq!(proof["proof"]["status"], "ready", "{proof}");
     assert_eq!(proof["proof"]["result"]["commit"], head.as_str());
     let proof_commit = proof["proof_commit"].as_str().expect("proof commit");
+    // proof.json records each piece of feedback with its task, the commit that fixed it and the reply.
+    let feedback = proof["proof"]["delivery"]["feedback"]
+        .as_array()
+        .unwrap_or_else(|| panic!("feedback in the proof: {proof}"));
+    assert_eq!(feedback.len(), 3, "{feedback:?}");
+    for id in &comments {
+        let f = feedback
+            .iter()
+            .find(|f| f["kind"] == "review_comment" && f["id"] == *id)
+            .unwrap_or_else(|| panic!("comment {id} in the proof: {feedback:?}"));
+        assert_eq!(f["pr"], number);
+        assert_eq!(f["file"], "calc.py");
+        assert_eq!(f["task"], "review-1-1");
+        assert_eq!(f["fix_commit"], head.as_str());
+        assert!(f["review_id"].is_u64() && f["reply"].is_u64(), "{f}");
+        assert_eq!(f["addressed"], true);
+    }
+    assert_eq!(
+        proof["proof"]["delivery"]["pull_requests"][0]["head_sha"],
+        head.as_str()
+    );
     let body = pr["body"].as_str().expect("body");
     assert!(
         body.contains("**Proof:** `ready`") && body.contains(proof_commit),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::budget::{Limits, Usage};
 use super::delivery::address::FeedbackState;
-use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeRecorded};
+use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeDecisionRecorded, MergeRecorded};
 use super::event::{Actor, BaseRef};
 use super::gate::GateObservation;
 use super::harness::HarnessCheck;
@@ -81,9 +81,15 @@ pub struct Delivery {
     /// The PR's base branch.
     #[serde(default)]
     pub pr_base: Option<String>,
+    /// The proof commit the PR's body links to, as last recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr_proof_commit: Option<String>,
     /// The merge, once the PR is merged.
     #[serde(default)]
     pub merged: Option<MergeRecorded>,
+    /// Every merge decision recorded, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merge_decisions: Vec<MergeDecisionRecorded>,
     /// A `manual` merge waiting for a human, with the exact command.
     #[serde(default)]
     pub awaiting_human: Option<AwaitingHuman>,

@@ -4,6 +4,8 @@
 //! result is missing or stale, a required gate fails, a required gate that passed on the base regressed,
 //! there are no gates at all, questions are open, or a human rejected the result. Pure.
 
+pub mod delivery;
+
 use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
@@ -21,6 +23,7 @@ use super::sandbox;
 use super::snapshot::Snapshot;
 use super::status::GoalStatus;
 use super::task::{AttemptOutcome, Task, TaskStatus};
+use delivery::{DeliveryRecord, delivery_record};
 
 /// One reason a goal is not ready.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -430,8 +433,8 @@ impl NotReadyReason {
 }
 
 /// The version of `proof.json` this build writes (docs/proof.md). Version 2 added the per-test
-/// evidence of each gate row and the test harness check.
-pub const PROOF_SCHEMA_VERSION: u32 = 2;
+/// evidence of each gate row and the test harness check; version 3 the `delivery` record.
+pub const PROOF_SCHEMA_VERSION: u32 = 3;
 
 /// A commit and its tree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -595,6 +598,10 @@ pub struct Proof {
     pub gaps: Vec<String>,
     /// Human accept/reject decisions.
     pub human_decisions: Vec<HumanDecision>,
+    /// The pull requests, review feedback, merge decisions and final baseline (empty before delivery;
+    /// absent from proofs older than schema 3).
+    #[serde(default)]
+    pub delivery: DeliveryRecord,
 }
 
 /// The proof recomputed after a human `accept`/`reject` on a concluded goal, so the recorded proof and
@@ -639,6 +646,7 @@ pub fn prove(snapshot: &Snapshot, changed_files: Vec<FileStat>) -> Proof {
         usage: goal.usage,
         gaps: gaps(snapshot),
         human_decisions: goal.human_decisions.clone(),
+        delivery: delivery_record(snapshot),
     }
 }
 

@@ -145,6 +145,17 @@ impl Snapshot {
             EventBody::MergeAwaitingHuman(waiting) => self.on_merge_awaiting_human(waiting),
             EventBody::DeliveryFailed(failure) => self.on_delivery_failed(failure),
         }
+        if matches!(
+            event.body,
+            EventBody::ProofRecorded(_)
+                | EventBody::PrOpened(_)
+                | EventBody::MergeRecorded(_)
+                | EventBody::MergeAwaitingHuman(_)
+                | EventBody::ReviewFeedback(_)
+                | EventBody::ReviewReplied(_)
+        ) {
+            self.refresh_proof_delivery();
+        }
         self.touch(event);
     }
 

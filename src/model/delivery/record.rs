@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::merge::CheckView;
+use crate::model::options::MergePolicy;
 use crate::model::status::GoalStatus;
 
 /// The goal's PR was opened, or found and updated.
@@ -26,6 +28,9 @@ pub struct PrOpened {
     pub draft: bool,
     /// Whether this run created the PR (false: an existing one was updated).
     pub created: bool,
+    /// The proof commit the PR's body links to (absent in records older than the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_commit: Option<String>,
 }
 
 /// The goal's PR was merged.
@@ -39,6 +44,22 @@ pub struct MergeRecorded {
     pub merge_commit: Option<String>,
     /// `gated` when git omk merged it, `external` when it found it merged.
     pub by: String,
+    /// The merge policy that decided it (absent in records older than the field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<MergePolicy>,
+    /// The checks on the head as the gate read them before merging (empty for an external merge).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckView>,
+}
+
+/// One merge decision the goal recorded, in order (`goal.json` `delivery.merge_decisions`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "decision")]
+pub enum MergeDecisionRecorded {
+    /// The PR was merged.
+    Merged(MergeRecorded),
+    /// A human must merge (`manual`).
+    AwaitingHuman(MergeAwaitingHuman),
 }
 
 /// Merge policy `manual`: a human must merge; the exact command is recorded.
@@ -194,6 +215,7 @@ mod tests {
                 base: "main".into(),
                 draft: true,
                 created: true,
+                proof_commit: None,
             }),
         ));
         let d = &s.goal.delivery;
@@ -230,6 +252,8 @@ mod tests {
                 head_sha: "1".repeat(40),
                 merge_commit: None,
                 by: "external".into(),
+                policy: None,
+                checks: Vec::new(),
             }),
         ));
         assert_eq!(s.goal.status, before);

@@ -207,12 +207,15 @@ fn one_of_each() -> Vec<EventBody> {
             base: "main".into(),
             draft: false,
             created: true,
+            proof_commit: None,
         }),
         EventBody::MergeRecorded(MergeRecorded {
             number: 7,
             head_sha: RESULT.into(),
             merge_commit: None,
             by: "gated".into(),
+            policy: None,
+            checks: Vec::new(),
         }),
         EventBody::MergeAwaitingHuman(MergeAwaitingHuman {
             number: Some(7),

@@ -252,6 +252,7 @@ impl Goal {
             base: "main".into(),
             draft: false,
             created: true,
+            proof_commit: None,
         }));
     }
 
@@ -789,7 +790,7 @@ fn the_proof_lists_each_gate_s_tests_by_id_and_says_it_in_words() {
         ]
     );
     let json = serde_json::to_value(&proof).expect("serialisable");
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], PROOF_SCHEMA_VERSION);
     assert_eq!(json["gates"][0]["fail_to_pass"][0], "t::add");
     assert_eq!(json["gates"][0]["removed"][0]["id"], "t::add_zero");
     assert_eq!(json["gates"][0]["removed"][0]["result"], serde_json::Value::Null);

@@ -3,9 +3,10 @@
 
 use super::Snapshot;
 use crate::model::delivery::record::{
-    AwaitingHuman, DeliveryFailed, MergeAwaitingHuman, MergeRecorded, PrOpened,
+    AwaitingHuman, DeliveryFailed, MergeAwaitingHuman, MergeDecisionRecorded, MergeRecorded, PrOpened,
 };
 use crate::model::goal::PullRequestRef;
+use crate::model::proof::delivery::delivery_record;
 use crate::model::status::{GoalStatus, Phase};
 
 impl Snapshot {
@@ -18,6 +19,9 @@ impl Snapshot {
         });
         d.pr_head = Some(pr.head_sha.clone());
         d.pr_base = Some(pr.base.clone());
+        if pr.proof_commit.is_some() {
+            d.pr_proof_commit = pr.proof_commit.clone();
+        }
         d.problem = None;
         self.goal.phase = self.goal.phase.max(Phase::Delivery);
     }
@@ -26,6 +30,8 @@ impl Snapshot {
     pub(super) fn on_merge_recorded(&mut self, merge: &MergeRecorded) {
         let d = &mut self.goal.delivery;
         d.merged = Some(merge.clone());
+        d.merge_decisions
+            .push(MergeDecisionRecorded::Merged(merge.clone()));
         d.problem = None;
         if let Some(waiting) = d.awaiting_human.take()
             && self.goal.status == GoalStatus::BlockedOnHuman
@@ -45,12 +51,26 @@ impl Snapshot {
             Some(before) => before.status_before,
             None => self.goal.status,
         };
+        d.merge_decisions
+            .push(MergeDecisionRecorded::AwaitingHuman(waiting.clone()));
         d.awaiting_human = Some(AwaitingHuman {
             number: waiting.number,
             command: waiting.command.clone(),
             status_before,
         });
         self.goal.status = GoalStatus::BlockedOnHuman;
+    }
+
+    /// The recorded proof's delivery section follows the goal's delivery state (the PRs, the feedback
+    /// addressed, the merge decisions), so every goal commit after a delivery event carries it.
+    pub(super) fn refresh_proof_delivery(&mut self) {
+        if self.proof.is_none() {
+            return;
+        }
+        let record = delivery_record(self);
+        if let Some(proof) = self.proof.as_mut() {
+            proof.delivery = record;
+        }
     }
 
     pub(super) fn on_delivery_failed(&mut self, failure: &DeliveryFailed) {

@@ -188,6 +188,8 @@ fn record_merge(ctx: &Context, goal: &GoalRef, report: &MergeReport) -> Result<O
                 head_sha: pull.head_sha.clone(),
                 merge_commit: merge_commit.clone(),
                 by: by.to_owned(),
+                policy: Some(report.policy),
+                checks: report.checks.clone(),
             }));
         }
         Ok(())

@@ -342,6 +342,8 @@ fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Opti
                 head_sha,
                 merge_commit: None,
                 by: "external".to_owned(),
+                policy: Some(snapshot.goal.options.merge),
+                checks: Vec::new(),
             })
         });
     }
@@ -350,6 +352,7 @@ fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Opti
             .is_some_and(|p| p.number == pr.number && p.url == pr.url)
             && d.pr_head.as_deref() == Some(head_sha.as_str())
             && d.pr_base.as_deref() == Some(base.as_str())
+            && (outcome.facts.proof_commit.is_none() || d.pr_proof_commit == outcome.facts.proof_commit)
             && d.problem.is_none();
     (!same || pr.created).then(|| {
         EventBody::PrOpened(PrOpened {
@@ -360,6 +363,7 @@ fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Opti
             base,
             draft: outcome.draft,
             created: pr.created,
+            proof_commit: outcome.facts.proof_commit.clone(),
         })
     })
 }

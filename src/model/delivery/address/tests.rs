@@ -58,6 +58,7 @@ fn delivered() -> Snapshot {
             base: "main".into(),
             draft: false,
             created: true,
+            proof_commit: None,
         }),
     ));
     s
