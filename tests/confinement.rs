@@ -502,10 +502,11 @@ fn an_agent_cannot_reach_the_terminal_git_omk_runs_in() {
         !terminal.contains("REACHED-THE-TERMINAL") && !terminal.contains("TYPED-BY-THE-AGENT"),
         "the agent wrote to the user's terminal: {terminal}"
     );
-    let history = fx.repo.git(&["log", "-p", "--all", "--", "."]);
+    let log = fx.omk().args(["goal", "log"]).output().unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
     assert!(
-        history.contains("tty-probe: refused"),
-        "the agent ran and was refused the terminal: {terminal}"
+        log.contains("tty-probe: refused"),
+        "the agent ran and was refused the terminal: {log}"
     );
 }
 
