@@ -36,6 +36,7 @@ pub mod sync;
 pub mod transaction;
 pub mod transcripts;
 pub mod verify;
+pub mod watch;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};
