@@ -112,6 +112,15 @@ impl Terminals {
         }
     }
 
+    /// The terminals of the next session of the same agent process: every live one is killed, and
+    /// ids keep counting (a late request of the earlier session can never name a new terminal).
+    pub fn renew(&mut self, env: Vec<(OsString, OsString)>, confined: Confined) {
+        self.kill_all();
+        self.released.clear();
+        self.env = env;
+        self.confined = confined;
+    }
+
     /// How many terminals are alive.
     pub fn len(&self) -> usize {
         self.live.len()
