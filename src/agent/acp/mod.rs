@@ -791,11 +791,12 @@ fn foreign_session(method: &str, params: &Value, current: Option<&str>) -> Optio
     let named = params.get("sessionId").and_then(Value::as_str);
     match (named, current) {
         (Some(named), Some(current)) if named == current => None,
-        (Some(named), _) => Some(format!(
-            "`{}` is for session `{}`, which is not this session",
-            method,
-            bounded(named, 100)
-        )),
+        (Some(named), _) => {
+            let named = bounded(named, 100);
+            Some(format!(
+                "`{method}` is for session `{named}`, which is not this session"
+            ))
+        }
         (None, _) => Some(format!("`{method}` names no session")),
     }
 }
