@@ -163,6 +163,8 @@ pub struct Settings {
     pub agents: RoleAgents,
     /// Default `--max-agents` (`omk.maxAgents`, `OMK_MAX_AGENTS`).
     pub max_agents: Option<u16>,
+    /// Default `--slice-prs` of `goal run` (`omk.delivery.slicePrs`, `OMK_DELIVERY_SLICE_PRS`).
+    pub slice_prs: bool,
     /// Where task worktrees live (`omk.worktreeRoot`, `OMK_WORKTREE_ROOT`; default: the user's cache).
     pub worktree_root: PathBuf,
     /// Most bytes task worktrees of this repository may take before `gc` prunes finished ones
@@ -235,8 +237,13 @@ impl Settings {
             })?,
             None => Vec::new(),
         };
+        let slice_prs = match lookup("OMK_DELIVERY_SLICE_PRS", "omk.delivery.slicePrs") {
+            None => false,
+            Some((key, value)) => parse_bool(&key, &value)?,
+        };
         Ok(Settings {
             auto_maintenance,
+            slice_prs,
             gc_auto,
             agents: RoleAgents {
                 all: agent("OMK_AGENT", "omk.agent")?,

@@ -1763,3 +1763,113 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
         .expect("runs");
     assert!(replay.status.success(), "{}", stderr(&replay));
 }
+
+#[test]
+fn slice_prs_deliver_each_task_into_the_integration_branch_listed_by_the_integrator_pr_and_reruns_update() {
+    let Some(d) = Driven::new(|_| {}) else {
+        return;
+    };
+    let (code, doc) = d.run(
+        "Fix add in calc.py and fix upper in strings.py",
+        &["--policy", "draft-pr", "--slice-prs"],
+    );
+    assert_eq!(code, Some(0), "{doc}");
+    let goal = doc["id"].as_str().expect("id").to_owned();
+    let integration = format!("omk/{goal}/integration");
+    let number = doc["delivery"]["pr"]["number"]
+        .as_u64()
+        .expect("the integrator PR");
+    let show = show(&d.repo);
+    assert_eq!(show["tasks"].as_array().map(Vec::len), Some(2), "{show}");
+    let proof = json_of(
+        &d.omk()
+            .args(["goal", "proof", "-f", "json"])
+            .output()
+            .expect("runs")
+            .stdout,
+    );
+    let proof_commit = proof["proof_commit"].as_str().expect("a proof commit").to_owned();
+    let slices = show["goal"]["delivery"]["slices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("slice PRs recorded: {}", show["goal"]["delivery"]));
+    assert_eq!(slices.len(), 2, "one slice PR per task: {slices:?}");
+    let integrator = d.emulator.pull(number);
+    let integrator_body = integrator["body"].as_str().expect("body");
+    assert!(integrator_body.contains("## Slice PRs"), "{integrator_body}");
+    for s in &slices {
+        let task = s["task"].as_str().expect("task");
+        let pr = d.emulator.pull(s["number"].as_u64().expect("number"));
+        assert_eq!(pr["head"]["ref"], format!("omk/{goal}/tasks/{task}"), "{pr}");
+        assert_eq!(pr["base"]["ref"], integration.as_str(), "{pr}");
+        let body = pr["body"].as_str().expect("body");
+        assert!(body.starts_with("<!-- git-omk:slice-pr -->"), "{body}");
+        assert!(body.contains(&format!("`{task}`")), "{body}");
+        assert!(
+            body.contains(&format!("/commit/{proof_commit}")),
+            "the slice links the proof commit:\n{body}"
+        );
+        assert!(
+            body.contains("## Task gates") && body.contains("write set"),
+            "{body}"
+        );
+        assert!(
+            integrator_body.contains(&format!("#{} `{task}`", s["number"])),
+            "the integrator PR lists slice {task}:\n{integrator_body}"
+        );
+        assert_eq!(
+            d.remote
+                .ref_value(&d.repo, &format!("refs/heads/omk/{goal}/tasks/{task}")),
+            s["head_sha"].as_str().map(str::to_owned),
+            "the task branch was pushed at its commit"
+        );
+    }
+    let tip = d.repo.git(&["rev-parse", &format!("refs/heads/{integration}")]);
+    assert_eq!(
+        d.remote.ref_value(&d.repo, &format!("refs/heads/{integration}")),
+        Some(tip.clone()),
+        "the integration branch ends at the proven tip"
+    );
+
+    // proof.json lists all three.
+    let prs = proof["proof"]["delivery"]["pull_requests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(prs.len(), 3, "{prs:?}");
+    assert_eq!(prs[0]["role"], "integrator");
+    assert_eq!(prs[0]["number"], number);
+    let mut slice_tasks: Vec<&str> = prs[1..]
+        .iter()
+        .inspect(|p| assert_eq!(p["role"], "slice", "{p}"))
+        .filter_map(|p| p["task"].as_str())
+        .collect();
+    slice_tasks.sort_unstable();
+    let mut tasks: Vec<&str> = show["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    tasks.sort_unstable();
+    assert_eq!(slice_tasks, tasks);
+
+    // Running open-pr again updates, never duplicates, and records nothing new.
+    let all_pulls = |e: &Emulator| e.get(&e.repo_path("/pulls?state=all")).1.as_array().map(Vec::len);
+    let before = all_pulls(&d.emulator);
+    assert_eq!(before, Some(3));
+    let goal_tip = d.repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]);
+    let again = d
+        .omk()
+        .args(["goal", "open-pr", "--slice-prs", "--json"])
+        .output()
+        .expect("runs");
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(all_pulls(&d.emulator), before, "no second PR for any branch");
+    assert_eq!(
+        d.repo.git(&["rev-parse", &format!("refs/omk/goals/{goal}")]),
+        goal_tip,
+        "nothing new to record"
+    );
+    d.assert_requests_fit_github();
+}

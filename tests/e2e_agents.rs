@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use support::agents::{API_KEY, Agent, AgentHome, installed};
 use support::emulator::{Emulator, Remote, TOKEN};
+use support::follow::Follow;
 use support::git_repo::{TestRepo, hermetic};
 use support::http::Front;
 use support::model_server::{ModelServer, Route, Turn};
@@ -395,6 +396,13 @@ mod a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered {
     #[test]
     fn kimi_acp() {
         super::a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered(super::Agent::KimiAcp);
+    }
+}
+
+mod goal_watch_follows_the_agent_while_it_runs {
+    #[test]
+    fn kimi_acp() {
+        super::goal_watch_follows_the_agent_while_it_runs(super::Agent::KimiAcp);
     }
 }
 
@@ -1067,6 +1075,103 @@ fn a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered(kind: Agent) {
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing new"));
     assert_eq!(case.repo.git(&["rev-parse", &goal_ref]), tip, "nothing recorded");
     assert_eq!(emulator.review_comments(number).len(), threads);
+    case.assert_model_satisfied();
+    case.assert_no_agent_left();
+}
+
+/// `goal watch` in a second process prints the real agent's text and its tool call while the call
+/// waits for a marker file the test creates only after seeing them; it then follows the goal to its
+/// end and exits with the run's status code; `goal log` shows the same afterwards.
+fn goal_watch_follows_the_agent_while_it_runs(kind: Agent) {
+    // The marker is named through the environment: the policy refuses a path outside the worktree
+    // written out, and cannot check one that an expansion names (reading it is harmless).
+    let command = format!("while [ ! -e \"$WATCH_MARKER\" ]; do sleep 0.2; done; {FIX_ADD}");
+    let tool = match kind {
+        Agent::KimiWire => ("Shell", json!({"command": command})),
+        Agent::KimiAcp => ("Bash", json!({"command": command})),
+        Agent::Qwen => (
+            "run_shell_command",
+            json!({"command": command, "is_background": false}),
+        ),
+    };
+    let routes = vec![
+        Route::when(ADD_TASK).step(0).reply(small(
+            Turn::text("Watch me: I wait for the marker, then fix add.\n").tool_call(tool.0, tool.1),
+        )),
+        Route::when(ADD_TASK).step(1).reply(small(
+            Turn::text("Fixed it; the test passes now.").expect_last("return a + b"),
+        )),
+        reviewer_route(),
+    ];
+    let Some(case) = Case::new(kind, routes) else {
+        return;
+    };
+    let marker = case.repo.home.join("watch-marker");
+    let agent = kind.spec().to_string();
+    let run = case
+        .command(&[
+            "goal",
+            "run",
+            ADD,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            &agent,
+        ])
+        .env("WATCH_MARKER", &marker)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("git-omk starts");
+    // A hang guard only: start watching once a controller drives the goal.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = case.omk(&["goal", "status", "--json"]);
+        if out.status.success() && !json_of(&out)["lease"].is_null() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{kind:?}: no controller started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut watch = case
+        .command(&["goal", "watch"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git-omk starts");
+    let mut lines = Follow::stdout_of(&mut watch);
+    let guard = Duration::from_secs(180);
+    assert!(lines.until("WATCH_MARKER", guard), "{kind:?}: {}", lines.text());
+    let seen = lines.text();
+    assert!(
+        seen.contains("[t1 #1] agent: Watch me: I wait for the marker, then fix add."),
+        "{kind:?}: {seen}"
+    );
+    assert!(seen.contains("[t1 #1] → "), "{kind:?}: the tool call: {seen}");
+    // Only now can the agent's command go on.
+    std::fs::write(&marker, "").unwrap();
+    let out = run.wait_with_output().expect("git-omk ends");
+    // `add` is fixed, but the fixture's other bug (`upper`) keeps the pytest gate red: not_ready, 1.
+    assert_eq!(out.status.code(), Some(1), "{}", case.context(&out));
+    lines.rest(guard);
+    let status = watch.wait().expect("watch ends");
+    assert_eq!(status.code(), out.status.code(), "{kind:?}: {}", lines.text());
+    let text = lines.text();
+    for needle in [
+        "agent: Fixed it; the test passes now.",
+        "proof: not_ready",
+        " is not_ready",
+    ] {
+        assert!(text.contains(needle), "{kind:?}: `{needle}` in\n{text}");
+    }
+    let log = case.omk(&["goal", "log"]);
+    let log = String::from_utf8_lossy(&log.stdout).into_owned();
+    for needle in [
+        "Watch me: I wait for the marker, then fix add.",
+        "WATCH_MARKER",
+        "Fixed it",
+    ] {
+        assert!(log.contains(needle), "{kind:?}: `{needle}` in\n{log}");
+    }
     case.assert_model_satisfied();
     case.assert_no_agent_left();
 }

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::follow::Follow;
 use support::git_repo::{TestRepo, hermetic};
 use support::tools::{path_with, pytest_bin};
 
@@ -1205,4 +1206,147 @@ fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
     assert_eq!(options["agent"], "qwen", "{options}");
     assert_eq!(options["planner_agent"], "kimi-acp", "{options}");
     assert_eq!(options["reviewer_agent"], agent.as_str(), "{options}");
+}
+
+/// An agent that says it waits, tries to forge a line of the live spool that `goal watch` follows,
+/// waits for the test's marker file, then fixes `add`.
+const WATCHED_AGENT: &str = r##"#!/bin/sh
+case "$OMK_PROMPT" in
+  *"reviewer for git-omk"*)
+    printf 'No problems.\n```json\n{"findings": []}\n```\n'; exit 0 ;;
+esac
+echo "watch me: waiting for the marker"
+live="$(git rev-parse --git-common-dir)/omk/live"
+if { printf '{"task":"forged","attempt":1,"kind":"text","turn":1,"text":"x"}\n' >> "$live/forged.jsonl"; } 2>/dev/null; then
+  echo "the spool took a forged line"
+else
+  echo "the spool refused a forged line"
+fi
+while [ ! -e "$WATCH_MARKER" ]; do sleep 0.1; done
+sed -i 's/return a - b/return a + b/' calc.py
+echo "fixed add after the marker"
+"##;
+
+/// `goal watch` from a second process: it prints what the agent says while the agent waits for a
+/// marker that the test creates only after seeing it, then follows the goal to its end and exits with
+/// the status code `run --until-ready` exits with.
+#[test]
+fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
+    let Some(fx) = Fixture::new() else { return };
+    let script = fx.repo.home.join("watched-agent.sh");
+    std::fs::write(&script, WATCHED_AGENT).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let agent = format!("exec:{}", script.display());
+    let marker = fx.repo.home.join("marker");
+    let marker_env = marker.display().to_string();
+    let env = [("WATCH_MARKER", marker_env.as_str())];
+    let run_args = [
+        "goal",
+        "run",
+        "Fix add in calc.py",
+        "--until-ready",
+        "--no-llm-planner",
+        "--agent",
+        agent.as_str(),
+        "--json",
+    ];
+    let guard = Duration::from_secs(120);
+
+    // Cancelled from a third terminal while the agent waits: both exit 5.
+    let run = fx.spawn(&run_args, &env);
+    fx.wait_until("a controller", |v| !v["goal"]["lease"].is_null());
+    let mut watch = fx.spawn(&["goal", "watch"], &[]);
+    let mut lines = Follow::stdout_of(&mut watch);
+    assert!(
+        lines.until("watch me: waiting for the marker", guard),
+        "{}",
+        lines.text()
+    );
+    let cancel = fx.omk(&["goal", "cancel"], &[]);
+    assert!(
+        cancel.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cancel.stderr)
+    );
+    let out = wait_exit(run);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines.rest(guard);
+    assert_eq!(watch.wait().unwrap().code(), Some(5), "{}", lines.text());
+    assert!(lines.text().contains(" is cancelled"), "{}", lines.text());
+
+    // Seen while it runs, then to the end: `add` is fixed, but the fixture's other bug (`upper`) keeps
+    // the pytest gate red, so the goal ends not_ready and both exit 1.
+    let run = fx.spawn(&run_args, &env);
+    fx.wait_until("a controller", |v| {
+        v["goal"]["status"] == "running" && !v["goal"]["lease"].is_null()
+    });
+    let mut watch = fx.spawn(&["goal", "watch"], &[]);
+    let mut lines = Follow::stdout_of(&mut watch);
+    assert!(
+        lines.until("[t1 #1] agent: watch me: waiting for the marker", guard),
+        "{}",
+        lines.text()
+    );
+    // Only now can the agent go on: the line above was printed while the run was still going.
+    std::fs::write(&marker, "").unwrap();
+    let out = wait_exit(run);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines.rest(guard);
+    assert_eq!(watch.wait().unwrap().code(), Some(1), "{}", lines.text());
+    let text = lines.text();
+    for needle in [
+        "task t1-",
+        ": attempt 1 started",
+        "[t1 #1] agent: the spool refused a forged line",
+        "[t1 #1] agent: fixed add after the marker",
+        "proof: not_ready",
+        " is not_ready",
+    ] {
+        assert!(text.contains(needle), "`{needle}` in\n{text}");
+    }
+    assert!(
+        !text.contains("took a forged line") && !text.contains("[forged"),
+        "{text}"
+    );
+    assert!(
+        !fx.repo
+            .path
+            .join(".git/omk/live")
+            .read_dir()
+            .unwrap()
+            .any(|_| true),
+        "the live spool went with the controller"
+    );
+
+    // `goal log` shows the same output afterwards, from the recorded transcript.
+    let log = fx.omk(&["goal", "log"], &[]);
+    let log = String::from_utf8_lossy(&log.stdout).into_owned();
+    for needle in ["watch me: waiting for the marker", "fixed add after the marker"] {
+        assert!(log.contains(needle), "`{needle}` in\n{log}");
+    }
+
+    // On a finished goal: the timeline at once, JSON lines, the status code.
+    let again = fx.omk(&["goal", "watch", "--json"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    let objects: Vec<Value> = String::from_utf8_lossy(&again.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects[0]["type"], "event");
+    assert_eq!(objects[0]["event"]["kind"], "goal_created");
+    let end = objects.last().unwrap();
+    assert_eq!(end["type"], "end");
+    assert_eq!(end["status"], "not_ready");
+    assert_eq!(end["exit_code"], 1);
+    assert!(objects.iter().all(|o| o["schema_version"] == 1));
 }

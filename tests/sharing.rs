@@ -278,6 +278,79 @@ fn both_machines_update_one_goal_apart_and_end_with_every_event() {
     assert_eq!(again["changed"], Value::Array(vec![]), "nothing left to do");
 }
 
+/// Ids `goal list --json` shows (with `--all`: archived goals too).
+fn listed(m: &Machine, all: bool) -> Vec<String> {
+    let mut args = vec!["goal", "list", "--json"];
+    if all {
+        args.push("--all");
+    }
+    m.json(&args)["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn an_archive_travels_by_sync_and_so_does_its_undo() {
+    let (world, a) = World::new(FILES);
+    // Finished: blocked on a human (its questions), exit 3.
+    let blocked = a.omk(&["goal", "plan", "--json", "Make it better"]);
+    assert_eq!(blocked.status.code(), Some(3), "{}", stderr(&blocked));
+    let done = json(&blocked)["id"].as_str().unwrap().to_owned();
+    let kept = a.plan(FIX);
+    a.sync();
+    let b = world.clone("machine-b");
+    b.sync();
+    assert_eq!(listed(&b, false), vec![kept.clone(), done.clone()]);
+
+    // Only finished goals can be archived; one bad name archives nothing.
+    let refused = a.omk(&["goal", "archive", &done, &kept]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("only finished goals"),
+        "{}",
+        stderr(&refused)
+    );
+    let unknown = a.omk(&["goal", "archive", &done, "20991231-nosuchgoal"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+    assert_eq!(a.goals(), b.goals(), "nothing was written");
+
+    let archived = a.json(&["goal", "archive", &done, "--json"]);
+    assert_eq!(archived["goals"][0]["events"][0], "archived");
+    assert_eq!(listed(&a, false), vec![kept.clone()]);
+    assert_eq!(listed(&a, true), vec![kept.clone(), done.clone()]);
+    let tip = &a.goals()[&goal_ref(&done)];
+    let message = a.git(&["log", "-1", "--format=%B", tip]);
+    assert!(message.contains("Omk-Archived: yes"), "{message}");
+    let again = a.omk(&["goal", "archive", &done]);
+    assert_eq!(again.status.code(), Some(2), "already archived");
+
+    // Machine B, meanwhile, recorded something on the same goal: sync merges both, still archived.
+    b.ok(&["goal", "budget-add", &done, "--time", "1h"]);
+    a.sync();
+    let merged = b.sync();
+    assert_eq!(merged["changed"][0]["local"], "merged", "{merged}");
+    a.sync();
+    for m in [&a, &b] {
+        assert_eq!(listed(m, false), vec![kept.clone()], "{} hides it", m.host);
+        assert_eq!(m.show(&done)["goal"]["archived"], true, "{}", m.host);
+        let text = String::from_utf8_lossy(&m.ok(&["goal", "list", "--all"]).stdout).into_owned();
+        assert!(text.contains("(archived)"), "{}: {text}", m.host);
+        m.verify(&done);
+    }
+
+    // Unarchived on B, listed again on A after a sync.
+    b.ok(&["goal", "unarchive", &done]);
+    b.sync();
+    a.sync();
+    assert_eq!(listed(&a, false), vec![kept.clone(), done.clone()]);
+    assert!(a.show(&done)["goal"].get("archived").is_none());
+    let not_archived = a.omk(&["goal", "unarchive", &done]);
+    assert_eq!(not_archived.status.code(), Some(2), "{}", stderr(&not_archived));
+}
+
 /// Sync creates goals only the remote has, fast-forwards goals that are behind, pushes goals only this
 /// machine has, and leaves everything else alone.
 #[test]

@@ -157,6 +157,9 @@ pub enum GoalCommand {
     /// A recorded transcript for people: the agent's text, tool calls with their results (edits as
     /// diffs), refusals; --json prints the recorded lines.
     Log(LogArgs),
+    /// Follow a goal from any terminal: its events and, while it runs on this machine, its agents' live
+    /// text and tool calls; exits with the goal's status code once no controller drives it.
+    Watch(WatchArgs),
     /// Budget spent and left.
     Budget(ShowArgs),
     /// Raise a goal's budget (a recorded decision); a goal that ran out continues.
@@ -182,6 +185,10 @@ pub enum GoalCommand {
     Merge(MergeArgs),
     /// Turn new review comments on the goal's PR into fix tasks, re-prove, push, and reply to each.
     AddressReviews(MergeArgs),
+    /// Hide finished goals from `goal list` (a recorded event, shared by sync; `list --all` shows them).
+    Archive(ArchiveArgs),
+    /// List archived goals again.
+    Unarchive(ArchiveArgs),
     /// Release the lease of a goal whose controller is gone, so another machine can drive it.
     Release(ReleaseArgs),
 }
@@ -248,6 +255,10 @@ pub struct RunArgs {
     /// Merge policy: disabled, manual, gated.
     #[arg(long, value_name = "POLICY", value_parser = merge_policy_arg)]
     pub merge_policy: Option<MergePolicy>,
+    /// Deliver each integrated task as its own PR into the integration branch, listed by the goal's PR
+    /// (default: omk.delivery.slicePrs).
+    #[arg(long)]
+    pub slice_prs: bool,
     /// Plan with the heuristic planner only.
     #[arg(long)]
     pub no_llm_planner: bool,
@@ -265,6 +276,9 @@ pub struct ListArgs {
     /// Only the newest N goals (after the status filter).
     #[arg(short = 'n', long, value_name = "N", value_parser = limit_arg)]
     pub limit: Option<usize>,
+    /// Archived goals too (`goal archive` hides finished goals from the list).
+    #[arg(short, long)]
+    pub all: bool,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -403,6 +417,28 @@ pub struct LogArgs {
     pub json: bool,
 }
 
+/// `goal watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Goal id or unique prefix (default: latest).
+    #[arg(value_name = "GOAL")]
+    pub goal: Option<String>,
+    /// One JSON object per line (`type`: event, agent, note, end).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `goal archive`, `goal unarchive`.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// Goal ids or unique prefixes (`latest` for the newest).
+    #[arg(value_name = "GOAL", required = true)]
+    pub goals: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `goal answer`.
 #[derive(Debug, Args)]
 pub struct AnswerArgs {
@@ -456,6 +492,10 @@ pub struct OpenPrArgs {
     /// The branch to merge into (default: the goal's base branch, else the repository's default branch).
     #[arg(long, value_name = "BRANCH")]
     pub base: Option<String>,
+    /// Also open or update one PR per integrated task into the integration branch (kept up to date
+    /// from then on; a goal run with --slice-prs gets them without the flag).
+    #[arg(long)]
+    pub slice_prs: bool,
     /// Output format.
     #[arg(short, long, value_enum, default_value = "markdown")]
     pub format: PrFormat,

@@ -4,8 +4,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::args::{
-    AcceptArgs, AnswerArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs, RejectArgs,
-    ReplayArgs, ResumeArgs, RunArgs, ShowArgs, StatusArgs,
+    AcceptArgs, AnswerArgs, ArchiveArgs, BudgetAddArgs, ControlArgs, Format, GoalCommand, PlanArgs,
+    RejectArgs, ReplayArgs, ResumeArgs, RunArgs, ShowArgs, StatusArgs,
 };
 use super::deliver;
 use super::drive;
@@ -28,7 +28,7 @@ use crate::model::task::TaskStatus;
 use crate::model::text::{MAX_GOAL_BYTES, MAX_NOTE_BYTES, normalise};
 use crate::ops::Context;
 use crate::ops::answer::answer as answer_questions;
-use crate::ops::control::{Controlled, control};
+use crate::ops::control::{Controlled, archive as archive_goals, control};
 use crate::ops::deliver::proof_commit;
 use crate::ops::gc as ops_gc;
 use crate::ops::plan::{PlanRequest, create};
@@ -66,6 +66,9 @@ pub fn goal(dir: &Path, command: GoalCommand, verbose: bool) -> Result<i32, CliE
         GoalCommand::Merge(args) => deliver::merge(dir, args),
         GoalCommand::AddressReviews(args) => deliver::address_reviews(dir, args, verbose),
         GoalCommand::Release(args) => sharing::release(dir, args),
+        GoalCommand::Archive(args) => archive(dir, args, true),
+        GoalCommand::Unarchive(args) => archive(dir, args, false),
+        GoalCommand::Watch(args) => super::watch::watch(dir, args),
     }
 }
 
@@ -94,6 +97,7 @@ fn run(dir: &Path, args: RunArgs, verbose: bool) -> Result<i32, CliError> {
         llm_planner: !args.no_llm_planner,
         planner_token_budget: args.planner_token_budget,
         until_ready: args.until_ready,
+        slice_prs: args.slice_prs || defaults.slice_prs,
     }
     .with_agents(flags, &ctx.settings.agents);
     if args.until_ready {
@@ -137,6 +141,7 @@ fn configured_options(ctx: &Context) -> RunOptions {
     let defaults = RunOptions::default();
     RunOptions {
         max_agents: ctx.settings.max_agents.unwrap_or(defaults.max_agents),
+        slice_prs: ctx.settings.slice_prs,
         ..defaults
     }
     .with_agents(RoleAgents::default(), &ctx.settings.agents)
@@ -425,6 +430,31 @@ fn reject(dir: &Path, args: RejectArgs) -> Result<i32, CliError> {
 
 fn note_text(field: &'static str, raw: &str) -> Result<String, CliError> {
     normalise(field, raw, MAX_NOTE_BYTES).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// `goal archive` / `goal unarchive`: every goal named, or none when one of them cannot be.
+fn archive(dir: &Path, args: ArchiveArgs, hide: bool) -> Result<i32, CliError> {
+    let ctx = Context::open(dir)?;
+    let done = archive_goals(&ctx, &args.goals, hide)?;
+    let verb = if hide { "archived" } else { "unarchived" };
+    let out = if args.json {
+        let commits: Vec<String> = done.iter().map(|d| d.commit.to_string()).collect();
+        let goals = done
+            .iter()
+            .zip(&commits)
+            .map(|(d, commit)| {
+                let kinds = d.events.iter().map(|e| e.body.kind_name()).collect();
+                recorded_view_with(&d.goal, commit, &d.snapshot, kinds)
+            })
+            .collect();
+        json::document(&json::RecordedList { goals })
+    } else {
+        done.iter()
+            .map(|d| text::recorded(&d.goal, &d.commit.to_string(), &d.snapshot, verb))
+            .collect()
+    };
+    emit(&out)?;
+    Ok(0)
 }
 
 fn report(done: &Controlled, as_json: bool, verb: &str) -> Result<i32, CliError> {

@@ -46,6 +46,7 @@ pub fn open_pr(dir: &Path, args: OpenPrArgs) -> Result<i32, CliError> {
         draft: args.draft,
         base: args.base,
         facts: None,
+        slice_prs: args.slice_prs,
     };
     let outcome = deliver::open_pr(&ctx, request, &deliver::connect)?;
     let out = match format {

@@ -79,6 +79,7 @@ fn pr_dry_run() -> OpenPrArgs {
         dry_run: true,
         draft: false,
         base: None,
+        slice_prs: false,
         format: PrFormat::Markdown,
         json: false,
     }

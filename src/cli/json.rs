@@ -90,6 +90,9 @@ pub struct ListItem {
     pub remotes: Vec<RemoteCopy>,
     /// Why the goal cannot be read, if so.
     pub problem: Option<String>,
+    /// Archived (shown by `list --all` only); absent when not.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 /// A copy of a goal on a remote.
@@ -122,6 +125,7 @@ impl ListItem {
                 })
                 .collect(),
             problem: row.entry.problem.clone(),
+            archived: m.archived,
         }
     }
 }
@@ -378,6 +382,13 @@ pub struct VerifyView<'a> {
     /// Details.
     #[serde(flatten)]
     pub report: &'a VerifyReport,
+}
+
+/// Output of commands that record something on several goals (`archive`, `unarchive`).
+#[derive(Serialize)]
+pub struct RecordedList<'a> {
+    /// One entry per goal, in the order given.
+    pub goals: Vec<RecordedView<'a>>,
 }
 
 /// Output of commands that record something (`plan`, `run`, `pause`, …).

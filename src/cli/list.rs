@@ -22,6 +22,7 @@ pub fn list(dir: &Path, args: ListArgs) -> Result<i32, CliError> {
     let filter = ListFilter {
         status: args.status,
         limit: args.limit,
+        archived: args.all,
     };
     let stdout = io::stdout().lock();
     let mut out = Rows::new(

@@ -143,6 +143,7 @@ fn indented(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids::TaskId;
     use serde_json::json;
 
     #[test]
@@ -158,6 +159,34 @@ mod tests {
         let shell = json!({"kind": "tool_call", "turn": 1, "id": "c3", "name": "Bash",
             "input": {"command": "pytest -q"}});
         assert_eq!(entry_text(&shell), "→ Bash {\"command\":\"pytest -q\"}\n");
+    }
+
+    /// The rendering of a whole attempt, one entry of every kind, pinned.
+    #[test]
+    fn an_attempt_renders_as_pinned() {
+        let lines = [
+            json!({"kind": "prompt", "turn": 1, "text": "Your task (t1-fix-add): Fix add in calc.py\nAcceptance: the tests pass"}),
+            json!({"kind": "thought", "turn": 1, "text": "The sign is wrong."}),
+            json!({"kind": "text", "turn": 1, "text": "I will fix the sign.\n"}),
+            json!({"kind": "tool_call", "turn": 1, "id": "c1", "name": "Edit",
+                "input": {"path": "calc.py", "old_string": "    return a - b\n", "new_string": "    return a + b\n"}}),
+            json!({"kind": "tool_result", "turn": 1, "id": "c1", "ok": true, "output": "edited calc.py"}),
+            json!({"kind": "tool_call", "turn": 1, "id": "c2", "name": "Bash", "input": {"command": "pytest -q"}}),
+            json!({"kind": "tool_result", "turn": 1, "id": "c2", "ok": false, "output": "1 failed\nE assert 5 == -1"}),
+            json!({"kind": "denied", "turn": 1, "tool": "Write", "target": "/etc/hosts", "reason": "outside the worktree"}),
+            json!({"kind": "violation", "turn": 1, "path": "setup.cfg", "reason": "outside the write set"}),
+            json!({"kind": "usage", "turn": 1, "usage": {"input": 100, "output": 10}}),
+            json!({"kind": "warning", "turn": 1, "message": "the agent retried a step"}),
+            json!({"kind": "turn_end", "turn": 1, "stop": "finished", "usage": {"input": 100, "output": 10}}),
+            json!({"kind": "truncated", "dropped_entries": 3}),
+        ];
+        let log = AttemptLog {
+            task: TaskId::parse("t1-fix-add").unwrap(),
+            attempt: 2,
+            agent: "kimi-acp".to_owned(),
+            lines: lines.iter().map(Value::to_string).collect(),
+        };
+        insta::assert_snapshot!("goal_log_text", render(&log));
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod render;
 pub mod sharing;
 pub mod text;
+pub mod watch;
 
 use std::ffi::OsString;
 

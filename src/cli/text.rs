@@ -43,6 +43,9 @@ pub fn list_row(row: &GoalRow, now: DateTime<Utc>) -> String {
             let _ = write!(line, "  [{remote}: {}]", relation_text(*relation));
         }
     }
+    if m.archived {
+        line.push_str("  (archived)");
+    }
     if let Some(problem) = &e.problem {
         let _ = write!(line, "  (unreadable: {problem})");
     }

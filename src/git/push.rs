@@ -223,6 +223,22 @@ fn send(
     })
 }
 
+/// The remote's current value of one ref (`None`: it does not exist there).
+pub fn remote_value(dir: &Path, remote: &str, dst: &str) -> Result<Option<String>, PushError> {
+    let spec = PushSpec {
+        commit: String::new(),
+        dst: dst.to_owned(),
+    };
+    Ok(remote_values(dir, remote, std::slice::from_ref(&spec))?.remove(dst))
+}
+
+/// Whether `commit` is reachable from `tip` (false when either is unknown here).
+pub fn contains(dir: &Path, tip: &str, commit: &str) -> Result<bool, PushError> {
+    let mut cmd = process::git(dir);
+    cmd.args(["merge-base", "--is-ancestor", commit, tip]);
+    Ok(process::output(&mut cmd)?.status.success())
+}
+
 /// The remote's current values of the refs to push (`git ls-remote`).
 fn remote_values(
     dir: &Path,

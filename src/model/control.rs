@@ -37,6 +37,10 @@ pub enum ControlRequest {
         /// The reason (already validated text).
         reason: String,
     },
+    /// `goal archive`.
+    Archive,
+    /// `goal unarchive`.
+    Unarchive,
 }
 
 /// A request refused in the goal's current state.
@@ -105,6 +109,26 @@ pub fn decide(snapshot: &Snapshot, request: ControlRequest) -> Result<Vec<EventB
             require_result(snapshot, "reject")?;
             Ok(vec![EventBody::Rejected { reason }])
         }
+        ControlRequest::Archive => decide_archive(snapshot),
+        ControlRequest::Unarchive if goal.archived => Ok(vec![EventBody::Unarchived {}]),
+        ControlRequest::Unarchive => Err(refuse(format!("goal {id} is not archived"))),
+    }
+}
+
+/// Only a finished goal can be archived: an active one would vanish from `list` while it runs.
+fn decide_archive(snapshot: &Snapshot) -> Result<Vec<EventBody>, Refused> {
+    let goal = &snapshot.goal;
+    let id = goal.id.as_str();
+    if goal.archived {
+        Err(refuse(format!("goal {id} is already archived")))
+    } else if goal.status.is_active() {
+        Err(refuse(format!(
+            "goal {id} is {}; only finished goals can be archived (cancel it first with \
+             `git omk goal cancel {id}`)",
+            goal.status
+        )))
+    } else {
+        Ok(vec![EventBody::Archived {}])
     }
 }
 
@@ -152,5 +176,44 @@ fn require_result(snapshot: &Snapshot, verb: &str) -> Result<(), Refused> {
              ready, not_ready or blocked_on_human after a run",
             goal.id, goal.status
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::proof::tests::Goal;
+    use crate::model::status::GoalKind;
+
+    fn refused(snapshot: &Snapshot, request: ControlRequest) -> String {
+        decide(snapshot, request).expect_err("refused").message
+    }
+
+    #[test]
+    fn only_finished_goals_are_archived_and_a_resumed_one_is_listed_again() {
+        let mut goal = Goal::planned(GoalKind::Bugfix);
+        let message = refused(&goal.snapshot, ControlRequest::Archive);
+        assert!(message.contains("only finished goals"), "{message}");
+        assert!(refused(&goal.snapshot, ControlRequest::Unarchive).contains("not archived"));
+        goal.apply(EventBody::Cancelled { reason: None });
+        let events = decide(&goal.snapshot, ControlRequest::Archive).expect("a cancelled goal");
+        assert_eq!(events, vec![EventBody::Archived {}]);
+        goal.apply(EventBody::Archived {});
+        assert!(goal.snapshot.goal.archived);
+        assert!(refused(&goal.snapshot, ControlRequest::Archive).contains("already archived"));
+        goal.apply(EventBody::Unarchived {});
+        assert!(!goal.snapshot.goal.archived);
+        goal.apply(EventBody::Archived {});
+        goal.apply(EventBody::Resumed {});
+        assert!(goal.snapshot.goal.status.is_active());
+        assert!(!goal.snapshot.goal.archived, "a goal that runs again is listed");
+    }
+
+    #[test]
+    fn an_archive_event_on_an_active_goal_changes_nothing() {
+        // A merged log may carry one (archived on one machine while resumed on the other).
+        let mut goal = Goal::planned(GoalKind::Bugfix);
+        goal.apply(EventBody::Archived {});
+        assert!(!goal.snapshot.goal.archived);
     }
 }

@@ -114,6 +114,10 @@ pub enum EventBody {
     },
     /// A human resumed the goal.
     Resumed {},
+    /// A human hid a finished goal from `goal list` (`goal archive`); `list --all` still shows it.
+    Archived {},
+    /// A human brought an archived goal back into `goal list` (`goal unarchive`).
+    Unarchived {},
     /// A human cancelled the goal.
     Cancelled {
         /// Why, if given.
@@ -333,6 +337,8 @@ impl EventBody {
             EventBody::DecisionRecorded(_) => "decision_recorded",
             EventBody::Paused { .. } => "paused",
             EventBody::Resumed {} => "resumed",
+            EventBody::Archived {} => "archived",
+            EventBody::Unarchived {} => "unarchived",
             EventBody::Cancelled { .. } => "cancelled",
             EventBody::BudgetAdded(_) => "budget_added",
             EventBody::QuestionsAnswered { .. } => "questions_answered",
@@ -389,6 +395,8 @@ impl EventBody {
             EventBody::DecisionRecorded(d) => format!("decided ({}): {}", d.step, d.chosen),
             EventBody::Paused { reason } => with_reason("paused", reason.as_deref()),
             EventBody::Resumed {} => "resumed".to_owned(),
+            EventBody::Archived {} => "archived: hidden from `goal list`".to_owned(),
+            EventBody::Unarchived {} => "unarchived: listed again".to_owned(),
             EventBody::Cancelled { reason } => with_reason("cancelled", reason.as_deref()),
             EventBody::BudgetAdded(a) => format!("budget raised: {}", describe_addition(a)),
             EventBody::QuestionsAnswered { answer } => format!("questions answered: {answer}"),

@@ -12,12 +12,16 @@ use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeDecisionRecord
 use super::event::{Actor, BaseRef};
 use super::gate::GateObservation;
 use super::harness::HarnessCheck;
-use super::ids::{EventId, GoalId};
+use super::ids::{EventId, GoalId, TaskId};
 use super::lease::Lease;
 use super::options::RunOptions;
 use super::oracle::BaseRun;
 use super::review::Review;
 use super::status::{GoalKind, GoalStatus, Phase};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -87,6 +91,9 @@ pub struct Delivery {
     /// The merge, once the PR is merged.
     #[serde(default)]
     pub merged: Option<MergeRecorded>,
+    /// Slice PRs (`--slice-prs`): one per integrated task branch, into the integration branch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<SlicePr>,
     /// Every merge decision recorded, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merge_decisions: Vec<MergeDecisionRecorded>,
@@ -106,6 +113,27 @@ pub struct Delivery {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+/// A slice PR: one task branch into the goal's integration branch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlicePr {
+    /// The task.
+    pub task: TaskId,
+    /// PR number.
+    pub number: u64,
+    /// Its web address.
+    pub url: String,
+    /// The task branch.
+    pub head: String,
+    /// The task commit it was pushed at.
+    pub head_sha: String,
+    /// The integration branch.
+    pub base: String,
+    /// The proof commit its body links to.
+    pub proof_commit: Option<String>,
+    /// GitHub reported it merged.
+    pub merged: bool,
 }
 
 /// A pull request.
@@ -248,4 +276,7 @@ pub struct GoalState {
     /// The review of the result.
     #[serde(default)]
     pub review: Option<Review>,
+    /// Hidden from `goal list` (`goal archive`); only finished goals are.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archived: bool,
 }

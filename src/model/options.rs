@@ -211,6 +211,14 @@ pub struct RunOptions {
     pub planner_token_budget: Option<u64>,
     /// Whether the run was asked to go all the way (`--until-ready`).
     pub until_ready: bool,
+    /// Deliver each integrated task as its own PR into the integration branch (`--slice-prs`,
+    /// `omk.delivery.slicePrs`), listed by the integrator PR.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub slice_prs: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Agents asked for by role, on the command line or in the configuration; each may be unset.
@@ -329,6 +337,7 @@ impl Default for RunOptions {
             llm_planner: true,
             planner_token_budget: None,
             until_ready: false,
+            slice_prs: false,
         }
     }
 }

@@ -109,6 +109,8 @@ impl Snapshot {
             EventBody::DecisionRecorded(d) => self.decisions.push(recorded(event, d)),
             EventBody::Paused { .. } => self.on_pause(),
             EventBody::Resumed {} => self.on_resume(),
+            EventBody::Archived {} => self.goal.archived = self.goal.status.is_terminal(),
+            EventBody::Unarchived {} => self.goal.archived = false,
             EventBody::Cancelled { .. } => self.on_cancel(),
             EventBody::BudgetAdded(add) => self.on_budget_added(add),
             EventBody::ReviewFeedback(batch) => apply_recorded(self, batch),
@@ -144,6 +146,10 @@ impl Snapshot {
             EventBody::MergeRecorded(merge) => self.on_merge_recorded(merge),
             EventBody::MergeAwaitingHuman(waiting) => self.on_merge_awaiting_human(waiting),
             EventBody::DeliveryFailed(failure) => self.on_delivery_failed(failure),
+        }
+        // Only finished goals stay archived: one that runs again (resumed, budget raised) is listed.
+        if self.goal.status.is_active() {
+            self.goal.archived = false;
         }
         if matches!(
             event.body,
@@ -482,6 +488,7 @@ fn initial_state(id: &GoalId, event: &Event, created: &GoalCreated) -> GoalState
         base_run: None,
         harness: None,
         review: None,
+        archived: false,
     }
 }
 

@@ -15,6 +15,7 @@ use gix::ObjectId;
 use tokio::sync::watch;
 
 use super::{Context, integrity};
+use crate::agent::transcript::Entry;
 use crate::agent::{AgentError, AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::clock::Clock;
 use crate::gate::{self, ExecOptions, GateReport, PlanOptions};
@@ -29,6 +30,7 @@ use crate::model::retry::judge_attempt;
 use crate::model::sandbox::Breach;
 use crate::model::task::{AttemptOutcome, Task};
 use crate::model::usage::{Cost, PriceTable, TokenUsage, cost};
+use crate::store::live::Spool;
 
 /// Everything one attempt needs, decided by the driver.
 pub struct AttemptSpec {
@@ -172,7 +174,14 @@ async fn attempt(
     };
     result.session_id = session.info().session_id.clone();
     let watch = ctx.sandbox().is_off().then(|| integrity::facts(ctx));
-    let turn = run_turn(&mut session, spec, &mut cancel, budget).await;
+    let mut live = Spool::create(
+        ctx.store.common_dir(),
+        &spec.goal,
+        &spec.task.id,
+        spec.attempt,
+        &spec.launch.known_secrets,
+    );
+    let turn = run_turn(&mut session, spec, &mut cancel, budget, &mut live).await;
     timing(spec.task.id.as_str(), "agent", began, ctx.clock.now());
     result
         .attachments
@@ -316,15 +325,41 @@ async fn start_session(spec: &AttemptSpec, checkout: &Checkout) -> Result<Sessio
     }
 }
 
-/// Run the turn, cancelling it on a cancel request, on crossing the token budget, or on timeout.
-/// Returns the outcome and, if it was interrupted, why.
+/// Run the turn, cancelling it on a cancel request, on crossing the token budget, or on timeout, and
+/// publish what the agent does on the `live` spool as it happens. Returns the outcome and, if it was
+/// interrupted, why.
 async fn run_turn(
     session: &mut Session,
     spec: &AttemptSpec,
     cancel: &mut CancelReason,
     budget: &TokenBudget,
+    live: &mut Spool,
+) -> Result<(TurnOutcome, Option<String>), AgentError> {
+    let turn = followed_turn(session, spec, cancel, budget, live).await;
+    match &turn {
+        Ok((outcome, _)) => live.entry(&Entry::TurnEnd {
+            turn: outcome.number,
+            stop: outcome.stop.clone(),
+            usage: outcome.usage,
+        }),
+        Err(_) => live.flush(),
+    }
+    turn
+}
+
+async fn followed_turn(
+    session: &mut Session,
+    spec: &AttemptSpec,
+    cancel: &mut CancelReason,
+    budget: &TokenBudget,
+    live: &mut Spool,
 ) -> Result<(TurnOutcome, Option<String>), AgentError> {
     let mut turn = session.prompt(&spec.prompt).await?;
+    let number = turn.number();
+    live.entry(&Entry::Prompt {
+        turn: number,
+        text: spec.prompt.clone(),
+    });
     let deadline = tokio::time::sleep(spec.turn_timeout);
     tokio::pin!(deadline);
     let mut interrupted: Option<String> = cancel.borrow().clone();
@@ -335,11 +370,16 @@ async fn run_turn(
         tokio::select! {
             event = turn.next_event() => match event? {
                 None => break,
-                Some(AgentEvent::Usage { usage }) if !budget.spend(usage.total()) && interrupted.is_none() => {
-                    interrupted = Some("the token budget is exhausted".to_owned());
-                    turn.cancel();
+                Some(event) => {
+                    live.event(number, &event);
+                    if let AgentEvent::Usage { usage } = &event
+                        && !budget.spend(usage.total())
+                        && interrupted.is_none()
+                    {
+                        interrupted = Some("the token budget is exhausted".to_owned());
+                        turn.cancel();
+                    }
                 }
-                Some(_) => {}
             },
             changed = cancel.changed(), if interrupted.is_none() => {
                 let reason = if changed.is_ok() { cancel.borrow().clone() } else { Some("the controller stopped".to_owned()) };

@@ -44,3 +44,25 @@ pub fn control(ctx: &Context, query: Option<&str>, request: ControlRequest) -> R
         events: done.events,
     })
 }
+
+/// Archive (`archive` true) or unarchive the goals `queries` name: one transaction each, but only once
+/// every goal resolved and the request is allowed on each, so bad input records nothing at all.
+pub fn archive(ctx: &Context, queries: &[String], archive: bool) -> Result<Vec<Controlled>, OpsError> {
+    let request = if archive {
+        ControlRequest::Archive
+    } else {
+        ControlRequest::Unarchive
+    };
+    let mut goals: Vec<GoalRef> = Vec::new();
+    for query in queries {
+        let goal = ctx.resolve_local(Some(query))?;
+        decide(&ctx.load(&goal)?.snapshot, request.clone())?;
+        if !goals.contains(&goal) {
+            goals.push(goal);
+        }
+    }
+    goals
+        .iter()
+        .map(|goal| control(ctx, Some(goal.id().as_str()), request.clone()))
+        .collect()
+}

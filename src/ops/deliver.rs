@@ -10,6 +10,7 @@
 mod address;
 mod merge;
 mod open_pr;
+mod slices;
 
 use gix::ObjectId;
 
@@ -59,6 +60,7 @@ pub fn deliver_per_policy(
         draft,
         base: None,
         facts: None,
+        slice_prs: false,
     };
     done.pr = Some(open_pr(ctx, request, connect)?);
     if plan.merge {

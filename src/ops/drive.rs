@@ -62,6 +62,7 @@ use crate::model::usage::PriceTable;
 use crate::process;
 use crate::settings;
 use crate::store::GoalRef;
+use crate::store::live::LiveDir;
 use ledger::Ledger;
 
 /// How often the loop looks for pauses, cancels and lease renewals while agents run.
@@ -120,6 +121,7 @@ pub async fn drive(
         .workdir()
         .map(Path::to_path_buf)
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
+    let goal_id = goal.id().clone();
     let ledger = Ledger::open(ctx.clone(), goal, observer)?;
     let prices = settings::price_table(ctx.store.repo())?;
     let (results_tx, results_rx) = mpsc::unbounded_channel();
@@ -142,6 +144,8 @@ pub async fn drive(
         spares: Vec::new(),
     };
     driver.acquire().await?;
+    // The agents' live output for `goal watch`, while this controller holds the lease.
+    let _live = LiveDir::claim(ctx.store.common_dir(), &goal_id);
     let outcome = driver.run().await;
     driver.remover.settle().await;
     driver.shutdown_sessions().await;

@@ -35,6 +35,7 @@ pub mod sync;
 pub mod transaction;
 pub mod transcripts;
 pub mod verify;
+pub mod watch;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};

@@ -121,3 +121,20 @@ pub async fn run_notifier(command: &str, dir: &Path, event: &Notification) -> Re
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::proof::tests::Goal;
+
+    /// The payload a notifier reads on stdin is a contract: pinned whole.
+    #[test]
+    fn the_notification_payload_is_pinned() {
+        let mut goal = Goal::evidenced();
+        goal.record_proof();
+        assert!(notifies(goal.snapshot.goal.status));
+        let payload = notification(&goal.snapshot, Path::new("/home/user/calc"));
+        let json = serde_json::to_string_pretty(&payload).expect("a notification serialises");
+        insta::assert_snapshot!("notify_payload_ready", json);
+    }
+}

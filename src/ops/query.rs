@@ -106,7 +106,11 @@ impl Context {
     /// Every goal, newest first, one row per goal id (local copy preferred), optionally filtered.
     pub fn list(&self, status: Option<GoalStatus>) -> Result<Vec<GoalRow>, OpsError> {
         let mut rows = Vec::new();
-        let filter = ListFilter { status, limit: None };
+        let filter = ListFilter {
+            status,
+            limit: None,
+            archived: true,
+        };
         self.list_each(filter, |row| {
             rows.push(row);
             Ok::<(), OpsError>(())
@@ -128,9 +132,9 @@ impl Context {
         let mut walk = names.newest_first(Select::All, false).peekable();
         let (mut batched, mut size) = (0, FIRST_BATCH);
         let batches = std::iter::from_fn(|| {
-            // Without a status filter every id is a row: never read more than the limit.
-            let wanted = match (filter.status, filter.limit) {
-                (None, Some(limit)) => limit.saturating_sub(batched).min(size),
+            // Without a filter every id is a row: never read more than the limit.
+            let wanted = match (filter.status, filter.archived, filter.limit) {
+                (None, true, Some(limit)) => limit.saturating_sub(batched).min(size),
                 _ => size,
             };
             let batch = next_batch(&names, &mut walk, wanted);
@@ -145,7 +149,7 @@ impl Context {
                 if filter.limit.is_some_and(|limit| handed >= limit) {
                     break;
                 }
-                if status_filter_drops(filter.status, &entry) {
+                if filter.drops(&entry) {
                     continue;
                 }
                 each(self.row(entry, others).map_err(Stop::Ops)?).map_err(Stop::Each)?;
@@ -198,6 +202,17 @@ pub struct ListFilter {
     pub status: Option<GoalStatus>,
     /// At most this many (the newest).
     pub limit: Option<usize>,
+    /// Archived goals too (`list --all`).
+    pub archived: bool,
+}
+
+impl ListFilter {
+    /// Whether this filter leaves `entry` out: another status than the one asked for, or archived
+    /// when archived goals are hidden.
+    fn drops(&self, entry: &ListEntry) -> bool {
+        self.status.is_some_and(|s| entry.message.status != Some(s))
+            || (!self.archived && entry.message.archived)
+    }
 }
 
 /// Goal ids read in the first batch of a listing; later batches are four times larger, up to
@@ -221,11 +236,6 @@ impl<E> From<StoreError> for Stop<E> {
     fn from(e: StoreError) -> Self {
         Stop::Ops(e.into())
     }
-}
-
-/// Whether `--status` leaves this row out.
-fn status_filter_drops(status: Option<GoalStatus>, entry: &ListEntry) -> bool {
-    status.is_some_and(|s| entry.message.status != Some(s))
 }
 
 /// The copies of one goal id met on a walk: the one shown and the other remotes' tips.

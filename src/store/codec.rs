@@ -203,6 +203,8 @@ pub struct CommitMessage {
     pub proves: Vec<ObjectId>,
     /// `Omk-Merge` present.
     pub merge: bool,
+    /// `Omk-Archived` present: the goal is archived (hidden from `goal list`).
+    pub archived: bool,
 }
 
 /// Build the message of a goal commit.
@@ -238,6 +240,9 @@ pub fn commit_message(snapshot: &Snapshot, events: &[Event], proves: &[ObjectId]
     }
     if merge {
         msg.push_str("Omk-Merge: union\n");
+    }
+    if goal.archived {
+        msg.push_str("Omk-Archived: yes\n");
     }
     msg
 }
@@ -317,6 +322,7 @@ fn apply_trailer(out: &mut CommitMessage, key: &str, value: &str) {
         "Omk-Event" => out.events.push(value.to_owned()),
         "Omk-Proves" => out.proves.extend(ObjectId::from_hex(value.as_bytes()).ok()),
         "Omk-Merge" => out.merge = true,
+        "Omk-Archived" => out.archived = value == "yes",
         _ => {}
     }
 }

@@ -12,6 +12,7 @@ pub mod files;
 pub mod history;
 pub mod layout;
 pub mod listing;
+pub mod live;
 pub mod merge;
 pub mod names;
 pub mod read;

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod emulator;
+pub mod follow;
 pub mod git_repo;
 pub mod hostile;
 pub mod http;

@@ -32,6 +32,8 @@ pub struct PrContext<'a> {
     pub fetch_from: &'a str,
     /// The commit the PR delivers (the integration branch tip), when known.
     pub head: Option<&'a str>,
+    /// The slice PRs it integrates, one line each (`--slice-prs`; empty otherwise).
+    pub slices: &'a [String],
 }
 
 /// The PR title: the goal's title.
@@ -60,6 +62,9 @@ pub fn pr_body(ctx: &PrContext<'_>) -> String {
         bullets(&mut out, "Tests", &ctx.facts.tests, "");
     }
     tasks(&mut out, &ctx.facts.tasks);
+    if !ctx.slices.is_empty() {
+        bullets(&mut out, "Slice PRs", ctx.slices, "");
+    }
     changed_files(&mut out, ctx.facts);
     bullets(&mut out, "Known gaps", &ctx.facts.gaps, "none recorded");
     bullets(&mut out, "Decisions", &ctx.facts.decisions, "none recorded");
@@ -277,6 +282,7 @@ mod tests {
             html_url: Some("https://github.com/o/r/"),
             fetch_from: "https://github.com/o/r.git",
             head,
+            slices: &[],
         })
     }
 
@@ -347,6 +353,7 @@ mod tests {
             html_url: None,
             fetch_from: "origin",
             head: Some(&proven),
+            slices: &[],
         });
         assert!(!same.contains("does not hold"));
     }

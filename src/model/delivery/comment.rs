@@ -195,6 +195,7 @@ mod tests {
             html_url: Some("https://ghe.example.com/o/r"),
             fetch_from: "origin",
             head: Some("4444444444444444"),
+            slices: &[],
         });
         assert!(is_sticky(&text));
         assert!(text.contains("`not_ready`"));

@@ -13,5 +13,6 @@ pub(crate) mod markdown;
 pub mod merge;
 pub mod record;
 pub mod reviews;
+pub mod slices;
 
 pub use markdown::short;

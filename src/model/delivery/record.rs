@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::merge::CheckView;
+use crate::model::ids::TaskId;
 use crate::model::options::MergePolicy;
 use crate::model::status::GoalStatus;
 
@@ -31,6 +32,16 @@ pub struct PrOpened {
     /// The proof commit the PR's body links to (absent in records older than the field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof_commit: Option<String>,
+    /// For a slice PR (`--slice-prs`): the task whose branch it delivers into the integration branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskId>,
+    /// For a slice PR: GitHub reports it merged (the integration branch took its commits).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub merged: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The goal's PR was merged.
@@ -137,6 +148,9 @@ impl DeliveryEvent<'_> {
     /// A short human summary for timelines.
     pub fn summary(&self) -> String {
         match self {
+            DeliveryEvent::PrOpened(p) if p.task.is_some() && p.created => {
+                format!("opened slice PR #{} ({} → {})", p.number, p.head, p.base)
+            }
             DeliveryEvent::PrOpened(p) if p.created => {
                 format!("opened PR #{} ({} → {})", p.number, p.head, p.base)
             }
@@ -216,6 +230,8 @@ mod tests {
                 draft: true,
                 created: true,
                 proof_commit: None,
+                task: None,
+                merged: false,
             }),
         ));
         let d = &s.goal.delivery;

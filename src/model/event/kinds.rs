@@ -60,6 +60,8 @@ fn position(body: &EventBody) -> usize {
         EventBody::DeliveryFailed(_) => 34,
         EventBody::ReviewFeedback(_) => 35,
         EventBody::ReviewReplied(_) => 36,
+        EventBody::Archived {} => 37,
+        EventBody::Unarchived {} => 38,
     }
 }
 
@@ -208,6 +210,8 @@ fn one_of_each() -> Vec<EventBody> {
             draft: false,
             created: true,
             proof_commit: None,
+            task: None,
+            merged: false,
         }),
         EventBody::MergeRecorded(MergeRecorded {
             number: 7,
@@ -256,6 +260,8 @@ fn one_of_each() -> Vec<EventBody> {
                 addressed: true,
             }],
         }),
+        EventBody::Archived {},
+        EventBody::Unarchived {},
     ]
 }
 
@@ -295,5 +301,5 @@ fn every_kind_applies_and_summarises() {
         assert!(!body.summary().is_empty(), "{}", body.kind_name());
         goal.apply(body);
     }
-    assert_eq!(goal.snapshot.goal.event_count, 3 + 36);
+    assert_eq!(goal.snapshot.goal.event_count, 3 + 38);
 }

@@ -12,6 +12,7 @@ use crate::model::delivery::address::{FeedbackState, Resolution, resolution};
 use crate::model::delivery::merge::CheckView;
 use crate::model::delivery::record::{MergeAwaitingHuman, MergeDecisionRecorded, MergeRecorded};
 use crate::model::delivery::reviews::{Ask, FeedbackKind};
+use crate::model::goal::SlicePr;
 use crate::model::options::MergePolicy;
 use crate::model::snapshot::Snapshot;
 
@@ -34,6 +35,8 @@ pub struct DeliveryRecord {
 pub enum PrRole {
     /// The integration branch into the base: the whole goal.
     Integrator,
+    /// One task branch into the integration branch (`--slice-prs`).
+    Slice,
 }
 
 /// Where a pull request stands, as the goal last recorded it.
@@ -51,6 +54,8 @@ pub enum PrState {
 pub struct PullRequestRecord {
     /// What it delivers.
     pub role: PrRole,
+    /// The task of a slice PR.
+    pub task: Option<String>,
     /// Its number.
     pub number: u64,
     /// Its web address.
@@ -137,7 +142,10 @@ pub struct MergeRecord {
 pub fn delivery_record(snapshot: &Snapshot) -> DeliveryRecord {
     let d = &snapshot.goal.delivery;
     DeliveryRecord {
-        pull_requests: integrator_pr(snapshot).into_iter().collect(),
+        pull_requests: integrator_pr(snapshot)
+            .into_iter()
+            .chain(d.slices.iter().map(slice_pr))
+            .collect(),
         feedback: d.feedback.iter().map(|f| feedback_record(snapshot, f)).collect(),
         merges: merge_records(snapshot),
         baseline: d.merged.as_ref().and_then(|m| m.merge_commit.clone()),
@@ -150,6 +158,7 @@ fn integrator_pr(snapshot: &Snapshot) -> Option<PullRequestRecord> {
     let merged = d.merged.as_ref().is_some_and(|m| m.number == pr.number);
     Some(PullRequestRecord {
         role: PrRole::Integrator,
+        task: None,
         number: pr.number,
         url: pr.url.clone(),
         head: d.branch.clone(),
@@ -158,6 +167,20 @@ fn integrator_pr(snapshot: &Snapshot) -> Option<PullRequestRecord> {
         state: if merged { PrState::Merged } else { PrState::Open },
         proof_commit: d.pr_proof_commit.clone(),
     })
+}
+
+fn slice_pr(s: &SlicePr) -> PullRequestRecord {
+    PullRequestRecord {
+        role: PrRole::Slice,
+        task: Some(s.task.to_string()),
+        number: s.number,
+        url: s.url.clone(),
+        head: Some(s.head.clone()),
+        head_sha: Some(s.head_sha.clone()),
+        base: Some(s.base.clone()),
+        state: if s.merged { PrState::Merged } else { PrState::Open },
+        proof_commit: s.proof_commit.clone(),
+    }
 }
 
 fn feedback_record(snapshot: &Snapshot, state: &FeedbackState) -> FeedbackRecord {
@@ -247,6 +270,8 @@ mod tests {
             draft: false,
             created: true,
             proof_commit: Some(proof_commit.into()),
+            task: None,
+            merged: false,
         })
     }
 

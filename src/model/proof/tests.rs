@@ -253,6 +253,8 @@ impl Goal {
             draft: false,
             created: true,
             proof_commit: None,
+            task: None,
+            merged: false,
         }));
     }
 

@@ -5,12 +5,17 @@ use super::Snapshot;
 use crate::model::delivery::record::{
     AwaitingHuman, DeliveryFailed, MergeAwaitingHuman, MergeDecisionRecorded, MergeRecorded, PrOpened,
 };
-use crate::model::goal::PullRequestRef;
+use crate::model::goal::{PullRequestRef, SlicePr};
+use crate::model::ids::TaskId;
 use crate::model::proof::delivery::delivery_record;
 use crate::model::status::{GoalStatus, Phase};
 
 impl Snapshot {
     pub(super) fn on_pr_opened(&mut self, pr: &PrOpened) {
+        if let Some(task) = &pr.task {
+            self.on_slice_pr(task, pr);
+            return;
+        }
         let d = &mut self.goal.delivery;
         d.branch = Some(pr.head.clone());
         d.pr = Some(PullRequestRef {
@@ -24,6 +29,25 @@ impl Snapshot {
         }
         d.problem = None;
         self.goal.phase = self.goal.phase.max(Phase::Delivery);
+    }
+
+    /// A slice PR is recorded once per task and follows what later `pr_opened` events say of it.
+    fn on_slice_pr(&mut self, task: &TaskId, pr: &PrOpened) {
+        let slice = SlicePr {
+            task: task.clone(),
+            number: pr.number,
+            url: pr.url.clone(),
+            head: pr.head.clone(),
+            head_sha: pr.head_sha.clone(),
+            base: pr.base.clone(),
+            proof_commit: pr.proof_commit.clone(),
+            merged: pr.merged,
+        };
+        let slices = &mut self.goal.delivery.slices;
+        match slices.iter_mut().find(|s| s.task == *task) {
+            Some(known) => *known = slice,
+            None => slices.push(slice),
+        }
     }
 
     /// A merge ends a wait for a human: the goal goes back to the status it had before.

@@ -4,6 +4,7 @@
 
 use gix::ObjectId;
 
+use super::slices::{SliceTarget, deliver_slices};
 use super::{Connector, DeliveryError, facts_for, failed};
 use crate::forge::target::{self, guess_html_url};
 use crate::forge::{Forge, NewPull, PullRequest, RepoInfo};
@@ -13,7 +14,9 @@ use crate::model::delivery::comment::{StickyAction, plan_sticky, sticky_comment}
 use crate::model::delivery::facts::{ProofFacts, integration_branch};
 use crate::model::delivery::merge::PullState;
 use crate::model::delivery::record::{DeliveryStage, MergeRecorded, PrOpened};
+use crate::model::delivery::slices::slice_line;
 use crate::model::event::EventBody;
+use crate::model::ids::TaskId;
 use crate::model::options::DeliveryPolicy;
 use crate::model::snapshot::Snapshot;
 use crate::ops::{Context, OpsError};
@@ -33,6 +36,9 @@ pub struct OpenPrRequest {
     pub base: Option<String>,
     /// The proof facts; `None` derives them from the snapshot.
     pub facts: Option<ProofFacts>,
+    /// Also open or update a PR per integrated task (`--slice-prs`); a goal run with `--slice-prs`, or
+    /// one whose slice PRs are recorded, gets them without it.
+    pub slice_prs: bool,
 }
 
 /// The PR as it now stands.
@@ -83,6 +89,12 @@ pub struct OpenPrOutcome {
     pub pr: Option<PrResult>,
     /// The goal commit that recorded the delivery, if anything was recorded.
     pub recorded: Option<ObjectId>,
+    /// The slice PRs as they now stand (`--slice-prs`).
+    pub slices: Vec<PrOpened>,
+    /// Slices no PR could be opened for, and why.
+    pub skipped_slices: Vec<String>,
+    /// The integrator PR's list of its slices.
+    pub slice_lines: Vec<String>,
 }
 
 /// Run `open-pr`; `connect` reaches the forge (see `deliver::connect`).
@@ -111,6 +123,21 @@ pub fn open_pr(
         .forge
         .repository()
         .map_err(|e| failed(ctx, &goal, DeliveryStage::Connect, e.into()))?;
+    let dir = ctx.store.workdir().unwrap_or(ctx.store.common_dir());
+    if wants_slices(&loaded.snapshot, &req) {
+        let target = SliceTarget {
+            dir,
+            remote: &conn.target.remote,
+            integration: &outcome.head_branch,
+            html_url: &repo.html_url,
+            proof_commit: outcome.facts.proof_commit.as_deref(),
+            draft: outcome.draft,
+        };
+        let done = deliver_slices(ctx, &goal, &loaded.snapshot, conn.forge.as_ref(), &target)
+            .map_err(|e| failed(ctx, &goal, DeliveryStage::PullRequest, e))?;
+        outcome.slices = done.prs;
+        outcome.skipped_slices = done.skipped;
+    }
     let specs = [
         PushSpec {
             commit: head.to_string(),
@@ -121,10 +148,12 @@ pub fn open_pr(
             dst: goal.ref_name(),
         },
     ];
-    let dir = ctx.store.workdir().unwrap_or(ctx.store.common_dir());
     let report = push::push(dir, &conn.target.remote, &specs)
         .map_err(|e| failed(ctx, &goal, DeliveryStage::Push, e.into()))?;
     outcome.pushed = report.refs;
+    if !outcome.slices.is_empty() || !outcome.skipped_slices.is_empty() {
+        outcome.slice_lines = slice_list(&loaded.snapshot, &outcome.slices, &outcome.skipped_slices);
+    }
     let pr = deliver_pr(conn.forge.as_ref(), &repo, &mut outcome)
         .map_err(|e| failed(ctx, &goal, DeliveryStage::PullRequest, e))?;
     outcome.recorded = record_pr(ctx, &goal, &outcome, &pr)?;
@@ -167,6 +196,9 @@ fn prepare(
         pushed: Vec::new(),
         pr: None,
         recorded: None,
+        slices: Vec::new(),
+        skipped_slices: Vec::new(),
+        slice_lines: slice_list(snapshot, &[], &[]),
         facts,
     };
     Ok((outcome, head))
@@ -222,6 +254,7 @@ fn render(outcome: &mut OpenPrOutcome, html_url: Option<&str>, fetch_from: &str)
         html_url,
         fetch_from,
         head: outcome.head_sha.as_deref(),
+        slices: &outcome.slice_lines,
     };
     outcome.body = pr_body(&ctx);
     outcome.comment = sticky_comment(&ctx);
@@ -278,7 +311,7 @@ fn deliver_pr(
 }
 
 /// The PR that stands for the goal: the oldest open one, else the newest merged or closed one.
-fn pick(mut pulls: Vec<PullRequest>) -> Option<PullRequest> {
+pub(super) fn pick(mut pulls: Vec<PullRequest>) -> Option<PullRequest> {
     if let Some(i) = pulls.iter().position(|p| p.view.state == PullState::Open) {
         return Some(pulls.swap_remove(i));
     }
@@ -324,10 +357,70 @@ fn record_pr(
     pr: &PrResult,
 ) -> Result<Option<ObjectId>, OpsError> {
     let done = ctx.transaction(goal).commit_blocking(|draft| {
+        let slices = slice_events(draft.snapshot(), &outcome.slices);
+        draft.record_all(slices);
         draft.record_all(pr_event(draft.snapshot(), outcome, pr));
         Ok(())
     })?;
     Ok(done.recorded().then_some(done.tip))
+}
+
+/// Whether this delivery opens slice PRs: asked now, asked at `goal run`, or already done before.
+fn wants_slices(snapshot: &Snapshot, req: &OpenPrRequest) -> bool {
+    req.slice_prs || snapshot.goal.options.slice_prs || !snapshot.goal.delivery.slices.is_empty()
+}
+
+/// The slice PRs that are new or changed against what `snapshot` records.
+fn slice_events(snapshot: &Snapshot, slices: &[PrOpened]) -> Vec<EventBody> {
+    slices
+        .iter()
+        .filter(|pr| {
+            let known = snapshot
+                .goal
+                .delivery
+                .slices
+                .iter()
+                .find(|s| Some(&s.task) == pr.task.as_ref());
+            !known.is_some_and(|s| {
+                s.number == pr.number
+                    && s.url == pr.url
+                    && s.head_sha == pr.head_sha
+                    && s.merged == pr.merged
+                    && (pr.proof_commit.is_none() || s.proof_commit == pr.proof_commit)
+            })
+        })
+        .map(|pr| EventBody::PrOpened(pr.clone()))
+        .collect()
+}
+
+/// The integrator PR's lines for its slices: those delivered now, else those recorded.
+fn slice_list(snapshot: &Snapshot, delivered: &[PrOpened], skipped: &[String]) -> Vec<String> {
+    let title = |task: &TaskId| {
+        snapshot
+            .tasks
+            .get(task)
+            .map(|t| t.title.clone())
+            .unwrap_or_default()
+    };
+    let mut lines: Vec<String> = if delivered.is_empty() {
+        snapshot
+            .goal
+            .delivery
+            .slices
+            .iter()
+            .map(|s| slice_line(s.number, &s.task, &title(&s.task), s.merged))
+            .collect()
+    } else {
+        delivered
+            .iter()
+            .filter_map(|p| {
+                let task = p.task.as_ref()?;
+                Some(slice_line(p.number, task, &title(task), p.merged))
+            })
+            .collect()
+    };
+    lines.extend(skipped.iter().map(|s| format!("no slice PR: {s}")));
+    lines
 }
 
 /// The event recording `pr` on `snapshot`, unless the goal already says the same.
@@ -364,6 +457,8 @@ fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Opti
             draft: outcome.draft,
             created: pr.created,
             proof_commit: outcome.facts.proof_commit.clone(),
+            task: None,
+            merged: false,
         })
     })
 }

@@ -59,6 +59,8 @@ fn delivered() -> Snapshot {
             draft: false,
             created: true,
             proof_commit: None,
+            task: None,
+            merged: false,
         }),
     ));
     s
