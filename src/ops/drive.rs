@@ -38,11 +38,13 @@ use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
 use crate::model::controller::{
-    Next, first_wave, next_step, start, warm_reviewers, warm_reviewers_with_first_wave,
+    Next, first_wave, next_step, start, start_agents_with_baseline, warm_reviewers,
+    warm_reviewers_with_first_wave,
 };
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
+use crate::model::gate::RunnerKind;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
 use crate::model::ids::{TaskId, short};
@@ -496,12 +498,17 @@ impl Driver<'_> {
     }
 
     /// Run the gates on the base commit, while the first wave's agents start (their start-up takes
-    /// seconds, the base's gates often less: both are off each other's path).
+    /// seconds, the base's gates often less: both are off each other's path). Not for a goal judged by
+    /// a benchmark: its base is measured on a quiet machine (`start_agents_with_baseline`).
     async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let base = self.ledger.snapshot().goal.base.commit.clone();
-        let early = self.start_first_wave();
-        if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
-            self.warm_up_now();
+        let runners = gate_runners(&self.ctx, &base);
+        let mut early = Vec::new();
+        if start_agents_with_baseline(self.ledger.snapshot(), &runners) {
+            early = self.start_first_wave();
+            if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
+                self.warm_up_now();
+            }
         }
         let ran = self.gate_run(&base).await;
         for handle in early {
@@ -1375,6 +1382,17 @@ fn run_commands(ctx: &Context, commit: &str) -> Vec<String> {
     };
     gate::load_gates(&ctx.store, id)
         .map(|set| set.gates.iter().map(|g| g.gate.command.display()).collect())
+        .unwrap_or_default()
+}
+
+/// The runners of the gates of `commit` (none when its configuration cannot be read: the run reports
+/// that).
+fn gate_runners(ctx: &Context, commit: &str) -> Vec<RunnerKind> {
+    let Ok(id) = ObjectId::from_hex(commit.as_bytes()) else {
+        return Vec::new();
+    };
+    gate::load_gates(&ctx.store, id)
+        .map(|set| set.gates.iter().map(|g| g.gate.runner).collect())
         .unwrap_or_default()
 }
 
