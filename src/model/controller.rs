@@ -1030,6 +1030,7 @@ mod tests {
         assert!(reason.contains("blocking finding by reviewer"), "{reason}");
         g.apply(EventBody::Accepted {
             summary: "reviewed by hand".into(),
+            task: None,
         });
         assert!(
             !conclude(&g.snapshot).1.contains("blocking finding"),
