@@ -70,6 +70,9 @@ use ledger::Ledger;
 /// How often the loop looks for pauses, cancels and lease renewals while agents run.
 const POLL: Duration = Duration::from_millis(400);
 
+/// A task's agent session being started ahead of its dispatch.
+type EarlyStart = tokio::task::JoinHandle<Option<(TaskId, Session)>>;
+
 /// How far to drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -560,11 +563,7 @@ impl Driver<'_> {
             }
         }
         let ran = self.gate_run(&base).await;
-        for handle in early {
-            if let Ok(Some((task, session))) = handle.await {
-                self.sessions.insert(task, session);
-            }
-        }
+        self.collect_early(early).await?;
         let Some((run, attachments)) = ran? else {
             return Ok(());
         };
@@ -1157,7 +1156,7 @@ impl Driver<'_> {
 
     /// Start the agent sessions of the first wave's tasks in their worktrees, in the background: the
     /// dispatch finds them in `sessions` (as a retry finds its task's session).
-    fn start_first_wave(&self) -> Vec<tokio::task::JoinHandle<Option<(TaskId, Session)>>> {
+    fn start_first_wave(&self) -> Vec<EarlyStart> {
         let snapshot = self.ledger.snapshot();
         let env = SpecEnv {
             ctx: &self.ctx,
@@ -1179,6 +1178,23 @@ impl Driver<'_> {
                 })
             })
             .collect()
+    }
+
+    /// Keep the sessions started ahead. A start-up may take up to its timeout, longer than a lease lives,
+    /// so they are awaited while the loop renews the lease and looks for pauses and cancels; once the goal
+    /// is paused or cancelled the rest are awaited to the end (a session dropped with its task ends its
+    /// agent, but one kept here is shut down with the others).
+    async fn collect_early(&mut self, early: Vec<EarlyStart>) -> Result<(), OpsError> {
+        for mut handle in early {
+            let joined = match self.interruptible(&mut handle).await? {
+                Some(joined) => joined,
+                None => handle.await,
+            };
+            if let Ok(Some((task, session))) = joined {
+                self.sessions.insert(task, session);
+            }
+        }
+        Ok(())
     }
 
     /// Wait for an attempt to finish, or for the next poll.
