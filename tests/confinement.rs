@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
-use support::hostile::{Escapes, Fingerprint};
+use support::hostile::{Escapes, Fingerprint, sleeping};
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -508,26 +508,6 @@ fn an_agent_cannot_reach_the_terminal_git_omk_runs_in() {
         log.contains("tty-probe: refused"),
         "the agent ran and was refused the terminal: {log}"
     );
-}
-
-/// Live `sleep <seconds>` processes.
-fn sleeping(seconds: &str) -> Vec<i32> {
-    let wanted = format!("sleep {seconds}");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let live = !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z');
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            live && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
-        })
-        .collect()
 }
 
 #[test]
