@@ -29,22 +29,10 @@ use serde_json::{Value, json};
 use support::agents::{Agent, AgentHome, installed};
 use support::git_repo::{TestRepo, hermetic};
 use support::model_server::{ModelServer, Route, Turn};
+use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
 use support::tools::{path_with, pytest_bin};
 
 const KIND: Agent = Agent::KimiAcp;
-/// A one-slice goal.
-const ADD: &str = "Fix add in calc.py";
-/// A two-slice goal.
-const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
-/// The brief of the task fixing `add`.
-const ADD_TASK: &str = "): Fix add in calc.py";
-/// The brief of the task fixing `upper`.
-const UPPER_TASK: &str = "): fix upper in strings.py";
-/// What every reviewer prompt says.
-const REVIEWER: &str = "reviewer for git-omk";
-const FIX_ADD: &str = "sed -i 's/return a - b/return a + b/' calc.py && grep -n 'return' calc.py";
-const FIX_UPPER: &str =
-    "sed -i 's/return s.lower()/return s.upper()/' strings.py && grep -n 'return' strings.py";
 
 /// The fixture, the real agent, the scripted model, and the tools each command may see.
 struct Case {
@@ -208,16 +196,6 @@ impl Case {
 fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn small(turn: Turn) -> Turn {
-    turn.usage(100, 10, 0)
-}
-
-fn reviewer_route() -> Route {
-    Route::when(REVIEWER).reply(small(Turn::text(
-        "I read the change; it does what the goal asks.\n```json\n{\"findings\": []}\n```",
-    )))
 }
 
 /// A task whose first model call runs `command` and whose second ends the prompt.
