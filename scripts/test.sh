@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command of the README: install what the tests need (idempotent, cached outside the
-# repository), then run the whole test suite.
+# repository), then run the whole test suite (or, given cargo test arguments, what they select).
 #
 # The real agents (scripts/install-agents.sh) are exported to the agent tests as OMK_TEST_KIMI_WIRE,
 # OMK_TEST_KIMI_ACP and OMK_TEST_QWEN. With CI=true a failed install fails the run (and the tests fail without the
@@ -41,4 +41,11 @@ while IFS='=' read -r name value; do
     OMK_TEST_KIMI_WIRE | OMK_TEST_KIMI_ACP | OMK_TEST_QWEN) export "$name=$value" ;;
   esac
 done <<<"$agents"
-cargo test --locked --all-targets "$@"
+# Without arguments every target (the library, binaries, test binaries and examples); with arguments only
+# what they select (`scripts/test.sh --test execution name`): `--all-targets` would bring every other test
+# binary back in.
+if [ "$#" -eq 0 ]; then
+  cargo test --locked --all-targets
+else
+  cargo test --locked "$@"
+fi

@@ -422,3 +422,29 @@ fn prices_come_from_git_config() {
     let err = git_omk::settings::price_table(&gix::open(&repo.path).unwrap()).unwrap_err();
     assert_eq!(err.key, "omk.price.bad.input");
 }
+
+/// A request an ACP agent makes for a session that is not the current one (an earlier session of the
+/// same process) is refused and recorded; the current session's request is served.
+#[tokio::test]
+async fn a_request_for_another_session_is_refused() {
+    let repo = repo();
+    let mut session = Session::start(hostile_config(&repo, false, "foreign-session"))
+        .await
+        .expect("the agent starts");
+    let mut turn = session.prompt("read").await.unwrap();
+    let mut denied = Vec::new();
+    while let Some(event) = turn.next_event().await.unwrap() {
+        if let AgentEvent::Denied(denial) = event {
+            denied.push(denial);
+        }
+    }
+    let outcome = turn.finish().await.unwrap();
+    assert_eq!(outcome.text, "foreign: refused; own: # demo\n");
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(
+        (denied[0].tool.as_str(), denied[0].target.as_str()),
+        ("fs/read_text_file", "s-old")
+    );
+    assert!(denied[0].reason.contains("not this session"), "{denied:?}");
+    session.shutdown().await;
+}

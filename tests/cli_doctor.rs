@@ -1,7 +1,8 @@
 //! `git omk doctor` end to end: agents found with engine, version and protocol; what is missing with
 //! the install hint; configuration problems; JSON; exit 0 when goals can run, 1 when a required piece
 //! is missing or the configuration is invalid, 2 for bad input. And the commands that would start a
-//! missing agent (`run --until-ready`, `resume`, `execute`): exit 6 with the same hint, nothing written.
+//! missing agent (`run --until-ready`, `resume`, `execute`): exit 6 with the same hint; `run` records
+//! the goal stopped `failed` (to resume once installed), `resume` and `execute` write nothing.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
@@ -248,38 +249,42 @@ fn without_agents(repo: &TestRepo, args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-fn commands_that_would_start_a_missing_agent_exit_6_with_the_fix_and_write_nothing() {
-    let repo = TestRepo::with_files(&[("calc.py", "def add(a, b):\n    return a - b\n")]);
-    let goals = || repo.git(&["for-each-ref", "refs/omk"]);
+fn commands_that_would_start_a_missing_agent_exit_6_with_the_fix() {
+    let calc = [("calc.py", "def add(a, b):\n    return a - b\n")];
     let goal = "Fix add in calc.py";
-    let run = |agent: &str| {
-        without_agents(
-            &repo,
-            &[
-                "goal",
-                "run",
-                goal,
-                "--until-ready",
-                "--no-llm-planner",
-                "--agent",
-                agent,
-            ],
-        )
-    };
     for (agent, fix) in [
         ("qwen", "@qwen-code/qwen-code"),
         ("kimi", "@moonshot-ai/kimi-code"),
         ("kimi-acp", "@moonshot-ai/kimi-code"),
         ("acp:no-such-agent-program --stdio", "acp:no-such-agent-program"),
     ] {
-        let (code, stderr) = run(agent);
+        // `run --until-ready` records the goal, stopped `failed` on the missing agent, to resume later.
+        let repo = TestRepo::with_files(&calc);
+        let args = [
+            "goal",
+            "run",
+            goal,
+            "--until-ready",
+            "--no-llm-planner",
+            "--agent",
+            agent,
+        ];
+        let (code, stderr) = without_agents(&repo, &args);
         assert_eq!(code, Some(6), "{agent}: {stderr}");
         assert!(stderr.contains(fix), "{agent}: names the fix: {stderr}");
-        assert_eq!(goals(), "", "{agent}: no goal was created");
+        let refs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/omk/goals"]);
+        assert_eq!(refs.lines().count(), 1, "{agent}: the goal is recorded");
+        let subject = repo.git(&["log", "-1", "--format=%s", refs.trim()]);
+        assert!(subject.starts_with("failed: "), "{agent}: {subject}");
+        let branches = repo.git(&["for-each-ref", "refs/heads/omk"]);
+        assert_eq!(branches, "", "{agent}: nothing was driven");
     }
     // Bad input is still bad input first.
+    let repo = TestRepo::with_files(&calc);
+    let goals = || repo.git(&["for-each-ref", "refs/omk"]);
     let (code, _) = without_agents(&repo, &["goal", "run", " ", "--until-ready", "--agent", "qwen"]);
     assert_eq!(code, Some(2));
+    assert_eq!(goals(), "", "nothing written");
 
     // A goal planned without running needs no agent yet; resuming or executing it does.
     let (code, stderr) = without_agents(

@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
-use support::hostile::{Escapes, Fingerprint};
+use support::hostile::{Escapes, Fingerprint, sleeping};
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -443,24 +443,71 @@ fn kill_9_of_the_controller_leaves_no_process_of_its_agent_or_the_agents_daemon(
     );
 }
 
-/// Live `sleep <seconds>` processes.
-fn sleeping(seconds: &str) -> Vec<i32> {
-    let wanted = format!("sleep {seconds}");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let live = !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z');
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            live && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
-        })
-        .collect()
+/// Runs the command of its arguments with a new pseudo-terminal as its controlling terminal (a user's
+/// terminal), and prints everything that appeared on that terminal.
+const IN_A_TERMINAL: &str = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+os.waitpid(pid, 0)
+sys.stdout.buffer.write(seen)
+"#;
+
+/// An agent that writes to the terminal git-omk runs in and types a command into it, then fixes `add`.
+const TERMINAL_AGENT: &str = r#"
+import os
+if "reviewer for git-omk" in os.environ.get("OMK_PROMPT", ""):
+    print('```json\n{"findings": []}\n```')
+    raise SystemExit(0)
+try:
+    fd = os.open("/dev/tty", os.O_RDWR)
+    os.write(fd, b"REACHED-THE-TERMINAL\n")
+    try:
+        import fcntl, termios
+        for ch in b"echo TYPED-BY-THE-AGENT\n":
+            fcntl.ioctl(fd, termios.TIOCSTI, bytes([ch]))
+    except OSError:
+        pass
+    print("tty-probe: reached")
+except OSError as e:
+    print(f"tty-probe: refused ({e})")
+with open("calc.py") as f:
+    code = f.read()
+with open("calc.py", "w") as f:
+    f.write(code.replace("a - b", "a + b"))
+"#;
+
+#[test]
+fn an_agent_cannot_reach_the_terminal_git_omk_runs_in() {
+    let Some(fx) = Fixture::new() else { return };
+    let agent = fx.python_agent("terminal.py", TERMINAL_AGENT);
+    let out = fx
+        .command(Path::new("python3"), &fx.repo.path, &[])
+        .args(["-c", IN_A_TERMINAL, env!("CARGO_BIN_EXE_git-omk")])
+        .args(fx.run_args_with(&agent))
+        .output()
+        .unwrap();
+    let terminal = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !terminal.contains("REACHED-THE-TERMINAL") && !terminal.contains("TYPED-BY-THE-AGENT"),
+        "the agent wrote to the user's terminal: {terminal}"
+    );
+    let log = fx.omk().args(["goal", "log"]).output().unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        log.contains("tty-probe: refused"),
+        "the agent ran and was refused the terminal: {log}"
+    );
 }
 
 #[test]

@@ -38,37 +38,22 @@ use support::follow::Follow;
 use support::git_repo::{TestRepo, hermetic};
 use support::http::Front;
 use support::model_server::{ModelServer, Route, Turn};
+use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
 use support::tools::{path_with, pytest_bin};
 
-/// The two-slice goal.
-const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
-/// A one-slice goal.
-const ADD: &str = "Fix add in calc.py";
-
-/// The brief of the task fixing `add` (its task line; the goal line would match both tasks).
-const ADD_TASK: &str = "): Fix add in calc.py";
-/// The brief of the task fixing `upper`.
-const UPPER_TASK: &str = "): fix upper in strings.py";
 /// What every retry prompt says.
 const RETRY: &str = "did not pass review by git-omk";
 /// What only the correctness reviewer's prompt says.
 const CORRECTNESS_REVIEWER: &str = "You are the reviewer for git-omk";
 /// What git-omk says when a review answer was unusable.
 const REVIEW_REPAIR: &str = "Your answer could not be used";
-/// What every reviewer prompt says.
-const REVIEWER: &str = "reviewer for git-omk";
 /// What a prompt says after the agent ended its turn on a refusal.
 const REFUSAL_NOTE: &str = "git-omk refused";
 
-/// The shell command that fixes `add`, and shows the fixed line to the model.
-const FIX_ADD: &str = "sed -i 's/return a - b/return a + b/' calc.py && grep -n 'return' calc.py";
 /// What the fix task of the first review round is told (its task line).
 const REVIEW_TASK: &str = "): Address review comments on calc.py";
 /// The shell command that does what the two review comments ask.
 const FIX_REVIEW: &str = "sed -i 's/^def add(a, b):$/# The sum of a and b.\\ndef add(a, b):/' calc.py && printf '\\n\\ndef mul2(a, b):\\n    return a * b\\n' >> calc.py && grep -n 'def \\|#' calc.py";
-/// The shell command that fixes `upper`.
-const FIX_UPPER: &str =
-    "sed -i 's/return s.lower()/return s.upper()/' strings.py && grep -n 'return' strings.py";
 
 /// One end-to-end case: a real agent, the fixture repository, the scripted model.
 struct Case {
@@ -330,18 +315,6 @@ fn task<'a>(show: &'a Value, title_part: &str) -> &'a Value {
         .iter()
         .find(|t| t["title"].as_str().is_some_and(|s| s.contains(title_part)))
         .unwrap_or_else(|| panic!("no task titled like {title_part:?}: {show}"))
-}
-
-/// Small, fixed usage for scripted answers, so budgets are predictable.
-fn small(turn: Turn) -> Turn {
-    turn.usage(100, 10, 0)
-}
-
-/// The reviewer sessions find nothing.
-fn reviewer_route() -> Route {
-    Route::when(REVIEWER).reply(small(Turn::text(
-        "I read the change; it does what the goal asks.\n```json\n{\"findings\": []}\n```",
-    )))
 }
 
 /// A task whose first model call runs `command`, and whose second (after the tool result, which must

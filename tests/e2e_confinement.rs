@@ -120,3 +120,49 @@ async fn every_escape_is_refused_kimi_acp() {
 async fn every_escape_is_refused_qwen() {
     every_escape_is_refused(Agent::Qwen).await;
 }
+
+/// A program the model runs through Kimi Code's terminal (git-omk's `terminal/create`) cannot write
+/// Kimi Code's home: an `mcp.json` there would start servers in every later session of that home
+/// (reviewers', the user's own).
+#[tokio::test]
+async fn a_terminal_command_cannot_configure_kimi_code() {
+    let kind = Agent::KimiAcp;
+    let Some(program) = installed(kind) else { return };
+    let repo = TestRepo::with_files(&[("README.md", "# demo\n")]);
+    let home = AgentHome::new();
+    std::fs::create_dir_all(home.home()).unwrap();
+    let script = "printf '{\"mcpServers\": {}}' > \"$KIMI_CODE_HOME/mcp.json\"\necho tried-mcp\n";
+    let turns = vec![
+        kind.write(&repo.path, "configure.sh", script),
+        kind.shell("sh configure.sh"),
+        Turn::text("done"),
+    ];
+    let server = ModelServer::start(turns);
+    let policy = Policy::task(&repo.path, vec![PathPattern::parse("**").unwrap()]).unwrap();
+    let mut config = SessionConfig::new(kind.spec(), policy);
+    config.launch = home.launch(kind, &program, &server);
+
+    let mut session = Session::start(config).await.expect("the agent starts");
+    let mut turn = session.prompt("Configure the agent").await.unwrap();
+    let mut outputs = String::new();
+    while let Some(event) = turn.next_event().await.unwrap() {
+        if let AgentEvent::ToolResult { output, .. } = event {
+            outputs.push_str(&output);
+            outputs.push('\n');
+        }
+    }
+    let outcome = turn.finish().await.unwrap();
+    session.shutdown().await;
+
+    assert!(outputs.contains("tried-mcp"), "the program ran: {outputs}");
+    assert!(
+        !home.kimi_code_home().join("mcp.json").exists(),
+        "the terminal wrote Kimi Code's home: {outputs}"
+    );
+    assert!(
+        outcome.violation_evidence().is_some(),
+        "the refused write is evidence: {outputs}"
+    );
+    let mismatches = server.mismatches();
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}

@@ -946,6 +946,40 @@ fn a_high_finding_blocks_ready_until_a_human_accepts_it() {
     assert!(reasons.contains("adds without checking types"), "{reasons}");
     assert_eq!(fx.omk(&["goal", "proof"], &[]).status.code(), Some(1));
 
+    // Partial acceptance: an unknown task is bad input (nothing written); the other slice's accept
+    // leaves calc.py's finding open.
+    let tip = || fx.repo.git(&["for-each-ref", "refs/omk/goals"]);
+    let before = tip();
+    let unknown = fx.omk(&["goal", "accept", "--task", "nope", "--summary", "x"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("has no task nope"));
+    assert_eq!(tip(), before, "a refused accept records nothing");
+    let show = fx.show();
+    let strings_task = task(&show, "t2")["id"].as_str().unwrap().to_owned();
+    let partial = fx.omk(
+        &[
+            "goal",
+            "accept",
+            "--task",
+            &strings_task,
+            "--summary",
+            "upper is fine",
+        ],
+        &[],
+    );
+    assert!(
+        partial.status.success(),
+        "{}",
+        String::from_utf8_lossy(&partial.stderr)
+    );
+    let proof = json(&fx.omk(&["goal", "proof", "-f", "json"], &[]));
+    assert_eq!(proof["readiness"]["status"], "not_ready", "{proof}");
+    assert_eq!(proof["proof"]["findings"][0]["accepted"], false, "{proof}");
+    assert_eq!(
+        proof["proof"]["human_decisions"][0]["task"],
+        strings_task.as_str()
+    );
+
     let accepted = fx.omk(
         &["goal", "accept", "--summary", "types are checked by the caller"],
         &[],
@@ -970,7 +1004,7 @@ fn a_high_finding_blocks_ready_until_a_human_accepts_it() {
         "the recorded proof follows the decision"
     );
     assert_eq!(
-        proof["proof"]["human_decisions"][0]["text"],
+        proof["proof"]["human_decisions"][1]["text"],
         "types are checked by the caller"
     );
     fx.verify_history();

@@ -3,6 +3,7 @@
 //! Owns the [`Engine`] trait, the cancel signal engines watch while a turn runs, and small helpers
 //! all engines share (bounded text, warnings). Must not know any protocol.
 
+use std::ffi::OsString;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -63,9 +64,15 @@ pub trait Engine: Send {
     }
 
     /// Open a new session in the running agent, under `policy` (its work dir is the session's), with
-    /// the commands the client runs for it started `confined`; the previous session is left behind.
+    /// the commands the client runs for it started `confined` with `env` (the new session's launch
+    /// environment); the previous session is closed, and its requests refused from then on.
     /// Only between turns, and only where [`Engine::renewable`] says so.
-    fn renew(&mut self, _policy: Arc<Policy>, _confined: Confined) -> BoxFuture<'_, Result<(), AgentError>> {
+    fn renew(
+        &mut self,
+        _policy: Arc<Policy>,
+        _confined: Confined,
+        _env: Vec<(OsString, OsString)>,
+    ) -> BoxFuture<'_, Result<(), AgentError>> {
         Box::pin(async {
             Err(AgentError::Protocol(
                 "this agent cannot open a second session in its process".to_owned(),

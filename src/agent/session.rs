@@ -364,7 +364,9 @@ impl Parts {
 async fn renewed(engine: &mut dyn Engine, config: &SessionConfig) -> Result<Parts, AgentError> {
     let parts = Parts::of(config).await?;
     let confined = confinement(config, &parts.policy, &parts.checkout);
-    engine.renew(parts.policy.clone(), confined).await?;
+    engine
+        .renew(parts.policy.clone(), confined, os_pairs(&config.launch.env))
+        .await?;
     Ok(parts)
 }
 
@@ -631,7 +633,10 @@ async fn start_kimi(
             let args = std::iter::once(OsString::from("acp")).chain(extra).collect();
             let home = kimi_code_home(&config.launch);
             let kind = EngineKind::KimiAcp;
-            let start = acp_start(config, policy, kind, program, args, home, confined);
+            let mut start = acp_start(config, policy, kind, program, args, home, confined);
+            // No scheduled turns (CronCreate): a turn that starts by itself, maybe once the session
+            // was closed or the process hosts a reviewer, is nobody's turn.
+            start.env.push(("KIMI_DISABLE_CRON".into(), "1".into()));
             Ok(Box::new(AcpEngine::start(start).await?))
         }
     }

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use super::ci::CiCommand;
 use super::sharing::{ReleaseArgs, RemoteCommand, SyncArgs};
 use crate::model::budget::{Usd, parse_duration, parse_tokens};
+use crate::model::ids::TaskId;
 use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy, OptionError, parse_max_agents};
 use crate::model::status::GoalStatus;
 
@@ -395,6 +396,9 @@ pub struct AcceptArgs {
     /// What is accepted and why (recorded).
     #[arg(long, value_name = "TEXT")]
     pub summary: String,
+    /// Accept only this task's findings (those in files of its write set), not the whole goal.
+    #[arg(long, value_name = "ID", value_parser = TaskId::parse)]
+    pub task: Option<TaskId>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

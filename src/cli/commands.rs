@@ -417,7 +417,11 @@ fn answer(dir: &Path, args: AnswerArgs) -> Result<i32, CliError> {
 fn accept(dir: &Path, args: AcceptArgs) -> Result<i32, CliError> {
     let summary = note_text("summary", &args.summary)?;
     let ctx = Context::open(dir)?;
-    let done = control(&ctx, args.goal.as_deref(), ControlRequest::Accept { summary })?;
+    let request = ControlRequest::Accept {
+        summary,
+        task: args.task,
+    };
+    let done = control(&ctx, args.goal.as_deref(), request)?;
     report(&done, args.json, "accepted")
 }
 

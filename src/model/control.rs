@@ -7,6 +7,7 @@
 use super::budget::{BudgetAddition, exhausted};
 use super::event::EventBody;
 use super::goal::Blocker;
+use super::ids::TaskId;
 use super::snapshot::Snapshot;
 use super::status::GoalStatus;
 
@@ -31,6 +32,8 @@ pub enum ControlRequest {
     Accept {
         /// The summary (already validated text).
         summary: String,
+        /// Accept only this task's findings (`--task`); it must be a task of the goal.
+        task: Option<TaskId>,
     },
     /// `goal reject --reason`.
     Reject {
@@ -101,9 +104,12 @@ pub fn decide(snapshot: &Snapshot, request: ControlRequest) -> Result<Vec<EventB
             ))),
             _ => Ok(vec![EventBody::BudgetAdded(add)]),
         },
-        ControlRequest::Accept { summary } => {
+        ControlRequest::Accept { summary, task } => {
             require_result(snapshot, "accept")?;
-            Ok(vec![EventBody::Accepted { summary }])
+            if let Some(task) = &task {
+                require_task(snapshot, task)?;
+            }
+            Ok(vec![EventBody::Accepted { summary, task }])
         }
         ControlRequest::Reject { reason } => {
             require_result(snapshot, "reject")?;
@@ -162,6 +168,23 @@ fn decide_resume(snapshot: &Snapshot) -> Result<Vec<EventBody>, Refused> {
     }
 }
 
+/// `task` must be a task of the goal's plan.
+fn require_task(snapshot: &Snapshot, task: &TaskId) -> Result<(), Refused> {
+    if snapshot.tasks.tasks.iter().any(|t| t.id == *task) {
+        return Ok(());
+    }
+    let known: Vec<&str> = snapshot.tasks.tasks.iter().map(|t| t.id.as_str()).collect();
+    Err(refuse(format!(
+        "goal {} has no task {task}; its tasks: {}",
+        snapshot.goal.id,
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
+
 fn require_result(snapshot: &Snapshot, verb: &str) -> Result<(), Refused> {
     let goal = &snapshot.goal;
     let finished = matches!(
@@ -207,6 +230,22 @@ mod tests {
         goal.apply(EventBody::Resumed {});
         assert!(goal.snapshot.goal.status.is_active());
         assert!(!goal.snapshot.goal.archived, "a goal that runs again is listed");
+    }
+
+    #[test]
+    fn an_accept_for_a_task_the_goal_does_not_have_is_refused() {
+        let mut goal = Goal::evidenced();
+        goal.snapshot.goal.status = GoalStatus::NotReady;
+        let unknown = ControlRequest::Accept {
+            summary: "fine".into(),
+            task: Some(TaskId::parse("zz").expect("a valid task id")),
+        };
+        assert!(refused(&goal.snapshot, unknown).contains("has no task zz; its tasks: a"));
+        let known = ControlRequest::Accept {
+            summary: "fine".into(),
+            task: Some(TaskId::parse("a").expect("a valid task id")),
+        };
+        assert!(decide(&goal.snapshot, known).is_ok());
     }
 
     #[test]

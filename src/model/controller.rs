@@ -13,6 +13,7 @@ use super::budget::{BudgetDimension, exhausted};
 use super::control::Refused;
 use super::decision::DecisionDraft;
 use super::event::EventBody;
+use super::gate::RunnerKind;
 use super::goal::Blocker;
 use super::ids::{CommitId, TaskId};
 use super::lease::{Claim, Lease, claim};
@@ -255,6 +256,20 @@ pub fn first_wave(snapshot: &Snapshot) -> Vec<TaskId> {
         Some(Next::Dispatch(tasks)) => tasks,
         _ => Vec::new(),
     }
+}
+
+/// Whether agents (the first wave's, and a one-wave goal's reviewers) may start while the base's gates
+/// run. Not when the goal is judged by a benchmark (a `benchmark_improves` oracle check, or a gate of
+/// the base with the benchmark runner, `runners`): the base's measurement must be taken on a quiet
+/// machine, or a loaded base shows an improvement that is not there.
+pub fn start_agents_with_baseline(snapshot: &Snapshot, runners: &[RunnerKind]) -> bool {
+    let benchmark_oracle = snapshot.plan.as_ref().is_some_and(|p| {
+        p.oracle
+            .checks
+            .iter()
+            .any(|c| matches!(c, OracleCheck::BenchmarkImproves { .. }))
+    });
+    !benchmark_oracle && !runners.contains(&RunnerKind::Benchmark)
 }
 
 /// Whether the reviewers can start with the first wave's agents, before the baseline is recorded: the
@@ -699,6 +714,56 @@ mod tests {
     }
 
     #[test]
+    fn agents_wait_for_a_benchmarked_baseline() {
+        let mut g = Goal::new(vec![task("a", &[], &["a.rs"])], 2);
+        let cases: [(Vec<OracleCheck>, Vec<RunnerKind>, bool); 6] = [
+            (vec![], vec![], true),
+            (
+                vec![OracleCheck::RequiredGatesPass],
+                vec![RunnerKind::Cargo],
+                true,
+            ),
+            (
+                vec![OracleCheck::FailToPass],
+                vec![RunnerKind::Docs, RunnerKind::Generic],
+                true,
+            ),
+            (
+                vec![OracleCheck::BenchmarkImproves {
+                    min_improvement_pct: 5,
+                }],
+                vec![RunnerKind::Cargo],
+                false,
+            ),
+            (
+                vec![OracleCheck::NoRegression],
+                vec![RunnerKind::Cargo, RunnerKind::Benchmark],
+                false,
+            ),
+            (
+                vec![OracleCheck::BenchmarkImproves {
+                    min_improvement_pct: 0,
+                }],
+                vec![RunnerKind::Benchmark],
+                false,
+            ),
+        ];
+        for (checks, runners, expected) in cases {
+            g.snapshot.plan.as_mut().unwrap().oracle.checks = checks.clone();
+            assert_eq!(
+                start_agents_with_baseline(&g.snapshot, &runners),
+                expected,
+                "{checks:?} {runners:?}"
+            );
+        }
+        g.snapshot.plan = None;
+        assert!(
+            start_agents_with_baseline(&g.snapshot, &[]),
+            "no plan, no benchmark"
+        );
+    }
+
+    #[test]
     fn reviewers_start_while_the_last_tasks_run() {
         let mut g = Goal::new(vec![task("a", &[], &["a.rs"]), task("b", &["a"], &["b.rs"])], 2);
         let active = |names: &[&str]| -> BTreeSet<TaskId> { ids(names).into_iter().collect() };
@@ -966,6 +1031,7 @@ mod tests {
         assert!(reason.contains("blocking finding by reviewer"), "{reason}");
         g.apply(EventBody::Accepted {
             summary: "reviewed by hand".into(),
+            task: None,
         });
         assert!(
             !conclude(&g.snapshot).1.contains("blocking finding"),

@@ -135,6 +135,9 @@ pub enum EventBody {
     Accepted {
         /// What they accepted and why.
         summary: String,
+        /// The one task (slice) whose findings they accepted (`goal accept --task`); none: the whole goal.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task: Option<TaskId>,
     },
     /// A human integrator rejected the result.
     Rejected {
@@ -400,7 +403,11 @@ impl EventBody {
             EventBody::Cancelled { reason } => with_reason("cancelled", reason.as_deref()),
             EventBody::BudgetAdded(a) => format!("budget raised: {}", describe_addition(a)),
             EventBody::QuestionsAnswered { answer } => format!("questions answered: {answer}"),
-            EventBody::Accepted { summary } => format!("accepted: {summary}"),
+            EventBody::Accepted { summary, task: None } => format!("accepted: {summary}"),
+            EventBody::Accepted {
+                summary,
+                task: Some(task),
+            } => format!("accepted task {task}: {summary}"),
             EventBody::Rejected { reason } => format!("rejected: {reason}"),
             EventBody::ControllerStarted { lease, took_over } => match took_over {
                 Some(old) => format!(

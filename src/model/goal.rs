@@ -70,6 +70,9 @@ pub struct HumanDecision {
     pub at: DateTime<Utc>,
     /// The recording event.
     pub event: EventId,
+    /// The one task an acceptance is limited to (`goal accept --task`); none: the whole goal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskId>,
 }
 
 /// Where the goal was delivered.

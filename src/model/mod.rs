@@ -27,6 +27,7 @@ pub mod plan;
 pub mod plan_answer;
 pub mod planner;
 pub mod policy;
+pub mod preflight;
 pub mod prompt;
 pub mod proof;
 pub mod proof_md;

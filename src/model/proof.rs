@@ -23,6 +23,7 @@ use super::sandbox;
 use super::snapshot::Snapshot;
 use super::status::GoalStatus;
 use super::task::{AttemptOutcome, Task, TaskStatus};
+use super::writeset::set_matches;
 use delivery::{DeliveryRecord, delivery_record};
 
 /// One reason a goal is not ready.
@@ -176,11 +177,31 @@ fn oracle_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
         .collect()
 }
 
-/// Whether the last human verdict at or after `at` is an acceptance (it overrides blocking findings
-/// recorded by then).
-fn accepted_after(snapshot: &Snapshot, at: DateTime<Utc>) -> bool {
-    let last = snapshot.goal.human_decisions.iter().rfind(|h| h.at >= at);
+/// Whether the last human verdict at or after `at` that applies to `finding` is an acceptance (it
+/// overrides blocking findings recorded by then). A rejection or a goal-wide acceptance applies to
+/// everything; an acceptance limited to a task (`goal accept --task`) only to a finding in a file of that
+/// task's write set. Without a finding only goal-wide verdicts count.
+fn accepted_after(snapshot: &Snapshot, at: DateTime<Utc>, finding: Option<&Finding>) -> bool {
+    let last = snapshot
+        .goal
+        .human_decisions
+        .iter()
+        .rfind(|h| h.at >= at && verdict_applies(snapshot, h, finding));
     last.is_some_and(|h| h.verdict == Verdict::Accept)
+}
+
+fn verdict_applies(snapshot: &Snapshot, decision: &HumanDecision, finding: Option<&Finding>) -> bool {
+    let Some(task) = &decision.task else {
+        return true;
+    };
+    let Some(finding) = finding else {
+        return false;
+    };
+    snapshot
+        .tasks
+        .tasks
+        .iter()
+        .any(|t| t.id == *task && set_matches(&t.write_set, &finding.file))
 }
 
 fn review_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
@@ -200,14 +221,17 @@ fn review_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
         .iter()
         .map(|g| NotReadyReason::ReviewGap { detail: g.clone() })
         .collect();
-    if !accepted_after(snapshot, review.at) {
-        reasons.extend(review.blocking().map(|f| NotReadyReason::BlockingFinding {
-            source: f.source.clone(),
-            file: f.file.clone(),
-            line: f.line,
-            message: f.message.clone(),
-        }));
-    }
+    reasons.extend(
+        review
+            .blocking()
+            .filter(|f| !accepted_after(snapshot, review.at, Some(f)))
+            .map(|f| NotReadyReason::BlockingFinding {
+                source: f.source.clone(),
+                file: f.file.clone(),
+                line: f.line,
+                message: f.message.clone(),
+            }),
+    );
     reasons
 }
 
@@ -343,7 +367,7 @@ fn planned_removal(snapshot: &Snapshot, id: &str) -> bool {
 fn review_accepted(snapshot: &Snapshot) -> bool {
     let goal = &snapshot.goal;
     match (&goal.review, &goal.integration) {
-        (Some(r), Some(i)) if r.commit == i.commit => accepted_after(snapshot, r.at),
+        (Some(r), Some(i)) if r.commit == i.commit => accepted_after(snapshot, r.at, None),
         _ => false,
     }
 }
@@ -840,13 +864,12 @@ fn finding_records(snapshot: &Snapshot) -> Vec<FindingRecord> {
     let Some(review) = &snapshot.goal.review else {
         return Vec::new();
     };
-    let accepted = accepted_after(snapshot, review.at);
     review
         .findings
         .iter()
         .map(|f| FindingRecord {
             finding: f.clone(),
-            accepted,
+            accepted: accepted_after(snapshot, review.at, Some(f)),
         })
         .collect()
 }

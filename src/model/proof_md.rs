@@ -280,6 +280,7 @@ mod tests {
         g.review(vec![high("unchecked index")]);
         g.apply(EventBody::Accepted {
             summary: "checked by hand".into(),
+            task: None,
         });
         let md = render(&prove(&g.snapshot, changed()));
         assert!(md.contains("- status: **ready**"), "{md}");

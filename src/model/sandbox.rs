@@ -141,8 +141,14 @@ fn by_depth(paths: &mut Vec<PathBuf>) {
 /// The bubblewrap arguments (before `--` and the command) that build `walls`: the whole file system
 /// read-only, fresh `/dev` and `/proc`, the writable directories bound read-write, hidden paths
 /// covered, read-only paths bound over again, a new PID namespace (everything dies with its first
-/// process and with git-omk), a user namespace that cannot make more, no capabilities, a new
-/// session (no controlling terminal to inject keystrokes into).
+/// process and with git-omk), a user namespace that cannot make more, no capabilities, and no way to
+/// the terminal git-omk runs in (keystrokes injected there would run outside).
+///
+/// The terminal is closed off by [`Walls::unreadable`] bound over `/dev/tty`, the one path to it
+/// (the process inherits no terminal descriptor, `/dev/pts` is a new instance and other processes'
+/// descriptors are out of sight in the PID namespace), not by a new session (`--new-session`): a new
+/// session is also a new scheduling group (autogroup), which on a busy machine made the agent's every
+/// turn measurably slower (docs/performance.md).
 pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
     let walls = walls.clone().normalised();
     let mut args: Vec<OsString> = Vec::new();
@@ -167,7 +173,12 @@ pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
             dir.as_os_str(),
         ]);
     }
-    for file in &walls.hidden_files {
+    for file in walls
+        .hidden_files
+        .iter()
+        .map(PathBuf::as_path)
+        .chain([Path::new(TTY)])
+    {
         push(&[
             "--ro-bind".as_ref(),
             walls.unreadable.as_os_str(),
@@ -190,12 +201,14 @@ pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
         "--cap-drop".as_ref(),
         "ALL".as_ref(),
         "--die-with-parent".as_ref(),
-        "--new-session".as_ref(),
         "--chdir".as_ref(),
         walls.cwd.as_os_str(),
     ]);
     args
 }
+
+/// The controlling terminal's device: unreadable inside the sandbox.
+pub const TTY: &str = "/dev/tty";
 
 /// Where an agent keeps its own state, relative to its `HOME` unless a variable moves it: the
 /// engines' session stores, logs and configuration must stay writable for them to run at all. One
@@ -497,10 +510,17 @@ mod tests {
             "--unshare-user",
             "--disable-userns",
             "--die-with-parent",
-            "--new-session",
         ] {
             assert!(args.iter().any(|a| a == flag), "{flag}");
         }
+        assert!(
+            position(&args, "/t/unreadable", "/dev/tty") > position(&args, "--dev", "/dev"),
+            "the terminal is closed off over the fresh /dev"
+        );
+        assert!(
+            !args.iter().any(|a| a == "--new-session"),
+            "no new session: it is a scheduling group of its own"
+        );
         assert!(position(&args, "--cap-drop", "ALL") > 0);
         assert!(position(&args, "--chdir", "/w/task") > pointer);
         assert!(position(&args, "--setenv", "TMPDIR") > 0);

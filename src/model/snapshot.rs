@@ -116,8 +116,8 @@ impl Snapshot {
             EventBody::ReviewFeedback(batch) => apply_recorded(self, batch),
             EventBody::ReviewReplied(replies) => apply_replies(&mut self.goal, replies),
             EventBody::QuestionsAnswered { answer } => self.on_answer(answer),
-            EventBody::Accepted { summary } => self.on_verdict(event, Verdict::Accept, summary),
-            EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason),
+            EventBody::Accepted { summary, task } => self.on_verdict(event, Verdict::Accept, summary, task),
+            EventBody::Rejected { reason } => self.on_verdict(event, Verdict::Reject, reason, &None),
             EventBody::ControllerStarted { lease, .. } => self.on_controller_started(lease),
             EventBody::LeaseRenewed { expires_at } => self.on_lease_renewed(*expires_at),
             EventBody::ControllerStopped { .. } => self.goal.lease = None,
@@ -390,13 +390,14 @@ impl Snapshot {
         }
     }
 
-    fn on_verdict(&mut self, event: &Event, verdict: Verdict, text: &str) {
+    fn on_verdict(&mut self, event: &Event, verdict: Verdict, text: &str, task: &Option<TaskId>) {
         self.goal.human_decisions.push(HumanDecision {
             verdict,
             text: text.to_owned(),
             by: event.actor.name.clone(),
             at: event.at,
             event: event.id.clone(),
+            task: task.clone(),
         });
         self.goal
             .blockers

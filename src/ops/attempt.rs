@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use gix::ObjectId;
 use tokio::sync::watch;
 
-use super::{Context, integrity};
+use super::{Context, integrity, preflight};
 use crate::agent::transcript::Entry;
 use crate::agent::{AgentError, AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::clock::Clock;
@@ -26,6 +26,7 @@ use crate::model::gate::compare::GateObservation;
 use crate::model::ids::{CommitId, GoalId, TaskId, TreeId};
 use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::Policy;
+use crate::model::preflight::{InfraStop, infrastructure_stop};
 use crate::model::retry::judge_attempt;
 use crate::model::sandbox::Breach;
 use crate::model::task::{AttemptOutcome, Task};
@@ -88,6 +89,9 @@ pub struct AttemptResult {
     pub session: Option<Session>,
     /// The agent's final answer (where it may propose follow-up tasks).
     pub answer: String,
+    /// The infrastructure failure that interrupted the attempt (its agent or a gate's tool is
+    /// missing): the goal stops on it, and the attempt is not counted as the agent's failure.
+    pub infrastructure: Option<InfraStop>,
 }
 
 /// Tokens the whole goal may still spend, shared by the attempts running in this process.
@@ -147,6 +151,7 @@ pub async fn run_attempt(
         attachments: Vec::new(),
         session: None,
         answer: String::new(),
+        infrastructure: None,
     };
     match attempt(ctx, &spec, session, cancel, &budget, &mut result).await {
         Ok(outcome) => result.outcome = outcome,
@@ -165,12 +170,29 @@ async fn attempt(
 ) -> Result<AttemptOutcome, String> {
     let repo_dir = repo_dir(ctx)?;
     let began = ctx.clock.now();
-    let (checkout, start) = prepare_worktree(&repo_dir, ctx.store.common_dir(), spec).await?;
+    let (checkout, start) = match prepare_worktree(&repo_dir, ctx.store.common_dir(), spec).await {
+        Ok(prepared) => prepared,
+        Err(problem) => {
+            // The machine failed, not the agent: nothing ran.
+            let stop = infrastructure_stop(&problem);
+            let reason = stop.reason.clone();
+            result.infrastructure = Some(stop);
+            return Ok(AttemptOutcome::Interrupted { reason });
+        }
+    };
     timing(spec.task.id.as_str(), "worktree", began, ctx.clock.now());
     let began = ctx.clock.now();
     let mut session = match session {
         Some(s) => s,
-        None => start_session(spec, &checkout).await?,
+        None => match start_session(spec, &checkout).await {
+            Ok(session) => session,
+            Err(evidence) => {
+                return match agent_gone(ctx, spec, result) {
+                    Some(reason) => Ok(AttemptOutcome::Interrupted { reason }),
+                    None => Err(evidence),
+                };
+            }
+        },
     };
     result.session_id = session.info().session_id.clone();
     let watch = ctx.sandbox().is_off().then(|| integrity::facts(ctx));
@@ -326,6 +348,15 @@ async fn start_session(spec: &AttemptSpec, checkout: &Checkout) -> Result<Sessio
     }
 }
 
+/// When the agent could not start because its program is gone: records the stop in `result` and
+/// returns why (the attempt then ends interrupted, not failed).
+fn agent_gone(ctx: &Context, spec: &AttemptSpec, result: &mut AttemptResult) -> Option<String> {
+    let stop = preflight::agent_blocker(ctx, Role::Task, &spec.agent)?;
+    let reason = stop.reason.clone();
+    result.infrastructure = Some(stop);
+    Some(reason)
+}
+
 /// Run the turn, cancelling it on a cancel request, on crossing the token budget, or on timeout, and
 /// publish what the agent does on the `live` spool as it happens. Returns the outcome and, if it was
 /// interrupted, why.
@@ -446,6 +477,12 @@ async fn judge(
     result: &mut AttemptResult,
 ) -> Result<AttemptOutcome, String> {
     let report = run_gates(ctx, spec, commit).await?;
+    if let Some(stop) = preflight::gate_blocker(&format!("task {}", spec.task.id), &report) {
+        // The gates could not judge the work: not the agent's failure, and no evidence to reuse.
+        let reason = stop.reason.clone();
+        result.infrastructure = Some(stop);
+        return Ok(AttemptOutcome::Interrupted { reason });
+    }
     result.attachments.extend(report.attachments());
     let observations = report.observations();
     Ok(

@@ -27,6 +27,7 @@ use super::harness;
 use super::integrate::{Remover, integrate_tasks};
 use super::notify::{notification, notifies, run_notifier};
 use super::planning::{self, Planner};
+use super::preflight;
 use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
@@ -38,17 +39,20 @@ use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
 use crate::model::controller::{
-    Next, first_wave, next_step, start, warm_reviewers, warm_reviewers_with_first_wave,
+    Next, first_wave, next_step, start, start_agents_with_baseline, warm_reviewers,
+    warm_reviewers_with_first_wave,
 };
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{AttemptReport, Event, EventBody, UsageDelta};
 use crate::model::follow_up;
+use crate::model::gate::RunnerKind;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
 use crate::model::ids::{CommitId, TaskId};
 use crate::model::lease::Lease;
 use crate::model::options::{AgentSpec, Role};
 use crate::model::oracle::BaseRun;
+use crate::model::preflight::InfraStop;
 use crate::model::prompt;
 use crate::model::proof::{FileStat, prove};
 use crate::model::retry::after_attempt;
@@ -65,6 +69,9 @@ use ledger::Ledger;
 
 /// How often the loop looks for pauses, cancels and lease renewals while agents run.
 const POLL: Duration = Duration::from_millis(400);
+
+/// A task's agent session being started ahead of its dispatch.
+type EarlyStart = tokio::task::JoinHandle<Option<(TaskId, Session)>>;
 
 /// How far to drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +152,9 @@ pub async fn drive(
     // The agents' live output for `goal watch`, while this controller holds the lease.
     let _live = LiveDir::claim(ctx.store.common_dir(), &goal_id);
     let outcome = driver.run().await;
+    if let Err(error) = &outcome {
+        driver.record_failure(error).await;
+    }
     driver.remover.settle().await;
     driver.shutdown_sessions().await;
     driver.drop_reviews().await;
@@ -178,6 +188,50 @@ impl Driver<'_> {
             .await;
         if let Err(e) = recorded {
             tracing::warn!("recording the notifier's failure: {e}");
+        }
+    }
+}
+
+impl Driver<'_> {
+    /// A failure of the machine (git, a worktree, a process) stopped the controller: record the stop
+    /// (`failed`, naming the failure) and release the lease, so the goal never stays `running` under a
+    /// dead holder and `resume` continues once it is fixed. Best effort: when the store itself fails,
+    /// the error is only logged (the lease then expires).
+    async fn record_failure(&mut self, error: &OpsError) {
+        let stops = matches!(
+            error,
+            OpsError::Git(_) | OpsError::Infrastructure { .. } | OpsError::BranchRewritten { .. }
+        );
+        if !stops {
+            return;
+        }
+        let reason = format!("infrastructure: {error}; fix it, then run `git omk goal resume`");
+        let host = self.ctx.actor.host.clone();
+        let recorded = self
+            .ledger
+            .record(|draft| {
+                if draft.snapshot().goal.status == GoalStatus::Running {
+                    draft.record(EventBody::GoalStopped {
+                        status: GoalStatus::Failed,
+                        reason: reason.clone(),
+                    });
+                }
+                let ours = draft
+                    .snapshot()
+                    .goal
+                    .lease
+                    .as_ref()
+                    .is_some_and(|l| is_ours(l, &host));
+                if ours {
+                    draft.record(EventBody::ControllerStopped {
+                        reason: "an infrastructure failure stopped the controller".to_owned(),
+                    });
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(goal = self.goal_id(), "recording the controller's failure: {e}");
         }
     }
 }
@@ -497,23 +551,24 @@ impl Driver<'_> {
     }
 
     /// Run the gates on the base commit, while the first wave's agents start (their start-up takes
-    /// seconds, the base's gates often less: both are off each other's path).
+    /// seconds, the base's gates often less: both are off each other's path). Not for a goal judged by
+    /// a benchmark: its base is measured on a quiet machine (`start_agents_with_baseline`).
     async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let base = self.ledger.snapshot().goal.base.commit;
-        let early = self.start_first_wave();
-        if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
-            self.warm_up_now();
-        }
-        let ran = self.gate_run(base).await;
-        for handle in early {
-            if let Ok(Some((task, session))) = handle.await {
-                self.sessions.insert(task, session);
+        let runners = gate_runners(&self.ctx, base);
+        let mut early = Vec::new();
+        if start_agents_with_baseline(self.ledger.snapshot(), &runners) {
+            early = self.start_first_wave();
+            if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
+                self.warm_up_now();
             }
         }
+        let ran = self.gate_run(base).await;
+        self.collect_early(early).await?;
         let Some((run, attachments)) = ran? else {
             return Ok(());
         };
-        self.checks = run_commands(&self.ctx, &base.to_string());
+        self.checks = run_commands(&self.ctx, base);
         self.record_facts(
             phase,
             vec![EventBody::BaselineRecorded(run)],
@@ -839,9 +894,46 @@ impl Driver<'_> {
             .interruptible(async move { gate::execute(&plan, &options, ctx.clock.as_ref()).await })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
+        let what = self.tree_label(commit);
+        if let Some(stop) = report.as_ref().and_then(|r| preflight::gate_blocker(&what, r)) {
+            // A gate that cannot run judges nothing: its run is not recorded (nor reused), the goal
+            // stops on the missing tool.
+            self.stop_on_infrastructure(stop).await?;
+            return Ok(Ok(None));
+        }
         Ok(Ok(
             report.map(|report| (report.gate_run(commit), report.attachments()))
         ))
+    }
+
+    /// How a stop reason names the tree `commit`.
+    fn tree_label(&self, commit: CommitId) -> String {
+        let goal = &self.ledger.snapshot().goal;
+        if goal.base.commit == commit {
+            format!("the base ({})", commit.short())
+        } else if goal.integration.as_ref().is_some_and(|i| i.commit == commit) {
+            format!("the result ({})", commit.short())
+        } else {
+            format!("commit {}", commit.short())
+        }
+    }
+
+    /// Stop the goal `failed` on an infrastructure failure, recording what is missing (the
+    /// `preflight` decision) and the fix, unless it is no longer running. Nothing is counted as an
+    /// attempt's failure; `resume` continues once it is fixed.
+    async fn stop_on_infrastructure(&mut self, stop: InfraStop) -> Result<(), OpsError> {
+        self.ledger
+            .record(|draft| {
+                if draft.snapshot().goal.status == GoalStatus::Running {
+                    draft.record(EventBody::DecisionRecorded(stop.decision.clone()));
+                    draft.record(EventBody::GoalStopped {
+                        status: GoalStatus::Failed,
+                        reason: stop.reason.clone(),
+                    });
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn gate_config_problem(&mut self, error: GateError) -> Result<(), OpsError> {
@@ -1015,6 +1107,12 @@ impl Driver<'_> {
     /// Start attempts at `tasks`, as long as dispatching them is still what the recorded state calls
     /// for (a pause or a cancel recorded meanwhile wins: nothing starts).
     async fn dispatch(&mut self, tasks: Vec<TaskId>, phase: Option<Phase>) -> Result<(), OpsError> {
+        let agent = self.ledger.snapshot().goal.options.agent_of(Role::Task).clone();
+        if let Some(stop) = preflight::agent_blocker(&self.ctx, Role::Task, &agent) {
+            // The agent program went away since the goal started: nothing is dispatched.
+            self.stop_all("the task agent cannot start").await?;
+            return self.stop_on_infrastructure(stop).await;
+        }
         let active = self.active();
         let expected = Next::Dispatch(tasks.clone());
         let env = SpecEnv {
@@ -1064,7 +1162,7 @@ impl Driver<'_> {
 
     /// Start the agent sessions of the first wave's tasks in their worktrees, in the background: the
     /// dispatch finds them in `sessions` (as a retry finds its task's session).
-    fn start_first_wave(&self) -> Vec<tokio::task::JoinHandle<Option<(TaskId, Session)>>> {
+    fn start_first_wave(&self) -> Vec<EarlyStart> {
         let snapshot = self.ledger.snapshot();
         let env = SpecEnv {
             ctx: &self.ctx,
@@ -1088,6 +1186,23 @@ impl Driver<'_> {
             .collect()
     }
 
+    /// Keep the sessions started ahead. A start-up may take up to its timeout, longer than a lease lives,
+    /// so they are awaited while the loop renews the lease and looks for pauses and cancels; once the goal
+    /// is paused or cancelled the rest are awaited to the end (a session dropped with its task ends its
+    /// agent, but one kept here is shut down with the others).
+    async fn collect_early(&mut self, early: Vec<EarlyStart>) -> Result<(), OpsError> {
+        for mut handle in early {
+            let joined = match self.interruptible(&mut handle).await? {
+                Some(joined) => joined,
+                None => handle.await,
+            };
+            if let Ok(Some((task, session))) = joined {
+                self.sessions.insert(task, session);
+            }
+        }
+        Ok(())
+    }
+
     /// Wait for an attempt to finish, or for the next poll.
     async fn wait(&mut self) -> Result<(), OpsError> {
         tokio::select! {
@@ -1097,7 +1212,11 @@ impl Driver<'_> {
                 while let Ok(more) = self.results_rx.try_recv() {
                     results.push(more);
                 }
-                self.finish_attempts(results).await
+                let Some(stop) = self.finish_attempts(results).await? else {
+                    return Ok(());
+                };
+                self.stop_all("an infrastructure failure stopped the goal").await?;
+                self.stop_on_infrastructure(stop).await
             }
             () = tokio::time::sleep(POLL) => self.tick().await,
         }
@@ -1149,11 +1268,16 @@ impl Driver<'_> {
 
     /// Record finished attempts in one goal commit: each one's outcome, what it decides for its task,
     /// its usage and files. Each attempt is judged on the tip the transaction finds, with the attempts
-    /// before it applied; then each agent session is kept for a retry or ended.
-    async fn finish_attempts(&mut self, mut results: Vec<AttemptResult>) -> Result<(), OpsError> {
+    /// before it applied; then each agent session is kept for a retry or ended. The infrastructure
+    /// failure that interrupted one of them, if any: the goal must stop on it.
+    async fn finish_attempts(
+        &mut self,
+        mut results: Vec<AttemptResult>,
+    ) -> Result<Option<InfraStop>, OpsError> {
         for result in &results {
             self.running.remove(&result.task);
         }
+        let infrastructure = results.iter_mut().find_map(|r| r.infrastructure.take());
         let attachments: Vec<(String, Vec<u8>)> = results
             .iter_mut()
             .flat_map(|r| std::mem::take(&mut r.attachments))
@@ -1189,7 +1313,7 @@ impl Driver<'_> {
                 tokio::task::spawn_local(session.shutdown());
             }
         }
-        Ok(())
+        Ok(infrastructure)
     }
 
     /// Whether to keep a finished task's agent (its task now `status`) to host a reviewer session:
@@ -1216,7 +1340,9 @@ impl Driver<'_> {
         }
         while !self.running.is_empty() {
             match self.results_rx.recv().await {
-                Some(result) => self.finish_attempts(vec![result]).await?,
+                Some(result) => {
+                    self.finish_attempts(vec![result]).await?;
+                }
                 None => break,
             }
         }
@@ -1373,12 +1499,17 @@ pub(super) fn changed_files(repo: &Path, base: CommitId, result: CommitId) -> Ve
 }
 
 /// The commands of the gates of `commit`, to show the agent how it will be judged.
-fn run_commands(ctx: &Context, commit: &str) -> Vec<String> {
-    let Ok(id) = ObjectId::from_hex(commit.as_bytes()) else {
-        return Vec::new();
-    };
-    gate::load_gates(&ctx.store, id)
+fn run_commands(ctx: &Context, commit: CommitId) -> Vec<String> {
+    gate::load_gates(&ctx.store, commit.object_id())
         .map(|set| set.gates.iter().map(|g| g.gate.command.display()).collect())
+        .unwrap_or_default()
+}
+
+/// The runners of the gates of `commit` (none when its configuration cannot be read: the run reports
+/// that).
+fn gate_runners(ctx: &Context, commit: CommitId) -> Vec<RunnerKind> {
+    gate::load_gates(&ctx.store, commit.object_id())
+        .map(|set| set.gates.iter().map(|g| g.gate.runner).collect())
         .unwrap_or_default()
 }
 

@@ -4,14 +4,15 @@
 
 use std::rc::Rc;
 
-use super::control::control;
-use super::drive::{Mode, Observer, agent_launch, drive};
+use super::control::{Controlled, control};
+use super::drive::{Mode, Observer, drive};
 use super::plan::{PlanRequest, create};
 use super::runtime::block_on;
-use super::{Context, OpsError};
-use crate::agent::locate;
+use super::{Context, OpsError, preflight};
 use crate::model::control::{ControlRequest, decide};
-use crate::model::options::AgentSpec;
+use crate::model::event::EventBody;
+use crate::model::options::RunOptions;
+use crate::model::preflight::InfraStop;
 use crate::model::status::GoalStatus;
 use crate::process;
 use crate::store::GoalRef;
@@ -29,6 +30,11 @@ pub fn run_until_ready(
         return Ok((created.goal, created.snapshot.goal.status));
     }
     let goal = created.goal.clone();
+    if let Some(stop) = preflight::agents_blocker(&ctx, &created.snapshot.goal.options) {
+        let stopped = stop_without_agent(&ctx, &goal, stop)?;
+        observer(&stopped.snapshot, &stopped.events);
+        return Ok((goal, stopped.snapshot.goal.status));
+    }
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::UntilDone, observer))?;
     Ok((goal, status))
 }
@@ -40,7 +46,7 @@ pub fn execute(
     observer: Observer<'_>,
 ) -> Result<(GoalRef, GoalStatus), OpsError> {
     let goal = ctx.resolve_local(query)?;
-    ensure_agent(&ctx, &ctx.load(&goal)?.snapshot.goal.options.agent)?;
+    ensure_agents(&ctx, &ctx.load(&goal)?.snapshot.goal.options)?;
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::OneWave, observer))?;
     Ok((goal, status))
 }
@@ -58,7 +64,7 @@ pub fn resume(
     let reopen = !matches!(status, GoalStatus::Planned | GoalStatus::Running);
     // A goal that cannot be reopened says why (bad input) before a missing agent is looked for.
     if !reopen || decide(&snapshot, ControlRequest::Resume).is_ok() {
-        ensure_agent(&ctx, &snapshot.goal.options.agent)?;
+        ensure_agents(&ctx, &snapshot.goal.options)?;
     }
     if reopen {
         match control(&ctx, Some(goal.id().as_str()), ControlRequest::Resume) {
@@ -73,12 +79,33 @@ pub fn resume(
     Ok((goal, status))
 }
 
-/// The goal's agent must be installed before a goal is created to be driven, reopened or driven: a
-/// missing one fails the command (exit 6) with how to install it, instead of failing every attempt.
-pub(super) fn ensure_agent(ctx: &Context, agent: &AgentSpec) -> Result<(), OpsError> {
-    locate(agent, &agent_launch(ctx))
-        .map(drop)
-        .map_err(|e| OpsError::infrastructure("the agent cannot start", e))
+/// The goal's agents (of every role) must be installed before a goal is reopened or driven: a missing
+/// one fails the command (exit 6) with how to install it, and nothing is written.
+pub(super) fn ensure_agents(ctx: &Context, options: &RunOptions) -> Result<(), OpsError> {
+    match preflight::missing_agent(ctx, options) {
+        None => Ok(()),
+        Some((who, error)) => Err(OpsError::infrastructure(format!("{who} cannot start"), error)),
+    }
+}
+
+/// Record that a goal created to be driven cannot start its agent: the `preflight` decision and the
+/// stop (`failed`, exit 6) naming the fix. No worktree, no attempt; `resume` continues once the agent
+/// is installed.
+fn stop_without_agent(ctx: &Context, goal: &GoalRef, stop: InfraStop) -> Result<Controlled, OpsError> {
+    let done = ctx.transaction(goal).by_controller().commit_blocking(|draft| {
+        draft.record(EventBody::DecisionRecorded(stop.decision.clone()));
+        draft.record(EventBody::GoalStopped {
+            status: GoalStatus::Failed,
+            reason: stop.reason.clone(),
+        });
+        Ok(())
+    })?;
+    Ok(Controlled {
+        goal: goal.clone(),
+        commit: done.tip,
+        snapshot: done.snapshot,
+        events: done.events,
+    })
 }
 
 /// Whether the goal is planned or running now (reopened by someone else).
@@ -111,7 +138,7 @@ pub fn orphaned(ctx: &Context) -> Result<Vec<GoalRef>, OpsError> {
 pub fn resume_auto(ctx: Context, observer: Observer<'_>) -> Result<Vec<(GoalRef, GoalStatus)>, OpsError> {
     let goals = orphaned(&ctx)?;
     for goal in &goals {
-        ensure_agent(&ctx, &ctx.load(goal)?.snapshot.goal.options.agent)?;
+        ensure_agents(&ctx, &ctx.load(goal)?.snapshot.goal.options)?;
     }
     let ctx = Rc::new(ctx);
     let mut done = Vec::new();

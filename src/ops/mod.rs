@@ -24,6 +24,7 @@ pub mod integrity;
 pub mod notify;
 pub mod plan;
 pub mod planning;
+pub mod preflight;
 pub mod query;
 pub mod release;
 pub mod remote;

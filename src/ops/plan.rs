@@ -39,8 +39,8 @@ pub struct Created {
     pub snapshot: Snapshot,
 }
 
-/// Create and plan a goal. Nothing is written unless every input is valid and, for a goal to be driven
-/// at once (`until_ready`), its agent is installed.
+/// Create and plan a goal. Nothing is written unless every input is valid (a missing agent is found
+/// after: the goal records it, see `execute::run_until_ready`).
 pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
     let text = normalise("goal", &req.text, MAX_GOAL_BYTES).map_err(|e| OpsError::Usage(e.to_string()))?;
     let base = resolve_base(ctx, &req.base_rev)?;
@@ -60,9 +60,6 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
     let bodies = intake_events((&text, &text), &found, &files, &req.options)?;
     events.extend(bodies.into_iter().map(|b| ctx.event(b)));
     let snapshot = Snapshot::replay(&id, &events).map_err(|e| OpsError::Usage(e.to_string()))?;
-    if req.options.until_ready {
-        super::execute::ensure_agent(ctx, &req.options.agent)?;
-    }
     let goal = GoalRef::Local(id);
     let commit = create_goal(ctx, &goal, &snapshot, &events)?;
     Ok(Created {

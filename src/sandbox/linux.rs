@@ -67,7 +67,6 @@ fn trial(program: &Path) -> Result<(), Unavailable> {
         "--cap-drop",
         "ALL",
         "--die-with-parent",
-        "--new-session",
         "--",
     ]
     .iter()

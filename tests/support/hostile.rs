@@ -220,22 +220,7 @@ if {fix}:
 
     /// Live processes of the daemon.
     pub fn daemons(&self) -> Vec<i32> {
-        let wanted = format!("sleep {}", self.marker);
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-                let running = !stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start()
-                    .starts_with('Z');
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                running && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
-            })
-            .collect()
+        sleeping(&self.marker)
     }
 
     /// Wait (bounded, a hang guard only) until no daemon is left; true when none is.
@@ -265,4 +250,24 @@ if {fix}:
         );
         assert!(!evidence.contains(&self.secret), "the key leaked: {evidence}");
     }
+}
+
+/// Live (not zombie) `sleep <seconds>` processes.
+pub fn sleeping(seconds: &str) -> Vec<i32> {
+    let wanted = format!("sleep {seconds}");
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let running = !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z');
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            running && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
+        })
+        .collect()
 }

@@ -12,4 +12,5 @@ pub mod imported;
 pub mod machines;
 pub mod model_server;
 pub mod openapi;
+pub mod scenario;
 pub mod tools;

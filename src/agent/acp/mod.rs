@@ -9,7 +9,8 @@
 //! and marked so. Tracks the refusals an agent ended its turn on (Qwen Code ends its turn when a
 //! permission is rejected), so the session can tell the agent about them in its next prompt.
 //! Unknown messages are tolerated; known vendor extensions are answered as ACP asks (`-32601` for
-//! requests) without counting as noise.
+//! requests) without counting as noise. A request naming another session than the current one (an
+//! earlier session of the same process, see [`Engine::renew`]) is refused and recorded.
 
 pub mod fs;
 pub mod kimi_usage;
@@ -181,14 +182,24 @@ impl AcpEngine {
     /// Open a new session in the running agent (see [`Engine::renew`]): Kimi Code serves several
     /// sessions, each with its own work directory, so a second session costs a `session/new`
     /// (about 0.1 s), not the agent's start-up (seconds).
-    async fn renew_session(&mut self, policy: Arc<Policy>, confined: Confined) -> Result<(), AgentError> {
+    /// The earlier session is cancelled and closed first (its scheduled and background work ends
+    /// with it), and from then on any request naming it is refused ([`foreign_session`]).
+    async fn renew_session(
+        &mut self,
+        policy: Arc<Policy>,
+        confined: Confined,
+        env: Vec<(OsString, OsString)>,
+    ) -> Result<(), AgentError> {
         if self.in_turn() {
             return Err(AgentError::Protocol(
                 "a new session was asked for while a turn runs".to_owned(),
             ));
         }
-        self.terminals.kill_all();
-        self.terminals = Terminals::new(self.env.clone(), confined);
+        if let Some(old) = self.info.session_id.take() {
+            self.close_session(&old).await?;
+        }
+        self.terminals.renew(env.clone(), confined);
+        self.env = env;
         self.policy = policy;
         self.calls = ToolCalls::default();
         self.unanswered.clear();
@@ -199,6 +210,18 @@ impl AcpEngine {
         self.pending.clear();
         self.tail_usage();
         Ok(())
+    }
+
+    /// `session/cancel`, then `session/close` (an agent that does not serve it only answers with an
+    /// error: the session's requests are refused all the same).
+    async fn close_session(&mut self, id: &str) -> Result<(), AgentError> {
+        let params = json!({"sessionId": id});
+        self.conn
+            .send(jsonrpc::notification("session/cancel", params.clone()))?;
+        match self.call("session/close", params).await {
+            Ok(_) | Err(AgentError::Refused { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn initialize(&mut self) -> Result<Value, AgentError> {
@@ -544,6 +567,19 @@ impl AcpEngine {
     }
 
     fn on_request(&mut self, id: Value, method: &str, params: &Value) -> Result<(), AgentError> {
+        if let Some(reason) = foreign_session(method, params, self.info.session_id.as_deref()) {
+            let target = params
+                .get("sessionId")
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), |s| bounded(s, 100)))
+                .unwrap_or_default();
+            // Recorded, but not a refusal the current session's agent has to react to.
+            self.event(AgentEvent::Denied(Denial {
+                tool: method.to_owned(),
+                target,
+                reason: reason.clone(),
+            }));
+            return self.conn.reply_error(&id, fs::DENIED, &reason);
+        }
         let cancelled = || Err((fs::DENIED, "the turn was cancelled".to_owned()));
         let cancelling = self.cancel_deadline.is_some();
         let answer = match method {
@@ -665,8 +701,13 @@ impl Engine for AcpEngine {
         self.info.engine == EngineKind::KimiAcp
     }
 
-    fn renew(&mut self, policy: Arc<Policy>, confined: Confined) -> BoxFuture<'_, Result<(), AgentError>> {
-        Box::pin(self.renew_session(policy, confined))
+    fn renew(
+        &mut self,
+        policy: Arc<Policy>,
+        confined: Confined,
+        env: Vec<(OsString, OsString)>,
+    ) -> BoxFuture<'_, Result<(), AgentError>> {
+        Box::pin(self.renew_session(policy, confined, env))
     }
 
     fn unanswered_refusals(&mut self) -> Vec<Denial> {
@@ -728,9 +769,92 @@ fn model_name(result: &Value) -> Option<String> {
     named.or_else(|| current.as_str()).map(str::to_owned)
 }
 
+/// The requests an agent makes on behalf of one session (ACP: each names it in `sessionId`).
+const SESSION_REQUESTS: [&str; 8] = [
+    "session/request_permission",
+    "fs/read_text_file",
+    "fs/write_text_file",
+    "terminal/create",
+    "terminal/output",
+    "terminal/kill",
+    "terminal/release",
+    "terminal/wait_for_exit",
+];
+
+/// Why a request of the agent is refused because it is not for the current session (`current`; none
+/// while a session is closed or opened), if it is: an earlier session in the same process (a
+/// reviewer hosted by a task's agent) must not act under the later session's policy.
+fn foreign_session(method: &str, params: &Value, current: Option<&str>) -> Option<String> {
+    if !SESSION_REQUESTS.contains(&method) {
+        return None;
+    }
+    let named = params.get("sessionId").and_then(Value::as_str);
+    match (named, current) {
+        (Some(named), Some(current)) if named == current => None,
+        (Some(named), _) => {
+            let named = bounded(named, 100);
+            Some(format!(
+                "`{method}` is for session `{named}`, which is not this session"
+            ))
+        }
+        (None, _) => Some(format!("`{method}` names no session")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_of_another_session_are_refused() {
+        let cases: [(&str, Value, Option<&str>, bool); 8] = [
+            (
+                "fs/read_text_file",
+                json!({"sessionId": "s2", "path": "/a"}),
+                Some("s2"),
+                false,
+            ),
+            (
+                "fs/read_text_file",
+                json!({"sessionId": "s1", "path": "/a"}),
+                Some("s2"),
+                true,
+            ),
+            (
+                "terminal/create",
+                json!({"sessionId": "s1", "command": "ls"}),
+                Some("s2"),
+                true,
+            ),
+            (
+                "terminal/output",
+                json!({"sessionId": "s1", "terminalId": "term-1"}),
+                Some("s2"),
+                true,
+            ),
+            (
+                "session/request_permission",
+                json!({"sessionId": "s1"}),
+                None,
+                true,
+            ),
+            ("fs/write_text_file", json!({"path": "/a"}), Some("s2"), true),
+            (
+                "terminal/wait_for_exit",
+                json!({"sessionId": 7}),
+                Some("s2"),
+                true,
+            ),
+            ("_zed/custom", json!({"sessionId": "s1"}), Some("s2"), false),
+        ];
+        for (method, params, current, refused) in cases {
+            assert_eq!(
+                foreign_session(method, &params, current).is_some(),
+                refused,
+                "{method} {params} {current:?}"
+            );
+        }
+    }
 
     #[test]
     fn permissions_never_allow_always() {

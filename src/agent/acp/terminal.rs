@@ -101,15 +101,25 @@ pub type TermError = (i64, String);
 
 impl Terminals {
     /// No terminals yet; commands get `env` on top of the inherited environment and run `confined`
-    /// (in the agent's sandbox scope).
+    /// (in the agent's sandbox scope, without the engine's state directories: see
+    /// [`commands_scope`]).
     pub fn new(env: Vec<(OsString, OsString)>, confined: Confined) -> Terminals {
         Terminals {
             next: 0,
             live: HashMap::new(),
             released: VecDeque::new(),
             env,
-            confined,
+            confined: commands_scope(confined),
         }
+    }
+
+    /// The terminals of the next session of the same agent process: every live one is killed, and
+    /// ids keep counting (a late request of the earlier session can never name a new terminal).
+    pub fn renew(&mut self, env: Vec<(OsString, OsString)>, confined: Confined) {
+        self.kill_all();
+        self.released.clear();
+        self.env = env;
+        self.confined = commands_scope(confined);
     }
 
     /// How many terminals are alive.
@@ -257,6 +267,14 @@ impl Terminals {
     pub fn kill_all(&mut self) {
         self.live.clear();
     }
+}
+
+/// The agent's scope without the engine's state directories: a command the model runs must not
+/// write the agent's configuration (Kimi Code reads `mcp.json`, `AGENTS.md` and skills from its home
+/// for every session, later reviewers' and the user's own included), only the agent process does.
+fn commands_scope(mut confined: Confined) -> Confined {
+    confined.scope.state_dirs.clear();
+    confined
 }
 
 /// The answer to `terminal/wait_for_exit` once `exit` is known.

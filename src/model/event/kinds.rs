@@ -129,6 +129,7 @@ fn one_of_each() -> Vec<EventBody> {
         },
         EventBody::Accepted {
             summary: "fine".into(),
+            task: None,
         },
         EventBody::Rejected { reason: "no".into() },
         EventBody::ControllerStarted {

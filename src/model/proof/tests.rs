@@ -655,13 +655,56 @@ fn a_human_accept_after_the_review_clears_removed_tests_and_one_before_does_not(
     g.verify(vec![tested(Outcome::Passed, &[("t::add", Passed)])]);
     g.apply(EventBody::Accepted {
         summary: "too early".into(),
+        task: None,
     });
     g.review(Vec::new());
     assert_eq!(g.readiness().status, GoalStatus::NotReady);
     g.apply(EventBody::Accepted {
         summary: "test_add_zero duplicated test_add".into(),
+        task: None,
     });
     assert_ready(&g.readiness());
+}
+
+#[test]
+fn a_task_accept_clears_only_the_findings_in_that_task_s_write_set() {
+    let mut g = Goal::integrated(GoalKind::Feature, vec![gate("test", true, Outcome::Passed)]);
+    g.snapshot.tasks.tasks.push(task("b", &[], &["lib/**"]));
+    g.verify(vec![gate("test", true, Outcome::Passed)]);
+    let mut in_b = high("unchecked input");
+    in_b.file = "lib/b.rs".into();
+    g.review(vec![high("panics on empty input"), in_b]);
+    g.apply(EventBody::Accepted {
+        summary: "a's panic is documented".into(),
+        task: Some(TaskId::parse("a").expect("a valid task id")),
+    });
+    let open = blocking_files(&g);
+    assert_eq!(open, vec!["lib/b.rs"], "only b's finding is left");
+    let accepted: Vec<bool> = g.record_proof().findings.iter().map(|f| f.accepted).collect();
+    assert_eq!(accepted, vec![true, false]);
+    g.apply(EventBody::Rejected { reason: "no".into() });
+    g.apply(EventBody::Accepted {
+        summary: "b too".into(),
+        task: Some(TaskId::parse("b").expect("a valid task id")),
+    });
+    let open = blocking_files(&g);
+    assert_eq!(
+        open,
+        vec!["src/a.rs"],
+        "the later reject applies to a's finding again"
+    );
+}
+
+/// The files of the open blocking findings.
+fn blocking_files(g: &Goal) -> Vec<String> {
+    g.readiness()
+        .reasons
+        .into_iter()
+        .filter_map(|r| match r {
+            NotReadyReason::BlockingFinding { file, .. } => Some(file),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A conftest.py the result added, as `model::harness` reports it.
@@ -725,6 +768,7 @@ fn a_harness_change_whose_restored_run_agrees_is_a_high_finding_an_accept_clears
     );
     g.apply(EventBody::Accepted {
         summary: "the new fixture is harmless".into(),
+        task: None,
     });
     assert_ready(&g.readiness());
 }
@@ -742,6 +786,7 @@ fn a_restored_run_that_disagrees_refuses_ready_whatever_a_human_accepts() {
     assert_not_ready(&g, &expected);
     g.apply(EventBody::Accepted {
         summary: "looks fine to me".into(),
+        task: None,
     });
     let r = g.readiness();
     assert_eq!(r.reasons, vec![expected], "only the harness reason is left");
@@ -750,7 +795,10 @@ fn a_restored_run_that_disagrees_refuses_ready_whatever_a_human_accepts() {
 #[test]
 fn a_restored_run_that_could_not_be_made_refuses_ready() {
     let mut g = harness_goal(vec![gate("test", true, Outcome::Passed)], None);
-    g.apply(EventBody::Accepted { summary: "ok".into() });
+    g.apply(EventBody::Accepted {
+        summary: "ok".into(),
+        task: None,
+    });
     let r = g.readiness();
     assert!(
         matches!(&r.reasons[..], [NotReadyReason::HarnessChanged { gate, detail }]
@@ -1063,6 +1111,7 @@ fn an_acceptance_after_the_review_makes_it_ready() {
     g.review(vec![high("unchecked index")]);
     g.apply(EventBody::Accepted {
         summary: "the index is checked by the caller".into(),
+        task: None,
     });
     assert_ready(&g.readiness());
     let proof = prove(&g.snapshot, changed());
@@ -1076,6 +1125,7 @@ fn an_acceptance_before_the_review_does_not_clear_its_findings() {
     let mut g = Goal::evidenced();
     g.apply(EventBody::Accepted {
         summary: "looks fine".into(),
+        task: None,
     });
     g.review(vec![high("unchecked index")]);
     let r = g.readiness();
@@ -1092,7 +1142,10 @@ fn an_acceptance_before_the_review_does_not_clear_its_findings() {
 fn a_rejection_after_an_acceptance_reopens_the_findings() {
     let mut g = Goal::evidenced();
     g.review(vec![high("unchecked index")]);
-    g.apply(EventBody::Accepted { summary: "ok".into() });
+    g.apply(EventBody::Accepted {
+        summary: "ok".into(),
+        task: None,
+    });
     g.apply(EventBody::Rejected {
         reason: "on second thought".into(),
     });
@@ -1241,6 +1294,7 @@ fn after_verdict_follows_accept_and_reject() {
     assert_eq!(g.record_proof().status, GoalStatus::NotReady);
     g.apply(EventBody::Accepted {
         summary: "checked by hand".into(),
+        task: None,
     });
     let accepted = after_verdict(&g.snapshot).expect("a concluded goal with a proof");
     assert_eq!(accepted.status, GoalStatus::Ready);
@@ -1394,6 +1448,7 @@ fn documented_example() -> Proof {
     g.review(vec![high("unchecked index")]);
     g.apply(EventBody::Accepted {
         summary: "the caller checks the index".into(),
+        task: None,
     });
     prove(&g.snapshot, changed())
 }
