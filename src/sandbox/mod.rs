@@ -37,8 +37,8 @@ use std::sync::OnceLock;
 use crate::clock::random_bytes;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::{
-    EMPTIED, HIDDEN_SOCKETS, HIDDEN_UNDER_HOME, SandboxMode, SandboxSettings, UNSET_IN_SANDBOX, Walls,
-    engine_state_dirs, toolchain_caches,
+    EMPTIED, ENGINE_STATE_DIRS, HIDDEN_SOCKETS, HIDDEN_UNDER_HOME, SandboxMode, SandboxSettings,
+    UNSET_IN_SANDBOX, Walls, engine_state_dirs, toolchain_caches,
 };
 use crate::process::{self, GroupChild, GroupSpec};
 use crate::settings;
@@ -311,12 +311,15 @@ fn emptied_dirs() -> Vec<PathBuf> {
 }
 
 /// What must stay visible (read-only) should it live in an emptied directory: the `HOME`s (the
-/// child's and git-omk's: credentials inside stay hidden), the user's checkout (the parent of a
-/// protected `.git` directory) and the program started.
+/// child's and git-omk's: credentials inside stay hidden), the engines' state directories its
+/// environment names (read-only where the scope does not make them writable: a command in an ACP
+/// terminal that writes there is refused as before, not sent into an empty directory), the user's
+/// checkout (the parent of a protected `.git` directory) and the program started.
 fn shown_paths(var: &dyn Fn(&str) -> Option<String>, scope: &Scope, program: &Path) -> Vec<PathBuf> {
     let homes = var("HOME")
         .into_iter()
         .chain(settings::env("HOME"))
+        .chain(ENGINE_STATE_DIRS.iter().filter_map(|(_, name, _)| var(name)))
         .map(PathBuf::from);
     let checkouts = scope
         .protect
