@@ -610,6 +610,20 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent, agent: Option<&
     let branch = format!("omk/{id}/integration");
     let calc = case.repo.git(&["show", &format!("{branch}:calc.py")]);
     assert!(calc.contains("return a + b") && !calc.contains("pwned"), "{calc}");
+    let shown = case
+        .command(&["goal", "show", &id, "-f", "json"])
+        .output()
+        .expect("show");
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&shown.stdout).contains("hosted_reviewer"),
+        "the task's worktree is as the task left it: {}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
     assert_eq!(case.answered_by(2), 1, "the reviewer answered after the refusals");
     case.assert_model_satisfied();
     case.assert_no_agent_left();
