@@ -336,6 +336,9 @@ pub struct GoalView<'a> {
     pub harness: Option<&'a HarnessCheck>,
     /// The review of the result.
     pub review: Option<&'a Review>,
+    /// Hidden from `goal list` (`goal archive`); absent when it is not.
+    #[serde(skip_serializing_if = "is_false")]
+    pub archived: bool,
 }
 
 impl<'a> GoalView<'a> {
@@ -371,6 +374,7 @@ impl<'a> GoalView<'a> {
             base_run: g.base_run.as_ref(),
             harness: g.harness.as_ref(),
             review: g.review.as_ref(),
+            archived: g.archived,
         }
     }
 }
@@ -521,4 +525,8 @@ pub struct RecordedView<'a> {
     pub questions: Vec<&'a str>,
     /// The task graph.
     pub tasks: &'a [Task],
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
