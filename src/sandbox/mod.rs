@@ -35,8 +35,8 @@ use std::sync::OnceLock;
 use crate::clock::random_bytes;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::{
-    HIDDEN_UNDER_HOME, SandboxMode, SandboxSettings, UNSET_IN_SANDBOX, Walls, engine_state_dirs,
-    toolchain_caches,
+    HIDDEN_UNDER_HOME, Layout, SandboxMode, SandboxSettings, StateDir, StateLayout, StateRoot,
+    UNSET_IN_SANDBOX, Walls, engine_state_dirs, state_root, toolchain_caches,
 };
 use crate::process::{self, GroupChild, GroupSpec};
 use crate::settings;
@@ -131,10 +131,18 @@ impl Sandbox {
     /// The walls of `scope` for a process with `spec`'s environment.
     fn walls(&self, spec: &GroupSpec, scope: &Scope, private: &PrivateDir) -> io::Result<Walls> {
         let var = |name: &str| child_var(spec, name);
-        for dir in &scope.state_dirs {
-            std::fs::create_dir_all(dir)?;
+        let mut writable: Vec<PathBuf> = Vec::new();
+        let mut state_roots: Vec<StateRoot> = Vec::new();
+        for (n, dir) in scope.state_dirs.iter().enumerate() {
+            std::fs::create_dir_all(&dir.path)?;
+            match dir.layout {
+                Layout::Cache => writable.push(dir.path.clone()),
+                Layout::Guarded(layout) => {
+                    let private = private.root.join(format!("state-{n}"));
+                    state_roots.push(guarded(&dir.path, layout, &private)?);
+                }
+            }
         }
-        let mut writable: Vec<PathBuf> = scope.state_dirs.clone();
         if scope.work_dir_writable {
             writable.push(scope.work_dir.clone());
         }
@@ -147,6 +155,7 @@ impl Sandbox {
             cwd: canonical(&spec.cwd).unwrap_or_else(|| spec.cwd.clone()),
             writable: existing_dirs(writable),
             read_only: scope.protect.iter().filter_map(|p| canonical(p)).collect(),
+            state_roots,
             hidden_dirs,
             hidden_files,
             tmp: private.tmp.clone(),
@@ -187,7 +196,7 @@ pub struct Scope {
     /// Whether it is writable (not for planner and reviewer sessions).
     pub work_dir_writable: bool,
     /// The engine's own state directories (created when missing).
-    pub state_dirs: Vec<PathBuf>,
+    pub state_dirs: Vec<StateDir>,
     /// Paths that stay read-only even inside a writable directory: the checkout's `.git` pointer, the
     /// repository's git directories.
     pub protect: Vec<PathBuf>,
@@ -285,6 +294,39 @@ fn hidden_paths(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     out.extend(settings::env("XDG_RUNTIME_DIR").map(PathBuf::from));
     out.extend(settings::env("SSH_AUTH_SOCK").map(PathBuf::from));
     out
+}
+
+/// Prepare the guarded state directory `root` for a confined process: create the entries the engine
+/// writes, copy those it rewrites by renaming into `private` (a new directory of the process), and
+/// decide how every entry is bound ([`state_root`]). Entries that lead nowhere (a dangling link) are
+/// left out: the engine sees them missing.
+fn guarded(root: &Path, layout: &StateLayout, private: &Path) -> io::Result<StateRoot> {
+    use std::os::unix::fs::DirBuilderExt;
+    let root = canonical(root).unwrap_or_else(|| root.to_path_buf());
+    for dir in layout.dirs {
+        std::fs::create_dir_all(root.join(dir))?;
+    }
+    for file in layout.files {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join(file))?;
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(private)?;
+    for file in layout.copied {
+        let from = root.join(file);
+        if from.is_file() {
+            std::fs::copy(&from, private.join(file))?;
+        }
+    }
+    let mut entries: Vec<OsString> = Vec::new();
+    for entry in std::fs::read_dir(&root)? {
+        let entry = entry?;
+        if std::fs::metadata(entry.path()).is_ok() {
+            entries.push(entry.file_name());
+        }
+    }
+    Ok(state_root(&root, &entries, layout, private))
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
