@@ -305,6 +305,11 @@ pub struct StateLayout {
     /// Files at the root the engine rewrites by renaming (lists of recent work directories): the
     /// process gets a copy; what it writes there is dropped.
     pub copied: &'static [&'static str],
+    /// The copied file that lists the work directories whose sessions the engine finds (kimi-cli's
+    /// `kimi.json`: a session of a work directory missing there cannot be resumed). git-omk adds the
+    /// work directory to the real file before copying it ([`listing_work_dir`]), since what the engine
+    /// writes in its copy is dropped.
+    pub work_dir_index: Option<&'static str>,
     /// Entries the engine rebuilds when they are missing and that must not persist from a confined
     /// run (Qwen Code's extension store, whose pending transactions a later start would replay into
     /// its extensions): the process gets none, and what it writes there is dropped.
@@ -317,6 +322,7 @@ pub const KIMI_CLI: StateLayout = StateLayout {
     dirs: &["sessions", "logs", "telemetry"],
     files: &[],
     copied: &["kimi.json"],
+    work_dir_index: Some("kimi.json"),
     fresh: &[],
 };
 
@@ -326,6 +332,7 @@ pub const KIMI_CODE: StateLayout = StateLayout {
     dirs: &["sessions", "logs", "cache", "file-history"],
     files: &["session_index.jsonl"],
     copied: &["workspaces.json"],
+    work_dir_index: None,
     fresh: &[],
 };
 
@@ -335,6 +342,7 @@ pub const QWEN_CODE: StateLayout = StateLayout {
     dirs: &["projects", "sessions", "tmp"],
     files: &["usage_record.jsonl"],
     copied: &[],
+    work_dir_index: None,
     fresh: &["extension-store"],
 };
 
@@ -374,6 +382,33 @@ pub fn engine_state_dirs(agent: &AgentSpec, var: &dyn Fn(&str) -> Option<String>
             })
         })
         .collect()
+}
+
+/// kimi-cli's list of work directories (`existing`, the content of `kimi.json` if there is one) with
+/// `work_dir` in it, or `None` when it is there already or the file is not one kimi-cli would read
+/// (left alone). Other fields and entries are kept.
+pub fn listing_work_dir(existing: Option<&str>, work_dir: &str) -> Option<String> {
+    let mut index: serde_json::Value = match existing {
+        Some(text) => serde_json::from_str(text).ok()?,
+        None => serde_json::json!({}),
+    };
+    let object = index.as_object_mut()?;
+    let dirs = object
+        .entry("work_dirs")
+        .or_insert_with(|| serde_json::json!([]))
+        .as_array_mut()?;
+    let listed = dirs.iter().any(|d| {
+        d.get("path").and_then(serde_json::Value::as_str) == Some(work_dir)
+            && d.get("kaos")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("local")
+                == "local"
+    });
+    if listed {
+        return None;
+    }
+    dirs.push(serde_json::json!({"path": work_dir, "kaos": "local", "last_session_id": null}));
+    serde_json::to_string_pretty(&index).ok()
 }
 
 /// A guarded state directory as a confined process sees it: `private` (a directory of the process,
@@ -739,6 +774,20 @@ mod tests {
             vec![PathBuf::from("/q/extensions"), PathBuf::from("/q/settings.json")],
             "the extension store is a fresh one, never the real one"
         );
+    }
+
+    #[test]
+    fn kimi_cli_finds_the_sessions_of_a_listed_work_dir() {
+        let fresh = listing_work_dir(None, "/w/task").unwrap();
+        assert!(fresh.contains("\"/w/task\""), "{fresh}");
+        assert_eq!(listing_work_dir(Some(&fresh), "/w/task"), None, "listed once");
+        let other = r#"{"work_dirs": [{"path": "/w/a", "kaos": "local", "last_session_id": "s1"}], "x": 1}"#;
+        let both = listing_work_dir(Some(other), "/w/task").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&both).unwrap();
+        assert_eq!(value["work_dirs"].as_array().unwrap().len(), 2);
+        assert_eq!(value["work_dirs"][0]["last_session_id"], "s1");
+        assert_eq!(value["x"], 1);
+        assert_eq!(listing_work_dir(Some("not json"), "/w/task"), None, "left alone");
     }
 
     #[test]

@@ -36,7 +36,7 @@ use crate::clock::random_bytes;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::{
     HIDDEN_UNDER_HOME, Layout, SandboxMode, SandboxSettings, StateDir, StateLayout, StateRoot,
-    UNSET_IN_SANDBOX, Walls, engine_state_dirs, state_root, toolchain_caches,
+    UNSET_IN_SANDBOX, Walls, engine_state_dirs, listing_work_dir, state_root, toolchain_caches,
 };
 use crate::process::{self, GroupChild, GroupSpec};
 use crate::settings;
@@ -139,7 +139,7 @@ impl Sandbox {
                 Layout::Cache => writable.push(dir.path.clone()),
                 Layout::Guarded(layout) => {
                     let private = private.root.join(format!("state-{n}"));
-                    state_roots.push(guarded(&dir.path, layout, &private)?);
+                    state_roots.push(guarded(&dir.path, layout, &private, &scope.work_dir)?);
                 }
             }
         }
@@ -296,13 +296,20 @@ fn hidden_paths(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     out
 }
 
-/// Prepare the guarded state directory `root` for a confined process: create the entries the engine
-/// writes, copy those it rewrites by renaming into `private` (a new directory of the process), and
-/// decide how every entry is bound ([`state_root`]). Entries that lead nowhere (a dangling link) are
-/// left out: the engine sees them missing.
-fn guarded(root: &Path, layout: &StateLayout, private: &Path) -> io::Result<StateRoot> {
+/// Prepare the guarded state directory `root` for a confined process working in `work_dir`: create
+/// the entries the engine writes, list `work_dir` where the engine looks its sessions up, copy what
+/// it rewrites by renaming into `private` (a new directory of the process), and decide how every
+/// entry is bound ([`state_root`]). Entries that lead nowhere (a dangling link) are left out: the
+/// engine sees them missing. The listing and the copies are made under a lock on `root`, so agents
+/// starting side by side each find their own work directory in their copy.
+fn guarded(root: &Path, layout: &StateLayout, private: &Path, work_dir: &Path) -> io::Result<StateRoot> {
     use std::os::unix::fs::DirBuilderExt;
     let root = canonical(root).unwrap_or_else(|| root.to_path_buf());
+    let lock = std::fs::File::open(&root)?;
+    lock.lock()?;
+    if let Some(index) = layout.work_dir_index {
+        list_work_dir(&root.join(index), work_dir)?;
+    }
     for dir in layout.dirs {
         std::fs::create_dir_all(root.join(dir))?;
     }
@@ -326,7 +333,28 @@ fn guarded(root: &Path, layout: &StateLayout, private: &Path) -> io::Result<Stat
             entries.push(entry.file_name());
         }
     }
+    drop(lock);
     Ok(state_root(&root, &entries, layout, private))
+}
+
+/// Add `work_dir` to the engine's list of work directories at `index` (written whole, then renamed
+/// over it), unless it is listed already.
+fn list_work_dir(index: &Path, work_dir: &Path) -> io::Result<()> {
+    let existing = match std::fs::read_to_string(index) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let work_dir: PathBuf = work_dir.components().collect();
+    let Some(listed) = listing_work_dir(existing.as_deref(), &work_dir.to_string_lossy()) else {
+        return Ok(());
+    };
+    let name: String = random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect();
+    let temporary = index.with_extension(format!("omk-{name}.tmp"));
+    std::fs::write(&temporary, listed)?;
+    std::fs::rename(&temporary, index).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
