@@ -379,11 +379,17 @@ mod goal_watch_follows_the_agent_while_it_runs {
     }
 }
 
-// Kimi Code serves several sessions in one process: its finished task's agent hosts the reviewer.
+// Kimi Code serves several sessions in one process: its finished task's agent hosts the reviewer,
+// also when it is chosen as `--agent kimi` (the installed generation).
 mod a_reviewer_in_the_task_agents_process_reads_only {
     #[test]
     fn kimi_acp() {
-        super::a_reviewer_in_the_task_agents_process_reads_only(super::Agent::KimiAcp);
+        super::a_reviewer_in_the_task_agents_process_reads_only(super::Agent::KimiAcp, None);
+    }
+
+    #[test]
+    fn kimi_found_to_be_kimi_code() {
+        super::a_reviewer_in_the_task_agents_process_reads_only(super::Agent::KimiAcp, Some("kimi"));
     }
 }
 
@@ -526,8 +532,9 @@ fn two_slices_run_concurrently_and_end_ready(kind: Agent) {
 
 /// The reviewer's session, opened in the process of the task's agent (which could write the task's
 /// worktree), is as read-only as one in a process of its own: its shell write and its file write are
-/// refused, recorded, and change nothing.
-fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
+/// refused, recorded, and change nothing. `agent` is what `--agent` says (`kind`'s own name unless
+/// given); the correctness reviewer is never started in a process of its own.
+fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent, agent: Option<&str>) {
     let mut routes = vec![
         Route::when(CORRECTNESS_REVIEWER)
             .step(0)
@@ -547,7 +554,7 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
     let Some(case) = Case::new(kind, routes) else {
         return;
     };
-    let agent = case.kind.spec().to_string();
+    let agent = agent.map_or_else(|| case.kind.spec().to_string(), str::to_owned);
     let args = [
         "goal",
         "run",
@@ -560,7 +567,7 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
     ];
     let out = case
         .command(&args)
-        .env("OMK_LOG", "git_omk::ops::review=debug")
+        .env("OMK_LOG", "git_omk::ops::review=debug,omk::timing=debug")
         .output()
         .expect("git-omk runs");
     assert_eq!(
@@ -574,6 +581,19 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent) {
         stderr.contains("the reviewer session runs in the task agent's process"),
         "no second agent process for the reviewer: {stderr}"
     );
+    let started = |role: &str| {
+        let (subject, step) = (format!("subject=\"{role}\""), "step=\"agent-start\"");
+        stderr
+            .lines()
+            .filter(|l| l.contains(&subject) && l.contains(step))
+            .count()
+    };
+    assert_eq!(
+        started("reviewer"),
+        0,
+        "the hosted reviewer never starts an agent: {stderr}"
+    );
+    assert_eq!(started("security-reviewer"), 1, "{stderr}");
     let id = json_of(&out)["id"].as_str().expect("goal id").to_owned();
     let goal_ref = format!("refs/omk/goals/{id}");
     let transcript = case

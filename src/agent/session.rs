@@ -670,6 +670,16 @@ fn os_pairs(env: &[(String, String)]) -> Vec<(OsString, OsString)> {
 }
 
 /// The `kimi` program: the configured one, else `kimi` on `PATH`.
+/// Which Kimi generation `kimi` (`--agent kimi`) starts here, as `launch` finds the program; `None`
+/// when there is no such program or it is not a known Kimi (a session started with it then says why).
+pub async fn kimi_generation(launch: &Launch) -> Option<KimiGeneration> {
+    let program = kimi_program(launch).ok()?;
+    kimi_version(program.as_os_str())
+        .await
+        .ok()
+        .map(|found| found.generation)
+}
+
 fn kimi_program(launch: &Launch) -> Result<PathBuf, AgentError> {
     match &launch.program {
         Some(p) => Ok(p.clone()),

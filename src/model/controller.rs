@@ -5,6 +5,8 @@
 //! Acting never changes state except through recorded events, so resuming after any crash is: load the
 //! tip, call `next_step`, act, record, repeat. Pure.
 
+pub mod hosting;
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};

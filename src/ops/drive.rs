@@ -32,12 +32,15 @@ use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
-use crate::agent::{Launch, Session};
+use crate::agent::detect::KimiGeneration;
+use crate::agent::session::kimi_generation;
+use crate::agent::{EngineKind, Launch, Session};
 use crate::gate::{self, ExecOptions, GateError, PlanOptions};
 use crate::git::integrate::tree_of;
 use crate::git::run::{git, update_branch};
 use crate::git::worktree;
 use crate::model::budget::BudgetDimension;
+use crate::model::controller::hosting::{KimiFound, SpareFacts, keeps_spare, resolved, reviewers_ahead};
 use crate::model::controller::{
     Next, first_wave, next_step, start, start_agents_with_baseline, warm_reviewers,
     warm_reviewers_with_first_wave,
@@ -109,8 +112,10 @@ struct Driver<'o> {
     remover: Remover,
     /// Reviewer sessions started while the last tasks run.
     warm: Option<Warm>,
-    /// Finished tasks' agents kept to host the reviewer sessions (`review::hosts_reviewers`), by task.
+    /// Finished tasks' agents kept to host the correctness reviewer (`hosting::keeps_spare`), by task.
     spares: Vec<(TaskId, Session)>,
+    /// What `kimi` is here, once a probe or a session told.
+    kimi: KimiFound,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -147,6 +152,7 @@ pub async fn drive(
         remover: Remover::new(repo_dir, ctx.store.common_dir().to_path_buf()),
         warm: None,
         spares: Vec::new(),
+        kimi: KimiFound::Unknown,
     };
     driver.acquire().await?;
     // The agents' live output for `goal watch`, while this controller holds the lease.
@@ -156,8 +162,7 @@ pub async fn drive(
         driver.record_failure(error).await;
     }
     driver.remover.settle().await;
-    driver.shutdown_sessions().await;
-    driver.drop_reviews().await;
+    driver.end_sessions().await;
     if let Ok(status) = &outcome {
         driver.notify(*status).await;
     }
@@ -290,7 +295,7 @@ impl Driver<'_> {
             }
             let next = next_step(self.ledger.snapshot(), &self.active());
             let phase = next.phase(self.ledger.snapshot());
-            self.warm_up();
+            self.warm_up().await;
             let (label, began) = (next.label(), self.ctx.clock.now());
             let stopped = self.step(next, phase).await?;
             timing(self.goal_id(), label, began, self.ctx.clock.now());
@@ -557,9 +562,11 @@ impl Driver<'_> {
         let runners = gate_runners(&self.ctx, &base);
         let mut early = Vec::new();
         if start_agents_with_baseline(self.ledger.snapshot(), &runners) {
+            // Once, for every session that starts `kimi` (which the hosting decision needs too).
+            self.find_kimi().await;
             early = self.start_first_wave();
             if self.mode == Mode::UntilDone && warm_reviewers_with_first_wave(self.ledger.snapshot()) {
-                self.warm_up_now();
+                self.warm_up_now().await;
             }
         }
         let ran = self.gate_run(&base).await;
@@ -761,43 +768,75 @@ impl Driver<'_> {
     /// Start the reviewer sessions while the last tasks run (until-done runs only), so the agents'
     /// start-up is off the critical path. Failing to start them early only means starting them at
     /// the review.
-    fn warm_up(&mut self) {
+    async fn warm_up(&mut self) {
         let snapshot = self.ledger.snapshot();
-        if self.mode == Mode::UntilDone && warm_reviewers(snapshot, &self.active()) {
-            self.warm_up_now();
+        if self.mode == Mode::UntilDone && self.warm.is_none() && warm_reviewers(snapshot, &self.active()) {
+            self.warm_up_now().await;
         }
     }
 
-    /// Start the reviewer sessions in the background now, unless they were started already.
-    fn warm_up_now(&mut self) {
-        let snapshot = self.ledger.snapshot();
+    /// Start the reviewer sessions in the background now, unless they were started already: all but
+    /// the one a finished task's agent will host (`hosting::reviewers_ahead`).
+    async fn warm_up_now(&mut self) {
         if self.warm.is_some() {
             return;
         }
+        self.find_kimi().await;
+        let snapshot = self.ledger.snapshot();
         let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
             return;
         };
-        // Where the task's agent will host a reviewer session, only the other one starts ahead.
+        let options = &snapshot.goal.options;
+        let (task, reviewer) = (options.agent_of(Role::Task), options.agent_of(Role::Reviewer));
+        let which = reviewers_ahead(task, reviewer, self.kimi);
         let reviewers = self.reviewers();
-        let task_agent = snapshot.goal.options.agent_of(Role::Task);
-        let which = match (&reviewers.agent, task_agent) {
-            (AgentSpec::KimiAcp, AgentSpec::KimiAcp) => [false, true],
-            _ => [true, true],
-        };
         match Warm::start(&self.ctx, self.review_dir(), &commit, &reviewers, which) {
             Ok(warm) => self.warm = Some(warm),
             Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
         }
     }
 
-    /// End reviewer sessions that are no longer needed, and remove their checkout.
-    async fn drop_reviews(&mut self) {
-        if let Some(warm) = self.warm.take() {
-            warm.shutdown().await;
+    /// What `kimi` is here, when a role's agent is `kimi` and no probe or session told yet: one
+    /// `kimi --version` probe, whose answer every later session of the goal starts with (no probe of
+    /// its own). A failed probe leaves it unknown (the sessions then say why they cannot start).
+    async fn find_kimi(&mut self) {
+        let options = &self.ledger.snapshot().goal.options;
+        let uses_kimi = options.agents().iter().any(|(spec, _)| **spec == AgentSpec::Kimi);
+        if self.kimi != KimiFound::Unknown || !uses_kimi {
+            return;
         }
-        for (_, spare) in std::mem::take(&mut self.spares) {
-            spare.shutdown().await;
+        self.kimi = match kimi_generation(&agent_launch(&self.ctx)).await {
+            Some(KimiGeneration::Acp) => KimiFound::Code,
+            Some(KimiGeneration::Wire) => KimiFound::Cli,
+            None => KimiFound::Unknown,
+        };
+    }
+
+    /// Learn what `kimi` is from a session of the task agent, when that is `kimi` and still unknown.
+    fn learn_kimi(&mut self, session: &Session) {
+        let task_agent = self.ledger.snapshot().goal.options.agent_of(Role::Task);
+        if self.kimi != KimiFound::Unknown || *task_agent != AgentSpec::Kimi {
+            return;
         }
+        self.kimi = match session.info().engine {
+            EngineKind::KimiAcp => KimiFound::Code,
+            EngineKind::KimiWire => KimiFound::Cli,
+            _ => KimiFound::Unknown,
+        };
+    }
+
+    /// End every agent session the controller still holds, all at once (tasks' sessions kept for a
+    /// retry or started ahead, reviewers started ahead, spares), and remove the reviewers' checkout.
+    async fn end_sessions(&mut self) {
+        let sessions = std::mem::take(&mut self.sessions).into_values();
+        let spares = std::mem::take(&mut self.spares).into_iter().map(|(_, s)| s);
+        let warm = self.warm.take();
+        let reviewers = async {
+            if let Some(warm) = warm {
+                warm.shutdown().await;
+            }
+        };
+        tokio::join!(review::shut_down_all(sessions.chain(spares)), reviewers);
         let dir = self.review_dir();
         if dir.exists() {
             let _ = worktree::remove_checkout(&self.repo_dir, &dir);
@@ -811,9 +850,10 @@ impl Driver<'_> {
 
     fn reviewers(&self) -> Reviewers {
         Reviewers {
-            agent: (self.ledger.snapshot().goal.options)
-                .agent_of(Role::Reviewer)
-                .clone(),
+            agent: resolved(
+                (self.ledger.snapshot().goal.options).agent_of(Role::Reviewer),
+                self.kimi,
+            ),
             launch: agent_launch(&self.ctx),
             prices: self.prices.clone(),
             timeout: self.ctx.settings.turn_timeout,
@@ -1114,6 +1154,7 @@ impl Driver<'_> {
             checks: &self.checks,
             sessions: &self.sessions,
             prices: &self.prices,
+            kimi: self.kimi,
         };
         let specs = self
             .ledger
@@ -1163,6 +1204,7 @@ impl Driver<'_> {
             checks: &self.checks,
             sessions: &self.sessions,
             prices: &self.prices,
+            kimi: self.kimi,
         };
         first_wave(snapshot)
             .iter()
@@ -1191,6 +1233,7 @@ impl Driver<'_> {
                 None => handle.await,
             };
             if let Ok(Some((task, session))) = joined {
+                self.learn_kimi(&session);
                 self.sessions.insert(task, session);
             }
         }
@@ -1300,6 +1343,7 @@ impl Driver<'_> {
             let Some(session) = result.session.take() else {
                 continue;
             };
+            self.learn_kimi(&session);
             if next.get(&result.task) == Some(&TaskStatus::Pending) {
                 self.sessions.insert(result.task.clone(), session);
             } else if self.keeps_spare(&session, next.get(&result.task)) {
@@ -1311,21 +1355,21 @@ impl Driver<'_> {
         Ok(infrastructure)
     }
 
-    /// Whether to keep a finished task's agent (its task now `status`) to host a reviewer session:
-    /// the goal runs to its end, the task is done, no other task waits to be dispatched, one reviewer
-    /// is left to host, and the agent can host it ([`review::hosts_reviewers`]).
+    /// Whether to keep a finished task's agent (its task now `status`) to host the correctness
+    /// reviewer (`hosting::keeps_spare`).
     fn keeps_spare(&self, session: &Session, status: Option<&TaskStatus>) -> bool {
         let snapshot = self.ledger.snapshot();
         let options = &snapshot.goal.options;
-        self.mode == Mode::UntilDone
-            && status == Some(&TaskStatus::Done)
-            && self.spares.is_empty()
-            && snapshot
-                .tasks
-                .tasks
-                .iter()
-                .all(|t| t.status != TaskStatus::Pending)
-            && review::hosts_reviewers(session, &self.reviewers(), options.agent_of(Role::Task))
+        let facts = SpareFacts {
+            until_done: self.mode == Mode::UntilDone,
+            status: status.copied(),
+            tasks_wait: (snapshot.tasks.tasks.iter()).any(|t| t.status == TaskStatus::Pending),
+            renewable: session.renewable(),
+            spare_held: !self.spares.is_empty(),
+            reviewer_ahead: self.warm.as_ref().is_some_and(|w| w.ahead()[0]),
+        };
+        let (task, reviewer) = (options.agent_of(Role::Task), options.agent_of(Role::Reviewer));
+        keeps_spare(&facts, task, reviewer, self.kimi)
     }
 
     /// Ask every running attempt to stop and record each as it ends.
@@ -1342,12 +1386,6 @@ impl Driver<'_> {
             }
         }
         Ok(())
-    }
-
-    async fn shutdown_sessions(&mut self) {
-        for (_, session) in std::mem::take(&mut self.sessions) {
-            session.shutdown().await;
-        }
     }
 }
 
@@ -1408,6 +1446,7 @@ struct SpecEnv<'a> {
     checks: &'a [String],
     sessions: &'a BTreeMap<TaskId, Session>,
     prices: &'a PriceTable,
+    kimi: KimiFound,
 }
 
 /// The next attempt at `task` on `snapshot` (recorded at `goal_tip`).
@@ -1453,7 +1492,7 @@ fn attempt_spec(env: &SpecEnv<'_>, snapshot: &Snapshot, goal_tip: ObjectId, task
             .as_ref()
             .map(|b| b.gates.clone())
             .unwrap_or_default(),
-        agent: goal.options.agent.clone(),
+        agent: resolved(goal.options.agent_of(Role::Task), env.kimi),
         launch: agent_launch(env.ctx),
         turn_timeout: settings.turn_timeout,
         fallback_identity: env.ctx.store.repo().committer().is_none(),

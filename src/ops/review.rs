@@ -18,6 +18,7 @@ use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
 use crate::git::worktree;
+use crate::model::controller::hosting::{ReviewerSource, reviewer_sources};
 use crate::model::harness::finding as harness_finding;
 use crate::model::ids::TaskId;
 use crate::model::options::{AgentSpec, Role};
@@ -71,6 +72,7 @@ pub type Ahead = Vec<Option<Started>>;
 pub struct Warm {
     /// The checkout the sessions read.
     pub dir: PathBuf,
+    ahead: [bool; 2],
     starting: JoinHandle<Ahead>,
 }
 
@@ -106,7 +108,16 @@ impl Warm {
             let (first, second) = tokio::join!(start(0), start(1));
             vec![first, second]
         });
-        Ok(Warm { dir, starting })
+        Ok(Warm {
+            dir,
+            ahead: which,
+            starting,
+        })
+    }
+
+    /// The roles (in [`ROLES`] order) whose sessions are started ahead.
+    pub fn ahead(&self) -> [bool; 2] {
+        self.ahead
     }
 
     /// Move the checkout to `result` and hand over the sessions; `None` (the sessions ended) when the
@@ -131,8 +142,17 @@ impl Warm {
 }
 
 async fn shut_down(sessions: Ahead) {
-    for session in sessions.into_iter().flatten().flatten() {
-        session.shutdown().await;
+    shut_down_all(sessions.into_iter().flatten().flatten()).await;
+}
+
+/// End `sessions` all at once (each shutdown waits for its agent's process to end).
+pub async fn shut_down_all(sessions: impl IntoIterator<Item = Session>) {
+    let ending: Vec<JoinHandle<()>> = sessions
+        .into_iter()
+        .map(|session| tokio::task::spawn_local(session.shutdown()))
+        .collect();
+    for end in ending {
+        let _ = end.await;
     }
 }
 
@@ -171,20 +191,13 @@ fn session_config(checkout: &Path, reviewers: &Reviewers, role: ReviewRole) -> R
     Ok(config)
 }
 
-/// Whether a finished task's agent process can host a reviewer session of `reviewers` instead of a
-/// new agent process (DESIGN §6; docs/decisions.md): the reviewers are the task's agent, and it is
-/// Kimi Code, which serves several sessions in one process and runs no command itself (files and
-/// commands go through git-omk, under the new session's read-only policy and sandbox scope).
-pub fn hosts_reviewers(session: &Session, reviewers: &Reviewers, task_agent: &AgentSpec) -> bool {
-    session.renewable() && &reviewers.agent == task_agent
-}
-
 /// Review `result` against `base`; `checkout` is a clean checkout of `result` the sessions may read.
 /// The reviewer sessions are shown the test evidence of `snapshot` (tests by id, the harness check)
 /// next to the diff, so a test that disappeared or a changed harness is in front of them. `started`
-/// are sessions already started there (in [`ROLES`] order); a role without one opens a new session
-/// in one of the `spares` (finished tasks' agents, see [`hosts_reviewers`]), else starts its agent
-/// now. Both sessions review at once.
+/// are sessions already started there (in [`ROLES`] order); the correctness reviewer without one opens
+/// a new session in the first of the `spares` (finished tasks' agents, `hosting::keeps_spare`), else a
+/// role starts its agent now (`hosting::reviewer_sources`). Both sessions review at once; spares not
+/// used end meanwhile, all at once.
 pub async fn review(
     ctx: &Context,
     snapshot: &Snapshot,
@@ -208,20 +221,31 @@ pub async fn review(
         evidence: test_lines(&prove(snapshot, Vec::new())),
     };
     let mut started = started.unwrap_or_default().into_iter();
+    let ahead = [started.next().flatten(), started.next().flatten()];
     let mut spares = spares.into_iter();
-    let mut source = || match started.next().flatten() {
-        Some(started) => Source::Started(started),
-        None => spares.next().map_or(Source::Cold, Source::Spare),
+    let spare = spares.next();
+    let (sources, used) = reviewer_sources([ahead[0].is_some(), ahead[1].is_some()], spare.is_some());
+    let (mut spare, unused): (Option<Session>, Vec<Session>) = if used {
+        (spare, spares.collect())
+    } else {
+        (None, spare.into_iter().chain(spares).collect())
     };
-    let (first, second) = (source(), source());
-    for spare in spares {
-        spare.shutdown().await;
-    }
+    let [first, second] = ahead;
+    let mut pick = |kind: ReviewerSource, ahead: Option<Started>| match (kind, ahead) {
+        (ReviewerSource::Ahead, Some(started)) => Source::Started(started),
+        (ReviewerSource::Hosted, _) => spare.take().map_or(Source::Cold, Source::Spare),
+        _ => Source::Cold,
+    };
+    let (first, second) = (pick(sources[0], first), pick(sources[1], second));
     let review = |role: ReviewRole, source: Source| {
         let work = session_findings(role, source, &subject, checkout, reviewers);
         timed(ctx.clock.as_ref(), role.as_str(), "agent", work)
     };
-    let (first, second) = tokio::join!(review(ROLES[0], first), review(ROLES[1], second));
+    let (first, second, ()) = tokio::join!(
+        review(ROLES[0], first),
+        review(ROLES[1], second),
+        shut_down_all(unused)
+    );
     let mut outcome = ReviewOutcome {
         review: Review {
             commit: result.to_owned(),
