@@ -610,6 +610,20 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent, agent: Option<&
     let branch = format!("omk/{id}/integration");
     let calc = case.repo.git(&["show", &format!("{branch}:calc.py")]);
     assert!(calc.contains("return a + b") && !calc.contains("pwned"), "{calc}");
+    let shown = case
+        .command(&["goal", "show", &id, "-f", "json"])
+        .output()
+        .expect("show");
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&shown.stdout).contains("hosted_reviewer"),
+        "the task's worktree is as the task left it: {}",
+        String::from_utf8_lossy(&shown.stdout)
+    );
     assert_eq!(case.answered_by(2), 1, "the reviewer answered after the refusals");
     case.assert_model_satisfied();
     case.assert_no_agent_left();
@@ -775,8 +789,10 @@ fn pause_during_a_tool_call_then_resume_finishes(kind: Agent) {
 }
 
 fn a_refused_write_is_stated_to_the_agent_which_then_fixes(kind: Agent) {
-    // An absolute path outside every worktree: the task's policy refuses it, whatever the agent.
-    let outside = tempfile::tempdir().expect("a temp dir");
+    // An absolute path outside every worktree: the task's policy refuses it, whatever the agent. Not
+    // in the system's temporary directory, which is empty inside the sandbox: there kimi-cli finds no
+    // parent directory and never asks.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temp dir");
     let evil = outside.path().join("evil.txt");
     let evil_path = evil.display().to_string();
     let fix = || small(kind.shell(FIX_ADD));

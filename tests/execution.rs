@@ -1384,3 +1384,47 @@ fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
     assert_eq!(end["exit_code"], 1);
     assert!(objects.iter().all(|o| o["schema_version"] == 1));
 }
+
+/// A goal that stops before its first dispatch (its gate configuration is invalid) after its first
+/// wave's worktree was made ahead: the end-of-goal clean-up and a later `gc` record no "work left" for
+/// a task that never ran, and remove its worktree and branch (clean, at the base, which the user's
+/// branch still reaches: nothing of anybody's work is lost).
+#[test]
+fn an_early_worktree_of_a_goal_stopped_before_its_first_dispatch_is_removed_without_a_record() {
+    let Some(fx) = Fixture::new() else { return };
+    fx.repo.write_files(&[(".omk/gates.toml", "[[gate]]\nname = \n")]);
+    fx.repo.git(&["add", "-A"]);
+    fx.repo.git(&["commit", "-qm", "a broken gate configuration"]);
+    let base = fx.repo.git(&["rev-parse", "HEAD"]);
+    let out = fx.run("Fix add in calc.py", &[], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = fx.show();
+    assert_eq!(shown["goal"]["status"], "blocked_on_human");
+    assert_eq!(shown["tasks"][0]["status"], "pending", "never dispatched");
+    let work_saved = || {
+        let replay = fx.omk(&["goal", "replay", "-f", "json"], &[]);
+        String::from_utf8_lossy(&replay.stdout)
+            .matches("work_saved")
+            .count()
+    };
+    assert_eq!(work_saved(), 0, "no work left was recorded");
+    assert_eq!(fx.worktrees(), Vec::<String>::new(), "the early worktree is gone");
+    let task_branches = || {
+        fx.repo
+            .git(&["for-each-ref", "--format=%(refname)", "refs/heads/omk/"])
+    };
+    assert!(!task_branches().contains("/tasks/"), "{}", task_branches());
+    assert!(fx.omk(&["gc"], &[]).status.success());
+    assert_eq!(work_saved(), 0, "gc records nothing either");
+    assert_eq!(
+        fx.repo.git(&["rev-parse", "HEAD"]),
+        base,
+        "the user's branch is where it was"
+    );
+    fx.verify_history();
+}

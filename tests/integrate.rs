@@ -219,3 +219,63 @@ fn only_clean_worktrees_at_their_integrated_commit_are_removed_and_their_tools_s
     assert!(listed(&repo, &moved), "a worktree whose HEAD moved on is kept");
     assert_eq!(std::fs::read_to_string(moved.join("x.txt")).unwrap(), "later\n");
 }
+
+/// A finished task's worktree, kept while its agent's process hosted a reviewer: untouched it holds
+/// nothing to flag; a change made there (written, removed or untracked files, or a commit) is
+/// committed on the task branch with everything in it, and named, never lost.
+#[test]
+fn a_change_after_the_task_was_done_is_committed_and_named() {
+    use git_omk::ops::gc::change_after_done;
+    let repo = TestRepo::with_files(&[("x.txt", "one\n"), ("y.txt", "two\n")]);
+    let done = repo.git(&["rev-parse", "HEAD"]);
+    let common = repo.path.join(".git");
+    let root = repo.home.join("worktrees");
+    let (kept, moved) = (root.join("kept"), root.join("moved"));
+    add_worktree(&repo, &kept, "t-kept", &done);
+    add_worktree(&repo, &moved, "t-moved", &done);
+    let check = |dir: &Path| change_after_done(&common, dir, &done, "after done", true).unwrap();
+
+    assert_eq!(check(&kept), None, "an untouched worktree");
+    assert_eq!(check(&root.join("gone")), None, "no worktree");
+
+    std::fs::write(kept.join("x.txt"), "changed\n").unwrap();
+    std::fs::remove_file(kept.join("y.txt")).unwrap();
+    std::fs::write(kept.join("pwned.txt"), "new\n").unwrap();
+    let change = check(&kept).expect("a change is found");
+    let evidence = change.evidence.join("\n");
+    for name in ["x.txt", "y.txt", "pwned.txt"] {
+        assert!(evidence.contains(name), "{evidence}");
+    }
+    assert!(!evidence.contains("HEAD moved"), "{evidence}");
+    assert_eq!(
+        repo.git(&["rev-parse", "t-kept"]),
+        change.commit,
+        "on the task branch"
+    );
+    assert_eq!(repo.git(&["rev-parse", &format!("{}^", change.commit)]), done);
+    assert_eq!(
+        repo.git(&["show", &format!("{}:pwned.txt", change.commit)]),
+        "new"
+    );
+    assert_eq!(
+        repo.git_in(&kept, &["status", "--porcelain"]),
+        "",
+        "nothing left uncommitted"
+    );
+    assert_eq!(
+        check(&kept).map(|c| c.commit),
+        Some(change.commit),
+        "still not `done`"
+    );
+
+    std::fs::write(moved.join("x.txt"), "later\n").unwrap();
+    repo.git_in(&moved, &["commit", "-q", "-am", "a commit after done"]);
+    let head = repo.git_in(&moved, &["rev-parse", "HEAD"]);
+    let change = check(&moved).expect("a moved HEAD is found");
+    assert_eq!(change.commit, head);
+    assert!(
+        change.evidence[0].starts_with("HEAD moved from"),
+        "{:?}",
+        change.evidence
+    );
+}

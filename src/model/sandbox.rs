@@ -80,14 +80,18 @@ pub const UNCONFINED_GAP: &str = "agents ran unconfined (the sandbox was turned 
 
 /// The mounts of one confined process: everything is read-only except `writable`; hidden paths are
 /// covered by empty ones nobody may read (reading them fails with "Permission denied"); `read_only`
-/// paths stay read-only even inside a writable directory.
+/// paths stay read-only even inside a writable directory; `emptied` directories (the shared temporary
+/// directories) are replaced by an empty read-only file system, so nothing another program left there
+/// — a Unix socket above all — can be reached (a read-only file system does not stop `connect()`), and
+/// what must stay visible under them is bound back.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Walls {
     /// The working directory.
     pub cwd: PathBuf,
     /// Directories the process may write (they exist).
     pub writable: Vec<PathBuf>,
-    /// Paths (files or directories, they exist) kept read-only inside writable directories.
+    /// Paths (files or directories, they exist) kept read-only inside writable directories; nothing
+    /// inside them is writable, whatever `writable` says.
     pub read_only: Vec<PathBuf>,
     /// Engines' state directories, each shown as a private directory with its entries bound over it.
     pub state_roots: Vec<StateRoot>,
@@ -95,6 +99,12 @@ pub struct Walls {
     pub hidden_dirs: Vec<PathBuf>,
     /// Files whose content is hidden ([`Walls::unreadable`] in their place).
     pub hidden_files: Vec<PathBuf>,
+    /// Shared directories replaced by an empty, read-only file system (they exist): the system's
+    /// temporary directories, where other programs keep their sockets.
+    pub emptied: Vec<PathBuf>,
+    /// Paths bound back, read-only, when they lie in an emptied directory (they exist): the user's
+    /// checkout, `HOME`, the program started. Writable directories may lie inside them.
+    pub shown: Vec<PathBuf>,
     /// The private temporary directory (`TMPDIR`, `TMP`, `TEMP`); writable.
     pub tmp: PathBuf,
     /// An empty file nobody may read, bound over hidden files.
@@ -104,10 +114,13 @@ pub struct Walls {
 }
 
 impl Walls {
-    /// The same walls, normalised: a writable directory or state directory inside a hidden one is
-    /// dropped (credentials stay hidden whatever `allowWrite` says), duplicates go, parents come
-    /// before children (a later mount stacks on an earlier one), and read-only paths outside every
-    /// writable directory go (they are read-only already).
+    /// The same walls, normalised: a writable directory inside a hidden or read-only one is dropped
+    /// (credentials stay hidden and git directories read-only whatever `allowWrite` says; the private
+    /// temporary directory always stays), and so is a state directory inside a hidden one, duplicates go, parents come before children, read-only
+    /// paths that would be read-only anyway go, and so do emptied directories a writable or shown one
+    /// covers (the user asked for them), shown paths outside every emptied directory (visible
+    /// already) or inside a writable one, and hidden paths in an emptied directory where nothing is
+    /// bound back above them (invisible already).
     pub fn normalised(mut self) -> Walls {
         let hidden: Vec<PathBuf> = self
             .hidden_dirs
@@ -115,29 +128,149 @@ impl Walls {
             .chain(&self.hidden_files)
             .cloned()
             .collect();
-        self.writable.push(self.tmp.clone());
-        self.writable.retain(|w| !hidden.iter().any(|h| w.starts_with(h)));
+        let tmp = self.tmp.clone();
+        let read_only = self.read_only.clone();
+        self.writable.push(tmp.clone());
+        self.writable
+            .retain(|w| *w == tmp || !(inside_any(w, &hidden) || inside_any(w, &read_only)));
         by_depth(&mut self.writable);
-        self.state_roots
-            .retain(|s| !hidden.iter().any(|h| s.root.starts_with(h)));
+        self.state_roots.retain(|s| !inside_any(&s.root, &hidden));
         self.state_roots.sort_by(|a, b| {
-            a.root
-                .components()
-                .count()
-                .cmp(&b.root.components().count())
-                .then_with(|| a.root.cmp(&b.root))
+            let key = |s: &StateRoot| (s.root.components().count(), s.root.clone());
+            key(a).cmp(&key(b))
         });
         self.state_roots.dedup_by(|a, b| a.root == b.root);
-        let writable = self.writable.clone();
-        let inside_writable = |p: &PathBuf| writable.iter().any(|w| p.starts_with(w));
-        self.read_only.retain(inside_writable);
+        let (writable, shown) = (self.writable.clone(), self.shown.clone());
+        self.emptied.retain(|e| {
+            e.components().count() > 1
+                && !inside_any(e, &hidden)
+                && !inside_any(e, &writable)
+                && !inside_any(e, &shown)
+        });
+        outermost(&mut self.emptied);
+        let emptied = self.emptied.clone();
+        self.shown
+            .retain(|p| inside_any(p, &emptied) && !inside_any(p, &hidden) && !inside_any(p, &writable));
+        outermost(&mut self.shown);
+        self.read_only
+            .retain(|p| (inside_any(p, &writable) || inside_any(p, &emptied)) && !inside_any(p, &hidden));
         by_depth(&mut self.read_only);
-        by_depth(&mut self.hidden_dirs);
+        let visible: Vec<PathBuf> = [&self.writable, &self.shown, &self.read_only]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .chain(self.state_roots.iter().map(|s| s.root.clone()))
+            .collect();
+        let invisible = |h: &PathBuf| inside_any(h, &emptied) && !visible.iter().any(|v| h.starts_with(v));
+        self.hidden_dirs.retain(|h| !invisible(h));
+        self.hidden_files.retain(|h| !invisible(h));
+        outermost(&mut self.hidden_dirs);
+        let hidden_dirs = self.hidden_dirs.clone();
+        self.hidden_files.retain(|f| !inside_any(f, &hidden_dirs));
         by_depth(&mut self.hidden_files);
         self.unset_env.sort();
         self.unset_env.dedup();
         self
     }
+
+    /// Every mount of the walls, in the order they are made: by depth, so that no mount ever covers
+    /// one made before it (a parent always comes before what lies inside it), and at the same path in
+    /// the order of [`Mount`]'s kinds (the later one wins). Normalise first.
+    pub fn mounts(&self) -> Vec<Mount> {
+        let mut mounts: Vec<Mount> = Vec::new();
+        let mut add = |paths: &[PathBuf], make: fn(PathBuf) -> Mount| {
+            mounts.extend(paths.iter().cloned().map(make));
+        };
+        add(&self.emptied, Mount::Emptied);
+        add(&self.shown, Mount::Shown);
+        add(&self.writable, Mount::Writable);
+        add(&self.read_only, Mount::ReadOnly);
+        add(&self.hidden_dirs, Mount::HiddenDir);
+        add(&self.hidden_files, Mount::HiddenFile);
+        for state in &self.state_roots {
+            mounts.push(Mount::Private {
+                at: state.root.clone(),
+                private: state.private.clone(),
+            });
+            mounts.extend(state.writable.iter().cloned().map(Mount::Writable));
+            mounts.extend(state.read_only.iter().cloned().map(Mount::ReadOnly));
+        }
+        mounts.push(Mount::HiddenFile(PathBuf::from(TTY)));
+        mounts.sort_by(|a, b| {
+            let key = |m: &Mount| (m.path().components().count(), m.rank());
+            key(a).cmp(&key(b)).then_with(|| a.path().cmp(b.path()))
+        });
+        mounts
+    }
+}
+
+/// One mount of the walls, at its path. At the same path, kinds are mounted in this order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mount {
+    /// An empty, read-only file system in place of a shared directory.
+    Emptied(PathBuf),
+    /// Bound back read-only (inside an emptied directory).
+    Shown(PathBuf),
+    /// A private directory of the process bound read-write in place of an engine's state directory
+    /// (its entries are bound over it).
+    Private {
+        /// The state directory.
+        at: PathBuf,
+        /// The private directory shown there.
+        private: PathBuf,
+    },
+    /// Bound read-write.
+    Writable(PathBuf),
+    /// Bound read-only inside a writable or emptied directory.
+    ReadOnly(PathBuf),
+    /// An empty directory nobody may read.
+    HiddenDir(PathBuf),
+    /// An empty file nobody may read.
+    HiddenFile(PathBuf),
+}
+
+impl Mount {
+    /// Where it is mounted.
+    pub fn path(&self) -> &Path {
+        match self {
+            Mount::Private { at: p, .. } => p,
+            Mount::Emptied(p)
+            | Mount::Shown(p)
+            | Mount::Writable(p)
+            | Mount::ReadOnly(p)
+            | Mount::HiddenDir(p)
+            | Mount::HiddenFile(p) => p,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Mount::Emptied(_) => 0,
+            Mount::Shown(_) => 1,
+            Mount::Private { .. } => 2,
+            Mount::Writable(_) => 3,
+            Mount::ReadOnly(_) => 4,
+            Mount::HiddenDir(_) => 5,
+            Mount::HiddenFile(_) => 6,
+        }
+    }
+}
+
+/// Whether `path` is one of `dirs` or lies inside one.
+fn inside_any(path: &Path, dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|d| path.starts_with(d))
+}
+
+/// Sorted by depth, without duplicates and without paths inside another of them.
+fn outermost(paths: &mut Vec<PathBuf>) {
+    by_depth(paths);
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for p in paths.drain(..) {
+        if !inside_any(&p, &kept) {
+            kept.push(p);
+        }
+    }
+    *paths = kept;
 }
 
 fn by_depth(paths: &mut Vec<PathBuf>) {
@@ -151,12 +284,13 @@ fn by_depth(paths: &mut Vec<PathBuf>) {
 }
 
 /// The bubblewrap arguments (before `--` and the command) that build `walls`: the whole file system
-/// read-only, fresh `/dev` and `/proc`, the writable directories bound read-write, each engine's
-/// state directory shown as its private directory with the real entries bound over it (writable
-/// directories inside one bound again after it), hidden paths covered, read-only paths bound over
-/// again, a new PID namespace (everything dies with its first
-/// process and with git-omk), a user namespace that cannot make more, no capabilities, and no way to
-/// the terminal git-omk runs in (keystrokes injected there would run outside).
+/// read-only, fresh `/dev` and `/proc`, then [`Walls::mounts`] in their order (emptied directories,
+/// what is bound back under them, each engine's state directory as its private directory with the
+/// real entries bound over it, the writable directories, read-only paths over them, hidden paths),
+/// the emptied directories made read-only last (bubblewrap creates the mount points of what is bound
+/// back in them first), a new PID namespace (everything dies with its first process and with
+/// git-omk), a user namespace that cannot make more, no capabilities, and no way to the terminal
+/// git-omk runs in (keystrokes injected there would run outside).
 ///
 /// The terminal is closed off by [`Walls::unreadable`] bound over `/dev/tty`, the one path to it
 /// (the process inherits no terminal descriptor, `/dev/pts` is a new instance and other processes'
@@ -176,48 +310,21 @@ pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
         "--proc".as_ref(),
         "/proc".as_ref(),
     ]);
-    for dir in &walls.writable {
-        push(&["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]);
-    }
-    for state in &walls.state_roots {
-        push(&[
-            "--bind".as_ref(),
-            state.private.as_os_str(),
-            state.root.as_os_str(),
-        ]);
-        for entry in &state.writable {
-            push(&["--bind".as_ref(), entry.as_os_str(), entry.as_os_str()]);
-        }
-        for entry in &state.read_only {
-            push(&["--ro-bind".as_ref(), entry.as_os_str(), entry.as_os_str()]);
+    for mount in walls.mounts() {
+        let path = mount.path().as_os_str();
+        match &mount {
+            Mount::Emptied(_) => push(&["--tmpfs".as_ref(), path]),
+            Mount::Private { private, .. } => push(&["--bind".as_ref(), private.as_os_str(), path]),
+            Mount::Writable(_) => push(&["--bind".as_ref(), path, path]),
+            Mount::Shown(_) | Mount::ReadOnly(_) => push(&["--ro-bind".as_ref(), path, path]),
+            Mount::HiddenDir(_) => push(&["--perms".as_ref(), "0000".as_ref(), "--tmpfs".as_ref(), path]),
+            Mount::HiddenFile(_) => {
+                push(&["--ro-bind".as_ref(), walls.unreadable.as_os_str(), path]);
+            }
         }
     }
-    let in_state = |dir: &&PathBuf| walls.state_roots.iter().any(|s| dir.starts_with(&s.root));
-    for dir in walls.writable.iter().filter(in_state) {
-        push(&["--bind".as_ref(), dir.as_os_str(), dir.as_os_str()]);
-    }
-    for dir in &walls.hidden_dirs {
-        push(&[
-            "--perms".as_ref(),
-            "0000".as_ref(),
-            "--tmpfs".as_ref(),
-            dir.as_os_str(),
-        ]);
-    }
-    for file in walls
-        .hidden_files
-        .iter()
-        .map(PathBuf::as_path)
-        .chain([Path::new(TTY)])
-    {
-        push(&[
-            "--ro-bind".as_ref(),
-            walls.unreadable.as_os_str(),
-            file.as_os_str(),
-        ]);
-    }
-    for path in &walls.read_only {
-        push(&["--ro-bind".as_ref(), path.as_os_str(), path.as_os_str()]);
+    for dir in &walls.emptied {
+        push(&["--remount-ro".as_ref(), dir.as_os_str()]);
     }
     for name in ["TMPDIR", "TMP", "TEMP"] {
         push(&["--setenv".as_ref(), name.as_ref(), walls.tmp.as_os_str()]);
@@ -467,6 +574,27 @@ pub const HIDDEN_UNDER_HOME: &[&str] = &[
     ".cargo/credentials.toml",
 ];
 
+/// Shared directories emptied inside the sandbox (and the temporary directory git-omk itself was
+/// given, `TMPDIR`): any program may leave a Unix socket there (tmux, ssh-agent, X11, language
+/// servers, other users' tools), and a read-only mount does not stop `connect()`.
+pub const EMPTIED: &[&str] = &["/tmp", "/var/tmp"];
+
+/// Sockets of services outside the sandbox, hidden from every confined process (those that exist):
+/// the users' runtime directories (session bus, systemd's user manager: starting a unit runs code
+/// outside), the system bus, and container engines (root on the host). `$XDG_RUNTIME_DIR` is hidden
+/// wherever it points, and `omk.sandbox.hide` adds more.
+pub const HIDDEN_SOCKETS: &[&str] = &[
+    "/run/user",
+    "/run/dbus",
+    "/var/run/dbus",
+    "/run/docker.sock",
+    "/var/run/docker.sock",
+    "/run/podman",
+    "/run/containerd",
+    "/run/snapd.socket",
+    "/run/snapd-snap.socket",
+];
+
 /// Variables removed inside the sandbox: sockets of agents that hold the user's keys.
 pub const UNSET_IN_SANDBOX: &[&str] = &["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS"];
 
@@ -673,6 +801,7 @@ mod tests {
             tmp: "/t/tmp".into(),
             unreadable: "/t/unreadable".into(),
             unset_env: vec!["SSH_AUTH_SOCK".into()],
+            ..Walls::default()
         }
     }
 
@@ -696,8 +825,8 @@ mod tests {
         assert!(position(&args, "--bind", "/h/.kimi") < ssh);
         assert!(position(&args, "--bind", "/t/tmp") > root);
         assert_eq!(
-            position(&args, "--ro-bind", "/t/unreadable") + 1,
-            position(&args, "/t/unreadable", "/h/.netrc")
+            args[position(&args, "/t/unreadable", "/h/.netrc") - 1],
+            "--ro-bind"
         );
         assert!(
             !args.iter().any(|a| a == "/h/.ssh/sub"),
@@ -724,6 +853,122 @@ mod tests {
         assert!(position(&args, "--chdir", "/w/task") > pointer);
         assert!(position(&args, "--setenv", "TMPDIR") > 0);
         assert!(position(&args, "--unsetenv", "SSH_AUTH_SOCK") > 0);
+    }
+
+    /// A task whose repository, home and worktree live in the system's temporary directory (as in
+    /// tests), with the runtime directory and a socket in `/tmp` hidden.
+    fn walls_in_tmp() -> Walls {
+        Walls {
+            cwd: "/tmp/t/wt/task".into(),
+            writable: vec![
+                "/tmp/t/wt/task".into(),
+                "/tmp/t/home/.kimi".into(),
+                "/tmp/t/home/.cache/pip".into(),
+                "/tmp/t/repo/.git/objects".into(),
+            ],
+            read_only: vec![
+                "/tmp/t/wt/task/.git".into(),
+                "/tmp/t/repo/.git".into(),
+                "/tmp/t/repo/.git/worktrees/task".into(),
+            ],
+            state_roots: Vec::new(),
+            hidden_dirs: vec![
+                "/tmp/t/home/.ssh".into(),
+                "/run/user/1000".into(),
+                "/tmp/tmux-1000".into(),
+            ],
+            hidden_files: vec!["/run/docker.sock".into(), "/tmp/t/home/.netrc".into()],
+            emptied: vec!["/tmp".into(), "/var/tmp".into(), "/tmp/t".into(), "/".into()],
+            shown: vec![
+                "/tmp/t/repo".into(),
+                "/tmp/t/home".into(),
+                "/tmp/t/home/agent.sh".into(),
+                "/tmp/t/wt/task/agent.sh".into(),
+                "/usr/bin/python3".into(),
+            ],
+            tmp: "/tmp/omk-sandbox-1/tmp".into(),
+            unreadable: "/tmp/omk-sandbox-1/unreadable".into(),
+            unset_env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn no_mount_ever_covers_one_made_before_it() {
+        for walls in [walls(), walls_in_tmp()] {
+            let mounts = walls.normalised().mounts();
+            for (i, earlier) in mounts.iter().enumerate() {
+                for later in &mounts[i + 1..] {
+                    let covers = earlier.path().starts_with(later.path());
+                    assert!(
+                        !covers || (earlier.path() == later.path() && earlier.rank() < later.rank()),
+                        "{later:?} covers {earlier:?}: {mounts:#?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_temporary_directories_are_emptied_and_what_lives_there_is_bound_back() {
+        let walls = walls_in_tmp().normalised();
+        assert_eq!(
+            walls.emptied,
+            vec![PathBuf::from("/tmp"), PathBuf::from("/var/tmp")],
+            "never the root, nothing twice"
+        );
+        assert_eq!(
+            walls.shown,
+            vec![PathBuf::from("/tmp/t/home"), PathBuf::from("/tmp/t/repo")],
+            "the checkout and the home stay visible; the program in the worktree is visible already, and python outside"
+        );
+        assert!(
+            walls.writable.contains(&PathBuf::from("/tmp/omk-sandbox-1/tmp"))
+                && walls.writable.contains(&PathBuf::from("/tmp/t/wt/task"))
+        );
+        assert!(
+            !walls
+                .writable
+                .contains(&PathBuf::from("/tmp/t/repo/.git/objects")),
+            "the git directory stays read-only whatever allowWrite says"
+        );
+        assert!(walls.read_only.contains(&PathBuf::from("/tmp/t/repo/.git")));
+        assert!(
+            !walls.hidden_dirs.contains(&PathBuf::from("/tmp/tmux-1000")),
+            "invisible already"
+        );
+        assert!(walls.hidden_dirs.contains(&PathBuf::from("/tmp/t/home/.ssh")));
+        assert!(walls.hidden_dirs.contains(&PathBuf::from("/run/user/1000")));
+        let args = bwrap_args(&walls_in_tmp());
+        let tmpfs = position(&args, "--tmpfs", "/tmp");
+        let home = position(&args, "--ro-bind", "/tmp/t/home");
+        let kimi = position(&args, "--bind", "/tmp/t/home/.kimi");
+        let ssh = position(&args, "--tmpfs", "/tmp/t/home/.ssh");
+        let remount = position(&args, "--remount-ro", "/tmp");
+        assert!(tmpfs < home && home < kimi && home < ssh && ssh < remount);
+        let last_mount = args
+            .iter()
+            .rposition(|a| a == "--bind" || a == "--ro-bind" || a == "--tmpfs")
+            .unwrap();
+        assert!(
+            remount > last_mount,
+            "the mount points are made before the emptied directory turns read-only"
+        );
+        assert_eq!(
+            args[position(&args, "/tmp/omk-sandbox-1/unreadable", "/run/docker.sock") - 1],
+            "--ro-bind"
+        );
+    }
+
+    #[test]
+    fn what_the_user_allowed_to_write_is_not_emptied() {
+        let mut walls = walls_in_tmp();
+        walls.writable.push("/tmp".into());
+        let walls = walls.normalised();
+        assert_eq!(walls.emptied, vec![PathBuf::from("/var/tmp")]);
+        assert!(walls.shown.is_empty(), "visible already");
+        let args = bwrap_args(&walls);
+        assert!(position(&args, "--remount-ro", "/var/tmp") > position(&args, "--tmpfs", "/var/tmp"));
+        assert!(!args.windows(2).any(|w| w[0] == "--remount-ro" && w[1] == "/tmp"));
     }
 
     #[test]
@@ -797,7 +1042,6 @@ mod tests {
         let args = bwrap_args(&walls);
         let private = position(&args, "/t/state-0", "/h/.qwen");
         assert_eq!(args[private - 1], "--bind");
-        assert!(position(&args, "--bind", "/w/task") < private);
         let projects = position(&args, "--bind", "/h/.qwen/projects");
         let settings = position(&args, "--ro-bind", "/h/.qwen/settings.json");
         assert!(private < projects && private < settings);

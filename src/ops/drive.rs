@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, start_early, timing};
 use super::base_run;
 use super::context::oid;
-use super::gc::{after_goal, gc, over_quota};
+use super::gc::{after_goal, change_after_done, gc, over_quota};
 use super::harness;
 use super::integrate::{Remover, integrate_tasks};
 use super::notify::{notification, notifies, run_notifier};
@@ -116,6 +116,9 @@ struct Driver<'o> {
     spares: Vec<(TaskId, Session)>,
     /// What `kimi` is here, once a probe or a session told.
     kimi: KimiFound,
+    /// Tasks whose agent was kept as a spare: their worktrees are checked at the end
+    /// (`flag_changes_after_done`).
+    hosted: Vec<TaskId>,
 }
 
 /// Drive `goal` as far as `mode` says and return the status it ended in.
@@ -153,6 +156,7 @@ pub async fn drive(
         warm: None,
         spares: Vec::new(),
         kimi: KimiFound::Unknown,
+        hosted: Vec::new(),
     };
     driver.acquire().await?;
     // The agents' live output for `goal watch`, while this controller holds the lease.
@@ -325,6 +329,7 @@ impl Driver<'_> {
             }
             Next::Finished(status) => {
                 self.remover.settle().await;
+                self.flag_changes_after_done().await?;
                 self.clean_up(status).await?;
                 self.release(&format!("the goal is {status}")).await?;
                 return Ok(Some(status));
@@ -421,6 +426,54 @@ impl Driver<'_> {
                         reason: reason.clone(),
                     }));
                 }
+                Ok(())
+            })
+            .await
+    }
+
+    /// A task whose agent was kept to host a reviewer kept its worktree until now, with that agent's
+    /// process running there after the task was done. Whatever changed there since is not the task's
+    /// work: it is committed on the task branch (nothing is lost), proven, and recorded as a decision
+    /// naming what changed, so the clean-up finds nothing to save as the task's work left.
+    async fn flag_changes_after_done(&mut self) -> Result<(), OpsError> {
+        let goal = self.ledger.snapshot().goal.id.clone();
+        let fallback = self.ctx.store.repo().committer().is_none();
+        let mut found = Vec::new();
+        for task in std::mem::take(&mut self.hosted) {
+            let done = (self.ledger.snapshot().tasks.get(&task))
+                .and_then(|t| t.attempts.last())
+                .and_then(|a| a.commit.clone());
+            let Some(done) = done else { continue };
+            let message = format!(
+                "omk: changes in the worktree of {task} after it was done\n\nIts agent's process was kept to host a reviewer; this is not the task's work.\n\nOmk-Goal: {goal}\nOmk-Task: {task}\n"
+            );
+            let path = task_dir(&self.ctx, &goal, &task);
+            let common = self.ctx.store.common_dir();
+            if let Some(change) = change_after_done(common, &path, &done, &message, fallback)? {
+                found.push((task, change));
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let proves: Vec<ObjectId> = (found.iter())
+            .filter_map(|(_, change)| ObjectId::from_hex(change.commit.as_bytes()).ok())
+            .collect();
+        self.ledger
+            .record(|draft| {
+                for (task, change) in &found {
+                    let decision = DecisionDraft::new(
+                        "hosted_reviewer",
+                        format!("flagged a change in the worktree of {task} made after it was done"),
+                        format!(
+                            "the task's agent process was kept to host a read-only reviewer session; what changed is not the task's work and is not in the result: it is kept on the task branch at {}",
+                            short(&change.commit)
+                        ),
+                    )
+                    .with_evidence(change.evidence.iter().cloned());
+                    draft.record(EventBody::DecisionRecorded(decision));
+                }
+                draft.prove(proves.iter().copied());
                 Ok(())
             })
             .await
@@ -1347,6 +1400,7 @@ impl Driver<'_> {
             if next.get(&result.task) == Some(&TaskStatus::Pending) {
                 self.sessions.insert(result.task.clone(), session);
             } else if self.keeps_spare(&session, next.get(&result.task)) {
+                self.hosted.push(result.task.clone());
                 self.spares.push((result.task.clone(), session));
             } else {
                 tokio::task::spawn_local(session.shutdown());

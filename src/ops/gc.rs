@@ -17,7 +17,7 @@ use super::{Context, OpsError};
 use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::event::EventBody;
-use crate::model::ids::{GoalId, TaskId};
+use crate::model::ids::{GoalId, TaskId, short};
 use crate::model::status::GoalStatus;
 use crate::process;
 use crate::store::GoalRef;
@@ -90,6 +90,7 @@ pub async fn clean_goal(
 ) -> Result<(), OpsError> {
     let task_prefix = format!("omk/{}/tasks/", goal.id());
     let checks = Path::new(goal.id().as_str()).join("checks");
+    let base = base_of(ctx, goal)?;
     let found: Vec<worktree::Worktree> = worktree::list(work)?
         .into_iter()
         .chain(detached_checkouts(work)?)
@@ -107,7 +108,12 @@ pub async fn clean_goal(
         if let Some(task) = wt.branch.strip_prefix(&task_prefix) {
             let Ok(task) = TaskId::parse(task) else { continue };
             if tasks {
-                save_and_remove(ctx, work, goal, &task, &wt.path, report).await?;
+                let found = Found {
+                    task: &task,
+                    path: &wt.path,
+                    branch: &wt.branch,
+                };
+                save_and_remove(ctx, work, goal, base.as_deref(), found, report).await?;
             }
         } else if wt.branch.is_empty() && wt.path.parent().is_some_and(|p| p.ends_with(&checks)) {
             worktree::remove_checkout(work, &wt.path)?;
@@ -115,7 +121,7 @@ pub async fn clean_goal(
         }
     }
     if branches {
-        delete_task_branches(ctx, work, goal, report).await?;
+        delete_task_branches(ctx, work, goal, base.as_deref(), report).await?;
     }
     let base = goal_dir(ctx, goal.id());
     let _ = std::fs::remove_dir(base.join("tasks"));
@@ -143,15 +149,54 @@ fn detached_checkouts(work: &Path) -> Result<Vec<worktree::Worktree>, OpsError> 
     Ok(found)
 }
 
-/// Commit what the worktree holds, make sure the goal reaches it, then remove the worktree.
+/// The goal's base commit, when the goal can be read.
+fn base_of(ctx: &Context, goal: &GoalRef) -> Result<Option<String>, OpsError> {
+    if ctx.store.tip(goal)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(ctx.load(goal)?.snapshot.goal.base.commit.to_string()))
+}
+
+/// Whether `commit` (a task worktree's head or a task branch's tip) holds nothing of anybody's work:
+/// it is the goal's `base`, and a ref outside the goal's task branches (the user's branch, the
+/// integration branch, a tag, a remote-tracking branch) still reaches it. A task whose worktree was
+/// created ahead of a dispatch that never came (the goal stopped first) leaves exactly that.
+fn only_the_base(work: &Path, goal: &GoalRef, base: Option<&str>, commit: &str) -> bool {
+    if base != Some(commit) {
+        return false;
+    }
+    let tasks = format!("refs/heads/omk/{}/tasks/", goal.id());
+    let args = [
+        "for-each-ref",
+        "--format=%(refname)",
+        "--contains",
+        commit,
+        "refs/heads/",
+        "refs/tags/",
+        "refs/remotes/",
+    ];
+    git(work, &args).is_ok_and(|out| out.lines().any(|r| !r.is_empty() && !r.starts_with(&tasks)))
+}
+
+/// A task worktree found by `clean_goal`.
+struct Found<'a> {
+    task: &'a TaskId,
+    path: &'a Path,
+    branch: &'a str,
+}
+
+/// Commit what the worktree holds, make sure the goal reaches it, then remove the worktree. A clean
+/// worktree at the goal's base holds nothing to save ([`only_the_base`]): it and its branch go without
+/// a record.
 async fn save_and_remove(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
-    task: &TaskId,
-    path: &Path,
+    base: Option<&str>,
+    found: Found<'_>,
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
+    let Found { task, path, branch } = found;
     let message = format!(
         "omk: work left in the worktree of {task}\n\nOmk-Goal: {}\nOmk-Task: {task}\n",
         goal.id()
@@ -159,6 +204,15 @@ async fn save_and_remove(
     let fallback = ctx.store.repo().committer().is_none();
     let checkout = worktree::Checkout::locate(ctx.store.common_dir(), path)?;
     let (mut head, dirty) = worktree::state(&checkout)?;
+    if !dirty && only_the_base(work, goal, base, &head) {
+        worktree::remove(work, path)?;
+        report.removed_worktrees.push(path.display().to_string());
+        let name = format!("refs/heads/{branch}");
+        if git(work, &["update-ref", "-d", &name, &head]).is_ok() {
+            report.deleted_branches.push(branch.to_owned());
+        }
+        return Ok(());
+    }
     let mut committed = None;
     if dirty {
         committed = worktree::commit_all(&checkout, &message, fallback)?;
@@ -224,6 +278,7 @@ async fn delete_task_branches(
     ctx: &Context,
     work: &Path,
     goal: &GoalRef,
+    base: Option<&str>,
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
     let prefix = format!("refs/heads/omk/{}/tasks/", goal.id());
@@ -249,6 +304,14 @@ async fn delete_task_branches(
         let Ok(task) = TaskId::parse(name.trim_start_matches(&prefix)) else {
             continue;
         };
+        if only_the_base(work, goal, base, tip) {
+            if git(work, &["update-ref", "-d", name, tip]).is_ok() {
+                report
+                    .deleted_branches
+                    .push(name.trim_start_matches("refs/heads/").to_owned());
+            }
+            continue;
+        }
         ensure_recorded(
             ctx,
             goal,
@@ -306,4 +369,47 @@ pub async fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsErr
     )
     .await?;
     Ok(report)
+}
+
+/// What changed in a task's worktree after its task was done: the commit that now holds it (on the
+/// task branch) and what changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeAfterDone {
+    /// The task branch's commit holding the change (the worktree's moved HEAD, or a commit of what
+    /// was uncommitted there).
+    pub commit: String,
+    /// What changed: a moved HEAD, then `git status` lines (at most [`MAX_EVIDENCE`]).
+    pub evidence: Vec<String>,
+}
+
+/// Most `git status` lines kept as the evidence of a [`ChangeAfterDone`].
+pub const MAX_EVIDENCE: usize = 20;
+
+/// Whether the worktree at `path` still holds exactly `done`, the commit its task's attempt ended at
+/// (clean, HEAD there). A finished task's agent process kept to host a reviewer runs there after the
+/// task; whatever it changed is not the task's work: it is committed on the task branch with
+/// `message` (nothing is lost) and returned, for the caller to record as such rather than as work
+/// left. `None` when nothing changed or there is no worktree.
+pub fn change_after_done(
+    common_dir: &Path,
+    path: &Path,
+    done: &str,
+    message: &str,
+    fallback_identity: bool,
+) -> Result<Option<ChangeAfterDone>, OpsError> {
+    let Ok(checkout) = worktree::Checkout::locate(common_dir, path) else {
+        return Ok(None);
+    };
+    let (head, dirty) = worktree::state(&checkout)?;
+    if head == done && !dirty {
+        return Ok(None);
+    }
+    let mut evidence = Vec::new();
+    if head != done {
+        evidence.push(format!("HEAD moved from {} to {}", short(done), short(&head)));
+    }
+    let status = checkout.git(&["status", "--porcelain", "--untracked-files=all"])?;
+    evidence.extend(status.lines().take(MAX_EVIDENCE).map(str::to_owned));
+    let commit = worktree::commit_all(&checkout, message, fallback_identity)?.unwrap_or(head);
+    Ok(Some(ChangeAfterDone { commit, evidence }))
 }

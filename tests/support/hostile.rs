@@ -271,3 +271,82 @@ pub fn sleeping(seconds: &str) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Unix sockets listening outside the sandbox, where a confined program could find one: a directory
+/// under the system temporary directory (tmux, ssh-agent, X11 keep theirs there), a directory standing
+/// for the user's runtime directory (`XDG_RUNTIME_DIR`: the session bus, systemd's user manager) and
+/// the abstract namespace (`@name`, which no mount can hide). Nothing ever accepts: a connection that
+/// got through stays pending, and [`Listeners::reached`] finds it without waiting.
+pub struct Listeners {
+    /// The stand-in for the user's runtime directory (give it to git-omk as `XDG_RUNTIME_DIR`).
+    pub runtime_dir: PathBuf,
+    listening: Vec<(String, std::os::unix::net::UnixListener)>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Listeners {
+    /// Bind the three listeners (non-blocking).
+    pub fn new() -> Listeners {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixListener};
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let mut listening = Vec::new();
+        for path in [tmp.path().join("agent.sock"), runtime.path().join("bus")] {
+            let listener = UnixListener::bind(&path).unwrap();
+            listening.push((path.display().to_string(), listener));
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!("omk-test-{}-{nanos}", std::process::id());
+        let listener =
+            UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+        listening.push((format!("@{name}"), listener));
+        for (_, listener) in &listening {
+            listener.set_nonblocking(true).unwrap();
+        }
+        Listeners {
+            runtime_dir: runtime.path().to_path_buf(),
+            listening,
+            _dirs: vec![tmp, runtime],
+        }
+    }
+
+    /// The addresses, separated by `|` (`@` starts an abstract one), for the hostile program.
+    pub fn addresses(&self) -> String {
+        let all: Vec<&str> = self.listening.iter().map(|(a, _)| a.as_str()).collect();
+        all.join("|")
+    }
+
+    /// The addresses some program connected to (the connection is pending: nothing accepted it).
+    pub fn reached(&self) -> Vec<String> {
+        self.listening
+            .iter()
+            .filter(|(_, listener)| match listener.accept() {
+                Ok(_) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+                Err(e) => panic!("accept: {e}"),
+            })
+            .map(|(address, _)| address.clone())
+            .collect()
+    }
+}
+
+/// A program (Python) that connects to each of `$SOCKETS` ([`Listeners::addresses`]) and prints
+/// `socket-probe: ADDRESS: connected` or `socket-probe: ADDRESS: refused (why)`.
+pub const SOCKET_PROBE: &str = r#"
+import os, socket
+for target in os.environ["SOCKETS"].split("|"):
+    address = "\0" + target[1:] if target.startswith("@") else target
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(address)
+        s.sendall(b"escaped")
+        print(f"socket-probe: {target}: connected", flush=True)
+    except OSError as e:
+        print(f"socket-probe: {target}: refused ({e})", flush=True)
+    finally:
+        s.close()
+"#;
