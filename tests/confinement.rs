@@ -15,7 +15,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
-use support::hostile::{Escapes, Fingerprint, Listeners, SOCKET_PROBE, sleeping};
+use support::hostile::{Escapes, Fingerprint, sleeping};
+#[cfg(target_os = "linux")]
+use support::hostile::{Listeners, SOCKET_PROBE};
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -512,6 +514,7 @@ fn an_agent_cannot_reach_the_terminal_git_omk_runs_in() {
 
 /// An agent that connects to every socket of `$SOCKETS` (and, with `GATE_TEST` set, leaves a test that
 /// tries the same when the gate runs it), then fixes `add`.
+#[cfg(target_os = "linux")]
 fn socket_agent() -> String {
     format!(
         r#"
@@ -541,6 +544,7 @@ with open("calc.py", "w") as f:
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn an_agent_reaches_no_unix_socket_outside_the_sandbox_and_a_legitimate_agent_still_works() {
     let Some(fx) = Fixture::new() else { return };
     let sockets = Listeners::new();
@@ -581,6 +585,7 @@ fn an_agent_reaches_no_unix_socket_outside_the_sandbox_and_a_legitimate_agent_st
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn a_gate_test_that_connects_to_unix_sockets_outside_reaches_none() {
     let Some(fx) = Fixture::new() else { return };
     let sockets = Listeners::new();

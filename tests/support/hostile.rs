@@ -276,7 +276,9 @@ pub fn sleeping(seconds: &str) -> Vec<i32> {
 /// under the system temporary directory (tmux, ssh-agent, X11 keep theirs there), a directory standing
 /// for the user's runtime directory (`XDG_RUNTIME_DIR`: the session bus, systemd's user manager) and
 /// the abstract namespace (`@name`, which no mount can hide). Nothing ever accepts: a connection that
-/// got through stays pending, and [`Listeners::reached`] finds it without waiting.
+/// got through stays pending, and [`Listeners::reached`] finds it without waiting. Linux only (the
+/// abstract namespace).
+#[cfg(target_os = "linux")]
 pub struct Listeners {
     /// The stand-in for the user's runtime directory (give it to git-omk as `XDG_RUNTIME_DIR`).
     pub runtime_dir: PathBuf,
@@ -284,6 +286,7 @@ pub struct Listeners {
     _dirs: Vec<tempfile::TempDir>,
 }
 
+#[cfg(target_os = "linux")]
 impl Listeners {
     /// Bind the three listeners (non-blocking).
     pub fn new() -> Listeners {
