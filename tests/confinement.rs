@@ -332,6 +332,11 @@ fn a_hostile_exec_agent_escapes_nothing_and_every_attempt_fails_with_the_evidenc
     assert!(!after.refs.contains("refs/omk/goals/planted"));
     assert!(!after.refs.contains("refs/heads/evil"));
     assert_eq!(escapes.remote_refs(), remote, "nothing was pushed");
+    assert_eq!(
+        escapes.sockets.reached(),
+        Vec::<String>::new(),
+        "connected to a socket outside"
+    );
     assert!(
         escapes.no_daemon_left(),
         "the daemon survived: {:?}",

@@ -84,6 +84,15 @@ async fn every_escape_is_refused(kind: Agent) {
         "{kind:?}: the user's checkout and every ref are byte-identical"
     );
     assert_eq!(escapes.remote_refs(), remote, "{kind:?}: nothing was pushed");
+    assert_eq!(
+        escapes.sockets.reached(),
+        Vec::<String>::new(),
+        "{kind:?}: connected to a socket outside"
+    );
+    assert!(
+        outputs.contains("socket @omk-test-"),
+        "{kind:?}: the connections were tried: {outputs}"
+    );
     assert!(
         escapes.no_daemon_left(),
         "{kind:?}: the daemon survived: {:?}",
