@@ -42,7 +42,7 @@ while IFS='=' read -r name value; do
   esac
 done <<<"$agents"
 # Without arguments every target (the library, binaries, test binaries and examples); with arguments only
-# what they select (`scripts/test.sh --test execution name`): `--all-targets` would bring every other test
+# what they select (`scripts/test.sh --test flows execution::`): `--all-targets` would bring every other test
 # binary back in.
 if [ "$#" -eq 0 ]; then
   cargo test --locked --all-targets

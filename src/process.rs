@@ -49,6 +49,18 @@ pub fn run(program: &OsStr, args: &[OsString]) -> io::Result<Output> {
     Command::new(program).args(args).stdin(Stdio::null()).output()
 }
 
+/// [`run`], with `restrict` applied in the child before it executes `program` (the sandbox's probe).
+pub fn run_restricted(program: &OsStr, args: &[OsString], restrict: Restriction) -> io::Result<Output> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null());
+    // SAFETY: `restrict` makes async-signal-safe system calls only (its contract).
+    unsafe {
+        cmd.pre_exec(restrict);
+    }
+    cmd.output()
+}
+
 /// Run `program` with `args` and return its stdout when it succeeds (for quick probes like `--version`).
 pub fn probe(program: &OsStr, args: &[&str]) -> Option<String> {
     let out = Command::new(program)
@@ -98,6 +110,16 @@ pub struct GroupChild {
 /// variables that locate a repository ([`settings::GIT_LOCATION_ENV`]), and is killed by the kernel if
 /// git-omk dies first.
 pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
+    spawn_group_restricted(spec, None)
+}
+
+/// A restriction a child applies to itself between fork and exec (async-signal-safe system calls
+/// only): the sandbox's Landlock scopes.
+pub type Restriction = fn() -> io::Result<()>;
+
+/// [`spawn_group`], with `restrict` applied in the child before it executes the program; the spawn
+/// fails when it fails.
+pub fn spawn_group_restricted(spec: &GroupSpec, restrict: Option<Restriction>) -> io::Result<GroupChild> {
     let mut cmd = tokio::process::Command::new(&spec.program);
     cmd.args(&spec.args)
         .current_dir(&spec.cwd)
@@ -117,6 +139,12 @@ pub fn spawn_group(spec: &GroupSpec) -> io::Result<GroupChild> {
         cmd.env(name, value);
     }
     die_with_parent(&mut cmd);
+    if let Some(restrict) = restrict {
+        // SAFETY: `restrict` makes async-signal-safe system calls only (its contract).
+        unsafe {
+            cmd.pre_exec(restrict);
+        }
+    }
     let child = cmd.spawn()?;
     let pgid = child
         .id()

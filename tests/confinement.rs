@@ -16,6 +16,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
 use support::hostile::{Escapes, Fingerprint, sleeping};
+#[cfg(target_os = "linux")]
+use support::hostile::{Listeners, SOCKET_PROBE};
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -330,6 +332,11 @@ fn a_hostile_exec_agent_escapes_nothing_and_every_attempt_fails_with_the_evidenc
     assert!(!after.refs.contains("refs/omk/goals/planted"));
     assert!(!after.refs.contains("refs/heads/evil"));
     assert_eq!(escapes.remote_refs(), remote, "nothing was pushed");
+    assert_eq!(
+        escapes.sockets.reached(),
+        Vec::<String>::new(),
+        "connected to a socket outside"
+    );
     assert!(
         escapes.no_daemon_left(),
         "the daemon survived: {:?}",
@@ -508,6 +515,102 @@ fn an_agent_cannot_reach_the_terminal_git_omk_runs_in() {
         log.contains("tty-probe: refused"),
         "the agent ran and was refused the terminal: {log}"
     );
+}
+
+/// An agent that connects to every socket of `$SOCKETS` (and, with `GATE_TEST` set, leaves a test that
+/// tries the same when the gate runs it), then fixes `add`.
+#[cfg(target_os = "linux")]
+fn socket_agent() -> String {
+    format!(
+        r#"
+import os
+if "reviewer for git-omk" in os.environ.get("OMK_PROMPT", ""):
+    print('```json\n{{"findings": []}}\n```')
+    raise SystemExit(0)
+if os.environ.get("GATE_TEST"):
+    with open("test_calc_sockets.py", "w") as f:
+        f.write("import os, socket, subprocess, sys\n\n\ndef test_reach_sockets_outside():\n"
+                "    probe = os.environ['SOCKET_PROBE']\n"
+                "    out = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True).stdout\n"
+                "    assert 'connected' in out, out\n")
+else:
+{probe}
+with open("calc.py") as f:
+    code = f.read()
+with open("calc.py", "w") as f:
+    f.write(code.replace("a - b", "a + b"))
+"#,
+        probe = SOCKET_PROBE
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn an_agent_reaches_no_unix_socket_outside_the_sandbox_and_a_legitimate_agent_still_works() {
+    let Some(fx) = Fixture::new() else { return };
+    let sockets = Listeners::new();
+    let runtime = sockets.runtime_dir.display().to_string();
+    let env = [
+        ("SOCKETS", sockets.addresses()),
+        ("XDG_RUNTIME_DIR", runtime.clone()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let agent = fx.python_agent("sockets.py", &socket_agent());
+    let out = fx
+        .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &fx.repo.path, &env)
+        .args(fx.run_args_with(&agent))
+        .output()
+        .unwrap();
+    assert_eq!(sockets.reached(), Vec::<String>::new(), "connected from inside");
+    let log = fx.omk().args(["goal", "log"]).output().unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    for address in sockets.addresses().split('|') {
+        assert!(
+            log.contains(&format!("socket-probe: {address}: refused")),
+            "the agent ran and could not connect to {address}: {log}"
+        );
+    }
+    assert!(!log.contains(": connected"), "{log}");
+    assert_eq!(out.status.code(), Some(1), "not ready: {}", stderr(&out));
+    for e in &fx.evidence() {
+        assert!(
+            e.contains("the sandbox refused") && e.contains(&runtime),
+            "the try at the runtime directory is evidence: {e}"
+        );
+    }
+
+    let legit = Fixture::new().unwrap();
+    let out = legit.run(&env);
+    assert_eq!(out.status.code(), Some(0), "ready: {}", stderr(&out));
+    assert_eq!(sockets.reached(), Vec::<String>::new());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_gate_test_that_connects_to_unix_sockets_outside_reaches_none() {
+    let Some(fx) = Fixture::new() else { return };
+    let sockets = Listeners::new();
+    let env = [
+        ("SOCKETS", sockets.addresses()),
+        ("XDG_RUNTIME_DIR", sockets.runtime_dir.display().to_string()),
+        ("SOCKET_PROBE", SOCKET_PROBE.to_owned()),
+        ("GATE_TEST", "1".to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let agent = fx.python_agent("sockets.py", &socket_agent());
+    let out = fx
+        .command(Path::new(env!("CARGO_BIN_EXE_git-omk")), &fx.repo.path, &env)
+        .args(fx.run_args_with(&agent))
+        .output()
+        .unwrap();
+    assert_eq!(sockets.reached(), Vec::<String>::new(), "connected from a gate");
+    assert_eq!(out.status.code(), Some(1), "not ready: {}", stderr(&out));
+    let proof = json(&fx.omk().args(["goal", "proof", "--json"]).output().unwrap());
+    assert_eq!(proof["proof"]["gates"][0]["result"], "failed", "{proof:#}");
 }
 
 #[test]

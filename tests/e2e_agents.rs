@@ -789,8 +789,10 @@ fn pause_during_a_tool_call_then_resume_finishes(kind: Agent) {
 }
 
 fn a_refused_write_is_stated_to_the_agent_which_then_fixes(kind: Agent) {
-    // An absolute path outside every worktree: the task's policy refuses it, whatever the agent.
-    let outside = tempfile::tempdir().expect("a temp dir");
+    // An absolute path outside every worktree: the task's policy refuses it, whatever the agent. Not
+    // in the system's temporary directory, which is empty inside the sandbox: there kimi-cli finds no
+    // parent directory and never asks.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a temp dir");
     let evil = outside.path().join("evil.txt");
     let evil_path = evil.display().to_string();
     let fix = || small(kind.shell(FIX_ADD));

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::{Mechanism, Unavailable, find_on_path};
+use super::{Mechanism, Unavailable, find_on_path, scopes};
 use crate::model::sandbox::{Walls, bwrap_args};
 use crate::{process, settings};
 
@@ -38,22 +38,63 @@ pub fn probe() -> Result<Mechanism, Unavailable> {
             fix: FIX_INSTALL.to_owned(),
         })?;
     trial(&program)?;
+    let scoped = scoped(&program);
+    let name = match scoped {
+        true => format!("{version} + Landlock scopes"),
+        false => version,
+    };
     Ok(Mechanism {
-        name: version,
+        name,
         program,
+        scoped,
     })
+}
+
+/// What the child applies to itself before it executes bubblewrap: the Landlock scopes, when the
+/// probe found them working.
+pub fn restriction(mechanism: &Mechanism) -> Option<process::Restriction> {
+    mechanism
+        .scoped
+        .then_some(scopes::restrict_self as process::Restriction)
+}
+
+/// The Landlock scopes (no abstract Unix socket, no signal outside the sandbox), when the kernel has
+/// them and bubblewrap still confines with them applied (a set-uid bubblewrap does not run under
+/// `no_new_privs`); else none, and abstract sockets stay reachable (docs/security.md).
+fn scoped(program: &Path) -> bool {
+    scopes::abi() >= scopes::SCOPES_ABI
+        && process::run_restricted(program.as_os_str(), &trial_args(), scopes::restrict_self)
+            .is_ok_and(|out| out.status.success())
 }
 
 /// Run `true` confined the way every process will be, so a machine without user namespaces is found
 /// before any agent starts.
 fn trial(program: &Path) -> Result<(), Unavailable> {
+    let out = process::run(program.as_os_str(), &trial_args()).map_err(|e| Unavailable {
+        reason: format!("{} could not run: {e}", program.display()),
+        fix: FIX_INSTALL.to_owned(),
+    })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Unavailable {
+        reason: format!(
+            "bubblewrap cannot create its namespaces here ({})",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        fix: FIX_USERNS.to_owned(),
+    })
+}
+
+/// bubblewrap's arguments for running `true` confined.
+fn trial_args() -> Vec<OsString> {
     let truth = find_on_path(
         Path::new("true"),
         &settings::env("PATH").unwrap_or_default(),
         Path::new("/"),
     )
     .unwrap_or_else(|| PathBuf::from("/bin/true"));
-    let args: Vec<OsString> = [
+    [
         "--ro-bind",
         "/",
         "/",
@@ -72,21 +113,7 @@ fn trial(program: &Path) -> Result<(), Unavailable> {
     .iter()
     .map(OsString::from)
     .chain([truth.into_os_string()])
-    .collect();
-    let out = process::run(program.as_os_str(), &args).map_err(|e| Unavailable {
-        reason: format!("{} could not run: {e}", program.display()),
-        fix: FIX_INSTALL.to_owned(),
-    })?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(Unavailable {
-        reason: format!(
-            "bubblewrap cannot create its namespaces here ({})",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        fix: FIX_USERNS.to_owned(),
-    })
+    .collect()
 }
 
 /// bubblewrap's arguments for `walls` (before `--` and the command).

@@ -19,6 +19,8 @@ mod linux;
 mod macos;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod other;
+#[cfg(target_os = "linux")]
+mod scopes;
 
 #[cfg(target_os = "linux")]
 use linux as platform;
@@ -35,8 +37,9 @@ use std::sync::OnceLock;
 use crate::clock::random_bytes;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::{
-    HIDDEN_UNDER_HOME, SandboxMode, SandboxSettings, UNSET_IN_SANDBOX, Walls, engine_state_dirs,
-    toolchain_caches,
+    EMPTIED, ENGINE_STATE_DIRS, HIDDEN_SOCKETS, HIDDEN_UNDER_HOME, Layout, SandboxMode, SandboxSettings,
+    StateDir, StateLayout, StateRoot, UNSET_IN_SANDBOX, Walls, engine_state_dirs, listing_work_dir,
+    state_root, toolchain_caches,
 };
 use crate::process::{self, GroupChild, GroupSpec};
 use crate::settings;
@@ -48,6 +51,9 @@ pub struct Mechanism {
     pub name: String,
     /// The program that confines (bubblewrap's `bwrap`).
     pub program: PathBuf,
+    /// Whether the child also restricts itself before it executes [`Mechanism::program`] (Linux:
+    /// Landlock scopes, where the kernel has them: no abstract Unix socket, no signal outside).
+    pub scoped: bool,
 }
 
 /// Why no process can be confined on this machine, and what fixes it.
@@ -102,7 +108,7 @@ impl Sandbox {
         let mechanism = mechanism().map_err(|u| io::Error::other(u.to_string()))?;
         let program = resolve_program(spec)?;
         let private = PrivateDir::create()?;
-        let started = self.walls(spec, scope, &private).and_then(|walls| {
+        let started = self.walls(spec, scope, &private, &program).and_then(|walls| {
             let mut args = platform::arguments(&walls);
             args.push("--".into());
             args.push(program.into_os_string());
@@ -114,7 +120,7 @@ impl Sandbox {
                 env: spec.env.clone(),
                 stdin: spec.stdin,
             };
-            process::spawn_group(&confined)
+            process::spawn_group_restricted(&confined, platform::restriction(mechanism))
         });
         match started {
             Ok(mut child) => {
@@ -128,13 +134,27 @@ impl Sandbox {
         }
     }
 
-    /// The walls of `scope` for a process with `spec`'s environment.
-    fn walls(&self, spec: &GroupSpec, scope: &Scope, private: &PrivateDir) -> io::Result<Walls> {
+    /// The walls of `scope` for a process with `spec`'s environment that runs `program`.
+    fn walls(
+        &self,
+        spec: &GroupSpec,
+        scope: &Scope,
+        private: &PrivateDir,
+        program: &Path,
+    ) -> io::Result<Walls> {
         let var = |name: &str| child_var(spec, name);
-        for dir in &scope.state_dirs {
-            std::fs::create_dir_all(dir)?;
+        let mut writable: Vec<PathBuf> = Vec::new();
+        let mut state_roots: Vec<StateRoot> = Vec::new();
+        for (n, dir) in scope.state_dirs.iter().enumerate() {
+            std::fs::create_dir_all(&dir.path)?;
+            match dir.layout {
+                Layout::Cache => writable.push(dir.path.clone()),
+                Layout::Guarded(layout) => {
+                    let private = private.root.join(format!("state-{n}"));
+                    state_roots.push(guarded(&dir.path, layout, &private, &scope.work_dir)?);
+                }
+            }
         }
-        let mut writable: Vec<PathBuf> = scope.state_dirs.clone();
         if scope.work_dir_writable {
             writable.push(scope.work_dir.clone());
         }
@@ -147,8 +167,11 @@ impl Sandbox {
             cwd: canonical(&spec.cwd).unwrap_or_else(|| spec.cwd.clone()),
             writable: existing_dirs(writable),
             read_only: scope.protect.iter().filter_map(|p| canonical(p)).collect(),
+            state_roots,
             hidden_dirs,
             hidden_files,
+            emptied: existing_dirs(emptied_dirs()),
+            shown: shown_paths(&var, scope, program),
             tmp: private.tmp.clone(),
             unreadable: private.unreadable.clone(),
             unset_env: UNSET_IN_SANDBOX.iter().map(|s| (*s).to_owned()).collect(),
@@ -187,7 +210,7 @@ pub struct Scope {
     /// Whether it is writable (not for planner and reviewer sessions).
     pub work_dir_writable: bool,
     /// The engine's own state directories (created when missing).
-    pub state_dirs: Vec<PathBuf>,
+    pub state_dirs: Vec<StateDir>,
     /// Paths that stay read-only even inside a writable directory: the checkout's `.git` pointer, the
     /// repository's git directories.
     pub protect: Vec<PathBuf>,
@@ -271,7 +294,7 @@ fn child_var(spec: &GroupSpec, name: &str) -> Option<String> {
 
 /// Credentials to hide: the list under the child's `HOME` and under git-omk's own (they differ when
 /// the agent is launched with a `HOME` of its own), the user's runtime directory (sockets of agents
-/// and keyrings) and the SSH agent's socket.
+/// and keyrings), the SSH agent's socket and the sockets of services outside ([`HIDDEN_SOCKETS`]).
 fn hidden_paths(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     let mut homes: Vec<PathBuf> = var("HOME").into_iter().map(PathBuf::from).collect();
     homes.extend(settings::env("HOME").map(PathBuf::from));
@@ -283,8 +306,102 @@ fn hidden_paths(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     out.extend(var("XDG_CONFIG_HOME").map(|c| PathBuf::from(c).join("gh")));
     out.extend(var("GH_CONFIG_DIR").map(PathBuf::from));
     out.extend(settings::env("XDG_RUNTIME_DIR").map(PathBuf::from));
+    out.extend(HIDDEN_SOCKETS.iter().map(PathBuf::from));
     out.extend(settings::env("SSH_AUTH_SOCK").map(PathBuf::from));
     out
+}
+
+/// Prepare the guarded state directory `root` for a confined process working in `work_dir`: create
+/// the entries the engine writes, list `work_dir` where the engine looks its sessions up, copy what
+/// it rewrites by renaming into `private` (a new directory of the process), and decide how every
+/// entry is bound ([`state_root`]). Entries that lead nowhere (a dangling link) are left out: the
+/// engine sees them missing. The listing and the copies are made under a lock on `root`, so agents
+/// starting side by side each find their own work directory in their copy.
+fn guarded(root: &Path, layout: &StateLayout, private: &Path, work_dir: &Path) -> io::Result<StateRoot> {
+    use std::os::unix::fs::DirBuilderExt;
+    let root = canonical(root).unwrap_or_else(|| root.to_path_buf());
+    let lock = std::fs::File::open(&root)?;
+    lock.lock()?;
+    if let Some(index) = layout.work_dir_index {
+        list_work_dir(&root.join(index), work_dir)?;
+    }
+    for dir in layout.dirs {
+        std::fs::create_dir_all(root.join(dir))?;
+    }
+    for file in layout.files {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join(file))?;
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(private)?;
+    for file in layout.copied {
+        let from = root.join(file);
+        if from.is_file() {
+            std::fs::copy(&from, private.join(file))?;
+        }
+    }
+    let mut entries: Vec<OsString> = Vec::new();
+    for entry in std::fs::read_dir(&root)? {
+        let entry = entry?;
+        if std::fs::metadata(entry.path()).is_ok() {
+            entries.push(entry.file_name());
+        }
+    }
+    drop(lock);
+    Ok(state_root(&root, &entries, layout, private))
+}
+
+/// Add `work_dir` to the engine's list of work directories at `index` (written whole, then renamed
+/// over it), unless it is listed already.
+fn list_work_dir(index: &Path, work_dir: &Path) -> io::Result<()> {
+    let existing = match std::fs::read_to_string(index) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let work_dir: PathBuf = work_dir.components().collect();
+    let Some(listed) = listing_work_dir(existing.as_deref(), &work_dir.to_string_lossy()) else {
+        return Ok(());
+    };
+    let name: String = random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect();
+    let temporary = index.with_extension(format!("omk-{name}.tmp"));
+    std::fs::write(&temporary, listed)?;
+    std::fs::rename(&temporary, index).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+/// The shared temporary directories to empty: [`EMPTIED`] and the one git-omk was given.
+fn emptied_dirs() -> Vec<PathBuf> {
+    EMPTIED
+        .iter()
+        .map(PathBuf::from)
+        .chain([std::env::temp_dir()])
+        .collect()
+}
+
+/// What must stay visible (read-only) should it live in an emptied directory: the `HOME`s (the
+/// child's and git-omk's: credentials inside stay hidden), the engines' state directories its
+/// environment names (read-only where the scope does not make them writable: a command in an ACP
+/// terminal that writes there is refused as before, not sent into an empty directory), the user's
+/// checkout (the parent of a protected `.git` directory) and the program started.
+fn shown_paths(var: &dyn Fn(&str) -> Option<String>, scope: &Scope, program: &Path) -> Vec<PathBuf> {
+    let homes = var("HOME")
+        .into_iter()
+        .chain(settings::env("HOME"))
+        .chain(ENGINE_STATE_DIRS.iter().filter_map(|(_, name, _, _)| var(name)))
+        .map(PathBuf::from);
+    let checkouts = scope
+        .protect
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == ".git") && p.is_dir())
+        .filter_map(|p| p.parent().map(Path::to_path_buf));
+    homes
+        .chain(checkouts)
+        .chain([program.to_path_buf()])
+        .filter_map(|p| canonical(&p))
+        .collect()
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {

@@ -18,3 +18,8 @@ pub fn probe() -> Result<Mechanism, Unavailable> {
 pub fn arguments(_walls: &Walls) -> Vec<OsString> {
     Vec::new()
 }
+
+/// Never used: [`probe`] never succeeds.
+pub fn restriction(_mechanism: &Mechanism) -> Option<crate::process::Restriction> {
+    None
+}

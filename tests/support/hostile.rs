@@ -92,6 +92,9 @@ pub struct Escapes {
     pub secret: String,
     /// The argument of the `sleep` its double-forked daemon runs (unique, to find it).
     pub marker: String,
+    /// Unix sockets outside it tries to connect to (in the system's temporary directory, and in the
+    /// abstract namespace).
+    pub sockets: Listeners,
     git_home: PathBuf,
 }
 
@@ -131,6 +134,7 @@ impl Escapes {
             home: home.to_path_buf(),
             secret,
             marker: format!("300.{nanos}"),
+            sockets: Listeners::without_runtime_dir(),
             git_home: git_home.to_path_buf(),
         }
     }
@@ -145,6 +149,7 @@ REMOTE = {remote}
 USER_REPO = {user_repo}
 USER_GIT = {user_git}
 MARKER = {marker:?}
+SOCKETS = {sockets:?}
 
 def step(name, fn):
     try:
@@ -184,6 +189,14 @@ step("push", lambda: git("push", REMOTE, "HEAD:refs/heads/evil"))
 step("checkout", lambda: git("-C", USER_REPO, "checkout", "-q", "-b", "evil"))
 step("ssh", lambda: open(os.path.expanduser("~/.ssh/id_ed25519")).read())
 
+def connect(target):
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect("\0" + target[1:] if target.startswith("@") else target)
+        return "connected"
+for target in SOCKETS.split("|"):
+    step("socket " + target, lambda: connect(target))
+
 def daemon():
     if os.fork() == 0:
         os.setsid()
@@ -205,6 +218,7 @@ if {fix}:
             user_repo = value(&self.user_repo),
             user_git = value(&self.user_repo.join(".git")),
             marker = self.marker,
+            sockets = self.sockets.addresses(),
             fix = if fix { "True" } else { "False" },
         )
     }
@@ -271,3 +285,100 @@ pub fn sleeping(seconds: &str) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Unix sockets listening outside the sandbox, where a confined program could find one: a directory
+/// under the system temporary directory (tmux, ssh-agent, X11 keep theirs there), a directory standing
+/// for the user's runtime directory (`XDG_RUNTIME_DIR`: the session bus, systemd's user manager) and
+/// the abstract namespace (`@name`, which no mount can hide). Nothing ever accepts: a connection that
+/// got through stays pending, and [`Listeners::reached`] finds it without waiting. The abstract one
+/// on Linux only.
+pub struct Listeners {
+    /// The stand-in for the user's runtime directory (give it to git-omk as `XDG_RUNTIME_DIR`).
+    pub runtime_dir: PathBuf,
+    listening: Vec<(String, std::os::unix::net::UnixListener)>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Listeners {
+    /// Bind the three listeners (non-blocking).
+    pub fn new() -> Listeners {
+        Listeners::bind(true)
+    }
+
+    /// Only the one in the system's temporary directory and the abstract one: for a git-omk whose
+    /// runtime directory is not this one's.
+    pub fn without_runtime_dir() -> Listeners {
+        Listeners::bind(false)
+    }
+
+    fn bind(with_runtime_dir: bool) -> Listeners {
+        use std::os::unix::net::UnixListener;
+        let tmp = tempfile::tempdir().unwrap();
+        let runtime = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let mut paths = vec![tmp.path().join("agent.sock")];
+        if with_runtime_dir {
+            paths.push(runtime.path().join("bus"));
+        }
+        let mut listening = Vec::new();
+        for path in paths {
+            let listener = UnixListener::bind(&path).unwrap();
+            listening.push((path.display().to_string(), listener));
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::SocketAddrExt;
+            use std::os::unix::net::SocketAddr;
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            let name = format!("omk-test-{}-{nanos}", std::process::id());
+            let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            listening.push((format!("@{name}"), UnixListener::bind_addr(&address).unwrap()));
+        }
+        for (_, listener) in &listening {
+            listener.set_nonblocking(true).unwrap();
+        }
+        Listeners {
+            runtime_dir: runtime.path().to_path_buf(),
+            listening,
+            _dirs: vec![tmp, runtime],
+        }
+    }
+
+    /// The addresses, separated by `|` (`@` starts an abstract one), for the hostile program.
+    pub fn addresses(&self) -> String {
+        let all: Vec<&str> = self.listening.iter().map(|(a, _)| a.as_str()).collect();
+        all.join("|")
+    }
+
+    /// The addresses some program connected to (the connection is pending: nothing accepted it).
+    pub fn reached(&self) -> Vec<String> {
+        self.listening
+            .iter()
+            .filter(|(_, listener)| match listener.accept() {
+                Ok(_) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+                Err(e) => panic!("accept: {e}"),
+            })
+            .map(|(address, _)| address.clone())
+            .collect()
+    }
+}
+
+/// A program (Python) that connects to each of `$SOCKETS` ([`Listeners::addresses`]) and prints
+/// `socket-probe: ADDRESS: connected` or `socket-probe: ADDRESS: refused (why)`.
+pub const SOCKET_PROBE: &str = r#"
+import os, socket
+for target in os.environ["SOCKETS"].split("|"):
+    address = "\0" + target[1:] if target.startswith("@") else target
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(address)
+        s.sendall(b"escaped")
+        print(f"socket-probe: {target}: connected", flush=True)
+    except OSError as e:
+        print(f"socket-probe: {target}: refused ({e})", flush=True)
+    finally:
+        s.close()
+"#;

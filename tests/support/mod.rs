@@ -1,4 +1,5 @@
-//! Shared test support. Each test binary includes this with `mod support;`.
+//! Shared test support. Each test binary includes this with `mod support;` (`tests/cli` and `tests/flows` with
+//! a `#[path]` to it).
 
 #![allow(dead_code)]
 

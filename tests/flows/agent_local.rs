@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn processes, read /proc and their environment
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -354,8 +354,13 @@ async fn inner_agent_environment_dump() {
 fn agents_never_inherit_git_omk_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("env.txt");
+    // libtest names a test by its module path inside the test binary, without the binary's name.
+    let inner = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::inner_agent_environment_dump"),
+        None => "inner_agent_environment_dump".to_owned(),
+    };
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "inner_agent_environment_dump", "--test-threads=1"])
+        .args(["--exact", inner.as_str(), "--test-threads=1"])
         .env("OMK_TEST_ENV_DUMP", &dump)
         .env("GH_TOKEN", "ghp_secret_from_parent")
         .env("SSH_AUTH_SOCK", "/nonexistent/agent.sock")

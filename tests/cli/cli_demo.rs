@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git-omk and read their environment
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // tests spawn git and git-omk
 
-mod support;
+use crate::support;
 
 use support::git_repo::TestRepo;
 
@@ -66,7 +66,13 @@ fn maintenance_can_be_switched_off() {
             .success();
         goals += 1;
     }
-    assert!(sample(&repo) >= 3, "maintenance would be due by now");
+    assert!(
+        sample(&repo) >= 3,
+        "maintenance would be due by now: {goals} goals, {} loose objects in objects/17, {} packs, goal refs packed: {}",
+        sample(&repo),
+        packs(&repo),
+        packed_goal_refs(&repo)
+    );
     repo.omk()
         .args(["goal", "plan", "Fix the off-by-one in slugify"])
         .assert()

@@ -3,8 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
 
-#[path = "support/git_repo.rs"]
-mod git_repo;
+use crate::support::git_repo;
 
 use std::fs;
 use std::path::Path;
