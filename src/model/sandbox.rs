@@ -93,6 +93,8 @@ pub struct Walls {
     /// Paths (files or directories, they exist) kept read-only inside writable directories; nothing
     /// inside them is writable, whatever `writable` says.
     pub read_only: Vec<PathBuf>,
+    /// Engines' state directories, each shown as a private directory with its entries bound over it.
+    pub state_roots: Vec<StateRoot>,
     /// Directories whose content is hidden (an empty directory in their place).
     pub hidden_dirs: Vec<PathBuf>,
     /// Files whose content is hidden ([`Walls::unreadable`] in their place).
@@ -114,7 +116,7 @@ pub struct Walls {
 impl Walls {
     /// The same walls, normalised: a writable directory inside a hidden or read-only one is dropped
     /// (credentials stay hidden and git directories read-only whatever `allowWrite` says; the private
-    /// temporary directory always stays), duplicates go, parents come before children, read-only
+    /// temporary directory always stays), and so is a state directory inside a hidden one, duplicates go, parents come before children, read-only
     /// paths that would be read-only anyway go, and so do emptied directories a writable or shown one
     /// covers (the user asked for them), shown paths outside every emptied directory (visible
     /// already) or inside a writable one, and hidden paths in an emptied directory where nothing is
@@ -132,6 +134,12 @@ impl Walls {
         self.writable
             .retain(|w| *w == tmp || !(inside_any(w, &hidden) || inside_any(w, &read_only)));
         by_depth(&mut self.writable);
+        self.state_roots.retain(|s| !inside_any(&s.root, &hidden));
+        self.state_roots.sort_by(|a, b| {
+            let key = |s: &StateRoot| (s.root.components().count(), s.root.clone());
+            key(a).cmp(&key(b))
+        });
+        self.state_roots.dedup_by(|a, b| a.root == b.root);
         let (writable, shown) = (self.writable.clone(), self.shown.clone());
         self.emptied.retain(|e| {
             e.components().count() > 1
@@ -151,6 +159,7 @@ impl Walls {
             .into_iter()
             .flatten()
             .cloned()
+            .chain(self.state_roots.iter().map(|s| s.root.clone()))
             .collect();
         let invisible = |h: &PathBuf| inside_any(h, &emptied) && !visible.iter().any(|v| h.starts_with(v));
         self.hidden_dirs.retain(|h| !invisible(h));
@@ -178,6 +187,14 @@ impl Walls {
         add(&self.read_only, Mount::ReadOnly);
         add(&self.hidden_dirs, Mount::HiddenDir);
         add(&self.hidden_files, Mount::HiddenFile);
+        for state in &self.state_roots {
+            mounts.push(Mount::Private {
+                at: state.root.clone(),
+                private: state.private.clone(),
+            });
+            mounts.extend(state.writable.iter().cloned().map(Mount::Writable));
+            mounts.extend(state.read_only.iter().cloned().map(Mount::ReadOnly));
+        }
         mounts.push(Mount::HiddenFile(PathBuf::from(TTY)));
         mounts.sort_by(|a, b| {
             let key = |m: &Mount| (m.path().components().count(), m.rank());
@@ -194,6 +211,14 @@ pub enum Mount {
     Emptied(PathBuf),
     /// Bound back read-only (inside an emptied directory).
     Shown(PathBuf),
+    /// A private directory of the process bound read-write in place of an engine's state directory
+    /// (its entries are bound over it).
+    Private {
+        /// The state directory.
+        at: PathBuf,
+        /// The private directory shown there.
+        private: PathBuf,
+    },
     /// Bound read-write.
     Writable(PathBuf),
     /// Bound read-only inside a writable or emptied directory.
@@ -208,6 +233,7 @@ impl Mount {
     /// Where it is mounted.
     pub fn path(&self) -> &Path {
         match self {
+            Mount::Private { at: p, .. } => p,
             Mount::Emptied(p)
             | Mount::Shown(p)
             | Mount::Writable(p)
@@ -221,10 +247,11 @@ impl Mount {
         match self {
             Mount::Emptied(_) => 0,
             Mount::Shown(_) => 1,
-            Mount::Writable(_) => 2,
-            Mount::ReadOnly(_) => 3,
-            Mount::HiddenDir(_) => 4,
-            Mount::HiddenFile(_) => 5,
+            Mount::Private { .. } => 2,
+            Mount::Writable(_) => 3,
+            Mount::ReadOnly(_) => 4,
+            Mount::HiddenDir(_) => 5,
+            Mount::HiddenFile(_) => 6,
         }
     }
 }
@@ -258,7 +285,8 @@ fn by_depth(paths: &mut Vec<PathBuf>) {
 
 /// The bubblewrap arguments (before `--` and the command) that build `walls`: the whole file system
 /// read-only, fresh `/dev` and `/proc`, then [`Walls::mounts`] in their order (emptied directories,
-/// what is bound back under them, the writable directories, read-only paths over them, hidden paths),
+/// what is bound back under them, each engine's state directory as its private directory with the
+/// real entries bound over it, the writable directories, read-only paths over them, hidden paths),
 /// the emptied directories made read-only last (bubblewrap creates the mount points of what is bound
 /// back in them first), a new PID namespace (everything dies with its first process and with
 /// git-omk), a user namespace that cannot make more, no capabilities, and no way to the terminal
@@ -286,6 +314,7 @@ pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
         let path = mount.path().as_os_str();
         match &mount {
             Mount::Emptied(_) => push(&["--tmpfs".as_ref(), path]),
+            Mount::Private { private, .. } => push(&["--bind".as_ref(), private.as_os_str(), path]),
             Mount::Writable(_) => push(&["--bind".as_ref(), path, path]),
             Mount::Shown(_) | Mount::ReadOnly(_) => push(&["--ro-bind".as_ref(), path, path]),
             Mount::HiddenDir(_) => push(&["--perms".as_ref(), "0000".as_ref(), "--tmpfs".as_ref(), path]),
@@ -320,13 +349,28 @@ pub fn bwrap_args(walls: &Walls) -> Vec<OsString> {
 pub const TTY: &str = "/dev/tty";
 
 /// Where an agent keeps its own state, relative to its `HOME` unless a variable moves it: the
-/// engines' session stores, logs and configuration must stay writable for them to run at all. One
-/// table for every engine: (engine, variable, default under `HOME`).
-pub const ENGINE_STATE_DIRS: &[(StateOf, &str, &str)] = &[
-    (StateOf::KimiWire, "KIMI_SHARE_DIR", ".kimi"),
-    (StateOf::KimiAcp, "KIMI_CODE_HOME", ".kimi-code"),
-    (StateOf::KimiAcp, "KIMI_CODE_CACHE_DIR", ".cache/kimi-code"),
-    (StateOf::Qwen, "QWEN_HOME", ".qwen"),
+/// engines' session stores, logs and configuration. One table for every engine: (engine, variable,
+/// default under `HOME`, how the engine may write it).
+pub const ENGINE_STATE_DIRS: &[(StateOf, &str, &str, Layout)] = &[
+    (
+        StateOf::KimiWire,
+        "KIMI_SHARE_DIR",
+        ".kimi",
+        Layout::Guarded(&KIMI_CLI),
+    ),
+    (
+        StateOf::KimiAcp,
+        "KIMI_CODE_HOME",
+        ".kimi-code",
+        Layout::Guarded(&KIMI_CODE),
+    ),
+    (
+        StateOf::KimiAcp,
+        "KIMI_CODE_CACHE_DIR",
+        ".cache/kimi-code",
+        Layout::Cache,
+    ),
+    (StateOf::Qwen, "QWEN_HOME", ".qwen", Layout::Guarded(&QWEN_CODE)),
 ];
 
 /// The engines [`ENGINE_STATE_DIRS`] knows.
@@ -340,10 +384,88 @@ pub enum StateOf {
     Qwen,
 }
 
+/// How a confined engine may write one of its state directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// A cache the engine rebuilds: writable as a whole.
+    Cache,
+    /// A home that holds configuration the engine loads (MCP servers, hooks, settings, credentials,
+    /// skills, extensions): read-only except what [`StateLayout`] lets the engine write.
+    Guarded(&'static StateLayout),
+}
+
+/// What an engine writes in its home, measured by running it (every other entry of the home, the
+/// configuration first of all, is read-only inside the sandbox).
+///
+/// Every engine also writes files at the home's root by renaming a new copy over them, which needs
+/// the root itself writable; so inside the sandbox the root is a private directory of the process,
+/// into which the entries of the real root are bound one by one. A file planted at the root lands
+/// in that private directory and is gone with the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateLayout {
+    /// Subdirectories the engine writes (sessions, logs, caches, file history): writable, created
+    /// when missing.
+    pub dirs: &'static [&'static str],
+    /// Files at the root the engine appends to (indexes of sessions, usage records): writable,
+    /// created empty when missing.
+    pub files: &'static [&'static str],
+    /// Files at the root the engine rewrites by renaming (lists of recent work directories): the
+    /// process gets a copy; what it writes there is dropped.
+    pub copied: &'static [&'static str],
+    /// The copied file that lists the work directories whose sessions the engine finds (kimi-cli's
+    /// `kimi.json`: a session of a work directory missing there cannot be resumed). git-omk adds the
+    /// work directory to the real file before copying it ([`listing_work_dir`]), since what the engine
+    /// writes in its copy is dropped.
+    pub work_dir_index: Option<&'static str>,
+    /// Entries the engine rebuilds when they are missing and that must not persist from a confined
+    /// run (Qwen Code's extension store, whose pending transactions a later start would replay into
+    /// its extensions): the process gets none, and what it writes there is dropped.
+    pub fresh: &'static [&'static str],
+}
+
+/// kimi-cli 1.x (`KIMI_SHARE_DIR`, `~/.kimi`): config.toml, mcp.json, credentials, plugins, skills
+/// and `bin/` (programs it runs) stay read-only.
+pub const KIMI_CLI: StateLayout = StateLayout {
+    dirs: &["sessions", "logs", "telemetry"],
+    files: &[],
+    copied: &["kimi.json"],
+    work_dir_index: Some("kimi.json"),
+    fresh: &[],
+};
+
+/// Kimi Code 2.x (`KIMI_CODE_HOME`, `~/.kimi-code`): its configuration, mcp.json, AGENTS.md,
+/// SYSTEM.md, agents, skills and credentials stay read-only.
+pub const KIMI_CODE: StateLayout = StateLayout {
+    dirs: &["sessions", "logs", "cache", "file-history"],
+    files: &["session_index.jsonl"],
+    copied: &["workspaces.json"],
+    work_dir_index: None,
+    fresh: &[],
+};
+
+/// Qwen Code (`QWEN_HOME`, `~/.qwen`): settings.json, extensions, skills, agents, commands and
+/// QWEN.md stay read-only.
+pub const QWEN_CODE: StateLayout = StateLayout {
+    dirs: &["projects", "sessions", "tmp"],
+    files: &["usage_record.jsonl"],
+    copied: &[],
+    work_dir_index: None,
+    fresh: &["extension-store"],
+};
+
+/// One state directory of an engine, and how the engine may write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// How the engine may write it.
+    pub layout: Layout,
+}
+
 /// The state directories of the engine `agent` selects, from its environment (`var` looks a
 /// variable up the way the agent will see it) and its `HOME`. `acp:` and `exec:` agents have none:
 /// `omk.sandbox.allowWrite` names what they need.
-pub fn engine_state_dirs(agent: &AgentSpec, var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+pub fn engine_state_dirs(agent: &AgentSpec, var: &dyn Fn(&str) -> Option<String>) -> Vec<StateDir> {
     let engines: &[StateOf] = match agent {
         AgentSpec::Kimi => &[StateOf::KimiWire, StateOf::KimiAcp],
         AgentSpec::KimiWire => &[StateOf::KimiWire],
@@ -354,15 +476,84 @@ pub fn engine_state_dirs(agent: &AgentSpec, var: &dyn Fn(&str) -> Option<String>
     let home = var("HOME").map(PathBuf::from);
     ENGINE_STATE_DIRS
         .iter()
-        .filter(|(engine, _, _)| engines.contains(engine))
-        .filter_map(|(_, name, default)| {
+        .filter(|(engine, _, _, _)| engines.contains(engine))
+        .filter_map(|(_, name, default, layout)| {
             let moved = (!name.is_empty()).then(|| var(name)).flatten();
-            match moved {
-                Some(dir) => Some(PathBuf::from(dir)),
-                None => home.as_ref().map(|h| h.join(default)),
-            }
+            let path = match moved {
+                Some(dir) => PathBuf::from(dir),
+                None => home.as_ref()?.join(default),
+            };
+            Some(StateDir {
+                path,
+                layout: *layout,
+            })
         })
         .collect()
+}
+
+/// kimi-cli's list of work directories (`existing`, the content of `kimi.json` if there is one) with
+/// `work_dir` in it, or `None` when it is there already or the file is not one kimi-cli would read
+/// (left alone). Other fields and entries are kept.
+pub fn listing_work_dir(existing: Option<&str>, work_dir: &str) -> Option<String> {
+    let mut index: serde_json::Value = match existing {
+        Some(text) => serde_json::from_str(text).ok()?,
+        None => serde_json::json!({}),
+    };
+    let object = index.as_object_mut()?;
+    let dirs = object
+        .entry("work_dirs")
+        .or_insert_with(|| serde_json::json!([]))
+        .as_array_mut()?;
+    let listed = dirs.iter().any(|d| {
+        d.get("path").and_then(serde_json::Value::as_str) == Some(work_dir)
+            && d.get("kaos")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("local")
+                == "local"
+    });
+    if listed {
+        return None;
+    }
+    dirs.push(serde_json::json!({"path": work_dir, "kaos": "local", "last_session_id": null}));
+    serde_json::to_string_pretty(&index).ok()
+}
+
+/// A guarded state directory as a confined process sees it: `private` (a directory of the process,
+/// writable) in place of `root`, with the entries of `root` bound over it, `writable` ones read-write
+/// and `read_only` ones read-only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateRoot {
+    /// The engine's real state directory.
+    pub root: PathBuf,
+    /// The private directory shown in its place.
+    pub private: PathBuf,
+    /// Entries of `root` the engine writes.
+    pub writable: Vec<PathBuf>,
+    /// Every other entry of `root`: its configuration.
+    pub read_only: Vec<PathBuf>,
+}
+
+/// How the state directory `root`, whose entries are `entries` (names that exist, after the
+/// entries of `layout` were created), is shown inside the sandbox, in `private`: the engine's own
+/// entries writable, copied and fresh ones left to the private directory, all the rest read-only.
+pub fn state_root(root: &Path, entries: &[OsString], layout: &StateLayout, private: &Path) -> StateRoot {
+    let mut out = StateRoot {
+        root: root.to_path_buf(),
+        private: private.to_path_buf(),
+        ..StateRoot::default()
+    };
+    let listed = |list: &[&str], name: &OsString| list.iter().any(|l| OsStr::new(l) == name);
+    for name in entries {
+        let path = root.join(name);
+        if listed(layout.dirs, name) || listed(layout.files, name) {
+            out.writable.push(path);
+        } else if !listed(layout.copied, name) && !listed(layout.fresh, name) {
+            out.read_only.push(path);
+        }
+    }
+    out.writable.sort();
+    out.read_only.sort();
+    out
 }
 
 /// Credentials hidden from every confined process, under `HOME` (and `omk.sandbox.hide` on top).
@@ -599,6 +790,12 @@ mod tests {
             cwd: "/w/task".into(),
             writable: vec!["/w/task".into(), "/h/.kimi".into(), "/h/.ssh/sub".into()],
             read_only: vec!["/w/task/.git".into(), "/elsewhere/.git".into()],
+            state_roots: vec![StateRoot {
+                root: "/h/.qwen".into(),
+                private: "/t/state-0".into(),
+                writable: vec!["/h/.qwen/projects".into()],
+                read_only: vec!["/h/.qwen/settings.json".into()],
+            }],
             hidden_dirs: vec!["/h/.ssh".into()],
             hidden_files: vec!["/h/.netrc".into()],
             tmp: "/t/tmp".into(),
@@ -674,6 +871,7 @@ mod tests {
                 "/tmp/t/repo/.git".into(),
                 "/tmp/t/repo/.git/worktrees/task".into(),
             ],
+            state_roots: Vec::new(),
             hidden_dirs: vec![
                 "/tmp/t/home/.ssh".into(),
                 "/run/user/1000".into(),
@@ -774,6 +972,93 @@ mod tests {
     }
 
     #[test]
+    fn an_engine_writes_only_its_own_entries_of_its_state_directory() {
+        let entries: Vec<OsString> = [
+            "config.toml",
+            "mcp.json",
+            "credentials",
+            "bin",
+            "sessions",
+            "logs",
+            "kimi.json",
+            "AGENTS.md",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        let state = state_root(Path::new("/h/.kimi"), &entries, &KIMI_CLI, Path::new("/t/s"));
+        assert_eq!(
+            state.writable,
+            vec![PathBuf::from("/h/.kimi/logs"), PathBuf::from("/h/.kimi/sessions")]
+        );
+        for config in ["config.toml", "mcp.json", "credentials", "bin", "AGENTS.md"] {
+            assert!(
+                state.read_only.contains(&Path::new("/h/.kimi").join(config)),
+                "{config} stays read-only"
+            );
+        }
+        assert!(
+            !state
+                .read_only
+                .iter()
+                .chain(&state.writable)
+                .any(|p| p.ends_with("kimi.json")),
+            "a copy: the engine renames over it"
+        );
+        let qwen: Vec<OsString> = [
+            "settings.json",
+            "extension-store",
+            "extensions",
+            "usage_record.jsonl",
+        ]
+        .map(OsString::from)
+        .to_vec();
+        let state = state_root(Path::new("/q"), &qwen, &QWEN_CODE, Path::new("/t/s"));
+        assert_eq!(state.writable, vec![PathBuf::from("/q/usage_record.jsonl")]);
+        assert_eq!(
+            state.read_only,
+            vec![PathBuf::from("/q/extensions"), PathBuf::from("/q/settings.json")],
+            "the extension store is a fresh one, never the real one"
+        );
+    }
+
+    #[test]
+    fn kimi_cli_finds_the_sessions_of_a_listed_work_dir() {
+        let fresh = listing_work_dir(None, "/w/task").unwrap();
+        assert!(fresh.contains("\"/w/task\""), "{fresh}");
+        assert_eq!(listing_work_dir(Some(&fresh), "/w/task"), None, "listed once");
+        let other = r#"{"work_dirs": [{"path": "/w/a", "kaos": "local", "last_session_id": "s1"}], "x": 1}"#;
+        let both = listing_work_dir(Some(other), "/w/task").unwrap();
+        let value: serde_json::Value = serde_json::from_str(&both).unwrap();
+        assert_eq!(value["work_dirs"].as_array().unwrap().len(), 2);
+        assert_eq!(value["work_dirs"][0]["last_session_id"], "s1");
+        assert_eq!(value["x"], 1);
+        assert_eq!(listing_work_dir(Some("not json"), "/w/task"), None, "left alone");
+    }
+
+    #[test]
+    fn a_state_directory_is_private_with_its_entries_bound_over_it() {
+        let mut walls = walls();
+        walls.writable.push("/h/.qwen/cache".into());
+        let args = bwrap_args(&walls);
+        let private = position(&args, "/t/state-0", "/h/.qwen");
+        assert_eq!(args[private - 1], "--bind");
+        let projects = position(&args, "--bind", "/h/.qwen/projects");
+        let settings = position(&args, "--ro-bind", "/h/.qwen/settings.json");
+        assert!(private < projects && private < settings);
+        let again = args
+            .windows(2)
+            .rposition(|w| w[0] == "--bind" && w[1] == "/h/.qwen/cache")
+            .unwrap();
+        assert!(again > private, "a writable directory inside stays writable");
+        walls.hidden_dirs.push("/h".into());
+        let args = bwrap_args(&walls);
+        assert!(
+            !args.iter().any(|a| a == "/t/state-0"),
+            "never inside a hidden one"
+        );
+    }
+
+    #[test]
     fn engine_state_and_caches_follow_their_variables() {
         let env = |name: &str| match name {
             "HOME" => Some("/h".to_owned()),
@@ -781,14 +1066,23 @@ mod tests {
             "CARGO_HOME" => Some("/c".to_owned()),
             _ => None,
         };
+        let paths = |agent: &AgentSpec| -> Vec<PathBuf> {
+            engine_state_dirs(agent, &env)
+                .into_iter()
+                .map(|d| d.path)
+                .collect()
+        };
+        assert_eq!(paths(&AgentSpec::KimiWire), vec![PathBuf::from("/h/.kimi")]);
         assert_eq!(
-            engine_state_dirs(&AgentSpec::KimiWire, &env),
-            vec![PathBuf::from("/h/.kimi")]
-        );
-        assert_eq!(
-            engine_state_dirs(&AgentSpec::KimiAcp, &env),
+            paths(&AgentSpec::KimiAcp),
             vec![PathBuf::from("/k"), PathBuf::from("/h/.cache/kimi-code")]
         );
+        let layouts: Vec<Layout> = engine_state_dirs(&AgentSpec::KimiAcp, &env)
+            .into_iter()
+            .map(|d| d.layout)
+            .collect();
+        assert_eq!(layouts, vec![Layout::Guarded(&KIMI_CODE), Layout::Cache]);
+        assert_eq!(paths(&AgentSpec::Qwen), vec![PathBuf::from("/h/.qwen")]);
         assert_eq!(engine_state_dirs(&AgentSpec::Kimi, &env).len(), 3);
         assert!(engine_state_dirs(&AgentSpec::Exec("x".into()), &env).is_empty());
         let caches = toolchain_caches(&env);

@@ -37,8 +37,9 @@ use std::sync::OnceLock;
 use crate::clock::random_bytes;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::{
-    EMPTIED, ENGINE_STATE_DIRS, HIDDEN_SOCKETS, HIDDEN_UNDER_HOME, SandboxMode, SandboxSettings,
-    UNSET_IN_SANDBOX, Walls, engine_state_dirs, toolchain_caches,
+    EMPTIED, ENGINE_STATE_DIRS, HIDDEN_SOCKETS, HIDDEN_UNDER_HOME, Layout, SandboxMode, SandboxSettings,
+    StateDir, StateLayout, StateRoot, UNSET_IN_SANDBOX, Walls, engine_state_dirs, listing_work_dir,
+    state_root, toolchain_caches,
 };
 use crate::process::{self, GroupChild, GroupSpec};
 use crate::settings;
@@ -142,10 +143,18 @@ impl Sandbox {
         program: &Path,
     ) -> io::Result<Walls> {
         let var = |name: &str| child_var(spec, name);
-        for dir in &scope.state_dirs {
-            std::fs::create_dir_all(dir)?;
+        let mut writable: Vec<PathBuf> = Vec::new();
+        let mut state_roots: Vec<StateRoot> = Vec::new();
+        for (n, dir) in scope.state_dirs.iter().enumerate() {
+            std::fs::create_dir_all(&dir.path)?;
+            match dir.layout {
+                Layout::Cache => writable.push(dir.path.clone()),
+                Layout::Guarded(layout) => {
+                    let private = private.root.join(format!("state-{n}"));
+                    state_roots.push(guarded(&dir.path, layout, &private, &scope.work_dir)?);
+                }
+            }
         }
-        let mut writable: Vec<PathBuf> = scope.state_dirs.clone();
         if scope.work_dir_writable {
             writable.push(scope.work_dir.clone());
         }
@@ -158,6 +167,7 @@ impl Sandbox {
             cwd: canonical(&spec.cwd).unwrap_or_else(|| spec.cwd.clone()),
             writable: existing_dirs(writable),
             read_only: scope.protect.iter().filter_map(|p| canonical(p)).collect(),
+            state_roots,
             hidden_dirs,
             hidden_files,
             emptied: existing_dirs(emptied_dirs()),
@@ -200,7 +210,7 @@ pub struct Scope {
     /// Whether it is writable (not for planner and reviewer sessions).
     pub work_dir_writable: bool,
     /// The engine's own state directories (created when missing).
-    pub state_dirs: Vec<PathBuf>,
+    pub state_dirs: Vec<StateDir>,
     /// Paths that stay read-only even inside a writable directory: the checkout's `.git` pointer, the
     /// repository's git directories.
     pub protect: Vec<PathBuf>,
@@ -301,6 +311,67 @@ fn hidden_paths(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     out
 }
 
+/// Prepare the guarded state directory `root` for a confined process working in `work_dir`: create
+/// the entries the engine writes, list `work_dir` where the engine looks its sessions up, copy what
+/// it rewrites by renaming into `private` (a new directory of the process), and decide how every
+/// entry is bound ([`state_root`]). Entries that lead nowhere (a dangling link) are left out: the
+/// engine sees them missing. The listing and the copies are made under a lock on `root`, so agents
+/// starting side by side each find their own work directory in their copy.
+fn guarded(root: &Path, layout: &StateLayout, private: &Path, work_dir: &Path) -> io::Result<StateRoot> {
+    use std::os::unix::fs::DirBuilderExt;
+    let root = canonical(root).unwrap_or_else(|| root.to_path_buf());
+    let lock = std::fs::File::open(&root)?;
+    lock.lock()?;
+    if let Some(index) = layout.work_dir_index {
+        list_work_dir(&root.join(index), work_dir)?;
+    }
+    for dir in layout.dirs {
+        std::fs::create_dir_all(root.join(dir))?;
+    }
+    for file in layout.files {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join(file))?;
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(private)?;
+    for file in layout.copied {
+        let from = root.join(file);
+        if from.is_file() {
+            std::fs::copy(&from, private.join(file))?;
+        }
+    }
+    let mut entries: Vec<OsString> = Vec::new();
+    for entry in std::fs::read_dir(&root)? {
+        let entry = entry?;
+        if std::fs::metadata(entry.path()).is_ok() {
+            entries.push(entry.file_name());
+        }
+    }
+    drop(lock);
+    Ok(state_root(&root, &entries, layout, private))
+}
+
+/// Add `work_dir` to the engine's list of work directories at `index` (written whole, then renamed
+/// over it), unless it is listed already.
+fn list_work_dir(index: &Path, work_dir: &Path) -> io::Result<()> {
+    let existing = match std::fs::read_to_string(index) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    let work_dir: PathBuf = work_dir.components().collect();
+    let Some(listed) = listing_work_dir(existing.as_deref(), &work_dir.to_string_lossy()) else {
+        return Ok(());
+    };
+    let name: String = random_bytes::<6>().iter().map(|b| format!("{b:02x}")).collect();
+    let temporary = index.with_extension(format!("omk-{name}.tmp"));
+    std::fs::write(&temporary, listed)?;
+    std::fs::rename(&temporary, index).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
 /// The shared temporary directories to empty: [`EMPTIED`] and the one git-omk was given.
 fn emptied_dirs() -> Vec<PathBuf> {
     EMPTIED
@@ -319,7 +390,7 @@ fn shown_paths(var: &dyn Fn(&str) -> Option<String>, scope: &Scope, program: &Pa
     let homes = var("HOME")
         .into_iter()
         .chain(settings::env("HOME"))
-        .chain(ENGINE_STATE_DIRS.iter().filter_map(|(_, name, _)| var(name)))
+        .chain(ENGINE_STATE_DIRS.iter().filter_map(|(_, name, _, _)| var(name)))
         .map(PathBuf::from);
     let checkouts = scope
         .protect

@@ -197,6 +197,20 @@ impl AgentHome {
         self.dir.path().join("kimi-code")
     }
 
+    /// kimi-cli's share directory (`KIMI_SHARE_DIR`).
+    pub fn kimi_share_dir(&self) -> PathBuf {
+        self.dir.path().join("kimi-share")
+    }
+
+    /// The state directory of `kind`'s engine: its configuration, sessions and logs.
+    pub fn state_dir(&self, kind: Agent) -> PathBuf {
+        match kind {
+            Agent::KimiWire => self.kimi_share_dir(),
+            Agent::KimiAcp => self.kimi_code_home(),
+            Agent::Qwen => self.qwen_home(),
+        }
+    }
+
     /// How to launch `kind` from `program` against `server`.
     pub fn launch(&self, kind: Agent, program: &Path, server: &ModelServer) -> Launch {
         let mut env = vec![
@@ -209,7 +223,7 @@ impl AgentHome {
             Agent::KimiWire => {
                 env.push((
                     "KIMI_SHARE_DIR".into(),
-                    self.dir.path().join("kimi-share").display().to_string(),
+                    self.kimi_share_dir().display().to_string(),
                 ));
                 env.push(("KIMI_DISABLE_TELEMETRY".into(), "1".into()));
                 let config = json!({
