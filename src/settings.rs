@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::budget;
+use crate::model::lease;
 use crate::model::options::{AgentSpec, MAX_AGENTS_LIMIT, RoleAgents, parse_max_agents};
 use crate::model::sandbox::{SandboxMode, SandboxSettings};
 use crate::model::usage::{Price, PriceTable, parse_price};
@@ -193,6 +194,9 @@ pub struct Settings {
     pub test_time: Option<DateTime<Utc>>,
     /// Output-pinning tests: the seed of the random bytes ids are made of (`OMK_TEST_SEED`).
     pub test_seed: Option<u64>,
+    /// Lease tests: how long a controller's lease holds without renewal, in seconds
+    /// (`OMK_TEST_LEASE_TTL`, at least 1; `model::lease::TTL_SECS` otherwise). Test-only.
+    pub lease_ttl_secs: i64,
 }
 
 impl Settings {
@@ -284,8 +288,26 @@ impl Settings {
                     })
                 })
                 .transpose()?,
+            lease_ttl_secs: env("OMK_TEST_LEASE_TTL")
+                .map(|v| parse_lease_ttl(&v))
+                .transpose()?
+                .unwrap_or(lease::TTL_SECS),
         })
     }
+}
+
+/// `OMK_TEST_LEASE_TTL`: whole seconds, at least 1.
+fn parse_lease_ttl(value: &str) -> Result<i64, SettingError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|secs| (1..=lease::TTL_SECS).contains(secs))
+        .ok_or_else(|| SettingError {
+            key: "OMK_TEST_LEASE_TTL".to_owned(),
+            value: value.to_owned(),
+            expected: format!("whole seconds from 1 to {}", lease::TTL_SECS),
+        })
 }
 
 /// Set by the command line before any setting is read: `--no-sandbox`.
@@ -712,6 +734,16 @@ pub fn remote_refspecs(repo: &gix::Repository, name: &str) -> RemoteRefspecs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_test_lease_ttl_is_whole_seconds_from_one_to_the_usual_ttl() {
+        assert_eq!(parse_lease_ttl("4").unwrap(), 4);
+        assert_eq!(parse_lease_ttl(" 90 ").unwrap(), lease::TTL_SECS);
+        for bad in ["0", "-3", "91", "1.5", "", "soon"] {
+            let err = parse_lease_ttl(bad).unwrap_err();
+            assert_eq!(err.key, "OMK_TEST_LEASE_TTL", "{bad}");
+        }
+    }
 
     #[test]
     fn git_command_line_configuration_is_read_as_git_writes_it() {

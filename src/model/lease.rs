@@ -9,9 +9,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-/// How long a lease holds without renewal.
+/// How long a lease holds without renewal (tests may set another, see [`Lease::with_ttl`]).
 pub const TTL_SECS: i64 = 90;
-/// Renew when less than this is left.
+/// Renew when less than this is left (two thirds of [`TTL_SECS`]; of any time to live).
 pub const RENEW_WITHIN_SECS: i64 = 60;
 
 /// A controller's claim on a goal.
@@ -30,11 +30,16 @@ pub struct Lease {
 impl Lease {
     /// A fresh lease for a controller on `host` with `pid`, starting `now`.
     pub fn new(host: &str, pid: u32, now: DateTime<Utc>) -> Lease {
+        Lease::with_ttl(host, pid, now, TTL_SECS)
+    }
+
+    /// A fresh lease that holds `ttl_secs` without renewal ([`TTL_SECS`] but in tests).
+    pub fn with_ttl(host: &str, pid: u32, now: DateTime<Utc>, ttl_secs: i64) -> Lease {
         Lease {
             host: host.to_owned(),
             pid,
             started_at: now,
-            expires_at: now + Duration::seconds(TTL_SECS),
+            expires_at: Lease::expiry(now, ttl_secs),
         }
     }
 
@@ -50,12 +55,22 @@ impl Lease {
 
     /// Whether it is time to renew.
     pub fn needs_renewal(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at - now < Duration::seconds(RENEW_WITHIN_SECS)
+        self.needs_renewal_within(now, TTL_SECS)
+    }
+
+    /// Whether it is time to renew a lease that lives `ttl_secs`: less than two thirds of it is left.
+    pub fn needs_renewal_within(&self, now: DateTime<Utc>, ttl_secs: i64) -> bool {
+        self.expires_at - now < Duration::milliseconds(ttl_secs.saturating_mul(2000) / 3)
     }
 
     /// The expiry after renewing at `now`.
     pub fn renewed_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
-        now + Duration::seconds(TTL_SECS)
+        Lease::expiry(now, TTL_SECS)
+    }
+
+    /// The expiry of a lease that lives `ttl_secs` from `now`.
+    pub fn expiry(now: DateTime<Utc>, ttl_secs: i64) -> DateTime<Utc> {
+        now + Duration::seconds(ttl_secs)
     }
 }
 
@@ -131,5 +146,24 @@ mod tests {
         );
         assert!(!me.needs_renewal(at(10)));
         assert!(me.needs_renewal(at(TTL_SECS - RENEW_WITHIN_SECS + 1)));
+    }
+
+    #[test]
+    fn a_short_lease_lives_and_renews_in_proportion() {
+        let short = Lease::with_ttl("a", 1, at(0), 3);
+        assert_eq!(short.expires_at, at(3));
+        assert!(!short.needs_renewal_within(at(0), 3), "a full lease");
+        assert!(short.needs_renewal_within(at(2), 3), "one second of three left");
+        assert!(short.is_live(at(2)) && !short.is_live(at(3)));
+        assert_eq!(Lease::expiry(at(5), 3), at(8));
+        let usual = Lease::new("a", 1, at(0));
+        assert_eq!(usual, Lease::with_ttl("a", 1, at(0), TTL_SECS));
+        for s in 0..TTL_SECS {
+            assert_eq!(
+                usual.needs_renewal(at(s)),
+                usual.needs_renewal_within(at(s), TTL_SECS),
+                "second {s}"
+            );
+        }
     }
 }

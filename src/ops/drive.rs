@@ -267,7 +267,8 @@ impl Driver<'_> {
             .record(|draft| {
                 let now = ctx.clock.now();
                 let host = ctx.actor.host.as_str();
-                let me = Lease::new(host, process::own_pid(), now);
+                let ttl = ctx.settings.lease_ttl_secs;
+                let me = Lease::with_ttl(host, process::own_pid(), now, ttl);
                 let holder_dead = draft
                     .snapshot()
                     .goal
@@ -1277,13 +1278,21 @@ impl Driver<'_> {
 
     /// Keep the sessions started ahead. A start-up may take up to its timeout, longer than a lease lives,
     /// so they are awaited while the loop renews the lease and looks for pauses and cancels; once the goal
-    /// is paused or cancelled the rest are awaited to the end (a session dropped with its task ends its
-    /// agent, but one kept here is shut down with the others).
+    /// is paused or cancelled, the start-ups still under way are abandoned (dropping one ends its
+    /// agent's process group) and those already done are kept, to be shut down with the others.
     async fn collect_early(&mut self, early: Vec<EarlyStart>) -> Result<(), OpsError> {
+        let mut interrupted = false;
         for mut handle in early {
+            if interrupted {
+                handle.abort();
+            }
             let joined = match self.interruptible(&mut handle).await? {
                 Some(joined) => joined,
-                None => handle.await,
+                None => {
+                    interrupted = true;
+                    handle.abort();
+                    handle.await
+                }
             };
             if let Ok(Some((task, session))) = joined {
                 self.learn_kimi(&session);
@@ -1329,9 +1338,10 @@ impl Driver<'_> {
             }
         }
         let (clock, host) = (self.ctx.clock.clone(), self.ctx.actor.host.clone());
+        let ttl = self.ctx.settings.lease_ttl_secs;
         let renewal_due = |snapshot: &Snapshot| {
             let lease = snapshot.goal.lease.as_ref();
-            lease.is_some_and(|l| is_ours(l, &host) && l.needs_renewal(clock.now()))
+            lease.is_some_and(|l| is_ours(l, &host) && l.needs_renewal_within(clock.now(), ttl))
         };
         if !renewal_due(self.ledger.snapshot()) {
             return Ok(());
@@ -1340,7 +1350,7 @@ impl Driver<'_> {
             .record(|draft| {
                 if renewal_due(draft.snapshot()) {
                     draft.record(EventBody::LeaseRenewed {
-                        expires_at: Lease::renewed_expiry(clock.now()),
+                        expires_at: Lease::expiry(clock.now(), ttl),
                     });
                 }
                 Ok(())

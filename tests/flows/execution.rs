@@ -1428,3 +1428,59 @@ fn an_early_worktree_of_a_goal_stopped_before_its_first_dispatch_is_removed_with
     );
     fx.verify_history();
 }
+
+/// An agent whose start-up hangs (an ACP agent that never answers `initialize`), started ahead while the
+/// base's gates run, for longer than the controller's lease lives (`OMK_TEST_LEASE_TTL`): the controller
+/// renews the lease meanwhile, so a second `goal resume` refuses (exit 2) naming the holder instead of
+/// taking the goal over; `goal cancel` then ends the run, and no agent process is left.
+#[test]
+fn a_hung_agent_start_up_never_lets_the_lease_lapse_and_cancel_ends_the_run() {
+    let Some(fx) = Fixture::new() else { return };
+    let hang = fx.repo.home.join("hang.sh");
+    std::fs::write(
+        &hang,
+        "#!/bin/sh\nm=\"300.$(date +%N)\"; echo \"$m\" >> \"$AGENT_PIDS\"; exec sleep \"$m\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let agent = format!("acp:{}", hang.display());
+    let ttl = [("OMK_TEST_LEASE_TTL", "4")];
+    let args = [
+        "goal",
+        "run",
+        "Fix add in calc.py",
+        "--until-ready",
+        "--no-llm-planner",
+        "--agent",
+    ];
+    let child = fx.spawn(&[&args[..], &[agent.as_str()]].concat(), &ttl);
+    while fx.agent_pids().is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Well past the lease's time to live: without renewal it would have lapsed twice over.
+    std::thread::sleep(Duration::from_secs(10));
+    assert!(!fx.agent_pids().is_empty(), "the start-up still hangs");
+    let second = fx.omk(&["goal", "resume"], &ttl);
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{said}");
+    assert!(said.contains("is driven by the controller"), "{said}");
+    assert!(said.contains(&format!("pid {}", child.id())), "{said}");
+    let started = fx.omk(&["goal", "replay", "-f", "json"], &[]);
+    let started = String::from_utf8_lossy(&started.stdout)
+        .matches("controller_started")
+        .count();
+    assert_eq!(started, 1, "nobody took the goal over");
+    assert!(fx.omk(&["goal", "cancel"], &[]).status.success());
+    let out = wait_exit(child);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for pid in fx.agent_pids() {
+        assert!(!alive(pid), "agent process {pid} survived the cancel");
+    }
+    assert_eq!(fx.show()["goal"]["status"], "cancelled");
+    fx.verify_history();
+}
