@@ -164,7 +164,7 @@ fn plan_with(ctx: &Context, args: PlanArgs, options: RunOptions) -> Result<i32, 
         text::planned(&created.goal, &commit, &created.snapshot)
     };
     emit(&out)?;
-    Ok(created.snapshot.goal.status.exit_code())
+    Ok(created.snapshot.goal.status().exit_code())
 }
 
 /// The goal text: the argument, or stdin for `-` (read bounded, so a huge input cannot exhaust memory).
@@ -199,7 +199,7 @@ fn recorded_view_with<'a>(
 ) -> RecordedView<'a> {
     let g = &snapshot.goal;
     let questions = g
-        .blockers
+        .blockers()
         .iter()
         .flat_map(|b| match b {
             Blocker::Questions { questions } | Blocker::ReviewQuestions { questions } => {
@@ -211,10 +211,10 @@ fn recorded_view_with<'a>(
     RecordedView {
         location: Location::of(goal),
         commit: commit.to_owned(),
-        status: g.status.as_str(),
-        phase: g.phase.as_str(),
-        title: &g.title,
-        kind: g.kind.map(|k| k.as_str()),
+        status: g.status().as_str(),
+        phase: g.phase().as_str(),
+        title: g.title(),
+        kind: g.kind().map(|k| k.as_str()),
         events,
         questions,
         tasks: &snapshot.tasks.tasks,
@@ -229,9 +229,9 @@ fn status(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
     let out = if args.json {
         json::document(&StatusView {
             location: Location::of(&goal),
-            title: &s.goal.title,
-            status: s.goal.status.as_str(),
-            phase: s.goal.phase.as_str(),
+            title: s.goal.title(),
+            status: s.goal.status().as_str(),
+            phase: s.goal.phase().as_str(),
             tasks: json::TaskCounts::of(s),
             running_tasks: s
                 .tasks
@@ -241,8 +241,8 @@ fn status(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
                 .map(|t| t.id.as_str())
                 .collect(),
             budget: BudgetView::of(&s.goal),
-            lease: s.goal.lease.as_ref(),
-            last_event: s.goal.last_event.as_ref(),
+            lease: s.goal.lease(),
+            last_event: s.goal.last_event(),
             tip: loaded.tip.to_string(),
         })
     } else {
@@ -321,7 +321,7 @@ fn review(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
         text::recorded(&done.goal, &commit, &done.snapshot, "reviewed")
     };
     emit(&out)?;
-    Ok(if done.snapshot.goal.status == GoalStatus::Ready {
+    Ok(if done.snapshot.goal.status() == GoalStatus::Ready {
         0
     } else {
         1
@@ -411,7 +411,7 @@ fn answer(dir: &Path, args: AnswerArgs) -> Result<i32, CliError> {
         text::answered(&done.goal, &commit, &done.snapshot)
     };
     emit(&out)?;
-    Ok(done.snapshot.goal.status.exit_code())
+    Ok(done.snapshot.goal.status().exit_code())
 }
 
 fn accept(dir: &Path, args: AcceptArgs) -> Result<i32, CliError> {

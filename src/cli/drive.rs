@@ -123,19 +123,19 @@ fn report_with(ctx: &Context, goal: &GoalRef, as_json: bool) -> Result<i32, CliE
         json::document(&DrivenView {
             location: Location::of(goal),
             tip: loaded.tip.to_string(),
-            status: s.goal.status.as_str(),
-            phase: s.goal.phase.as_str(),
-            title: &s.goal.title,
-            stop_reason: s.goal.stop_reason.as_deref(),
-            integration: s.goal.integration.as_ref(),
-            delivery: &s.goal.delivery,
+            status: s.goal.status().as_str(),
+            phase: s.goal.phase().as_str(),
+            title: s.goal.title(),
+            stop_reason: s.goal.stop_reason(),
+            integration: s.goal.integration(),
+            delivery: s.goal.delivery(),
             tasks: &s.tasks.tasks,
         })
     } else {
         text(goal, &loaded.tip.to_string(), s)
     };
     emit(&out)?;
-    Ok(exit_code(s.goal.status))
+    Ok(exit_code(s.goal.status()))
 }
 
 fn exit_code(status: GoalStatus) -> i32 {
@@ -144,11 +144,11 @@ fn exit_code(status: GoalStatus) -> i32 {
 
 fn text(goal: &GoalRef, tip: &str, s: &Snapshot) -> String {
     let g = &s.goal;
-    let mut out = format!("goal {goal}: {} · {}\n  {}\n", g.status, g.phase, g.title);
-    if let Some(reason) = &g.stop_reason {
+    let mut out = format!("goal {goal}: {} · {}\n  {}\n", g.status(), g.phase(), g.title());
+    if let Some(reason) = &g.stop_reason() {
         out.push_str(&format!("  {reason}\n"));
     }
-    if let Some(i) = &g.integration {
+    if let Some(i) = &g.integration() {
         out.push_str(&format!("  result: branch {} at {}\n", i.branch, short(i.commit)));
     }
     for t in &s.tasks.tasks {
@@ -162,7 +162,7 @@ fn text(goal: &GoalRef, tip: &str, s: &Snapshot) -> String {
     }
     out.push_str(&format!(
         "  budget: {}\n  goal commit {}\n",
-        budget_line(&g.limits, &g.usage),
+        budget_line(g.limits(), g.usage()),
         short(tip)
     ));
     out

@@ -114,8 +114,8 @@ fn status_line(snapshot: &Snapshot) -> String {
         .collect();
     format!(
         "[{} · {}] tasks {} pending, {} running, {} done, {} failed · agents {} · {}",
-        goal.status,
-        goal.phase,
+        goal.status(),
+        goal.phase(),
         tasks.count(TaskStatus::Pending),
         running.len(),
         tasks.count(TaskStatus::Done),
@@ -125,6 +125,6 @@ fn status_line(snapshot: &Snapshot) -> String {
         } else {
             running.join(",")
         },
-        budget_line(&goal.limits, &goal.usage)
+        budget_line(goal.limits(), goal.usage())
     )
 }

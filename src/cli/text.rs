@@ -67,7 +67,7 @@ fn relation_text(r: Relation) -> &'static str {
 /// `goal status`.
 pub fn status(goal: &GoalRef, snapshot: &Snapshot, now: DateTime<Utc>) -> String {
     let g = &snapshot.goal;
-    let mut out = format!("goal {goal}  {} · {}\n  {}\n", g.status, g.phase, g.title);
+    let mut out = format!("goal {goal}  {} · {}\n  {}\n", g.status(), g.phase(), g.title());
     let t = &snapshot.tasks;
     let running: Vec<&str> = t
         .tasks
@@ -94,8 +94,8 @@ pub fn status(goal: &GoalRef, snapshot: &Snapshot, now: DateTime<Utc>) -> String
         }
     );
     let _ = writeln!(out, "controller: {}", lease_text(g, now));
-    let _ = writeln!(out, "budget: {}", budget_line(&g.limits, &g.usage));
-    if let Some(last) = &g.last_event {
+    let _ = writeln!(out, "budget: {}", budget_line(g.limits(), g.usage()));
+    if let Some(last) = &g.last_event() {
         let _ = writeln!(out, "last event: {} ago · {}", age(last.at, now), last.summary);
     }
     out.push_str(&blockers_text(g));
@@ -112,7 +112,7 @@ fn count(snapshot: &Snapshot, status: &str) -> usize {
 }
 
 fn lease_text(g: &GoalState, now: DateTime<Utc>) -> String {
-    match &g.lease {
+    match &g.lease() {
         Some(l) if l.is_live(now) => format!(
             "held by {} pid {} until {}",
             l.host,
@@ -131,7 +131,7 @@ fn lease_text(g: &GoalState, now: DateTime<Utc>) -> String {
 
 fn blockers_text(g: &GoalState) -> String {
     let mut out = String::new();
-    for b in &g.blockers {
+    for b in g.blockers() {
         match b {
             Blocker::Questions { questions } => {
                 out.push_str(
@@ -162,9 +162,9 @@ fn blockers_text(g: &GoalState) -> String {
 pub fn show(goal: &GoalRef, tip: &str, snapshot: &Snapshot, now: DateTime<Utc>) -> String {
     let g = &snapshot.goal;
     let mut out = status(goal, snapshot, now);
-    let _ = writeln!(out, "\nkind: {}", g.kind.map_or("unclassified", |k| k.as_str()));
-    let _ = writeln!(out, "base: {} ({})", g.base.rev, short(g.base.commit));
-    let o = &g.options;
+    let _ = writeln!(out, "\nkind: {}", g.kind().map_or("unclassified", |k| k.as_str()));
+    let _ = writeln!(out, "base: {} ({})", g.base().rev, short(g.base().commit));
+    let o = &g.options();
     let _ = writeln!(
         out,
         "options: agent {} · max agents {} · policy {} · merge {} · planner {}",
@@ -177,11 +177,11 @@ pub fn show(goal: &GoalRef, tip: &str, snapshot: &Snapshot, now: DateTime<Utc>) 
     let _ = writeln!(
         out,
         "created: {} by {} on {}",
-        g.created_at.to_rfc3339(),
-        g.created_by.name,
-        g.created_by.host
+        g.created_at().to_rfc3339(),
+        g.created_by().name,
+        g.created_by().host
     );
-    let _ = writeln!(out, "tip: {tip}\n\ngoal:\n{}\n", indent(&g.text));
+    let _ = writeln!(out, "tip: {tip}\n\ngoal:\n{}\n", indent(g.text()));
     out.push_str(&tasks_text(&snapshot.tasks.tasks));
     if let Some(plan) = &snapshot.plan {
         out.push_str("\noracle:\n");
@@ -193,7 +193,7 @@ pub fn show(goal: &GoalRef, tip: &str, snapshot: &Snapshot, now: DateTime<Utc>) 
     for d in &snapshot.decisions {
         let _ = writeln!(out, "  - [{}] {} — {}", d.step, d.chosen, d.why);
     }
-    for h in &g.human_decisions {
+    for h in g.human_decisions() {
         let _ = writeln!(out, "  - [human] {:?} by {}: {}", h.verdict, h.by, h.text);
     }
     out
@@ -228,15 +228,15 @@ pub fn show_md(goal: &GoalRef, tip: &str, snapshot: &Snapshot) -> String {
     let g = &snapshot.goal;
     let mut out = format!(
         "# {}\n\n- goal: `{goal}`\n- status: **{}** ({})\n- kind: {}\n- base: `{}` ({})\n- tip: `{tip}`\n- budget: {}\n\n",
-        g.title,
-        g.status,
-        g.phase,
-        g.kind.map_or("unclassified", |k| k.as_str()),
-        g.base.rev,
-        short(g.base.commit),
-        budget_line(&g.limits, &g.usage)
+        g.title(),
+        g.status(),
+        g.phase(),
+        g.kind().map_or("unclassified", |k| k.as_str()),
+        g.base().rev,
+        short(g.base().commit),
+        budget_line(g.limits(), g.usage())
     );
-    let _ = writeln!(out, "## Goal\n\n{}\n", g.text);
+    let _ = writeln!(out, "## Goal\n\n{}\n", g.text());
     if let Some(plan) = &snapshot.plan {
         for doc in [&plan.brief, &plan.technical_plan, &plan.test_spec] {
             out.push_str(&demote(doc));
@@ -427,9 +427,9 @@ pub fn budget(goal: &GoalRef, snapshot: &Snapshot, md: bool) -> String {
         out,
         "{}{}",
         if md { "- " } else { "" },
-        budget_line(&g.limits, &g.usage)
+        budget_line(g.limits(), g.usage())
     );
-    let exhausted = exhausted(&g.limits, &g.usage);
+    let exhausted = exhausted(g.limits(), g.usage());
     if !exhausted.is_empty() {
         let _ = writeln!(out, "exhausted: {exhausted:?}");
     }
@@ -490,7 +490,7 @@ pub fn verify(goal: &GoalRef, report: &VerifyReport) -> String {
 /// What a recording command prints.
 pub fn recorded(goal: &GoalRef, commit: &str, snapshot: &Snapshot, what: &str) -> String {
     let g = &snapshot.goal;
-    let mut out = format!("{what} {goal}: {} · {}\n  {}\n", g.status, g.phase, g.title);
+    let mut out = format!("{what} {goal}: {} · {}\n  {}\n", g.status(), g.phase(), g.title());
     let _ = writeln!(out, "  commit {}", short(commit));
     out
 }
@@ -498,11 +498,11 @@ pub fn recorded(goal: &GoalRef, commit: &str, snapshot: &Snapshot, what: &str) -
 /// What `goal answer` prints: the goal planned again (with how to drive it), or the questions left.
 pub fn answered(goal: &GoalRef, commit: &str, snapshot: &Snapshot) -> String {
     let mut out = planned(goal, commit, snapshot);
-    if snapshot.goal.status == GoalStatus::Planned {
+    if snapshot.goal.status() == GoalStatus::Planned {
         let _ = writeln!(
             out,
             "\nnext: git omk goal resume {}   (drive it to a terminal status)",
-            snapshot.goal.id
+            snapshot.goal.id()
         );
     }
     out
@@ -515,9 +515,9 @@ pub fn planned(goal: &GoalRef, commit: &str, snapshot: &Snapshot) -> String {
     let _ = writeln!(
         out,
         "  kind {} · base {} ({})",
-        g.kind.map_or("?", |k| k.as_str()),
-        g.base.rev,
-        short(g.base.commit)
+        g.kind().map_or("?", |k| k.as_str()),
+        g.base().rev,
+        short(g.base().commit)
     );
     if !snapshot.tasks.tasks.is_empty() {
         out.push('\n');

@@ -54,8 +54,8 @@ fn follow(ctx: &Context, watcher: &mut Watcher, out: &mut Printer<'_>) -> Result
         return Ok(0);
     };
     let goal = &snapshot.goal;
-    out.end(&goal.id.to_string(), goal.status, goal.stop_reason.as_deref())?;
-    Ok(goal.status.exit_code())
+    out.end(&goal.id().to_string(), goal.status(), goal.stop_reason())?;
+    Ok(goal.status().exit_code())
 }
 
 /// Writes what is seen, flushed after each batch so a reader sees it at once.

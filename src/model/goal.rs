@@ -209,77 +209,232 @@ pub struct LastEvent {
     pub summary: String,
 }
 
-/// The state of a goal.
+/// The state of a goal. Its fields are private to the model: `Snapshot::apply` is the one writer,
+/// everything else reads through the accessors below.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GoalState {
     /// Schema of this record.
-    pub schema_version: u32,
+    pub(in crate::model) schema_version: u32,
     /// The goal id.
-    pub id: GoalId,
+    pub(in crate::model) id: GoalId,
     /// One line.
-    pub title: String,
+    pub(in crate::model) title: String,
     /// The normalised goal text.
-    pub text: String,
+    pub(in crate::model) text: String,
     /// A human's answers to intake questions (`goal answer`), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub answers: Vec<String>,
+    pub(in crate::model) answers: Vec<String>,
     /// Its kind, once intake classified it.
-    pub kind: Option<GoalKind>,
+    pub(in crate::model) kind: Option<GoalKind>,
     /// Where it stands.
-    pub status: GoalStatus,
+    pub(in crate::model) status: GoalStatus,
     /// Which phase it is in.
-    pub phase: Phase,
+    pub(in crate::model) phase: Phase,
     /// The status a paused goal resumes to.
-    pub paused_from: Option<GoalStatus>,
+    pub(in crate::model) paused_from: Option<GoalStatus>,
     /// Where work starts.
-    pub base: BaseRef,
+    pub(in crate::model) base: BaseRef,
     /// What `run` was asked (initial limits included).
-    pub options: RunOptions,
+    pub(in crate::model) options: RunOptions,
     /// Current limits (initial ones raised by `budget-add`).
-    pub limits: Limits,
+    pub(in crate::model) limits: Limits,
     /// What was spent.
-    pub usage: Usage,
+    pub(in crate::model) usage: Usage,
     /// The controller lease, if any.
-    pub lease: Option<Lease>,
+    pub(in crate::model) lease: Option<Lease>,
     /// Who created it.
-    pub created_by: Actor,
+    pub(in crate::model) created_by: Actor,
     /// When it was created.
-    pub created_at: DateTime<Utc>,
+    pub(in crate::model) created_at: DateTime<Utc>,
     /// When the last event happened.
-    pub updated_at: DateTime<Utc>,
+    pub(in crate::model) updated_at: DateTime<Utc>,
     /// What blocks it.
-    pub blockers: Vec<Blocker>,
+    pub(in crate::model) blockers: Vec<Blocker>,
     /// Where it was delivered.
-    pub delivery: Delivery,
+    pub(in crate::model) delivery: Delivery,
     /// Human verdicts, oldest first.
-    pub human_decisions: Vec<HumanDecision>,
+    pub(in crate::model) human_decisions: Vec<HumanDecision>,
     /// The last event applied.
-    pub last_event: Option<LastEvent>,
+    pub(in crate::model) last_event: Option<LastEvent>,
     /// How many events made this state.
-    pub event_count: u64,
+    pub(in crate::model) event_count: u64,
     /// The integration branch, once execution created it.
     #[serde(default)]
-    pub integration: Option<Integration>,
+    pub(in crate::model) integration: Option<Integration>,
     /// Gates on the base commit.
     #[serde(default)]
-    pub baseline: Option<GateRun>,
+    pub(in crate::model) baseline: Option<GateRun>,
     /// Gates on the integrated result.
     #[serde(default)]
-    pub verification: Option<GateRun>,
+    pub(in crate::model) verification: Option<GateRun>,
     /// Why the controller stopped the goal in its current status.
     #[serde(default)]
-    pub stop_reason: Option<String>,
+    pub(in crate::model) stop_reason: Option<String>,
     /// The result's tests run against the base code (bugfix oracle evidence).
     #[serde(default)]
-    pub base_run: Option<BaseRun>,
+    pub(in crate::model) base_run: Option<BaseRun>,
     /// The result's test harness files compared with the base's, and the result's gates run again
     /// with the base's versions restored when they changed.
     #[serde(default)]
-    pub harness: Option<HarnessCheck>,
+    pub(in crate::model) harness: Option<HarnessCheck>,
     /// The review of the result.
     #[serde(default)]
-    pub review: Option<Review>,
+    pub(in crate::model) review: Option<Review>,
     /// Hidden from `goal list` (`goal archive`); only finished goals are.
     #[serde(default, skip_serializing_if = "is_false")]
-    pub archived: bool,
+    pub(in crate::model) archived: bool,
+}
+
+/// Read access to a goal's state. The fields are private to the model: only `Snapshot::apply` (and
+/// the functions it calls) changes them, so everything else reads them through these.
+impl GoalState {
+    /// Schema of this record.
+    pub fn schema_version(&self) -> u32 {
+        self.schema_version
+    }
+
+    /// The goal id.
+    pub fn id(&self) -> &GoalId {
+        &self.id
+    }
+
+    /// One line.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// The normalised goal text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// A human's answers to intake questions (`goal answer`), oldest first.
+    pub fn answers(&self) -> &[String] {
+        &self.answers
+    }
+
+    /// Its kind, once intake classified it.
+    pub fn kind(&self) -> Option<GoalKind> {
+        self.kind
+    }
+
+    /// Where it stands.
+    pub fn status(&self) -> GoalStatus {
+        self.status
+    }
+
+    /// Which phase it is in.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The status a paused goal resumes to.
+    pub fn paused_from(&self) -> Option<GoalStatus> {
+        self.paused_from
+    }
+
+    /// Where work starts.
+    pub fn base(&self) -> &BaseRef {
+        &self.base
+    }
+
+    /// What `run` was asked (initial limits included).
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// Current limits (initial ones raised by `budget-add`).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// What was spent.
+    pub fn usage(&self) -> &Usage {
+        &self.usage
+    }
+
+    /// The controller lease, if any.
+    pub fn lease(&self) -> Option<&Lease> {
+        self.lease.as_ref()
+    }
+
+    /// Who created it.
+    pub fn created_by(&self) -> &Actor {
+        &self.created_by
+    }
+
+    /// When it was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// When the last event happened.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+
+    /// What blocks it.
+    pub fn blockers(&self) -> &[Blocker] {
+        &self.blockers
+    }
+
+    /// Where it was delivered.
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// Human verdicts, oldest first.
+    pub fn human_decisions(&self) -> &[HumanDecision] {
+        &self.human_decisions
+    }
+
+    /// The last event applied.
+    pub fn last_event(&self) -> Option<&LastEvent> {
+        self.last_event.as_ref()
+    }
+
+    /// How many events made this state.
+    pub fn event_count(&self) -> u64 {
+        self.event_count
+    }
+
+    /// The integration branch, once execution created it.
+    pub fn integration(&self) -> Option<&Integration> {
+        self.integration.as_ref()
+    }
+
+    /// Gates on the base commit.
+    pub fn baseline(&self) -> Option<&GateRun> {
+        self.baseline.as_ref()
+    }
+
+    /// Gates on the integrated result.
+    pub fn verification(&self) -> Option<&GateRun> {
+        self.verification.as_ref()
+    }
+
+    /// Why the controller stopped the goal in its current status.
+    pub fn stop_reason(&self) -> Option<&str> {
+        self.stop_reason.as_deref()
+    }
+
+    /// The result's tests run against the base code (bugfix oracle evidence).
+    pub fn base_run(&self) -> Option<&BaseRun> {
+        self.base_run.as_ref()
+    }
+
+    /// The result's test harness check.
+    pub fn harness(&self) -> Option<&HarnessCheck> {
+        self.harness.as_ref()
+    }
+
+    /// The review of the result.
+    pub fn review(&self) -> Option<&Review> {
+        self.review.as_ref()
+    }
+
+    /// Hidden from `goal list` (`goal archive`); only finished goals are.
+    pub fn archived(&self) -> bool {
+        self.archived
+    }
 }

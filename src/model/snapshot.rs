@@ -12,8 +12,11 @@ use super::budget::{BudgetAddition, Usage};
 use super::decision::{Decision, DecisionDraft};
 use super::delivery::address::{apply_recorded, apply_replies};
 use super::event::{AttemptReport, Event, EventBody, GoalCreated, PlannerOutcome, UsageDelta};
-use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
+use super::goal::{
+    Blocker, GateRun, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict,
+};
 use super::graph::TaskGraph;
+use super::harness::HarnessCheck;
 use super::ids::{CommitId, GoalId, TaskId};
 use super::lease::Lease;
 use super::plan::{PlanArtifacts, PlannerInfo};
@@ -134,9 +137,9 @@ impl Snapshot {
             EventBody::TaskIntegrated { task, commit } => self.on_task_integrated(task, *commit),
             EventBody::TaskBlocked { task, reason } => self.on_task_blocked(task, reason),
             EventBody::UsageAdded(delta) => add_usage(&mut self.goal.usage, delta),
-            EventBody::VerificationRecorded(run) => self.goal.verification = Some(run.clone()),
+            EventBody::VerificationRecorded(run) => self.on_verification(run),
             EventBody::BaseRunRecorded(run) => self.goal.base_run = Some(run.clone()),
-            EventBody::HarnessChecked(check) => self.goal.harness = Some(check.clone()),
+            EventBody::HarnessChecked(check) => self.on_harness_checked(check),
             EventBody::ReviewRecorded(review) => self.goal.review = Some(review.clone()),
             EventBody::ProofRecorded(proof) => self.on_proof(proof),
             // The saved work is an `Omk-Proves` parent of the recording commit: reachable, not state.
@@ -335,6 +338,24 @@ impl Snapshot {
         if let Ok(graph) = TaskGraph::new(all) {
             self.tasks = graph;
         }
+    }
+
+    /// This snapshot with a fresh gate run as its verification and a fresh harness check, changed as
+    /// recording `verification_recorded` and `harness_checked` would change it: what `goal verify`
+    /// proves with, whether or not it then records them.
+    pub fn with_fresh_verification(&self, run: &GateRun, harness: &HarnessCheck) -> Snapshot {
+        let mut next = self.clone();
+        next.on_verification(run);
+        next.on_harness_checked(harness);
+        next
+    }
+
+    fn on_verification(&mut self, run: &GateRun) {
+        self.goal.verification = Some(run.clone());
+    }
+
+    fn on_harness_checked(&mut self, check: &HarnessCheck) {
+        self.goal.harness = Some(check.clone());
     }
 
     /// Whether any task was dispatched or the integration branch exists.

@@ -17,15 +17,15 @@ pub fn answer(ctx: &Context, query: Option<&str>, answer: &str) -> Result<Contro
     let goal = ctx.resolve_local(query)?;
     let done = ctx.transaction(&goal).commit_blocking(|draft| {
         answerable(draft.snapshot())?;
-        let base = draft.snapshot().goal.base.commit.object_id();
+        let base = draft.snapshot().goal.base().commit.object_id();
         let files = ctx.store.files_at(base)?;
         draft.record(EventBody::QuestionsAnswered {
             answer: answer.clone(),
         });
         let state = &draft.snapshot().goal;
-        let found = intake_answered(&state.text, &state.answers, &files);
-        let text = state.text.clone();
-        let planned = intake_events((&text, &state.brief_text()), &found, &files, &state.options)?;
+        let found = intake_answered(state.text(), state.answers(), &files);
+        let text = state.text().to_owned();
+        let planned = intake_events((&text, &state.brief_text()), &found, &files, state.options())?;
         draft.record_all(planned);
         Ok(())
     })?;

@@ -258,7 +258,7 @@ fn failed(ctx: &Context, goal: &GoalRef, stage: DeliveryStage, error: DeliveryEr
         next: error.next_step(goal.id().as_str()),
     };
     let recorded = ctx.transaction(goal).commit_blocking(|draft| {
-        if draft.snapshot().goal.delivery.problem.as_ref() != Some(&failure) {
+        if draft.snapshot().goal.delivery().problem.as_ref() != Some(&failure) {
             draft.record(EventBody::DeliveryFailed(failure.clone()));
         }
         Ok(())

@@ -219,7 +219,7 @@ impl Driver<'_> {
         let recorded = self
             .ledger
             .record(|draft| {
-                if draft.snapshot().goal.status == GoalStatus::Running {
+                if draft.snapshot().goal.status() == GoalStatus::Running {
                     draft.record(EventBody::GoalStopped {
                         status: GoalStatus::Failed,
                         reason: reason.clone(),
@@ -228,7 +228,7 @@ impl Driver<'_> {
                 let ours = draft
                     .snapshot()
                     .goal
-                    .lease
+                    .lease()
                     .as_ref()
                     .is_some_and(|l| is_ours(l, &host));
                 if ours {
@@ -272,7 +272,7 @@ impl Driver<'_> {
                 let holder_dead = draft
                     .snapshot()
                     .goal
-                    .lease
+                    .lease()
                     .as_ref()
                     .is_some_and(|l| l.host == host && !process::pid_alive(l.pid));
                 draft.record_all(start(draft.snapshot(), &me, now, holder_dead)?);
@@ -289,7 +289,7 @@ impl Driver<'_> {
             if *self.interrupt.borrow() {
                 self.ledger
                     .record(|draft| {
-                        if draft.snapshot().goal.status == GoalStatus::Running {
+                        if draft.snapshot().goal.status() == GoalStatus::Running {
                             draft.record(EventBody::Paused {
                                 reason: Some("interrupted from the terminal (Ctrl-C)".to_owned()),
                             });
@@ -316,7 +316,7 @@ impl Driver<'_> {
     }
 
     fn goal_id(&self) -> &str {
-        self.ledger.snapshot().goal.id.as_str()
+        self.ledger.snapshot().goal.id().as_str()
     }
 
     /// Take one step (`phase`: the phase it belongs to); the status to exit with when the loop ends
@@ -349,7 +349,7 @@ impl Driver<'_> {
                 if self.mode == Mode::OneWave && self.waves > 0 {
                     if self.running.is_empty() {
                         self.release("one wave done").await?;
-                        return Ok(Some(self.ledger.snapshot().goal.status));
+                        return Ok(Some(self.ledger.snapshot().goal.status()));
                     }
                     self.wait().await?;
                 } else if let Some(reason) = self.quota_problem().await {
@@ -378,7 +378,7 @@ impl Driver<'_> {
     ) -> Result<(), OpsError> {
         self.ledger
             .record(|draft| {
-                if draft.snapshot().goal.status == GoalStatus::Running {
+                if draft.snapshot().goal.status() == GoalStatus::Running {
                     enter(draft, phase);
                     draft.record(EventBody::GoalStopped {
                         status,
@@ -437,7 +437,7 @@ impl Driver<'_> {
     /// work: it is committed on the task branch (nothing is lost), proven, and recorded as a decision
     /// naming what changed, so the clean-up finds nothing to save as the task's work left.
     async fn flag_changes_after_done(&mut self) -> Result<(), OpsError> {
-        let goal = self.ledger.snapshot().goal.id.clone();
+        let goal = self.ledger.snapshot().goal.id().clone();
         let fallback = self.ctx.store.repo().committer().is_none();
         let mut found = Vec::new();
         for task in std::mem::take(&mut self.hosted) {
@@ -484,7 +484,7 @@ impl Driver<'_> {
     /// whose worktrees are kept for inspection until `gc`).
     async fn clean_up(&mut self, status: GoalStatus) -> Result<(), OpsError> {
         if status != GoalStatus::Failed {
-            after_goal(&self.ctx, &self.ledger.snapshot().goal.id).await?;
+            after_goal(&self.ctx, self.ledger.snapshot().goal.id()).await?;
             self.ledger.reload()?;
         }
         Ok(())
@@ -514,7 +514,7 @@ impl Driver<'_> {
                 if draft
                     .snapshot()
                     .goal
-                    .lease
+                    .lease()
                     .as_ref()
                     .is_some_and(|l| is_ours(l, &host))
                 {
@@ -531,11 +531,11 @@ impl Driver<'_> {
     /// it (its plan, or the heuristic one kept with the reason) with its usage. A planner left running by
     /// a crashed controller is stopped first.
     async fn plan(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let base = self.ledger.snapshot().goal.base.commit.to_string();
-        let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
+        let base = self.ledger.snapshot().goal.base().commit.to_string();
+        let dir = check_dir(&self.ctx, self.ledger.snapshot().goal.id(), "planner");
         process::kill_processes_in(&dir);
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base)?;
-        let options = self.ledger.snapshot().goal.options.clone();
+        let options = self.ledger.snapshot().goal.options().clone();
         let (launch, prices) = (agent_launch(&self.ctx), self.prices.clone());
         let planner = Planner {
             agent: options.agent_of(Role::Planner),
@@ -570,8 +570,8 @@ impl Driver<'_> {
 
     /// Create (or adopt, after a crash) the integration branch at the base commit.
     async fn start_integration(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let branch = integration_branch(&self.ledger.snapshot().goal.id);
-        let base = self.ledger.snapshot().goal.base.commit.to_string();
+        let branch = integration_branch(self.ledger.snapshot().goal.id());
+        let base = self.ledger.snapshot().goal.base().commit.to_string();
         let existing = git(
             &self.repo_dir,
             &[
@@ -597,7 +597,7 @@ impl Driver<'_> {
         let commit = commit_id(&commit)?;
         self.ledger
             .record(|draft| {
-                if draft.snapshot().goal.integration.is_none() {
+                if draft.snapshot().goal.integration().is_none() {
                     enter(draft, phase);
                     draft.record(EventBody::IntegrationStarted {
                         branch: branch.clone(),
@@ -613,7 +613,7 @@ impl Driver<'_> {
     /// seconds, the base's gates often less: both are off each other's path). Not for a goal judged by
     /// a benchmark: its base is measured on a quiet machine (`start_agents_with_baseline`).
     async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let base = self.ledger.snapshot().goal.base.commit;
+        let base = self.ledger.snapshot().goal.base().commit;
         let runners = gate_runners(&self.ctx, base);
         let mut early = Vec::new();
         if start_agents_with_baseline(self.ledger.snapshot(), &runners) {
@@ -640,7 +640,7 @@ impl Driver<'_> {
     }
 
     async fn verify(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let Some(integration) = self.ledger.snapshot().goal.integration.clone() else {
+        let Some(integration) = self.ledger.snapshot().goal.integration().cloned() else {
             return Ok(());
         };
         let Some((run, attachments)) = self.gate_run(integration.commit).await? else {
@@ -648,7 +648,7 @@ impl Driver<'_> {
         };
         let mut facts = vec![EventBody::VerificationRecorded(run)];
         // With the base's harness files in place, the check is done with the run (no extra step).
-        let base = self.ledger.snapshot().goal.base.commit;
+        let base = self.ledger.snapshot().goal.base().commit;
         if harness::compare(&self.ctx, base, integration.commit)?
             .changes
             .is_empty()
@@ -688,9 +688,9 @@ impl Driver<'_> {
     /// `None` before integration started.
     fn result_checkout(&self, what: &str) -> Option<(CommitId, CommitId, PathBuf)> {
         let goal = &self.ledger.snapshot().goal;
-        let result = goal.integration.as_ref()?.commit;
-        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", result.short()));
-        Some((result, goal.base.commit, dir))
+        let result = goal.integration()?.commit;
+        let dir = check_dir(&self.ctx, goal.id(), &format!("{what}-{}", result.short()));
+        Some((result, goal.base().commit, dir))
     }
 
     /// Compare the result's test harness files with the base's; when they changed, run the result's
@@ -835,10 +835,10 @@ impl Driver<'_> {
         }
         self.find_kimi().await;
         let snapshot = self.ledger.snapshot();
-        let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit) else {
+        let Some(commit) = snapshot.goal.integration().map(|i| i.commit) else {
             return;
         };
-        let options = &snapshot.goal.options;
+        let options = &snapshot.goal.options();
         let (task, reviewer) = (options.agent_of(Role::Task), options.agent_of(Role::Reviewer));
         let which = reviewers_ahead(task, reviewer, self.kimi);
         let reviewers = self.reviewers();
@@ -858,7 +858,7 @@ impl Driver<'_> {
     /// `kimi --version` probe, whose answer every later session of the goal starts with (no probe of
     /// its own). A failed probe leaves it unknown (the sessions then say why they cannot start).
     async fn find_kimi(&mut self) {
-        let options = &self.ledger.snapshot().goal.options;
+        let options = &self.ledger.snapshot().goal.options();
         let uses_kimi = options.agents().iter().any(|(spec, _)| **spec == AgentSpec::Kimi);
         if self.kimi != KimiFound::Unknown || !uses_kimi {
             return;
@@ -872,7 +872,7 @@ impl Driver<'_> {
 
     /// Learn what `kimi` is from a session of the task agent, when that is `kimi` and still unknown.
     fn learn_kimi(&mut self, session: &Session) {
-        let task_agent = self.ledger.snapshot().goal.options.agent_of(Role::Task);
+        let task_agent = self.ledger.snapshot().goal.options().agent_of(Role::Task);
         if self.kimi != KimiFound::Unknown || *task_agent != AgentSpec::Kimi {
             return;
         }
@@ -903,13 +903,13 @@ impl Driver<'_> {
 
     /// The checkout the reviewer sessions read.
     fn review_dir(&self) -> PathBuf {
-        check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "reviewers")
+        check_dir(&self.ctx, self.ledger.snapshot().goal.id(), "reviewers")
     }
 
     fn reviewers(&self) -> Reviewers {
         Reviewers {
             agent: resolved(
-                (self.ledger.snapshot().goal.options).agent_of(Role::Reviewer),
+                (self.ledger.snapshot().goal.options()).agent_of(Role::Reviewer),
                 self.kimi,
             ),
             launch: agent_launch(&self.ctx),
@@ -922,8 +922,8 @@ impl Driver<'_> {
     /// again) on whatever tip the transaction finds, and only while concluding is still the next step.
     async fn conclude(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let goal = &self.ledger.snapshot().goal;
-        let base = goal.base.commit;
-        let result = goal.integration.as_ref().map_or(base, |i| i.commit);
+        let base = goal.base().commit;
+        let result = goal.integration().map_or(base, |i| i.commit);
         let changed = changed_files(&self.repo_dir, base, result);
         // The proven commit is an `Omk-Proves` parent of the proof commit: fetching the goal brings it.
         let proves: Vec<ObjectId> = (result != base)
@@ -965,7 +965,7 @@ impl Driver<'_> {
         commit: CommitId,
     ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
         let (id, hex) = (commit.object_id(), commit.to_string());
-        let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, &hex);
+        let dir = check_dir(&self.ctx, self.ledger.snapshot().goal.id(), &hex);
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &hex)?;
         let options = PlanOptions {
             goal_tip: Some(self.ledger.tip()),
@@ -1003,9 +1003,9 @@ impl Driver<'_> {
     /// How a stop reason names the tree `commit`.
     fn tree_label(&self, commit: CommitId) -> String {
         let goal = &self.ledger.snapshot().goal;
-        if goal.base.commit == commit {
+        if goal.base().commit == commit {
             format!("the base ({})", commit.short())
-        } else if goal.integration.as_ref().is_some_and(|i| i.commit == commit) {
+        } else if goal.integration().is_some_and(|i| i.commit == commit) {
             format!("the result ({})", commit.short())
         } else {
             format!("commit {}", commit.short())
@@ -1018,7 +1018,7 @@ impl Driver<'_> {
     async fn stop_on_infrastructure(&mut self, stop: InfraStop) -> Result<(), OpsError> {
         self.ledger
             .record(|draft| {
-                if draft.snapshot().goal.status == GoalStatus::Running {
+                if draft.snapshot().goal.status() == GoalStatus::Running {
                     draft.record(EventBody::DecisionRecorded(stop.decision.clone()));
                     draft.record(EventBody::GoalStopped {
                         status: GoalStatus::Failed,
@@ -1051,7 +1051,7 @@ impl Driver<'_> {
                 out = &mut work => return Ok(Some(out)),
                 () = tokio::time::sleep(POLL) => {
                     self.tick().await?;
-                    if matches!(self.ledger.snapshot().goal.status, GoalStatus::Paused | GoalStatus::Cancelled) || *self.interrupt.borrow() {
+                    if matches!(self.ledger.snapshot().goal.status(), GoalStatus::Paused | GoalStatus::Cancelled) || *self.interrupt.borrow() {
                         return Ok(None);
                     }
                 }
@@ -1063,7 +1063,7 @@ impl Driver<'_> {
     /// record the step as one goal commit. A crash after the branch moved is recovered by
     /// `integration_tip`, which adopts the branch: the merges are then found already in.
     async fn integrate(&mut self, tasks: &[TaskId], phase: Option<Phase>) -> Result<(), OpsError> {
-        let Some(integration) = self.ledger.snapshot().goal.integration.clone() else {
+        let Some(integration) = self.ledger.snapshot().goal.integration().cloned() else {
             return Ok(());
         };
         let tip = self.integration_tip(&integration.branch, &integration.commit.to_string())?;
@@ -1081,7 +1081,7 @@ impl Driver<'_> {
         }
         self.record_facts(phase, step.bodies, Vec::new(), step.proves)
             .await?;
-        let goal = self.ledger.snapshot().goal.id.clone();
+        let goal = self.ledger.snapshot().goal.id().clone();
         // A task whose agent is kept to host a reviewer keeps its worktree (the agent runs there) until
         // the end-of-goal clean-up.
         let done: Vec<(PathBuf, String)> = step
@@ -1181,7 +1181,7 @@ impl Driver<'_> {
     /// Stop what an interrupted attempt left running in its worktree and commit what it holds on the
     /// task branch; the commit, if the worktree exists.
     fn save_interrupted(&self, id: &TaskId, attempt: u32) -> Result<Option<CommitId>, OpsError> {
-        let goal = &self.ledger.snapshot().goal.id;
+        let goal = &self.ledger.snapshot().goal.id();
         let path = find_task_dir(&self.ctx, goal, id);
         process::kill_processes_in(&path);
         let Ok(checkout) = worktree::Checkout::locate(self.ctx.store.common_dir(), &path) else {
@@ -1201,7 +1201,7 @@ impl Driver<'_> {
     /// Start attempts at `tasks`, as long as dispatching them is still what the recorded state calls
     /// for (a pause or a cancel recorded meanwhile wins: nothing starts).
     async fn dispatch(&mut self, tasks: Vec<TaskId>, phase: Option<Phase>) -> Result<(), OpsError> {
-        let agent = self.ledger.snapshot().goal.options.agent_of(Role::Task).clone();
+        let agent = self.ledger.snapshot().goal.options().agent_of(Role::Task).clone();
         if let Some(stop) = preflight::agent_blocker(&self.ctx, Role::Task, &agent) {
             // The agent program went away since the goal started: nothing is dispatched.
             self.stop_all("the task agent cannot start").await?;
@@ -1331,8 +1331,8 @@ impl Driver<'_> {
     async fn tick(&mut self) -> Result<(), OpsError> {
         self.ledger.refresh()?;
         let goal = &self.ledger.snapshot().goal;
-        let stopping = match goal.status {
-            GoalStatus::Paused | GoalStatus::Cancelled => Some(goal.status.as_str().to_owned()),
+        let stopping = match goal.status() {
+            GoalStatus::Paused | GoalStatus::Cancelled => Some(goal.status().as_str().to_owned()),
             _ if *self.interrupt.borrow() => Some("interrupted from the terminal".to_owned()),
             _ if self.budget.is_exhausted() => Some("the token budget is exhausted".to_owned()),
             _ if self.time_exhausted() => Some("the time budget is exhausted".to_owned()),
@@ -1346,7 +1346,7 @@ impl Driver<'_> {
         let (clock, host) = (self.ctx.clock.clone(), self.ctx.actor.host.clone());
         let ttl = self.ctx.settings.lease_ttl_secs;
         let renewal_due = |snapshot: &Snapshot| {
-            let lease = snapshot.goal.lease.as_ref();
+            let lease = snapshot.goal.lease();
             lease.is_some_and(|l| is_ours(l, &host) && l.needs_renewal_within(clock.now(), ttl))
         };
         if !renewal_due(self.ledger.snapshot()) {
@@ -1367,9 +1367,9 @@ impl Driver<'_> {
     fn time_exhausted(&self) -> bool {
         let goal = &self.ledger.snapshot().goal;
         let pending = self.ledger.pending_secs();
-        goal.limits
+        goal.limits()
             .time_secs
-            .is_some_and(|l| goal.usage.active_secs.saturating_add(pending) >= l)
+            .is_some_and(|l| goal.usage().active_secs.saturating_add(pending) >= l)
     }
 
     /// Record finished attempts in one goal commit: each one's outcome, what it decides for its task,
@@ -1428,7 +1428,7 @@ impl Driver<'_> {
     /// reviewer (`hosting::keeps_spare`).
     fn keeps_spare(&self, session: &Session, status: Option<&TaskStatus>) -> bool {
         let snapshot = self.ledger.snapshot();
-        let options = &snapshot.goal.options;
+        let options = &snapshot.goal.options();
         let facts = SpareFacts {
             until_done: self.mode == Mode::UntilDone,
             status: status.copied(),
@@ -1460,7 +1460,7 @@ impl Driver<'_> {
 
 /// Record the start of `phase` unless the goal is in it already.
 fn enter(draft: &mut Draft<'_>, phase: Option<Phase>) {
-    if let Some(phase) = phase.filter(|p| *p != draft.snapshot().goal.phase) {
+    if let Some(phase) = phase.filter(|p| *p != draft.snapshot().goal.phase()) {
         draft.record(EventBody::PhaseStarted { phase });
     }
 }
@@ -1472,7 +1472,9 @@ fn is_ours(lease: &Lease, host: &str) -> bool {
 
 fn tokens_left(snapshot: &Snapshot) -> Option<u64> {
     let goal = &snapshot.goal;
-    goal.limits.tokens.map(|l| l.saturating_sub(goal.usage.tokens))
+    goal.limits()
+        .tokens
+        .map(|l| l.saturating_sub(goal.usage().tokens))
 }
 
 /// The task status a finished attempt leads to on `view`, and the events recording it: its outcome,
@@ -1525,9 +1527,9 @@ fn attempt_spec(env: &SpecEnv<'_>, snapshot: &Snapshot, goal_tip: ObjectId, task
         .unwrap_or(u32::MAX)
         .saturating_add(1);
     let start_commit = if task.depends_on.is_empty() {
-        goal.base.commit
+        goal.base().commit
     } else {
-        goal.integration.as_ref().map_or(goal.base.commit, |i| i.commit)
+        goal.integration().map_or(goal.base().commit, |i| i.commit)
     };
     let brief = prompt::task_brief(&goal.brief_text(), task, env.checks);
     let prompt = match task.attempts.last().map(|a| &a.outcome) {
@@ -1547,19 +1549,19 @@ fn attempt_spec(env: &SpecEnv<'_>, snapshot: &Snapshot, goal_tip: ObjectId, task
     };
     let settings = &env.ctx.settings;
     AttemptSpec {
-        goal: goal.id.clone(),
+        goal: goal.id().clone(),
         task: task.clone(),
         attempt,
-        worktree: task_dir(env.ctx, &goal.id, &task.id),
-        branch: task_branch(&goal.id, &task.id),
+        worktree: task_dir(env.ctx, goal.id(), &task.id),
+        branch: task_branch(goal.id(), &task.id),
         start_commit,
         prompt,
         baseline: goal
-            .baseline
+            .baseline()
             .as_ref()
             .map(|b| b.gates.clone())
             .unwrap_or_default(),
-        agent: resolved(goal.options.agent_of(Role::Task), env.kimi),
+        agent: resolved(goal.options().agent_of(Role::Task), env.kimi),
         launch: agent_launch(env.ctx),
         turn_timeout: settings.turn_timeout,
         fallback_identity: env.ctx.store.repo().committer().is_none(),

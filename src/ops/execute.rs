@@ -26,14 +26,14 @@ pub fn run_until_ready(
     ctx.check_sandbox()?;
     let created = create(&ctx, request)?;
     observer(&created.snapshot, &[]);
-    if created.snapshot.goal.status != GoalStatus::Planned {
-        return Ok((created.goal, created.snapshot.goal.status));
+    if created.snapshot.goal.status() != GoalStatus::Planned {
+        return Ok((created.goal, created.snapshot.goal.status()));
     }
     let goal = created.goal.clone();
-    if let Some(stop) = preflight::agents_blocker(&ctx, &created.snapshot.goal.options) {
+    if let Some(stop) = preflight::agents_blocker(&ctx, created.snapshot.goal.options()) {
         let stopped = stop_without_agent(&ctx, &goal, stop)?;
         observer(&stopped.snapshot, &stopped.events);
-        return Ok((goal, stopped.snapshot.goal.status));
+        return Ok((goal, stopped.snapshot.goal.status()));
     }
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::UntilDone, observer))?;
     Ok((goal, status))
@@ -46,7 +46,7 @@ pub fn execute(
     observer: Observer<'_>,
 ) -> Result<(GoalRef, GoalStatus), OpsError> {
     let goal = ctx.resolve_local(query)?;
-    ensure_agents(&ctx, &ctx.load(&goal)?.snapshot.goal.options)?;
+    ensure_agents(&ctx, ctx.load(&goal)?.snapshot.goal.options())?;
     let status = block_on(drive(Rc::new(ctx), goal.clone(), Mode::OneWave, observer))?;
     Ok((goal, status))
 }
@@ -60,11 +60,11 @@ pub fn resume(
     ctx.check_sandbox()?;
     let goal = ctx.resolve_local(query)?;
     let snapshot = ctx.load(&goal)?.snapshot;
-    let status = snapshot.goal.status;
+    let status = snapshot.goal.status();
     let reopen = !matches!(status, GoalStatus::Planned | GoalStatus::Running);
     // A goal that cannot be reopened says why (bad input) before a missing agent is looked for.
     if !reopen || decide(&snapshot, ControlRequest::Resume).is_ok() {
-        ensure_agents(&ctx, &snapshot.goal.options)?;
+        ensure_agents(&ctx, snapshot.goal.options())?;
     }
     if reopen {
         match control(&ctx, Some(goal.id().as_str()), ControlRequest::Resume) {
@@ -110,7 +110,7 @@ fn stop_without_agent(ctx: &Context, goal: &GoalRef, stop: InfraStop) -> Result<
 
 /// Whether the goal is planned or running now (reopened by someone else).
 fn reopened_meanwhile(ctx: &Context, goal: &GoalRef) -> Result<bool, OpsError> {
-    let status = ctx.load(goal)?.snapshot.goal.status;
+    let status = ctx.load(goal)?.snapshot.goal.status();
     Ok(matches!(status, GoalStatus::Planned | GoalStatus::Running))
 }
 
@@ -123,7 +123,7 @@ pub fn orphaned(ctx: &Context) -> Result<Vec<GoalRef>, OpsError> {
             continue;
         }
         let snapshot = ctx.load(&row.entry.goal)?.snapshot;
-        let dead = match &snapshot.goal.lease {
+        let dead = match &snapshot.goal.lease() {
             None => true,
             Some(l) => l.host == ctx.actor.host && !process::pid_alive(l.pid),
         };
@@ -138,7 +138,7 @@ pub fn orphaned(ctx: &Context) -> Result<Vec<GoalRef>, OpsError> {
 pub fn resume_auto(ctx: Context, observer: Observer<'_>) -> Result<Vec<(GoalRef, GoalStatus)>, OpsError> {
     let goals = orphaned(&ctx)?;
     for goal in &goals {
-        ensure_agents(&ctx, &ctx.load(goal)?.snapshot.goal.options)?;
+        ensure_agents(&ctx, ctx.load(goal)?.snapshot.goal.options())?;
     }
     let ctx = Rc::new(ctx);
     let mut done = Vec::new();

@@ -60,7 +60,7 @@ pub async fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
         let snapshot = ctx.load(&goal)?.snapshot;
         let driven = snapshot
             .goal
-            .lease
+            .lease()
             .as_ref()
             .is_some_and(|l| l.is_live(ctx.clock.now()));
         if driven {
@@ -70,7 +70,7 @@ pub async fn gc(ctx: &Context) -> Result<GcReport, OpsError> {
             ));
             continue;
         }
-        let finished = snapshot.goal.status.is_terminal() && snapshot.goal.status != GoalStatus::Paused;
+        let finished = snapshot.goal.status().is_terminal() && snapshot.goal.status() != GoalStatus::Paused;
         clean_goal(ctx, &work, &goal, finished, finished, &mut report).await?;
     }
     report.bytes_after = size_of(&root);
@@ -154,7 +154,7 @@ fn base_of(ctx: &Context, goal: &GoalRef) -> Result<Option<String>, OpsError> {
     if ctx.store.tip(goal)?.is_none() {
         return Ok(None);
     }
-    Ok(Some(ctx.load(goal)?.snapshot.goal.base.commit.to_string()))
+    Ok(Some(ctx.load(goal)?.snapshot.goal.base().commit.to_string()))
 }
 
 /// Whether `commit` (a task worktree's head or a task branch's tip) holds nothing of anybody's work:

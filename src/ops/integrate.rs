@@ -69,7 +69,7 @@ pub fn integrate_tasks(
         let commit = to_merge(ctx, task, recorded)?;
         let message = format!(
             "omk: integrate {id}\n\nOmk-Goal: {}\nOmk-Task: {id}\n",
-            snapshot.goal.id
+            snapshot.goal.id()
         );
         match merge_one(ctx, repo_dir, &tip, &commit, &message, fallback)? {
             Merged::Tip(next) => {

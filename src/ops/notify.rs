@@ -55,10 +55,10 @@ pub fn notification(snapshot: &Snapshot, repository: &Path) -> Notification {
     Notification {
         schema_version: 1,
         event: "goal_stopped",
-        goal: goal.id.to_string(),
-        title: goal.title.clone(),
-        status: goal.status,
-        reason: goal.stop_reason.clone(),
+        goal: goal.id().to_string(),
+        title: goal.title().to_owned(),
+        status: goal.status(),
+        reason: goal.stop_reason().map(str::to_owned),
         repository: repository.display().to_string(),
     }
 }
@@ -132,7 +132,7 @@ mod tests {
     fn the_notification_payload_is_pinned() {
         let mut goal = Goal::evidenced();
         goal.record_proof();
-        assert!(notifies(goal.snapshot.goal.status));
+        assert!(notifies(goal.snapshot.goal.status()));
         let payload = notification(&goal.snapshot, Path::new("/home/user/calc"));
         let json = serde_json::to_string_pretty(&payload).expect("a notification serialises");
         insta::assert_snapshot!("notify_payload_ready", json);

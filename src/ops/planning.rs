@@ -68,10 +68,10 @@ pub async fn plan(
     let heuristic = snapshot
         .plan
         .as_ref()
-        .ok_or_else(|| OpsError::Usage(format!("goal {} has no plan yet", snapshot.goal.id)))?;
-    let base = snapshot.goal.base.commit.object_id();
+        .ok_or_else(|| OpsError::Usage(format!("goal {} has no plan yet", snapshot.goal.id())))?;
+    let base = snapshot.goal.base().commit.object_id();
     let files = ctx.store.files_at(base)?;
-    let found = intake_answered(&snapshot.goal.text, &snapshot.goal.answers, &files);
+    let found = intake_answered(snapshot.goal.text(), snapshot.goal.answers(), &files);
     let goal_text = snapshot.goal.brief_text();
     let text = prompt::planning(&PlanningBrief {
         goal_text: &goal_text,

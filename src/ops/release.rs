@@ -29,7 +29,7 @@ pub fn release(ctx: &Context, query: Option<&str>) -> Result<Released, OpsError>
         let alive = draft
             .snapshot()
             .goal
-            .lease
+            .lease()
             .as_ref()
             .is_some_and(|l| l.host == host && process::pid_alive(l.pid));
         match decide(draft.snapshot(), host, alive, ctx.clock.now())? {

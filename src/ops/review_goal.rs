@@ -45,8 +45,8 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
         .workdir()
         .map(Path::to_path_buf)
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let base = snapshot.goal.base.commit;
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("review-{}", result.short()));
+    let base = snapshot.goal.base().commit;
+    let dir = check_dir(ctx, snapshot.goal.id(), &format!("review-{}", result.short()));
     worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result.to_string())?;
     let outcome = run_review(ctx, &snapshot, base, result, &dir);
     let _ = worktree::remove_checkout(&repo_dir, &dir);
@@ -63,17 +63,18 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
 /// The result to review, or why this goal cannot be reviewed now.
 fn reviewable(snapshot: &Snapshot) -> Result<CommitId, OpsError> {
     let goal = &snapshot.goal;
-    if !matches!(goal.status, GoalStatus::Ready | GoalStatus::NotReady) {
+    if !matches!(goal.status(), GoalStatus::Ready | GoalStatus::NotReady) {
         return Err(OpsError::Usage(format!(
             "goal {} is {}: its controller reviews the result when it gets there; `goal review` re-reviews a goal that has concluded",
-            goal.id, goal.status
+            goal.id(),
+            goal.status()
         )));
     }
-    match goal.integration.as_ref() {
-        Some(i) if i.commit != goal.base.commit => Ok(i.commit),
+    match goal.integration() {
+        Some(i) if i.commit != goal.base().commit => Ok(i.commit),
         _ => Err(OpsError::Usage(format!(
             "goal {} has no integrated result to review",
-            goal.id
+            goal.id()
         ))),
     }
 }
@@ -86,7 +87,7 @@ fn run_review(
     checkout: &Path,
 ) -> Result<ReviewOutcome, OpsError> {
     let reviewers = Reviewers {
-        agent: snapshot.goal.options.agent_of(Role::Reviewer).clone(),
+        agent: snapshot.goal.options().agent_of(Role::Reviewer).clone(),
         launch: agent_launch(ctx),
         prices: settings::price_table(ctx.store.repo())?,
         timeout: ctx.settings.turn_timeout,

@@ -46,7 +46,7 @@ pub fn transcripts(ctx: &Context, request: &LogRequest) -> Result<Vec<AttemptLog
                 let known: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
                 return Err(OpsError::Usage(format!(
                     "goal {} has no task `{name}`; its tasks: {}",
-                    loaded.snapshot.goal.id,
+                    loaded.snapshot.goal.id(),
                     known.join(", ")
                 )));
             }
@@ -71,7 +71,7 @@ pub fn transcripts(ctx: &Context, request: &LogRequest) -> Result<Vec<AttemptLog
             logs.push(AttemptLog {
                 task: task.id.clone(),
                 attempt: number,
-                agent: loaded.snapshot.goal.options.agent.to_string(),
+                agent: loaded.snapshot.goal.options().agent.to_string(),
                 lines: String::from_utf8_lossy(&bytes)
                     .lines()
                     .filter(|l| !l.trim().is_empty())

@@ -105,11 +105,12 @@ fn target(snapshot: &Snapshot) -> Result<(CommitId, bool), OpsError> {
     if let Some(result) = snapshot.proof.as_ref().and_then(|p| p.result.as_ref()) {
         return Ok((commit_id(&result.commit)?, true));
     }
-    match snapshot.goal.integration.as_ref() {
-        Some(i) if i.commit != snapshot.goal.base.commit => Ok((i.commit, false)),
+    match snapshot.goal.integration() {
+        Some(i) if i.commit != snapshot.goal.base().commit => Ok((i.commit, false)),
         _ => Err(OpsError::Usage(format!(
             "goal {} has no result to verify yet: run it first (`git omk goal resume {}`)",
-            snapshot.goal.id, snapshot.goal.id
+            snapshot.goal.id(),
+            snapshot.goal.id()
         ))),
     }
 }
@@ -129,7 +130,7 @@ fn run_gates(
     commit: CommitId,
 ) -> Result<(GateReport, Attachments), OpsError> {
     let (id, hex) = (commit.object_id(), commit.to_string());
-    let dir = check_dir(ctx, &snapshot.goal.id, &hex);
+    let dir = check_dir(ctx, snapshot.goal.id(), &hex);
     worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, &hex)?;
     let options = PlanOptions {
         force: true,
@@ -165,7 +166,7 @@ fn check_harness(
     repo_dir: &Path,
     commit: CommitId,
 ) -> Result<(HarnessCheck, Attachments, Option<ObjectId>), OpsError> {
-    let diff = harness::compare(ctx, snapshot.goal.base.commit, commit)?;
+    let diff = harness::compare(ctx, snapshot.goal.base().commit, commit)?;
     let mut check = HarnessCheck {
         result: commit,
         changes: diff.changes.clone(),
@@ -175,7 +176,7 @@ fn check_harness(
     if diff.changes.is_empty() {
         return Ok((check, Vec::new(), None));
     }
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", commit.short()));
+    let dir = check_dir(ctx, snapshot.goal.id(), &format!("harness-{}", commit.short()));
     let prepared = harness::prepare(ctx, &dir, commit, &diff);
     let _ = worktree::remove_checkout(repo_dir, &dir);
     let restored = match prepared? {
@@ -200,10 +201,8 @@ fn check_harness(
 
 /// The proof of `snapshot` with the fresh run as its verification evidence.
 fn recompute(snapshot: &Snapshot, repo_dir: &Path, fresh: &Fresh<'_>) -> Proof {
-    let mut next = snapshot.clone();
-    next.goal.verification = Some(fresh.run.clone());
-    next.goal.harness = Some(fresh.harness.clone());
-    let base = next.goal.base.commit;
+    let next = snapshot.with_fresh_verification(fresh.run, fresh.harness);
+    let base = next.goal.base().commit;
     prove(&next, changed_files(repo_dir, base, fresh.run.commit))
 }
 
@@ -214,11 +213,11 @@ fn why_not_recorded(goal: &GoalRef, snapshot: &Snapshot, proven: bool) -> Option
             "a goal fetched from `{remote}` is only reported on; nothing was recorded"
         ));
     }
-    let concluded = matches!(snapshot.goal.status, GoalStatus::Ready | GoalStatus::NotReady);
+    let concluded = matches!(snapshot.goal.status(), GoalStatus::Ready | GoalStatus::NotReady);
     if !proven || !concluded {
         return Some(format!(
             "the goal is {} and has not concluded with a proof; the result was checked, nothing was recorded",
-            snapshot.goal.status
+            snapshot.goal.status()
         ));
     }
     None

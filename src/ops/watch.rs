@@ -155,7 +155,7 @@ impl Watcher {
 
     /// Who drives the goal now, from its lease as of the last poll.
     pub fn driven(&self, ctx: &Context) -> Driven {
-        let Some(lease) = self.snapshot.as_ref().and_then(|s| s.goal.lease.as_ref()) else {
+        let Some(lease) = self.snapshot.as_ref().and_then(|s| s.goal.lease()) else {
             return Driven::No;
         };
         if lease.host == ctx.actor.host && self.goal.remote().is_none() {

@@ -210,7 +210,7 @@ pub struct CommitMessage {
 /// Build the message of a goal commit.
 pub fn commit_message(snapshot: &Snapshot, events: &[Event], proves: &[ObjectId], merge: bool) -> String {
     let goal = &snapshot.goal;
-    let mut msg = format!("{}: {}\n\n", goal.status, goal.title);
+    let mut msg = format!("{}: {}\n\n", goal.status(), goal.title());
     if merge {
         msg.push_str("Merge of two histories of this goal; events are the union of both sides.\n\n");
     }
@@ -226,11 +226,14 @@ pub fn commit_message(snapshot: &Snapshot, events: &[Event], proves: &[ObjectId]
     if !events.is_empty() {
         msg.push('\n');
     }
-    msg.push_str(&format!("Omk-Schema: {SCHEMA_VERSION}\nOmk-Goal: {}\n", goal.id));
+    msg.push_str(&format!(
+        "Omk-Schema: {SCHEMA_VERSION}\nOmk-Goal: {}\n",
+        goal.id()
+    ));
     msg.push_str(&format!(
         "Omk-Phase: {}\nOmk-Created: {}\n",
-        goal.phase,
-        goal.created_at.to_rfc3339()
+        goal.phase(),
+        goal.created_at().to_rfc3339()
     ));
     for e in events {
         msg.push_str(&format!("Omk-Event: {}\n", e.body.kind_name()));
@@ -241,7 +244,7 @@ pub fn commit_message(snapshot: &Snapshot, events: &[Event], proves: &[ObjectId]
     if merge {
         msg.push_str("Omk-Merge: union\n");
     }
-    if goal.archived {
+    if goal.archived() {
         msg.push_str("Omk-Archived: yes\n");
     }
     msg

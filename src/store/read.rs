@@ -60,10 +60,10 @@ impl Store {
             commit,
             source,
         })?;
-        if &snapshot.goal.id != goal.id() {
+        if snapshot.goal.id() != goal.id() {
             let source = codec::CodecError::Invalid {
                 path: "goal.json".to_owned(),
-                reason: format!("it describes goal {}, not {}", snapshot.goal.id, goal.id()),
+                reason: format!("it describes goal {}, not {}", snapshot.goal.id(), goal.id()),
             };
             return Err(StoreError::Corrupt {
                 goal: goal.clone(),

@@ -167,12 +167,12 @@ fn diverged_tips_merge_to_the_union_of_events_whichever_side_merges() {
         other => panic!("{other:?}"),
     };
     let a = ctx.store.snapshot_at(&goal, merged).unwrap();
-    assert_eq!(a.goal.status.as_str(), "paused");
-    assert_eq!(a.goal.limits.time_secs, Some(8 * 3600 + 3600 + 60));
+    assert_eq!(a.goal.status().as_str(), "paused");
+    assert_eq!(a.goal.limits().time_secs, Some(8 * 3600 + 3600 + 60));
     let base = ctx.store.snapshot_at(&goal, t0).unwrap();
     assert_eq!(
-        a.goal.event_count,
-        base.goal.event_count + 3,
+        a.goal.event_count(),
+        base.goal.event_count() + 3,
         "every event of both sides, none twice"
     );
     let files = repo.git(&["ls-tree", "-r", "--name-only", &merged.to_string()]);

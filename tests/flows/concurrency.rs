@@ -226,7 +226,8 @@ proptest! {
         // Every snapshot is its parent with its events applied, and no budget added was lost.
         prop_assert!(replay::verify(&ctx, &goal).unwrap().divergence.is_none());
         let added = order.iter().filter(|(i, _)| matches!(requests[*i], ControlRequest::BudgetAdd(_))).count();
-        let limits = ctx.load(&goal).unwrap().snapshot.goal.limits;
-        prop_assert_eq!(limits.time_secs, created.snapshot.goal.limits.time_secs.map(|t| t + 60 * added as u64));
+        let loaded = ctx.load(&goal).unwrap();
+        let limits = loaded.snapshot.goal.limits();
+        prop_assert_eq!(limits.time_secs, created.snapshot.goal.limits().time_secs.map(|t| t + 60 * added as u64));
     }
 }

@@ -667,7 +667,7 @@ fn commit_on(
     proves: Vec<gix::ObjectId>,
 ) -> gix::ObjectId {
     let mut snapshot = ctx.store.snapshot_at(goal, parent).unwrap();
-    let at = snapshot.goal.updated_at + Duration::seconds(secs);
+    let at = snapshot.goal.updated_at() + Duration::seconds(secs);
     let events: Vec<git_omk::model::event::Event> = bodies
         .into_iter()
         .map(|b| {
@@ -730,7 +730,7 @@ fn criss_cross_merges_reduce_to_one_base() {
     let m2 = merged(ctx.store.merge_into(&goal, y, x, Utc::now()).unwrap());
     let s1 = ctx.store.snapshot_at(&goal, m1).unwrap();
     assert_eq!(s1, ctx.store.snapshot_at(&goal, m2).unwrap());
-    assert_eq!(s1.goal.status.as_str(), "planned");
+    assert_eq!(s1.goal.status().as_str(), "planned");
 
     let mut bases = ctx.store.goal_merge_bases(m1, m2).unwrap();
     bases.sort();

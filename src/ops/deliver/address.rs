@@ -91,27 +91,27 @@ pub fn address_reviews(
             drove: false,
             delivered: false,
             replies: Vec::new(),
-            status: snapshot.goal.status,
+            status: snapshot.goal.status(),
         },
     };
     run.settle(observe)?;
     if run.read_new(pr)? {
         run.settle(observe)?;
     }
-    run.report.status = run.ctx.load(&run.goal)?.snapshot.goal.status;
+    run.report.status = run.ctx.load(&run.goal)?.snapshot.goal.status();
     Ok(run.report)
 }
 
 /// Why the goal cannot address reviews now; else its PR number.
 fn refusal(goal: &GoalRef, snapshot: &Snapshot) -> Result<u64, OpsError> {
     let id = goal.id();
-    let Some(pr) = &snapshot.goal.delivery.pr else {
+    let Some(pr) = &snapshot.goal.delivery().pr else {
         return Err(OpsError::Usage(format!(
             "goal {id} has no pull request to read reviews from: deliver it first with `git omk goal open-pr {id}`"
         )));
     };
     let ours = matches!(next(snapshot), AddressStep::Drive);
-    let refused = match snapshot.goal.status {
+    let refused = match snapshot.goal.status() {
         GoalStatus::Cancelled => Some(format!("goal {id} is cancelled")),
         GoalStatus::Paused => Some(format!(
             "goal {id} is paused; `git omk goal resume {id}` continues it"
@@ -248,7 +248,7 @@ impl Run<'_> {
             let s = draft.snapshot();
             let recorded: Vec<(FeedbackKind, u64)> = s
                 .goal
-                .delivery
+                .delivery()
                 .feedback
                 .iter()
                 .map(|f| (f.item.feedback.kind, f.item.feedback.id))
@@ -269,10 +269,10 @@ impl Run<'_> {
             return Ok(false);
         }
         let snapshot = batch.snapshot;
-        let round = snapshot.goal.delivery.review_rounds;
+        let round = snapshot.goal.delivery().review_rounds;
         self.report.recorded = snapshot
             .goal
-            .delivery
+            .delivery()
             .feedback
             .iter()
             .filter(|f| f.round == round)

@@ -55,8 +55,8 @@ pub fn merge(ctx: &Context, req: MergeRequest, connect: &Connector<'_>) -> Resul
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
     let facts = facts_for(ctx, &goal, snapshot, req.facts)?;
-    let policy = snapshot.goal.options.merge;
-    let pr = snapshot.goal.delivery.pr.as_ref().map(|p| p.number);
+    let policy = snapshot.goal.options().merge;
+    let pr = snapshot.goal.delivery().pr.as_ref().map(|p| p.number);
     let mut report = MergeReport {
         goal: goal.clone(),
         policy,
@@ -160,7 +160,7 @@ fn record_awaiting(
         return Ok(None);
     };
     let done = ctx.transaction(goal).commit_blocking(|draft| {
-        let d = &draft.snapshot().goal.delivery;
+        let d = &draft.snapshot().goal.delivery();
         let same = d
             .awaiting_human
             .as_ref()
@@ -182,7 +182,7 @@ fn record_merge(ctx: &Context, goal: &GoalRef, report: &MergeReport) -> Result<O
     };
     let by = if report.merged_now { "gated" } else { "external" };
     let done = ctx.transaction(goal).commit_blocking(|draft| {
-        if draft.snapshot().goal.delivery.merged.is_none() {
+        if draft.snapshot().goal.delivery().merged.is_none() {
             draft.record(EventBody::MergeRecorded(MergeRecorded {
                 number: pull.number,
                 head_sha: pull.head_sha.clone(),

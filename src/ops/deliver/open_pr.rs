@@ -170,7 +170,7 @@ fn prepare(
 ) -> Result<(OpenPrOutcome, Option<ObjectId>), OpsError> {
     let head_branch = snapshot
         .goal
-        .delivery
+        .delivery()
         .branch
         .clone()
         .unwrap_or_else(|| integration_branch(goal.id().as_str()));
@@ -178,7 +178,7 @@ fn prepare(
     let facts = match (&req.facts, head) {
         (None, Some(head)) => facts_for(ctx, goal, snapshot, None)?.with_changed_paths(changed_paths(
             ctx,
-            snapshot.goal.base.commit,
+            snapshot.goal.base().commit,
             head,
         )),
         _ => facts_for(ctx, goal, snapshot, req.facts.clone())?,
@@ -192,7 +192,7 @@ fn prepare(
         head_branch,
         head_sha: head.map(|h| h.to_string()),
         base: req.base.clone().or_else(|| local_base_branch(ctx, snapshot)),
-        draft: req.draft || snapshot.goal.options.delivery != DeliveryPolicy::AutoPr,
+        draft: req.draft || snapshot.goal.options().delivery != DeliveryPolicy::AutoPr,
         pushed: Vec::new(),
         pr: None,
         recorded: None,
@@ -217,7 +217,7 @@ fn changed_paths(ctx: &Context, base: CommitId, head: ObjectId) -> Vec<String> {
 
 /// The goal's base if it names a local branch (`main`), so the PR goes back where the work started.
 fn local_base_branch(ctx: &Context, snapshot: &Snapshot) -> Option<String> {
-    let rev = snapshot.goal.base.rev.trim();
+    let rev = snapshot.goal.base().rev.trim();
     let rev = rev.strip_prefix("refs/heads/").unwrap_or(rev);
     let is_branch = rev != "HEAD"
         && ctx
@@ -364,7 +364,7 @@ fn record_pr(
 
 /// Whether this delivery opens slice PRs: asked now, asked at `goal run`, or already done before.
 fn wants_slices(snapshot: &Snapshot, req: &OpenPrRequest) -> bool {
-    req.slice_prs || snapshot.goal.options.slice_prs || !snapshot.goal.delivery.slices.is_empty()
+    req.slice_prs || snapshot.goal.options().slice_prs || !snapshot.goal.delivery().slices.is_empty()
 }
 
 /// The slice PRs that are new or changed against what `snapshot` records.
@@ -374,7 +374,7 @@ fn slice_events(snapshot: &Snapshot, slices: &[PrOpened]) -> Vec<EventBody> {
         .filter(|pr| {
             let known = snapshot
                 .goal
-                .delivery
+                .delivery()
                 .slices
                 .iter()
                 .find(|s| Some(&s.task) == pr.task.as_ref());
@@ -402,7 +402,7 @@ fn slice_list(snapshot: &Snapshot, delivered: &[PrOpened], skipped: &[String]) -
     let mut lines: Vec<String> = if delivered.is_empty() {
         snapshot
             .goal
-            .delivery
+            .delivery()
             .slices
             .iter()
             .map(|s| slice_line(s.number, &s.task, &title(&s.task), s.merged))
@@ -424,7 +424,7 @@ fn slice_list(snapshot: &Snapshot, delivered: &[PrOpened], skipped: &[String]) -
 fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Option<EventBody> {
     let head_sha = outcome.head_sha.clone().unwrap_or_default();
     let base = outcome.base.clone().unwrap_or_default();
-    let d = &snapshot.goal.delivery;
+    let d = &snapshot.goal.delivery();
     if pr.merged {
         return d.merged.is_none().then(|| {
             EventBody::MergeRecorded(MergeRecorded {
@@ -432,7 +432,7 @@ fn pr_event(snapshot: &Snapshot, outcome: &OpenPrOutcome, pr: &PrResult) -> Opti
                 head_sha,
                 merge_commit: None,
                 by: "external".to_owned(),
-                policy: Some(snapshot.goal.options.merge),
+                policy: Some(snapshot.goal.options().merge),
                 checks: Vec::new(),
             })
         });

@@ -199,15 +199,15 @@ fn slice_facts(
         _ => Vec::new(),
     };
     SliceFacts {
-        goal_id: snapshot.goal.id.to_string(),
-        goal_title: snapshot.goal.title.clone(),
+        goal_id: snapshot.goal.id().to_string(),
+        goal_title: snapshot.goal.title().to_owned(),
         task: task.id.to_string(),
         title: task.title.clone(),
         kind: serde_json::to_value(task.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
-        agent: agent_line(&snapshot.goal.options.agent.to_string(), session.as_ref()),
+        agent: agent_line(&snapshot.goal.options().agent.to_string(), session.as_ref()),
         write_set: task.write_set.iter().map(|p| p.as_str().to_owned()).collect(),
         depends_on: task.depends_on.iter().map(|d| d.to_string()).collect(),
         acceptance: task.acceptance.clone(),
@@ -222,7 +222,7 @@ fn slice_facts(
         gates,
         summary,
         proof_commit: proof_commit.map(str::to_owned),
-        status: snapshot.goal.status.as_str().to_owned(),
+        status: snapshot.goal.status().as_str().to_owned(),
     }
 }
 
