@@ -84,14 +84,11 @@ impl Case {
         })
     }
 
-    /// A directory next to the repository, outside the work dir.
+    /// A directory in the agent's home, outside the work dir (not next to the repository: the
+    /// system's temporary directory is empty inside the sandbox, and kimi-cli asks nothing for a
+    /// path whose parent it cannot see).
     fn outside(&self) -> PathBuf {
-        let dir = self
-            .repo
-            .path
-            .parent()
-            .expect("the repo has a parent")
-            .join("outside");
+        let dir = self.home.home().join("outside");
         std::fs::create_dir_all(&dir).expect("outside dir");
         dir.canonicalize().expect("outside dir")
     }
