@@ -274,6 +274,15 @@ print("tried-state")
         .violation_evidence()
         .unwrap_or_else(|| panic!("{kind:?}: the refused write is evidence: {outputs}"));
     assert!(evidence.contains("Read-only file system"), "{kind:?}: {evidence}");
+    assert!(evidence.contains(config_name), "{kind:?}: {evidence}");
+    if kind != Agent::KimiAcp {
+        // Renaming over the configuration hits its mount point (Kimi Code's terminal cannot even
+        // create the new copy beside it).
+        assert!(
+            evidence.contains("Device or resource busy"),
+            "{kind:?}: {evidence}"
+        );
+    }
     let sessions = match kind {
         Agent::Qwen => state.join("projects"),
         Agent::KimiWire | Agent::KimiAcp => state.join("sessions"),

@@ -756,9 +756,14 @@ const REFUSED: &[&str] = &[
     "unable to create temporary object directory",
 ];
 
+/// What renaming over or removing a mount point looks like (C, Python and coreutils; Node): inside the
+/// sandbox the only mount points are its walls.
+const BUSY: &[&str] = &["device or resource busy", "ebusy: resource busy"];
+
 /// The breaches a tool's output shows: lines where the sandbox refused a write, lines that name a
 /// hidden path (`hidden`: the spellings to look for, like `/home/u/.ssh` and `~/.ssh`), and attempts
-/// to replace the worktree's `.git` (its mount point is busy). Each line once, at most a few. Output an
+/// to replace or remove what the sandbox binds read-only inside a writable directory (the worktree's
+/// `.git`, an engine's configuration: its mount point is busy, [`BUSY`]). Each line once, at most a few. Output an
 /// agent wrapped in JSON has its lines as `\n` escapes: those separate lines too.
 pub fn refusals(output: &str, hidden: &[String]) -> Vec<Breach> {
     let mut found: Vec<Breach> = Vec::new();
@@ -766,7 +771,7 @@ pub fn refusals(output: &str, hidden: &[String]) -> Vec<Breach> {
         let lower = line.to_ascii_lowercase();
         let refused = REFUSED.iter().any(|m| lower.contains(m))
             || hidden.iter().any(|h| line.contains(h.as_str()))
-            || (lower.contains("device or resource busy") && line.contains(".git"));
+            || BUSY.iter().any(|m| lower.contains(m));
         let breach = Breach::SandboxRefused {
             evidence: bounded_line(line.trim()),
         };
@@ -1179,10 +1184,12 @@ mod tests {
                    Error: EROFS: read-only file system, open '/x'\n\
                    cat: /h/.ssh/id_rsa: Permission denied\n\
                    mv: cannot move '.git': Device or resource busy\n\
+                   replace: OSError: [Errno 16] Device or resource busy: 'c.tmp' -> '/h/.kimi/mcp.json'\n\
+                   Error: EBUSY: resource busy or locked, rename 'x' -> '/h/.qwen/settings.json'\n\
                    fatal: Unable to create '/r/.git/index.lock': Read-only file system\n\
                    all fine\n";
         let found = refusals(out, &hidden);
-        assert_eq!(found.len(), 5, "{found:?}");
+        assert_eq!(found.len(), 7, "{found:?}");
         let wrapped =
             r#"{"output":"ok\nOSError: [Errno 30] Read-only file system: 'x'\nssh: /h/.ssh/id: denied"}"#;
         let found = refusals(wrapped, &hidden);
