@@ -84,9 +84,10 @@ impl Case {
         })
     }
 
-    /// A directory in the agent's home, outside the work dir (not next to the repository: the
-    /// system's temporary directory is empty inside the sandbox, and kimi-cli asks nothing for a
-    /// path whose parent it cannot see).
+    /// A directory outside the work dir that the agent sees: in its `HOME`, which stays visible
+    /// (read-only) inside the sandbox. Next to the repository it would be in the system's temporary
+    /// directory, which the sandbox empties, and kimi-cli refuses a write under a directory it
+    /// cannot see itself, before git-omk is asked.
     fn outside(&self) -> PathBuf {
         let dir = self.home.home().join("outside");
         std::fs::create_dir_all(&dir).expect("outside dir");

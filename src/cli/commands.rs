@@ -11,8 +11,8 @@ use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, Location, ProofView, RecordedView, ReplayItem, ReplayView, ShowView,
-    StatusView, TaskSpend, VerifyGoalView, VerifyView,
+    self, BudgetDoc, BudgetView, GoalView, Location, ProofView, RecordedView, ReplayItem, ReplayView,
+    ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -261,7 +261,7 @@ fn show(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
         Format::Json => json::document(&ShowView {
             location: Location::of(&goal),
             tip: tip.clone(),
-            goal: &s.goal,
+            goal: GoalView::of(&s.goal),
             tasks: &s.tasks.tasks,
             decisions: &s.decisions,
             plan: s.plan.as_ref(),

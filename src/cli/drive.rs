@@ -149,11 +149,7 @@ fn text(goal: &GoalRef, tip: &str, s: &Snapshot) -> String {
         out.push_str(&format!("  {reason}\n"));
     }
     if let Some(i) = &g.integration {
-        out.push_str(&format!(
-            "  result: branch {} at {}\n",
-            i.branch,
-            short(&i.commit)
-        ));
+        out.push_str(&format!("  result: branch {} at {}\n", i.branch, short(i.commit)));
     }
     for t in &s.tasks.tasks {
         out.push_str(&format!(

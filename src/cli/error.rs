@@ -72,10 +72,7 @@ mod tests {
     #[test]
     fn a_recorded_id_that_is_not_one_is_bad_input_and_keeps_its_cause() {
         let e = oid("not-a-commit").expect_err("not hex");
-        assert!(
-            e.to_string().contains("\"not-a-commit\" is not a commit id"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("`not-a-commit` is not a commit id"), "{e}");
         assert!(std::error::Error::source(&e).is_some(), "the parse error is kept");
         assert_eq!(code(e), EXIT_USAGE);
     }

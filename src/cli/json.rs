@@ -1,17 +1,23 @@
 //! The JSON output contract (`--json`, `-f json`): explicit, versioned view types. Fields are only ever
 //! added within a schema version; renames or removals bump `schema_version` (docs/json-output.md).
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::model::budget::{BudgetDimension, Limits, Usage, exhausted};
 use crate::model::decision::Decision;
-use crate::model::event::Event;
-use crate::model::goal::{GateRun, GoalState, LastEvent};
+use crate::model::event::{Actor, BaseRef, Event};
+use crate::model::goal::{Blocker, Delivery, GateRun, GoalState, HumanDecision, Integration, LastEvent};
+use crate::model::harness::HarnessCheck;
+use crate::model::ids::GoalId;
 use crate::model::lease::Lease;
+use crate::model::options::RunOptions;
+use crate::model::oracle::BaseRun;
 use crate::model::plan::PlanArtifacts;
 use crate::model::proof::{Proof, Readiness};
+use crate::model::review::Review;
 use crate::model::snapshot::Snapshot;
-use crate::model::status::GoalStatus;
+use crate::model::status::{GoalKind, GoalStatus, Phase};
 use crate::model::task::{Task, TaskStatus};
 use crate::ops::query::{GoalRow, Relation};
 use crate::ops::replay::{TimelineEntry, VerifyReport};
@@ -267,6 +273,112 @@ impl<'a> TaskSpend<'a> {
     }
 }
 
+/// The goal in `goal show -f json`: the fields of `goal.json`, named and ordered here so that a change
+/// to the model's state does not change this document by itself (docs/json-output.md).
+#[derive(Serialize)]
+pub struct GoalView<'a> {
+    /// Schema of the goal record (`goal.json`), not of this document.
+    pub schema_version: u32,
+    /// The goal id.
+    pub id: &'a GoalId,
+    /// One line.
+    pub title: &'a str,
+    /// The normalised goal text.
+    pub text: &'a str,
+    /// A human's answers to intake questions, oldest first (absent when none).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub answers: &'a [String],
+    /// Its kind, once intake classified it.
+    pub kind: Option<GoalKind>,
+    /// Where it stands.
+    pub status: GoalStatus,
+    /// Which phase it is in.
+    pub phase: Phase,
+    /// The status a paused goal resumes to.
+    pub paused_from: Option<GoalStatus>,
+    /// Where work starts: `{rev, commit}`.
+    pub base: &'a BaseRef,
+    /// What `run` was asked.
+    pub options: &'a RunOptions,
+    /// Current limits.
+    pub limits: &'a Limits,
+    /// What was spent.
+    pub usage: &'a Usage,
+    /// The controller lease, if any.
+    pub lease: Option<&'a Lease>,
+    /// Who created it.
+    pub created_by: &'a Actor,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When the last event happened.
+    pub updated_at: DateTime<Utc>,
+    /// What blocks it.
+    pub blockers: &'a [Blocker],
+    /// Where it was delivered.
+    pub delivery: &'a Delivery,
+    /// Human verdicts, oldest first.
+    pub human_decisions: &'a [HumanDecision],
+    /// The last event applied.
+    pub last_event: Option<&'a LastEvent>,
+    /// How many events made this state.
+    pub event_count: u64,
+    /// The integration branch and its tip.
+    pub integration: Option<&'a Integration>,
+    /// Gates on the base commit.
+    pub baseline: Option<&'a GateRun>,
+    /// Gates on the integrated result.
+    pub verification: Option<&'a GateRun>,
+    /// Why the controller stopped the goal in its current status.
+    pub stop_reason: Option<&'a str>,
+    /// The result's tests run against the base code.
+    pub base_run: Option<&'a BaseRun>,
+    /// The test harness check.
+    pub harness: Option<&'a HarnessCheck>,
+    /// The review of the result.
+    pub review: Option<&'a Review>,
+    /// Hidden from `goal list` (`goal archive`); absent when it is not.
+    #[serde(skip_serializing_if = "is_false")]
+    pub archived: bool,
+}
+
+impl<'a> GoalView<'a> {
+    /// Of a goal's state.
+    pub fn of(g: &'a GoalState) -> GoalView<'a> {
+        GoalView {
+            schema_version: g.schema_version,
+            id: &g.id,
+            title: &g.title,
+            text: &g.text,
+            answers: &g.answers,
+            kind: g.kind,
+            status: g.status,
+            phase: g.phase,
+            paused_from: g.paused_from,
+            base: &g.base,
+            options: &g.options,
+            limits: &g.limits,
+            usage: &g.usage,
+            lease: g.lease.as_ref(),
+            created_by: &g.created_by,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+            blockers: &g.blockers,
+            delivery: &g.delivery,
+            human_decisions: &g.human_decisions,
+            last_event: g.last_event.as_ref(),
+            event_count: g.event_count,
+            integration: g.integration.as_ref(),
+            baseline: g.baseline.as_ref(),
+            verification: g.verification.as_ref(),
+            stop_reason: g.stop_reason.as_deref(),
+            base_run: g.base_run.as_ref(),
+            harness: g.harness.as_ref(),
+            review: g.review.as_ref(),
+            archived: g.archived,
+        }
+    }
+}
+
 /// `goal show -f json`.
 #[derive(Serialize)]
 pub struct ShowView<'a> {
@@ -275,8 +387,8 @@ pub struct ShowView<'a> {
     pub location: Location,
     /// Tip commit.
     pub tip: String,
-    /// `goal.json`.
-    pub goal: &'a GoalState,
+    /// `goal.json`, as its own view.
+    pub goal: GoalView<'a>,
     /// `tasks.json`.
     pub tasks: &'a [Task],
     /// `decisions.jsonl`.
@@ -310,7 +422,7 @@ pub struct VerifyGoalView<'a> {
     /// Whether the proof holds.
     pub holds: bool,
     /// The commit whose gates ran.
-    pub commit: &'a str,
+    pub commit: String,
     /// Whether that is the proven commit.
     pub proven: bool,
     /// The recorded proof's status before this run.
@@ -331,7 +443,7 @@ impl<'a> VerifyGoalView<'a> {
         VerifyGoalView {
             location: Location::of(&r.goal),
             holds: r.holds(),
-            commit: &r.commit,
+            commit: r.commit.to_string(),
             proven: r.proven,
             previous_status: r.previous,
             proof: &r.proof,
@@ -413,4 +525,8 @@ pub struct RecordedView<'a> {
     pub questions: Vec<&'a str>,
     /// The task graph.
     pub tasks: &'a [Task],
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

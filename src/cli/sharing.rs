@@ -151,7 +151,7 @@ fn sync_text(r: &SyncReport) -> String {
             "{}  {:<24} {} · {status} · {}",
             g.id,
             what.join(", "),
-            short(&g.tip.to_string()),
+            short(g.tip),
             g.title
         );
     }
@@ -209,7 +209,7 @@ fn release_text(r: &Released) -> String {
             r.goal,
             lease.host,
             lease.pid,
-            short(&commit.to_string())
+            short(commit)
         ),
         _ => format!(
             "goal {}: no controller holds a lease; nothing to release\n",

@@ -163,7 +163,7 @@ pub fn show(goal: &GoalRef, tip: &str, snapshot: &Snapshot, now: DateTime<Utc>) 
     let g = &snapshot.goal;
     let mut out = status(goal, snapshot, now);
     let _ = writeln!(out, "\nkind: {}", g.kind.map_or("unclassified", |k| k.as_str()));
-    let _ = writeln!(out, "base: {} ({})", g.base.rev, short(&g.base.commit));
+    let _ = writeln!(out, "base: {} ({})", g.base.rev, short(g.base.commit));
     let o = &g.options;
     let _ = writeln!(
         out,
@@ -233,7 +233,7 @@ pub fn show_md(goal: &GoalRef, tip: &str, snapshot: &Snapshot) -> String {
         g.phase,
         g.kind.map_or("unclassified", |k| k.as_str()),
         g.base.rev,
-        short(&g.base.commit),
+        short(g.base.commit),
         budget_line(&g.limits, &g.usage)
     );
     let _ = writeln!(out, "## Goal\n\n{}\n", g.text);
@@ -459,7 +459,7 @@ pub fn timeline(goal: &GoalRef, entries: &[TimelineEntry], md: bool) -> String {
         let line = format!(
             "{}  {}  {:<18} {}  ({})",
             ev.at.format("%Y-%m-%d %H:%M:%S"),
-            short(&e.commit.to_string()),
+            short(e.commit),
             ev.body.kind_name(),
             ev.body.summary(),
             ev.actor.name
@@ -517,7 +517,7 @@ pub fn planned(goal: &GoalRef, commit: &str, snapshot: &Snapshot) -> String {
         "  kind {} · base {} ({})",
         g.kind.map_or("?", |k| k.as_str()),
         g.base.rev,
-        short(&g.base.commit)
+        short(g.base.commit)
     );
     if !snapshot.tasks.tasks.is_empty() {
         out.push('\n');

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::model::gate::{GateObservation, Outcome};
 use crate::model::goal::GateRun;
+use crate::model::ids::{CommitId, TreeId};
 use crate::sandbox::{Confined, Sandbox, Scope};
 use crate::store::tree::{TreeEntryKind, TreePath};
 use crate::store::{Store, StoreError};
@@ -379,10 +380,10 @@ impl GateReport {
     }
 
     /// The run as a goal records it: commit, tree, config hash, observations and evidence paths.
-    pub fn gate_run(&self, commit: &str) -> GateRun {
+    pub fn gate_run(&self, commit: CommitId) -> GateRun {
         GateRun {
-            commit: commit.to_owned(),
-            tree: self.tree.to_string(),
+            commit,
+            tree: TreeId::from(self.tree),
             config_hash: self.config_hash.clone(),
             gates: self.observations(),
             evidence: self

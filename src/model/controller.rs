@@ -17,7 +17,7 @@ use super::decision::DecisionDraft;
 use super::event::EventBody;
 use super::gate::RunnerKind;
 use super::goal::Blocker;
-use super::ids::TaskId;
+use super::ids::{CommitId, TaskId};
 use super::lease::{Claim, Lease, claim};
 use super::oracle::failing_on_base;
 use super::plan::{OracleCheck, PlannerInfo};
@@ -233,20 +233,20 @@ fn dispatchable(snapshot: &Snapshot, tasks: &[&Task], active: &BTreeSet<TaskId>)
 
 fn conclusion_step(snapshot: &Snapshot) -> Next {
     let goal = &snapshot.goal;
-    let tip = goal.integration.as_ref().map(|i| i.commit.as_str());
+    let tip = goal.integration.as_ref().map(|i| i.commit);
     match &goal.verification {
-        Some(v) if Some(v.commit.as_str()) == tip => {}
+        Some(v) if Some(v.commit) == tip => {}
         _ => return Next::Verify,
     }
     match &goal.harness {
-        Some(h) if Some(h.result.as_str()) == tip => {}
+        Some(h) if Some(h.result) == tip => {}
         _ => return Next::HarnessCheck,
     }
     if needs_base_run(snapshot, tip) {
         return Next::BaseRun;
     }
     match &goal.review {
-        Some(r) if Some(r.commit.as_str()) == tip => Next::Conclude,
+        Some(r) if Some(r.commit) == tip => Next::Conclude,
         _ => Next::Review,
     }
 }
@@ -310,7 +310,7 @@ pub fn warm_reviewers(snapshot: &Snapshot, active: &BTreeSet<TaskId>) -> bool {
 /// either fail-to-pass is not shown by the gates on the base and the result (the failing test is new),
 /// or tests failed on the base, and a test the result changed must not pass on the base code too (a
 /// rewritten test no longer shows the bug). A result that changes no test file gets an empty run.
-fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
+fn needs_base_run(snapshot: &Snapshot, tip: Option<CommitId>) -> bool {
     let base_red = snapshot
         .goal
         .baseline
@@ -324,7 +324,7 @@ fn needs_base_run(snapshot: &Snapshot, tip: Option<&str>) -> bool {
         .goal
         .base_run
         .as_ref()
-        .is_some_and(|r| Some(r.result.as_str()) == tip);
+        .is_some_and(|r| Some(r.result) == tip);
     let shown = oracle_results(snapshot)
         .iter()
         .any(|c| c.check == OracleCheck::FailToPass && c.passed);
@@ -427,6 +427,7 @@ mod tests {
     use crate::model::graph::TaskGraph;
     use crate::model::graph::tests::task;
     use crate::model::harness::HarnessCheck;
+    use crate::model::ids::fake;
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use crate::model::plan::{Oracle, PlanArtifacts};
@@ -451,7 +452,7 @@ mod tests {
                 text: "x".into(),
                 base: BaseRef {
                     rev: "HEAD".into(),
-                    commit: "base".into(),
+                    commit: fake::commit("base"),
                 },
                 options: RunOptions {
                     max_agents,
@@ -500,8 +501,8 @@ mod tests {
 
         fn gates(&mut self, baseline: bool, commit: &str, passed: bool) {
             let run = GateRun {
-                commit: commit.into(),
-                tree: "t".into(),
+                commit: fake::commit(commit),
+                tree: fake::tree("t"),
                 config_hash: "h".into(),
                 gates: vec![GateObservation {
                     name: "test".into(),
@@ -534,7 +535,7 @@ mod tests {
                 .collect();
             let at = now() + chrono::Duration::seconds(i64::from(self.n));
             self.apply(EventBody::ReviewRecorded(Review {
-                commit: commit.into(),
+                commit: fake::commit(commit),
                 findings,
                 gaps: vec![],
                 at,
@@ -547,14 +548,14 @@ mod tests {
                 task: task.clone(),
                 attempt: n,
                 branch: "b".into(),
-                start_commit: "s".into(),
+                start_commit: fake::commit("s"),
             });
             self.apply(EventBody::AttemptFinished(AttemptReport {
                 task,
                 attempt: n,
                 outcome,
-                commit: Some(format!("c-{t}-{n}")),
-                tree: Some(format!("tree-{t}-{n}")),
+                commit: Some(fake::commit(&format!("c{t}{n}"))),
+                tree: Some(fake::tree(&format!("t{t}{n}"))),
                 tokens: 10,
                 session_id: Some("s1".into()),
                 next,
@@ -593,7 +594,7 @@ mod tests {
         assert_eq!(g.next(&[]), Next::StartIntegration);
         g.apply(EventBody::IntegrationStarted {
             branch: "omk/x/integration".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         assert_eq!(g.next(&[]), Next::Baseline);
         g.gates(true, "base", false);
@@ -606,13 +607,13 @@ mod tests {
             task: ids(&["a"])[0].clone(),
             attempt: 1,
             branch: "b".into(),
-            start_commit: "base".into(),
+            start_commit: fake::commit("base"),
         });
         g.apply(EventBody::TaskDispatched {
             task: ids(&["b"])[0].clone(),
             attempt: 1,
             branch: "b".into(),
-            start_commit: "base".into(),
+            start_commit: fake::commit("base"),
         });
         assert_eq!(g.next(&["a", "b"]), Next::Wait);
         assert_eq!(
@@ -641,19 +642,19 @@ mod tests {
         );
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["a"])[0].clone(),
-            commit: "i1".into(),
+            commit: fake::commit("i1"),
         });
         assert_eq!(g.next(&[]), Next::Integrate(ids(&["b"])));
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["b"])[0].clone(),
-            commit: "i2".into(),
+            commit: fake::commit("i2"),
         });
         assert_eq!(g.next(&[]), Next::Dispatch(ids(&["c"])));
         g.attempt("c", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
         assert_eq!(g.next(&[]).phase(&g.snapshot), Some(Phase::Integration));
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["c"])[0].clone(),
-            commit: "i3".into(),
+            commit: fake::commit("i3"),
         });
         assert_eq!(g.next(&[]), Next::Verify);
         g.gates(false, "i2", true);
@@ -669,7 +670,7 @@ mod tests {
             "the result's test harness files are compared with the base's"
         );
         g.apply(EventBody::HarnessChecked(HarnessCheck {
-            result: "i2".into(),
+            result: fake::commit("i2"),
             changes: Vec::new(),
             restored: None,
             error: None,
@@ -680,7 +681,7 @@ mod tests {
             "a check of an older tip does not count"
         );
         g.apply(EventBody::HarnessChecked(HarnessCheck {
-            result: "i3".into(),
+            result: fake::commit("i3"),
             changes: Vec::new(),
             restored: None,
             error: None,
@@ -701,7 +702,7 @@ mod tests {
             assert!(!warm_reviewers_with_first_wave(&g.snapshot), "no integration yet");
             g.apply(EventBody::IntegrationStarted {
                 branch: "omk/x/integration".into(),
-                commit: "base".into(),
+                commit: fake::commit("base"),
             });
             g
         };
@@ -771,14 +772,14 @@ mod tests {
         assert!(!warm_reviewers(&g.snapshot, &active(&[])), "nothing runs yet");
         g.apply(EventBody::IntegrationStarted {
             branch: "omk/x/integration".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         g.apply(EventBody::TaskDispatched {
             task: ids(&["a"])[0].clone(),
             attempt: 1,
             branch: "b".into(),
-            start_commit: "base".into(),
+            start_commit: fake::commit("base"),
         });
         assert!(
             !warm_reviewers(&g.snapshot, &active(&["a"])),
@@ -793,13 +794,13 @@ mod tests {
         g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["a"])[0].clone(),
-            commit: "i1".into(),
+            commit: fake::commit("i1"),
         });
         g.apply(EventBody::TaskDispatched {
             task: ids(&["b"])[0].clone(),
             attempt: 1,
             branch: "b".into(),
-            start_commit: "i1".into(),
+            start_commit: fake::commit("i1"),
         });
         assert!(
             warm_reviewers(&g.snapshot, &active(&["b"])),
@@ -814,7 +815,7 @@ mod tests {
         g.attempt("b", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["b"])[0].clone(),
-            commit: "i2".into(),
+            commit: fake::commit("i2"),
         });
         assert!(
             !warm_reviewers(&g.snapshot, &active(&[])),
@@ -864,7 +865,7 @@ mod tests {
         assert_eq!(g.next(&[]), Next::StartIntegration);
         g.apply(EventBody::IntegrationStarted {
             branch: "i".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         assert_eq!(g.next(&[]), Next::Dispatch(ids(&["x"])));
@@ -875,7 +876,7 @@ mod tests {
         });
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["x"])[0].clone(),
-            commit: "i1".into(),
+            commit: fake::commit("i1"),
         });
         assert_eq!(
             g.next(&[]),
@@ -898,7 +899,7 @@ mod tests {
         let mut g = Goal::new(vec![task("a", &[], &["a.rs"]), task("c", &["a"], &["c.rs"])], 2);
         g.apply(EventBody::IntegrationStarted {
             branch: "i".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         let failed = AttemptOutcome::Failed {
@@ -936,7 +937,7 @@ mod tests {
         );
         g.apply(EventBody::IntegrationStarted {
             branch: "i".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
@@ -992,7 +993,7 @@ mod tests {
         );
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["a"])[0].clone(),
-            commit: "i1".into(),
+            commit: fake::commit("i1"),
         });
         assert_eq!(
             g.next(&[]),
@@ -1018,13 +1019,13 @@ mod tests {
         let mut g = Goal::new(vec![task("a", &[], &["a.rs"])], 1);
         g.apply(EventBody::IntegrationStarted {
             branch: "i".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         g.attempt("a", 1, AttemptOutcome::Succeeded, TaskStatus::Done);
         g.apply(EventBody::TaskIntegrated {
             task: ids(&["a"])[0].clone(),
-            commit: "i1".into(),
+            commit: fake::commit("i1"),
         });
         g.gates(false, "i1", false);
         g.review("i1", &["off by one"]);
@@ -1057,7 +1058,7 @@ mod tests {
         );
         g.apply(EventBody::IntegrationStarted {
             branch: "i".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         assert_eq!(g.next(&["x"]), Next::Dispatch(ids(&["a"])), "one slot left");
@@ -1083,7 +1084,7 @@ mod tests {
         );
         g.apply(EventBody::IntegrationStarted {
             branch: "i".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         });
         g.gates(true, "base", true);
         assert_eq!(g.next(&[]), Next::Dispatch(ids(&["a"])));

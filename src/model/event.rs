@@ -15,7 +15,7 @@ use super::delivery::record::{DeliveryEvent, DeliveryFailed, MergeAwaitingHuman,
 use super::goal::GateRun;
 use super::graph::TaskGraph;
 use super::harness::HarnessCheck;
-use super::ids::{EventId, TaskId, short};
+use super::ids::{CommitId, EventId, TaskId, TreeId, short};
 use super::lease::Lease;
 use super::options::RunOptions;
 use super::oracle::BaseRun;
@@ -57,7 +57,7 @@ pub struct BaseRef {
     /// What the user asked for (`HEAD`, a branch, a sha).
     pub rev: String,
     /// The commit it resolved to.
-    pub commit: String,
+    pub commit: CommitId,
 }
 
 /// The data of the first event of every goal.
@@ -171,7 +171,7 @@ pub enum EventBody {
         /// Branch name.
         branch: String,
         /// Its first tip (the base commit).
-        commit: String,
+        commit: CommitId,
     },
     /// Gates ran on the base commit.
     BaselineRecorded(GateRun),
@@ -184,7 +184,7 @@ pub enum EventBody {
         /// Task branch.
         branch: String,
         /// Commit the attempt starts from.
-        start_commit: String,
+        start_commit: CommitId,
     },
     /// An attempt ended.
     AttemptFinished(AttemptReport),
@@ -193,7 +193,7 @@ pub enum EventBody {
         /// The task.
         task: TaskId,
         /// The new integration tip.
-        commit: String,
+        commit: CommitId,
     },
     /// A task cannot run (a dependency failed, an integration conflict needs a human).
     TaskBlocked {
@@ -221,7 +221,7 @@ pub enum EventBody {
         /// The task.
         task: TaskId,
         /// The commit holding the work (an `Omk-Proves` parent of the recording commit).
-        commit: String,
+        commit: CommitId,
         /// Why it had to be saved.
         reason: String,
     },
@@ -256,9 +256,9 @@ pub struct AttemptReport {
     /// How it ended.
     pub outcome: AttemptOutcome,
     /// Commit on the task branch after the attempt.
-    pub commit: Option<String>,
+    pub commit: Option<CommitId>,
     /// Its tree.
-    pub tree: Option<String>,
+    pub tree: Option<TreeId>,
     /// Tokens the attempt spent.
     pub tokens: u64,
     /// The engine session (to resume it).
@@ -377,7 +377,7 @@ impl EventBody {
     /// A short human summary for timelines.
     pub fn summary(&self) -> String {
         match self {
-            EventBody::GoalCreated(c) => format!("created from {} ({})", c.base.rev, short(&c.base.commit)),
+            EventBody::GoalCreated(c) => format!("created from {} ({})", c.base.rev, short(c.base.commit)),
             EventBody::IntakeCompleted { kind, questions, .. } if questions.is_empty() => {
                 format!("intake: {kind}")
             }
@@ -471,13 +471,13 @@ fn gate_summary(run: &GateRun) -> String {
     format!(
         "{passed}/{} gate(s) passed on {}",
         run.gates.len(),
-        short(&run.commit)
+        short(run.commit)
     )
 }
 
 fn harness_summary(check: &HarnessCheck) -> String {
     if check.changes.is_empty() {
-        return format!("test harness unchanged on {}", short(&check.result));
+        return format!("test harness unchanged on {}", short(check.result));
     }
     let paths: Vec<&str> = check.changes.iter().map(|c| c.path.as_str()).collect();
     let run = match (&check.restored, &check.error) {
@@ -557,6 +557,8 @@ impl Event {
 
 #[cfg(test)]
 mod kinds;
+#[cfg(test)]
+mod stored;
 
 #[cfg(test)]
 mod tests {

@@ -162,6 +162,7 @@ mod tests {
     use crate::model::budget::Usage;
     use crate::model::event::{Actor, ActorKind, BaseRef, Event, EventBody, GoalCreated};
     use crate::model::graph::tests::task;
+    use crate::model::ids::fake;
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use chrono::{TimeZone, Utc};
@@ -180,7 +181,7 @@ mod tests {
                 text: "x".into(),
                 base: BaseRef {
                     rev: "HEAD".into(),
-                    commit: "b".into(),
+                    commit: fake::commit("b"),
                 },
                 options: RunOptions::default(),
                 nonce: "n".into(),

@@ -12,7 +12,7 @@ use super::delivery::record::{AwaitingHuman, DeliveryFailed, MergeDecisionRecord
 use super::event::{Actor, BaseRef};
 use super::gate::GateObservation;
 use super::harness::HarnessCheck;
-use super::ids::{EventId, GoalId, TaskId};
+use super::ids::{CommitId, EventId, GoalId, TaskId, TreeId};
 use super::lease::Lease;
 use super::options::RunOptions;
 use super::oracle::BaseRun;
@@ -154,16 +154,16 @@ pub struct Integration {
     /// `omk/<goal>/integration`.
     pub branch: String,
     /// Its tip: the base commit until the first task is merged.
-    pub commit: String,
+    pub commit: CommitId,
 }
 
 /// The gates run on one tree (the base, or the integrated result).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateRun {
     /// The commit tested.
-    pub commit: String,
+    pub commit: CommitId,
     /// Its tree.
-    pub tree: String,
+    pub tree: TreeId,
     /// Hash of the effective gate configuration.
     pub config_hash: String,
     /// One observation per gate.

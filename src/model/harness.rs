@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::compare::GateObservation;
 use super::gate::{Outcome, TestOutcome};
 use super::goal::GateRun;
+use super::ids::CommitId;
 use super::review::{Finding, Severity};
 
 /// Why a file belongs to the test harness.
@@ -489,7 +490,7 @@ pub fn finding(change: &HarnessChange) -> Finding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HarnessCheck {
     /// The result commit the check is about.
-    pub result: String,
+    pub result: CommitId,
     /// The harness files the result changed (empty: nothing to restore, no run was needed).
     pub changes: Vec<HarnessChange>,
     /// The result's gates, run on the result with the base's harness files restored (present exactly

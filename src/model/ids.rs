@@ -1,12 +1,15 @@
-//! Identifiers of goals, tasks and events, and unique-prefix resolution.
+//! Identifiers of goals, tasks, events, commits and trees, and unique-prefix resolution.
 //!
 //! Owns the textual shape of every id. Ids are validated on construction and on deserialisation, so a
 //! value of these types is always well formed. Pure: no clock, no randomness (callers pass both in).
+//! Commit and tree ids are parsed here once (from what git printed or a goal recorded) and kept as
+//! object ids; they are written back as the same 40 lowercase hex digits, so stored goals read the same.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use gix::ObjectId;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a string is not a valid id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,16 +23,110 @@ pub enum IdError {
     /// Event ids are lowercase alphanumerics and dashes.
     #[error("`{0}` is not an event id")]
     Event(String),
+    /// A commit id is 40 lowercase hex digits (SHA-1).
+    #[error("`{0}` is not a commit id (expected 40 lowercase hex digits)")]
+    Commit(String),
+    /// A tree id is 40 lowercase hex digits (SHA-1).
+    #[error("`{0}` is not a tree id (expected 40 lowercase hex digits)")]
+    Tree(String),
 }
 
 /// How a commit or tree id is shown: its first 12 characters, or all of a shorter text. The one
 /// place ids are shortened; never splits a character, whatever a goal recorded.
-pub fn short(id: &str) -> &str {
-    match id.char_indices().nth(12) {
-        Some((end, _)) => &id[..end],
-        None => id,
+pub fn short(id: impl fmt::Display) -> String {
+    let mut text = id.to_string();
+    if let Some((end, _)) = text.char_indices().nth(12) {
+        text.truncate(end);
     }
+    text
 }
+
+/// Length of the hex form of a SHA-1 object id.
+const HEX_LEN: usize = 40;
+
+/// `hex` as an object id when it is exactly 40 lowercase hex digits: the one parse of recorded and
+/// printed commit and tree ids, strict so that writing a parsed id back gives the same text.
+fn object_id(hex: &str) -> Option<ObjectId> {
+    let shaped = hex.len() == HEX_LEN && hex.bytes().all(is_hex);
+    shaped.then(|| ObjectId::from_hex(hex.as_bytes()).ok()).flatten()
+}
+
+/// Declares a typed object id: parsed once, shown and serialised as 40 lowercase hex digits.
+macro_rules! object_id_type {
+    ($(#[$doc:meta])* $name:ident, $error:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(ObjectId);
+
+        impl $name {
+            /// Parse 40 lowercase hex digits (what git prints and goals record).
+            pub fn parse(hex: &str) -> Result<$name, IdError> {
+                object_id(hex)
+                    .map($name)
+                    .ok_or_else(|| IdError::$error(hex.to_owned()))
+            }
+
+            /// The object id, for git.
+            pub fn object_id(self) -> ObjectId {
+                self.0
+            }
+
+            /// The first 12 hex digits, as people see an id.
+            pub fn short(self) -> String {
+                short(self)
+            }
+        }
+
+        impl From<ObjectId> for $name {
+            fn from(id: ObjectId) -> $name {
+                $name(id)
+            }
+        }
+
+        impl From<$name> for ObjectId {
+            fn from(id: $name) -> ObjectId {
+                id.0
+            }
+        }
+
+        impl PartialEq<ObjectId> for $name {
+            fn eq(&self, other: &ObjectId) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                let hex = String::deserialize(deserializer)?;
+                $name::parse(&hex).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+object_id_type!(
+    /// The id of a commit (a goal's base, a task branch tip, the integration tip, a proof commit).
+    CommitId,
+    Commit
+);
+
+object_id_type!(
+    /// The id of a tree (what gates tested, what an attempt produced).
+    TreeId,
+    Tree
+);
 
 /// The id of a goal: creation time (UTC, to the second) and 8 hex digits of the hash of its creation event.
 ///
@@ -290,6 +387,32 @@ impl fmt::Display for EventId {
     }
 }
 
+/// Made-up commit and tree ids for unit tests: one per label (up to 20 bytes), always the same; a
+/// label that is already an id (40 lowercase hex digits) is that id.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::{CommitId, TreeId, object_id};
+
+    fn hex(label: &str) -> String {
+        if object_id(label).is_some() {
+            return label.to_owned();
+        }
+        let mut hex: String = label.bytes().map(|b| format!("{b:02x}")).collect();
+        hex.truncate(super::HEX_LEN);
+        format!("{hex:0<40}")
+    }
+
+    /// The commit id of `label`.
+    pub fn commit(label: &str) -> CommitId {
+        CommitId::parse(&hex(label)).expect("40 hex digits")
+    }
+
+    /// The tree id of `label`.
+    pub fn tree(label: &str) -> TreeId {
+        TreeId::parse(&hex(label)).expect("40 hex digits")
+    }
+}
+
 /// Why a goal reference given by the user does not name exactly one goal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
@@ -345,6 +468,33 @@ mod tests {
 
     fn id(s: &str) -> GoalId {
         GoalId::parse(s).unwrap()
+    }
+
+    const HEX: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn commit_and_tree_ids_are_forty_lowercase_hex_digits_and_serialise_as_they_were_read() {
+        let commit = CommitId::parse(HEX).unwrap();
+        assert_eq!(commit.to_string(), HEX);
+        assert_eq!(commit.short(), "0123456789ab");
+        let json = format!("\"{HEX}\"");
+        assert_eq!(serde_json::to_string(&commit).unwrap(), json);
+        assert_eq!(serde_json::from_str::<TreeId>(&json).unwrap().to_string(), HEX);
+        for bad in [
+            "",
+            "abc",
+            &HEX.to_uppercase(),
+            &format!("{HEX}0"),
+            &HEX.replace('0', "g"),
+        ] {
+            assert_eq!(
+                CommitId::parse(bad),
+                Err(IdError::Commit(bad.to_owned())),
+                "{bad}"
+            );
+            assert!(TreeId::parse(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<CommitId>(&format!("\"{bad}\"")).is_err());
+        }
     }
 
     #[test]

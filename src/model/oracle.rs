@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::gate::compare::{FailToPassBasis, GateObservation, compare, fail_to_pass};
 use super::gate::{RunnerKind, TestOutcome};
 use super::goal::GateRun;
+use super::ids::CommitId;
 use super::plan::{Oracle, OracleCheck};
 use super::review::Review;
 
@@ -15,9 +16,9 @@ use super::review::Review;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaseRun {
     /// The commit run: the base tree with the result's changed test files laid over it.
-    pub commit: String,
+    pub commit: CommitId,
     /// The result commit the tests came from.
-    pub result: String,
+    pub result: CommitId,
     /// The test files laid over the base.
     pub overlaid: Vec<String>,
     /// What the gates saw.
@@ -289,6 +290,7 @@ mod tests {
     use super::*;
     use crate::model::gate::Outcome;
     use crate::model::gate::TestOutcome::{Failed, Passed};
+    use crate::model::ids::fake;
     use crate::model::proof::tests::{bench, gate, high, run, tested};
     use crate::model::status::GoalKind;
     use chrono::{TimeZone, Utc};
@@ -346,8 +348,8 @@ mod tests {
             vec![tested(Outcome::Passed, &[("t::old", Passed), ("t::new", Passed)])],
         );
         let failing_on_base = BaseRun {
-            commit: "overlay".into(),
-            result: "r".into(),
+            commit: fake::commit("overlay"),
+            result: fake::commit("r"),
             overlaid: vec!["tests/new.rs".into()],
             gates: vec![tested(Outcome::Failed, &[("t::old", Passed), ("t::new", Failed)])],
         };
@@ -361,7 +363,7 @@ mod tests {
         assert!(!one(OracleCheck::FailToPass, &evidence(&base, &result)).passed);
         assert!(with(&failing_on_base));
         let stale = BaseRun {
-            result: "older".into(),
+            result: fake::commit("older"),
             ..failing_on_base.clone()
         };
         assert!(!with(&stale), "a base run of another result proves nothing here");
@@ -400,8 +402,8 @@ mod tests {
             )],
         );
         let swapped_on_base = BaseRun {
-            commit: "overlay".into(),
-            result: "r".into(),
+            commit: fake::commit("overlay"),
+            result: fake::commit("r"),
             overlaid: vec!["tests/test_calc.py".into()],
             gates: vec![tested(
                 Outcome::Failed,
@@ -454,8 +456,8 @@ mod tests {
             )],
         );
         let on_base_code = |outcome| BaseRun {
-            commit: "overlay".into(),
-            result: "r".into(),
+            commit: fake::commit("overlay"),
+            result: fake::commit("r"),
             overlaid: vec!["tests/test_calc.py".into()],
             gates: vec![tested(
                 Outcome::Passed,
@@ -484,7 +486,7 @@ mod tests {
         assert!(one(OracleCheck::FailToPass, &ev).passed);
         // A base run of another result says nothing about this one.
         let stale = BaseRun {
-            result: "older".into(),
+            result: fake::commit("older"),
             ..weakened
         };
         let ev = Evidence {
@@ -509,8 +511,8 @@ mod tests {
             vec![tested(Outcome::Passed, &[("t::old", Passed), ("t::new", Passed)])],
         );
         let new_fails_on_base = BaseRun {
-            commit: "overlay".into(),
-            result: "r".into(),
+            commit: fake::commit("overlay"),
+            result: fake::commit("r"),
             overlaid: vec!["tests/new.rs".into()],
             gates: vec![tested(Outcome::Failed, &[("t::old", Passed), ("t::new", Failed)])],
         };
@@ -582,7 +584,7 @@ mod tests {
         let base = run("b", vec![]);
         assert!(!one(OracleCheck::FindingsReported, &evidence(&base, &base)).passed);
         let review = Review {
-            commit: "r".into(),
+            commit: fake::commit("r"),
             findings: vec![high("x")],
             gaps: Vec::new(),
             at: Utc

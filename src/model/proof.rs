@@ -206,7 +206,7 @@ fn verdict_applies(snapshot: &Snapshot, decision: &HumanDecision, finding: Optio
 
 fn review_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
     let goal = &snapshot.goal;
-    let Some(result) = goal.integration.as_ref().map(|i| i.commit.as_str()) else {
+    let Some(result) = goal.integration.as_ref().map(|i| i.commit) else {
         return Vec::new();
     };
     if goal.verification.is_none() {
@@ -238,10 +238,10 @@ fn review_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
 fn delivery_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
     let goal = &snapshot.goal;
     match (&goal.delivery.pr, &goal.integration, &goal.delivery.pr_head) {
-        (Some(_), Some(i), Some(head)) if *head != i.commit => {
+        (Some(_), Some(i), Some(head)) if *head != i.commit.to_string() => {
             vec![NotReadyReason::DeliveredDiffers {
                 delivered: head.clone(),
-                proven: i.commit.clone(),
+                proven: i.commit.to_string(),
             }]
         }
         _ => Vec::new(),
@@ -294,8 +294,8 @@ fn gate_reasons(snapshot: &Snapshot) -> Vec<NotReadyReason> {
         && integration.commit != result.commit
     {
         reasons.push(NotReadyReason::StaleGateEvidence {
-            tested: result.commit.clone(),
-            result: integration.commit.clone(),
+            tested: result.commit.to_string(),
+            result: integration.commit.to_string(),
         });
     }
     if result.gates.is_empty() {
@@ -645,10 +645,15 @@ pub fn prove(snapshot: &Snapshot, changed_files: Vec<FileStat>) -> Proof {
     let goal = &snapshot.goal;
     let verdict = readiness(snapshot);
     let result = goal.verification.as_ref().map(|v| Tree {
-        commit: v.commit.clone(),
-        tree: v.tree.clone(),
+        commit: v.commit.to_string(),
+        tree: v.tree.to_string(),
     });
-    let base_tree = goal.baseline.as_ref().map(|b| b.tree.clone()).unwrap_or_default();
+    // No baseline: the base tree is recorded as "" (proof.json keeps its text form, docs/proof.md).
+    let base_tree = goal
+        .baseline
+        .as_ref()
+        .map(|b| b.tree.to_string())
+        .unwrap_or_default();
     Proof {
         schema_version: PROOF_SCHEMA_VERSION,
         goal: goal.id.to_string(),
@@ -656,7 +661,7 @@ pub fn prove(snapshot: &Snapshot, changed_files: Vec<FileStat>) -> Proof {
         status: verdict.status,
         reasons: verdict.reasons,
         base: Tree {
-            commit: goal.base.commit.clone(),
+            commit: goal.base.commit.to_string(),
             tree: base_tree,
         },
         result,
@@ -734,8 +739,8 @@ fn harness_record(snapshot: &Snapshot) -> Option<HarnessRecord> {
         _ => Vec::new(),
     };
     let restored_run = check.restored.as_ref().map(|run| RestoredRun {
-        commit: run.commit.clone(),
-        tree: run.tree.clone(),
+        commit: run.commit.to_string(),
+        tree: run.tree.to_string(),
         gates: run
             .gates
             .iter()
@@ -847,7 +852,7 @@ fn task_record(task: &Task) -> TaskRecord {
                     number: a.number,
                     outcome: outcome.to_owned(),
                     detail,
-                    commit: a.commit.clone(),
+                    commit: a.commit.map(|c| c.to_string()),
                     tokens: a.tokens,
                 }
             })

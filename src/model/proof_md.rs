@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::gate::Outcome;
+use super::ids::short;
 use super::planner::describe_check;
 use super::proof::{Proof, test_lines};
 
@@ -129,7 +130,7 @@ fn harness(out: &mut String, proof: &Proof) {
     let restored = h
         .restored_run
         .as_ref()
-        .map(|r| format!(" (commit `{}`)", &r.commit[..r.commit.len().min(12)]))
+        .map(|r| format!(" (commit `{}`)", short(&r.commit)))
         .unwrap_or_default();
     match &h.error {
         Some(e) => {
@@ -188,7 +189,7 @@ fn tasks(out: &mut String, proof: &Proof) {
                 a.outcome,
                 a.commit
                     .as_deref()
-                    .map(|c| format!(" at `{}`", &c[..c.len().min(12)]))
+                    .map(|c| format!(" at `{}`", short(c)))
                     .unwrap_or_default()
             );
         }
@@ -266,7 +267,11 @@ mod tests {
         assert!(md.contains("- `src/a.rs` +12 −3"), "{md}");
         assert!(md.contains("- `assets/logo.png` +binary −binary"), "{md}");
         assert!(md.contains("- [ ] every required gate passes"), "{md}");
-        assert!(md.contains("  - attempt 1: succeeded at `attempt1`"), "{md}");
+        let attempt = short(crate::model::ids::fake::commit("attempt1"));
+        assert!(
+            md.contains(&format!("  - attempt 1: succeeded at `{attempt}`")),
+            "{md}"
+        );
     }
 
     #[test]

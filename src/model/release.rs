@@ -82,6 +82,7 @@ pub fn release(
 mod tests {
     use super::*;
     use crate::model::event::{Actor, ActorKind, BaseRef, Event, GoalCreated};
+    use crate::model::ids::fake;
     use crate::model::ids::{EventId, GoalId};
     use crate::model::options::RunOptions;
     use crate::model::snapshot::merge_logs;
@@ -109,7 +110,7 @@ mod tests {
             text: "Fix it".into(),
             base: BaseRef {
                 rev: "HEAD".into(),
-                commit: "base".into(),
+                commit: fake::commit("base"),
             },
             options: RunOptions::default(),
             nonce: "n".into(),

@@ -6,6 +6,7 @@
 //! burning budget in a loop. Pure.
 
 use super::gate::compare::{Change, GateObservation, compare, fail_to_pass};
+use super::ids::TreeId;
 use super::task::{AttemptOutcome, Task, TaskKind, TaskStatus};
 
 /// The task's status after its latest attempt ended with `outcome` and left `tree` (the tree of the
@@ -14,7 +15,7 @@ use super::task::{AttemptOutcome, Task, TaskKind, TaskStatus};
 pub fn after_attempt(
     task: &Task,
     outcome: &AttemptOutcome,
-    tree: Option<&str>,
+    tree: Option<TreeId>,
 ) -> (TaskStatus, Option<String>) {
     match outcome {
         AttemptOutcome::Succeeded => (TaskStatus::Done, None),
@@ -24,7 +25,7 @@ pub fn after_attempt(
     }
 }
 
-fn after_failure(task: &Task, tree: Option<&str>) -> (TaskStatus, Option<String>) {
+fn after_failure(task: &Task, tree: Option<TreeId>) -> (TaskStatus, Option<String>) {
     let counted = task
         .attempts
         .iter()
@@ -42,7 +43,7 @@ fn after_failure(task: &Task, tree: Option<&str>) -> (TaskStatus, Option<String>
         .iter()
         .rev()
         .find(|a| matches!(a.outcome, AttemptOutcome::Failed { .. }))
-        .and_then(|a| a.tree.as_deref());
+        .and_then(|a| a.tree);
     if let (Some(now), Some(before)) = (tree, previous_failed_tree)
         && now == before
     {
@@ -109,6 +110,7 @@ pub fn judge_attempt(
 mod tests {
     use super::*;
     use crate::model::graph::tests::task;
+    use crate::model::ids::fake;
     use crate::model::task::Attempt;
     use chrono::{TimeZone, Utc};
 
@@ -121,7 +123,7 @@ mod tests {
             tokens: 0,
             commit: None,
             start_commit: None,
-            tree: tree.map(str::to_owned),
+            tree: tree.map(fake::tree),
             outcome,
         }
     }
@@ -137,16 +139,22 @@ mod tests {
         let mut t = task("a", &[], &["x"]);
         t.retry_limit = 3;
         t.attempts = vec![attempt(1, AttemptOutcome::Running, None)];
-        assert_eq!(after_attempt(&t, &failed(), Some("t1")).0, TaskStatus::Pending);
+        assert_eq!(
+            after_attempt(&t, &failed(), Some(fake::tree("t1"))).0,
+            TaskStatus::Pending
+        );
         t.attempts = vec![
             attempt(1, failed(), Some("t1")),
             attempt(2, AttemptOutcome::Running, None),
         ];
-        assert_eq!(after_attempt(&t, &failed(), Some("t2")).0, TaskStatus::Pending);
+        assert_eq!(
+            after_attempt(&t, &failed(), Some(fake::tree("t2"))).0,
+            TaskStatus::Pending
+        );
         t.attempts.pop();
         t.attempts.push(attempt(2, failed(), Some("t2")));
         t.attempts.push(attempt(3, AttemptOutcome::Running, None));
-        let (status, why) = after_attempt(&t, &failed(), Some("t3"));
+        let (status, why) = after_attempt(&t, &failed(), Some(fake::tree("t3")));
         assert_eq!(status, TaskStatus::Failed);
         assert!(why.unwrap().contains("retry limit"));
     }
@@ -159,7 +167,7 @@ mod tests {
             attempt(1, failed(), Some("same")),
             attempt(2, AttemptOutcome::Running, None),
         ];
-        let (status, why) = after_attempt(&t, &failed(), Some("same"));
+        let (status, why) = after_attempt(&t, &failed(), Some(fake::tree("same")));
         assert_eq!(status, TaskStatus::Failed);
         assert!(why.unwrap().contains("no progress"));
     }
@@ -237,7 +245,7 @@ mod tests {
         ];
         assert_eq!(after_attempt(&t, &interrupted, None).0, TaskStatus::Pending);
         assert_eq!(
-            after_attempt(&t, &AttemptOutcome::Succeeded, Some("x")).0,
+            after_attempt(&t, &AttemptOutcome::Succeeded, Some(fake::tree("x"))).0,
             TaskStatus::Done
         );
     }

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::ids::CommitId;
+
 /// How serious a finding is. `High` blocks `ready` unless a human accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,7 +52,7 @@ pub struct Finding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     /// The commit reviewed (the integrated result).
-    pub commit: String,
+    pub commit: CommitId,
     /// Everything found.
     pub findings: Vec<Finding>,
     /// Reviewer sessions that could not give an answer (their findings are missing: a gap, not a pass).
@@ -126,6 +128,7 @@ fn last_json_block(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids::fake;
 
     #[test]
     fn answers_are_parsed_and_checked() {
@@ -162,7 +165,7 @@ mod tests {
             message: "m".into(),
         };
         let review = Review {
-            commit: "c".into(),
+            commit: fake::commit("c"),
             findings: [Severity::Info, Severity::Low, Severity::Medium, Severity::High]
                 .into_iter()
                 .map(finding)

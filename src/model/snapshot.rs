@@ -14,7 +14,7 @@ use super::delivery::address::{apply_recorded, apply_replies};
 use super::event::{AttemptReport, Event, EventBody, GoalCreated, PlannerOutcome, UsageDelta};
 use super::goal::{Blocker, GoalState, HumanDecision, Integration, LastEvent, SCHEMA_VERSION, Verdict};
 use super::graph::TaskGraph;
-use super::ids::{GoalId, TaskId};
+use super::ids::{CommitId, GoalId, TaskId};
 use super::lease::Lease;
 use super::plan::{PlanArtifacts, PlannerInfo};
 use super::proof::Proof;
@@ -122,16 +122,16 @@ impl Snapshot {
             EventBody::LeaseRenewed { expires_at } => self.on_lease_renewed(*expires_at),
             EventBody::ControllerStopped { .. } => self.goal.lease = None,
             EventBody::PhaseStarted { phase } => self.goal.phase = *phase,
-            EventBody::IntegrationStarted { branch, commit } => self.on_integration_started(branch, commit),
+            EventBody::IntegrationStarted { branch, commit } => self.on_integration_started(branch, *commit),
             EventBody::BaselineRecorded(run) => self.goal.baseline = Some(run.clone()),
             EventBody::TaskDispatched {
                 task,
                 attempt,
                 branch,
                 start_commit,
-            } => self.on_dispatched(event, task, *attempt, branch, start_commit),
+            } => self.on_dispatched(event, task, *attempt, branch, *start_commit),
             EventBody::AttemptFinished(report) => self.on_attempt_finished(event, report),
-            EventBody::TaskIntegrated { task, commit } => self.on_task_integrated(task, commit),
+            EventBody::TaskIntegrated { task, commit } => self.on_task_integrated(task, *commit),
             EventBody::TaskBlocked { task, reason } => self.on_task_blocked(task, reason),
             EventBody::UsageAdded(delta) => add_usage(&mut self.goal.usage, delta),
             EventBody::VerificationRecorded(run) => self.goal.verification = Some(run.clone()),
@@ -193,10 +193,10 @@ impl Snapshot {
         }
     }
 
-    fn on_integration_started(&mut self, branch: &str, commit: &str) {
+    fn on_integration_started(&mut self, branch: &str, commit: CommitId) {
         self.goal.integration = Some(Integration {
             branch: branch.to_owned(),
-            commit: commit.to_owned(),
+            commit,
         });
         self.goal.delivery.branch = Some(branch.to_owned());
     }
@@ -212,7 +212,7 @@ impl Snapshot {
         self.goal.stop_reason = Some(reason.to_owned());
     }
 
-    fn on_dispatched(&mut self, event: &Event, task: &TaskId, attempt: u32, branch: &str, start: &str) {
+    fn on_dispatched(&mut self, event: &Event, task: &TaskId, attempt: u32, branch: &str, start: CommitId) {
         let Some(t) = self.tasks.get_mut(task) else { return };
         t.status = TaskStatus::Running;
         t.branch = Some(branch.to_owned());
@@ -223,18 +223,18 @@ impl Snapshot {
             session_id: t.session_id.clone(),
             tokens: 0,
             commit: None,
-            start_commit: Some(start.to_owned()),
+            start_commit: Some(start),
             tree: None,
             outcome: AttemptOutcome::Running,
         });
     }
 
-    fn on_task_integrated(&mut self, task: &TaskId, commit: &str) {
+    fn on_task_integrated(&mut self, task: &TaskId, commit: CommitId) {
         if let Some(integration) = self.goal.integration.as_mut() {
-            integration.commit = commit.to_owned();
+            integration.commit = commit;
         }
         if let Some(t) = self.tasks.get_mut(task) {
-            t.integrated = Some(commit.to_owned());
+            t.integrated = Some(commit);
         }
     }
 
@@ -257,8 +257,8 @@ impl Snapshot {
         if let Some(a) = t.attempts.iter_mut().rev().find(|a| a.number == report.attempt) {
             a.ended_at = Some(event.at);
             a.outcome = report.outcome.clone();
-            a.commit = report.commit.clone();
-            a.tree = report.tree.clone();
+            a.commit = report.commit;
+            a.tree = report.tree;
             a.tokens = report.tokens;
             a.session_id = report.session_id.clone().or(a.session_id.take());
         }

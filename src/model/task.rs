@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ids::TaskId;
+use super::ids::{CommitId, TaskId, TreeId};
 use super::writeset::PathPattern;
 
 /// What a task is for.
@@ -96,13 +96,13 @@ pub struct Attempt {
     /// Tokens spent by the attempt.
     pub tokens: u64,
     /// Commit the attempt produced on the task branch.
-    pub commit: Option<String>,
+    pub commit: Option<CommitId>,
     /// The commit the attempt started from.
     #[serde(default)]
-    pub start_commit: Option<String>,
+    pub start_commit: Option<CommitId>,
     /// Tree of the attempt's commit (used to detect attempts that make no progress).
     #[serde(default)]
-    pub tree: Option<String>,
+    pub tree: Option<TreeId>,
     /// How it ended.
     #[serde(flatten)]
     pub outcome: AttemptOutcome,
@@ -147,7 +147,7 @@ pub struct Task {
     pub session_id: Option<String>,
     /// The integration commit that merged this task's result.
     #[serde(default)]
-    pub integrated: Option<String>,
+    pub integrated: Option<CommitId>,
     /// Why the task is blocked or failed, in words.
     #[serde(default)]
     pub note: Option<String>,

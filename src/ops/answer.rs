@@ -3,7 +3,6 @@
 //! when it asks nothing more the heuristic plan is recorded in the same commit and the goal is
 //! `planned` again (a planner agent refines the plan when the goal is driven).
 
-use super::context::oid;
 use super::control::Controlled;
 use super::plan::intake_events;
 use super::{Context, OpsError};
@@ -18,7 +17,7 @@ pub fn answer(ctx: &Context, query: Option<&str>, answer: &str) -> Result<Contro
     let goal = ctx.resolve_local(query)?;
     let done = ctx.transaction(&goal).commit_blocking(|draft| {
         answerable(draft.snapshot())?;
-        let base = oid(&draft.snapshot().goal.base.commit)?;
+        let base = draft.snapshot().goal.base.commit.object_id();
         let files = ctx.store.files_at(base)?;
         draft.record(EventBody::QuestionsAnswered {
             answer: answer.clone(),

@@ -23,7 +23,7 @@ use crate::git::integrate::tree_of;
 use crate::git::run::GitError;
 use crate::git::worktree::{self, Checkout};
 use crate::model::gate::compare::GateObservation;
-use crate::model::ids::{GoalId, TaskId};
+use crate::model::ids::{CommitId, GoalId, TaskId, TreeId};
 use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::Policy;
 use crate::model::preflight::{InfraStop, infrastructure_stop};
@@ -46,7 +46,7 @@ pub struct AttemptSpec {
     /// The task branch.
     pub branch: String,
     /// Where the branch starts when it does not exist yet.
-    pub start_commit: String,
+    pub start_commit: CommitId,
     /// The prompt of this attempt.
     pub prompt: String,
     /// Gate results on the base, to judge against.
@@ -74,9 +74,9 @@ pub struct AttemptResult {
     /// How it ended.
     pub outcome: AttemptOutcome,
     /// The task branch's commit after the attempt.
-    pub commit: Option<String>,
+    pub commit: Option<CommitId>,
     /// Its tree.
-    pub tree: Option<String>,
+    pub tree: Option<TreeId>,
     /// Tokens of the attempt.
     pub usage: TokenUsage,
     /// Their cost.
@@ -235,8 +235,9 @@ async fn attempt(
     let evidence_of_violations = turn.violation_evidence();
     result.session = (!turn.agent_killed).then_some(session);
     let (commit, changed) = record_work(&checkout, &start, spec, &violations, interrupted.is_some()).await?;
-    result.tree = Some(tree_of(&repo_dir, &commit).map_err(|e| e.to_string())?);
-    result.commit = Some(commit.clone());
+    let tree = tree_of(&repo_dir, &commit).map_err(|e| e.to_string())?;
+    result.tree = Some(TreeId::parse(&tree).map_err(|e| e.to_string())?);
+    result.commit = Some(CommitId::parse(&commit).map_err(|e| e.to_string())?);
     if let Some(reason) = interrupted {
         return Ok(AttemptOutcome::Interrupted { reason });
     }
@@ -316,7 +317,7 @@ async fn prepare_worktree(
         common_dir.to_path_buf(),
         spec.worktree.clone(),
         spec.branch.clone(),
-        spec.start_commit.clone(),
+        spec.start_commit.to_string(),
     );
     tokio::task::spawn_blocking(move || {
         let checkout = worktree::ensure(&repo_dir, &common_dir, &path, &branch, &start)?;
@@ -455,7 +456,7 @@ async fn record_work(
         spec.task.id,
         spec.attempt
     );
-    let (fallback, first) = (spec.fallback_identity, spec.start_commit.clone());
+    let (fallback, first) = (spec.fallback_identity, spec.start_commit.to_string());
     tokio::task::spawn_blocking(move || {
         worktree::discard(&checkout, &start, &violations)?;
         worktree::commit_all(&checkout, &message, fallback)?;

@@ -6,10 +6,12 @@
 
 use std::path::Path;
 
+use super::context::commit_id;
 use super::{Context, OpsError};
 use crate::git::run::{GitError, git};
 use crate::git::worktree;
 use crate::model::harness::{GateFiles, may_be_harness};
+use crate::model::ids::CommitId;
 
 /// Whether a path looks like a test file (by its directories and name, as test runners find them).
 pub fn is_test_path(path: &str) -> bool {
@@ -50,25 +52,26 @@ pub fn changed_tests(repo: &Path, base: &str, result: &str) -> Result<Vec<String
 pub fn prepare(
     ctx: &Context,
     dir: &Path,
-    base: &str,
-    result: &str,
-) -> Result<Option<(String, Vec<String>)>, OpsError> {
+    base: CommitId,
+    result: CommitId,
+) -> Result<Option<(CommitId, Vec<String>)>, OpsError> {
     let repo = ctx
         .store
         .workdir()
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let tests = changed_tests(repo, base, result)?;
+    let (base, result) = (base.to_string(), result.to_string());
+    let tests = changed_tests(repo, &base, &result)?;
     if tests.is_empty() {
         return Ok(None);
     }
-    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, base)?;
-    let mut args = vec!["checkout", result, "--"];
+    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, &base)?;
+    let mut args = vec!["checkout", result.as_str(), "--"];
     args.extend(tests.iter().map(String::as_str));
     checkout.git(&args)?;
     let message = format!("omk: the result's tests on the base code\n\nOmk-Result: {result}\n");
     let fallback = ctx.store.repo().committer().is_none();
     worktree::commit_all(&checkout, &message, fallback)?;
-    let commit = worktree::head(&checkout)?;
+    let commit = commit_id(&worktree::head(&checkout)?)?;
     Ok(Some((commit, tests)))
 }
 

@@ -12,7 +12,7 @@ use crate::git::maintenance;
 use crate::git::run::GitError;
 use crate::model::control::Refused;
 use crate::model::event::{Actor, ActorKind, Event, EventBody};
-use crate::model::ids::{EventId, ResolveError};
+use crate::model::ids::{CommitId, EventId, IdError, ResolveError, TreeId};
 use crate::ops::deliver::DeliveryError;
 use crate::process;
 use crate::sandbox::Sandbox;
@@ -50,8 +50,9 @@ pub enum OpsError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// A commit id the goal recorded (or git printed) is not one (exit code 2, like a corrupt goal).
-    #[error("{hex:?} is not a commit id: {source}")]
+    /// A commit or tree id the goal recorded (or git printed) is not one (exit code 2, like a corrupt
+    /// goal). The message is the parser's (it names the text and what was expected).
+    #[error("{source}")]
     BadId {
         /// The text.
         hex: String,
@@ -94,12 +95,27 @@ impl OpsError {
     }
 }
 
-/// A commit id from its hex form (ids the goal recorded or git printed): the one parse of `ops`.
+/// A commit id from its hex form (ids the goal recorded or git printed): the one parse of `ops`,
+/// through the model's parser ([`CommitId::parse`]).
 pub fn oid(hex: &str) -> Result<ObjectId, OpsError> {
-    ObjectId::from_hex(hex.as_bytes()).map_err(|source| OpsError::BadId {
+    commit_id(hex).map(ObjectId::from)
+}
+
+/// A typed commit id from what git printed or a goal recorded (exit code 2 when it is not one).
+pub fn commit_id(hex: &str) -> Result<CommitId, OpsError> {
+    CommitId::parse(hex).map_err(|source| bad_id(hex, source))
+}
+
+/// A typed tree id from what git printed (exit code 2 when it is not one).
+pub fn tree_id(hex: &str) -> Result<TreeId, OpsError> {
+    TreeId::parse(hex).map_err(|source| bad_id(hex, source))
+}
+
+fn bad_id(hex: &str, source: IdError) -> OpsError {
+    OpsError::BadId {
         hex: hex.to_owned(),
         source: source.into(),
-    })
+    }
 }
 
 /// The environment of one command.

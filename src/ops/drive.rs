@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::attempt::{AttemptResult, AttemptSpec, TokenBudget, run_attempt, start_early, timing};
 use super::base_run;
-use super::context::oid;
+use super::context::{commit_id, oid, tree_id};
 use super::gc::{after_goal, change_after_done, gc, over_quota};
 use super::harness;
 use super::integrate::{Remover, integrate_tasks};
@@ -51,7 +51,7 @@ use crate::model::follow_up;
 use crate::model::gate::RunnerKind;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::{TaskId, short};
+use crate::model::ids::{CommitId, TaskId};
 use crate::model::lease::Lease;
 use crate::model::options::{AgentSpec, Role};
 use crate::model::oracle::BaseRun;
@@ -443,14 +443,14 @@ impl Driver<'_> {
         for task in std::mem::take(&mut self.hosted) {
             let done = (self.ledger.snapshot().tasks.get(&task))
                 .and_then(|t| t.attempts.last())
-                .and_then(|a| a.commit.clone());
+                .and_then(|a| a.commit);
             let Some(done) = done else { continue };
             let message = format!(
                 "omk: changes in the worktree of {task} after it was done\n\nIts agent's process was kept to host a reviewer; this is not the task's work.\n\nOmk-Goal: {goal}\nOmk-Task: {task}\n"
             );
             let path = task_dir(&self.ctx, &goal, &task);
             let common = self.ctx.store.common_dir();
-            if let Some(change) = change_after_done(common, &path, &done, &message, fallback)? {
+            if let Some(change) = change_after_done(common, &path, done, &message, fallback)? {
                 found.push((task, change));
             }
         }
@@ -458,7 +458,7 @@ impl Driver<'_> {
             return Ok(());
         }
         let proves: Vec<ObjectId> = (found.iter())
-            .filter_map(|(_, change)| ObjectId::from_hex(change.commit.as_bytes()).ok())
+            .map(|(_, change)| change.commit.object_id())
             .collect();
         self.ledger
             .record(|draft| {
@@ -468,7 +468,7 @@ impl Driver<'_> {
                         format!("flagged a change in the worktree of {task} made after it was done"),
                         format!(
                             "the task's agent process was kept to host a read-only reviewer session; what changed is not the task's work and is not in the result: it is kept on the task branch at {}",
-                            short(&change.commit)
+                            change.commit.short()
                         ),
                     )
                     .with_evidence(change.evidence.iter().cloned());
@@ -531,7 +531,7 @@ impl Driver<'_> {
     /// it (its plan, or the heuristic one kept with the reason) with its usage. A planner left running by
     /// a crashed controller is stopped first.
     async fn plan(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let base = self.ledger.snapshot().goal.base.commit.clone();
+        let base = self.ledger.snapshot().goal.base.commit.to_string();
         let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, "planner");
         process::kill_processes_in(&dir);
         worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &base)?;
@@ -571,7 +571,7 @@ impl Driver<'_> {
     /// Create (or adopt, after a crash) the integration branch at the base commit.
     async fn start_integration(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let branch = integration_branch(&self.ledger.snapshot().goal.id);
-        let base = self.ledger.snapshot().goal.base.commit.clone();
+        let base = self.ledger.snapshot().goal.base.commit.to_string();
         let existing = git(
             &self.repo_dir,
             &[
@@ -594,13 +594,14 @@ impl Driver<'_> {
                 base
             }
         };
+        let commit = commit_id(&commit)?;
         self.ledger
             .record(|draft| {
                 if draft.snapshot().goal.integration.is_none() {
                     enter(draft, phase);
                     draft.record(EventBody::IntegrationStarted {
                         branch: branch.clone(),
-                        commit: commit.clone(),
+                        commit,
                     });
                 }
                 Ok(())
@@ -612,8 +613,8 @@ impl Driver<'_> {
     /// seconds, the base's gates often less: both are off each other's path). Not for a goal judged by
     /// a benchmark: its base is measured on a quiet machine (`start_agents_with_baseline`).
     async fn baseline(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
-        let base = self.ledger.snapshot().goal.base.commit.clone();
-        let runners = gate_runners(&self.ctx, &base);
+        let base = self.ledger.snapshot().goal.base.commit;
+        let runners = gate_runners(&self.ctx, base);
         let mut early = Vec::new();
         if start_agents_with_baseline(self.ledger.snapshot(), &runners) {
             // Once, for every session that starts `kimi` (which the hosting decision needs too).
@@ -623,12 +624,12 @@ impl Driver<'_> {
                 self.warm_up_now().await;
             }
         }
-        let ran = self.gate_run(&base).await;
+        let ran = self.gate_run(base).await;
         self.collect_early(early).await?;
         let Some((run, attachments)) = ran? else {
             return Ok(());
         };
-        self.checks = run_commands(&self.ctx, &base);
+        self.checks = run_commands(&self.ctx, base);
         self.record_facts(
             phase,
             vec![EventBody::BaselineRecorded(run)],
@@ -642,27 +643,24 @@ impl Driver<'_> {
         let Some(integration) = self.ledger.snapshot().goal.integration.clone() else {
             return Ok(());
         };
-        let Some((run, attachments)) = self.gate_run(&integration.commit).await? else {
+        let Some((run, attachments)) = self.gate_run(integration.commit).await? else {
             return Ok(());
         };
         let mut facts = vec![EventBody::VerificationRecorded(run)];
         // With the base's harness files in place, the check is done with the run (no extra step).
-        let base = self.ledger.snapshot().goal.base.commit.clone();
-        if harness::compare(&self.ctx, &base, &integration.commit)?
+        let base = self.ledger.snapshot().goal.base.commit;
+        if harness::compare(&self.ctx, base, integration.commit)?
             .changes
             .is_empty()
         {
             facts.push(EventBody::HarnessChecked(HarnessCheck {
-                result: integration.commit.clone(),
+                result: integration.commit,
                 changes: Vec::new(),
                 restored: None,
                 error: None,
             }));
         }
-        let proves = ObjectId::from_hex(integration.commit.as_bytes())
-            .ok()
-            .into_iter()
-            .collect();
+        let proves = vec![integration.commit.object_id()];
         self.record_facts(phase, facts, attachments, proves).await
     }
 
@@ -688,11 +686,11 @@ impl Driver<'_> {
 
     /// The integrated result, the base, and a checkout directory `<what>-<result>` for work on them;
     /// `None` before integration started.
-    fn result_checkout(&self, what: &str) -> Option<(String, String, PathBuf)> {
+    fn result_checkout(&self, what: &str) -> Option<(CommitId, CommitId, PathBuf)> {
         let goal = &self.ledger.snapshot().goal;
-        let result = goal.integration.as_ref()?.commit.clone();
-        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", short(&result)));
-        Some((result, goal.base.commit.clone(), dir))
+        let result = goal.integration.as_ref()?.commit;
+        let dir = check_dir(&self.ctx, &goal.id, &format!("{what}-{}", result.short()));
+        Some((result, goal.base.commit, dir))
     }
 
     /// Compare the result's test harness files with the base's; when they changed, run the result's
@@ -702,25 +700,25 @@ impl Driver<'_> {
         let Some((result, base, dir)) = self.result_checkout("harness") else {
             return Ok(());
         };
-        let diff = harness::compare(&self.ctx, &base, &result)?;
+        let diff = harness::compare(&self.ctx, base, result)?;
         let mut check = HarnessCheck {
-            result: result.clone(),
+            result,
             changes: diff.changes.clone(),
             restored: None,
             error: None,
         };
         let (mut attachments, mut proves) = (Vec::new(), Vec::new());
         if !diff.changes.is_empty() {
-            let prepared = harness::prepare(&self.ctx, &dir, &result, &diff);
+            let prepared = harness::prepare(&self.ctx, &dir, result, &diff);
             let _ = worktree::remove_checkout(&self.repo_dir, &dir);
             match prepared? {
                 Err(why) => check.error = Some(why),
-                Ok(commit) => match self.run_gates_of(&commit).await? {
+                Ok(commit) => match self.run_gates_of(commit).await? {
                     Ok(None) => return Ok(()),
                     Ok(Some((run, files))) => {
                         check.restored = Some(run);
                         attachments = files;
-                        proves.extend(ObjectId::from_hex(commit.as_bytes()).ok());
+                        proves.push(commit.object_id());
                     }
                     Err(e) => check.error = Some(format!("the gates cannot be run: {e}")),
                 },
@@ -735,12 +733,12 @@ impl Driver<'_> {
         let Some((result, base, dir)) = self.result_checkout("base-run") else {
             return Ok(());
         };
-        let prepared = base_run::prepare(&self.ctx, &dir, &base, &result)?;
+        let prepared = base_run::prepare(&self.ctx, &dir, base, result)?;
         let (run, attachments, proves) = match prepared {
             None => (
                 BaseRun {
-                    commit: base.clone(),
-                    result: result.clone(),
+                    commit: base,
+                    result,
                     overlaid: Vec::new(),
                     gates: Vec::new(),
                 },
@@ -749,10 +747,10 @@ impl Driver<'_> {
             ),
             Some((commit, overlaid)) => {
                 let _ = worktree::remove_checkout(&self.repo_dir, &dir);
-                let Some((gates, attachments)) = self.gate_run(&commit).await? else {
+                let Some((gates, attachments)) = self.gate_run(commit).await? else {
                     return Ok(());
                 };
-                let proves = ObjectId::from_hex(commit.as_bytes()).ok().into_iter().collect();
+                let proves = vec![commit.object_id()];
                 (
                     BaseRun {
                         commit,
@@ -779,12 +777,13 @@ impl Driver<'_> {
         let dir = self.review_dir();
         let warm = self.warm.take();
         let (repo_dir, common_dir) = (self.repo_dir.clone(), self.ctx.store.common_dir().to_path_buf());
+        let hex = result.to_string();
         let ensure = |commit: &str| -> Result<(), OpsError> {
             worktree::ensure_detached(&repo_dir, &common_dir, &dir, commit)?;
             Ok(())
         };
         if warm.is_none() {
-            ensure(&result)?;
+            ensure(&hex)?;
         }
         let (ctx, reviewers) = (self.ctx.clone(), self.reviewers());
         let snapshot = self.ledger.snapshot().clone();
@@ -795,17 +794,16 @@ impl Driver<'_> {
         let outcome = self
             .interruptible(async {
                 let started = match warm {
-                    Some(warm) => match warm.ready_for(&result).await {
+                    Some(warm) => match warm.ready_for(&hex).await {
                         Some(started) => Some(started),
                         None => {
-                            ensure(&result)?;
+                            ensure(&hex)?;
                             None
                         }
                     },
                     None => None,
                 };
-                let pair = (base.as_str(), result.as_str());
-                review::review(&ctx, &snapshot, pair, &dir, &reviewers, started, spares).await
+                review::review(&ctx, &snapshot, (base, result), &dir, &reviewers, started, spares).await
             })
             .await?;
         let _ = worktree::remove_checkout(&self.repo_dir, &dir);
@@ -837,14 +835,20 @@ impl Driver<'_> {
         }
         self.find_kimi().await;
         let snapshot = self.ledger.snapshot();
-        let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit.clone()) else {
+        let Some(commit) = snapshot.goal.integration.as_ref().map(|i| i.commit) else {
             return;
         };
         let options = &snapshot.goal.options;
         let (task, reviewer) = (options.agent_of(Role::Task), options.agent_of(Role::Reviewer));
         let which = reviewers_ahead(task, reviewer, self.kimi);
         let reviewers = self.reviewers();
-        match Warm::start(&self.ctx, self.review_dir(), &commit, &reviewers, which) {
+        match Warm::start(
+            &self.ctx,
+            self.review_dir(),
+            &commit.to_string(),
+            &reviewers,
+            which,
+        ) {
             Ok(warm) => self.warm = Some(warm),
             Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
         }
@@ -918,17 +922,12 @@ impl Driver<'_> {
     /// again) on whatever tip the transaction finds, and only while concluding is still the next step.
     async fn conclude(&mut self, phase: Option<Phase>) -> Result<(), OpsError> {
         let goal = &self.ledger.snapshot().goal;
-        let base = goal.base.commit.clone();
-        let result = goal
-            .integration
-            .as_ref()
-            .map(|i| i.commit.clone())
-            .unwrap_or_else(|| base.clone());
-        let changed = changed_files(&self.repo_dir, &base, &result);
+        let base = goal.base.commit;
+        let result = goal.integration.as_ref().map_or(base, |i| i.commit);
+        let changed = changed_files(&self.repo_dir, base, result);
         // The proven commit is an `Omk-Proves` parent of the proof commit: fetching the goal brings it.
-        let proves: Vec<ObjectId> = ObjectId::from_hex(result.as_bytes())
-            .ok()
-            .filter(|_| result != base)
+        let proves: Vec<ObjectId> = (result != base)
+            .then_some(result.object_id())
             .into_iter()
             .collect();
         let active = self.active();
@@ -951,7 +950,7 @@ impl Driver<'_> {
     /// `blocked_on_human`.
     async fn gate_run(
         &mut self,
-        commit: &str,
+        commit: CommitId,
     ) -> Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, OpsError> {
         match self.run_gates_of(commit).await? {
             Ok(run) => Ok(run),
@@ -963,11 +962,11 @@ impl Driver<'_> {
     /// planned (an invalid configuration), `Ok(Ok(None))` when a pause or cancel interrupted them.
     async fn run_gates_of(
         &mut self,
-        commit: &str,
+        commit: CommitId,
     ) -> Result<Result<Option<(GateRun, Vec<(String, Vec<u8>)>)>, GateError>, OpsError> {
-        let id = oid(commit)?;
-        let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, commit);
-        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, commit)?;
+        let (id, hex) = (commit.object_id(), commit.to_string());
+        let dir = check_dir(&self.ctx, &self.ledger.snapshot().goal.id, &hex);
+        worktree::ensure_detached(&self.repo_dir, self.ctx.store.common_dir(), &dir, &hex)?;
         let options = PlanOptions {
             goal_tip: Some(self.ledger.tip()),
             ..PlanOptions::default()
@@ -1002,14 +1001,14 @@ impl Driver<'_> {
     }
 
     /// How a stop reason names the tree `commit`.
-    fn tree_label(&self, commit: &str) -> String {
+    fn tree_label(&self, commit: CommitId) -> String {
         let goal = &self.ledger.snapshot().goal;
         if goal.base.commit == commit {
-            format!("the base ({})", short(commit))
+            format!("the base ({})", commit.short())
         } else if goal.integration.as_ref().is_some_and(|i| i.commit == commit) {
-            format!("the result ({})", short(commit))
+            format!("the result ({})", commit.short())
         } else {
-            format!("commit {}", short(commit))
+            format!("commit {}", commit.short())
         }
     }
 
@@ -1067,7 +1066,7 @@ impl Driver<'_> {
         let Some(integration) = self.ledger.snapshot().goal.integration.clone() else {
             return Ok(());
         };
-        let tip = self.integration_tip(&integration.branch, &integration.commit)?;
+        let tip = self.integration_tip(&integration.branch, &integration.commit.to_string())?;
         self.ctx.fault("integration");
         let step = integrate_tasks(
             &self.ctx,
@@ -1133,13 +1132,17 @@ impl Driver<'_> {
             };
             let attempt = task.running_attempt().map_or(0, |a| a.number);
             let commit = self.save_interrupted(&id, attempt)?;
-            let tree = commit.as_deref().and_then(|c| tree_of(&self.repo_dir, c).ok());
+            let tree = match commit {
+                Some(c) => (tree_of(&self.repo_dir, &c.to_string()).ok())
+                    .map(|t| tree_id(&t))
+                    .transpose()?,
+                None => None,
+            };
             saved.push((id, attempt, commit, tree));
         }
         let proves: Vec<ObjectId> = saved
             .iter()
-            .filter_map(|(_, _, commit, _)| commit.as_deref())
-            .filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok())
+            .filter_map(|(_, _, commit, _)| commit.map(CommitId::object_id))
             .collect();
         self.ledger
             .record(|draft| {
@@ -1155,13 +1158,13 @@ impl Driver<'_> {
                     let outcome = AttemptOutcome::Interrupted {
                         reason: "the controller running it stopped".to_owned(),
                     };
-                    let (next, note) = after_attempt(task, &outcome, tree.as_deref());
+                    let (next, note) = after_attempt(task, &outcome, *tree);
                     let report = AttemptReport {
                         task: id.clone(),
                         attempt: *attempt,
                         outcome,
-                        commit: commit.clone(),
-                        tree: tree.clone(),
+                        commit: *commit,
+                        tree: *tree,
                         tokens: 0,
                         session_id: task.session_id.clone(),
                         next,
@@ -1177,7 +1180,7 @@ impl Driver<'_> {
 
     /// Stop what an interrupted attempt left running in its worktree and commit what it holds on the
     /// task branch; the commit, if the worktree exists.
-    fn save_interrupted(&self, id: &TaskId, attempt: u32) -> Result<Option<String>, OpsError> {
+    fn save_interrupted(&self, id: &TaskId, attempt: u32) -> Result<Option<CommitId>, OpsError> {
         let goal = &self.ledger.snapshot().goal.id;
         let path = find_task_dir(&self.ctx, goal, id);
         process::kill_processes_in(&path);
@@ -1189,7 +1192,10 @@ impl Driver<'_> {
         );
         let fallback = self.ctx.store.repo().committer().is_none();
         worktree::commit_all(&checkout, &message, fallback)?;
-        Ok(worktree::head(&checkout).ok())
+        worktree::head(&checkout)
+            .ok()
+            .map(|head| commit_id(&head))
+            .transpose()
     }
 
     /// Start attempts at `tasks`, as long as dispatching them is still what the recorded state calls
@@ -1226,7 +1232,7 @@ impl Driver<'_> {
                     task: spec.task.id.clone(),
                     attempt: spec.attempt,
                     branch: spec.branch.clone(),
-                    start_commit: spec.start_commit.clone(),
+                    start_commit: spec.start_commit,
                 }));
                 Ok(specs)
             })
@@ -1384,8 +1390,7 @@ impl Driver<'_> {
             .collect();
         let proves: Vec<ObjectId> = results
             .iter()
-            .filter_map(|r| r.commit.as_deref())
-            .filter_map(|c| ObjectId::from_hex(c.as_bytes()).ok())
+            .filter_map(|r| r.commit.map(CommitId::object_id))
             .collect();
         let next = self
             .ledger
@@ -1474,7 +1479,7 @@ fn tokens_left(snapshot: &Snapshot) -> Option<u64> {
 /// its usage, the follow-up tasks it proposed that are accepted, and the decisions about them.
 fn finished(view: &Snapshot, result: &AttemptResult) -> Option<(TaskStatus, Vec<EventBody>)> {
     let task = view.tasks.get(&result.task)?;
-    let (next, note) = after_attempt(task, &result.outcome, result.tree.as_deref());
+    let (next, note) = after_attempt(task, &result.outcome, result.tree);
     let follow_ups = if next == TaskStatus::Done {
         follow_up::review(view, &result.task, &result.answer)
     } else {
@@ -1485,8 +1490,8 @@ fn finished(view: &Snapshot, result: &AttemptResult) -> Option<(TaskStatus, Vec<
             task: result.task.clone(),
             attempt: result.attempt,
             outcome: result.outcome.clone(),
-            commit: result.commit.clone(),
-            tree: result.tree.clone(),
+            commit: result.commit,
+            tree: result.tree,
             tokens: result.usage.total(),
             session_id: result.session_id.clone(),
             next,
@@ -1520,11 +1525,9 @@ fn attempt_spec(env: &SpecEnv<'_>, snapshot: &Snapshot, goal_tip: ObjectId, task
         .unwrap_or(u32::MAX)
         .saturating_add(1);
     let start_commit = if task.depends_on.is_empty() {
-        goal.base.commit.clone()
+        goal.base.commit
     } else {
-        goal.integration
-            .as_ref()
-            .map_or_else(|| goal.base.commit.clone(), |i| i.commit.clone())
+        goal.integration.as_ref().map_or(goal.base.commit, |i| i.commit)
     };
     let brief = prompt::task_brief(&goal.brief_text(), task, env.checks);
     let prompt = match task.attempts.last().map(|a| &a.outcome) {
@@ -1581,8 +1584,9 @@ pub(super) fn agent_launch(ctx: &Context) -> Launch {
 }
 
 /// `git diff --numstat` between two commits, as proof file statistics.
-pub(super) fn changed_files(repo: &Path, base: &str, result: &str) -> Vec<FileStat> {
-    git(repo, &["diff", "--numstat", "--no-renames", base, result])
+pub(super) fn changed_files(repo: &Path, base: CommitId, result: CommitId) -> Vec<FileStat> {
+    let (base, result) = (base.to_string(), result.to_string());
+    git(repo, &["diff", "--numstat", "--no-renames", &base, &result])
         .unwrap_or_default()
         .lines()
         .filter_map(|line| {
@@ -1598,22 +1602,16 @@ pub(super) fn changed_files(repo: &Path, base: &str, result: &str) -> Vec<FileSt
 }
 
 /// The commands of the gates of `commit`, to show the agent how it will be judged.
-fn run_commands(ctx: &Context, commit: &str) -> Vec<String> {
-    let Ok(id) = ObjectId::from_hex(commit.as_bytes()) else {
-        return Vec::new();
-    };
-    gate::load_gates(&ctx.store, id)
+fn run_commands(ctx: &Context, commit: CommitId) -> Vec<String> {
+    gate::load_gates(&ctx.store, commit.object_id())
         .map(|set| set.gates.iter().map(|g| g.gate.command.display()).collect())
         .unwrap_or_default()
 }
 
 /// The runners of the gates of `commit` (none when its configuration cannot be read: the run reports
 /// that).
-fn gate_runners(ctx: &Context, commit: &str) -> Vec<RunnerKind> {
-    let Ok(id) = ObjectId::from_hex(commit.as_bytes()) else {
-        return Vec::new();
-    };
-    gate::load_gates(&ctx.store, id)
+fn gate_runners(ctx: &Context, commit: CommitId) -> Vec<RunnerKind> {
+    gate::load_gates(&ctx.store, commit.object_id())
         .map(|set| set.gates.iter().map(|g| g.gate.runner).collect())
         .unwrap_or_default()
 }

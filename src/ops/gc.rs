@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use gix::ObjectId;
 use serde::Serialize;
 
-use super::context::oid;
+use super::context::commit_id;
 use super::worktrees::{goal_dir, repo_dir};
 use super::{Context, OpsError};
 use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::event::EventBody;
-use crate::model::ids::{GoalId, TaskId, short};
+use crate::model::ids::{CommitId, GoalId, TaskId};
 use crate::model::status::GoalStatus;
 use crate::process;
 use crate::store::GoalRef;
@@ -245,7 +245,8 @@ async fn ensure_recorded(
     reason: &str,
     report: &mut GcReport,
 ) -> Result<(), OpsError> {
-    let id = oid(commit)?;
+    let commit = commit_id(commit)?;
+    let id = commit.object_id();
     let reaches = |tip: ObjectId| ctx.store.is_ancestor(id, tip);
     if let Some(tip) = ctx.store.tip(goal)?
         && reaches(tip)?
@@ -254,7 +255,7 @@ async fn ensure_recorded(
     }
     let saved = EventBody::WorkSaved {
         task: task.clone(),
-        commit: commit.to_owned(),
+        commit,
         reason: reason.to_owned(),
     };
     let done = ctx
@@ -268,7 +269,7 @@ async fn ensure_recorded(
         })
         .await?;
     if done.recorded() {
-        report.saved.push((task.to_string(), commit.to_owned()));
+        report.saved.push((task.to_string(), commit.to_string()));
     }
     Ok(())
 }
@@ -377,7 +378,7 @@ pub async fn after_goal(ctx: &Context, goal: &GoalId) -> Result<GcReport, OpsErr
 pub struct ChangeAfterDone {
     /// The task branch's commit holding the change (the worktree's moved HEAD, or a commit of what
     /// was uncommitted there).
-    pub commit: String,
+    pub commit: CommitId,
     /// What changed: a moved HEAD, then `git status` lines (at most [`MAX_EVIDENCE`]).
     pub evidence: Vec<String>,
 }
@@ -393,7 +394,7 @@ pub const MAX_EVIDENCE: usize = 20;
 pub fn change_after_done(
     common_dir: &Path,
     path: &Path,
-    done: &str,
+    done: CommitId,
     message: &str,
     fallback_identity: bool,
 ) -> Result<Option<ChangeAfterDone>, OpsError> {
@@ -401,15 +402,19 @@ pub fn change_after_done(
         return Ok(None);
     };
     let (head, dirty) = worktree::state(&checkout)?;
+    let head = commit_id(&head)?;
     if head == done && !dirty {
         return Ok(None);
     }
     let mut evidence = Vec::new();
     if head != done {
-        evidence.push(format!("HEAD moved from {} to {}", short(done), short(&head)));
+        evidence.push(format!("HEAD moved from {} to {}", done.short(), head.short()));
     }
     let status = checkout.git(&["status", "--porcelain", "--untracked-files=all"])?;
     evidence.extend(status.lines().take(MAX_EVIDENCE).map(str::to_owned));
-    let commit = worktree::commit_all(&checkout, message, fallback_identity)?.unwrap_or(head);
+    let commit = match worktree::commit_all(&checkout, message, fallback_identity)? {
+        Some(made) => commit_id(&made)?,
+        None => head,
+    };
     Ok(Some(ChangeAfterDone { commit, evidence }))
 }

@@ -10,7 +10,7 @@ use std::path::{Component, Path};
 
 use gix::ObjectId;
 
-use super::context::oid;
+use super::context::commit_id;
 use super::{Context, OpsError};
 use crate::gate::config::GateCommand;
 use crate::gate::load_gates;
@@ -18,6 +18,7 @@ use crate::git::worktree;
 use crate::model::harness::{
     ChangedText, GateFiles, HarnessChange, harness_changes, may_be_harness, restore,
 };
+use crate::model::ids::CommitId;
 use crate::review::changes::MAX_READ_BYTES;
 
 /// The harness files the result changed, and how to put the base's versions back.
@@ -32,8 +33,8 @@ pub struct HarnessDiff {
 /// Compare the harness files of `result` with those of `base`. Which files a gate runs (a `make`
 /// gate's makefile, a script) is read from the base's gates: the result's could have been changed to
 /// hide one.
-pub fn compare(ctx: &Context, base: &str, result: &str) -> Result<HarnessDiff, OpsError> {
-    let (base_id, result_id) = (oid(base)?, oid(result)?);
+pub fn compare(ctx: &Context, base: CommitId, result: CommitId) -> Result<HarnessDiff, OpsError> {
+    let (base_id, result_id) = (base.object_id(), result.object_id());
     let gates = base_gate_files(ctx, base_id);
     let mut read = Vec::new();
     for change in ctx.store.diff_trees(base_id, result_id)? {
@@ -96,14 +97,14 @@ fn blob(ctx: &Context, id: Option<ObjectId>) -> Result<Option<Vec<u8>>, OpsError
 pub fn prepare(
     ctx: &Context,
     dir: &Path,
-    result: &str,
+    result: CommitId,
     diff: &HarnessDiff,
-) -> Result<Result<String, String>, OpsError> {
+) -> Result<Result<CommitId, String>, OpsError> {
     let repo = ctx
         .store
         .workdir()
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, result)?;
+    let checkout = worktree::ensure_detached(repo, ctx.store.common_dir(), dir, &result.to_string())?;
     for (path, contents) in &diff.restorations {
         if let Err(why) = put(dir, path, contents.as_deref())? {
             return Ok(Err(why));
@@ -112,7 +113,7 @@ pub fn prepare(
     let message = format!("omk: the result with the base's test harness files\n\nOmk-Result: {result}\n");
     let fallback = ctx.store.repo().committer().is_none();
     worktree::commit_all(&checkout, &message, fallback)?;
-    worktree::head(&checkout).map(Ok).map_err(OpsError::from)
+    commit_id(&worktree::head(&checkout)?).map(Ok)
 }
 
 /// Write (or, with `None`, remove) `path` under `dir`, refusing to follow a symbolic link the result

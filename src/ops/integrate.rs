@@ -12,7 +12,7 @@ use gix::ObjectId;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::context::oid;
+use super::context::{commit_id, oid};
 use super::{Context, OpsError};
 use crate::git::integrate::{Merged, merge_commit};
 use crate::git::worktree;
@@ -54,7 +54,12 @@ pub fn integrate_tasks(
         let Some(task) = snapshot.tasks.get(id) else {
             continue;
         };
-        let Some(recorded) = task.attempts.iter().rev().find_map(|a| a.commit.clone()) else {
+        let Some(recorded) = task
+            .attempts
+            .iter()
+            .rev()
+            .find_map(|a| a.commit.map(|c| c.to_string()))
+        else {
             bodies.push(EventBody::TaskBlocked {
                 task: id.clone(),
                 reason: "done without a commit".to_owned(),
@@ -73,7 +78,7 @@ pub fn integrate_tasks(
                 tip = next;
                 bodies.push(EventBody::TaskIntegrated {
                     task: id.clone(),
-                    commit: tip.clone(),
+                    commit: commit_id(&tip)?,
                 });
             }
             Merged::Conflict(paths) => bodies.push(EventBody::TaskBlocked {

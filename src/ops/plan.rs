@@ -9,7 +9,7 @@ use super::{Context, OpsError};
 use crate::clock::random_from;
 use crate::model::decision::DecisionDraft;
 use crate::model::event::{BaseRef, Event, EventBody, GoalCreated};
-use crate::model::ids::GoalId;
+use crate::model::ids::{CommitId, GoalId};
 use crate::model::intake::{Intake, intake};
 use crate::model::options::RunOptions;
 use crate::model::planner;
@@ -49,7 +49,7 @@ pub fn create(ctx: &Context, req: PlanRequest) -> Result<Created, OpsError> {
         text: text.clone(),
         base: BaseRef {
             rev: req.base_rev.clone(),
-            commit: base.to_string(),
+            commit: CommitId::from(base),
         },
         options: req.options.clone(),
         nonce: hex(&random_from::<8>(ctx.clock.as_ref())),

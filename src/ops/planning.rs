@@ -11,7 +11,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::attempt::timed;
-use super::context::oid;
 use super::{Context, OpsError};
 use crate::agent::{AgentEvent, Launch, Session, SessionConfig, StopReason, TurnOutcome};
 use crate::model::decision::DecisionDraft;
@@ -70,7 +69,7 @@ pub async fn plan(
         .plan
         .as_ref()
         .ok_or_else(|| OpsError::Usage(format!("goal {} has no plan yet", snapshot.goal.id)))?;
-    let base = oid(&snapshot.goal.base.commit)?;
+    let base = snapshot.goal.base.commit.object_id();
     let files = ctx.store.files_at(base)?;
     let found = intake_answered(&snapshot.goal.text, &snapshot.goal.answers, &files);
     let goal_text = snapshot.goal.brief_text();

@@ -13,14 +13,13 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::attempt::timed;
-use super::context::oid;
 use super::{Context, OpsError, harness};
 use crate::agent::{Launch, Session, SessionConfig, TurnOutcome};
 use crate::git::run::git;
 use crate::git::worktree;
 use crate::model::controller::hosting::{ReviewerSource, reviewer_sources};
 use crate::model::harness::finding as harness_finding;
-use crate::model::ids::TaskId;
+use crate::model::ids::{CommitId, TaskId};
 use crate::model::options::{AgentSpec, Role};
 use crate::model::policy::Policy;
 use crate::model::prompt::{self, ReviewRole};
@@ -201,7 +200,7 @@ fn session_config(checkout: &Path, reviewers: &Reviewers, role: ReviewRole) -> R
 pub async fn review(
     ctx: &Context,
     snapshot: &Snapshot,
-    (base, result): (&str, &str),
+    (base, result): (CommitId, CommitId),
     checkout: &Path,
     reviewers: &Reviewers,
     started: Option<Ahead>,
@@ -217,7 +216,7 @@ pub async fn review(
     let goal_text = snapshot.goal.brief_text();
     let subject = Subject {
         goal_text: &goal_text,
-        diff: bounded_diff(ctx, base, result),
+        diff: bounded_diff(ctx, &base.to_string(), &result.to_string()),
         evidence: test_lines(&prove(snapshot, Vec::new())),
     };
     let mut started = started.unwrap_or_default().into_iter();
@@ -248,7 +247,7 @@ pub async fn review(
     );
     let mut outcome = ReviewOutcome {
         review: Review {
-            commit: result.to_owned(),
+            commit: result,
             findings: Vec::new(),
             gaps: Vec::new(),
             at: ctx.clock.now(),
@@ -272,8 +271,8 @@ pub async fn review(
     Ok(outcome)
 }
 
-fn scanner_findings(ctx: &Context, base: &str, result: &str) -> Result<Vec<Finding>, OpsError> {
-    let changes = between(&ctx.store, oid(base)?, oid(result)?)?;
+fn scanner_findings(ctx: &Context, base: CommitId, result: CommitId) -> Result<Vec<Finding>, OpsError> {
+    let changes = between(&ctx.store, base.object_id(), result.object_id())?;
     Ok(scan(&changes, &ScanOptions::default())
         .into_iter()
         .map(|f| Finding {

@@ -15,7 +15,7 @@ use super::worktrees::check_dir;
 use super::{Context, OpsError};
 use crate::git::worktree;
 use crate::model::event::{EventBody, UsageDelta};
-use crate::model::ids::short;
+use crate::model::ids::CommitId;
 use crate::model::options::Role;
 use crate::model::proof::{FileStat, prove};
 use crate::model::snapshot::Snapshot;
@@ -45,14 +45,14 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
         .workdir()
         .map(Path::to_path_buf)
         .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-    let base = snapshot.goal.base.commit.clone();
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("review-{}", short(&result)));
-    worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result)?;
-    let outcome = run_review(ctx, &snapshot, &base, &result, &dir);
+    let base = snapshot.goal.base.commit;
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("review-{}", result.short()));
+    worktree::ensure_detached(&repo_dir, ctx.store.common_dir(), &dir, &result.to_string())?;
+    let outcome = run_review(ctx, &snapshot, base, result, &dir);
     let _ = worktree::remove_checkout(&repo_dir, &dir);
     let outcome = outcome?;
-    let changed = changed_files(&repo_dir, &base, &result);
-    let (commit, snapshot) = record(ctx, &goal, &result, outcome, changed)?;
+    let changed = changed_files(&repo_dir, base, result);
+    let (commit, snapshot) = record(ctx, &goal, result, outcome, changed)?;
     Ok(Reviewed {
         goal,
         commit,
@@ -61,7 +61,7 @@ pub fn review_goal(ctx: &Context, query: Option<&str>) -> Result<Reviewed, OpsEr
 }
 
 /// The result to review, or why this goal cannot be reviewed now.
-fn reviewable(snapshot: &Snapshot) -> Result<String, OpsError> {
+fn reviewable(snapshot: &Snapshot) -> Result<CommitId, OpsError> {
     let goal = &snapshot.goal;
     if !matches!(goal.status, GoalStatus::Ready | GoalStatus::NotReady) {
         return Err(OpsError::Usage(format!(
@@ -70,7 +70,7 @@ fn reviewable(snapshot: &Snapshot) -> Result<String, OpsError> {
         )));
     }
     match goal.integration.as_ref() {
-        Some(i) if i.commit != goal.base.commit => Ok(i.commit.clone()),
+        Some(i) if i.commit != goal.base.commit => Ok(i.commit),
         _ => Err(OpsError::Usage(format!(
             "goal {} has no integrated result to review",
             goal.id
@@ -81,8 +81,8 @@ fn reviewable(snapshot: &Snapshot) -> Result<String, OpsError> {
 fn run_review(
     ctx: &Context,
     snapshot: &Snapshot,
-    base: &str,
-    result: &str,
+    base: CommitId,
+    result: CommitId,
     checkout: &Path,
 ) -> Result<ReviewOutcome, OpsError> {
     let reviewers = Reviewers {
@@ -107,7 +107,7 @@ fn run_review(
 fn record(
     ctx: &Context,
     goal: &GoalRef,
-    result: &str,
+    result: CommitId,
     outcome: ReviewOutcome,
     changed: Vec<FileStat>,
 ) -> Result<(ObjectId, Snapshot), OpsError> {

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use gix::ObjectId;
 
-use super::context::oid;
+use super::context::commit_id;
 use super::drive::changed_files;
 use super::harness;
 use super::runtime::block_on;
@@ -21,7 +21,7 @@ use crate::git::worktree;
 use crate::model::event::EventBody;
 use crate::model::goal::GateRun;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::short;
+use crate::model::ids::CommitId;
 use crate::model::proof::{Proof, prove};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
@@ -37,7 +37,7 @@ pub struct VerifyReport {
     /// The goal.
     pub goal: GoalRef,
     /// The commit whose gates ran.
-    pub commit: String,
+    pub commit: CommitId,
     /// Whether that commit is the one the recorded proof proves.
     pub proven: bool,
     /// The fresh gate run.
@@ -66,7 +66,7 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
     let loaded = ctx.load(&goal)?;
     let snapshot = &loaded.snapshot;
     let (commit, proven) = target(snapshot)?;
-    let id = oid(&commit)?;
+    let id = commit.object_id();
     if !ctx.store.repo().has_object(id) {
         return Err(OpsError::Usage(format!(
             "commit {commit} of goal {} is not in this repository: fetch the goal again (its proven commits travel with it) and retry",
@@ -74,9 +74,9 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
         )));
     }
     let repo_dir = repo_dir(ctx)?;
-    let (report, mut attachments) = run_gates(ctx, snapshot, &repo_dir, id, &commit)?;
-    let run = report.gate_run(&commit);
-    let (harness, more, restored) = check_harness(ctx, snapshot, &repo_dir, &commit)?;
+    let (report, mut attachments) = run_gates(ctx, snapshot, &repo_dir, commit)?;
+    let run = report.gate_run(commit);
+    let (harness, more, restored) = check_harness(ctx, snapshot, &repo_dir, commit)?;
     attachments.extend(more);
     let fresh = Fresh {
         run: &run,
@@ -101,12 +101,12 @@ pub fn verify(ctx: &Context, query: Option<&str>) -> Result<VerifyReport, OpsErr
 }
 
 /// The commit to verify: the proven one, else the integrated result; whether it is the proven one.
-fn target(snapshot: &Snapshot) -> Result<(String, bool), OpsError> {
+fn target(snapshot: &Snapshot) -> Result<(CommitId, bool), OpsError> {
     if let Some(result) = snapshot.proof.as_ref().and_then(|p| p.result.as_ref()) {
-        return Ok((result.commit.clone(), true));
+        return Ok((commit_id(&result.commit)?, true));
     }
     match snapshot.goal.integration.as_ref() {
-        Some(i) if i.commit != snapshot.goal.base.commit => Ok((i.commit.clone(), false)),
+        Some(i) if i.commit != snapshot.goal.base.commit => Ok((i.commit, false)),
         _ => Err(OpsError::Usage(format!(
             "goal {} has no result to verify yet: run it first (`git omk goal resume {}`)",
             snapshot.goal.id, snapshot.goal.id
@@ -126,11 +126,11 @@ fn run_gates(
     ctx: &Context,
     snapshot: &Snapshot,
     repo_dir: &Path,
-    id: ObjectId,
-    commit: &str,
+    commit: CommitId,
 ) -> Result<(GateReport, Attachments), OpsError> {
-    let dir = check_dir(ctx, &snapshot.goal.id, commit);
-    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)?;
+    let (id, hex) = (commit.object_id(), commit.to_string());
+    let dir = check_dir(ctx, &snapshot.goal.id, &hex);
+    worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, &hex)?;
     let options = PlanOptions {
         force: true,
         ..PlanOptions::default()
@@ -163,11 +163,11 @@ fn check_harness(
     ctx: &Context,
     snapshot: &Snapshot,
     repo_dir: &Path,
-    commit: &str,
+    commit: CommitId,
 ) -> Result<(HarnessCheck, Attachments, Option<ObjectId>), OpsError> {
-    let diff = harness::compare(ctx, &snapshot.goal.base.commit, commit)?;
+    let diff = harness::compare(ctx, snapshot.goal.base.commit, commit)?;
     let mut check = HarnessCheck {
-        result: commit.to_owned(),
+        result: commit,
         changes: diff.changes.clone(),
         restored: None,
         error: None,
@@ -175,7 +175,7 @@ fn check_harness(
     if diff.changes.is_empty() {
         return Ok((check, Vec::new(), None));
     }
-    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", short(commit)));
+    let dir = check_dir(ctx, &snapshot.goal.id, &format!("harness-{}", commit.short()));
     let prepared = harness::prepare(ctx, &dir, commit, &diff);
     let _ = worktree::remove_checkout(repo_dir, &dir);
     let restored = match prepared? {
@@ -185,11 +185,10 @@ fn check_harness(
             return Ok((check, Vec::new(), None));
         }
     };
-    let id = oid(&restored)?;
-    match run_gates(ctx, snapshot, repo_dir, id, &restored) {
+    match run_gates(ctx, snapshot, repo_dir, restored) {
         Ok((report, attachments)) => {
-            check.restored = Some(report.gate_run(&restored));
-            Ok((check, attachments, Some(id)))
+            check.restored = Some(report.gate_run(restored));
+            Ok((check, attachments, Some(restored.object_id())))
         }
         Err(OpsError::Usage(why)) => {
             check.error = Some(why);
@@ -204,8 +203,8 @@ fn recompute(snapshot: &Snapshot, repo_dir: &Path, fresh: &Fresh<'_>) -> Proof {
     let mut next = snapshot.clone();
     next.goal.verification = Some(fresh.run.clone());
     next.goal.harness = Some(fresh.harness.clone());
-    let base = next.goal.base.commit.clone();
-    prove(&next, changed_files(repo_dir, &base, &fresh.run.commit))
+    let base = next.goal.base.commit;
+    prove(&next, changed_files(repo_dir, base, fresh.run.commit))
 }
 
 /// Why the fresh evidence is not recorded on this goal (`None`: it is).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::git::worktree;
-use crate::model::ids::{GoalId, TaskId};
+use crate::model::ids::{GoalId, TaskId, short};
 
 /// `omk/<goal>/tasks/<task>`.
 pub fn task_branch(goal: &GoalId, task: &TaskId) -> String {
@@ -71,7 +71,5 @@ pub fn find_task_dir(ctx: &Context, goal: &GoalId, task: &TaskId) -> PathBuf {
 
 /// A detached checkout of `commit` for running gates on it.
 pub fn check_dir(ctx: &Context, goal: &GoalId, commit: &str) -> PathBuf {
-    goal_dir(ctx, goal)
-        .join("checks")
-        .join(&commit[..commit.len().min(12)])
+    goal_dir(ctx, goal).join("checks").join(short(commit))
 }

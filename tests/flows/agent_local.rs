@@ -453,3 +453,30 @@ async fn a_request_for_another_session_is_refused() {
     assert!(denied[0].reason.contains("not this session"), "{denied:?}");
     session.shutdown().await;
 }
+
+/// `session/update` notifications of a closed session, of a session the agent never opened for us,
+/// or naming none never reach the current session: not its events, its answer, nor its transcript.
+/// They are counted as noise in the session record.
+#[tokio::test]
+async fn updates_of_another_session_never_reach_the_current_one() {
+    let repo = repo();
+    let mut session = Session::start(hostile_config(&repo, false, "foreign-updates"))
+        .await
+        .expect("the agent starts");
+    let mut turn = session.prompt("talk").await.unwrap();
+    let mut events = Vec::new();
+    while let Some(event) = turn.next_event().await.unwrap() {
+        events.push(format!("{event:?}"));
+    }
+    let outcome = turn.finish().await.unwrap();
+    assert_eq!(outcome.text, "own words only");
+    assert!(events.iter().all(|e| !e.contains("LEAK")), "{events:?}");
+    let task = TaskId::parse("t1").unwrap();
+    let files = session.attempt_files(&task, 1, &PriceTable::default());
+    let transcript = String::from_utf8(files[1].1.clone()).unwrap();
+    assert!(transcript.contains("own words only"), "{transcript}");
+    assert!(!transcript.contains("LEAK"), "{transcript}");
+    let record: serde_json::Value = serde_json::from_slice(&files[0].1).unwrap();
+    assert_eq!(record["noise"]["unknown"], 9, "{record}");
+    session.shutdown().await;
+}

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use git_omk::model::event::EventBody;
-use git_omk::model::ids::TaskId;
+use git_omk::model::ids::{CommitId, TaskId};
 use git_omk::model::snapshot::Snapshot;
 use git_omk::model::task::{Attempt, AttemptOutcome, TaskStatus};
 use git_omk::ops::Context;
@@ -60,7 +60,7 @@ fn snapshot_with(repo: &TestRepo, ctx: &Context, tasks: &[(&str, &str)]) -> Snap
                 ended_at: Some(ctx.clock.now()),
                 session_id: None,
                 tokens: 0,
-                commit: Some((*commit).to_owned()),
+                commit: Some(CommitId::parse(commit).unwrap()),
                 start_commit: None,
                 tree: None,
                 outcome: AttemptOutcome::Succeeded,
@@ -228,12 +228,13 @@ fn a_change_after_the_task_was_done_is_committed_and_named() {
     use git_omk::ops::gc::change_after_done;
     let repo = TestRepo::with_files(&[("x.txt", "one\n"), ("y.txt", "two\n")]);
     let done = repo.git(&["rev-parse", "HEAD"]);
+    let done_id = CommitId::parse(&done).unwrap();
     let common = repo.path.join(".git");
     let root = repo.home.join("worktrees");
     let (kept, moved) = (root.join("kept"), root.join("moved"));
     add_worktree(&repo, &kept, "t-kept", &done);
     add_worktree(&repo, &moved, "t-moved", &done);
-    let check = |dir: &Path| change_after_done(&common, dir, &done, "after done", true).unwrap();
+    let check = |dir: &Path| change_after_done(&common, dir, done_id, "after done", true).unwrap();
 
     assert_eq!(check(&kept), None, "an untouched worktree");
     assert_eq!(check(&root.join("gone")), None, "no worktree");
@@ -249,7 +250,7 @@ fn a_change_after_the_task_was_done_is_committed_and_named() {
     assert!(!evidence.contains("HEAD moved"), "{evidence}");
     assert_eq!(
         repo.git(&["rev-parse", "t-kept"]),
-        change.commit,
+        change.commit.to_string(),
         "on the task branch"
     );
     assert_eq!(repo.git(&["rev-parse", &format!("{}^", change.commit)]), done);
@@ -272,7 +273,7 @@ fn a_change_after_the_task_was_done_is_committed_and_named() {
     repo.git_in(&moved, &["commit", "-q", "-am", "a commit after done"]);
     let head = repo.git_in(&moved, &["rev-parse", "HEAD"]);
     let change = check(&moved).expect("a moved HEAD is found");
-    assert_eq!(change.commit, head);
+    assert_eq!(change.commit.to_string(), head);
     assert!(
         change.evidence[0].starts_with("HEAD moved from"),
         "{:?}",

@@ -506,9 +506,10 @@ impl AcpEngine {
         let Some(update) = params.get("update") else {
             return;
         };
-        // A late update of a session this process served before (see `renew_session`).
-        let session = params.get("sessionId").and_then(Value::as_str);
-        if session.is_some_and(|id| self.info.session_id.as_deref() != Some(id)) {
+        // A late update of a session this process served before (see `renew_session`), of a session
+        // it never opened for us, or naming none: nobody's turn, never the current session's.
+        if !of_session(params, self.info.session_id.as_deref()) {
+            self.conn.noise().unknown.fetch_add(1, Relaxed);
             return;
         }
         let text = || {
@@ -801,9 +802,33 @@ fn foreign_session(method: &str, params: &Value, current: Option<&str>) -> Optio
     }
 }
 
+/// Whether a `session/update` notification (`params`) is for the `current` session: it names it.
+/// ACP requires the session id in every update; an update naming another session (a closed one, in a
+/// process that served several) or none cannot be the current session's.
+fn of_session(params: &Value, current: Option<&str>) -> bool {
+    let named = params.get("sessionId").and_then(Value::as_str);
+    named.is_some() && named == current
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_updates_naming_the_current_session_are_its_own() {
+        let update = json!({"sessionUpdate": "agent_message_chunk"});
+        let cases: [(Value, Option<&str>, bool); 6] = [
+            (json!({"sessionId": "s2", "update": update}), Some("s2"), true),
+            (json!({"sessionId": "s1", "update": update}), Some("s2"), false),
+            (json!({"update": update}), Some("s2"), false),
+            (json!({"sessionId": 2, "update": update}), Some("2"), false),
+            (json!({"sessionId": "s1", "update": update}), None, false),
+            (json!({"update": update}), None, false),
+        ];
+        for (params, current, own) in cases {
+            assert_eq!(of_session(&params, current), own, "{params} {current:?}");
+        }
+    }
 
     #[test]
     fn requests_of_another_session_are_refused() {

@@ -108,8 +108,12 @@ pub fn next(snapshot: &Snapshot) -> AddressStep {
         return AddressStep::Drive;
     }
     let head = goal.delivery.pr_head.as_deref();
-    let tip = goal.integration.as_ref().map(|i| i.commit.as_str());
-    if goal.delivery.pr.is_some() && tip.is_some() && head != tip && !goal.delivery.feedback.is_empty() {
+    let tip = goal.integration.as_ref().map(|i| i.commit.to_string());
+    if goal.delivery.pr.is_some()
+        && tip.is_some()
+        && head != tip.as_deref()
+        && !goal.delivery.feedback.is_empty()
+    {
         return AddressStep::Deliver;
     }
     let waiting: Vec<FeedbackState> = goal
@@ -423,7 +427,7 @@ pub fn resolution(snapshot: &Snapshot, state: &FeedbackState) -> Resolution {
     match task {
         Some(t) if t.status == TaskStatus::Done => match &t.integrated {
             Some(commit) => Resolution::Fixed {
-                commit: commit.clone(),
+                commit: commit.to_string(),
             },
             None => Resolution::NotFixed {
                 why: format!("task {} is done but not integrated", t.id),

@@ -32,7 +32,7 @@ pub fn after_run(snapshot: &Snapshot) -> AfterRun {
         .proof
         .as_ref()
         .and_then(|p| p.result.as_ref())
-        .is_some_and(|r| r.commit != goal.base.commit);
+        .is_some_and(|r| r.commit != goal.base.commit.to_string());
     if goal.options.delivery == DeliveryPolicy::Local || !concluded || !has_result {
         return nothing;
     }

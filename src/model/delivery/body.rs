@@ -90,18 +90,18 @@ pub fn proof_line(ctx: &PrContext<'_>) -> String {
             let _ = write!(
                 line,
                 " · proof commit [{}]({})",
-                code(short(sha)),
+                code(&short(sha)),
                 commit_url(html, sha)
             );
         }
         (Some(sha), None) => {
-            let _ = write!(line, " · proof commit {}", code(short(sha)));
+            let _ = write!(line, " · proof commit {}", code(&short(sha)));
         }
         (None, _) => line.push_str(" · proof commit: _missing (no proof is recorded yet)_"),
     }
     match &f.proven_commit {
         Some(sha) => {
-            let _ = write!(line, " · proven commit {}", code(short(sha)));
+            let _ = write!(line, " · proven commit {}", code(&short(sha)));
         }
         None => line.push_str(" · proven commit: _missing_"),
     }
@@ -117,8 +117,8 @@ fn verdict(out: &mut String, ctx: &PrContext<'_>) {
         let _ = writeln!(
             out,
             "> **Warning:** this PR delivers {} but the proof covers {}: the proof does not hold for this head.\n",
-            code(short(head)),
-            code(short(proven))
+            code(&short(head)),
+            code(&short(proven))
         );
     }
     if !f.reasons.is_empty() {

@@ -87,7 +87,7 @@ pub fn sticky_comment(ctx: &PrContext<'_>) -> String {
     let _ = writeln!(out, "- tasks: {}", task_counts(f));
     match ctx.head {
         Some(head) => {
-            let _ = writeln!(out, "- delivered head: {}", code(short(head)));
+            let _ = writeln!(out, "- delivered head: {}", code(&short(head)));
         }
         None => out.push_str("- delivered head: _unknown_\n"),
     }

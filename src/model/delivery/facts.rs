@@ -156,9 +156,9 @@ impl ProofFacts {
             status: readiness.status,
             reasons: readiness.reasons.iter().map(|r| r.describe()).collect(),
             proof_commit: None,
-            proven_commit: verified.map(|v| v.commit.clone()),
-            proven_tree: verified.map(|v| v.tree.clone()),
-            base_commit: goal.base.commit.clone(),
+            proven_commit: verified.map(|v| v.commit.to_string()),
+            proven_tree: verified.map(|v| v.tree.to_string()),
+            base_commit: goal.base.commit.to_string(),
             gates: gate_rows(goal.baseline.as_ref(), verified),
             tests: Vec::new(),
             tasks,
@@ -292,7 +292,7 @@ mod tests {
     use super::*;
     use crate::model::event::{Actor, ActorKind, BaseRef, Event, EventBody, GoalCreated};
     use crate::model::gate::verdict::Outcome;
-    use crate::model::ids::{EventId, GoalId};
+    use crate::model::ids::{EventId, GoalId, fake};
     use crate::model::options::RunOptions;
     use crate::model::proof::readiness;
 
@@ -311,7 +311,7 @@ mod tests {
                 text: "Fix it".into(),
                 base: BaseRef {
                     rev: "main".into(),
-                    commit: "0".repeat(40),
+                    commit: fake::commit(&"0".repeat(40)),
                 },
                 options: RunOptions::default(),
                 nonce: "n".into(),
@@ -323,8 +323,8 @@ mod tests {
 
     fn run(commit: &str, gates: &[(&str, bool, Outcome)]) -> GateRun {
         GateRun {
-            commit: commit.into(),
-            tree: format!("{commit}-tree"),
+            commit: fake::commit(commit),
+            tree: fake::tree(&format!("{commit}-tree")),
             config_hash: "h".into(),
             gates: gates
                 .iter()
@@ -380,8 +380,8 @@ mod tests {
                 ("lint", false, GateResult::Passed, GateResult::NotRun),
             ]
         );
-        assert_eq!(f.proven_commit.as_deref(), Some("result"));
-        assert_eq!(f.proven_tree.as_deref(), Some("result-tree"));
+        assert_eq!(f.proven_commit, Some(fake::commit("result").to_string()));
+        assert_eq!(f.proven_tree, Some(fake::tree("result-tree").to_string()));
         assert!(
             f.proof_commit.is_none(),
             "no proof is recorded, so none is claimed"

@@ -170,7 +170,7 @@ mod tests {
 
     use super::*;
     use crate::model::event::{Actor, ActorKind, BaseRef, Event, EventBody, GoalCreated};
-    use crate::model::ids::{EventId, GoalId};
+    use crate::model::ids::{EventId, GoalId, fake};
     use crate::model::options::RunOptions;
     use crate::model::snapshot::Snapshot;
     use crate::model::status::Phase;
@@ -197,7 +197,7 @@ mod tests {
                 text: "Fix it".into(),
                 base: BaseRef {
                     rev: "HEAD".into(),
-                    commit: "0".repeat(40),
+                    commit: fake::commit(&"0".repeat(40)),
                 },
                 options: RunOptions::default(),
                 nonce: "n".into(),

@@ -43,7 +43,7 @@ pub fn slices(snapshot: &Snapshot, before: impl Fn(&str) -> Option<String>) -> V
         .filter_map(|t| slice_of(t, &before))
         .collect();
     let mut ordered = Vec::with_capacity(pending.len());
-    let mut at = snapshot.goal.base.commit.clone();
+    let mut at = snapshot.goal.base.commit.to_string();
     while let Some(i) = pending.iter().position(|s| s.before == at) {
         let next = pending.remove(i);
         at = next.integrated.clone();
@@ -57,13 +57,13 @@ fn slice_of(task: &Task, before: &impl Fn(&str) -> Option<String>) -> Option<Sli
     if task.status != TaskStatus::Done {
         return None;
     }
-    let integrated = task.integrated.clone()?;
+    let integrated = task.integrated?.to_string();
     let commit = task
         .attempts
         .iter()
         .rev()
         .find(|a| a.outcome == AttemptOutcome::Succeeded)
-        .and_then(|a| a.commit.clone())?;
+        .and_then(|a| a.commit.map(|c| c.to_string()))?;
     Some(Slice {
         task: task.id.clone(),
         branch: task.branch.clone()?,
@@ -161,10 +161,10 @@ fn proof_line(facts: &SliceFacts, html_url: Option<&str>) -> String {
     match (&facts.proof_commit, html_url) {
         (Some(sha), Some(html)) => format!(
             "**Goal proof:** {status} · proof commit [{}]({})",
-            code(short(sha)),
+            code(&short(sha)),
             commit_url(html, sha)
         ),
-        (Some(sha), None) => format!("**Goal proof:** {status} · proof commit {}", code(short(sha))),
+        (Some(sha), None) => format!("**Goal proof:** {status} · proof commit {}", code(&short(sha))),
         (None, _) => format!("**Goal proof:** {status} · proof commit: _missing (no proof is recorded yet)_"),
     }
 }

@@ -15,6 +15,7 @@ use crate::model::delivery::record::DeliveryStage;
 use crate::model::delivery::reviews::{Ask, Feedback, FeedbackKind};
 use crate::model::gate::Outcome;
 use crate::model::graph::tests::task;
+use crate::model::ids::fake;
 use crate::model::proof::tests::{Goal, RESULT, gate, run};
 
 /// The documentation every kind must be described in.
@@ -83,7 +84,7 @@ fn one_of_each() -> Vec<EventBody> {
         text: "Fix it".into(),
         base: BaseRef {
             rev: "HEAD".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         },
         options: RunOptions::default(),
         nonce: "n".into(),
@@ -144,21 +145,21 @@ fn one_of_each() -> Vec<EventBody> {
         },
         EventBody::IntegrationStarted {
             branch: "omk/g/integration".into(),
-            commit: "base".into(),
+            commit: fake::commit("base"),
         },
         EventBody::BaselineRecorded(run("base", vec![gate("test", true, Outcome::Passed)])),
         EventBody::TaskDispatched {
             task: a(),
             attempt: 1,
             branch: "omk/g/tasks/a".into(),
-            start_commit: "base".into(),
+            start_commit: fake::commit("base"),
         },
         EventBody::AttemptFinished(AttemptReport {
             task: a(),
             attempt: 1,
             outcome: AttemptOutcome::Succeeded,
-            commit: Some("attempt1".into()),
-            tree: Some("tree1".into()),
+            commit: Some(fake::commit("attempt1")),
+            tree: Some(fake::tree("tree1")),
             tokens: 10,
             session_id: None,
             next: TaskStatus::Done,
@@ -166,7 +167,7 @@ fn one_of_each() -> Vec<EventBody> {
         }),
         EventBody::TaskIntegrated {
             task: a(),
-            commit: RESULT.into(),
+            commit: fake::commit(RESULT),
         },
         EventBody::TaskBlocked {
             task: a(),
@@ -175,19 +176,19 @@ fn one_of_each() -> Vec<EventBody> {
         EventBody::UsageAdded(UsageDelta::default()),
         EventBody::VerificationRecorded(run(RESULT, vec![gate("test", true, Outcome::Passed)])),
         EventBody::BaseRunRecorded(BaseRun {
-            commit: "overlay".into(),
-            result: RESULT.into(),
+            commit: fake::commit("overlay"),
+            result: fake::commit(RESULT),
             overlaid: vec!["tests/test_a.py".into()],
             gates: Vec::new(),
         }),
         EventBody::HarnessChecked(HarnessCheck {
-            result: RESULT.into(),
+            result: fake::commit(RESULT),
             changes: Vec::new(),
             restored: None,
             error: None,
         }),
         EventBody::ReviewRecorded(Review {
-            commit: RESULT.into(),
+            commit: fake::commit(RESULT),
             findings: Vec::new(),
             gaps: Vec::new(),
             at,
@@ -195,7 +196,7 @@ fn one_of_each() -> Vec<EventBody> {
         EventBody::ProofRecorded(Box::new(proof)),
         EventBody::WorkSaved {
             task: a(),
-            commit: "saved".into(),
+            commit: fake::commit("saved"),
             reason: "uncommitted work".into(),
         },
         EventBody::GoalStopped {

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::model::gate::{RunnerKind, TestResult};
+use crate::model::ids::fake;
 
 fn words(command: &str) -> Vec<String> {
     command.split_whitespace().map(str::to_owned).collect()
@@ -249,8 +250,8 @@ fn observed(name: &str, outcome: Outcome, tests: &[(&str, TestOutcome)]) -> Gate
 
 fn gate_run(commit: &str, gates: Vec<GateObservation>) -> GateRun {
     GateRun {
-        commit: commit.to_owned(),
-        tree: format!("{commit}-tree"),
+        commit: fake::commit(commit),
+        tree: fake::tree(&format!("{commit}-tree")),
         config_hash: "cfg".to_owned(),
         gates,
         evidence: Vec::new(),
@@ -259,7 +260,7 @@ fn gate_run(commit: &str, gates: Vec<GateObservation>) -> GateRun {
 
 fn check(restored: Option<GateRun>) -> HarnessCheck {
     HarnessCheck {
-        result: "r".to_owned(),
+        result: fake::commit("r"),
         changes: harness_changes(
             &[change("conftest.py", None, Some("hook"))],
             &GateFiles::default(),

@@ -13,7 +13,7 @@ use crate::model::gate::{FailReason, Outcome, RemovedTest, RunnerKind, TestOutco
 use crate::model::graph::TaskGraph;
 use crate::model::graph::tests::task;
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::{EventId, GoalId, TaskId};
+use crate::model::ids::{EventId, GoalId, TaskId, fake};
 use crate::model::lease::Lease;
 use crate::model::options::RunOptions;
 use crate::model::oracle::BaseRun;
@@ -22,9 +22,9 @@ use crate::model::review::{Review, Severity};
 use crate::model::status::GoalKind;
 
 /// The base commit of every test goal.
-pub(crate) const BASE: &str = "base0000";
+pub(crate) const BASE: &str = "ba5e000000000000000000000000000000000000";
 /// The integrated result of every test goal.
-pub(crate) const RESULT: &str = "result00";
+pub(crate) const RESULT: &str = "2e5017000000000000000000000000000000000a";
 
 /// A goal built event by event, one second apart.
 pub(crate) struct Goal {
@@ -108,8 +108,8 @@ pub(crate) fn run(commit: &str, gates: Vec<GateObservation>) -> GateRun {
         .map(|g| format!("gates/{commit}-tree/{}.json", g.name))
         .collect();
     GateRun {
-        commit: commit.to_owned(),
-        tree: format!("{commit}-tree"),
+        commit: fake::commit(commit),
+        tree: fake::tree(&format!("{commit}-tree")),
         config_hash: "cfg".into(),
         gates,
         evidence,
@@ -135,7 +135,7 @@ impl Goal {
             text: "Make it right".into(),
             base: BaseRef {
                 rev: "HEAD".into(),
-                commit: BASE.into(),
+                commit: fake::commit(BASE),
             },
             options: RunOptions::default(),
             nonce: "n".into(),
@@ -173,7 +173,7 @@ impl Goal {
         let mut g = Goal::planned(kind);
         g.apply(EventBody::IntegrationStarted {
             branch: "omk/g/integration".into(),
-            commit: BASE.into(),
+            commit: fake::commit(BASE),
         });
         g.apply(EventBody::BaselineRecorded(run(BASE, baseline)));
         let a = TaskId::parse("a").expect("a valid task id");
@@ -181,14 +181,14 @@ impl Goal {
             task: a.clone(),
             attempt: 1,
             branch: "omk/g/a".into(),
-            start_commit: BASE.into(),
+            start_commit: fake::commit(BASE),
         });
         g.apply(EventBody::AttemptFinished(AttemptReport {
             task: a.clone(),
             attempt: 1,
             outcome: AttemptOutcome::Succeeded,
-            commit: Some("attempt1".into()),
-            tree: Some("attempt1-tree".into()),
+            commit: Some(fake::commit("attempt1")),
+            tree: Some(fake::tree("attempt1-tree")),
             tokens: 1200,
             session_id: Some("s1".into()),
             next: TaskStatus::Done,
@@ -196,7 +196,7 @@ impl Goal {
         }));
         g.apply(EventBody::TaskIntegrated {
             task: a,
-            commit: RESULT.into(),
+            commit: fake::commit(RESULT),
         });
         g
     }
@@ -224,7 +224,7 @@ impl Goal {
     pub(crate) fn verify(&mut self, gates: Vec<GateObservation>) {
         self.apply(EventBody::VerificationRecorded(run(RESULT, gates)));
         self.apply(EventBody::HarnessChecked(HarnessCheck {
-            result: RESULT.into(),
+            result: fake::commit(RESULT),
             changes: Vec::new(),
             restored: None,
             error: None,
@@ -235,7 +235,7 @@ impl Goal {
     pub(crate) fn review(&mut self, findings: Vec<Finding>) {
         let at = self.now();
         self.apply(EventBody::ReviewRecorded(Review {
-            commit: RESULT.into(),
+            commit: fake::commit(RESULT),
             findings,
             gaps: Vec::new(),
             at,
@@ -412,7 +412,7 @@ fn evidence_for_another_tree_than_the_result_is_stale() {
     assert_not_ready(
         &g,
         &NotReadyReason::StaleGateEvidence {
-            tested: "older000".into(),
+            tested: fake::commit("older000").to_string(),
             result: RESULT.into(),
         },
     );
@@ -423,13 +423,13 @@ fn a_result_integrated_after_verification_makes_the_evidence_stale() {
     let mut g = Goal::evidenced();
     g.apply(EventBody::TaskIntegrated {
         task: TaskId::parse("a").expect("a valid task id"),
-        commit: "newer000".into(),
+        commit: fake::commit("newer000"),
     });
     let r = g.readiness();
     assert_eq!(r.status, GoalStatus::NotReady);
     assert!(r.reasons.contains(&NotReadyReason::StaleGateEvidence {
         tested: RESULT.into(),
-        result: "newer000".into(),
+        result: fake::commit("newer000").to_string(),
     }));
     assert!(
         r.reasons.contains(&NotReadyReason::MissingReview),
@@ -725,7 +725,7 @@ fn harness_goal(result: Vec<GateObservation>, restored: Option<Vec<GateObservati
     g.apply(EventBody::VerificationRecorded(run(RESULT, result)));
     let changes = conftest_added();
     g.apply(EventBody::HarnessChecked(HarnessCheck {
-        result: RESULT.into(),
+        result: fake::commit(RESULT),
         error: restored
             .is_none()
             .then(|| "conftest.py is not a directory".to_owned()),
@@ -746,7 +746,7 @@ fn a_verification_without_a_harness_check_is_missing_evidence() {
     g.review(Vec::new());
     assert_not_ready(&g, &NotReadyReason::MissingHarnessCheck);
     g.apply(EventBody::HarnessChecked(HarnessCheck {
-        result: "older000".into(),
+        result: fake::commit("older000"),
         changes: Vec::new(),
         restored: None,
         error: None,
@@ -863,8 +863,8 @@ fn the_proof_shows_the_harness_diff_and_what_the_restored_run_said() {
     let h = proof.harness.as_ref().expect("a harness check");
     assert_eq!(h.changes[0].path, "conftest.py");
     assert_eq!(
-        h.restored_run.as_ref().map(|r| r.commit.as_str()),
-        Some("restored")
+        h.restored_run.as_ref().map(|r| r.commit.clone()),
+        Some(fake::commit("restored").to_string())
     );
     assert_eq!(h.differences.len(), 1);
     let md = crate::model::proof_md::render(&proof);
@@ -919,8 +919,8 @@ fn bugfix(base_run: Vec<GateObservation>) -> Goal {
         &[("t::old", Passed), ("t::bug", Passed)],
     )]);
     g.apply(EventBody::BaseRunRecorded(BaseRun {
-        commit: "overlay0".into(),
-        result: RESULT.into(),
+        commit: fake::commit("overlay0"),
+        result: fake::commit(RESULT),
         overlaid: vec!["tests/bug.rs".into()],
         gates: base_run,
     }));
@@ -983,7 +983,7 @@ fn a_base_run_of_another_result_is_not_fail_to_pass_evidence() {
         &[("t::old", Passed), ("t::bug", Failed)],
     )]);
     if let Some(r) = g.snapshot.goal.base_run.as_mut() {
-        r.result = "older000".into();
+        r.result = fake::commit("older000");
     }
     assert!(oracle_failed(&g.readiness(), &OracleCheck::FailToPass));
 }
@@ -1073,7 +1073,7 @@ fn a_review_gap_refuses_ready() {
     let mut g = Goal::evidenced();
     let at = g.now();
     g.apply(EventBody::ReviewRecorded(Review {
-        commit: RESULT.into(),
+        commit: fake::commit(RESULT),
         findings: Vec::new(),
         gaps: vec!["security-reviewer gave no answer".into()],
         at,
@@ -1245,16 +1245,20 @@ fn the_proof_carries_its_evidence() {
     let proof = prove(&g.snapshot, changed());
     assert_eq!(proof.status, GoalStatus::Ready);
     assert_eq!(proof.base.commit, BASE);
-    assert_eq!(proof.base.tree, format!("{BASE}-tree"));
+    let tree_of = |commit: &str| fake::tree(&format!("{commit}-tree")).to_string();
+    assert_eq!(proof.base.tree, tree_of(BASE));
     let result = proof.result.as_ref().expect("a result");
     assert_eq!(
         (result.commit.as_str(), result.tree.as_str()),
-        (RESULT, "result00-tree")
+        (RESULT, tree_of(RESULT).as_str())
     );
     assert_eq!(proof.gates.len(), 1);
     assert_eq!(
         proof.gates[0].evidence,
-        ["gates/base0000-tree/test.json", "gates/result00-tree/test.json"]
+        [
+            format!("gates/{BASE}-tree/test.json"),
+            format!("gates/{RESULT}-tree/test.json")
+        ]
     );
     assert_eq!(proof.tasks[0].attempts[0].outcome, "succeeded");
     assert_eq!(proof.tasks[0].attempts[0].tokens, 1200);

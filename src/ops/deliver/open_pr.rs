@@ -16,7 +16,7 @@ use crate::model::delivery::merge::PullState;
 use crate::model::delivery::record::{DeliveryStage, MergeRecorded, PrOpened};
 use crate::model::delivery::slices::slice_line;
 use crate::model::event::EventBody;
-use crate::model::ids::TaskId;
+use crate::model::ids::{CommitId, TaskId};
 use crate::model::options::DeliveryPolicy;
 use crate::model::snapshot::Snapshot;
 use crate::ops::{Context, OpsError};
@@ -178,7 +178,7 @@ fn prepare(
     let facts = match (&req.facts, head) {
         (None, Some(head)) => facts_for(ctx, goal, snapshot, None)?.with_changed_paths(changed_paths(
             ctx,
-            &snapshot.goal.base.commit,
+            snapshot.goal.base.commit,
             head,
         )),
         _ => facts_for(ctx, goal, snapshot, req.facts.clone())?,
@@ -205,11 +205,8 @@ fn prepare(
 }
 
 /// The paths that differ between the goal's base and the delivered head (empty when unreadable).
-fn changed_paths(ctx: &Context, base: &str, head: ObjectId) -> Vec<String> {
-    let Ok(base) = ObjectId::from_hex(base.as_bytes()) else {
-        return Vec::new();
-    };
-    match ctx.store.diff_trees(base, head) {
+fn changed_paths(ctx: &Context, base: CommitId, head: ObjectId) -> Vec<String> {
+    match ctx.store.diff_trees(base.object_id(), head) {
         Ok(changes) => changes.into_iter().map(|c| c.path).collect(),
         Err(e) => {
             tracing::warn!("cannot list the changed files of the delivery: {e}");

@@ -16,6 +16,7 @@ use crate::git::push::{self, PushSpec};
 use crate::model::delivery::merge::PullState;
 use crate::model::delivery::record::PrOpened;
 use crate::model::delivery::slices::{Slice, SliceFacts, slice_body, slice_title, slices};
+use crate::model::ids::TreeId;
 use crate::model::snapshot::Snapshot;
 use crate::model::task::{AttemptOutcome, Task};
 use crate::ops::Context;
@@ -193,7 +194,7 @@ fn slice_facts(
         .as_ref()
         .and_then(|d| read(format!("{d}/transcript.jsonl")))
         .and_then(|b| last_text(&b));
-    let gates = match (tip, last.and_then(|a| a.tree.as_deref())) {
+    let gates = match (tip, last.and_then(|a| a.tree)) {
         (Some(tip), Some(tree)) => gate_lines(ctx, tip, tree),
         _ => Vec::new(),
     };
@@ -214,11 +215,7 @@ fn slice_facts(
             .attempts
             .iter()
             .map(|a| {
-                let commit = a
-                    .commit
-                    .as_deref()
-                    .map(|c| format!(" at {c}"))
-                    .unwrap_or_default();
+                let commit = a.commit.map(|c| format!(" at {c}")).unwrap_or_default();
                 format!("attempt {}: {}{commit}", a.number, outcome_word(&a.outcome))
             })
             .collect(),
@@ -266,7 +263,7 @@ fn last_text(transcript: &[u8]) -> Option<String> {
 }
 
 /// The gate evidence recorded for `tree` in the goal tree at `tip`, one line per gate.
-fn gate_lines(ctx: &Context, tip: ObjectId, tree: &str) -> Vec<String> {
+fn gate_lines(ctx: &Context, tip: ObjectId, tree: TreeId) -> Vec<String> {
     let prefix = format!("gates/{tree}/");
     let Ok(files) = ctx.store.files_at(tip) else {
         return Vec::new();

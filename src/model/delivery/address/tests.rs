@@ -5,7 +5,7 @@ use crate::model::delivery::record::PrOpened;
 use crate::model::event::{Actor, ActorKind, BaseRef, Event, EventBody, GoalCreated};
 use crate::model::goal::Integration;
 use crate::model::graph::tests::task;
-use crate::model::ids::{EventId, GoalId};
+use crate::model::ids::{EventId, GoalId, fake};
 use crate::model::options::RunOptions;
 
 fn event(n: u8, body: EventBody) -> Event {
@@ -31,7 +31,7 @@ fn delivered() -> Snapshot {
             text: "Fix add".into(),
             base: BaseRef {
                 rev: "main".into(),
-                commit: "0".repeat(40),
+                commit: fake::commit(&"0".repeat(40)),
             },
             options: RunOptions::default(),
             nonce: "n".into(),
@@ -41,11 +41,11 @@ fn delivered() -> Snapshot {
     let mut s = Snapshot::genesis(&id, &created).expect("creation event");
     let mut t = task("t1-fix-add", &[], &["calc.py"]);
     t.status = TaskStatus::Done;
-    t.integrated = Some("1".repeat(40));
+    t.integrated = Some(fake::commit(&"1".repeat(40)));
     s.tasks = TaskGraph::new(vec![t]).expect("valid graph");
     s.goal.integration = Some(Integration {
         branch: "omk/g/integration".into(),
-        commit: "1".repeat(40),
+        commit: fake::commit(&"1".repeat(40)),
     });
     s.goal.status = GoalStatus::Ready;
     s.apply(&event(
@@ -153,9 +153,9 @@ fn a_recorded_batch_reopens_the_goal_and_the_loop_drives_then_delivers_then_repl
         .get_mut(&TaskId::parse("review-1-1").expect("valid"))
         .expect("joined");
     fix.status = TaskStatus::Done;
-    fix.integrated = Some("2".repeat(40));
+    fix.integrated = Some(fake::commit(&"2".repeat(40)));
     if let Some(i) = s.goal.integration.as_mut() {
-        i.commit = "2".repeat(40);
+        i.commit = fake::commit(&"2".repeat(40));
     }
     s.goal.status = GoalStatus::Ready;
     assert_eq!(next(&s), AddressStep::Deliver, "the PR head is the old result");
