@@ -84,14 +84,12 @@ impl Case {
         })
     }
 
-    /// A directory next to the repository, outside the work dir.
+    /// A directory outside the work dir that the agent sees: in its `HOME`, which stays visible
+    /// (read-only) inside the sandbox. Next to the repository it would be in the system's temporary
+    /// directory, which the sandbox empties, and kimi-cli refuses a write under a directory it
+    /// cannot see itself, before git-omk is asked.
     fn outside(&self) -> PathBuf {
-        let dir = self
-            .repo
-            .path
-            .parent()
-            .expect("the repo has a parent")
-            .join("outside");
+        let dir = self.home.home().join("outside");
         std::fs::create_dir_all(&dir).expect("outside dir");
         dir.canonicalize().expect("outside dir")
     }

@@ -595,6 +595,17 @@ pub const HIDDEN_SOCKETS: &[&str] = &[
     "/run/snapd-snap.socket",
 ];
 
+/// The absolute paths a command line names (words that start with `/`, quotes around them
+/// dropped): the script of an `exec:` agent, the program of an `acp:` one.
+pub fn command_paths(command: &str) -> Vec<PathBuf> {
+    command
+        .split_whitespace()
+        .map(|word| word.trim_matches(|c| c == '\'' || c == '"'))
+        .filter(|word| word.starts_with('/'))
+        .map(PathBuf::from)
+        .collect()
+}
+
 /// Variables removed inside the sandbox: sockets of agents that hold the user's keys.
 pub const UNSET_IN_SANDBOX: &[&str] = &["SSH_AUTH_SOCK", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS"];
 
@@ -962,6 +973,19 @@ mod tests {
             args[position(&args, "/tmp/omk-sandbox-1/unreadable", "/run/docker.sock") - 1],
             "--ro-bind"
         );
+    }
+
+    #[test]
+    fn the_paths_a_configured_command_names_are_found() {
+        assert_eq!(
+            command_paths("python3 /tmp/x/agent.py --mode '/tmp/y z' \"/opt/a\" ./rel ~/h"),
+            vec![
+                PathBuf::from("/tmp/x/agent.py"),
+                PathBuf::from("/tmp/y"),
+                PathBuf::from("/opt/a")
+            ]
+        );
+        assert!(command_paths("").is_empty());
     }
 
     #[test]

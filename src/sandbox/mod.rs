@@ -38,8 +38,8 @@ use crate::clock::random_bytes;
 use crate::model::options::AgentSpec;
 use crate::model::sandbox::{
     EMPTIED, ENGINE_STATE_DIRS, HIDDEN_SOCKETS, HIDDEN_UNDER_HOME, Layout, SandboxMode, SandboxSettings,
-    StateDir, StateLayout, StateRoot, UNSET_IN_SANDBOX, Walls, engine_state_dirs, listing_work_dir,
-    state_root, toolchain_caches,
+    StateDir, StateLayout, StateRoot, UNSET_IN_SANDBOX, Walls, command_paths, engine_state_dirs,
+    listing_work_dir, state_root, toolchain_caches,
 };
 use crate::process::{self, GroupChild, GroupSpec};
 use crate::settings;
@@ -214,6 +214,10 @@ pub struct Scope {
     /// Paths that stay read-only even inside a writable directory: the checkout's `.git` pointer, the
     /// repository's git directories.
     pub protect: Vec<PathBuf>,
+    /// Files the user's own configuration names for these processes (the absolute paths in an
+    /// `exec:` or `acp:` agent's command), kept visible, read-only, should they live in an emptied
+    /// directory. Never what an agent or a gate names: that would un-hide a socket.
+    pub shown: Vec<PathBuf>,
 }
 
 impl Scope {
@@ -225,6 +229,7 @@ impl Scope {
             work_dir_writable: true,
             state_dirs: Vec::new(),
             protect: protected(work_dir, git_dirs),
+            shown: Vec::new(),
         }
     }
 
@@ -250,6 +255,10 @@ impl Scope {
             work_dir_writable: !read_only,
             state_dirs: engine_state_dirs(agent, &var),
             protect: protected(work_dir, git_dirs),
+            shown: match agent {
+                AgentSpec::Exec(command) | AgentSpec::Acp(command) => command_paths(command),
+                _ => Vec::new(),
+            },
         }
     }
 }
@@ -385,7 +394,8 @@ fn emptied_dirs() -> Vec<PathBuf> {
 /// child's and git-omk's: credentials inside stay hidden), the engines' state directories its
 /// environment names (read-only where the scope does not make them writable: a command in an ACP
 /// terminal that writes there is refused as before, not sent into an empty directory), the user's
-/// checkout (the parent of a protected `.git` directory) and the program started.
+/// checkout (the parent of a protected `.git` directory), the files the user's configuration names
+/// ([`Scope::shown`]) and the program started.
 fn shown_paths(var: &dyn Fn(&str) -> Option<String>, scope: &Scope, program: &Path) -> Vec<PathBuf> {
     let homes = var("HOME")
         .into_iter()
@@ -399,6 +409,7 @@ fn shown_paths(var: &dyn Fn(&str) -> Option<String>, scope: &Scope, program: &Pa
         .filter_map(|p| p.parent().map(Path::to_path_buf));
     homes
         .chain(checkouts)
+        .chain(scope.shown.iter().cloned())
         .chain([program.to_path_buf()])
         .filter_map(|p| canonical(&p))
         .collect()
