@@ -11,8 +11,8 @@ use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, GoalView, Location, ProofView, RecordedView, ReplayItem, ReplayView,
-    ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
+    self, BudgetDoc, BudgetView, GoalView, LastEventView, LeaseView, Location, ProofView, RecordedView,
+    ReplayItem, ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -241,8 +241,8 @@ fn status(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
                 .map(|t| t.id.as_str())
                 .collect(),
             budget: BudgetView::of(&s.goal),
-            lease: s.goal.lease(),
-            last_event: s.goal.last_event(),
+            lease: s.goal.lease().map(LeaseView::of),
+            last_event: s.goal.last_event().map(LastEventView::of),
             tip: loaded.tip.to_string(),
         })
     } else {

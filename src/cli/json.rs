@@ -9,7 +9,7 @@ use crate::model::decision::Decision;
 use crate::model::event::{Actor, BaseRef, Event};
 use crate::model::goal::{Blocker, Delivery, GateRun, GoalState, HumanDecision, Integration, LastEvent};
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::GoalId;
+use crate::model::ids::{EventId, GoalId};
 use crate::model::lease::Lease;
 use crate::model::options::RunOptions;
 use crate::model::oracle::BaseRun;
@@ -190,11 +190,61 @@ pub struct StatusView<'a> {
     /// Budget.
     pub budget: BudgetView,
     /// The controller lease.
-    pub lease: Option<&'a Lease>,
+    pub lease: Option<LeaseView<'a>>,
     /// The last event.
-    pub last_event: Option<&'a LastEvent>,
+    pub last_event: Option<LastEventView<'a>>,
     /// Tip commit.
     pub tip: String,
+}
+
+/// A controller's lease (in `goal status --json` and `goal show -f json`).
+#[derive(Serialize)]
+pub struct LeaseView<'a> {
+    /// Host name of the holder.
+    pub host: &'a str,
+    /// Process id of the holder.
+    pub pid: u32,
+    /// When the holder started.
+    pub started_at: DateTime<Utc>,
+    /// When the claim lapses unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl<'a> LeaseView<'a> {
+    /// Of the model's lease.
+    pub fn of(lease: &'a Lease) -> LeaseView<'a> {
+        LeaseView {
+            host: &lease.host,
+            pid: lease.pid,
+            started_at: lease.started_at,
+            expires_at: lease.expires_at,
+        }
+    }
+}
+
+/// The last event applied to a goal (in `goal status --json` and `goal show -f json`).
+#[derive(Serialize)]
+pub struct LastEventView<'a> {
+    /// Event id.
+    pub id: &'a EventId,
+    /// Event kind.
+    pub kind: &'a str,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// One-line summary.
+    pub summary: &'a str,
+}
+
+impl<'a> LastEventView<'a> {
+    /// Of the model's record of the last event.
+    pub fn of(last: &'a LastEvent) -> LastEventView<'a> {
+        LastEventView {
+            id: &last.id,
+            kind: &last.kind,
+            at: last.at,
+            summary: &last.summary,
+        }
+    }
 }
 
 /// Budget spent and left (in `goal status --json` and `goal budget -f json`): its own types, built field
@@ -369,7 +419,7 @@ pub struct GoalView<'a> {
     /// What was spent.
     pub usage: &'a Usage,
     /// The controller lease, if any.
-    pub lease: Option<&'a Lease>,
+    pub lease: Option<LeaseView<'a>>,
     /// Who created it.
     pub created_by: &'a Actor,
     /// When it was created.
@@ -383,7 +433,7 @@ pub struct GoalView<'a> {
     /// Human verdicts, oldest first.
     pub human_decisions: &'a [HumanDecision],
     /// The last event applied.
-    pub last_event: Option<&'a LastEvent>,
+    pub last_event: Option<LastEventView<'a>>,
     /// How many events made this state.
     pub event_count: u64,
     /// The integration branch and its tip.
@@ -422,14 +472,14 @@ impl<'a> GoalView<'a> {
             options: g.options(),
             limits: g.limits(),
             usage: g.usage(),
-            lease: g.lease(),
+            lease: g.lease().map(LeaseView::of),
             created_by: g.created_by(),
             created_at: g.created_at(),
             updated_at: g.updated_at(),
             blockers: g.blockers(),
             delivery: g.delivery(),
             human_decisions: g.human_decisions(),
-            last_event: g.last_event(),
+            last_event: g.last_event().map(LastEventView::of),
             event_count: g.event_count(),
             integration: g.integration(),
             baseline: g.baseline(),
@@ -599,6 +649,38 @@ fn is_false(b: &bool) -> bool {
 mod tests {
     use super::*;
     use crate::model::budget::Usd;
+
+    /// The lease and the last event are the views', field by field.
+    #[test]
+    fn the_lease_and_last_event_views_name_their_own_fields_in_order() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let lease = Lease {
+            host: "build-1".into(),
+            pid: 42,
+            started_at: at,
+            expires_at: at,
+        };
+        assert_eq!(
+            serde_json::to_string(&LeaseView::of(&lease)).unwrap(),
+            r#"{"host":"build-1","pid":42,"started_at":"2026-11-22T10:00:00Z","expires_at":"2026-11-22T10:00:00Z"}"#
+        );
+        let last = LastEvent {
+            id: EventId::from_random([7; 10]),
+            kind: "paused".into(),
+            at,
+            summary: "paused".into(),
+        };
+        let json = serde_json::to_string(&LastEventView::of(&last)).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"id":"{}","kind":"paused","at":"2026-11-22T10:00:00Z","summary":"paused"}}"#,
+                last.id
+            )
+        );
+    }
 
     /// The budget document is the view's, field by field: these keys, in this order, whatever the
     /// model's budget types are called.
