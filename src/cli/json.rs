@@ -106,8 +106,19 @@ pub struct ListItem {
 pub struct RemoteCopy {
     /// Remote name.
     pub remote: String,
-    /// Relation to the listed copy.
-    pub relation: Relation,
+    /// Relation to the listed copy: `same`, `ahead`, `behind`, `diverged` or `remote_only`.
+    pub relation: &'static str,
+}
+
+/// How a remote copy's relation is named in JSON.
+fn relation_name(relation: Relation) -> &'static str {
+    match relation {
+        Relation::Same => "same",
+        Relation::Ahead => "ahead",
+        Relation::Behind => "behind",
+        Relation::Diverged => "diverged",
+        Relation::RemoteOnly => "remote_only",
+    }
 }
 
 impl ListItem {
@@ -127,7 +138,7 @@ impl ListItem {
                 .iter()
                 .map(|(remote, relation)| RemoteCopy {
                     remote: remote.clone(),
-                    relation: *relation,
+                    relation: relation_name(*relation),
                 })
                 .collect(),
             problem: row.entry.problem.clone(),
@@ -649,6 +660,20 @@ fn is_false(b: &bool) -> bool {
 mod tests {
     use super::*;
     use crate::model::budget::Usd;
+
+    /// A remote copy's relation is named by the view (as `goal list --json` has always named it).
+    #[test]
+    fn relations_are_named_by_the_view() {
+        let names = [
+            Relation::Same,
+            Relation::Ahead,
+            Relation::Behind,
+            Relation::Diverged,
+            Relation::RemoteOnly,
+        ]
+        .map(relation_name);
+        assert_eq!(names, ["same", "ahead", "behind", "diverged", "remote_only"]);
+    }
 
     /// The lease and the last event are the views', field by field.
     #[test]
