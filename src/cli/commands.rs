@@ -336,11 +336,7 @@ fn replay(dir: &Path, args: ReplayArgs) -> Result<i32, CliError> {
         let report = replay::verify(&ctx, &goal)?;
         let ok = report.divergence.is_none();
         let out = match format {
-            Format::Json => json::document(&VerifyView {
-                location: Location::of(&goal),
-                ok,
-                report: &report,
-            }),
+            Format::Json => json::document(&VerifyView::of(Location::of(&goal), &report)),
             _ => text::verify(&goal, &report),
         };
         emit(&out)?;

@@ -616,9 +616,46 @@ pub struct VerifyView<'a> {
     pub location: Location,
     /// No divergence.
     pub ok: bool,
-    /// Details.
-    #[serde(flatten)]
-    pub report: &'a VerifyReport,
+    /// Goal commits checked.
+    pub commits: usize,
+    /// Events replayed.
+    pub events: usize,
+    /// The first divergence, if any.
+    pub divergence: Option<DivergenceView<'a>>,
+}
+
+impl<'a> VerifyView<'a> {
+    /// Of a replay check of the goal at `location`.
+    pub fn of(location: Location, report: &'a VerifyReport) -> VerifyView<'a> {
+        VerifyView {
+            location,
+            ok: report.divergence.is_none(),
+            commits: report.commits,
+            events: report.events,
+            divergence: report.divergence.as_ref().map(|d| DivergenceView {
+                commit: &d.commit,
+                file: &d.file,
+                line: d.line,
+                derived: &d.derived,
+                recorded: &d.recorded,
+            }),
+        }
+    }
+}
+
+/// Where a recorded snapshot first differs from the one derived from the events.
+#[derive(Serialize)]
+pub struct DivergenceView<'a> {
+    /// The goal commit.
+    pub commit: &'a str,
+    /// The file.
+    pub file: &'a str,
+    /// First differing line (1-based).
+    pub line: usize,
+    /// That line as derived from the events.
+    pub derived: &'a str,
+    /// That line as recorded.
+    pub recorded: &'a str,
 }
 
 /// Output of commands that record something on several goals (`archive`, `unarchive`).
@@ -673,6 +710,35 @@ mod tests {
         ]
         .map(relation_name);
         assert_eq!(names, ["same", "ahead", "behind", "diverged", "remote_only"]);
+    }
+
+    /// The replay check is the view's, field by field.
+    #[test]
+    fn the_replay_check_view_names_its_own_fields_in_order() {
+        let report = VerifyReport {
+            commits: 3,
+            events: 5,
+            divergence: Some(crate::ops::replay::Divergence {
+                commit: "c".into(),
+                file: "goal.json".into(),
+                line: 4,
+                derived: "a".into(),
+                recorded: "b".into(),
+            }),
+        };
+        let location = Location {
+            id: "g".into(),
+            ref_name: "r".into(),
+            remote: None,
+        };
+        let json = serde_json::to_string(&VerifyView::of(location, &report)).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"id":"g","ref":"r","remote":null,"ok":false,"commits":3,"events":5,"#,
+                r#""divergence":{"commit":"c","file":"goal.json","line":4,"derived":"a","recorded":"b"}}"#
+            )
+        );
     }
 
     /// The lease and the last event are the views', field by field.
