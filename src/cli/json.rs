@@ -741,6 +741,53 @@ mod tests {
         );
     }
 
+    /// The goal in `show -f json` names every key of its own; an archived goal's carries `archived`
+    /// (a key the view once left out).
+    #[test]
+    fn the_goal_view_names_every_key_of_an_archived_goal() {
+        use crate::model::event::EventBody;
+        let mut g = crate::model::proof::tests::Goal::evidenced();
+        g.apply(EventBody::Cancelled { reason: None });
+        g.apply(EventBody::Archived {});
+        let value = serde_json::to_value(GoalView::of(&g.snapshot.goal)).unwrap();
+        let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut expected = vec![
+            "schema_version",
+            "id",
+            "title",
+            "text",
+            "kind",
+            "status",
+            "phase",
+            "paused_from",
+            "base",
+            "options",
+            "limits",
+            "usage",
+            "lease",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "blockers",
+            "delivery",
+            "human_decisions",
+            "last_event",
+            "event_count",
+            "integration",
+            "baseline",
+            "verification",
+            "stop_reason",
+            "base_run",
+            "harness",
+            "review",
+            "archived",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(value["archived"], true);
+    }
+
     /// The lease and the last event are the views', field by field.
     #[test]
     fn the_lease_and_last_event_views_name_their_own_fields_in_order() {
