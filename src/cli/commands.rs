@@ -11,8 +11,8 @@ use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, GoalView, LastEventView, LeaseView, Location, ProofView, RecordedView,
-    ReplayItem, ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
+    self, BudgetDoc, BudgetView, GoalView, LastEventView, LeaseView, Location, ProofView, ReadinessView,
+    RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -288,7 +288,7 @@ fn proof(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
             location: Location::of(&goal),
             recorded: recorded.is_some(),
             proof_commit: commit,
-            readiness: &verdict,
+            readiness: ReadinessView::of(&verdict),
             proof: recorded,
         }),
         (Format::Md, Some(p)) => text::proof_md(&verdict, p, commit.as_deref()),
