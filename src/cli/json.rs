@@ -10,7 +10,7 @@ use crate::model::event::{Actor, BaseRef, Event};
 use crate::model::gate::identity::RemovedTest;
 use crate::model::goal::{Blocker, Delivery, GateRun, GoalState, HumanDecision, Integration, LastEvent};
 use crate::model::harness::HarnessCheck;
-use crate::model::ids::{EventId, GoalId};
+use crate::model::ids::{CommitId, EventId, GoalId};
 use crate::model::lease::Lease;
 use crate::model::options::RunOptions;
 use crate::model::oracle::BaseRun;
@@ -423,7 +423,7 @@ pub struct GoalView<'a> {
     /// The status a paused goal resumes to.
     pub paused_from: Option<GoalStatus>,
     /// Where work starts: `{rev, commit}`.
-    pub base: &'a BaseRef,
+    pub base: BaseView<'a>,
     /// What `run` was asked.
     pub options: &'a RunOptions,
     /// Current limits.
@@ -480,7 +480,7 @@ impl<'a> GoalView<'a> {
             status: g.status(),
             phase: g.phase(),
             paused_from: g.paused_from(),
-            base: g.base(),
+            base: BaseView::of(g.base()),
             options: g.options(),
             limits: g.limits(),
             usage: g.usage(),
@@ -501,6 +501,25 @@ impl<'a> GoalView<'a> {
             harness: g.harness(),
             review: g.review(),
             archived: g.archived(),
+        }
+    }
+}
+
+/// Where a goal's work starts (in `goal show -f json`).
+#[derive(Serialize)]
+pub struct BaseView<'a> {
+    /// What the user asked for (`HEAD`, a branch, a sha).
+    pub rev: &'a str,
+    /// The commit it resolved to (40 hex digits).
+    pub commit: &'a CommitId,
+}
+
+impl<'a> BaseView<'a> {
+    /// Of the model's base.
+    pub fn of(base: &'a BaseRef) -> BaseView<'a> {
+        BaseView {
+            rev: &base.rev,
+            commit: &base.commit,
         }
     }
 }
@@ -1158,6 +1177,18 @@ mod tests {
             let view = serde_json::to_string_pretty(&ReadinessView::of(&verdict)).unwrap();
             assert_eq!(view, serde_json::to_string_pretty(&verdict).unwrap());
         }
+    }
+
+    /// The base is the view's, field by field, as the model's printed it.
+    #[test]
+    fn the_base_view_prints_as_the_model_did() {
+        let base = BaseRef {
+            rev: "main".into(),
+            commit: crate::model::ids::fake::commit("base"),
+        };
+        let json = serde_json::to_string(&BaseView::of(&base)).unwrap();
+        assert_eq!(json, format!(r#"{{"rev":"main","commit":"{}"}}"#, base.commit));
+        assert_eq!(json, serde_json::to_string(&base).unwrap());
     }
 
     /// The lease and the last event are the views', field by field.
