@@ -425,7 +425,7 @@ pub struct GoalView<'a> {
     /// Where work starts: `{rev, commit}`.
     pub base: BaseView<'a>,
     /// What `run` was asked.
-    pub options: &'a RunOptions,
+    pub options: OptionsView,
     /// Current limits.
     pub limits: &'a Limits,
     /// What was spent.
@@ -481,7 +481,7 @@ impl<'a> GoalView<'a> {
             phase: g.phase(),
             paused_from: g.paused_from(),
             base: BaseView::of(g.base()),
-            options: g.options(),
+            options: OptionsView::of(g.options()),
             limits: g.limits(),
             usage: g.usage(),
             lease: g.lease().map(LeaseView::of),
@@ -520,6 +520,55 @@ impl<'a> BaseView<'a> {
         BaseView {
             rev: &base.rev,
             commit: &base.commit,
+        }
+    }
+}
+
+/// What `run` was asked (in `goal show -f json`).
+#[derive(Serialize)]
+pub struct OptionsView {
+    /// Budget limits of the whole goal.
+    pub limits: LimitsView,
+    /// Most agents running at once.
+    pub max_agents: u16,
+    /// The agent of task sessions, as written on the command line (`kimi`, `qwen`, `acp:<command>`, …).
+    pub agent: String,
+    /// The planner's own agent; absent when it is `agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planner_agent: Option<String>,
+    /// The reviewers' own agent; absent when it is `agent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewer_agent: Option<String>,
+    /// Delivery policy: `local`, `draft-pr` or `auto-pr`.
+    pub delivery: &'static str,
+    /// Merge policy: `disabled`, `manual` or `gated`.
+    pub merge: &'static str,
+    /// Whether planning may use an agent.
+    pub llm_planner: bool,
+    /// Token budget for the planning session.
+    pub planner_token_budget: Option<u64>,
+    /// Whether the run was asked to go all the way (`--until-ready`).
+    pub until_ready: bool,
+    /// Each integrated task delivered as its own PR; absent when not.
+    #[serde(skip_serializing_if = "is_false")]
+    pub slice_prs: bool,
+}
+
+impl OptionsView {
+    /// Of the model's run options.
+    pub fn of(o: &RunOptions) -> OptionsView {
+        OptionsView {
+            limits: LimitsView::of(&o.limits),
+            max_agents: o.max_agents,
+            agent: o.agent.to_string(),
+            planner_agent: o.planner_agent.as_ref().map(ToString::to_string),
+            reviewer_agent: o.reviewer_agent.as_ref().map(ToString::to_string),
+            delivery: o.delivery.as_str(),
+            merge: o.merge.as_str(),
+            llm_planner: o.llm_planner,
+            planner_token_budget: o.planner_token_budget,
+            until_ready: o.until_ready,
+            slice_prs: o.slice_prs,
         }
     }
 }
@@ -1189,6 +1238,48 @@ mod tests {
         let json = serde_json::to_string(&BaseView::of(&base)).unwrap();
         assert_eq!(json, format!(r#"{{"rev":"main","commit":"{}"}}"#, base.commit));
         assert_eq!(json, serde_json::to_string(&base).unwrap());
+    }
+
+    /// The run options are the view's, field by field, as the model's printed them (optional keys
+    /// absent and present).
+    #[test]
+    fn the_options_view_prints_as_the_model_did() {
+        use crate::model::options::{AgentSpec, DeliveryPolicy, MergePolicy};
+        let mut o = RunOptions {
+            limits: Limits {
+                time_secs: Some(60),
+                tokens: None,
+                usd_micros: Some(Usd(5)),
+            },
+            max_agents: 2,
+            agent: AgentSpec::Kimi,
+            planner_agent: None,
+            reviewer_agent: None,
+            delivery: DeliveryPolicy::DraftPr,
+            merge: MergePolicy::Gated,
+            llm_planner: true,
+            planner_token_budget: None,
+            until_ready: false,
+            slice_prs: false,
+        };
+        let json = serde_json::to_string(&OptionsView::of(&o)).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"{"limits":{"time_secs":60,"tokens":null,"usd_micros":5},"max_agents":2,"agent":"kimi","#,
+                r#""delivery":"draft-pr","merge":"gated","llm_planner":true,"planner_token_budget":null,"#,
+                r#""until_ready":false}"#
+            )
+        );
+        assert_eq!(json, serde_json::to_string(&o).unwrap());
+        o.planner_agent = Some(AgentSpec::Acp("my agent --acp".into()));
+        o.reviewer_agent = Some(AgentSpec::Qwen);
+        o.planner_token_budget = Some(9);
+        o.slice_prs = true;
+        let json = serde_json::to_string(&OptionsView::of(&o)).unwrap();
+        assert!(json.contains(r#""planner_agent":"acp:my agent --acp","reviewer_agent":"qwen""#));
+        assert!(json.ends_with(r#""until_ready":false,"slice_prs":true}"#));
+        assert_eq!(json, serde_json::to_string(&o).unwrap());
     }
 
     /// The lease and the last event are the views', field by field.
