@@ -11,8 +11,9 @@ use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, GoalView, LastEventView, LeaseView, Location, ProofView, ReadinessView,
-    RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView, VerifyView,
+    self, BudgetDoc, BudgetView, DecisionView, GoalView, LastEventView, LeaseView, Location, ProofView,
+    ReadinessView, RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView,
+    VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -263,7 +264,7 @@ fn show(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
             tip: tip.clone(),
             goal: GoalView::of(&s.goal),
             tasks: &s.tasks.tasks,
-            decisions: &s.decisions,
+            decisions: s.decisions.iter().map(DecisionView::of).collect(),
             plan: s.plan.as_ref(),
         }),
         Format::Md => text::show_md(&goal, &tip, s),

@@ -573,6 +573,37 @@ impl OptionsView {
     }
 }
 
+/// One recorded decision (in `goal show -f json`).
+#[derive(Serialize)]
+pub struct DecisionView<'a> {
+    /// The id of the event that recorded it.
+    pub id: &'a EventId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Which step decided (intake, planning, execution, …).
+    pub step: &'a str,
+    /// What was chosen.
+    pub chosen: &'a str,
+    /// Why.
+    pub why: &'a str,
+    /// What it was based on (files, gate results, counts).
+    pub evidence: &'a [String],
+}
+
+impl<'a> DecisionView<'a> {
+    /// Of the model's decision.
+    pub fn of(d: &'a Decision) -> DecisionView<'a> {
+        DecisionView {
+            id: &d.id,
+            at: d.at,
+            step: &d.step,
+            chosen: &d.chosen,
+            why: &d.why,
+            evidence: &d.evidence,
+        }
+    }
+}
+
 /// `goal show -f json`.
 #[derive(Serialize)]
 pub struct ShowView<'a> {
@@ -585,8 +616,8 @@ pub struct ShowView<'a> {
     pub goal: GoalView<'a>,
     /// `tasks.json`.
     pub tasks: &'a [Task],
-    /// `decisions.jsonl`.
-    pub decisions: &'a [Decision],
+    /// `decisions.jsonl`, each as its own view.
+    pub decisions: Vec<DecisionView<'a>>,
     /// `plan/…`.
     pub plan: Option<&'a PlanArtifacts>,
 }
@@ -1280,6 +1311,33 @@ mod tests {
         assert!(json.contains(r#""planner_agent":"acp:my agent --acp","reviewer_agent":"qwen""#));
         assert!(json.ends_with(r#""until_ready":false,"slice_prs":true}"#));
         assert_eq!(json, serde_json::to_string(&o).unwrap());
+    }
+
+    /// A decision is the view's, field by field, as the model's printed it.
+    #[test]
+    fn the_decision_view_prints_as_the_model_did() {
+        let d = Decision {
+            id: EventId::from_random([3; 10]),
+            at: DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            step: "planning".into(),
+            chosen: "two tasks".into(),
+            why: "two files".into(),
+            evidence: vec!["src/a.rs".into()],
+        };
+        let json = serde_json::to_string(&DecisionView::of(&d)).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                concat!(
+                    r#"{{"id":"{}","at":"2026-11-22T10:00:00Z","step":"planning","chosen":"two tasks","#,
+                    r#""why":"two files","evidence":["src/a.rs"]}}"#
+                ),
+                d.id
+            )
+        );
+        assert_eq!(json, serde_json::to_string(&d).unwrap());
     }
 
     /// The lease and the last event are the views', field by field.
