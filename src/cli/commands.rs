@@ -11,9 +11,9 @@ use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, DecisionView, GoalView, LastEventView, LeaseView, Location, ProofView,
-    ReadinessView, RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend, VerifyGoalView,
-    VerifyView,
+    self, BudgetDoc, BudgetView, DecisionView, GoalView, LastEventView, LeaseView, Location, PlanView,
+    ProofView, ReadinessView, RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend,
+    VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -265,7 +265,7 @@ fn show(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
             goal: GoalView::of(&s.goal),
             tasks: &s.tasks.tasks,
             decisions: s.decisions.iter().map(DecisionView::of).collect(),
-            plan: s.plan.as_ref(),
+            plan: s.plan.as_ref().map(PlanView::of),
         }),
         Format::Md => text::show_md(&goal, &tip, s),
         Format::Text => text::show(&goal, &tip, s, ctx.clock.now()),
