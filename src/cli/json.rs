@@ -427,9 +427,9 @@ pub struct GoalView<'a> {
     /// What `run` was asked.
     pub options: OptionsView,
     /// Current limits.
-    pub limits: &'a Limits,
+    pub limits: LimitsView,
     /// What was spent.
-    pub usage: &'a Usage,
+    pub usage: UsageView,
     /// The controller lease, if any.
     pub lease: Option<LeaseView<'a>>,
     /// Who created it.
@@ -482,8 +482,8 @@ impl<'a> GoalView<'a> {
             paused_from: g.paused_from(),
             base: BaseView::of(g.base()),
             options: OptionsView::of(g.options()),
-            limits: g.limits(),
-            usage: g.usage(),
+            limits: LimitsView::of(g.limits()),
+            usage: UsageView::of(g.usage()),
             lease: g.lease().map(LeaseView::of),
             created_by: g.created_by(),
             created_at: g.created_at(),
@@ -1580,6 +1580,14 @@ mod tests {
             usd_micros: Usd(7),
             unpriced_tokens: 3,
         };
+        assert_eq!(
+            serde_json::to_string(&LimitsView::of(&limits)).unwrap(),
+            serde_json::to_string(&limits).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string(&UsageView::of(&usage)).unwrap(),
+            serde_json::to_string(&usage).unwrap()
+        );
         let json = serde_json::to_string(&BudgetView::new(&limits, &usage)).unwrap();
         assert_eq!(
             json,
