@@ -13,7 +13,7 @@ use super::error::CliError;
 use super::json::{
     self, BudgetDoc, BudgetView, DecisionView, GoalView, LastEventView, LeaseView, Location, PlanView,
     ProofView, ReadinessView, RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend,
-    VerifyGoalView, VerifyView,
+    TaskView, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -263,7 +263,7 @@ fn show(dir: &Path, args: ShowArgs) -> Result<i32, CliError> {
             location: Location::of(&goal),
             tip: tip.clone(),
             goal: GoalView::of(&s.goal),
-            tasks: &s.tasks.tasks,
+            tasks: s.tasks.tasks.iter().map(TaskView::of).collect(),
             decisions: s.decisions.iter().map(DecisionView::of).collect(),
             plan: s.plan.as_ref().map(PlanView::of),
         }),
