@@ -220,26 +220,6 @@ fn sleep_mark() -> String {
     format!("300.{}{n:04}", std::process::id())
 }
 
-/// Live processes whose command line is `sleep <seconds>`.
-fn sleeping(seconds: &str) -> Vec<i32> {
-    let wanted = format!("sleep {seconds}");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let live = !stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('Z');
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            live && String::from_utf8_lossy(&cmdline).replace('\0', " ").trim_end() == wanted
-        })
-        .collect()
-}
-
 fn assert_ready(out: &Output) {
     assert_eq!(
         out.status.code(),
@@ -404,7 +384,7 @@ fn kill_9_of_the_controller_while_the_planner_runs_then_resume() {
     let resumed = fx.omk(&["goal", "resume", "--json"], &[]);
     assert_ready(&resumed);
     assert_eq!(
-        sleeping(fx.var("SLEEP_MARK")),
+        support::hostile::sleeping(fx.var("SLEEP_MARK")),
         Vec::<i32>::new(),
         "the planner's process outlived its controller and the resume"
     );
