@@ -1317,6 +1317,37 @@ mod tests {
         );
     }
 
+    /// Ids are leaves of the contract (docs/decisions.md): a view holds the typed id, which prints as
+    /// its one text form, the same as in refs, trailers and on the command line: goal, task and event
+    /// ids and path patterns as their string, commit and tree ids as 40 lowercase hex digits.
+    #[test]
+    fn ids_print_as_their_one_text_form() {
+        use crate::model::ids::fake;
+        let quoted = |text: &str| format!("\"{text}\"");
+        let commit = fake::commit("c");
+        let tree = fake::tree("t");
+        for hex in [commit.to_string(), tree.to_string()] {
+            assert_eq!(hex.len(), 40);
+            assert!(
+                hex.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&commit).unwrap(),
+            quoted(&commit.to_string())
+        );
+        assert_eq!(serde_json::to_string(&tree).unwrap(), quoted(&tree.to_string()));
+        let goal = GoalId::parse("20261122-033443-9b41187b").unwrap();
+        assert_eq!(serde_json::to_string(&goal).unwrap(), quoted(goal.as_str()));
+        let task = TaskId::parse("t1-fix").unwrap();
+        assert_eq!(serde_json::to_string(&task).unwrap(), quoted("t1-fix"));
+        let event = EventId::from_random([7; 10]);
+        assert_eq!(serde_json::to_string(&event).unwrap(), quoted(event.as_str()));
+        let pattern = PathPattern::parse("src/**").unwrap();
+        assert_eq!(serde_json::to_string(&pattern).unwrap(), quoted("src/**"));
+    }
+
     /// A whole goal, from planned through evidenced, delivered and rejected to archived, prints as the
     /// model's state printed it (every part is its own view, pinned field by field in its module).
     #[test]
