@@ -1,6 +1,7 @@
 //! The JSON output contract (`--json`, `-f json`): explicit, versioned view types. Fields are only ever
 //! added within a schema version; renames or removals bump `schema_version` (docs/json-output.md).
 
+mod deliver;
 mod delivery;
 mod evidence;
 mod leaf;
@@ -9,6 +10,10 @@ mod record;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use deliver::{
+    AddressedView, BaseRequirementsView, ChangedFileView, GateResultView, GateRowView, MergeBlockerView,
+    MergeGateView, ProofFactsView, PullReadView, PullStateView, TaskRowView,
+};
 pub use delivery::{
     AskView, AwaitingHumanView, CheckStateLineView, CheckStateView, DeliveryProblemView, DeliveryStageView,
     DeliveryView, FeedbackItemView, FeedbackKindView, FeedbackView, MergeAwaitingHumanView,
