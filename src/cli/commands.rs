@@ -218,7 +218,7 @@ fn recorded_view_with<'a>(
         kind: g.kind().map(|k| k.as_str()),
         events,
         questions,
-        tasks: &snapshot.tasks.tasks,
+        tasks: snapshot.tasks.tasks.iter().map(TaskView::of).collect(),
     }
 }
 

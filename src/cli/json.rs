@@ -1,25 +1,44 @@
 //! The JSON output contract (`--json`, `-f json`): explicit, versioned view types. Fields are only ever
 //! added within a schema version; renames or removals bump `schema_version` (docs/json-output.md).
 
+mod deliver;
+mod delivery;
+mod evidence;
+mod leaf;
+mod record;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use deliver::{
+    AddressedView, BaseRequirementsView, ChangedFileView, GateResultView, GateRowView, MergeBlockerView,
+    MergeGateView, ProofFactsView, PullReadView, PullStateView, TaskRowView,
+};
+pub use delivery::{
+    AskView, AwaitingHumanView, CheckStateLineView, CheckStateView, DeliveryProblemView, DeliveryStageView,
+    DeliveryView, FeedbackItemView, FeedbackKindView, FeedbackView, MergeAwaitingHumanView,
+    MergeDecisionView, MergeView, PullRequestView, ReplyView, SlicePrView,
+};
+pub use evidence::{
+    BaseRunView, FailReasonView, FileChangeView, FindingView, GateRunView, GateView, HarnessChangeView,
+    HarnessCheckView, HarnessRuleView, MetricView, OutcomeView, ReviewRecordView, RunnerKindView,
+    SeverityView, TestOutcomeView, TestResultView,
+};
+pub use leaf::{GoalKindView, GoalStatusView, MergePolicyView, PhaseView, TaskKindView, TaskStatusView};
+pub use record::{ActorKindView, ActorView, BlockerView, HumanDecisionView, IntegrationView, VerdictView};
+
 use crate::model::budget::{BudgetDimension, Limits, Usage, exhausted};
 use crate::model::decision::Decision;
-use crate::model::event::{Actor, BaseRef, Event};
+use crate::model::event::{BaseRef, Event};
 use crate::model::gate::identity::RemovedTest;
-use crate::model::goal::{Blocker, Delivery, GateRun, GoalState, HumanDecision, Integration, LastEvent};
-use crate::model::harness::HarnessCheck;
+use crate::model::goal::{GoalState, LastEvent};
 use crate::model::ids::{CommitId, EventId, GoalId, TaskId, TreeId};
 use crate::model::lease::Lease;
 use crate::model::options::RunOptions;
-use crate::model::oracle::BaseRun;
 use crate::model::plan::{Oracle, OracleCheck, PlanArtifacts, PlannerInfo, RelevantFile};
 use crate::model::proof::{NotReadyReason, Proof, Readiness};
-use crate::model::review::Review;
 use crate::model::snapshot::Snapshot;
-use crate::model::status::{GoalKind, GoalStatus, Phase};
-use crate::model::task::{Attempt, AttemptOutcome, Task, TaskKind, TaskStatus};
+use crate::model::task::{Attempt, AttemptOutcome, Task, TaskStatus};
 use crate::model::writeset::PathPattern;
 use crate::ops::query::{GoalRow, Relation};
 use crate::ops::replay::{TimelineEntry, VerifyReport};
@@ -416,13 +435,13 @@ pub struct GoalView<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub answers: &'a [String],
     /// Its kind, once intake classified it.
-    pub kind: Option<GoalKind>,
+    pub kind: Option<GoalKindView>,
     /// Where it stands.
-    pub status: GoalStatus,
+    pub status: GoalStatusView,
     /// Which phase it is in.
-    pub phase: Phase,
+    pub phase: PhaseView,
     /// The status a paused goal resumes to.
-    pub paused_from: Option<GoalStatus>,
+    pub paused_from: Option<GoalStatusView>,
     /// Where work starts: `{rev, commit}`.
     pub base: BaseView<'a>,
     /// What `run` was asked.
@@ -434,35 +453,35 @@ pub struct GoalView<'a> {
     /// The controller lease, if any.
     pub lease: Option<LeaseView<'a>>,
     /// Who created it.
-    pub created_by: &'a Actor,
+    pub created_by: ActorView<'a>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When the last event happened.
     pub updated_at: DateTime<Utc>,
     /// What blocks it.
-    pub blockers: &'a [Blocker],
+    pub blockers: Vec<BlockerView<'a>>,
     /// Where it was delivered.
-    pub delivery: &'a Delivery,
+    pub delivery: DeliveryView<'a>,
     /// Human verdicts, oldest first.
-    pub human_decisions: &'a [HumanDecision],
+    pub human_decisions: Vec<HumanDecisionView<'a>>,
     /// The last event applied.
     pub last_event: Option<LastEventView<'a>>,
     /// How many events made this state.
     pub event_count: u64,
     /// The integration branch and its tip.
-    pub integration: Option<&'a Integration>,
+    pub integration: Option<IntegrationView<'a>>,
     /// Gates on the base commit.
-    pub baseline: Option<&'a GateRun>,
+    pub baseline: Option<GateRunView<'a>>,
     /// Gates on the integrated result.
-    pub verification: Option<&'a GateRun>,
+    pub verification: Option<GateRunView<'a>>,
     /// Why the controller stopped the goal in its current status.
     pub stop_reason: Option<&'a str>,
     /// The result's tests run against the base code.
-    pub base_run: Option<&'a BaseRun>,
+    pub base_run: Option<BaseRunView<'a>>,
     /// The test harness check.
-    pub harness: Option<&'a HarnessCheck>,
+    pub harness: Option<HarnessCheckView<'a>>,
     /// The review of the result.
-    pub review: Option<&'a Review>,
+    pub review: Option<ReviewRecordView<'a>>,
     /// Hidden from `goal list` (`goal archive`); absent when it is not.
     #[serde(skip_serializing_if = "is_false")]
     pub archived: bool,
@@ -477,30 +496,30 @@ impl<'a> GoalView<'a> {
             title: g.title(),
             text: g.text(),
             answers: g.answers(),
-            kind: g.kind(),
-            status: g.status(),
-            phase: g.phase(),
-            paused_from: g.paused_from(),
+            kind: g.kind().map(GoalKindView::of),
+            status: GoalStatusView::of(g.status()),
+            phase: PhaseView::of(g.phase()),
+            paused_from: g.paused_from().map(GoalStatusView::of),
             base: BaseView::of(g.base()),
             options: OptionsView::of(g.options()),
             limits: LimitsView::of(g.limits()),
             usage: UsageView::of(g.usage()),
             lease: g.lease().map(LeaseView::of),
-            created_by: g.created_by(),
+            created_by: ActorView::of(g.created_by()),
             created_at: g.created_at(),
             updated_at: g.updated_at(),
-            blockers: g.blockers(),
-            delivery: g.delivery(),
-            human_decisions: g.human_decisions(),
+            blockers: g.blockers().iter().map(BlockerView::of).collect(),
+            delivery: DeliveryView::of(g.delivery()),
+            human_decisions: g.human_decisions().iter().map(HumanDecisionView::of).collect(),
             last_event: g.last_event().map(LastEventView::of),
             event_count: g.event_count(),
-            integration: g.integration(),
-            baseline: g.baseline(),
-            verification: g.verification(),
+            integration: g.integration().map(IntegrationView::of),
+            baseline: g.baseline().map(GateRunView::of),
+            verification: g.verification().map(GateRunView::of),
             stop_reason: g.stop_reason(),
-            base_run: g.base_run(),
-            harness: g.harness(),
-            review: g.review(),
+            base_run: g.base_run().map(BaseRunView::of),
+            harness: g.harness().map(HarnessCheckView::of),
+            review: g.review().map(ReviewRecordView::of),
             archived: g.archived(),
         }
     }
@@ -640,7 +659,7 @@ impl<'a> PlanView<'a> {
 #[derive(Serialize)]
 pub struct OracleView {
     /// The goal's kind.
-    pub kind: GoalKind,
+    pub kind: GoalKindView,
     /// The checks, tagged by `check`.
     pub checks: Vec<OracleCheckView>,
 }
@@ -649,7 +668,7 @@ impl OracleView {
     /// Of the model's oracle.
     pub fn of(o: &Oracle) -> OracleView {
         OracleView {
-            kind: o.kind,
+            kind: GoalKindView::of(o.kind),
             checks: o.checks.iter().map(OracleCheckView::of).collect(),
         }
     }
@@ -755,9 +774,9 @@ pub struct TaskView<'a> {
     /// What to do.
     pub description: &'a str,
     /// What the task is for.
-    pub kind: TaskKind,
+    pub kind: TaskKindView,
     /// Where it stands.
-    pub status: TaskStatus,
+    pub status: TaskStatusView,
     /// Tasks it waits for.
     pub depends_on: &'a [TaskId],
     /// Paths it reads.
@@ -792,8 +811,8 @@ impl<'a> TaskView<'a> {
             id: &t.id,
             title: &t.title,
             description: &t.description,
-            kind: t.kind,
-            status: t.status,
+            kind: TaskKindView::of(t.kind),
+            status: TaskStatusView::of(t.status),
             depends_on: &t.depends_on,
             read_set: &t.read_set,
             write_set: &t.write_set,
@@ -1112,11 +1131,11 @@ pub struct VerifyGoalView<'a> {
     /// Whether that is the proven commit.
     pub proven: bool,
     /// The recorded proof's status before this run.
-    pub previous_status: Option<GoalStatus>,
+    pub previous_status: Option<GoalStatusView>,
     /// The proof recomputed with the fresh evidence.
     pub proof: &'a Proof,
     /// The fresh gate run.
-    pub gates: &'a GateRun,
+    pub gates: GateRunView<'a>,
     /// The goal commit that recorded it, or `null`.
     pub recorded: Option<String>,
     /// Why nothing was recorded.
@@ -1131,9 +1150,9 @@ impl<'a> VerifyGoalView<'a> {
             holds: r.holds(),
             commit: r.commit.to_string(),
             proven: r.proven,
-            previous_status: r.previous,
+            previous_status: r.previous.map(GoalStatusView::of),
             proof: &r.proof,
-            gates: &r.run,
+            gates: GateRunView::of(&r.run),
             recorded: r.recorded.map(|c| c.to_string()),
             not_recorded: r.not_recorded.as_deref(),
         }
@@ -1246,8 +1265,8 @@ pub struct RecordedView<'a> {
     pub events: Vec<&'a str>,
     /// Questions for a human (blocked goals).
     pub questions: Vec<&'a str>,
-    /// The task graph.
-    pub tasks: &'a [Task],
+    /// The task graph, each task as its own view.
+    pub tasks: Vec<TaskView<'a>>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -1258,6 +1277,7 @@ fn is_false(b: &bool) -> bool {
 mod tests {
     use super::*;
     use crate::model::budget::Usd;
+    use crate::model::status::{GoalKind, GoalStatus};
 
     /// A remote copy's relation is named by the view (as `goal list --json` has always named it).
     #[test]
@@ -1300,6 +1320,58 @@ mod tests {
                 r#""divergence":{"commit":"c","file":"goal.json","line":4,"derived":"a","recorded":"b"}}"#
             )
         );
+    }
+
+    /// Ids are leaves of the contract (docs/decisions.md): a view holds the typed id, which prints as
+    /// its one text form, the same as in refs, trailers and on the command line: goal, task and event
+    /// ids and path patterns as their string, commit and tree ids as 40 lowercase hex digits.
+    #[test]
+    fn ids_print_as_their_one_text_form() {
+        use crate::model::ids::fake;
+        let quoted = |text: &str| format!("\"{text}\"");
+        let commit = fake::commit("c");
+        let tree = fake::tree("t");
+        for hex in [commit.to_string(), tree.to_string()] {
+            assert_eq!(hex.len(), 40);
+            assert!(
+                hex.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&commit).unwrap(),
+            quoted(&commit.to_string())
+        );
+        assert_eq!(serde_json::to_string(&tree).unwrap(), quoted(&tree.to_string()));
+        let goal = GoalId::parse("20261122-033443-9b41187b").unwrap();
+        assert_eq!(serde_json::to_string(&goal).unwrap(), quoted(goal.as_str()));
+        let task = TaskId::parse("t1-fix").unwrap();
+        assert_eq!(serde_json::to_string(&task).unwrap(), quoted("t1-fix"));
+        let event = EventId::from_random([7; 10]);
+        assert_eq!(serde_json::to_string(&event).unwrap(), quoted(event.as_str()));
+        let pattern = PathPattern::parse("src/**").unwrap();
+        assert_eq!(serde_json::to_string(&pattern).unwrap(), quoted("src/**"));
+    }
+
+    /// A whole goal, from planned through evidenced, delivered and rejected to archived, prints as the
+    /// model's state printed it (every part is its own view, pinned field by field in its module).
+    #[test]
+    fn the_goal_view_prints_as_the_models_state_did() {
+        use crate::model::event::EventBody;
+        let mut g = crate::model::proof::tests::Goal::planned(GoalKind::Bugfix);
+        let mut states = vec![g.snapshot.goal.clone()];
+        g = crate::model::proof::tests::Goal::evidenced();
+        states.push(g.snapshot.goal.clone());
+        g.deliver(&"a".repeat(40));
+        g.apply(EventBody::Rejected { reason: "no".into() });
+        states.push(g.snapshot.goal.clone());
+        g.apply(EventBody::Cancelled { reason: None });
+        g.apply(EventBody::Archived {});
+        states.push(g.snapshot.goal.clone());
+        for state in states {
+            let view = serde_json::to_string(&GoalView::of(&state)).unwrap();
+            assert_eq!(view, serde_json::to_string(&state).unwrap());
+        }
     }
 
     /// The goal in `show -f json` names every key of its own; an archived goal's carries `archived`

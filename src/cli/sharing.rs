@@ -8,10 +8,9 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::error::{CliError, EXIT_FAILED};
-use super::json::{self, Location};
+use super::json::{self, LeaseView, Location};
 use super::render::{emit, short};
 use crate::git::push::RefOutcome;
-use crate::model::lease::Lease;
 use crate::model::sharing::{Refspec, RefspecKind};
 use crate::ops::Context;
 use crate::ops::release::{Released, release as release_lease};
@@ -329,7 +328,7 @@ impl<'a> SyncView<'a> {
 struct ReleaseView<'a> {
     #[serde(flatten)]
     location: Location,
-    released: Option<&'a Lease>,
+    released: Option<LeaseView<'a>>,
     commit: Option<String>,
 }
 
@@ -337,7 +336,7 @@ impl<'a> ReleaseView<'a> {
     fn of(r: &'a Released) -> ReleaseView<'a> {
         ReleaseView {
             location: Location::of(&r.goal),
-            released: r.lease.as_ref(),
+            released: r.lease.as_ref().map(LeaseView::of),
             commit: r.commit.map(|c| c.to_string()),
         }
     }

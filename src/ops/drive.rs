@@ -898,13 +898,7 @@ impl Driver<'_> {
         let (task, reviewer) = (options.agent_of(Role::Task), options.agent_of(Role::Reviewer));
         let which = reviewers_ahead(task, reviewer, self.kimi);
         let reviewers = self.reviewers();
-        match Warm::start(
-            &self.ctx,
-            self.review_dir(),
-            &commit.to_string(),
-            &reviewers,
-            which,
-        ) {
+        match Warm::start(&self.ctx, self.review_dir(), &commit, &reviewers, which) {
             Ok(warm) => self.warm = Some(warm),
             Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
         }

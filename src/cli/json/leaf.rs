@@ -1,0 +1,267 @@
+//! The small named values of the JSON output: a goal's status, phase and kind, a task's kind and status,
+//! a merge policy. Each is its own enum with its own spelling, mapped from the model's variant by name
+//! (no wildcard), so a new or renamed variant in the model does not compile until it is named here.
+//! Must not serialise a model type.
+
+use serde::Serialize;
+
+use crate::model::options::MergePolicy;
+use crate::model::status::{GoalKind, GoalStatus, Phase};
+use crate::model::task::{TaskKind, TaskStatus};
+
+/// Where a goal stands.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalStatusView {
+    /// Planned, not executing.
+    Planned,
+    /// A controller drives it.
+    Running,
+    /// Paused by a human.
+    Paused,
+    /// The proof says ready.
+    Ready,
+    /// Finished, not ready.
+    NotReady,
+    /// Needs a human.
+    BlockedOnHuman,
+    /// A budget is exhausted.
+    NeedsMoreBudget,
+    /// Infrastructure failure.
+    Failed,
+    /// Cancelled by a human.
+    Cancelled,
+}
+
+impl GoalStatusView {
+    /// Of the model's status.
+    pub fn of(s: GoalStatus) -> GoalStatusView {
+        match s {
+            GoalStatus::Planned => GoalStatusView::Planned,
+            GoalStatus::Running => GoalStatusView::Running,
+            GoalStatus::Paused => GoalStatusView::Paused,
+            GoalStatus::Ready => GoalStatusView::Ready,
+            GoalStatus::NotReady => GoalStatusView::NotReady,
+            GoalStatus::BlockedOnHuman => GoalStatusView::BlockedOnHuman,
+            GoalStatus::NeedsMoreBudget => GoalStatusView::NeedsMoreBudget,
+            GoalStatus::Failed => GoalStatusView::Failed,
+            GoalStatus::Cancelled => GoalStatusView::Cancelled,
+        }
+    }
+}
+
+/// Which phase a goal is in.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseView {
+    /// Reading and classifying the goal text.
+    Intake,
+    /// Planning.
+    Planning,
+    /// Gates on the base commit.
+    Baseline,
+    /// Agents working on tasks.
+    Execution,
+    /// Merging task branches.
+    Integration,
+    /// Gates on the integrated tree.
+    Verification,
+    /// Review.
+    Review,
+    /// Computing the proof.
+    Proof,
+    /// Pull request and merge.
+    Delivery,
+}
+
+impl PhaseView {
+    /// Of the model's phase.
+    pub fn of(p: Phase) -> PhaseView {
+        match p {
+            Phase::Intake => PhaseView::Intake,
+            Phase::Planning => PhaseView::Planning,
+            Phase::Baseline => PhaseView::Baseline,
+            Phase::Execution => PhaseView::Execution,
+            Phase::Integration => PhaseView::Integration,
+            Phase::Verification => PhaseView::Verification,
+            Phase::Review => PhaseView::Review,
+            Phase::Proof => PhaseView::Proof,
+            Phase::Delivery => PhaseView::Delivery,
+        }
+    }
+}
+
+/// What kind of goal it is.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalKindView {
+    /// New behaviour.
+    Feature,
+    /// Wrong behaviour made right.
+    Bugfix,
+    /// Structure changes, behaviour stays.
+    Refactor,
+    /// Faster or smaller, measured.
+    Performance,
+    /// Documentation.
+    Docs,
+    /// Reimplementation or port.
+    Rewrite,
+    /// Findings, not code changes.
+    Audit,
+    /// Parts of different kinds.
+    Mixed,
+}
+
+impl GoalKindView {
+    /// Of the model's kind.
+    pub fn of(k: GoalKind) -> GoalKindView {
+        match k {
+            GoalKind::Feature => GoalKindView::Feature,
+            GoalKind::Bugfix => GoalKindView::Bugfix,
+            GoalKind::Refactor => GoalKindView::Refactor,
+            GoalKind::Performance => GoalKindView::Performance,
+            GoalKind::Docs => GoalKindView::Docs,
+            GoalKind::Rewrite => GoalKindView::Rewrite,
+            GoalKind::Audit => GoalKindView::Audit,
+            GoalKind::Mixed => GoalKindView::Mixed,
+        }
+    }
+}
+
+/// What a task is for (kebab-case, as `tasks.json` spells it).
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKindView {
+    /// Build new behaviour.
+    Implement,
+    /// Fix wrong behaviour.
+    Fix,
+    /// Write or repair tests.
+    Test,
+    /// Restructure.
+    Refactor,
+    /// Documentation.
+    Docs,
+    /// Investigate and report.
+    Review,
+    /// Merge results.
+    Integrate,
+    /// Resolve a merge conflict.
+    ResolveConflict,
+}
+
+impl TaskKindView {
+    /// Of the model's task kind.
+    pub fn of(k: TaskKind) -> TaskKindView {
+        match k {
+            TaskKind::Implement => TaskKindView::Implement,
+            TaskKind::Fix => TaskKindView::Fix,
+            TaskKind::Test => TaskKindView::Test,
+            TaskKind::Refactor => TaskKindView::Refactor,
+            TaskKind::Docs => TaskKindView::Docs,
+            TaskKind::Review => TaskKindView::Review,
+            TaskKind::Integrate => TaskKindView::Integrate,
+            TaskKind::ResolveConflict => TaskKindView::ResolveConflict,
+        }
+    }
+}
+
+/// Where a task stands.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatusView {
+    /// Not started.
+    Pending,
+    /// An agent works on it.
+    Running,
+    /// Finished with passing task gates.
+    Done,
+    /// Out of attempts.
+    Failed,
+    /// Waiting on something outside the controller.
+    Blocked,
+    /// Cancelled with its goal.
+    Cancelled,
+}
+
+impl TaskStatusView {
+    /// Of the model's task status.
+    pub fn of(s: TaskStatus) -> TaskStatusView {
+        match s {
+            TaskStatus::Pending => TaskStatusView::Pending,
+            TaskStatus::Running => TaskStatusView::Running,
+            TaskStatus::Done => TaskStatusView::Done,
+            TaskStatus::Failed => TaskStatusView::Failed,
+            TaskStatus::Blocked => TaskStatusView::Blocked,
+            TaskStatus::Cancelled => TaskStatusView::Cancelled,
+        }
+    }
+}
+
+/// When a goal's PR may be merged.
+#[derive(Clone, Copy, Serialize)]
+pub enum MergePolicyView {
+    /// Never merge.
+    #[serde(rename = "disabled")]
+    Disabled,
+    /// A human merges.
+    #[serde(rename = "manual")]
+    Manual,
+    /// Merge when the proof is ready and checks pass.
+    #[serde(rename = "gated")]
+    Gated,
+}
+
+impl MergePolicyView {
+    /// Of the model's policy.
+    pub fn of(p: MergePolicy) -> MergePolicyView {
+        match p {
+            MergePolicy::Disabled => MergePolicyView::Disabled,
+            MergePolicy::Manual => MergePolicyView::Manual,
+            MergePolicy::Gated => MergePolicyView::Gated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same<M: Serialize, V: Serialize>(model: &[M], view: impl Fn(&M) -> V) {
+        for m in model {
+            let expected = serde_json::to_string(m).unwrap();
+            assert_eq!(serde_json::to_string(&view(m)).unwrap(), expected);
+        }
+    }
+
+    /// Every variant of every small value is spelled as the model spelled it.
+    #[test]
+    fn every_named_value_prints_as_the_model_did() {
+        same(&GoalStatus::ALL, |s| GoalStatusView::of(*s));
+        same(&Phase::ALL, |p| PhaseView::of(*p));
+        same(&GoalKind::ALL, |k| GoalKindView::of(*k));
+        let kinds = [
+            TaskKind::Implement,
+            TaskKind::Fix,
+            TaskKind::Test,
+            TaskKind::Refactor,
+            TaskKind::Docs,
+            TaskKind::Review,
+            TaskKind::Integrate,
+            TaskKind::ResolveConflict,
+        ];
+        same(&kinds, |k| TaskKindView::of(*k));
+        let statuses = [
+            TaskStatus::Pending,
+            TaskStatus::Running,
+            TaskStatus::Done,
+            TaskStatus::Failed,
+            TaskStatus::Blocked,
+            TaskStatus::Cancelled,
+        ];
+        same(&statuses, |s| TaskStatusView::of(*s));
+        let policies = [MergePolicy::Disabled, MergePolicy::Manual, MergePolicy::Gated];
+        same(&policies, |p| MergePolicyView::of(*p));
+    }
+}
