@@ -24,7 +24,10 @@ pub use evidence::{
     HarnessCheckView, HarnessRuleView, MetricView, OutcomeView, ReviewRecordView, RunnerKindView,
     SeverityView, TestOutcomeView, TestResultView,
 };
-pub use leaf::{GoalKindView, GoalStatusView, MergePolicyView, PhaseView, TaskKindView, TaskStatusView};
+pub use leaf::{
+    ConclusionView, FileActionView, GoalKindView, GoalStatusView, LocalChangeView, MergePolicyView,
+    PhaseView, RefspecKindView, TaskKindView, TaskStatusView,
+};
 pub use record::{ActorKindView, ActorView, BlockerView, HumanDecisionView, IntegrationView, VerdictView};
 
 use crate::model::budget::{BudgetDimension, Limits, Usage, exhausted};

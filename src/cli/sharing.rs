@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::error::{CliError, EXIT_FAILED};
-use super::json::{self, LeaseView, Location};
+use super::json::{self, LeaseView, LocalChangeView, Location, RefspecKindView};
 use super::render::{emit, short};
 use crate::git::push::RefOutcome;
-use crate::model::sharing::{Refspec, RefspecKind};
+use crate::model::sharing::Refspec;
 use crate::ops::Context;
 use crate::ops::release::{Released, release as release_lease};
 use crate::ops::remote::{SetupReport, SetupRequest, config_key, setup};
@@ -231,7 +231,7 @@ struct SetupView<'a> {
 #[derive(Serialize)]
 struct RefspecView<'a> {
     key: String,
-    kind: RefspecKind,
+    kind: RefspecKindView,
     value: &'a str,
     why: &'a str,
 }
@@ -242,7 +242,7 @@ impl<'a> SetupView<'a> {
             list.iter()
                 .map(|s| RefspecView {
                     key: config_key(&r.remote, s.kind),
-                    kind: s.kind,
+                    kind: RefspecKindView::of(s.kind),
                     value: &s.value,
                     why: &s.why,
                 })
@@ -274,7 +274,7 @@ struct SyncView<'a> {
 struct SyncItem<'a> {
     #[serde(flatten)]
     location: Location,
-    local: Option<LocalChange>,
+    local: Option<LocalChangeView>,
     pushed: Option<&'static str>,
     tip: String,
     status: Option<&'static str>,
@@ -299,7 +299,7 @@ impl<'a> SyncView<'a> {
                 .iter()
                 .map(|g| SyncItem {
                     location: Location::of(&GoalRef::Local(g.id.clone())),
-                    local: g.local,
+                    local: g.local.map(LocalChangeView::of),
                     pushed: g.pushed.as_ref().map(|o| match o {
                         RefOutcome::Created => "created",
                         RefOutcome::Updated => "updated",

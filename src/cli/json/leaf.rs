@@ -1,13 +1,17 @@
 //! The small named values of the JSON output: a goal's status, phase and kind, a task's kind and status,
-//! a merge policy. Each is its own enum with its own spelling, mapped from the model's variant by name
+//! a merge policy, a refspec's kind, what sync did to a local copy, what `ci install` did to a file and
+//! a check run's conclusion. Each is its own enum with its own spelling, mapped from the model's variant by name
 //! (no wildcard), so a new or renamed variant in the model does not compile until it is named here.
 //! Must not serialise a model type.
 
 use serde::Serialize;
 
+use crate::model::ci::{Conclusion, FileAction};
 use crate::model::options::MergePolicy;
+use crate::model::sharing::RefspecKind;
 use crate::model::status::{GoalKind, GoalStatus, Phase};
 use crate::model::task::{TaskKind, TaskStatus};
+use crate::ops::sync::LocalChange;
 
 /// Where a goal stands.
 #[derive(Clone, Copy, Serialize)]
@@ -224,6 +228,95 @@ impl MergePolicyView {
     }
 }
 
+/// Which multi-valued key of a remote a refspec belongs to.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefspecKindView {
+    /// `remote.<name>.fetch`.
+    Fetch,
+    /// `remote.<name>.push`.
+    Push,
+}
+
+impl RefspecKindView {
+    /// Of the model's kind.
+    pub fn of(k: RefspecKind) -> RefspecKindView {
+        match k {
+            RefspecKind::Fetch => RefspecKindView::Fetch,
+            RefspecKind::Push => RefspecKindView::Push,
+        }
+    }
+}
+
+/// What sync did to the local copy of a goal.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalChangeView {
+    /// The local ref was created.
+    Created,
+    /// The local copy was fast-forwarded.
+    FastForwarded,
+    /// A merge commit was written.
+    Merged,
+}
+
+impl LocalChangeView {
+    /// Of sync's report.
+    pub fn of(c: LocalChange) -> LocalChangeView {
+        match c {
+            LocalChange::Created => LocalChangeView::Created,
+            LocalChange::FastForwarded => LocalChangeView::FastForwarded,
+            LocalChange::Merged => LocalChangeView::Merged,
+        }
+    }
+}
+
+/// What `ci install` does with one file.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileActionView {
+    /// Write it.
+    Create,
+    /// It already says exactly this.
+    Unchanged,
+    /// Overwrite it (`--force`).
+    Replace,
+    /// Leave it, write nothing.
+    Refuse,
+}
+
+impl FileActionView {
+    /// Of the model's action.
+    pub fn of(a: FileAction) -> FileActionView {
+        match a {
+            FileAction::Create => FileActionView::Create,
+            FileAction::Unchanged => FileActionView::Unchanged,
+            FileAction::Replace => FileActionView::Replace,
+            FileAction::Refuse => FileActionView::Refuse,
+        }
+    }
+}
+
+/// A check run's conclusion.
+#[derive(Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConclusionView {
+    /// The proof holds on the head.
+    Success,
+    /// It does not.
+    Failure,
+}
+
+impl ConclusionView {
+    /// Of the model's conclusion.
+    pub fn of(c: Conclusion) -> ConclusionView {
+        match c {
+            Conclusion::Success => ConclusionView::Success,
+            Conclusion::Failure => ConclusionView::Failure,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +356,24 @@ mod tests {
         same(&statuses, |s| TaskStatusView::of(*s));
         let policies = [MergePolicy::Disabled, MergePolicy::Manual, MergePolicy::Gated];
         same(&policies, |p| MergePolicyView::of(*p));
+        same(&[RefspecKind::Fetch, RefspecKind::Push], |k| {
+            RefspecKindView::of(*k)
+        });
+        let changes = [
+            LocalChange::Created,
+            LocalChange::FastForwarded,
+            LocalChange::Merged,
+        ];
+        same(&changes, |c| LocalChangeView::of(*c));
+        let actions = [
+            FileAction::Create,
+            FileAction::Unchanged,
+            FileAction::Replace,
+            FileAction::Refuse,
+        ];
+        same(&actions, |a| FileActionView::of(*a));
+        same(&[Conclusion::Success, Conclusion::Failure], |c| {
+            ConclusionView::of(*c)
+        });
     }
 }
