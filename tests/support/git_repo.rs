@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
@@ -106,6 +106,14 @@ impl TestRepo {
     /// Run git in the work tree; panics on failure; returns trimmed stdout.
     pub fn git(&self, args: &[&str]) -> String {
         self.git_in(&self.path, args)
+    }
+
+    /// Run git in the work tree and return its output whether it succeeded or not (for git commands
+    /// whose exit status is the answer, such as `merge-base --is-ancestor`).
+    pub fn git_output(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("git");
+        hermetic(&mut cmd, &self.home);
+        cmd.current_dir(&self.path).args(args).output().expect("git runs")
     }
 
     /// Run git in `dir`; panics on failure; returns trimmed stdout.
