@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Location;
+use super::{GoalStatusView, Location, PhaseView};
 use crate::ops::query::{GoalRow, Relation};
 
 /// `goal list --json`.
@@ -21,9 +21,9 @@ pub struct ListItem {
     /// Tip commit.
     pub tip: String,
     /// Status (null when unreadable).
-    pub status: Option<String>,
+    pub status: Option<GoalStatusView>,
     /// Phase.
-    pub phase: Option<String>,
+    pub phase: Option<PhaseView>,
     /// Title.
     pub title: String,
     /// Creation time.
@@ -66,8 +66,8 @@ impl ListItem {
         ListItem {
             location: Location::of(&row.entry.goal),
             tip: row.entry.tip.to_string(),
-            status: m.status.map(|s| s.as_str().to_owned()),
-            phase: m.phase.map(|p| p.as_str().to_owned()),
+            status: m.status.map(GoalStatusView::of),
+            phase: m.phase.map(PhaseView::of),
             title: m.title.clone(),
             created_at: m.created.map(|c| c.to_rfc3339()),
             updated_at: row.entry.updated.to_rfc3339(),

@@ -40,8 +40,8 @@ pub use evidence::{
     SeverityView, TestOutcomeView, TestResultView,
 };
 pub use leaf::{
-    ConclusionView, FileActionView, GoalKindView, GoalStatusView, LocalChangeView, MergePolicyView,
-    PhaseView, RefspecKindView, TaskKindView, TaskStatusView,
+    ConclusionView, DeliveryPolicyView, FileActionView, GoalKindView, GoalStatusView, LocalChangeView,
+    MergePolicyView, PhaseView, RefspecKindView, TaskKindView, TaskStatusView,
 };
 pub use list::{ListItem, ListView, RemoteCopy};
 pub use plan::{OracleCheckView, OracleView, PlanView, PlannerView, RelevantFileView};

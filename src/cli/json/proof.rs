@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{GateRunView, GoalStatusView, Location};
+use super::{GateRunView, GoalStatusView, Location, TestOutcomeView};
 use crate::model::gate::identity::RemovedTest;
 use crate::model::proof::{NotReadyReason, Proof, Readiness};
 use crate::ops::verify::VerifyReport as GoalVerifyReport;
@@ -30,7 +30,7 @@ pub struct ProofView<'a> {
 #[derive(Serialize)]
 pub struct ReadinessView<'a> {
     /// `ready` or `not_ready`.
-    pub status: &'static str,
+    pub status: GoalStatusView,
     /// Why not (empty when ready), in the model's order.
     pub reasons: Vec<NotReadyReasonView<'a>>,
 }
@@ -39,7 +39,7 @@ impl<'a> ReadinessView<'a> {
     /// Of the model's verdict.
     pub fn of(readiness: &'a Readiness) -> ReadinessView<'a> {
         ReadinessView {
-            status: readiness.status.as_str(),
+            status: GoalStatusView::of(readiness.status),
             reasons: readiness.reasons.iter().map(NotReadyReasonView::of).collect(),
         }
     }
@@ -191,9 +191,9 @@ pub struct RemovedTestView<'a> {
     /// The runner's id of the test.
     pub id: &'a str,
     /// What it did on the base: `passed`, `failed`, `skipped`, `xfail` or `error`.
-    pub base: &'static str,
+    pub base: TestOutcomeView,
     /// What it did on the result (same words), `null` when it did not appear at all.
-    pub result: Option<&'static str>,
+    pub result: Option<TestOutcomeView>,
 }
 
 impl<'a> RemovedTestView<'a> {
@@ -201,8 +201,8 @@ impl<'a> RemovedTestView<'a> {
     pub fn of(test: &'a RemovedTest) -> RemovedTestView<'a> {
         RemovedTestView {
             id: &test.id,
-            base: test.base.as_str(),
-            result: test.result.map(|r| r.as_str()),
+            base: TestOutcomeView::of(test.base),
+            result: test.result.map(TestOutcomeView::of),
         }
     }
 }

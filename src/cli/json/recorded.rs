@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Location, TaskView};
+use super::{GoalKindView, GoalStatusView, Location, PhaseView, TaskView};
 
 /// Output of commands that record something on several goals (`archive`, `unarchive`).
 #[derive(Serialize)]
@@ -21,13 +21,13 @@ pub struct RecordedView<'a> {
     /// The commit written.
     pub commit: String,
     /// Status after it.
-    pub status: &'a str,
+    pub status: GoalStatusView,
     /// Phase after it.
-    pub phase: &'a str,
+    pub phase: PhaseView,
     /// Title.
     pub title: &'a str,
     /// Goal kind.
-    pub kind: Option<&'a str>,
+    pub kind: Option<GoalKindView>,
     /// Kinds of the events recorded.
     pub events: Vec<&'a str>,
     /// Questions for a human (blocked goals).

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{
-    ActorView, BaseRunView, BlockerView, DeliveryView, GateRunView, GoalKindView, GoalStatusView,
-    HarnessCheckView, HumanDecisionView, IntegrationView, LastEventView, LeaseView, LimitsView, Location,
-    PhaseView, PlanView, ReviewRecordView, TaskView, UsageView,
+    ActorView, BaseRunView, BlockerView, DeliveryPolicyView, DeliveryView, GateRunView, GoalKindView,
+    GoalStatusView, HarnessCheckView, HumanDecisionView, IntegrationView, LastEventView, LeaseView,
+    LimitsView, Location, MergePolicyView, PhaseView, PlanView, ReviewRecordView, TaskView, UsageView,
 };
 use crate::model::decision::Decision;
 use crate::model::event::BaseRef;
@@ -156,9 +156,9 @@ pub struct OptionsView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reviewer_agent: Option<String>,
     /// Delivery policy: `local`, `draft-pr` or `auto-pr`.
-    pub delivery: &'static str,
+    pub delivery: DeliveryPolicyView,
     /// Merge policy: `disabled`, `manual` or `gated`.
-    pub merge: &'static str,
+    pub merge: MergePolicyView,
     /// Whether planning may use an agent.
     pub llm_planner: bool,
     /// Token budget for the planning session.
@@ -179,8 +179,8 @@ impl OptionsView {
             agent: o.agent.to_string(),
             planner_agent: o.planner_agent.as_ref().map(ToString::to_string),
             reviewer_agent: o.reviewer_agent.as_ref().map(ToString::to_string),
-            delivery: o.delivery.as_str(),
-            merge: o.merge.as_str(),
+            delivery: DeliveryPolicyView::of(o.delivery),
+            merge: MergePolicyView::of(o.merge),
             llm_planner: o.llm_planner,
             planner_token_budget: o.planner_token_budget,
             until_ready: o.until_ready,

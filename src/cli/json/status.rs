@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{BudgetView, Location};
+use super::{BudgetView, GoalStatusView, Location, PhaseView};
 use crate::model::goal::LastEvent;
 use crate::model::ids::EventId;
 use crate::model::lease::Lease;
@@ -55,9 +55,9 @@ pub struct StatusView<'a> {
     /// Title.
     pub title: &'a str,
     /// Status.
-    pub status: &'a str,
+    pub status: GoalStatusView,
     /// Phase.
-    pub phase: &'a str,
+    pub phase: PhaseView,
     /// Tasks per status.
     pub tasks: TaskCounts,
     /// Ids of running tasks (each has one agent).
