@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::args::{MergeArgs, OpenPrArgs, PrFormat};
 use super::error::{CliError, EXIT_FAILED, EXIT_USAGE};
 use super::json::{
-    self, AddressedView, BaseRequirementsView, CheckStateLineView, Location, MergeGateView, MergePolicyView,
-    ProofFactsView, PullReadView, ReplyView,
+    self, AddressedView, BaseRequirementsView, CheckStateLineView, GoalStatusView, Location, MergeGateView,
+    MergePolicyView, ProofFactsView, PullReadView, ReplyView,
 };
 use super::progress::Progress;
 use super::render::{emit, note};
@@ -351,7 +351,7 @@ struct AddressView<'a> {
     #[serde(flatten)]
     location: Location,
     pr: u64,
-    status: &'static str,
+    status: GoalStatusView,
     recorded: Vec<AddressedView<'a>>,
     drove: bool,
     delivered: bool,
@@ -363,7 +363,7 @@ impl<'a> AddressView<'a> {
         AddressView {
             location: Location::of(&r.goal),
             pr: r.pr,
-            status: r.status.as_str(),
+            status: GoalStatusView::of(r.status),
             recorded: r.recorded.iter().map(AddressedView::of).collect(),
             drove: r.drove,
             delivered: r.delivered,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::deliver::{delivery_exit_code, merge_text};
 use super::error::CliError;
-use super::json::{self, DeliveryView, IntegrationView, Location, TaskView};
+use super::json::{self, DeliveryView, GoalStatusView, IntegrationView, Location, PhaseView, TaskView};
 use super::progress::Progress;
 use super::render::{budget_line, emit, note, short};
 use crate::model::event::Event;
@@ -121,8 +121,8 @@ fn report_with(ctx: &Context, goal: &GoalRef, as_json: bool) -> Result<i32, CliE
         json::document(&DrivenView {
             location: Location::of(goal),
             tip: loaded.tip.to_string(),
-            status: s.goal.status().as_str(),
-            phase: s.goal.phase().as_str(),
+            status: GoalStatusView::of(s.goal.status()),
+            phase: PhaseView::of(s.goal.phase()),
             title: s.goal.title(),
             stop_reason: s.goal.stop_reason(),
             integration: s.goal.integration().map(IntegrationView::of),
@@ -172,8 +172,8 @@ struct DrivenView<'a> {
     #[serde(flatten)]
     location: Location,
     tip: String,
-    status: &'a str,
-    phase: &'a str,
+    status: GoalStatusView,
+    phase: PhaseView,
     title: &'a str,
     stop_reason: Option<&'a str>,
     integration: Option<IntegrationView<'a>>,

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::error::{CliError, EXIT_FAILED};
-use super::json::{self, LeaseView, LocalChangeView, Location, RefspecKindView};
+use super::json::{self, GoalStatusView, LeaseView, LocalChangeView, Location, RefspecKindView};
 use super::render::{emit, short};
 use crate::git::push::RefOutcome;
 use crate::model::sharing::Refspec;
@@ -277,7 +277,7 @@ struct SyncItem<'a> {
     local: Option<LocalChangeView>,
     pushed: Option<&'static str>,
     tip: String,
-    status: Option<&'static str>,
+    status: Option<GoalStatusView>,
     title: &'a str,
 }
 
@@ -306,7 +306,7 @@ impl<'a> SyncView<'a> {
                         RefOutcome::UpToDate => "up_to_date",
                     }),
                     tip: g.tip.to_string(),
-                    status: g.status.map(|s| s.as_str()),
+                    status: g.status.map(GoalStatusView::of),
                     title: &g.title,
                 })
                 .collect(),

@@ -1042,7 +1042,7 @@ impl Pinned {
 }
 
 /// The output contract, pinned whole: every rendering of show, list, status, budget, proof and replay
-/// of one goal. A change to any of them shows up as a snapshot diff to review.
+/// of one goal, and the PR that would be opened for it. A change to any of them shows up as a snapshot diff to review.
 #[test]
 fn the_output_of_every_reading_command_is_pinned() {
     let mut goal = Pinned::new();
@@ -1060,6 +1060,8 @@ fn the_output_of_every_reading_command_is_pinned() {
         ("proof_json", &["goal", "proof", "-f", "json"]),
         ("replay_text", &["goal", "replay"]),
         ("replay_json", &["goal", "replay", "-f", "json"]),
+        ("pr_md", &["goal", "open-pr", "--dry-run"]),
+        ("pr_json", &["goal", "open-pr", "--dry-run", "-f", "json"]),
     ] {
         insta::assert_snapshot!(name, goal.printed(args));
     }

@@ -140,7 +140,7 @@ pub struct MergeView<'a> {
     pub head_sha: &'a str,
     /// The merge commit GitHub made, when it said.
     pub merge_commit: Option<&'a str>,
-    /// `gated` when git omk merged it, `external` when it found it merged.
+    /// `gated` when git-omk merged it, `external` when it found it merged.
     pub by: &'a str,
     /// The merge policy that decided it; absent in records older than the field.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -436,7 +436,7 @@ impl AskView {
     }
 }
 
-/// A reply git omk posted on the PR.
+/// A reply git-omk posted on the PR.
 #[derive(Serialize)]
 pub struct ReplyView<'a> {
     /// The feedback answered.

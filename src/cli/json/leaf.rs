@@ -1,5 +1,5 @@
 //! The small named values of the JSON output: a goal's status, phase and kind, a task's kind and status,
-//! a merge policy, a refspec's kind, what sync did to a local copy, what `ci install` did to a file and
+//! a delivery and a merge policy, a refspec's kind, what sync did to a local copy, what `ci install` did to a file and
 //! a check run's conclusion. Each is its own enum with its own spelling, mapped from the model's variant by name
 //! (no wildcard), so a new or renamed variant in the model does not compile until it is named here.
 //! Must not serialise a model type.
@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::model::ci::{Conclusion, FileAction};
-use crate::model::options::MergePolicy;
+use crate::model::options::{DeliveryPolicy, MergePolicy};
 use crate::model::sharing::RefspecKind;
 use crate::model::status::{GoalKind, GoalStatus, Phase};
 use crate::model::task::{TaskKind, TaskStatus};
@@ -203,6 +203,31 @@ impl TaskStatusView {
     }
 }
 
+/// How a finished goal is delivered.
+#[derive(Clone, Copy, Serialize)]
+pub enum DeliveryPolicyView {
+    /// The integration branch stays local.
+    #[serde(rename = "local")]
+    Local,
+    /// Push and open a draft PR.
+    #[serde(rename = "draft-pr")]
+    DraftPr,
+    /// Push and open a PR.
+    #[serde(rename = "auto-pr")]
+    AutoPr,
+}
+
+impl DeliveryPolicyView {
+    /// Of the model's policy.
+    pub fn of(p: DeliveryPolicy) -> DeliveryPolicyView {
+        match p {
+            DeliveryPolicy::Local => DeliveryPolicyView::Local,
+            DeliveryPolicy::DraftPr => DeliveryPolicyView::DraftPr,
+            DeliveryPolicy::AutoPr => DeliveryPolicyView::AutoPr,
+        }
+    }
+}
+
 /// When a goal's PR may be merged.
 #[derive(Clone, Copy, Serialize)]
 pub enum MergePolicyView {
@@ -356,6 +381,12 @@ mod tests {
         same(&statuses, |s| TaskStatusView::of(*s));
         let policies = [MergePolicy::Disabled, MergePolicy::Manual, MergePolicy::Gated];
         same(&policies, |p| MergePolicyView::of(*p));
+        let deliveries = [
+            DeliveryPolicy::Local,
+            DeliveryPolicy::DraftPr,
+            DeliveryPolicy::AutoPr,
+        ];
+        same(&deliveries, |p| DeliveryPolicyView::of(*p));
         same(&[RefspecKind::Fetch, RefspecKind::Push], |k| {
             RefspecKindView::of(*k)
         });

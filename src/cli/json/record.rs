@@ -41,7 +41,7 @@ pub enum ActorKindView {
     Controller,
     /// A coding agent.
     Agent,
-    /// git omk itself.
+    /// git-omk itself.
     System,
 }
 
