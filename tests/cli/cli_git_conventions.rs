@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
+use support::omk::{goal_id, json};
 
 /// The directory of the git-omk binary, first on `PATH`, so `git omk` runs it.
 fn path_with_omk() -> String {
@@ -40,12 +41,9 @@ fn stderr(out: &Output) -> String {
 
 fn planned_options(out: &Output, repo: &TestRepo) -> Value {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    let id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = goal_id(&json(out));
     let show = repo.omk().args(["goal", "show", "--json", &id]).output().unwrap();
-    serde_json::from_slice::<Value>(&show.stdout).unwrap()["goal"]["options"].clone()
+    json(&show)["goal"]["options"].clone()
 }
 
 #[test]

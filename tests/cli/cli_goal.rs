@@ -8,21 +8,7 @@ use crate::support;
 
 use serde_json::Value;
 use support::git_repo::TestRepo;
-
-fn json_of(output: &[u8]) -> Value {
-    serde_json::from_slice(output)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
-}
-
-fn plan(repo: &TestRepo, text: &str) -> String {
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", text])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)["id"].as_str().unwrap().to_owned()
-}
+use support::omk::{json_of, plan};
 
 #[test]
 fn plan_records_one_goal_commit_and_never_touches_the_work_tree() {

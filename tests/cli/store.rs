@@ -17,18 +17,10 @@ use git_omk::store::write::Record;
 use git_omk::store::{GoalRef, StoreError};
 use gix::ObjectId;
 use support::git_repo::TestRepo;
+use support::omk::plan;
 
 fn planned(repo: &TestRepo) -> GoalRef {
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", "Fix the off-by-one in slugify"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = plan(repo, "Fix the off-by-one in slugify");
     GoalRef::Local(git_omk::model::ids::GoalId::parse(&id).unwrap())
 }
 

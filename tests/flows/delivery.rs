@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
 use support::http::{Front, Reply};
+use support::omk::{goal_id, json_of, ok_json};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -164,11 +165,6 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn json_of(output: &[u8]) -> Value {
-    serde_json::from_slice(output)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
-}
-
 fn plan(repo: &TestRepo, opts: &[&str]) -> String {
     let mut args = vec![
         "goal",
@@ -179,19 +175,11 @@ fn plan(repo: &TestRepo, opts: &[&str]) -> String {
         "--json",
     ];
     args.extend_from_slice(opts);
-    let out = repo.omk().args(&args).output().expect("git-omk runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)["id"].as_str().expect("goal id").to_owned()
+    goal_id(&ok_json(repo, &args))
 }
 
 fn show(repo: &TestRepo) -> Value {
-    let out = repo
-        .omk()
-        .args(["goal", "show", "--json"])
-        .output()
-        .expect("git-omk runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)
+    ok_json(repo, &["goal", "show", "--json"])
 }
 
 /// A `gh` on PATH that prints `token` (or fails when `None`), so the machine's own `gh` never answers.

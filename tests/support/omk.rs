@@ -51,6 +51,29 @@ pub fn json(out: &Output) -> Value {
     })
 }
 
+/// Parse JSON a command printed, read from its stdout bytes.
+pub fn json_of(output: &[u8]) -> Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+/// git-omk with `args` in `repo`'s work tree (hermetic), which must exit 0; its JSON output.
+pub fn ok_json(repo: &TestRepo, args: &[&str]) -> Value {
+    let out = repo.omk().args(args).output().expect("git-omk runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json(&out)
+}
+
+/// Plan `text` with `goal plan --json` in `repo` (which must succeed); the new goal's id.
+pub fn plan(repo: &TestRepo, text: &str) -> String {
+    goal_id(&ok_json(repo, &["goal", "plan", "--json", text]))
+}
+
+/// The `id` of what `goal plan --json` or `goal run --json` printed.
+pub fn goal_id(printed: &Value) -> String {
+    printed["id"].as_str().expect("a goal id").to_owned()
+}
+
 /// The recorded history of the latest goal holds: `goal replay --verify` re-derives every snapshot, and
 /// no event is recorded twice. `omk` runs git-omk in the goal's repository with the arguments given.
 pub fn verify_history(omk: impl Fn(&[&str]) -> Output) {
