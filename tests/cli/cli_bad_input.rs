@@ -7,7 +7,7 @@ use crate::support;
 
 use std::process::Command;
 
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::{TestRepo, git_command, hermetic};
 
 /// Refs and the number of objects: what "nothing written" means.
 fn footprint(repo: &TestRepo) -> (Vec<String>, usize) {
@@ -256,10 +256,9 @@ fn not_a_usable_repository() {
     assert!(!plain.join(".git").exists());
 
     let bare = dir.path().join("bare.git");
-    let mut init = Command::new("git");
-    hermetic(&mut init, &home);
     assert!(
-        init.args(["init", "-q", "--bare", bare.to_str().unwrap()])
+        git_command(&home, dir.path())
+            .args(["init", "-q", "--bare", bare.to_str().unwrap()])
             .status()
             .unwrap()
             .success()
@@ -273,9 +272,7 @@ fn not_a_usable_repository() {
     );
 
     let reftable = dir.path().join("reftable");
-    let mut init = Command::new("git");
-    hermetic(&mut init, &home);
-    let ok = init
+    let ok = git_command(&home, dir.path())
         .args(["init", "-q", "--ref-format=reftable", reftable.to_str().unwrap()])
         .status()
         .unwrap()
@@ -311,10 +308,8 @@ fn rewrite_goal_json(repo: &TestRepo, id: &str, content: &str, message: &str) {
         .collect();
     let tree_file = repo.home.join("tree.txt");
     std::fs::write(&tree_file, edited).unwrap();
-    let mut mktree = Command::new("git");
-    hermetic(&mut mktree, &repo.home);
-    let out = mktree
-        .current_dir(&repo.path)
+    let out = repo
+        .git_command()
         .arg("mktree")
         .stdin(std::fs::File::open(&tree_file).unwrap())
         .output()

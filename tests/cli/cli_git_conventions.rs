@@ -26,11 +26,8 @@ fn path_with_omk() -> String {
 
 /// `git <args>` in the repository, with git-omk on `PATH`.
 fn git(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new("git");
-    hermetic(&mut cmd, &repo.home);
-    cmd.current_dir(&repo.path)
-        .env("PATH", path_with_omk())
-        .args(args);
+    let mut cmd = repo.git_command();
+    cmd.env("PATH", path_with_omk()).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -987,14 +987,9 @@ impl Pinned {
             ("README.md", "# demo\n"),
         ]);
         repo.git(&["add", "-A"]);
-        let mut commit = std::process::Command::new("git");
-        support::git_repo::hermetic(&mut commit, &repo.home);
+        let mut commit = repo.git_command();
         support::git_repo::fixed_commits(&mut commit, "2026-11-22T09:00:00Z");
-        let out = commit
-            .current_dir(&repo.path)
-            .args(["commit", "-q", "-m", "initial"])
-            .output()
-            .unwrap();
+        let out = commit.args(["commit", "-q", "-m", "initial"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let mut pinned = Pinned { repo, commands: 0 };
         for args in [

@@ -276,11 +276,9 @@ fn ancestry_is_answered_in_process_like_git_merge_base_is_ancestor() {
         (&a, &a),
         (&a, &base),
     ] {
-        let git_says = std::process::Command::new("git")
-            .args(["merge-base", "--is-ancestor", ancestor, descendant])
-            .current_dir(&repo.path)
-            .status()
-            .unwrap()
+        let git_says = repo
+            .git_output(&["merge-base", "--is-ancestor", ancestor, descendant])
+            .status
             .success();
         assert_eq!(
             ctx.store.is_ancestor(id(ancestor), id(descendant)).unwrap(),

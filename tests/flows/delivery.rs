@@ -242,8 +242,9 @@ fn connector(ctx: &Context) -> Result<Connection, DeliveryError> {
 }
 
 /// No byte of `token` anywhere in the repository: objects, refs, config, logs, hooks.
-fn assert_token_absent(git_dir: &Path, token: &str) {
-    let out = Command::new("git")
+fn assert_token_absent(repo: &TestRepo, git_dir: &Path, token: &str) {
+    let out = repo
+        .git_command()
         .arg("--git-dir")
         .arg(git_dir)
         .args(["cat-file", "--batch-all-objects", "--batch"])
@@ -355,8 +356,8 @@ fn a_draft_pr_is_opened_once_links_the_goal_and_reruns_change_nothing() {
 
     w.assert_requests_fit_github();
     w.assert_replay_holds();
-    assert_token_absent(&w.repo.path.join(".git"), TOKEN);
-    assert_token_absent(&w.remote.path, TOKEN);
+    assert_token_absent(&w.repo, &w.repo.path.join(".git"), TOKEN);
+    assert_token_absent(&w.repo, &w.remote.path, TOKEN);
 }
 
 #[test]
@@ -854,7 +855,7 @@ fn a_rejected_token_stops_before_pushing_and_gh_is_asked_last() {
     );
     let state = show(&repo);
     assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "connect");
-    assert_token_absent(&repo.path.join(".git"), "gho_from_gh_cli");
+    assert_token_absent(&repo, &repo.path.join(".git"), "gho_from_gh_cli");
 
     // GH_TOKEN wins over gh, and 403 is reported as missing permissions.
     front.set_rule(|_| {
@@ -1102,19 +1103,7 @@ impl Driven {
         let pytest = support::tools::pytest_bin()?;
         let emulator = Emulator::start()?;
         let front = Front::start(Some(emulator.addr));
-        let repo = TestRepo::with_files(&[
-            ("calc.py", "def add(a, b):\n    return a - b\n"),
-            ("strings.py", "def upper(s):\n    return s.lower()\n"),
-            (
-                "test_calc.py",
-                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-            ),
-            (
-                "test_strings.py",
-                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-            ),
-            ("pytest.ini", "[pytest]\n"),
-        ]);
+        let repo = TestRepo::with_files(support::scenario::TWO_BUGS);
         let remote = Remote::mirroring(&emulator, &repo.home);
         repo.git(&["remote", "add", "origin", path_str(&remote.path)]);
         repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
@@ -1266,14 +1255,15 @@ fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_
     let pushed = remote
         .ref_value(repo, &goal_ref)
         .expect("the goal ref was pushed");
-    let reaches = Command::new("git")
+    let reaches = repo
+        .git_command()
         .arg("--git-dir")
         .arg(&remote.path)
         .args(["merge-base", "--is-ancestor", &proof_commit, &pushed])
         .status()
         .expect("git");
     assert!(reaches.success(), "the pushed goal holds its proof commit");
-    assert_token_absent(&repo.path.join(".git"), TOKEN);
+    assert_token_absent(repo, &repo.path.join(".git"), TOKEN);
 }
 
 /// The `run:` script of the step named `name` in a workflow file (one line, or a `|` block).

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::follow::Follow;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::{TestRepo, git_command};
+use support::omk::{json, verify_history};
+use support::scenario::{BOTH, TWO_BUGS};
 use support::tools::{path_with, pytest_bin};
 
 const AGENT: &str = r##"#!/bin/sh
@@ -56,9 +58,6 @@ case "$task" in
 esac
 "##;
 
-/// The goal that fixes both bugs of the fixture.
-const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
-
 /// A repository with two independent bugs, each caught by a failing pytest test, and an agent script.
 struct Fixture {
     repo: TestRepo,
@@ -69,19 +68,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Option<Fixture> {
         let bin = pytest_bin()?;
-        let repo = TestRepo::with_files(&[
-            ("calc.py", "def add(a, b):\n    return a - b\n"),
-            ("strings.py", "def upper(s):\n    return s.lower()\n"),
-            (
-                "test_calc.py",
-                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-            ),
-            (
-                "test_strings.py",
-                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-            ),
-            ("pytest.ini", "[pytest]\n"),
-        ]);
+        let repo = TestRepo::with_files(TWO_BUGS);
         let agent = repo.home.join("agent.sh");
         std::fs::write(&agent, AGENT).unwrap();
         // Where the scripted agent leaves notes for the test: the one directory outside its worktree
@@ -109,16 +96,7 @@ impl Fixture {
     }
 
     fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
-        hermetic(&mut cmd, &self.repo.home);
-        cmd.current_dir(&self.repo.path).args(args);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        cmd
+        support::omk::command(&self.repo, &self.env, args, extra)
     }
 
     fn omk(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
@@ -230,21 +208,7 @@ impl Fixture {
     }
 
     fn verify_history(&self) {
-        let out = self.omk(&["goal", "replay", "--verify", "--json"], &[]);
-        assert!(
-            out.status.success(),
-            "replay --verify: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let replay = json(&self.omk(&["goal", "replay", "-f", "json"], &[]));
-        let ids: Vec<&str> = replay["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event"]["id"].as_str().unwrap())
-            .collect();
-        let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "no event is recorded twice");
+        verify_history(|args| self.omk(args, &[]));
     }
 }
 
@@ -254,16 +218,6 @@ struct Started {
     task_id: String,
     /// The task's worktree.
     dir: PathBuf,
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn alive(pid: i32) -> bool {
@@ -380,10 +334,7 @@ fn a_merge_conflict_is_a_recorded_blocker_and_resume_integrates_its_resolution()
     let dir = fx.repo.home.join("resolve");
     fx.repo
         .git(&["worktree", "add", "-q", &dir.to_string_lossy(), &branch]);
-    let mut merge = Command::new("git");
-    hermetic(&mut merge, &fx.repo.home);
-    let merged = merge
-        .current_dir(&dir)
+    let merged = git_command(&fx.repo.home, &dir)
         .args(["merge", "-q", &integration])
         .output()
         .unwrap();
@@ -1038,17 +989,7 @@ fn a_fetched_goal_is_verified_in_another_clone_without_writing_anything() {
     );
     let id = json(&out)["id"].as_str().unwrap().to_owned();
     let clone = fx.repo.home.join("clone");
-    let git = |dir: &Path, args: &[&str]| {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &fx.repo.home);
-        let out = cmd.current_dir(dir).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let git = |dir: &Path, args: &[&str]| fx.repo.git_in(dir, args);
     git(
         &fx.repo.home,
         &["clone", "-q", fx.repo.path.to_str().unwrap(), "clone"],
@@ -1221,14 +1162,7 @@ fn cleaning_up_a_cancelled_goal_keeps_the_uncommitted_work_of_its_worktrees() {
     // The work is reachable from the goal ref: some commit in its history holds both files.
     let goal_ref = format!("refs/omk/goals/{id}");
     let kept = fx.repo.git(&["rev-list", &goal_ref]).lines().any(|c| {
-        let show = |path: &str| {
-            let mut cmd = Command::new("git");
-            hermetic(&mut cmd, &fx.repo.home);
-            cmd.current_dir(&fx.repo.path)
-                .args(["show", &format!("{c}:{path}")])
-                .output()
-                .unwrap()
-        };
+        let show = |path: &str| fx.repo.git_output(&["show", &format!("{c}:{path}")]);
         let notes = show("notes.txt");
         notes.status.success()
             && String::from_utf8_lossy(&notes.stdout) == "the only copy\n"

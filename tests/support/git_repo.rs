@@ -27,6 +27,14 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env_remove("OMK_MAX_AGENTS");
 }
 
+/// A `git` command running in `dir` with the hermetic environment of `home`.
+pub fn git_command(home: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    hermetic(&mut cmd, home);
+    cmd.current_dir(dir);
+    cmd
+}
+
 /// On top of [`hermetic`]: every commit the command makes has this author, committer and date, so its
 /// id is the same run after run (fixtures whose commits must not change).
 pub fn fixed_commits(cmd: &mut Command, date: &str) {
@@ -111,16 +119,21 @@ impl TestRepo {
     /// Run git in the work tree and return its output whether it succeeded or not (for git commands
     /// whose exit status is the answer, such as `merge-base --is-ancestor`).
     pub fn git_output(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &self.home);
-        cmd.current_dir(&self.path).args(args).output().expect("git runs")
+        self.git_command().args(args).output().expect("git runs")
+    }
+
+    /// A hermetic `git` command in the work tree, for what [`TestRepo::git`] does not cover (extra
+    /// environment, stdin).
+    pub fn git_command(&self) -> Command {
+        git_command(&self.home, &self.path)
     }
 
     /// Run git in `dir`; panics on failure; returns trimmed stdout.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &self.home);
-        let out = cmd.current_dir(dir).args(args).output().expect("git runs");
+        let out = git_command(&self.home, dir)
+            .args(args)
+            .output()
+            .expect("git runs");
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",
