@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::TestRepo;
 use support::hostile::{Escapes, Fingerprint, sleeping};
 #[cfg(target_os = "linux")]
 use support::hostile::{Listeners, SOCKET_PROBE};
+use support::omk::json;
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -94,16 +95,7 @@ impl Fixture {
     }
 
     fn command(&self, program: &Path, dir: &Path, env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(program);
-        hermetic(&mut cmd, &self.repo.home);
-        cmd.current_dir(dir);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd
+        support::omk::command_in(program, &self.repo.home, dir, &self.env, env)
     }
 
     fn run_args(&self) -> Vec<String> {
@@ -164,16 +156,6 @@ impl Fixture {
             .map(|a| a["evidence"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn stderr(out: &Output) -> String {

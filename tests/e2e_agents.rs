@@ -38,6 +38,7 @@ use support::follow::Follow;
 use support::git_repo::{TestRepo, hermetic};
 use support::http::Front;
 use support::model_server::{ModelServer, Route, Turn};
+use support::omk::json as json_of;
 use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
 use support::tools::{path_with, pytest_bin};
 
@@ -298,16 +299,6 @@ fn tail(text: &str) -> String {
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
-fn json_of(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
 fn task<'a>(show: &'a Value, title_part: &str) -> &'a Value {
     show["tasks"]
         .as_array()
@@ -515,13 +506,7 @@ fn two_slices_run_concurrently_and_end_ready(kind: Agent) {
         "the agent's transcript is recorded: {recorded}"
     );
     case.assert_tool_calls_show_their_input(&goal_ref, &recorded);
-    let mut grep = Command::new("git");
-    hermetic(&mut grep, &case.repo.home);
-    let leaks = grep
-        .current_dir(&case.repo.path)
-        .args(["grep", "-l", API_KEY, &goal_ref])
-        .output()
-        .expect("git grep runs");
+    let leaks = case.repo.git_output(&["grep", "-l", API_KEY, &goal_ref]);
     assert_eq!(
         leaks.status.code(),
         Some(1),

@@ -7,9 +7,9 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::error::CliError;
-use super::json;
+use super::json::{self, ConclusionView, FileActionView};
 use super::render::emit;
-use crate::model::ci::{CHECK_NAME, Conclusion, FileAction, ProofCheck};
+use crate::model::ci::{CHECK_NAME, Conclusion, FileAction};
 use crate::model::status::GoalStatus;
 use crate::ops::Context;
 use crate::ops::ci::{InstallReport, InstallRequest, VerifyPrReport, VerifyPrRequest, install, verify_pr};
@@ -122,7 +122,7 @@ struct InstallView<'a> {
 struct InstalledFile<'a> {
     workflow: &'a str,
     path: &'a str,
-    action: FileAction,
+    action: FileActionView,
 }
 
 impl<'a> InstallView<'a> {
@@ -135,7 +135,7 @@ impl<'a> InstallView<'a> {
                 .map(|(w, a)| InstalledFile {
                     workflow: w.name,
                     path: w.path,
-                    action: *a,
+                    action: FileActionView::of(*a),
                 })
                 .collect(),
         }
@@ -180,8 +180,9 @@ struct VerifyPrView<'a> {
 struct CheckRunView<'a> {
     id: u64,
     name: &'static str,
-    #[serde(flatten)]
-    check: &'a ProofCheck,
+    conclusion: ConclusionView,
+    title: &'a str,
+    summary: &'a str,
 }
 
 impl<'a> VerifyPrView<'a> {
@@ -192,7 +193,9 @@ impl<'a> VerifyPrView<'a> {
             check_run: CheckRunView {
                 id: report.check_run_id,
                 name: CHECK_NAME,
-                check: &report.check,
+                conclusion: ConclusionView::of(report.check.conclusion),
+                title: &report.check.title,
+                summary: &report.check.summary,
             },
             verified: report.verify.is_some(),
         }

@@ -11,9 +11,9 @@ use super::deliver;
 use super::drive;
 use super::error::CliError;
 use super::json::{
-    self, BudgetDoc, BudgetView, DecisionView, GoalView, LastEventView, LeaseView, Location, PlanView,
-    ProofView, ReadinessView, RecordedView, ReplayItem, ReplayView, ShowView, StatusView, TaskSpend,
-    TaskView, VerifyGoalView, VerifyView,
+    self, BudgetDoc, BudgetView, DecisionView, GoalKindView, GoalStatusView, GoalView, LastEventView,
+    LeaseView, Location, PhaseView, PlanView, ProofView, ReadinessView, RecordedView, ReplayItem, ReplayView,
+    ShowView, StatusView, TaskSpend, TaskView, VerifyGoalView, VerifyView,
 };
 use super::render::emit;
 use super::sharing;
@@ -212,13 +212,13 @@ fn recorded_view_with<'a>(
     RecordedView {
         location: Location::of(goal),
         commit: commit.to_owned(),
-        status: g.status().as_str(),
-        phase: g.phase().as_str(),
+        status: GoalStatusView::of(g.status()),
+        phase: PhaseView::of(g.phase()),
         title: g.title(),
-        kind: g.kind().map(|k| k.as_str()),
+        kind: g.kind().map(GoalKindView::of),
         events,
         questions,
-        tasks: &snapshot.tasks.tasks,
+        tasks: snapshot.tasks.tasks.iter().map(TaskView::of).collect(),
     }
 }
 
@@ -231,8 +231,8 @@ fn status(dir: &Path, args: StatusArgs) -> Result<i32, CliError> {
         json::document(&StatusView {
             location: Location::of(&goal),
             title: s.goal.title(),
-            status: s.goal.status().as_str(),
-            phase: s.goal.phase().as_str(),
+            status: GoalStatusView::of(s.goal.status()),
+            phase: PhaseView::of(s.goal.phase()),
             tasks: json::TaskCounts::of(s),
             running_tasks: s
                 .tasks

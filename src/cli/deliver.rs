@@ -8,16 +8,16 @@ use serde::Serialize;
 
 use super::args::{MergeArgs, OpenPrArgs, PrFormat};
 use super::error::{CliError, EXIT_FAILED, EXIT_USAGE};
-use super::json::{self, Location};
+use super::json::{
+    self, AddressedView, BaseRequirementsView, CheckStateLineView, GoalStatusView, Location, MergeGateView,
+    MergePolicyView, ProofFactsView, PullReadView, ReplyView,
+};
 use super::progress::Progress;
 use super::render::{emit, note};
 use crate::git::push::RefOutcome;
-use crate::model::delivery::address::{Addressed, ReplyPosted};
 use crate::model::delivery::comment::StickyAction;
-use crate::model::delivery::facts::ProofFacts;
-use crate::model::delivery::merge::{BaseRequirements, CheckView, MergeDecision, PullView};
+use crate::model::delivery::merge::MergeDecision;
 use crate::model::event::Event;
-use crate::model::options::MergePolicy;
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
 use crate::ops::Context;
@@ -199,7 +199,7 @@ struct OpenPrView<'a> {
     pushed: Vec<PushedView<'a>>,
     pr: Option<PrView<'a>>,
     recorded: Option<String>,
-    facts: &'a ProofFacts,
+    facts: ProofFactsView<'a>,
 }
 
 #[derive(Serialize)]
@@ -258,7 +258,7 @@ impl<'a> OpenPrView<'a> {
                 removed_duplicate_comments: p.removed_duplicates,
             }),
             recorded: o.recorded.map(|c| c.to_string()),
-            facts: &o.facts,
+            facts: ProofFactsView::of(&o.facts),
         }
     }
 }
@@ -268,13 +268,13 @@ impl<'a> OpenPrView<'a> {
 struct MergeView<'a> {
     #[serde(flatten)]
     location: Location,
-    policy: MergePolicy,
+    policy: MergePolicyView,
     merged_now: bool,
     #[serde(flatten)]
-    decision: &'a MergeDecision,
-    pull: Option<&'a PullView>,
-    checks: &'a [CheckView],
-    requirements: Option<&'a BaseRequirements>,
+    decision: MergeGateView<'a>,
+    pull: Option<PullReadView<'a>>,
+    checks: Vec<CheckStateLineView<'a>>,
+    requirements: Option<BaseRequirementsView<'a>>,
     recorded: Option<String>,
 }
 
@@ -282,12 +282,12 @@ impl<'a> MergeView<'a> {
     fn of(r: &'a MergeReport) -> MergeView<'a> {
         MergeView {
             location: Location::of(&r.goal),
-            policy: r.policy,
+            policy: MergePolicyView::of(r.policy),
             merged_now: r.merged_now,
-            decision: &r.decision,
-            pull: r.pull.as_ref(),
-            checks: &r.checks,
-            requirements: r.requirements.as_ref(),
+            decision: MergeGateView::of(&r.decision),
+            pull: r.pull.as_ref().map(PullReadView::of),
+            checks: r.checks.iter().map(CheckStateLineView::of).collect(),
+            requirements: r.requirements.as_ref().map(BaseRequirementsView::of),
             recorded: r.recorded.map(|c| c.to_string()),
         }
     }
@@ -351,11 +351,11 @@ struct AddressView<'a> {
     #[serde(flatten)]
     location: Location,
     pr: u64,
-    status: &'static str,
-    recorded: &'a [Addressed],
+    status: GoalStatusView,
+    recorded: Vec<AddressedView<'a>>,
     drove: bool,
     delivered: bool,
-    replies: &'a [ReplyPosted],
+    replies: Vec<ReplyView<'a>>,
 }
 
 impl<'a> AddressView<'a> {
@@ -363,11 +363,11 @@ impl<'a> AddressView<'a> {
         AddressView {
             location: Location::of(&r.goal),
             pr: r.pr,
-            status: r.status.as_str(),
-            recorded: &r.recorded,
+            status: GoalStatusView::of(r.status),
+            recorded: r.recorded.iter().map(AddressedView::of).collect(),
             drove: r.drove,
             delivered: r.delivered,
-            replies: &r.replies,
+            replies: r.replies.iter().map(ReplyView::of).collect(),
         }
     }
 }

@@ -7,14 +7,12 @@ use serde::Serialize;
 
 use super::deliver::{delivery_exit_code, merge_text};
 use super::error::CliError;
-use super::json::{self, Location};
+use super::json::{self, DeliveryView, GoalStatusView, IntegrationView, Location, PhaseView, TaskView};
 use super::progress::Progress;
 use super::render::{budget_line, emit, note, short};
 use crate::model::event::Event;
-use crate::model::goal::{Delivery, Integration};
 use crate::model::snapshot::Snapshot;
 use crate::model::status::GoalStatus;
-use crate::model::task::Task;
 use crate::ops::deliver::{self, PolicyDelivery};
 use crate::ops::drive::Observer;
 use crate::ops::execute;
@@ -123,13 +121,13 @@ fn report_with(ctx: &Context, goal: &GoalRef, as_json: bool) -> Result<i32, CliE
         json::document(&DrivenView {
             location: Location::of(goal),
             tip: loaded.tip.to_string(),
-            status: s.goal.status().as_str(),
-            phase: s.goal.phase().as_str(),
+            status: GoalStatusView::of(s.goal.status()),
+            phase: PhaseView::of(s.goal.phase()),
             title: s.goal.title(),
             stop_reason: s.goal.stop_reason(),
-            integration: s.goal.integration(),
-            delivery: s.goal.delivery(),
-            tasks: &s.tasks.tasks,
+            integration: s.goal.integration().map(IntegrationView::of),
+            delivery: DeliveryView::of(s.goal.delivery()),
+            tasks: s.tasks.tasks.iter().map(TaskView::of).collect(),
         })
     } else {
         text(goal, &loaded.tip.to_string(), s)
@@ -174,11 +172,11 @@ struct DrivenView<'a> {
     #[serde(flatten)]
     location: Location,
     tip: String,
-    status: &'a str,
-    phase: &'a str,
+    status: GoalStatusView,
+    phase: PhaseView,
     title: &'a str,
     stop_reason: Option<&'a str>,
-    integration: Option<&'a Integration>,
-    delivery: &'a Delivery,
-    tasks: &'a [Task],
+    integration: Option<IntegrationView<'a>>,
+    delivery: DeliveryView<'a>,
+    tasks: Vec<TaskView<'a>>,
 }

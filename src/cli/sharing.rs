@@ -8,11 +8,10 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use super::error::{CliError, EXIT_FAILED};
-use super::json::{self, Location};
+use super::json::{self, GoalStatusView, LeaseView, LocalChangeView, Location, RefspecKindView};
 use super::render::{emit, short};
 use crate::git::push::RefOutcome;
-use crate::model::lease::Lease;
-use crate::model::sharing::{Refspec, RefspecKind};
+use crate::model::sharing::Refspec;
 use crate::ops::Context;
 use crate::ops::release::{Released, release as release_lease};
 use crate::ops::remote::{SetupReport, SetupRequest, config_key, setup};
@@ -232,7 +231,7 @@ struct SetupView<'a> {
 #[derive(Serialize)]
 struct RefspecView<'a> {
     key: String,
-    kind: RefspecKind,
+    kind: RefspecKindView,
     value: &'a str,
     why: &'a str,
 }
@@ -243,7 +242,7 @@ impl<'a> SetupView<'a> {
             list.iter()
                 .map(|s| RefspecView {
                     key: config_key(&r.remote, s.kind),
-                    kind: s.kind,
+                    kind: RefspecKindView::of(s.kind),
                     value: &s.value,
                     why: &s.why,
                 })
@@ -275,10 +274,10 @@ struct SyncView<'a> {
 struct SyncItem<'a> {
     #[serde(flatten)]
     location: Location,
-    local: Option<LocalChange>,
+    local: Option<LocalChangeView>,
     pushed: Option<&'static str>,
     tip: String,
-    status: Option<&'static str>,
+    status: Option<GoalStatusView>,
     title: &'a str,
 }
 
@@ -300,14 +299,14 @@ impl<'a> SyncView<'a> {
                 .iter()
                 .map(|g| SyncItem {
                     location: Location::of(&GoalRef::Local(g.id.clone())),
-                    local: g.local,
+                    local: g.local.map(LocalChangeView::of),
                     pushed: g.pushed.as_ref().map(|o| match o {
                         RefOutcome::Created => "created",
                         RefOutcome::Updated => "updated",
                         RefOutcome::UpToDate => "up_to_date",
                     }),
                     tip: g.tip.to_string(),
-                    status: g.status.map(|s| s.as_str()),
+                    status: g.status.map(GoalStatusView::of),
                     title: &g.title,
                 })
                 .collect(),
@@ -329,7 +328,7 @@ impl<'a> SyncView<'a> {
 struct ReleaseView<'a> {
     #[serde(flatten)]
     location: Location,
-    released: Option<&'a Lease>,
+    released: Option<LeaseView<'a>>,
     commit: Option<String>,
 }
 
@@ -337,7 +336,7 @@ impl<'a> ReleaseView<'a> {
     fn of(r: &'a Released) -> ReleaseView<'a> {
         ReleaseView {
             location: Location::of(&r.goal),
-            released: r.lease.as_ref(),
+            released: r.lease.as_ref().map(LeaseView::of),
             commit: r.commit.map(|c| c.to_string()),
         }
     }

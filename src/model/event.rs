@@ -216,7 +216,8 @@ pub enum EventBody {
     /// The proof was computed; its status becomes the goal's.
     ProofRecorded(Box<Proof>),
     /// Work found in a task's worktree (uncommitted, or committed but not yet recorded) was committed
-    /// and made part of the goal before the worktree was removed.
+    /// and made part of the goal: before the worktree was removed, or when it changed after the task's
+    /// attempt was interrupted.
     WorkSaved {
         /// The task.
         task: TaskId,

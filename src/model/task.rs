@@ -174,6 +174,17 @@ impl Task {
             .find(|a| a.outcome == AttemptOutcome::Running)
     }
 
+    /// The commit the task's last attempt ended at when a pause, a cancel or another stop interrupted
+    /// it (the task's worktree was left there); `None` when the last attempt runs, ended otherwise or
+    /// recorded no commit.
+    pub fn interrupted_at(&self) -> Option<CommitId> {
+        let last = self.attempts.last()?;
+        match last.outcome {
+            AttemptOutcome::Interrupted { .. } => last.commit,
+            _ => None,
+        }
+    }
+
     /// Tokens spent over all attempts.
     pub fn tokens(&self) -> u64 {
         self.attempts.iter().map(|a| a.tokens).sum()

@@ -30,6 +30,7 @@ use super::planning::{self, Planner};
 use super::preflight;
 use super::review::{self, Reviewers, Warm};
 use super::transaction::Draft;
+use super::work_left::{Look, WorkLeft, work_left};
 use super::worktrees::{check_dir, find_task_dir, integration_branch, task_branch, task_dir};
 use super::{Context, OpsError};
 use crate::agent::detect::KimiGeneration;
@@ -64,6 +65,7 @@ use crate::model::snapshot::Snapshot;
 use crate::model::status::{GoalStatus, Phase};
 use crate::model::task::{AttemptOutcome, Task, TaskStatus};
 use crate::model::usage::PriceTable;
+use crate::model::writeset::PathPattern;
 use crate::process;
 use crate::settings;
 use crate::store::GoalRef;
@@ -285,6 +287,7 @@ impl Driver<'_> {
     }
 
     async fn run(&mut self) -> Result<GoalStatus, OpsError> {
+        self.keep_work_left().await?;
         loop {
             if *self.interrupt.borrow() {
                 self.ledger
@@ -325,6 +328,9 @@ impl Driver<'_> {
         match next {
             Next::Halt { status } => {
                 self.stop_all(status.as_str()).await?;
+                // Their agents stopped writing: what their worktrees hold now is what they left.
+                review::shut_down_all(std::mem::take(&mut self.sessions).into_values()).await;
+                self.keep_work_left().await?;
                 self.release(&format!("the goal was {status}")).await?;
                 return Ok(Some(status));
             }
@@ -473,6 +479,56 @@ impl Driver<'_> {
                     )
                     .with_evidence(change.evidence.iter().cloned());
                     draft.record(EventBody::DecisionRecorded(decision));
+                }
+                draft.prove(proves.iter().copied());
+                Ok(())
+            })
+            .await
+    }
+
+    /// Tasks whose last attempt a pause, a cancel or another stop interrupted: their worktrees should
+    /// still hold what that attempt recorded. Whatever changed there since (a tool the agent started
+    /// finishing its write, a person) is the task's work left: what still runs there is stopped, the
+    /// change is committed on the task branch (`work_left`) and recorded as `work_saved` with a decision
+    /// naming it, in one goal commit that proves it. Done when the controller halts and when it starts.
+    async fn keep_work_left(&mut self) -> Result<(), OpsError> {
+        let snapshot = self.ledger.snapshot();
+        let goal = snapshot.goal.id().clone();
+        let interrupted: Vec<(TaskId, CommitId, Vec<PathPattern>)> = (snapshot.tasks.tasks.iter())
+            .filter_map(|t| Some((t.id.clone(), t.interrupted_at()?, t.write_set.clone())))
+            .collect();
+        let (fallback, tip) = (self.ctx.store.repo().committer().is_none(), self.ledger.tip());
+        let mut found = Vec::new();
+        for (task, stopped, write_set) in interrupted {
+            let path = task_dir(&self.ctx, &goal, &task);
+            if !path.exists() {
+                continue;
+            }
+            process::kill_processes_in(&path);
+            let look = Look {
+                goal: &goal,
+                task: &task,
+                common_dir: self.ctx.store.common_dir(),
+                path: &path,
+                stopped,
+                write_set: &write_set,
+                fallback_identity: fallback,
+            };
+            let recorded = |commit: CommitId| Ok(self.ctx.store.is_ancestor(commit.object_id(), tip)?);
+            if let Some(left) = work_left(&look, recorded)? {
+                found.push((task, left));
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        let proves: Vec<ObjectId> = (found.iter())
+            .flat_map(|(_, left)| [left.commit.object_id(), left.tip.object_id()])
+            .collect();
+        self.ledger
+            .record(|draft| {
+                for (task, left) in &found {
+                    draft.record_all(work_left_events(task, left));
                 }
                 draft.prove(proves.iter().copied());
                 Ok(())
@@ -842,13 +898,7 @@ impl Driver<'_> {
         let (task, reviewer) = (options.agent_of(Role::Task), options.agent_of(Role::Reviewer));
         let which = reviewers_ahead(task, reviewer, self.kimi);
         let reviewers = self.reviewers();
-        match Warm::start(
-            &self.ctx,
-            self.review_dir(),
-            &commit.to_string(),
-            &reviewers,
-            which,
-        ) {
+        match Warm::start(&self.ctx, self.review_dir(), &commit, &reviewers, which) {
             Ok(warm) => self.warm = Some(warm),
             Err(e) => tracing::debug!(goal = self.goal_id(), "reviewers not started early: {e}"),
         }
@@ -1463,6 +1513,35 @@ fn enter(draft: &mut Draft<'_>, phase: Option<Phase>) {
     if let Some(phase) = phase.filter(|p| *p != draft.snapshot().goal.phase()) {
         draft.record(EventBody::PhaseStarted { phase });
     }
+}
+
+/// The events recording `left`, found in the worktree of the interrupted `task`: the work saved, and a
+/// decision naming what changed (shown by `goal show`).
+fn work_left_events(task: &TaskId, left: &WorkLeft) -> [EventBody; 2] {
+    let mut why = format!(
+        "its worktree changed after its attempt was stopped; the change is kept on the task branch at {} and its next attempt builds on it",
+        left.commit.short()
+    );
+    if !left.outside.is_empty() {
+        why.push_str(&format!(
+            "; what it changed outside the write set ({}) is kept in that commit and taken back out after it",
+            left.outside.join(", ")
+        ));
+    }
+    let decision = DecisionDraft::new(
+        "work_left",
+        format!("kept the work left in the worktree of {task}"),
+        why,
+    )
+    .with_evidence(left.evidence.iter().cloned());
+    [
+        EventBody::WorkSaved {
+            task: task.clone(),
+            commit: left.commit,
+            reason: "changes made in its worktree after its attempt was stopped".to_owned(),
+        },
+        EventBody::DecisionRecorded(decision),
+    ]
 }
 
 /// Whether `lease` is held by this process.

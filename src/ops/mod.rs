@@ -37,6 +37,7 @@ pub mod transaction;
 pub mod transcripts;
 pub mod verify;
 pub mod watch;
+pub mod work_left;
 pub mod worktrees;
 
 pub use context::{Context, OpsError};

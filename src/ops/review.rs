@@ -81,7 +81,7 @@ impl Warm {
     pub fn start(
         ctx: &Context,
         dir: PathBuf,
-        commit: &str,
+        commit: &CommitId,
         reviewers: &Reviewers,
         which: [bool; 2],
     ) -> Result<Warm, OpsError> {
@@ -89,7 +89,7 @@ impl Warm {
             .store
             .workdir()
             .ok_or_else(|| OpsError::Usage("the repository has no work tree".to_owned()))?;
-        worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, commit)?;
+        worktree::ensure_detached(repo_dir, ctx.store.common_dir(), &dir, &commit.to_string())?;
         let (checkout, reviewers) = (dir.clone(), reviewers.clone());
         let clock = ctx.clock.clone();
         let starting = tokio::task::spawn_local(async move {

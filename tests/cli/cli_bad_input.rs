@@ -7,7 +7,8 @@ use crate::support;
 
 use std::process::Command;
 
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::{TestRepo, git_command, hermetic};
+use support::omk::plan;
 
 /// Refs and the number of objects: what "nothing written" means.
 fn footprint(repo: &TestRepo) -> (Vec<String>, usize) {
@@ -24,19 +25,6 @@ fn walk(dir: &std::path::Path) -> usize {
                 .sum()
         })
         .unwrap_or(0)
-}
-
-fn planned(repo: &TestRepo, text: &str) -> String {
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", text])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 /// Run `args`, expect exit 2 with `needle` in stderr and an unchanged footprint.
@@ -91,8 +79,8 @@ fn goal_text_must_be_sensible() {
 fn goal_references_must_name_one_goal() {
     let repo = TestRepo::new();
     refused(&repo, &["goal", "status"], "no goal yet");
-    let a = planned(&repo, "Fix the off-by-one in slugify");
-    let b = planned(&repo, "Add retries to the HTTP client");
+    let a = plan(&repo, "Fix the off-by-one in slugify");
+    let b = plan(&repo, "Add retries to the HTTP client");
     refused(&repo, &["goal", "show", "ffffffffff"], "no goal matches");
     refused(&repo, &["goal", "pause", "2026"], "ambiguous");
     refused(&repo, &["goal", "pause", &a[..9]], "ambiguous");
@@ -124,7 +112,7 @@ const GOAL_COMMANDS: [&[&str]; 17] = [
 fn every_goal_argument_resolves_the_same_way_among_many_goals() {
     use support::imported::{Imported, import_goals};
     let repo = TestRepo::new();
-    let a = planned(&repo, "Fix the off-by-one in slugify");
+    let a = plan(&repo, "Fix the off-by-one in slugify");
     let template = repo.git(&["rev-parse", &format!("refs/omk/goals/{a}")]);
     let mut goals: Vec<Imported> = (0..40)
         .map(|i| Imported::local(&format!("20250101-0000{i:02}-b00000{i:02}"), "planned", 0))
@@ -212,7 +200,7 @@ fn budgets_and_options_are_validated() {
         &["--base", "no-such-branch"],
         "is not a commit of this repository",
     );
-    planned(&repo, "Fix the off-by-one in slugify");
+    plan(&repo, "Fix the off-by-one in slugify");
     refused(&repo, &["goal", "budget-add"], "nothing to add");
     refused(&repo, &["goal", "budget-add", "--time", "0s"], "more than zero");
     refused(&repo, &["goal", "show", "-f", "yaml"], "invalid value 'yaml'");
@@ -256,10 +244,9 @@ fn not_a_usable_repository() {
     assert!(!plain.join(".git").exists());
 
     let bare = dir.path().join("bare.git");
-    let mut init = Command::new("git");
-    hermetic(&mut init, &home);
     assert!(
-        init.args(["init", "-q", "--bare", bare.to_str().unwrap()])
+        git_command(&home, dir.path())
+            .args(["init", "-q", "--bare", bare.to_str().unwrap()])
             .status()
             .unwrap()
             .success()
@@ -273,9 +260,7 @@ fn not_a_usable_repository() {
     );
 
     let reftable = dir.path().join("reftable");
-    let mut init = Command::new("git");
-    hermetic(&mut init, &home);
-    let ok = init
+    let ok = git_command(&home, dir.path())
         .args(["init", "-q", "--ref-format=reftable", reftable.to_str().unwrap()])
         .status()
         .unwrap()
@@ -311,10 +296,8 @@ fn rewrite_goal_json(repo: &TestRepo, id: &str, content: &str, message: &str) {
         .collect();
     let tree_file = repo.home.join("tree.txt");
     std::fs::write(&tree_file, edited).unwrap();
-    let mut mktree = Command::new("git");
-    hermetic(&mut mktree, &repo.home);
-    let out = mktree
-        .current_dir(&repo.path)
+    let out = repo
+        .git_command()
         .arg("mktree")
         .stdin(std::fs::File::open(&tree_file).unwrap())
         .output()
@@ -327,8 +310,8 @@ fn rewrite_goal_json(repo: &TestRepo, id: &str, content: &str, message: &str) {
 #[test]
 fn a_corrupt_goal_is_named_and_does_not_hide_the_others() {
     let repo = TestRepo::new();
-    let good = planned(&repo, "Fix the off-by-one in slugify");
-    let bad = planned(&repo, "Add retries to the HTTP client");
+    let good = plan(&repo, "Fix the off-by-one in slugify");
+    let bad = plan(&repo, "Add retries to the HTTP client");
     rewrite_goal_json(
         &repo,
         &bad,
@@ -354,7 +337,7 @@ fn a_corrupt_goal_is_named_and_does_not_hide_the_others() {
 #[test]
 fn a_newer_schema_is_refused_with_a_clear_message() {
     let repo = TestRepo::new();
-    let id = planned(&repo, "Fix the off-by-one in slugify");
+    let id = plan(&repo, "Fix the off-by-one in slugify");
     let ref_name = format!("refs/omk/goals/{id}");
     let current = repo.git(&["show", &format!("{ref_name}:goal.json")]);
     let newer = current.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);

@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use support::git_repo::{TestRepo, hermetic};
+use support::omk::{goal_id, json};
 
 /// The directory of the git-omk binary, first on `PATH`, so `git omk` runs it.
 fn path_with_omk() -> String {
@@ -26,11 +27,8 @@ fn path_with_omk() -> String {
 
 /// `git <args>` in the repository, with git-omk on `PATH`.
 fn git(repo: &TestRepo, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new("git");
-    hermetic(&mut cmd, &repo.home);
-    cmd.current_dir(&repo.path)
-        .env("PATH", path_with_omk())
-        .args(args);
+    let mut cmd = repo.git_command();
+    cmd.env("PATH", path_with_omk()).args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -43,12 +41,9 @@ fn stderr(out: &Output) -> String {
 
 fn planned_options(out: &Output, repo: &TestRepo) -> Value {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    let id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = goal_id(&json(out));
     let show = repo.omk().args(["goal", "show", "--json", &id]).output().unwrap();
-    serde_json::from_slice::<Value>(&show.stdout).unwrap()["goal"]["options"].clone()
+    json(&show)["goal"]["options"].clone()
 }
 
 #[test]

@@ -8,21 +8,7 @@ use crate::support;
 
 use serde_json::Value;
 use support::git_repo::TestRepo;
-
-fn json_of(output: &[u8]) -> Value {
-    serde_json::from_slice(output)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
-}
-
-fn plan(repo: &TestRepo, text: &str) -> String {
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", text])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)["id"].as_str().unwrap().to_owned()
-}
+use support::omk::{json_of, plan};
 
 #[test]
 fn plan_records_one_goal_commit_and_never_touches_the_work_tree() {
@@ -987,14 +973,9 @@ impl Pinned {
             ("README.md", "# demo\n"),
         ]);
         repo.git(&["add", "-A"]);
-        let mut commit = std::process::Command::new("git");
-        support::git_repo::hermetic(&mut commit, &repo.home);
+        let mut commit = repo.git_command();
         support::git_repo::fixed_commits(&mut commit, "2026-11-22T09:00:00Z");
-        let out = commit
-            .current_dir(&repo.path)
-            .args(["commit", "-q", "-m", "initial"])
-            .output()
-            .unwrap();
+        let out = commit.args(["commit", "-q", "-m", "initial"]).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let mut pinned = Pinned { repo, commands: 0 };
         for args in [
@@ -1047,7 +1028,7 @@ impl Pinned {
 }
 
 /// The output contract, pinned whole: every rendering of show, list, status, budget, proof and replay
-/// of one goal. A change to any of them shows up as a snapshot diff to review.
+/// of one goal, and the PR that would be opened for it. A change to any of them shows up as a snapshot diff to review.
 #[test]
 fn the_output_of_every_reading_command_is_pinned() {
     let mut goal = Pinned::new();
@@ -1065,6 +1046,8 @@ fn the_output_of_every_reading_command_is_pinned() {
         ("proof_json", &["goal", "proof", "-f", "json"]),
         ("replay_text", &["goal", "replay"]),
         ("replay_json", &["goal", "replay", "-f", "json"]),
+        ("pr_md", &["goal", "open-pr", "--dry-run"]),
+        ("pr_json", &["goal", "open-pr", "--dry-run", "-f", "json"]),
     ] {
         insta::assert_snapshot!(name, goal.printed(args));
     }

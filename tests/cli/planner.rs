@@ -14,7 +14,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::TestRepo;
+use support::omk::{json, verify_history};
+use support::scenario::{BOTH, TWO_BUGS};
 use support::tools::{path_with, pytest_bin};
 
 const AGENT: &str = r##"#!/bin/sh
@@ -38,8 +40,6 @@ esac
 exit 0
 "##;
 
-const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
-
 const ADD: &str = r#"{"id": "fix-add", "title": "Fix add in calc.py", "kind": "fix", "write_set": ["calc.py"], "acceptance": ["test_add passes"]}"#;
 const UPPER: &str = r#"{"id": "fix-upper", "title": "Fix upper in strings.py", "kind": "fix", "write_set": ["strings.py"], "acceptance": ["test_upper passes"]}"#;
 
@@ -60,19 +60,7 @@ impl Fixture {
     /// `first` is the planner's first answer, `repair` its answer to the repair prompt.
     fn new(first: &str, repair: &str) -> Option<Fixture> {
         let bin = pytest_bin()?;
-        let repo = TestRepo::with_files(&[
-            ("calc.py", "def add(a, b):\n    return a - b\n"),
-            ("strings.py", "def upper(s):\n    return s.lower()\n"),
-            (
-                "test_calc.py",
-                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-            ),
-            (
-                "test_strings.py",
-                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-            ),
-            ("pytest.ini", "[pytest]\n"),
-        ]);
+        let repo = TestRepo::with_files(TWO_BUGS);
         let home = repo.home.clone();
         // What the agent writes for the test to read, outside the worktree: the one directory the
         // sandbox lets it write besides its worktree (`omk.sandbox.allowWrite`).
@@ -116,16 +104,7 @@ impl Fixture {
     }
 
     fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
-        hermetic(&mut cmd, &self.repo.home);
-        cmd.current_dir(&self.repo.path).args(args);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        cmd
+        support::omk::command(&self.repo, &self.env, args, extra)
     }
 
     fn omk(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
@@ -166,32 +145,8 @@ impl Fixture {
     }
 
     fn verify_history(&self) {
-        let out = self.omk(&["goal", "replay", "--verify", "--json"], &[]);
-        assert!(
-            out.status.success(),
-            "replay --verify: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let replay = json(&self.omk(&["goal", "replay", "-f", "json"], &[]));
-        let ids: Vec<&str> = replay["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event"]["id"].as_str().unwrap())
-            .collect();
-        let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "no event is recorded twice");
+        verify_history(|args| self.omk(args, &[]));
     }
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 fn task_ids(show: &Value) -> Vec<String> {

@@ -17,18 +17,10 @@ use git_omk::store::write::Record;
 use git_omk::store::{GoalRef, StoreError};
 use gix::ObjectId;
 use support::git_repo::TestRepo;
+use support::omk::plan;
 
 fn planned(repo: &TestRepo) -> GoalRef {
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", "Fix the off-by-one in slugify"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = plan(repo, "Fix the off-by-one in slugify");
     GoalRef::Local(git_omk::model::ids::GoalId::parse(&id).unwrap())
 }
 
@@ -331,11 +323,9 @@ fn ancestry_is_answered_in_process_like_git_merge_base_is_ancestor() {
         (&a, &a),
         (&a, &base),
     ] {
-        let git_says = std::process::Command::new("git")
-            .args(["merge-base", "--is-ancestor", ancestor, descendant])
-            .current_dir(&repo.path)
-            .status()
-            .unwrap()
+        let git_says = repo
+            .git_output(&["merge-base", "--is-ancestor", ancestor, descendant])
+            .status
             .success();
         assert_eq!(
             ctx.store.is_ancestor(id(ancestor), id(descendant)).unwrap(),

@@ -10,8 +10,8 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
 use support::git_repo::TestRepo;
+use support::omk::json;
 use support::tools;
 
 fn workflows_dir() -> PathBuf {
@@ -88,23 +88,13 @@ fn ci_install(repo: &TestRepo, args: &[&str]) -> std::process::Output {
         .expect("git-omk runs")
 }
 
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
 #[test]
 fn ci_install_writes_the_shipped_workflows_for_review() {
     let repo = TestRepo::new();
     let before = repo.user_state();
     let out = ci_install(&repo, &["--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let doc = json_of(&out);
+    let doc = json(&out);
     assert_eq!(doc["schema_version"], 1);
     let actions: Vec<(&str, &str)> = doc["files"]
         .as_array()
@@ -144,7 +134,7 @@ fn ci_install_writes_the_shipped_workflows_for_review() {
     let again = ci_install(&repo, &["--json"]);
     assert!(again.status.success());
     assert!(
-        json_of(&again)["files"]
+        json(&again)["files"]
             .as_array()
             .expect("files")
             .iter()
@@ -188,7 +178,7 @@ fn ci_install_refuses_to_overwrite_a_changed_file_unless_forced() {
 
     let out = ci_install(&repo, &["--verify", "--force", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(json_of(&out)["files"][0]["action"], "replace");
+    assert_eq!(json(&out)["files"][0]["action"], "replace");
     assert_eq!(
         std::fs::read(&verify).expect("read"),
         std::fs::read(workflows_dir().join("omk-verify.yml")).expect("shipped")
@@ -201,7 +191,8 @@ fn ci_bad_input_is_a_usage_error_and_writes_nothing() {
     let out = ci_install(&repo, &["--verfy"]);
     assert_eq!(out.status.code(), Some(2));
     let bare = tempfile::tempdir().expect("temp dir");
-    let status = Command::new("git")
+    let status = repo
+        .git_command()
         .args(["init", "-q", "--bare"])
         .arg(bare.path())
         .status()

@@ -28,15 +28,7 @@ use support::git_repo::{TestRepo, hermetic};
 #[test]
 fn twenty_racing_processes_lose_no_update() {
     let repo = TestRepo::new();
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", "Fix the off-by-one in slugify"])
-        .output()
-        .unwrap();
-    let id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = support::omk::plan(&repo, "Fix the off-by-one in slugify");
     let bin = env!("CARGO_BIN_EXE_git-omk");
     let children: Vec<(&str, std::process::Child)> = (0..20)
         .map(|i| {

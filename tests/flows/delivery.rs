@@ -28,6 +28,7 @@ use serde_json::{Value, json};
 use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
 use support::http::{Front, Reply};
+use support::omk::{goal_id, json_of, ok_json};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -164,11 +165,6 @@ fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn json_of(output: &[u8]) -> Value {
-    serde_json::from_slice(output)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
-}
-
 fn plan(repo: &TestRepo, opts: &[&str]) -> String {
     let mut args = vec![
         "goal",
@@ -179,19 +175,11 @@ fn plan(repo: &TestRepo, opts: &[&str]) -> String {
         "--json",
     ];
     args.extend_from_slice(opts);
-    let out = repo.omk().args(&args).output().expect("git-omk runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)["id"].as_str().expect("goal id").to_owned()
+    goal_id(&ok_json(repo, &args))
 }
 
 fn show(repo: &TestRepo) -> Value {
-    let out = repo
-        .omk()
-        .args(["goal", "show", "--json"])
-        .output()
-        .expect("git-omk runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)
+    ok_json(repo, &["goal", "show", "--json"])
 }
 
 /// A `gh` on PATH that prints `token` (or fails when `None`), so the machine's own `gh` never answers.
@@ -242,8 +230,9 @@ fn connector(ctx: &Context) -> Result<Connection, DeliveryError> {
 }
 
 /// No byte of `token` anywhere in the repository: objects, refs, config, logs, hooks.
-fn assert_token_absent(git_dir: &Path, token: &str) {
-    let out = Command::new("git")
+fn assert_token_absent(repo: &TestRepo, git_dir: &Path, token: &str) {
+    let out = repo
+        .git_command()
         .arg("--git-dir")
         .arg(git_dir)
         .args(["cat-file", "--batch-all-objects", "--batch"])
@@ -355,8 +344,8 @@ fn a_draft_pr_is_opened_once_links_the_goal_and_reruns_change_nothing() {
 
     w.assert_requests_fit_github();
     w.assert_replay_holds();
-    assert_token_absent(&w.repo.path.join(".git"), TOKEN);
-    assert_token_absent(&w.remote.path, TOKEN);
+    assert_token_absent(&w.repo, &w.repo.path.join(".git"), TOKEN);
+    assert_token_absent(&w.repo, &w.remote.path, TOKEN);
 }
 
 #[test]
@@ -854,7 +843,7 @@ fn a_rejected_token_stops_before_pushing_and_gh_is_asked_last() {
     );
     let state = show(&repo);
     assert_eq!(state["goal"]["delivery"]["problem"]["stage"], "connect");
-    assert_token_absent(&repo.path.join(".git"), "gho_from_gh_cli");
+    assert_token_absent(&repo, &repo.path.join(".git"), "gho_from_gh_cli");
 
     // GH_TOKEN wins over gh, and 403 is reported as missing permissions.
     front.set_rule(|_| {
@@ -1102,19 +1091,7 @@ impl Driven {
         let pytest = support::tools::pytest_bin()?;
         let emulator = Emulator::start()?;
         let front = Front::start(Some(emulator.addr));
-        let repo = TestRepo::with_files(&[
-            ("calc.py", "def add(a, b):\n    return a - b\n"),
-            ("strings.py", "def upper(s):\n    return s.lower()\n"),
-            (
-                "test_calc.py",
-                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-            ),
-            (
-                "test_strings.py",
-                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-            ),
-            ("pytest.ini", "[pytest]\n"),
-        ]);
+        let repo = TestRepo::with_files(support::scenario::TWO_BUGS);
         let remote = Remote::mirroring(&emulator, &repo.home);
         repo.git(&["remote", "add", "origin", path_str(&remote.path)]);
         repo.git(&["config", "omk.github.repo", "omk-bot/demo"]);
@@ -1266,14 +1243,15 @@ fn a_run_under_auto_pr_and_gated_merge_delivers_its_proof_and_merges_the_proven_
     let pushed = remote
         .ref_value(repo, &goal_ref)
         .expect("the goal ref was pushed");
-    let reaches = Command::new("git")
+    let reaches = repo
+        .git_command()
         .arg("--git-dir")
         .arg(&remote.path)
         .args(["merge-base", "--is-ancestor", &proof_commit, &pushed])
         .status()
         .expect("git");
     assert!(reaches.success(), "the pushed goal holds its proof commit");
-    assert_token_absent(&repo.path.join(".git"), TOKEN);
+    assert_token_absent(repo, &repo.path.join(".git"), TOKEN);
 }
 
 /// The `run:` script of the step named `name` in a workflow file (one line, or a `|` block).

@@ -16,10 +16,11 @@
 use crate::support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::TestRepo;
+use support::omk::json;
 use support::tools::{path_with, pytest_bin, require_dir, tools_dir};
 
 /// The agent: lays the scenario's files over its worktree (`CHEAT_DIR`, written by the test); the
@@ -238,23 +239,7 @@ impl Ended {
 }
 
 fn omk(repo: &TestRepo, env: &[(String, String)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
-    hermetic(&mut cmd, &repo.home);
-    cmd.current_dir(&repo.path).args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    support::omk::command(repo, env, args, &[]).output().unwrap()
 }
 
 /// Run `goal` to a terminal status on a fresh repository holding `project`, with an agent that lays

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::follow::Follow;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::{TestRepo, git_command};
+use support::omk::{json, verify_history};
+use support::scenario::{BOTH, TWO_BUGS};
 use support::tools::{path_with, pytest_bin};
 
 const AGENT: &str = r##"#!/bin/sh
@@ -40,6 +42,11 @@ case "$AGENT_MODE" in
       rm -f "$GIT_INDEX_FILE"; unset GIT_INDEX_FILE
       git update-ref "refs/heads/$integ" "$(git commit-tree "$tree" -p "$tip" -m 'another fix')" "$tip" ;;
     esac ;;
+  work-then-hang)
+    # Fixes its task, then keeps working on it (appending to the file it fixed) until it is stopped.
+    case "$task" in *add*) sed -i 's/return a - b/return a + b/' calc.py ;; esac
+    ( while :; do echo "# still working" >> calc.py; sleep 0.1; done ) &
+    m="300.$(date +%N)"; sleep "$m" & echo "$m" >> "$AGENT_PIDS"; wait; exit 0 ;;
   hang-once)
     if [ ! -e "$AGENT_FLAG" ]; then
       touch "$AGENT_FLAG"; m="300.$(date +%N)"; sleep "$m" & echo "$m" >> "$AGENT_PIDS"; wait
@@ -51,9 +58,6 @@ case "$task" in
 esac
 "##;
 
-/// The goal that fixes both bugs of the fixture.
-const BOTH: &str = "Fix add in calc.py and fix upper in strings.py";
-
 /// A repository with two independent bugs, each caught by a failing pytest test, and an agent script.
 struct Fixture {
     repo: TestRepo,
@@ -64,19 +68,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Option<Fixture> {
         let bin = pytest_bin()?;
-        let repo = TestRepo::with_files(&[
-            ("calc.py", "def add(a, b):\n    return a - b\n"),
-            ("strings.py", "def upper(s):\n    return s.lower()\n"),
-            (
-                "test_calc.py",
-                "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-            ),
-            (
-                "test_strings.py",
-                "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-            ),
-            ("pytest.ini", "[pytest]\n"),
-        ]);
+        let repo = TestRepo::with_files(TWO_BUGS);
         let agent = repo.home.join("agent.sh");
         std::fs::write(&agent, AGENT).unwrap();
         // Where the scripted agent leaves notes for the test: the one directory outside its worktree
@@ -104,16 +96,7 @@ impl Fixture {
     }
 
     fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
-        hermetic(&mut cmd, &self.repo.home);
-        cmd.current_dir(&self.repo.path).args(args);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        cmd
+        support::omk::command(&self.repo, &self.env, args, extra)
     }
 
     fn omk(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
@@ -188,6 +171,33 @@ impl Fixture {
             .collect()
     }
 
+    /// Start `run --until-ready` on "Fix add in calc.py" with the agent in `mode`, and wait until its
+    /// agent started the processes it names in `AGENT_PIDS` (it did its work up to there).
+    fn start_one_task(&self, mode: &str) -> (Child, Started) {
+        let agent = self.agent_arg();
+        let child = self.spawn(
+            &[
+                "goal",
+                "run",
+                "Fix add in calc.py",
+                "--until-ready",
+                "--no-llm-planner",
+                "--agent",
+                &agent,
+            ],
+            &[("AGENT_MODE", mode)],
+        );
+        let running = self.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
+        let id = running["goal"]["id"].as_str().unwrap().to_owned();
+        let task_id = running["tasks"][0]["id"].as_str().unwrap().to_owned();
+        while self.agent_pids().is_empty() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let root = PathBuf::from(self.env[1].1.clone());
+        let dir = find_task_dir(&root, &task_id).expect("the running task has a worktree");
+        (child, Started { id, task_id, dir })
+    }
+
     fn worktrees(&self) -> Vec<String> {
         self.repo
             .git(&["worktree", "list", "--porcelain"])
@@ -198,32 +208,16 @@ impl Fixture {
     }
 
     fn verify_history(&self) {
-        let out = self.omk(&["goal", "replay", "--verify", "--json"], &[]);
-        assert!(
-            out.status.success(),
-            "replay --verify: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        let replay = json(&self.omk(&["goal", "replay", "-f", "json"], &[]));
-        let ids: Vec<&str> = replay["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event"]["id"].as_str().unwrap())
-            .collect();
-        let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "no event is recorded twice");
+        verify_history(|args| self.omk(args, &[]));
     }
 }
 
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+/// A goal whose one task's agent runs ([`Fixture::start_one_task`]).
+struct Started {
+    id: String,
+    task_id: String,
+    /// The task's worktree.
+    dir: PathBuf,
 }
 
 fn alive(pid: i32) -> bool {
@@ -340,10 +334,7 @@ fn a_merge_conflict_is_a_recorded_blocker_and_resume_integrates_its_resolution()
     let dir = fx.repo.home.join("resolve");
     fx.repo
         .git(&["worktree", "add", "-q", &dir.to_string_lossy(), &branch]);
-    let mut merge = Command::new("git");
-    hermetic(&mut merge, &fx.repo.home);
-    let merged = merge
-        .current_dir(&dir)
+    let merged = git_command(&fx.repo.home, &dir)
         .args(["merge", "-q", &integration])
         .output()
         .unwrap();
@@ -507,6 +498,117 @@ fn cancel_from_another_terminal_stops_the_controller() {
         assert!(!alive(pid), "agent process {pid} survived the cancel");
     }
     assert_eq!(fx.show()["goal"]["status"], "cancelled");
+}
+
+/// `control` (`pause` or `cancel`) stops the agent mid-work: what it wrote is kept on the task branch
+/// and recorded with its interrupted attempt. What lands in the worktree after the controller stopped
+/// (a tool the agent started finishing its write) is kept too: the controller that resumes the goal
+/// commits it on the task branch and records it as work left, before the next attempt (which builds on
+/// it rather than silently taking it in, or dropping it).
+fn stopped_mid_work_keeps_the_agents_work(control: &str) {
+    let Some(fx) = Fixture::new() else { return };
+    let (child, Started { id, task_id, dir }) = fx.start_one_task("work-then-hang");
+    assert!(fx.omk(&["goal", control], &[]).status.success());
+    assert_eq!(wait_exit(child).status.code(), Some(5));
+    let goal_ref = format!("refs/omk/goals/{id}");
+    let reaches = |from: &str, commit: &str| {
+        fx.repo
+            .git_output(&["merge-base", "--is-ancestor", commit, from])
+            .status
+            .success()
+    };
+    let attempt = &fx.show()["tasks"][0]["attempts"][0];
+    assert_eq!(attempt["outcome"], "interrupted", "{attempt}");
+    let stopped = attempt["commit"]
+        .as_str()
+        .expect("the interrupted attempt's commit")
+        .to_owned();
+    assert!(
+        fx.repo
+            .git(&["show", &format!("{stopped}:calc.py")])
+            .contains("return a + b"),
+        "the work the agent did before it was stopped is on the task branch"
+    );
+    assert!(
+        reaches(&goal_ref, &stopped),
+        "the goal reaches the interrupted work"
+    );
+    // Written after the controller stopped the agent.
+    assert!(dir.exists(), "a stopped goal's worktree stays");
+    std::fs::write(dir.join("calc.py"), "def add(a, b):\n    return b + a\n").unwrap();
+    std::fs::write(dir.join("notes.txt"), "outside the write set\n").unwrap();
+    // The goal ends `not_ready` (its one task fixes add; upper stays broken).
+    let resumed = fx.omk(&["goal", "resume", "--json"], &[]);
+    assert_eq!(
+        resumed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(json(&resumed)["status"], "not_ready");
+    let replay = json(&fx.omk(&["goal", "replay", "-f", "json"], &[]));
+    let saved: Vec<&Value> = replay["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["event"])
+        .filter(|e| e["kind"] == "work_saved")
+        .collect();
+    assert_eq!(saved.len(), 1, "the late change is recorded once: {saved:?}");
+    assert_eq!(saved[0]["data"]["task"].as_str(), Some(task_id.as_str()));
+    let left = saved[0]["data"]["commit"].as_str().unwrap();
+    assert_eq!(
+        fx.repo.git(&["show", &format!("{left}:calc.py")]),
+        "def add(a, b):\n    return b + a",
+        "the work left holds exactly what was written after the stop"
+    );
+    assert_eq!(
+        fx.repo.git(&["show", &format!("{left}:notes.txt")]),
+        "outside the write set",
+        "what it changed outside its write set is kept too"
+    );
+    assert!(
+        reaches(left, &stopped),
+        "the work left is on the task branch, after the interrupted work"
+    );
+    assert!(reaches(&goal_ref, left), "the goal reaches the work left");
+    let show = fx.show();
+    let next = show["tasks"][0]["attempts"][1]["commit"].as_str().unwrap();
+    assert!(reaches(next, left), "the next attempt builds on the work left");
+    let integrated = show["goal"]["integration"]["commit"].as_str().unwrap();
+    for (commit, what) in [(next, "the next attempt"), (integrated, "the result")] {
+        let outside = fx
+            .repo
+            .git_output(&["cat-file", "-e", &format!("{commit}:notes.txt")]);
+        assert!(
+            !outside.status.success(),
+            "{what} has nothing outside the write set"
+        );
+    }
+    let decisions = show["decisions"].as_array().unwrap();
+    assert!(
+        decisions.iter().any(|d| d["step"] == "work_left"
+            && d["chosen"].as_str().unwrap().contains(&task_id)
+            && d["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().unwrap().contains("calc.py"))),
+        "goal show names the work left: {decisions:?}"
+    );
+    let text = fx.omk(&["goal", "show"], &[]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("[work_left]"));
+    fx.verify_history();
+}
+
+#[test]
+fn work_an_agent_leaves_when_paused_is_kept_and_recorded() {
+    stopped_mid_work_keeps_the_agents_work("pause");
+}
+
+#[test]
+fn work_an_agent_leaves_when_cancelled_is_kept_and_recorded() {
+    stopped_mid_work_keeps_the_agents_work("cancel");
 }
 
 #[test]
@@ -887,17 +989,7 @@ fn a_fetched_goal_is_verified_in_another_clone_without_writing_anything() {
     );
     let id = json(&out)["id"].as_str().unwrap().to_owned();
     let clone = fx.repo.home.join("clone");
-    let git = |dir: &Path, args: &[&str]| {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &fx.repo.home);
-        let out = cmd.current_dir(dir).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let git = |dir: &Path, args: &[&str]| fx.repo.git_in(dir, args);
     git(
         &fx.repo.home,
         &["clone", "-q", fx.repo.path.to_str().unwrap(), "clone"],
@@ -1054,27 +1146,7 @@ fn review_again_records_a_new_review_and_proof_and_refuses_an_unfinished_goal() 
 #[test]
 fn cleaning_up_a_cancelled_goal_keeps_the_uncommitted_work_of_its_worktrees() {
     let Some(fx) = Fixture::new() else { return };
-    let agent = fx.agent_arg();
-    let child = fx.spawn(
-        &[
-            "goal",
-            "run",
-            "Fix add in calc.py",
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ],
-        &[("AGENT_MODE", "hang")],
-    );
-    let running = fx.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
-    let id = running["goal"]["id"].as_str().unwrap().to_owned();
-    let task_id = running["tasks"][0]["id"].as_str().unwrap().to_owned();
-    while fx.agent_pids().is_empty() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let root = PathBuf::from(fx.env[1].1.clone());
-    let dir = find_task_dir(&root, &task_id).expect("the running task has a worktree");
+    let (child, Started { id, dir, .. }) = fx.start_one_task("hang");
     assert!(fx.omk(&["goal", "cancel"], &[]).status.success());
     assert_eq!(wait_exit(child).status.code(), Some(5));
     // Work lands in the worktree after the controller stopped (a tool, a person): gc must keep it.
@@ -1090,14 +1162,7 @@ fn cleaning_up_a_cancelled_goal_keeps_the_uncommitted_work_of_its_worktrees() {
     // The work is reachable from the goal ref: some commit in its history holds both files.
     let goal_ref = format!("refs/omk/goals/{id}");
     let kept = fx.repo.git(&["rev-list", &goal_ref]).lines().any(|c| {
-        let show = |path: &str| {
-            let mut cmd = Command::new("git");
-            hermetic(&mut cmd, &fx.repo.home);
-            cmd.current_dir(&fx.repo.path)
-                .args(["show", &format!("{c}:{path}")])
-                .output()
-                .unwrap()
-        };
+        let show = |path: &str| fx.repo.git_output(&["show", &format!("{c}:{path}")]);
         let notes = show("notes.txt");
         notes.status.success()
             && String::from_utf8_lossy(&notes.stdout) == "the only copy\n"

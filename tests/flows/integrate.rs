@@ -34,16 +34,7 @@ fn commit_on(repo: &TestRepo, name: &str, from: &str, files: &[(&str, &str)]) ->
 
 /// The planned goal's snapshot with tasks `names`, each done with one attempt that produced `commit`.
 fn snapshot_with(repo: &TestRepo, ctx: &Context, tasks: &[(&str, &str)]) -> Snapshot {
-    let out = repo
-        .omk()
-        .args(["goal", "plan", "--json", "Fix add in calc.py"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = support::omk::plan(repo, "Fix add in calc.py");
     let goal = git_omk::store::GoalRef::Local(git_omk::model::ids::GoalId::parse(&id).unwrap());
     let mut snapshot = ctx.load(&goal).unwrap().snapshot;
     let template = snapshot.tasks.tasks[0].clone();

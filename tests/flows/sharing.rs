@@ -17,7 +17,9 @@ use git_omk::model::lease::Lease;
 use git_omk::ops::Context;
 use git_omk::store::GoalRef;
 use serde_json::Value;
-use support::machines::{Daemon, Machine, World, json};
+use support::git_repo::git_command;
+use support::machines::{Daemon, Machine, World};
+use support::omk::json;
 
 const FILES: &[(&str, &str)] = &[
     ("calc.py", "def add(a, b):\n    return a - b\n"),
@@ -27,10 +29,7 @@ const FILES: &[(&str, &str)] = &[
 const FIX: &str = "Fix add in calc.py";
 
 fn config_all(m: &Machine, key: &str) -> Vec<String> {
-    let mut cmd = Command::new("git");
-    support::git_repo::hermetic(&mut cmd, &m.home);
-    let out = cmd
-        .current_dir(&m.path)
+    let out = git_command(&m.home, &m.path)
         .args(["config", "--get-all", key])
         .output()
         .unwrap();
@@ -403,11 +402,10 @@ fn a_goal_pushed_by_plain_git_meanwhile_is_merged_not_overwritten() {
     // A has not fetched: its remote-tracking ref is stale. A plain push is refused, not forced...
     a.ok(&["goal", "pause", &id]);
     let a_event = a.last_event_id(&id);
-    let push = {
-        let mut c = Command::new("git");
-        support::git_repo::hermetic(&mut c, &a.home);
-        c.current_dir(&a.path).args(["push", "origin"]).output().unwrap()
-    };
+    let push = git_command(&a.home, &a.path)
+        .args(["push", "origin"])
+        .output()
+        .unwrap();
     assert!(
         !push.status.success(),
         "a diverged goal is rejected by plain git push"
@@ -859,10 +857,7 @@ fn an_unrelated_history_under_the_same_id_is_a_problem_not_a_merge() {
 /// A code commit written in the same second as everything else, with the given parent.
 fn code_commit(m: &Machine, parent: &str, message: &str, date: &str) -> gix::ObjectId {
     let tree = m.git(&["rev-parse", &format!("{parent}^{{tree}}")]);
-    let mut cmd = Command::new("git");
-    support::git_repo::hermetic(&mut cmd, &m.home);
-    let out = cmd
-        .current_dir(&m.path)
+    let out = git_command(&m.home, &m.path)
         .env("GIT_AUTHOR_DATE", date)
         .env("GIT_COMMITTER_DATE", date)
         .args(["commit-tree", &tree, "-p", parent, "-m", message])

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::machines::{Machine, World, json};
+use support::machines::{Machine, World};
+use support::omk::json;
+use support::scenario::TWO_BUGS;
 use support::tools::{path_with, pytest_bin};
 
 const AGENT: &str = r##"#!/bin/sh
@@ -28,20 +30,6 @@ case "$task" in
 esac
 "##;
 
-const FILES: &[(&str, &str)] = &[
-    ("calc.py", "def add(a, b):\n    return a - b\n"),
-    ("strings.py", "def upper(s):\n    return s.lower()\n"),
-    (
-        "test_calc.py",
-        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
-    ),
-    (
-        "test_strings.py",
-        "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
-    ),
-    ("pytest.ini", "[pytest]\n"),
-];
-
 /// Two waves: the second task depends on the first.
 const TWO_WAVES: &str = "Fix add in calc.py, then fix upper in strings.py";
 
@@ -53,7 +41,7 @@ struct Setup {
 
 fn setup() -> Option<Setup> {
     let bin = pytest_bin()?;
-    let (world, mut a) = World::new(FILES);
+    let (world, mut a) = World::new(TWO_BUGS);
     let script = world.root().join("agent.sh");
     std::fs::write(&script, AGENT).unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use super::git_repo::{TestRepo, hermetic};
-use super::http::{Front, Reply, call, call_as};
+use super::http::{Front, Reply, call, call_as, try_call};
 use super::tools::{Tools, require};
 
 /// The seeded owner, repository and token.
@@ -247,7 +247,8 @@ fn wait_ready(child: &mut Child, addr: SocketAddr) -> bool {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if TcpStream::connect(addr).is_ok() && call(addr, "GET", &probe, None).0 == 200 {
+        // A server still starting may accept and then reset: that is "not yet", not a failure.
+        if matches!(try_call(addr, "GET", &probe, None), Ok((200, _))) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(50));

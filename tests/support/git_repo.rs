@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
@@ -25,6 +25,14 @@ pub fn hermetic(cmd: &mut Command, home: &Path) {
         .env_remove("OMK_HOST")
         .env_remove("OMK_AGENT")
         .env_remove("OMK_MAX_AGENTS");
+}
+
+/// A `git` command running in `dir` with the hermetic environment of `home`.
+pub fn git_command(home: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    hermetic(&mut cmd, home);
+    cmd.current_dir(dir);
+    cmd
 }
 
 /// On top of [`hermetic`]: every commit the command makes has this author, committer and date, so its
@@ -108,11 +116,24 @@ impl TestRepo {
         self.git_in(&self.path, args)
     }
 
+    /// Run git in the work tree and return its output whether it succeeded or not (for git commands
+    /// whose exit status is the answer, such as `merge-base --is-ancestor`).
+    pub fn git_output(&self, args: &[&str]) -> Output {
+        self.git_command().args(args).output().expect("git runs")
+    }
+
+    /// A hermetic `git` command in the work tree, for what [`TestRepo::git`] does not cover (extra
+    /// environment, stdin).
+    pub fn git_command(&self) -> Command {
+        git_command(&self.home, &self.path)
+    }
+
     /// Run git in `dir`; panics on failure; returns trimmed stdout.
     pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &self.home);
-        let out = cmd.current_dir(dir).args(args).output().expect("git runs");
+        let out = git_command(&self.home, dir)
+            .args(args)
+            .output()
+            .expect("git runs");
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",

@@ -267,26 +267,47 @@ pub fn call_as(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut conn = TcpStream::connect(addr).expect("connect to the server");
+    try_call_as(addr, token, method, path, body).expect("an HTTP exchange with the server")
+}
+
+/// A direct call that reports a refused or reset connection instead of panicking (a server that is still
+/// starting may accept and then reset): `(status, JSON body)`.
+pub fn try_call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
+    try_call_as(addr, "omk_test_token", method, path, body)
+}
+
+fn try_call_as(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, Value)> {
+    let mut conn = TcpStream::connect(addr)?;
     let body = body.map(Value::to_string).unwrap_or_default();
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: token {token}\r\nAccept: application/vnd.github+json\r\nUser-Agent: git-omk-tests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    conn.write_all(request.as_bytes()).expect("send");
+    conn.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).expect("read");
+    conn.read_to_end(&mut raw)?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP answer");
+        .ok_or_else(|| not_http("no end of the header"))?;
     let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
     let rest = &raw[split + 4..];
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("a status code");
+        .ok_or_else(|| not_http("no status code"))?;
     let payload = if head.contains("transfer-encoding: chunked") {
         dechunk(rest)
     } else {
@@ -298,7 +319,14 @@ pub fn call_as(
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    (status, json)
+    Ok((status, json))
+}
+
+fn not_http(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("not an HTTP answer: {what}"),
+    )
 }
 
 fn dechunk(mut rest: &[u8]) -> Vec<u8> {

@@ -15,6 +15,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::git_repo::hermetic;
+use super::omk::json;
 
 /// A bare remote and the machines that clone it.
 pub struct World {
@@ -334,17 +335,6 @@ impl Machine {
             self.git(&["symbolic-ref", "-q", "HEAD"]),
         )
     }
-}
-
-/// Parse a command's stdout as JSON (with its output in the panic message otherwise).
-pub fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// `git daemon` serving a directory on 127.0.0.1, read and write; stopped (its process group killed)

@@ -12,6 +12,7 @@ pub mod http;
 pub mod imported;
 pub mod machines;
 pub mod model_server;
+pub mod omk;
 pub mod openapi;
 pub mod scenario;
 pub mod tools;

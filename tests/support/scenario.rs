@@ -1,9 +1,25 @@
-//! The scripted bugfix scenario the real-agent tests share: the fixture's goals, the briefs that pick each
+//! The scripted bugfix scenario the tests share: the fixture's repository and goals, the briefs that pick each
 //! task's prompt, the shell fixes, and the model's answers with fixed usage.
 
 #![allow(dead_code)]
 
 use super::model_server::{Route, Turn};
+
+/// The fixture's repository for the `exec` agent flows: two independent bugs (`add` in calc.py, `upper`
+/// in strings.py), each caught by a failing pytest test.
+pub const TWO_BUGS: &[(&str, &str)] = &[
+    ("calc.py", "def add(a, b):\n    return a - b\n"),
+    ("strings.py", "def upper(s):\n    return s.lower()\n"),
+    (
+        "test_calc.py",
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n",
+    ),
+    (
+        "test_strings.py",
+        "from strings import upper\n\n\ndef test_upper():\n    assert upper('a') == 'A'\n",
+    ),
+    ("pytest.ini", "[pytest]\n"),
+];
 
 /// A one-slice goal.
 pub const ADD: &str = "Fix add in calc.py";
