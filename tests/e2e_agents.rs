@@ -38,7 +38,7 @@ use support::follow::Follow;
 use support::git_repo::{TestRepo, hermetic};
 use support::http::Front;
 use support::model_server::{ModelServer, Route, Turn};
-use support::omk::json as json_of;
+use support::omk::{json as json_of, until_ready};
 use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
 use support::tools::{path_with, pytest_bin};
 
@@ -129,16 +129,7 @@ impl Case {
     /// `goal run GOAL --until-ready` with this case's agent and the heuristic planner.
     fn run(&self, goal: &str, extra: &[&str]) -> Output {
         let agent = self.kind.spec().to_string();
-        let mut args = vec![
-            "goal",
-            "run",
-            goal,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            agent.as_str(),
-            "--json",
-        ];
+        let mut args = until_ready(goal, &agent, &["--json"]);
         args.extend_from_slice(extra);
         self.omk(&args)
     }
@@ -540,16 +531,7 @@ fn a_reviewer_in_the_task_agents_process_reads_only(kind: Agent, agent: Option<&
         return;
     };
     let agent = agent.map_or_else(|| case.kind.spec().to_string(), str::to_owned);
-    let args = [
-        "goal",
-        "run",
-        BOTH,
-        "--until-ready",
-        "--no-llm-planner",
-        "--agent",
-        &agent,
-        "--json",
-    ];
+    let args = until_ready(BOTH, &agent, &["--json"]);
     let out = case
         .command(&args)
         .env("OMK_LOG", "git_omk::ops::review=debug,omk::timing=debug")
@@ -671,15 +653,7 @@ fn cancel_during_a_tool_call_leaves_no_process(kind: Agent) {
     };
     let agent = kind.spec().to_string();
     let child = case
-        .command(&[
-            "goal",
-            "run",
-            ADD,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ])
+        .command(&until_ready(ADD, &agent, &[]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -1039,15 +1013,7 @@ fn a_review_on_the_pr_is_fixed_by_the_agent_pushed_and_answered(kind: Agent) {
         body.contains("**Proof:** `ready`") && body.contains(proof_commit),
         "{body}"
     );
-    let sticky: Vec<Value> = emulator
-        .comments(number)
-        .into_iter()
-        .filter(|c| {
-            c["body"]
-                .as_str()
-                .is_some_and(|b| b.contains("git-omk:proof-summary"))
-        })
-        .collect();
+    let sticky = emulator.proof_summaries(number);
     assert_eq!(sticky.len(), 1, "one sticky comment");
     assert!(
         sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])),
@@ -1103,15 +1069,7 @@ fn goal_watch_follows_the_agent_while_it_runs(kind: Agent) {
     let marker = case.repo.home.join("watch-marker");
     let agent = kind.spec().to_string();
     let run = case
-        .command(&[
-            "goal",
-            "run",
-            ADD,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ])
+        .command(&until_ready(ADD, &agent, &[]))
         .env("WATCH_MARKER", &marker)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use support::agents::{Agent, AgentHome, installed};
 use support::git_repo::{TestRepo, hermetic};
 use support::model_server::{ModelServer, Route, Turn};
+use support::omk::until_ready;
 use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
 use support::tools::{path_with, pytest_bin};
 
@@ -117,15 +118,7 @@ impl Case {
     }
 
     fn run_args(goal: &str) -> Vec<&str> {
-        vec![
-            "goal",
-            "run",
-            goal,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            "kimi-acp",
-        ]
+        until_ready(goal, "kimi-acp", &[])
     }
 
     fn show(&self) -> Value {

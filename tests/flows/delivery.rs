@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use support::emulator::{Emulator, REVIEWER_TOKEN, Remote, TOKEN};
 use support::git_repo::TestRepo;
 use support::http::{Front, Reply};
-use support::omk::{goal_id, json_of, ok_json};
+use support::omk::{goal_id, json_of, ok_json, until_ready};
 use support::openapi::Spec;
 
 /// A repository delivering to the emulator through a recording front.
@@ -1152,16 +1152,7 @@ impl Driven {
     fn run(&self, text: &str, opts: &[&str]) -> (Option<i32>, Value) {
         let out = self
             .omk()
-            .args([
-                "goal",
-                "run",
-                text,
-                "--until-ready",
-                "--no-llm-planner",
-                "--agent",
-                &self.agent,
-                "--json",
-            ])
+            .args(until_ready(text, &self.agent, &["--json"]))
             .args(opts)
             .output()
             .expect("runs");
@@ -1673,16 +1664,7 @@ fn address_reviews_fixes_both_comments_pushes_a_ready_head_replies_and_a_second_
         body.contains("**Proof:** `ready`") && body.contains(proof_commit),
         "{body}"
     );
-    let sticky: Vec<Value> = d
-        .emulator
-        .comments(number)
-        .into_iter()
-        .filter(|c| {
-            c["body"]
-                .as_str()
-                .is_some_and(|b| b.contains("git-omk:proof-summary"))
-        })
-        .collect();
+    let sticky = d.emulator.proof_summaries(number);
     assert_eq!(sticky.len(), 1, "one sticky comment");
     assert!(
         sticky[0]["body"].as_str().is_some_and(|b| b.contains(&head[..7])),

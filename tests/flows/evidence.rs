@@ -20,7 +20,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::git_repo::TestRepo;
-use support::omk::json;
+use support::omk::{json, readiness_codes, until_ready};
 use support::tools::{path_with, pytest_bin, require_dir, tools_dir};
 
 /// The agent: lays the scenario's files over its worktree (`CHEAT_DIR`, written by the test); the
@@ -276,20 +276,7 @@ fn run_goal_with(
     ));
     env.push(("CHEAT_DIR".to_owned(), cheat_dir.display().to_string()));
     let agent_arg = format!("exec:{}", agent.display());
-    let out = omk(
-        &repo,
-        &env,
-        &[
-            "goal",
-            "run",
-            goal,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent_arg,
-            "--json",
-        ],
-    );
+    let out = omk(&repo, &env, &until_ready(goal, &agent_arg, &["--json"]));
     let run_stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let proof = json(&omk(&repo, &env, &["goal", "proof", "--json"]));
     let show = json(&omk(&repo, &env, &["goal", "show", "-f", "json"]));
@@ -540,12 +527,7 @@ fn pytest_a_conftest_hook_that_turns_failures_into_passes_is_refused() {
             );
             let proof = json(&e.omk(&["goal", "proof", "--json"]));
             assert_eq!(proof["readiness"]["status"], "not_ready");
-            let codes: Vec<&str> = proof["readiness"]["reasons"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["code"].as_str().unwrap())
-                .collect();
+            let codes = readiness_codes(&proof);
             assert_eq!(codes, ["harness_changed"], "{proof}");
         },
     );

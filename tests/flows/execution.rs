@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::follow::Follow;
 use support::git_repo::{TestRepo, git_command};
-use support::omk::{json, verify_history};
+use support::omk::{json, readiness_codes, task, until_ready, verify_history};
 use support::scenario::{BOTH, TWO_BUGS};
 use support::tools::{path_with, pytest_bin};
 
@@ -117,16 +117,7 @@ impl Fixture {
 
     fn run(&self, goal: &str, extra_args: &[&str], env: &[(&str, &str)]) -> Output {
         let agent = self.agent_arg();
-        let mut args = vec![
-            "goal",
-            "run",
-            goal,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            agent.as_str(),
-            "--json",
-        ];
+        let mut args = until_ready(goal, &agent, &["--json"]);
         args.extend_from_slice(extra_args);
         self.omk(&args, env)
     }
@@ -176,15 +167,7 @@ impl Fixture {
     fn start_one_task(&self, mode: &str) -> (Child, Started) {
         let agent = self.agent_arg();
         let child = self.spawn(
-            &[
-                "goal",
-                "run",
-                "Fix add in calc.py",
-                "--until-ready",
-                "--no-llm-planner",
-                "--agent",
-                &agent,
-            ],
+            &until_ready("Fix add in calc.py", &agent, &[]),
             &[("AGENT_MODE", mode)],
         );
         let running = self.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
@@ -223,15 +206,6 @@ struct Started {
 fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
-}
-
-fn task<'a>(show: &'a Value, prefix: &str) -> &'a Value {
-    show["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"].as_str().unwrap().starts_with(prefix))
-        .unwrap()
 }
 
 fn wait_exit(child: Child) -> Output {
@@ -399,12 +373,7 @@ fn an_agent_that_keeps_failing_ends_not_ready_within_its_retry_limit() {
     );
     let proof = json(&fx.omk(&["goal", "proof", "--json"], &[]));
     assert_eq!(proof["readiness"]["status"], "not_ready");
-    let codes: Vec<&str> = proof["readiness"]["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["code"].as_str().unwrap())
-        .collect();
+    let codes = readiness_codes(&proof);
     assert!(
         codes.contains(&"task_not_done") && codes.contains(&"required_gate_failed"),
         "{codes:?}"
@@ -416,18 +385,7 @@ fn an_agent_that_keeps_failing_ends_not_ready_within_its_retry_limit() {
 fn pause_from_another_terminal_stops_every_agent_and_resume_finishes() {
     let Some(fx) = Fixture::new() else { return };
     let agent = fx.agent_arg();
-    let child = fx.spawn(
-        &[
-            "goal",
-            "run",
-            BOTH,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ],
-        &[("AGENT_MODE", "hang-once")],
-    );
+    let child = fx.spawn(&until_ready(BOTH, &agent, &[]), &[("AGENT_MODE", "hang-once")]);
     while fx.agent_pids().is_empty() {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -476,15 +434,7 @@ fn cancel_from_another_terminal_stops_the_controller() {
     let Some(fx) = Fixture::new() else { return };
     let agent = fx.agent_arg();
     let child = fx.spawn(
-        &[
-            "goal",
-            "run",
-            "Fix add in calc.py",
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ],
+        &until_ready("Fix add in calc.py", &agent, &[]),
         &[("AGENT_MODE", "hang")],
     );
     fx.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
@@ -616,15 +566,7 @@ fn a_second_controller_is_refused_while_the_lease_is_live() {
     let Some(fx) = Fixture::new() else { return };
     let agent = fx.agent_arg();
     let child = fx.spawn(
-        &[
-            "goal",
-            "run",
-            "Fix add in calc.py",
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ],
+        &until_ready("Fix add in calc.py", &agent, &[]),
         &[("AGENT_MODE", "hang")],
     );
     fx.wait_until("the agent to run", |v| v["tasks"][0]["status"] == "running");
@@ -816,18 +758,7 @@ fn crash_during_integration_then_resume_auto() {
 fn kill_9_mid_wave_with_agents_running_loses_no_work() {
     let Some(fx) = Fixture::new() else { return };
     let agent = fx.agent_arg();
-    let mut child = fx.spawn(
-        &[
-            "goal",
-            "run",
-            BOTH,
-            "--until-ready",
-            "--no-llm-planner",
-            "--agent",
-            &agent,
-        ],
-        &[("AGENT_MODE", "hang-once")],
-    );
+    let mut child = fx.spawn(&until_ready(BOTH, &agent, &[]), &[("AGENT_MODE", "hang-once")]);
     while fx.agent_pids().is_empty() {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -1339,16 +1270,7 @@ fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
     let marker = fx.repo.home.join("marker");
     let marker_env = marker.display().to_string();
     let env = [("WATCH_MARKER", marker_env.as_str())];
-    let run_args = [
-        "goal",
-        "run",
-        "Fix add in calc.py",
-        "--until-ready",
-        "--no-llm-planner",
-        "--agent",
-        agent.as_str(),
-        "--json",
-    ];
+    let run_args = until_ready("Fix add in calc.py", &agent, &["--json"]);
     let guard = Duration::from_secs(120);
 
     // Cancelled from a third terminal while the agent waits: both exit 5.

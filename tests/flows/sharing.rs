@@ -530,16 +530,6 @@ fn plan_with_agent(m: &Machine, agent: &str) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-fn controllers_started(m: &Machine, goal: &str) -> Vec<String> {
-    m.json(&["goal", "replay", goal, "-f", "json"])["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"]["kind"] == "controller_started")
-        .map(|e| e["event"]["data"]["lease"]["host"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// A live lease of machine A keeps machine B from driving the synced goal, with the holder and expiry
 /// in the message; after A releases it (its controller is gone) and syncs, B takes the goal.
 #[test]
@@ -581,7 +571,7 @@ fn a_live_lease_of_another_machine_blocks_until_released() {
         "{decisions}"
     );
     let _ = b.omk(&["goal", "execute", &id]);
-    assert_eq!(controllers_started(&b, &id), vec!["machine-a", "machine-b"]);
+    assert_eq!(b.controllers_started(&id), vec!["machine-a", "machine-b"]);
     assert_eq!(
         b.show(&id)["goal"]["lease"],
         Value::Null,
@@ -610,7 +600,7 @@ fn an_expired_lease_of_another_machine_is_taken_over_as_a_decision() {
     let b = world.clone("machine-b");
     b.sync();
     let _ = b.omk(&["goal", "execute", &id]);
-    assert_eq!(controllers_started(&b, &id), vec!["machine-a", "machine-b"]);
+    assert_eq!(b.controllers_started(&id), vec!["machine-a", "machine-b"]);
     let show = b.show(&id);
     let takeover = show["decisions"]
         .as_array()

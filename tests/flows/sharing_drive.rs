@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::machines::{Machine, World};
-use support::omk::json;
+use support::omk::{json, task};
 use support::scenario::TWO_BUGS;
 use support::tools::{path_with, pytest_bin};
 
@@ -82,25 +82,6 @@ fn plan(s: &Setup, text: &str) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-fn task<'a>(show: &'a Value, prefix: &str) -> &'a Value {
-    show["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"].as_str().unwrap().starts_with(prefix))
-        .unwrap()
-}
-
-fn controllers_started(m: &Machine, goal: &str) -> Vec<String> {
-    m.json(&["goal", "replay", goal, "-f", "json"])["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"]["kind"] == "controller_started")
-        .map(|e| e["event"]["data"]["lease"]["host"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn kill_agents(world: &World) {
     let pids = std::fs::read_to_string(world.root().join("agent.pids")).unwrap_or_default();
     for pid in pids.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
@@ -135,7 +116,7 @@ fn a_goal_started_on_one_machine_is_verified_and_finished_on_another() {
     b.sync();
     let done = b.json(&["goal", "execute", &id, "--json"]);
     assert_eq!(done["status"], "ready", "{done}");
-    assert_eq!(controllers_started(&b, &id), vec!["machine-a", "machine-b"]);
+    assert_eq!(b.controllers_started(&id), vec!["machine-a", "machine-b"]);
     b.sync();
 
     let back = s.a.sync();
@@ -197,7 +178,7 @@ fn a_controller_running_on_one_machine_blocks_another_until_it_stops() {
     assert_eq!(b.show(&id)["goal"]["lease"], Value::Null);
     let resumed = b.json(&["goal", "resume", &id, "--json"]);
     assert_eq!(resumed["status"], "ready", "{resumed}");
-    assert_eq!(controllers_started(&b, &id), vec!["machine-a", "machine-b"]);
+    assert_eq!(b.controllers_started(&id), vec!["machine-a", "machine-b"]);
     b.sync();
     s.a.sync();
     assert_eq!(s.a.show(&id)["goal"]["status"], "ready");

@@ -142,6 +142,18 @@ impl Emulator {
         body.as_array().cloned().unwrap_or_default()
     }
 
+    /// The sticky proof-summary comments git-omk keeps on PR `number`.
+    pub fn proof_summaries(&self, number: u64) -> Vec<Value> {
+        self.comments(number)
+            .into_iter()
+            .filter(|c| {
+                c["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("git-omk:proof-summary"))
+            })
+            .collect()
+    }
+
     /// Require check `name` on `branch` (branch protection, set up the way an admin would).
     pub fn protect(&self, branch: &str, check: &str) {
         let body = json!({

@@ -255,6 +255,22 @@ impl Machine {
             .expect("git-omk starts")
     }
 
+    /// The hosts of the controllers that started on `goal`, in the order its history recorded them.
+    pub fn controllers_started(&self, goal: &str) -> Vec<String> {
+        self.json(&["goal", "replay", goal, "-f", "json"])["events"]
+            .as_array()
+            .expect("replay lists events")
+            .iter()
+            .filter(|e| e["event"]["kind"] == "controller_started")
+            .map(|e| {
+                e["event"]["data"]["lease"]["host"]
+                    .as_str()
+                    .expect("a host")
+                    .to_owned()
+            })
+            .collect()
+    }
+
     /// Plan a goal with the heuristic planner; its id.
     pub fn plan(&self, text: &str) -> String {
         let v = self.json(&["goal", "run", text, "--no-llm-planner", "--json"]);

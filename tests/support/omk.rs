@@ -40,6 +40,21 @@ pub fn command(repo: &TestRepo, env: &[(String, String)], args: &[&str], extra: 
     cmd
 }
 
+/// The arguments of `goal run GOAL --until-ready --no-llm-planner --agent AGENT`, then `more`.
+pub fn until_ready<'a>(goal: &'a str, agent: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "goal",
+        "run",
+        goal,
+        "--until-ready",
+        "--no-llm-planner",
+        "--agent",
+        agent,
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 /// Parse a command's stdout as JSON (panicking with its stdout and stderr when it is not).
 pub fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -72,6 +87,26 @@ pub fn plan(repo: &TestRepo, text: &str) -> String {
 /// The `id` of what `goal plan --json` or `goal run --json` printed.
 pub fn goal_id(printed: &Value) -> String {
     printed["id"].as_str().expect("a goal id").to_owned()
+}
+
+/// The task of `goal show -f json` output whose id starts with `prefix`.
+pub fn task<'a>(show: &'a Value, prefix: &str) -> &'a Value {
+    show["tasks"]
+        .as_array()
+        .expect("show lists tasks")
+        .iter()
+        .find(|t| t["id"].as_str().expect("a task id").starts_with(prefix))
+        .unwrap_or_else(|| panic!("no task {prefix}…"))
+}
+
+/// The codes of the reasons a proof (`goal proof --json`) gives for its readiness.
+pub fn readiness_codes(proof: &Value) -> Vec<&str> {
+    proof["readiness"]["reasons"]
+        .as_array()
+        .expect("readiness reasons")
+        .iter()
+        .map(|r| r["code"].as_str().expect("a reason code"))
+        .collect()
 }
 
 /// The recorded history of the latest goal holds: `goal replay --verify` re-derives every snapshot, and
