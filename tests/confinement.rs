@@ -18,7 +18,7 @@ use support::git_repo::TestRepo;
 use support::hostile::{Escapes, Fingerprint, sleeping};
 #[cfg(target_os = "linux")]
 use support::hostile::{Listeners, SOCKET_PROBE};
-use support::omk::json;
+use support::omk::{json, write_executable};
 use support::tools::{path_with, pytest_bin};
 
 /// A coding agent that fixes `add`, after trying what `HOSTILE` (space-separated words) names.
@@ -68,8 +68,7 @@ impl Fixture {
             ("pytest.ini", "[pytest]\n"),
         ]);
         let agent = repo.home.join("agent.sh");
-        std::fs::write(&agent, AGENT).unwrap();
-        std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        write_executable(&agent, AGENT);
         let env = vec![
             ("PATH".to_owned(), path_with(&bin)),
             (

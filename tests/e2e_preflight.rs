@@ -21,7 +21,6 @@
 
 mod support;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -29,7 +28,7 @@ use serde_json::{Value, json};
 use support::agents::{Agent, AgentHome, installed};
 use support::git_repo::{TestRepo, hermetic};
 use support::model_server::{ModelServer, Route, Turn};
-use support::omk::until_ready;
+use support::omk::{until_ready, write_executable};
 use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
 use support::tools::{path_with, pytest_bin};
 
@@ -187,8 +186,7 @@ impl Case {
 }
 
 fn script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_executable(path, &format!("#!/bin/sh\n{body}"));
 }
 
 /// A task whose first model call runs `command` and whose second ends the prompt.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::git_repo::TestRepo;
-use support::omk::{json, verify_history};
+use support::omk::{json, verify_history, write_executable};
 use support::scenario::{BOTH, TWO_BUGS};
 use support::tools::{path_with, pytest_bin};
 
@@ -72,8 +72,7 @@ impl Fixture {
             p.display().to_string()
         };
         let agent = home.join("agent.sh");
-        std::fs::write(&agent, AGENT).unwrap();
-        std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        write_executable(&agent, AGENT);
         let env = vec![
             ("PATH".to_owned(), path_with(&bin)),
             (

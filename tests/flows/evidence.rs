@@ -20,7 +20,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::git_repo::TestRepo;
-use support::omk::{json, readiness_codes, until_ready};
+use support::omk::{json, readiness_codes, until_ready, write_executable};
 use support::tools::{path_with, pytest_bin, require_dir, tools_dir};
 
 /// The agent: lays the scenario's files over its worktree (`CHEAT_DIR`, written by the test); the
@@ -265,8 +265,7 @@ fn run_goal_with(
     let files: Vec<(&str, &str)> = project.iter().map(|(p, c)| (*p, c.as_str())).collect();
     let repo = TestRepo::with_files(&files);
     let agent = repo.home.join("agent.sh");
-    std::fs::write(&agent, script).unwrap();
-    std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&agent, script);
     let cheat_dir = repo.home.join("cheat");
     write_tree(&cheat_dir, edits);
     let mut env = tools;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::follow::Follow;
 use support::git_repo::{TestRepo, git_command};
-use support::omk::{json, readiness_codes, task, until_ready, verify_history};
+use support::omk::{json, readiness_codes, task, until_ready, verify_history, write_executable};
 use support::scenario::{BOTH, TWO_BUGS};
 use support::tools::{path_with, pytest_bin};
 
@@ -70,12 +70,11 @@ impl Fixture {
         let bin = pytest_bin()?;
         let repo = TestRepo::with_files(TWO_BUGS);
         let agent = repo.home.join("agent.sh");
-        std::fs::write(&agent, AGENT).unwrap();
+        write_executable(&agent, AGENT);
         // Where the scripted agent leaves notes for the test: the one directory outside its worktree
         // the sandbox lets it write (as `omk.sandbox.allowWrite` would).
         let state = repo.home.join("agent-state");
         std::fs::create_dir_all(&state).unwrap();
-        std::fs::set_permissions(&agent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let env = vec![
             ("PATH".to_owned(), path_with(&bin)),
             (
@@ -1126,8 +1125,7 @@ esac
 fn an_exec_agent_serves_every_role_through_omk_role_and_the_goal_ends_ready() {
     let Some(fx) = Fixture::new() else { return };
     let script = fx.repo.home.join("role-agent.sh");
-    std::fs::write(&script, ROLE_AGENT).unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&script, ROLE_AGENT);
     // The log is written outside the worktree: in the one directory the sandbox lets agents write
     // besides their worktrees (`omk.sandbox.allowWrite`).
     let scratch = fx.repo.home.join("scratch");
@@ -1264,8 +1262,7 @@ echo "fixed add after the marker"
 fn goal_watch_shows_the_agent_while_it_runs_and_exits_with_the_run_status() {
     let Some(fx) = Fixture::new() else { return };
     let script = fx.repo.home.join("watched-agent.sh");
-    std::fs::write(&script, WATCHED_AGENT).unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&script, WATCHED_AGENT);
     let agent = format!("exec:{}", script.display());
     let marker = fx.repo.home.join("marker");
     let marker_env = marker.display().to_string();
@@ -1424,12 +1421,10 @@ fn an_early_worktree_of_a_goal_stopped_before_its_first_dispatch_is_removed_with
 fn a_hung_agent_start_up_never_lets_the_lease_lapse_and_cancel_ends_the_run() {
     let Some(fx) = Fixture::new() else { return };
     let hang = fx.repo.home.join("hang.sh");
-    std::fs::write(
+    write_executable(
         &hang,
         "#!/bin/sh\nm=\"300.$(date +%N)\"; echo \"$m\" >> \"$AGENT_PIDS\"; exec sleep \"$m\"\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     let agent = format!("acp:{}", hang.display());
     let ttl = [("OMK_TEST_LEASE_TTL", "4")];
     let args = [

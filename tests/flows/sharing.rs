@@ -19,7 +19,7 @@ use git_omk::store::GoalRef;
 use serde_json::Value;
 use support::git_repo::git_command;
 use support::machines::{Daemon, Machine, World};
-use support::omk::json;
+use support::omk::{json, write_executable};
 
 const FILES: &[(&str, &str)] = &[
     ("calc.py", "def add(a, b):\n    return a - b\n"),
@@ -520,8 +520,7 @@ fn dead_pid() -> u32 {
 
 fn exec_agent(world: &World) -> String {
     let path = world.root().join("agent.sh");
-    std::fs::write(&path, "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&path, "#!/bin/sh\nexit 0\n");
     format!("exec:{}", path.display())
 }
 
@@ -788,8 +787,7 @@ fn sync_failures_are_reported_and_change_nothing() {
     assert_eq!(a.goals(), before);
 
     let hook = world.remote.join("hooks/pre-receive");
-    std::fs::write(&hook, "#!/bin/sh\necho 'goals are frozen' >&2\nexit 1\n").unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&hook, "#!/bin/sh\necho 'goals are frozen' >&2\nexit 1\n");
     let declined = a.omk(&["sync", "--json"]);
     assert_eq!(declined.status.code(), Some(6));
     let report = json(&declined);

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::machines::{Machine, World};
-use support::omk::{json, task};
+use support::omk::{json, task, write_executable};
 use support::scenario::TWO_BUGS;
 use support::tools::{path_with, pytest_bin};
 
@@ -43,8 +43,7 @@ fn setup() -> Option<Setup> {
     let bin = pytest_bin()?;
     let (world, mut a) = World::new(TWO_BUGS);
     let script = world.root().join("agent.sh");
-    std::fs::write(&script, AGENT).unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write_executable(&script, AGENT);
     a.env = env(&world, &bin);
     Some(Setup {
         agent: format!("exec:{}", script.display()),

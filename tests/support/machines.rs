@@ -15,7 +15,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use super::git_repo::hermetic;
-use super::omk::json;
+use super::omk::{json, write_executable};
 
 /// A bare remote and the machines that clone it.
 pub struct World {
@@ -101,13 +101,10 @@ impl World {
     pub fn watch_remote(&self) {
         let log = self.dir.path().join("remote-updates.log");
         let hook = self.remote.join("hooks/update");
-        std::fs::write(
+        write_executable(
             &hook,
-            format!("#!/bin/sh\necho \"$1 $2 $3\" >> '{}'\n", log.display()),
-        )
-        .expect("write hook");
-        std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("chmod hook");
+            &format!("#!/bin/sh\necho \"$1 $2 $3\" >> '{}'\n", log.display()),
+        );
         self.remote_git(&["config", "receive.denyNonFastForwards", "true"]);
         self.remote_git(&["config", "receive.denyDeletes", "true"]);
     }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -38,6 +39,12 @@ pub fn command(repo: &TestRepo, env: &[(String, String)], args: &[&str], extra: 
     let mut cmd = command_in(program, &repo.home, &repo.path, env, extra);
     cmd.args(args);
     cmd
+}
+
+/// Write an executable script (mode 0755) at `path`: an `exec:` agent, a hook, a fake tool.
+pub fn write_executable(path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write the script");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("make it executable");
 }
 
 /// The arguments of `goal run GOAL --until-ready --no-llm-planner --agent AGENT`, then `more`.
