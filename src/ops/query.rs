@@ -43,8 +43,16 @@ impl Context {
     /// Answered from ref names (binary search in `packed-refs`; a hash-part prefix looks at every name
     /// but reads no commit) plus, for `latest`, the commits of the goals created in its second.
     pub fn resolve(&self, query: Option<&str>) -> Result<GoalRef, OpsError> {
+        let parsed = GoalQuery::parse(query);
+        if let GoalQuery::Exact(id) = &parsed {
+            // The local copy wins: when it exists, one ref read answers (no listing).
+            let local = GoalRef::Local(id.clone());
+            if self.store.tip(&local)?.is_some() {
+                return Ok(local);
+            }
+        }
         let names = self.store.goal_names()?;
-        let select = match GoalQuery::parse(query) {
+        let select = match parsed {
             GoalQuery::Latest => return self.latest_local(&names),
             GoalQuery::Exact(id) => return preferred_copy(&names, id.as_str()),
             GoalQuery::IdPrefix(p) => Select::IdPrefix(p),

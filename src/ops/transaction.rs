@@ -122,10 +122,41 @@ impl<'c> Transaction<'c> {
     /// A decision that records nothing writes nothing.
     pub async fn commit<T>(
         mut self,
+        decide: impl FnMut(&mut Draft<'c>) -> Result<T, OpsError>,
+    ) -> Result<Committed<T>, OpsError> {
+        let start = self.start.take();
+        self.rounds(start, Backoff::goal_writes(), decide).await
+    }
+
+    /// [`Transaction::commit`] for commands that do not run inside an async runtime. The first attempt
+    /// needs none; one is started only to wait after a lost race.
+    pub fn commit_blocking<T>(
+        mut self,
         mut decide: impl FnMut(&mut Draft<'c>) -> Result<T, OpsError>,
     ) -> Result<Committed<T>, OpsError> {
-        let mut start = self.start.take();
-        let done = until_won(&self.goal, Backoff::goal_writes(), || {
+        let base = match self.start.take() {
+            Some(loaded) => loaded,
+            None => self.ctx.load(&self.goal)?,
+        };
+        if let Some(done) = self.prepare(base, &mut decide)?.publish()? {
+            return Ok(self.finish(done));
+        }
+        let mut backoff = Backoff::goal_writes();
+        let delay = lost_round(&self.goal, &mut backoff)?;
+        block_on(async move {
+            tokio::time::sleep(delay).await;
+            self.rounds(None, backoff, decide).await
+        })
+    }
+
+    /// Attempts (the first on `start` when given) until one is not lost, waiting `backoff` between.
+    async fn rounds<T>(
+        self,
+        mut start: Option<Loaded>,
+        backoff: Backoff,
+        mut decide: impl FnMut(&mut Draft<'c>) -> Result<T, OpsError>,
+    ) -> Result<Committed<T>, OpsError> {
+        let done = until_won(&self.goal, backoff, || {
             let base = match start.take() {
                 Some(loaded) => loaded,
                 None => self.ctx.load(&self.goal)?,
@@ -133,18 +164,15 @@ impl<'c> Transaction<'c> {
             self.prepare(base, &mut decide)?.publish()
         })
         .await?;
+        Ok(self.finish(done))
+    }
+
+    /// After a won attempt: keep the repository fast when something was written.
+    fn finish<T>(&self, done: Committed<T>) -> Committed<T> {
         if done.recorded() {
             self.ctx.maintain();
         }
-        Ok(done)
-    }
-
-    /// [`Transaction::commit`] for commands that do not run inside an async runtime.
-    pub fn commit_blocking<T>(
-        self,
-        decide: impl FnMut(&mut Draft<'c>) -> Result<T, OpsError>,
-    ) -> Result<Committed<T>, OpsError> {
-        block_on(self.commit(decide))
+        done
     }
 
     /// The first half of one attempt: decide on `base` and write the step's objects. Exposed so tests
@@ -303,12 +331,17 @@ pub async fn until_won<T>(
         if let Some(done) = round()? {
             return Ok(done);
         }
-        let Some(delay) = backoff.next_delay() else {
-            return Err(OpsError::Contended(goal.to_string()));
-        };
-        tracing::debug!("lost a compare-and-swap race on goal {goal}; deciding again");
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(lost_round(goal, &mut backoff)?).await;
     }
+}
+
+/// How long to wait after losing a round on `goal`, or `Contended` once `backoff` is spent.
+fn lost_round(goal: &GoalRef, backoff: &mut Backoff) -> Result<Duration, OpsError> {
+    let delay = backoff
+        .next_delay()
+        .ok_or_else(|| OpsError::Contended(goal.to_string()))?;
+    tracing::debug!("lost a compare-and-swap race on goal {goal}; deciding again");
+    Ok(delay)
 }
 
 /// Jittered exponential backoff with a bound on the number of waits.

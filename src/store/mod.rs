@@ -16,6 +16,7 @@ pub mod live;
 pub mod merge;
 pub mod names;
 pub mod read;
+mod swap;
 pub mod tree;
 pub mod write;
 

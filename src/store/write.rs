@@ -12,6 +12,7 @@ use gix::refs::Target;
 use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 
 use super::codec::{commit_message, snapshot_files};
+use super::swap::Swap;
 use super::{GixContext, GoalRef, Store, StoreError};
 use crate::model::event::Event;
 use crate::model::snapshot::Snapshot;
@@ -110,6 +111,9 @@ impl Store {
             .filter(|(p, _)| valid_attachment(p))
             .map(|(p, b)| (p.as_str(), b));
         for (path, bytes) in files.iter().map(|(p, b)| (*p, b)).chain(attachments) {
+            if self.unchanged(&editor, path, bytes)? {
+                continue;
+            }
             let blob = self.repo.write_blob(bytes).ctx(|| format!("writing {path}"))?;
             editor
                 .upsert(path, EntryKind::Blob, blob)
@@ -119,6 +123,25 @@ impl Store {
             .write()
             .ctx(|| "writing the goal tree".to_owned())?
             .detach())
+    }
+
+    /// Whether the tree being edited already holds `bytes` as the file `path` (most files of a step
+    /// are: they need neither a write nor a look-up in the object database).
+    fn unchanged(
+        &self,
+        editor: &gix::object::tree::Editor<'_>,
+        path: &str,
+        bytes: &[u8],
+    ) -> Result<bool, StoreError> {
+        let Some(entry) = editor.get(path) else {
+            return Ok(false);
+        };
+        if entry.mode().kind() != EntryKind::Blob {
+            return Ok(false);
+        }
+        let id = gix::objs::compute_hash(self.repo.object_hash(), gix::object::Kind::Blob, bytes)
+            .ctx(|| format!("hashing {path}"))?;
+        Ok(entry.id() == id)
     }
 
     /// Copy every attachment of `other`'s tree that the tree being edited lacks.
@@ -158,7 +181,8 @@ impl Store {
         gix::actor::Signature { name, email, time }
     }
 
-    /// Compare-and-swap `goal` from `expected` to `new`.
+    /// Compare-and-swap `goal` from `expected` to `new` (under the ref's lock, as git does: see
+    /// `store/swap.rs`; through gix's transaction when a reflog or namespace is involved).
     pub fn move_ref(
         &self,
         goal: &GoalRef,
@@ -167,6 +191,17 @@ impl Store {
         message: &str,
     ) -> Result<(), StoreError> {
         let name = goal.ref_name();
+        match self.swap_loose(&name, expected, new)? {
+            Swap::Done => return Ok(()),
+            Swap::Lost(actual) => {
+                return Err(StoreError::Conflict {
+                    goal: goal.clone(),
+                    expected,
+                    actual,
+                });
+            }
+            Swap::Unhandled => {}
+        }
         let previous = match expected {
             Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
             None => PreviousValue::MustNotExist,

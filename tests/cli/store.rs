@@ -82,6 +82,62 @@ fn a_stale_writer_gets_a_conflict_and_changes_nothing() {
 }
 
 #[test]
+fn a_packed_goal_ref_is_swapped_under_its_own_lock_and_packed_refs_stay_untouched() {
+    let repo = TestRepo::new();
+    let goal = planned(&repo);
+    repo.git(&["pack-refs", "--all"]);
+    let git_dir = repo.path.join(".git");
+    let packed = std::fs::read(git_dir.join("packed-refs")).unwrap();
+    assert!(
+        !git_dir.join(goal.ref_name()).exists(),
+        "the goal ref is packed only"
+    );
+    let ctx = open(&repo);
+    let t0 = ctx.store.tip(&goal).unwrap().unwrap();
+    let t1 = step(&ctx, &goal, t0, ControlRequest::Pause { reason: None }, vec![]).unwrap();
+    match step(&ctx, &goal, t0, add_time(60), vec![]) {
+        Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, Some(t1)),
+        other => panic!("a writer that read the packed tip must lose, got {other:?}"),
+    }
+    assert_eq!(repo.git(&["rev-parse", &goal.ref_name()]), t1.to_string());
+    assert_eq!(std::fs::read(git_dir.join("packed-refs")).unwrap(), packed);
+    assert!(!git_dir.join("packed-refs.lock").exists());
+    assert!(!git_dir.join(format!("{}.lock", goal.ref_name())).exists());
+}
+
+#[test]
+fn a_held_goal_ref_lock_is_a_lost_race_and_is_left_in_place() {
+    let repo = TestRepo::new();
+    let goal = planned(&repo);
+    repo.git(&["config", "core.filesRefLockTimeout", "0"]);
+    let lock = repo.path.join(".git").join(format!("{}.lock", goal.ref_name()));
+    std::fs::write(&lock, "").unwrap();
+    let ctx = open(&repo);
+    let t0 = ctx.store.tip(&goal).unwrap().unwrap();
+    match step(&ctx, &goal, t0, ControlRequest::Pause { reason: None }, vec![]) {
+        Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, Some(t0)),
+        other => panic!("another writer holds the ref: expected a conflict, got {other:?}"),
+    }
+    assert!(lock.exists(), "someone else's lock is not ours to remove");
+    assert_eq!(ctx.store.tip(&goal).unwrap(), Some(t0));
+}
+
+#[test]
+fn a_goal_ref_with_a_reflog_keeps_getting_reflog_entries() {
+    let repo = TestRepo::new();
+    let goal = planned(&repo);
+    let name = goal.ref_name();
+    let log = repo.path.join(".git/logs").join(&name);
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(&log, "").unwrap();
+    let ctx = open(&repo);
+    let t0 = ctx.store.tip(&goal).unwrap().unwrap();
+    let t1 = step(&ctx, &goal, t0, ControlRequest::Pause { reason: None }, vec![]).unwrap();
+    let log = repo.git(&["reflog", "show", "--format=%H", &name]);
+    assert_eq!(log.lines().next(), Some(t1.to_string().as_str()), "reflog: {log}");
+}
+
+#[test]
 fn proven_code_stays_reachable_after_its_branch_is_deleted() {
     let repo = TestRepo::new();
     let goal = planned(&repo);
