@@ -151,12 +151,7 @@ impl Case {
     }
 
     fn worktrees(&self) -> Vec<String> {
-        self.repo
-            .git(&["worktree", "list", "--porcelain"])
-            .lines()
-            .filter_map(|l| l.strip_prefix("worktree ").map(str::to_owned))
-            .skip(1)
-            .collect()
+        self.repo.linked_worktrees()
     }
 
     /// The requests route `index` answered.

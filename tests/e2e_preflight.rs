@@ -153,12 +153,7 @@ impl Case {
     }
 
     fn worktrees(&self) -> usize {
-        self.repo
-            .git(&["worktree", "list", "--porcelain"])
-            .lines()
-            .filter(|l| l.starts_with("worktree "))
-            .count()
-            - 1
+        self.repo.linked_worktrees().len()
     }
 
     /// A directory whose `python3` runs without site-packages: Python is there, pytest is not.
