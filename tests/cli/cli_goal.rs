@@ -921,11 +921,7 @@ fn list_is_newest_first_with_limits_and_filters_among_many_goals() {
 #[test]
 fn a_closed_pipe_ends_list_quietly() {
     let m = many();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_git-omk"));
-    support::git_repo::hermetic(&mut cmd, &m.repo.home);
-    let mut child = cmd
-        .current_dir(&m.repo.path)
-        .args(["goal", "list"])
+    let mut child = support::omk::command(&m.repo, &[], &["goal", "list"], &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
