@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 use support::agents::{API_KEY, Agent, AgentHome, installed};
 use support::emulator::{Emulator, Remote, TOKEN};
 use support::follow::Follow;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::TestRepo;
 use support::http::Front;
 use support::model_server::{ModelServer, Route, Turn};
 use support::omk::{json as json_of, until_ready};
@@ -113,13 +113,7 @@ impl Case {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
-        hermetic(&mut cmd, &self.repo.home);
-        cmd.current_dir(&self.repo.path).args(args);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd
+        support::omk::command(&self.repo, &self.env, args, &[])
     }
 
     fn omk(&self, args: &[&str]) -> Output {
@@ -151,12 +145,7 @@ impl Case {
     }
 
     fn worktrees(&self) -> Vec<String> {
-        self.repo
-            .git(&["worktree", "list", "--porcelain"])
-            .lines()
-            .filter_map(|l| l.strip_prefix("worktree ").map(str::to_owned))
-            .skip(1)
-            .collect()
+        self.repo.linked_worktrees()
     }
 
     /// The requests route `index` answered.

@@ -26,7 +26,7 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 use support::agents::{Agent, AgentHome, installed};
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::TestRepo;
 use support::model_server::{ModelServer, Route, Turn};
 use support::omk::{until_ready, write_executable};
 use support::scenario::{ADD, ADD_TASK, BOTH, FIX_ADD, FIX_UPPER, UPPER_TASK, reviewer_route, small};
@@ -101,12 +101,7 @@ impl Case {
     }
 
     fn command(&self, args: &[&str], agent: &Path, path: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_git-omk"));
-        hermetic(&mut cmd, &self.repo.home);
-        cmd.current_dir(&self.repo.path).args(args);
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+        let mut cmd = support::omk::command(&self.repo, &self.env, args, &[]);
         cmd.env(KIND.program_var(), agent).env("PATH", path);
         cmd
     }
@@ -153,12 +148,7 @@ impl Case {
     }
 
     fn worktrees(&self) -> usize {
-        self.repo
-            .git(&["worktree", "list", "--porcelain"])
-            .lines()
-            .filter(|l| l.starts_with("worktree "))
-            .count()
-            - 1
+        self.repo.linked_worktrees().len()
     }
 
     /// A directory whose `python3` runs without site-packages: Python is there, pytest is not.

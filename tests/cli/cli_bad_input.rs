@@ -8,7 +8,7 @@ use crate::support;
 use std::process::Command;
 
 use support::git_repo::{TestRepo, git_command, hermetic};
-use support::omk::plan;
+use support::omk::{listed_ids, plan};
 
 /// Refs and the number of objects: what "nothing written" means.
 fn footprint(repo: &TestRepo) -> (Vec<String>, usize) {
@@ -321,12 +321,7 @@ fn a_corrupt_goal_is_named_and_does_not_hide_the_others() {
     let out = repo.omk().args(["goal", "list", "--json"]).output().unwrap();
     assert!(out.status.success(), "list still works");
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ids: Vec<&str> = listed["goals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["id"].as_str().unwrap())
-        .collect();
+    let ids = listed_ids(&listed);
     assert!(ids.contains(&good.as_str()) && ids.contains(&bad.as_str()));
     refused(&repo, &["goal", "show", &bad], &format!("goal {bad}"));
     refused(&repo, &["goal", "show", &bad], "goal.json");

@@ -104,12 +104,7 @@ fn works_from_subdirectories_and_linked_worktrees() {
             .unwrap()
             .stdout,
     );
-    let ids: Vec<&str> = listed["goals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["id"].as_str().unwrap())
-        .collect();
+    let ids = support::omk::listed_ids(&listed);
     assert!(
         ids.contains(&id.as_str()) && ids.contains(&second.as_str()),
         "goals are shared by all worktrees: {ids:?}"
@@ -317,12 +312,7 @@ fn list_is_newest_first_filters_and_latest_means_newest_local_goal() {
             .stdout,
     );
     assert_eq!(listed["schema_version"], 1);
-    let ids: Vec<&str> = listed["goals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["id"].as_str().unwrap())
-        .collect();
+    let ids = support::omk::listed_ids(&listed);
     assert_eq!(ids, vec![second.as_str(), first.as_str()]);
     let paused = json_of(
         &repo
@@ -785,11 +775,9 @@ fn listed_ids(repo: &TestRepo, args: &[&str]) -> Vec<String> {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    json_of(&out.stdout)["goals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["id"].as_str().unwrap().to_owned())
+    support::omk::listed_ids(&json_of(&out.stdout))
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -933,11 +921,7 @@ fn list_is_newest_first_with_limits_and_filters_among_many_goals() {
 #[test]
 fn a_closed_pipe_ends_list_quietly() {
     let m = many();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_git-omk"));
-    support::git_repo::hermetic(&mut cmd, &m.repo.home);
-    let mut child = cmd
-        .current_dir(&m.repo.path)
-        .args(["goal", "list"])
+    let mut child = support::omk::command(&m.repo, &[], &["goal", "list"], &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -9,7 +9,7 @@
 use crate::support;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use git_omk::model::budget::BudgetAddition;
@@ -23,13 +23,12 @@ use git_omk::store::GoalRef;
 use gix::ObjectId;
 use proptest::prelude::*;
 use serde_json::Value;
-use support::git_repo::{TestRepo, hermetic};
+use support::git_repo::TestRepo;
 
 #[test]
 fn twenty_racing_processes_lose_no_update() {
     let repo = TestRepo::new();
     let id = support::omk::plan(&repo, "Fix the off-by-one in slugify");
-    let bin = env!("CARGO_BIN_EXE_git-omk");
     let children: Vec<(&str, std::process::Child)> = (0..20)
         .map(|i| {
             let args: &[&str] = match i % 3 {
@@ -37,11 +36,7 @@ fn twenty_racing_processes_lose_no_update() {
                 1 => &["goal", "resume", "--no-run", "--json"],
                 _ => &["goal", "budget-add", "--time", "1m", "--json"],
             };
-            let mut cmd = Command::new(bin);
-            hermetic(&mut cmd, &repo.home);
-            let child = cmd
-                .current_dir(&repo.path)
-                .args(args)
+            let child = support::omk::command(&repo, &[], args, &[])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

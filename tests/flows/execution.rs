@@ -181,12 +181,7 @@ impl Fixture {
     }
 
     fn worktrees(&self) -> Vec<String> {
-        self.repo
-            .git(&["worktree", "list", "--porcelain"])
-            .lines()
-            .filter_map(|l| l.strip_prefix("worktree ").map(str::to_owned))
-            .skip(1)
-            .collect()
+        self.repo.linked_worktrees()
     }
 
     fn verify_history(&self) {

@@ -19,7 +19,7 @@ use git_omk::store::GoalRef;
 use serde_json::Value;
 use support::git_repo::git_command;
 use support::machines::{Daemon, Machine, World};
-use support::omk::{json, write_executable};
+use support::omk::{json, listed_ids, write_executable};
 
 const FILES: &[(&str, &str)] = &[
     ("calc.py", "def add(a, b):\n    return a - b\n"),
@@ -283,11 +283,9 @@ fn listed(m: &Machine, all: bool) -> Vec<String> {
     if all {
         args.push("--all");
     }
-    m.json(&args)["goals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["id"].as_str().unwrap().to_owned())
+    listed_ids(&m.json(&args))
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

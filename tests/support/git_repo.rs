@@ -164,6 +164,15 @@ impl TestRepo {
         )
     }
 
+    /// The linked worktrees' paths (`git worktree list`, without the main work tree).
+    pub fn linked_worktrees(&self) -> Vec<String> {
+        self.git(&["worktree", "list", "--porcelain"])
+            .lines()
+            .filter_map(|l| l.strip_prefix("worktree ").map(str::to_owned))
+            .skip(1)
+            .collect()
+    }
+
     /// The goal refs (`git for-each-ref refs/omk`).
     pub fn goal_refs(&self) -> Vec<String> {
         let out = self.git(&["for-each-ref", "--format=%(refname)", "refs/omk"]);

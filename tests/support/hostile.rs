@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::git_repo::hermetic;
+use super::git_repo::git_command;
 
 /// The user's repository as a hostile agent must leave it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,10 +31,7 @@ pub struct Fingerprint {
 
 /// Git in `dir` that runs no hook and no fsmonitor, whatever the repository's configuration says.
 fn safe_git(dir: &Path, home: &Path, args: &[&str]) -> String {
-    let mut cmd = Command::new("git");
-    hermetic(&mut cmd, home);
-    let out = cmd
-        .current_dir(dir)
+    let out = git_command(home, dir)
         .env("GIT_OPTIONAL_LOCKS", "0")
         .args(["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"])
         .args(args)

@@ -7,9 +7,9 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use super::git_repo::{TestRepo, hermetic};
+use super::git_repo::TestRepo;
 
 /// One goal to import.
 #[derive(Clone, Debug)]
@@ -86,10 +86,8 @@ pub fn import_goals(repo: &TestRepo, template: &str, goals: &[Imported]) {
         )
         .expect("write the stream");
     }
-    let mut cmd = Command::new("git");
-    hermetic(&mut cmd, &repo.home);
-    let mut child = cmd
-        .current_dir(&repo.path)
+    let mut child = repo
+        .git_command()
         .args(["fast-import", "--quiet"])
         .stdin(Stdio::piped())
         .spawn()

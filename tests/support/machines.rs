@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
-use super::git_repo::hermetic;
+use super::git_repo::{git_command, hermetic};
 use super::omk::{json, write_executable};
 
 /// A bare remote and the machines that clone it.
@@ -139,21 +139,16 @@ impl World {
 
     /// Whether `a` is an ancestor of `b` in the remote.
     pub fn remote_is_ancestor(&self, a: &str, b: &str) -> bool {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, self.dir.path());
-        cmd.arg("-C")
-            .arg(&self.remote)
-            .args(["merge-base", "--is-ancestor", a, b]);
-        cmd.status().expect("git runs").success()
+        git_command(self.dir.path(), &self.remote)
+            .args(["merge-base", "--is-ancestor", a, b])
+            .status()
+            .expect("git runs")
+            .success()
     }
 
     /// Run git in the bare remote.
     pub fn remote_git(&self, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, self.dir.path());
-        let out = cmd
-            .arg("-C")
-            .arg(&self.remote)
+        let out = git_command(self.dir.path(), &self.remote)
             .args(args)
             .output()
             .expect("git runs");
@@ -193,9 +188,10 @@ impl Machine {
     }
 
     fn git_in(&self, dir: &Path, args: &[&str]) -> String {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &self.home);
-        let out = cmd.current_dir(dir).args(args).output().expect("git runs");
+        let out = git_command(&self.home, dir)
+            .args(args)
+            .output()
+            .expect("git runs");
         assert!(
             out.status.success(),
             "{}: git {args:?} failed: {}",
@@ -316,9 +312,7 @@ impl Machine {
 
     /// Whether `a` is an ancestor of (or equal to) `b` here.
     pub fn is_ancestor(&self, a: &str, b: &str) -> bool {
-        let mut cmd = Command::new("git");
-        hermetic(&mut cmd, &self.home);
-        cmd.current_dir(&self.path)
+        git_command(&self.home, &self.path)
             .args(["merge-base", "--is-ancestor", a, b])
             .status()
             .expect("git runs")

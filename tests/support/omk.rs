@@ -96,6 +96,16 @@ pub fn goal_id(printed: &Value) -> String {
     printed["id"].as_str().expect("a goal id").to_owned()
 }
 
+/// The goal ids of `goal list --json` output, in its order.
+pub fn listed_ids(listed: &Value) -> Vec<&str> {
+    listed["goals"]
+        .as_array()
+        .expect("list has goals")
+        .iter()
+        .map(|g| g["id"].as_str().expect("a goal id"))
+        .collect()
+}
+
 /// The task of `goal show -f json` output whose id starts with `prefix`.
 pub fn task<'a>(show: &'a Value, prefix: &str) -> &'a Value {
     show["tasks"]
