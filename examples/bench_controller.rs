@@ -112,7 +112,9 @@ fn one_run(omk: &Path, detail: bool) -> Figures {
         .filter(|t| t.0 == "agent")
         .map(|t| (t.1, t.2))
         .collect();
-    assert_eq!(worktrees.len(), TASKS, "one worktree per task");
+    // A task whose agent starts early (while the base's gates run) logs its worktree twice: when it is
+    // created and when the attempt takes it over.
+    assert!(worktrees.len() >= TASKS, "a worktree per task: {status}");
     let busy = union_us(worktrees.iter().chain(&agents));
     let sum_w: i64 = worktrees.iter().map(|w| w.1).sum();
     let sum_a: i64 = agents.iter().map(|a| a.1).sum();
