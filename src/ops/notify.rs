@@ -29,8 +29,9 @@ pub struct Notification {
     pub goal: String,
     /// Its title.
     pub title: String,
-    /// The status it stopped in.
-    pub status: GoalStatus,
+    /// The status it stopped in, as the notifier's own word (this payload is a contract of its own,
+    /// so renaming a model variant cannot change it: [`status_word`]).
+    pub status: &'static str,
     /// Why, when the controller said.
     pub reason: Option<String>,
     /// The repository's work tree.
@@ -49,6 +50,21 @@ pub fn notifies(status: GoalStatus) -> bool {
     )
 }
 
+/// The word a notifier reads for `status` (in the payload and in `OMK_STATUS`), named one by one.
+pub fn status_word(status: GoalStatus) -> &'static str {
+    match status {
+        GoalStatus::Planned => "planned",
+        GoalStatus::Running => "running",
+        GoalStatus::Paused => "paused",
+        GoalStatus::Ready => "ready",
+        GoalStatus::NotReady => "not_ready",
+        GoalStatus::BlockedOnHuman => "blocked_on_human",
+        GoalStatus::NeedsMoreBudget => "needs_more_budget",
+        GoalStatus::Failed => "failed",
+        GoalStatus::Cancelled => "cancelled",
+    }
+}
+
 /// The notification of `snapshot`'s goal, stopped in its current status.
 pub fn notification(snapshot: &Snapshot, repository: &Path) -> Notification {
     let goal = &snapshot.goal;
@@ -57,7 +73,7 @@ pub fn notification(snapshot: &Snapshot, repository: &Path) -> Notification {
         event: "goal_stopped",
         goal: goal.id().to_string(),
         title: goal.title().to_owned(),
-        status: goal.status(),
+        status: status_word(goal.status()),
         reason: goal.stop_reason().map(str::to_owned),
         repository: repository.display().to_string(),
     }
@@ -75,10 +91,7 @@ pub async fn run_notifier(command: &str, dir: &Path, event: &Notification) -> Re
         cwd: dir.to_path_buf(),
         env: vec![
             (OsString::from("OMK_GOAL"), OsString::from(&event.goal)),
-            (
-                OsString::from("OMK_STATUS"),
-                OsString::from(event.status.as_str()),
-            ),
+            (OsString::from("OMK_STATUS"), OsString::from(event.status)),
         ],
         stdin: true,
     };
@@ -126,6 +139,15 @@ pub async fn run_notifier(command: &str, dir: &Path, event: &Notification) -> Re
 mod tests {
     use super::*;
     use crate::model::proof::tests::Goal;
+
+    /// The notifier's words are the ones the model's statuses print as today, every one of them.
+    #[test]
+    fn status_words_are_the_statuses_printed_names() {
+        for status in GoalStatus::ALL {
+            let model = serde_json::to_value(status).expect("a status serialises");
+            assert_eq!(model.as_str(), Some(status_word(status)), "{status:?}");
+        }
+    }
 
     /// The payload a notifier reads on stdin is a contract: pinned whole.
     #[test]

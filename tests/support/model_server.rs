@@ -14,7 +14,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -368,11 +368,27 @@ impl ModelServer {
         self.state.lock().unwrap().cursor
     }
 
+    /// A witness that outlives the server: it says whether the server's listener, connections and state
+    /// are all gone (they live in the serving runtime, which ends when the server is dropped).
+    pub fn stop_probe(&self) -> StopProbe {
+        StopProbe(Arc::downgrade(&self.state))
+    }
+
     /// Replace the script (and reset the cursor); the log is kept.
     pub fn set_turns(&self, turns: Vec<Turn>) {
         let mut s = self.state.lock().unwrap();
         s.turns = turns;
         s.cursor = 0;
+    }
+}
+
+/// See [`ModelServer::stop_probe`].
+pub struct StopProbe(Weak<Mutex<State>>);
+
+impl StopProbe {
+    /// Whether nothing of the server is left: no listener, no connection task, no state.
+    pub fn stopped(&self) -> bool {
+        self.0.upgrade().is_none()
     }
 }
 
