@@ -7,6 +7,8 @@
 //! [`Checkout`], found from the shared git directory, never through the worktree's own `.git` file.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 pub use super::checkout::Checkout;
 use super::run::{GitError, git};
@@ -51,28 +53,65 @@ pub fn ensure(
         return Ok(checkout);
     }
     create_parent(path)?;
+    let _turn = registering();
     let target = path.to_string_lossy();
     let new_branch = ["worktree", "add", "--quiet", "-b", branch, &target, start];
     if !path.exists() && git(repo_dir, &new_branch).is_ok() {
         return Checkout::locate(common_dir, path);
     }
-    let _ = git(repo_dir, &["worktree", "prune"]);
-    let exists = git(
-        repo_dir,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("refs/heads/{branch}"),
-        ],
-    )
-    .is_ok();
-    if exists {
-        git(repo_dir, &["worktree", "add", "--quiet", &target, branch])?;
-    } else {
-        git(repo_dir, &new_branch)?;
-    }
+    retried(|| {
+        let _ = git(repo_dir, &["worktree", "prune"]);
+        let exists = git(
+            repo_dir,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("refs/heads/{branch}"),
+            ],
+        )
+        .is_ok();
+        if exists {
+            git(repo_dir, &["worktree", "add", "--quiet", &target, branch])
+        } else {
+            git(repo_dir, &new_branch)
+        }
+    })?;
     Checkout::locate(common_dir, path)
+}
+
+/// `git worktree add` reads every other registration under `worktrees/` and fails on one that a
+/// concurrent add has only half written ("failed to read …/commondir"). Within this process the
+/// worktree registrations take turns under this lock; against another process (another goal's
+/// controller in the same repository) [`retried`] tries again.
+static REGISTRATIONS: Mutex<()> = Mutex::new(());
+
+/// This process's turn to add or remove worktree registrations.
+fn registering() -> MutexGuard<'static, ()> {
+    REGISTRATIONS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How often a failed registration is tried again, the waits growing from [`FIRST_WAIT`].
+const RETRIES: u32 = 4;
+/// The first wait before trying a failed registration again.
+const FIRST_WAIT: Duration = Duration::from_millis(25);
+
+/// `register`, tried again after a growing wait while it fails (at most [`RETRIES`] more times); the
+/// last failure is returned. Called from blocking code only (worktrees are prepared off the runtime).
+fn retried<T>(mut register: impl FnMut() -> Result<T, GitError>) -> Result<T, GitError> {
+    let mut wait = FIRST_WAIT;
+    let mut tries = 0;
+    loop {
+        match register() {
+            Ok(done) => return Ok(done),
+            Err(e) if tries == RETRIES => return Err(e),
+            Err(_) => {
+                std::thread::sleep(wait);
+                wait *= 2;
+                tries += 1;
+            }
+        }
+    }
 }
 
 fn create_parent(path: &Path) -> Result<(), GitError> {
@@ -139,6 +178,7 @@ pub fn state(worktree: &Checkout) -> Result<(String, bool), GitError> {
 
 /// Remove a worktree whose work is safe. Refuses (git refuses) when it has uncommitted changes.
 pub fn remove(repo_dir: &Path, path: &Path) -> Result<(), GitError> {
+    let _turn = registering();
     git(repo_dir, &["worktree", "remove", &path.to_string_lossy()]).map(drop)
 }
 
@@ -198,6 +238,7 @@ pub fn ensure_detached(
     {
         return Ok(checkout);
     }
+    let _turn = registering();
     if path.exists() {
         let _ = git(
             repo_dir,
@@ -206,26 +247,92 @@ pub fn ensure_detached(
         let _ = std::fs::remove_dir_all(path);
     }
     create_parent(path)?;
-    let _ = git(repo_dir, &["worktree", "prune"]);
-    git(
-        repo_dir,
-        &[
-            "worktree",
-            "add",
-            "--quiet",
-            "--detach",
-            &path.to_string_lossy(),
-            commit,
-        ],
-    )?;
+    retried(|| {
+        let _ = git(repo_dir, &["worktree", "prune"]);
+        git(
+            repo_dir,
+            &[
+                "worktree",
+                "add",
+                "--quiet",
+                "--detach",
+                &path.to_string_lossy(),
+                commit,
+            ],
+        )
+    })?;
     Checkout::locate(common_dir, path)
 }
 
 /// Remove a detached checkout made for gates (it holds no work, only a checkout and build output).
 pub fn remove_checkout(repo_dir: &Path, path: &Path) -> Result<(), GitError> {
+    let _turn = registering();
     git(
         repo_dir,
         &["worktree", "remove", "--force", &path.to_string_lossy()],
     )
     .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process;
+
+    fn run(dir: &Path, args: &[&str]) {
+        let out = process::output(process::git(dir).args(args)).unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Sibling tasks start side by side: every one of them gets its worktree on its branch, although
+    /// `git worktree add` reads the other registrations while they are half written.
+    #[test]
+    fn worktrees_added_side_by_side_are_all_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        run(&repo, &["init", "-q", "-b", "main"]);
+        run(
+            &repo,
+            &[
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-q",
+                "--allow-empty",
+                "-m",
+                "c",
+            ],
+        );
+        let start = git(&repo, &["rev-parse", "HEAD"]).unwrap();
+        let common = repo.join(".git");
+        for round in 0..4 {
+            let threads: Vec<_> = (0..8)
+                .map(|i| {
+                    let (repo, common, start) = (repo.clone(), common.clone(), start.clone());
+                    let path = tmp.path().join(format!("wt-{round}-{i}"));
+                    std::thread::spawn(move || {
+                        let branch = format!("task-{round}-{i}");
+                        ensure(&repo, &common, &path, &branch, &start)
+                            .map(|c| c.git(&["symbolic-ref", "--short", "HEAD"]))
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for (i, thread) in threads.into_iter().enumerate() {
+                let head = thread.join().unwrap();
+                assert_eq!(
+                    head.map(|h| h.ok()),
+                    Ok(Some(format!("task-{round}-{i}"))),
+                    "round {round}, worktree {i}"
+                );
+            }
+        }
+    }
 }
