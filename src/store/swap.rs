@@ -93,16 +93,21 @@ impl Store {
         }
     }
 
-    /// The value of `name` in `packed-refs` (read again only when the file changed).
+    /// The value of `name` in `packed-refs`, read from the file now (under the ref's lock). Not from the
+    /// ref store's cached copy: that is refreshed by the file's time and size, and another process that
+    /// moved this ref and packed it again may leave both as they were (timestamps are coarse), so a cached
+    /// copy could hold the value before — and a swap compared with it would overwrite the other's commit.
     fn packed_value(&self, name: &str) -> Result<Option<ObjectId>, StoreError> {
-        let packed = self
-            .repo
-            .refs
-            .cached_packed_buffer()
-            .ctx(|| "reading packed-refs".to_owned())?;
-        let Some(packed) = packed else {
-            return Ok(None);
+        let path = self.common_dir().join("packed-refs");
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(gix::Error::from_error(e)).ctx(|| "reading packed-refs".to_owned());
+            }
         };
+        let packed = gix::refs::packed::Buffer::from_bytes(&bytes, self.repo.object_hash())
+            .ctx(|| "reading packed-refs".to_owned())?;
         let found = packed
             .try_find(name)
             .ctx(|| format!("looking up {name} in packed-refs"))?;

@@ -105,6 +105,48 @@ fn a_packed_goal_ref_is_swapped_under_its_own_lock_and_packed_refs_stay_untouche
     assert!(!git_dir.join(format!("{}.lock", goal.ref_name())).exists());
 }
 
+/// Another process moves a packed goal ref and packs it again while this one holds `packed-refs` in
+/// its cache, and the file keeps its size and time (timestamps are coarse): the swap still compares with
+/// what is on disk, so the stale writer loses instead of overwriting the other's commit.
+#[test]
+fn a_goal_ref_packed_again_elsewhere_is_compared_with_the_file_not_a_cached_copy() {
+    let repo = TestRepo::new();
+    let goal = planned(&repo);
+    repo.git(&["pack-refs", "--all"]);
+    let packed = repo.path.join(".git").join("packed-refs");
+    let ctx = open(&repo);
+    let t0 = ctx.store.tip(&goal).unwrap().unwrap();
+    let (size, time) = {
+        let meta = std::fs::metadata(&packed).unwrap();
+        (meta.len(), meta.modified().unwrap())
+    };
+    let elsewhere = repo.git(&[
+        "commit-tree",
+        &format!("{t0}^{{tree}}"),
+        "-p",
+        &t0.to_string(),
+        "-m",
+        "written on another machine",
+    ]);
+    let name = goal.ref_name();
+    repo.git(&["update-ref", &name, &elsewhere, &t0.to_string()]);
+    repo.git(&["pack-refs", "--all"]);
+    std::fs::File::options()
+        .write(true)
+        .open(&packed)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&packed).unwrap().len(), size);
+    match step(&ctx, &goal, t0, ControlRequest::Pause { reason: None }, vec![]) {
+        Err(StoreError::Conflict { actual, .. }) => {
+            assert_eq!(actual.map(|a| a.to_string()), Some(elsewhere.clone()));
+        }
+        other => panic!("a writer that read the old packed tip must lose, got {other:?}"),
+    }
+    assert_eq!(repo.git(&["rev-parse", &name]), elsewhere);
+}
+
 #[test]
 fn a_held_goal_ref_lock_is_a_lost_race_and_is_left_in_place() {
     let repo = TestRepo::new();
