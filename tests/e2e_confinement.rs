@@ -15,7 +15,7 @@
 
 mod support;
 
-use git_omk::agent::{AgentEvent, Session, SessionConfig};
+use git_omk::agent::{AgentEvent, Session, SessionConfig, TurnOutcome};
 use git_omk::git::checkout::Checkout;
 use git_omk::model::policy::Policy;
 use git_omk::model::writeset::PathPattern;
@@ -58,17 +58,7 @@ async fn every_escape_is_refused(kind: Agent) {
     config.checkout = Some(Checkout::locate(&repo.path.join(".git"), &work).unwrap());
     let (before, remote) = (Fingerprint::of(&repo.path, &repo.home), escapes.remote_refs());
 
-    let mut session = Session::start(config).await.expect("the agent starts");
-    let mut turn = session.prompt("Fix add in calc.py").await.unwrap();
-    let mut outputs = String::new();
-    while let Some(event) = turn.next_event().await.unwrap() {
-        if let AgentEvent::ToolResult { output, .. } = event {
-            outputs.push_str(&output);
-            outputs.push('\n');
-        }
-    }
-    let outcome = turn.finish().await.unwrap();
-    session.shutdown().await;
+    let (outputs, outcome) = one_turn(config, "Fix add in calc.py").await;
 
     assert!(
         outputs.contains("write-outside:"),
@@ -151,17 +141,7 @@ async fn a_terminal_command_cannot_configure_kimi_code() {
     let mut config = SessionConfig::new(kind.spec(), policy);
     config.launch = home.launch(kind, &program, &server);
 
-    let mut session = Session::start(config).await.expect("the agent starts");
-    let mut turn = session.prompt("Configure the agent").await.unwrap();
-    let mut outputs = String::new();
-    while let Some(event) = turn.next_event().await.unwrap() {
-        if let AgentEvent::ToolResult { output, .. } = event {
-            outputs.push_str(&output);
-            outputs.push('\n');
-        }
-    }
-    let outcome = turn.finish().await.unwrap();
-    session.shutdown().await;
+    let (outputs, outcome) = one_turn(config, "Configure the agent").await;
 
     assert!(outputs.contains("tried-mcp"), "the program ran: {outputs}");
     assert!(
@@ -178,6 +158,23 @@ async fn a_terminal_command_cannot_configure_kimi_code() {
 
 /// The file of `kind`'s state directory the engine loads as settings (MCP servers it starts, hooks,
 /// model endpoints), with content the engine accepts.
+/// One turn of a new session given `prompt`: the output of every tool it ran (a line each) and how the
+/// turn ended; the session is shut down after it.
+async fn one_turn(config: SessionConfig, prompt: &str) -> (String, TurnOutcome) {
+    let mut session = Session::start(config).await.expect("the agent starts");
+    let mut turn = session.prompt(prompt).await.unwrap();
+    let mut outputs = String::new();
+    while let Some(event) = turn.next_event().await.unwrap() {
+        if let AgentEvent::ToolResult { output, .. } = event {
+            outputs.push_str(&output);
+            outputs.push('\n');
+        }
+    }
+    let outcome = turn.finish().await.unwrap();
+    session.shutdown().await;
+    (outputs, outcome)
+}
+
 fn engine_config(kind: Agent) -> (&'static str, &'static str) {
     match kind {
         Agent::KimiWire | Agent::KimiAcp => ("mcp.json", "{\"mcpServers\": {}}\n"),
@@ -243,17 +240,7 @@ print("tried-state")
     config.launch = home.launch(kind, &program, &server);
     let before = std::fs::read(state.join(config_name)).unwrap();
 
-    let mut session = Session::start(config).await.expect("the agent starts");
-    let mut turn = session.prompt("Configure the agent").await.unwrap();
-    let mut outputs = String::new();
-    while let Some(event) = turn.next_event().await.unwrap() {
-        if let AgentEvent::ToolResult { output, .. } = event {
-            outputs.push_str(&output);
-            outputs.push('\n');
-        }
-    }
-    let outcome = turn.finish().await.unwrap();
-    session.shutdown().await;
+    let (outputs, outcome) = one_turn(config, "Configure the agent").await;
 
     assert!(
         outputs.contains("tried-state"),

@@ -238,10 +238,11 @@ fn admin_dir(common: &Path, dot_git: &Path) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn run(dir: &Path, args: &[&str]) {
+    /// Run git in `dir`; the test fails with git's stderr when it does.
+    pub(crate) fn run(dir: &Path, args: &[&str]) {
         let out = process::output(process::git(dir).args(args)).unwrap();
         assert!(
             out.status.success(),
@@ -250,9 +251,9 @@ mod tests {
         );
     }
 
-    fn repo_with_worktree() -> (tempfile::TempDir, PathBuf, PathBuf) {
-        let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("repo");
+    /// A repository at `<tmp>/repo` on `main` with one empty commit.
+    pub(crate) fn repo_in(tmp: &Path) -> PathBuf {
+        let repo = tmp.join("repo");
         std::fs::create_dir(&repo).unwrap();
         run(&repo, &["init", "-q", "-b", "main"]);
         run(
@@ -269,6 +270,12 @@ mod tests {
                 "c",
             ],
         );
+        repo
+    }
+
+    fn repo_with_worktree() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = repo_in(tmp.path());
         let wt = tmp.path().join("wt");
         run(
             &repo,

@@ -8,10 +8,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 pub use super::checkout::Checkout;
 use super::run::{GitError, git};
+use crate::clock::random_bytes;
+use crate::model::backoff::Backoff;
 
 /// The identity used for commits when the user configured none.
 pub const FALLBACK_IDENTITY: [(&str, &str); 4] = [
@@ -91,25 +92,15 @@ fn registering() -> MutexGuard<'static, ()> {
     REGISTRATIONS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// How often a failed registration is tried again, the waits growing from [`FIRST_WAIT`].
-const RETRIES: u32 = 4;
-/// The first wait before trying a failed registration again.
-const FIRST_WAIT: Duration = Duration::from_millis(25);
-
-/// `register`, tried again after a growing wait while it fails (at most [`RETRIES`] more times); the
-/// last failure is returned. Called from blocking code only (worktrees are prepared off the runtime).
 fn retried<T>(mut register: impl FnMut() -> Result<T, GitError>) -> Result<T, GitError> {
-    let mut wait = FIRST_WAIT;
-    let mut tries = 0;
+    let mut backoff = Backoff::worktree_registrations();
     loop {
         match register() {
             Ok(done) => return Ok(done),
-            Err(e) if tries == RETRIES => return Err(e),
-            Err(_) => {
-                std::thread::sleep(wait);
-                wait *= 2;
-                tries += 1;
-            }
+            Err(e) => match backoff.next_delay(random_bytes::<1>()[0]) {
+                Some(wait) => std::thread::sleep(wait),
+                None => return Err(e),
+            },
         }
     }
 }
@@ -277,39 +268,14 @@ pub fn remove_checkout(repo_dir: &Path, path: &Path) -> Result<(), GitError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process;
-
-    fn run(dir: &Path, args: &[&str]) {
-        let out = process::output(process::git(dir).args(args)).unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    use crate::git::checkout::tests::repo_in;
 
     /// Sibling tasks start side by side: every one of them gets its worktree on its branch, although
     /// `git worktree add` reads the other registrations while they are half written.
     #[test]
     fn worktrees_added_side_by_side_are_all_created() {
         let tmp = tempfile::tempdir().unwrap();
-        let repo = tmp.path().join("repo");
-        std::fs::create_dir(&repo).unwrap();
-        run(&repo, &["init", "-q", "-b", "main"]);
-        run(
-            &repo,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-q",
-                "--allow-empty",
-                "-m",
-                "c",
-            ],
-        );
+        let repo = repo_in(tmp.path());
         let start = git(&repo, &["rev-parse", "HEAD"]).unwrap();
         let common = repo.join(".git");
         for round in 0..4 {

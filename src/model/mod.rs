@@ -5,6 +5,7 @@
 //! (time, random bytes, file lists, evidence) is passed in. That is what makes `resume` after a crash
 //! "load the tip, run the same loop", and what lets tests cover decisions with tables and properties.
 
+pub mod backoff;
 pub mod budget;
 pub mod ci;
 pub mod control;

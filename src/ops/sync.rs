@@ -17,10 +17,12 @@ use gix::ObjectId;
 
 use super::remote::choose_remote;
 use super::runtime::block_on;
-use super::transaction::{Backoff, until_won};
+use super::transaction::until_won;
 use super::{Context, OpsError};
+use crate::clock::random_bytes;
 use crate::git::fetch::fetch;
 use crate::git::push::{PushError, PushSpec, RefOutcome, push_leased};
+use crate::model::backoff::Backoff;
 use crate::model::ids::GoalId;
 use crate::model::status::GoalStatus;
 use crate::store::layout::fetch_refspec;
@@ -131,7 +133,7 @@ async fn rounds(ctx: &Context, remote: String) -> Result<SyncReport, OpsError> {
         };
         match Some(&failed)
             .filter(|e| retryable(e))
-            .and_then(|_| backoff.next_delay())
+            .and_then(|_| backoff.next_delay(random_bytes::<1>()[0]))
         {
             Some(delay) => {
                 tracing::debug!("sync round {}: {failed}; fetching again", backoff.waited());

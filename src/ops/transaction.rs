@@ -20,6 +20,7 @@ use gix::ObjectId;
 use super::runtime::block_on;
 use super::{Context, OpsError};
 use crate::clock::random_bytes;
+use crate::model::backoff::Backoff;
 use crate::model::event::{Event, EventBody};
 use crate::model::snapshot::Snapshot;
 use crate::store::read::Loaded;
@@ -338,51 +339,8 @@ pub async fn until_won<T>(
 /// How long to wait after losing a round on `goal`, or `Contended` once `backoff` is spent.
 fn lost_round(goal: &GoalRef, backoff: &mut Backoff) -> Result<Duration, OpsError> {
     let delay = backoff
-        .next_delay()
+        .next_delay(random_bytes::<1>()[0])
         .ok_or_else(|| OpsError::Contended(goal.to_string()))?;
     tracing::debug!("lost a compare-and-swap race on goal {goal}; deciding again");
     Ok(delay)
-}
-
-/// Jittered exponential backoff with a bound on the number of waits.
-#[derive(Clone, Debug)]
-pub struct Backoff {
-    waited: u32,
-    limit: u32,
-    base_ms: u64,
-    jitter_ms: u8,
-}
-
-impl Backoff {
-    /// Between attempts at a goal write: 1 ms doubling up to 64 ms plus up to 7 ms, 200 times at most
-    /// (twenty processes racing on one goal all get through).
-    pub fn goal_writes() -> Backoff {
-        Backoff::new(200, 1, 8)
-    }
-
-    /// `limit` waits of `base_ms` doubling (up to 64 times `base_ms`) plus up to `jitter_ms - 1` ms.
-    pub fn new(limit: u32, base_ms: u64, jitter_ms: u8) -> Backoff {
-        Backoff {
-            waited: 0,
-            limit,
-            base_ms,
-            jitter_ms: jitter_ms.max(1),
-        }
-    }
-
-    /// The next wait, or `None` once the bound is reached.
-    pub fn next_delay(&mut self) -> Option<Duration> {
-        if self.waited >= self.limit {
-            return None;
-        }
-        let [jitter] = random_bytes::<1>();
-        let ms = (self.base_ms << self.waited.min(6)) + u64::from(jitter % self.jitter_ms);
-        self.waited += 1;
-        Some(Duration::from_millis(ms))
-    }
-
-    /// How many waits were taken.
-    pub fn waited(&self) -> u32 {
-        self.waited
-    }
 }
